@@ -1,0 +1,3 @@
+from poetry_rnn.cli import main
+
+raise SystemExit(main())

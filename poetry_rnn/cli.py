@@ -1,0 +1,48 @@
+"""`python -m poetry_rnn data|train|evaluate|generate|check` — one entry point, one module a command.
+
+Each command module exposes `configure_parser(parser)` and `run(args) -> int`; they are imported
+lazily so that `check` does not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from poetry_rnn.errors import UserError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("poetry_rnn.corpus", "load, clean, split and tokenize a corpus; print the report"),
+    "train": ("poetry_rnn.train", "train a PoetryLM"),
+    "evaluate": ("poetry_rnn.evaluate", "character perplexity of a model on a corpus"),
+    "generate": ("poetry_rnn.generator", "write poems under form, rhyme and tone constraints"),
+    "check": ("poetry_rnn.prosody.check", "analyse a poem's 格律 (tone, rhyme, faults)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m poetry_rnn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if not argv or argv[0] not in COMMANDS:
+        parser.print_help(sys.stderr if argv else sys.stdout)
+        return 2 if argv and argv[0] not in ("-h", "--help") else 0
+    name = argv[0]
+    module = importlib.import_module(COMMANDS[name][0])
+    command_parser = argparse.ArgumentParser(prog=f"python -m poetry_rnn {name}", description=COMMANDS[name][1])
+    module.configure_parser(command_parser)
+    args = command_parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

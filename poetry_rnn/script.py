@@ -1,0 +1,83 @@
+"""Writing systems: traditional ↔ simplified (OpenCC) and the variant characters the rhyme tables need.
+
+The Tang corpus is traditional, and so is the default model. Users may type simplified: a simplified
+character stands for every traditional character that converts to it (发 → 發, 髮), see `SimplifiedIndex`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+SCRIPTS = ("traditional", "simplified")
+
+# Variant forms in the corpus → the form the rhyme tables (and the model) use. Applied by corpus cleaning
+# and to user input, so 爲 and 為 are one character everywhere.
+VARIANTS: dict[str, str] = {
+    "爲": "為", "羣": "群", "衆": "眾", "牀": "床", "裏": "裡", "綫": "線", "媿": "愧", "眞": "真",
+    "鴈": "雁", "峯": "峰", "僊": "仙", "囘": "回", "廻": "迴", "閒": "閑", "徧": "遍", "鷄": "雞",
+    "嶋": "島", "晝": "晝", "粧": "妝", "菓": "果", "牋": "箋", "箇": "個", "甎": "磚", "盃": "杯",
+    "衞": "衛", "鬭": "鬥", "讎": "仇", "歎": "嘆", "蹟": "跡", "迹": "跡", "鍊": "煉", "脣": "唇",
+    "隄": "堤", "凴": "憑", "竝": "並", "啓": "啟", "靑": "青", "淸": "清", "溼": "濕", "潛": "潜",
+}
+
+
+def normalize_variants(text: str) -> str:
+    """Map variant characters to the forms the rhyme tables use (爲 → 為)."""
+    return text.translate(_VARIANT_TABLE)
+
+
+_VARIANT_TABLE = str.maketrans(VARIANTS)
+
+
+@lru_cache(maxsize=2)
+def _converter(config: str):
+    # Official OpenCC only (package `opencc`); `opencc-python-reimplemented` installs the same module name.
+    import opencc
+
+    return opencc.OpenCC(config if config.endswith(".json") else f"{config}.json")
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    return normalize_variants(_converter("s2t").convert(text))
+
+
+def convert(text: str, script: str) -> str:
+    """Render text in `script` ("traditional" or "simplified")."""
+    if script == "simplified":
+        return to_simplified(text)
+    if script == "traditional":
+        return to_traditional(text)
+    raise ValueError(f"unknown script {script!r}; choose one of {', '.join(SCRIPTS)}")
+
+
+class SimplifiedIndex:
+    """For a traditional character set (a model's vocabulary): which of its characters each character of
+    user input can stand for. A traditional character stands for itself; a simplified one for every
+    character of the set that converts to it (发 → {發, 髮})."""
+
+    def __init__(self, characters: Iterable[str]):
+        self.characters = frozenset(normalize_variants(c) for c in characters if len(c) == 1)
+        self._by_simplified: dict[str, set[str]] = {}
+        chars = sorted(self.characters)
+        simplified = to_simplified("".join(chars))
+        if len(simplified) != len(chars):  # OpenCC maps one char to one char for single CJK chars; be safe
+            simplified = "".join(to_simplified(c)[:1] or c for c in chars)
+        for trad, simp in zip(chars, simplified, strict=True):
+            self._by_simplified.setdefault(simp, set()).add(trad)
+
+    def candidates(self, char: str) -> set[str]:
+        """Characters of the set that `char` (either script) may stand for; empty if none."""
+        char = normalize_variants(char)
+        found = set(self._by_simplified.get(char, ()))
+        if char in self.characters:
+            found.add(char)
+        if not found:
+            trad = to_traditional(char)
+            if trad in self.characters:
+                found.add(trad)
+        return found
