@@ -1,0 +1,597 @@
+"""The 格律 checker: tones, rhyme and named faults of a poem, and the `check` CLI command.
+
+    python -m poetry_rnn check "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。" [--scheme xinyun] [--json]
+
+Each line gets the line type (平起平收 …) that fits it best; the types are chosen together so that the
+poem's total of faults is smallest, counting broken 粘/对 between lines. That choice also names the
+whole-poem pattern (平起/仄起, 首句入韵 or not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.patterns import (
+    FREE_MARK,
+    LINE_TEMPLATES,
+    PING_MARK,
+    STRICT,
+    STRICTNESS_LEVELS,
+    TONE_OF_MARK,
+    fixed_positions,
+    form_for,
+    gu_ping_position,
+    is_gu_ping,
+    is_san_ping_wei,
+    line_type_name,
+    pattern_name,
+    tone_marks,
+)
+from poetry_rnn.prosody.rhyme import ZE, RhymeScheme, get_scheme, is_cjk
+from poetry_rnn.script import normalize_variants
+
+MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
+MAX_POEM_CHARS = 400  # Chinese characters: a 七律 has 56; this leaves room for long 排律
+
+# Line separators: Chinese and ASCII sentence punctuation, and line breaks.
+_SEPARATORS = re.compile(r"[，。？！；、,.?!;：:\n\r\u2028\u2029]+")
+_SPACES = re.compile(r"[ \t\u3000\u00a0]+")
+
+FAULT_GLOSSES: dict[str, str] = {
+    "字数": "wrong number of characters in a line",
+    "句数": "wrong number of lines",
+    "出韵": "rhyme character outside the poem's rhyme group",
+    "重韵": "the same rhyme character used twice",
+    "失粘": "broken adhesion (粘): the line's 2nd character should match the previous line's",
+    "失对": "broken opposition (对): the line's 2nd character should oppose its partner's",
+    "孤平": "lone level tone: only one 平 besides the rhyme character",
+    "三平尾": "three level tones at the end of the line",
+    "不协平仄": "tone mismatch at a fixed position",
+}
+FAULT_ORDER = tuple(FAULT_GLOSSES)
+
+
+@dataclass
+class Fault:
+    name: str  # one of FAULT_GLOSSES
+    line: int | None  # 0-based; None for whole-poem faults (句数)
+    index: int | None  # 0-based character in the line; None for whole-line faults
+    message: str  # Chinese, then English
+
+    @property
+    def gloss(self) -> str:
+        return FAULT_GLOSSES[self.name]
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "gloss": self.gloss}
+
+
+@dataclass
+class CharAnalysis:
+    char: str
+    tones: list[str]  # "ping"/"ze"; both for a polyphone; empty if the character is not in the table
+    required: str | None  # 平 仄 中 from the line template; None when the line has no template
+    fits: bool  # unknown characters and polyphones fit
+
+    @property
+    def polyphone(self) -> bool:  # 多音 with both tones: fits either position
+        return len(self.tones) == 2
+
+
+@dataclass
+class LineAnalysis:
+    text: str
+    chars: list[CharAnalysis]
+    line_type: str | None  # 平起平收 … as matched; None for a line of the wrong length
+    template: str | None  # e.g. "中仄平平仄"
+    rhymes: bool  # a rhyme line (its last character rhymes)
+
+    @property
+    def tone_marks(self) -> str:
+        return tone_marks([c.tones for c in self.chars])
+
+
+@dataclass
+class Analysis:
+    text: str  # the poem as lines joined with ，/。
+    scheme: str  # pingshui | xinyun
+    form: str | None  # wujue qijue wulv qilv, or None when the shape is none of them
+    chars_per_line: int
+    pattern: str | None  # e.g. "仄起首句不入韵"
+    lines: list[LineAnalysis]
+    rhyme_groups: list[str]  # the level-tone group(s) shared by the rhyme characters
+    rhyme_group_labels: list[str]
+    faults: list[Fault]
+    notes: list[str] = field(default_factory=list)
+    strictness: str = STRICT
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    def faults_named(self, name: str) -> list[Fault]:
+        return [f for f in self.faults if f.name == name]
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "scheme": self.scheme,
+            "strictness": self.strictness,
+            "form": self.form,
+            "chars_per_line": self.chars_per_line,
+            "pattern": self.pattern,
+            "ok": self.ok,
+            "rhyme_groups": self.rhyme_groups,
+            "rhyme_group_labels": self.rhyme_group_labels,
+            "lines": [
+                {
+                    "text": line.text,
+                    "line_type": line.line_type,
+                    "template": line.template,
+                    "rhymes": line.rhymes,
+                    "tone_marks": line.tone_marks,
+                    "chars": [{**asdict(c), "polyphone": c.polyphone} for c in line.chars],
+                }
+                for line in self.lines
+            ],
+            "faults": [f.to_dict() for f in self.faults],
+            "notes": self.notes,
+        }
+
+    def format(self) -> str:
+        """Readable report: the poem with ○ 平 ● 仄 ◐ either ？ unknown, then the faults."""
+        scheme = get_scheme(self.scheme)
+        form = _FORM_LABELS.get(self.form or "", "非近体常式 (not a standard form)")
+        head = f"{scheme.chinese_name} ({self.scheme}) · {form}"
+        if self.pattern:
+            head += f" · {self.pattern}"
+        out = [head, ""]
+        width = max((len(line.text) for line in self.lines), default=0)
+        for number, line in enumerate(self.lines, 1):
+            pad = "　" * (width - len(line.text))
+            row = f"{number:>2}  {line.text}{pad}  {line.tone_marks}{' ' * (width - len(line.text))}"
+            if line.template:
+                row += f"  {line.line_type} {line.template}"
+            if line.rhymes and line.chars:
+                row += f"  韵「{line.chars[-1].char}」"
+            out.append(row)
+        out.append("")
+        out.append("○ 平 level  ● 仄 oblique  ◐ 多音 either  ？ 未收 not in the table")
+        if self.rhyme_groups:
+            groups = "、".join(self.rhyme_group_labels)
+            out.append(f"韵部 rhyme group: {groups}")
+        out.append("")
+        if self.ok:
+            out.append("合律：未见问题 — no faults found.")
+        else:
+            out.append(f"问题 faults ({len(self.faults)}):")
+            for fault in self.faults:
+                out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
+        for note in self.notes:
+            out.append(f"注 note: {note}")
+        return "\n".join(out)
+
+
+_FORM_LABELS = {
+    "wujue": "五言绝句 (wujue)",
+    "qijue": "七言绝句 (qijue)",
+    "wulv": "五言律诗 (wulv)",
+    "qilv": "七言律诗 (qilv)",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input
+# ---------------------------------------------------------------------------------------------------
+def split_lines(text: str) -> tuple[list[str], list[str]]:
+    """The poem's lines (Chinese characters only) and notes about what was dropped.
+
+    Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Spaces are removed, except that
+    space-separated chunks of 5 or 7 characters count as lines. An unpunctuated run of 20, 28, 40 or 56
+    characters is cut into 5- or 7-character lines.
+    """
+    notes: list[str] = []
+    dropped: Counter[str] = Counter()
+    lines: list[str] = []
+    for segment in _SEPARATORS.split(text):
+        pieces = [p for p in _SPACES.split(segment.strip()) if p]
+        cleaned = ["".join(c for c in piece if is_cjk(c)) for piece in pieces]
+        for piece in pieces:
+            dropped.update(c for c in piece if not is_cjk(c))
+        cleaned = [c for c in cleaned if c]
+        if len(cleaned) > 1 and all(len(c) in (5, 7) for c in cleaned):
+            lines.extend(cleaned)
+        elif cleaned:
+            lines.append("".join(cleaned))
+    if len(lines) == 1:
+        length = len(lines[0])
+        for chars_per_line in (5, 7):
+            if length in (4 * chars_per_line, 8 * chars_per_line):
+                only = lines[0]
+                lines = [only[i : i + chars_per_line] for i in range(0, length, chars_per_line)]
+                notes.append(
+                    f"无标点，按每句{chars_per_line}字分句 (no punctuation: split into {chars_per_line}-character lines)"
+                )
+                break
+    if dropped:
+        shown = " ".join(sorted(dropped))
+        notes.append(f"已忽略非汉字字符 (ignored non-Chinese characters): {shown}")
+    return lines, notes
+
+
+# ---------------------------------------------------------------------------------------------------
+# Analysis
+# ---------------------------------------------------------------------------------------------------
+def analyze(text: str, scheme: str | RhymeScheme = "pingshui", strictness: str = STRICT) -> Analysis:
+    """Analyse the 格律 of a poem (simplified or traditional; punctuation and line breaks optional)."""
+    rhyme_scheme = scheme if isinstance(scheme, RhymeScheme) else get_scheme(scheme)
+    if strictness not in STRICTNESS_LEVELS:
+        raise UserError(
+            f"unknown strictness {strictness!r}; allowed: {', '.join(STRICTNESS_LEVELS)}", field="strictness"
+        )
+    if not isinstance(text, str):
+        raise UserError("the poem must be text", field="text")
+    if len(text) > MAX_INPUT_CHARS:
+        raise UserError(
+            f"the text is too long ({len(text):,} characters); the checker takes one poem of at most "
+            f"{MAX_POEM_CHARS} Chinese characters (a 七律 has 56)",
+            field="text",
+        )
+    lines, notes = split_lines(text)
+    total = sum(len(line) for line in lines)
+    if total == 0:
+        raise UserError(
+            "no Chinese characters found: enter a poem in Chinese characters (simplified or traditional), "
+            "lines separated by punctuation (，。) or line breaks",
+            field="text",
+        )
+    if total > MAX_POEM_CHARS:
+        raise UserError(
+            f"the poem is too long ({total:,} Chinese characters); the checker takes at most {MAX_POEM_CHARS} "
+            "(五绝 20, 七绝 28, 五律 40, 七律 56)",
+            field="text",
+        )
+    return _Analyzer(lines, rhyme_scheme, strictness, notes).run()
+
+
+class _Analyzer:
+    def __init__(self, lines: list[str], scheme: RhymeScheme, strictness: str, notes: list[str]):
+        self.lines = lines
+        self.scheme = scheme
+        self.strictness = strictness
+        self.notes = notes
+        self.tones = [[frozenset(scheme.tones(c)) for c in line] for line in lines]
+        lengths = Counter(len(line) for line in lines)
+        regular = [n for n in (5, 7) if lengths[n]]
+        # The intended line length: the commonest of 5/7 (ties → 7), else the commonest length.
+        if regular:
+            self.chars_per_line = max(regular, key=lambda n: (lengths[n], n))
+        else:
+            self.chars_per_line = lengths.most_common(1)[0][0]
+        self.has_templates = self.chars_per_line in LINE_TEMPLATES
+        self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
+
+    def run(self) -> Analysis:
+        faults: list[Fault] = []
+        faults += self._shape_faults()
+        best = None
+        for first_line_rhymes in self._first_line_options():
+            candidate = self._evaluate(first_line_rhymes)
+            if best is None or candidate[0] < best[0]:
+                best = candidate
+        assert best is not None
+        _, first_line_rhymes, starts, line_faults, rhyme = best
+        faults += line_faults
+        rhyme_lines = self._rhyme_lines(first_line_rhymes)
+        analysed_lines = []
+        for index, line in enumerate(self.lines):
+            template = self._template(index, starts[index], first_line_rhymes) if self.valid[index] else None
+            chars = []
+            for position, char in enumerate(line):
+                tones = self.tones[index][position]
+                required = template[position] if template else None
+                fits = (
+                    required is None or required == FREE_MARK or not tones or TONE_OF_MARK[required] in tones
+                )
+                chars.append(CharAnalysis(char, sorted(tones), required, fits))
+            analysed_lines.append(
+                LineAnalysis(
+                    text=line,
+                    chars=chars,
+                    line_type=line_type_name(starts[index], template[-1] == PING_MARK) if template else None,
+                    template=template,
+                    rhymes=index in rhyme_lines,
+                )
+            )
+        unknown = sorted({c for line in self.lines for c in line if not self.scheme.tones(c)})
+        if unknown:
+            self.notes.append(
+                f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
+            )
+        form = form_for(self.chars_per_line, len(self.lines))
+        faults.sort(
+            key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
+        )
+        groups = rhyme["groups"]
+        return Analysis(
+            text=_joined(self.lines),
+            scheme=self.scheme.name,
+            form=form.name if form else None,
+            chars_per_line=self.chars_per_line,
+            pattern=pattern_name(starts[0], first_line_rhymes)
+            if self.has_templates and self.valid[0]
+            else None,
+            lines=analysed_lines,
+            rhyme_groups=groups,
+            rhyme_group_labels=[self.scheme.group_label(g) for g in groups],
+            faults=faults,
+            notes=self.notes,
+            strictness=self.strictness,
+        )
+
+    # -- shape --------------------------------------------------------------------------------------
+    def _shape_faults(self) -> list[Fault]:
+        faults = []
+        count = len(self.lines)
+        if count not in (4, 8):
+            faults.append(
+                Fault(
+                    "句数",
+                    None,
+                    None,
+                    f"共{count}句，绝句应为4句、律诗8句 ({count} lines; 绝句 have 4, 律诗 8)",
+                )
+            )
+        for index, line in enumerate(self.lines):
+            if not self.has_templates:
+                faults.append(
+                    Fault(
+                        "字数",
+                        index,
+                        None,
+                        f"第{index + 1}句{len(line)}字，应为五字或七字 (lines have 5 or 7 characters)",
+                    )
+                )
+            elif len(line) != self.chars_per_line:
+                faults.append(
+                    Fault(
+                        "字数",
+                        index,
+                        None,
+                        f"第{index + 1}句{len(line)}字，应为{self.chars_per_line}字 "
+                        f"({len(line)} characters; the poem's lines have {self.chars_per_line})",
+                    )
+                )
+        return faults
+
+    # -- pattern choice -----------------------------------------------------------------------------
+    def _first_line_options(self) -> list[bool]:
+        # On a tie, prefer the usual choice: 七言 首句入韵, 五言 不入韵.
+        return [True, False] if self.chars_per_line == 7 else [False, True]
+
+    def _rhyme_lines(self, first_line_rhymes: bool) -> set[int]:
+        return {i for i in range(len(self.lines)) if i % 2 == 1 or (i == 0 and first_line_rhymes)}
+
+    def _template(self, index: int, starts_level: bool, first_line_rhymes: bool) -> str:
+        ends_level = index % 2 == 1 or (index == 0 and first_line_rhymes)
+        return LINE_TEMPLATES[self.chars_per_line][line_type_name(starts_level, ends_level)]
+
+    def _evaluate(self, first_line_rhymes: bool):
+        """Best line types for this first-line choice: dynamic programming over lines with the state
+        "this line is 平起", costing tone faults within lines plus 失粘/失对 between them."""
+        rhyme_faults, rhyme = self._rhyme_faults(first_line_rhymes)
+        count = len(self.lines)
+        line_costs = []
+        for index in range(count):
+            options = {}
+            for starts in (True, False):
+                faults = (
+                    self._line_faults(index, self._template(index, starts, first_line_rhymes))
+                    if self.valid[index]
+                    else []
+                )
+                options[starts] = faults
+            line_costs.append(options)
+        # cost = (number of faults, number of 粘/对 faults): on equal totals prefer following 粘对.
+        table: list[dict[bool, tuple[tuple[int, int], list[bool], list[Fault]]]] = []
+        for index in range(count):
+            row = {}
+            for starts in (True, False):
+                own = line_costs[index][starts]
+                if index == 0:
+                    row[starts] = ((len(own), 0), [starts], list(own))
+                    continue
+                best = None
+                for previous_starts, (cost, path, faults) in table[-1].items():
+                    link = self._link_fault(index, previous_starts, starts)
+                    total = (cost[0] + len(own) + (1 if link else 0), cost[1] + (1 if link else 0))
+                    if best is None or total < best[0]:
+                        best = (total, path + [starts], faults + list(own) + ([link] if link else []))
+                row[starts] = best
+            table.append(row)
+        # Ties between 平起 and 仄起 go to the one the second character suggests.
+        final = min(table[-1].values(), key=lambda item: (item[0], item[1][0] != self._suggested_start()))
+        (total, links), starts, faults = final
+        faults = faults + rhyme_faults
+        key = (total + len(rhyme_faults), links)
+        return key, first_line_rhymes, starts, faults, rhyme
+
+    def _suggested_start(self) -> bool:
+        if not self.lines or len(self.lines[0]) < 2:
+            return True
+        return self.tones[0][1] != frozenset({ZE})
+
+    def _link_fault(self, index: int, previous_starts: bool, starts: bool) -> Fault | None:
+        """失对 within a couplet (lines 2k, 2k+1 must differ in 起), 失粘 across couplets (line 2k must
+        match line 2k-1). Lines of the wrong length are not judged."""
+        if not (self.valid[index] and self.valid[index - 1]):
+            return None
+        second = self.lines[index][1]
+        previous_second = self.lines[index - 1][1]
+        if index % 2 == 1 and starts == previous_starts:
+            return Fault(
+                "失对",
+                index,
+                1,
+                f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」同声，出句对句应平仄相对 "
+                f"(line {index + 1}, 2nd character: same tone as in line {index})",
+            )
+        if index % 2 == 0 and starts != previous_starts:
+            return Fault(
+                "失粘",
+                index,
+                1,
+                f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」平仄不同，应相粘 "
+                f"(line {index + 1}, 2nd character: should match line {index})",
+            )
+        return None
+
+    def _line_faults(self, index: int, template: str) -> list[Fault]:
+        line = self.lines[index]
+        tones = self.tones[index]
+        faults: list[Fault] = []
+        explained: set[int] = set()
+        if is_san_ping_wei(template, tones):
+            start = len(template) - 3
+            explained.update(range(start, len(template)))
+            faults.append(
+                Fault(
+                    "三平尾",
+                    index,
+                    start,
+                    f"第{index + 1}句末三字「{line[-3:]}」皆平 (line {index + 1} ends in three level tones)",
+                )
+            )
+        if is_gu_ping(template, tones):
+            position = gu_ping_position(template)
+            assert position is not None
+            explained.add(position)
+            faults.append(
+                Fault(
+                    "孤平",
+                    index,
+                    position,
+                    f"第{index + 1}句除韵脚外只有一个平声字，第{position + 1}字「{line[position]}」宜平 "
+                    f"(line {index + 1}: one level tone besides the rhyme; character {position + 1} should be 平)",
+                )
+            )
+        rhyme_position = len(template) - 1 if template[-1] == PING_MARK else None
+        for position in fixed_positions(template, self.strictness):
+            if position in explained or position == rhyme_position:
+                continue  # the rhyme position is judged by the rhyme check (出韵)
+            mark = template[position]
+            char_tones = tones[position]
+            if char_tones and TONE_OF_MARK[mark] not in char_tones:
+                faults.append(
+                    Fault(
+                        "不协平仄",
+                        index,
+                        position,
+                        f"第{index + 1}句第{position + 1}字「{line[position]}」应{mark} "
+                        f"(line {index + 1}, character {position + 1} should be {'level' if mark == PING_MARK else 'oblique'})",
+                    )
+                )
+        return faults
+
+    # -- rhyme ----------------------------------------------------------------------------------------
+    def _rhyme_faults(self, first_line_rhymes: bool) -> tuple[list[Fault], dict]:
+        positions = sorted(self._rhyme_lines(first_line_rhymes))
+        entries = [(i, self.lines[i][-1]) for i in positions if self.lines[i]]
+        faults: list[Fault] = []
+        # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
+        votes: Counter[str] = Counter()
+        for line, char in entries:
+            for group in self.scheme.rhyme_groups(char):
+                votes[group] += 1 if line else 0.5
+        main = None
+        if votes:
+            order = {g: i for i, g in enumerate(self.scheme.level_groups)}
+            main = max(votes, key=lambda g: (votes[g], -order.get(g, 0)))
+        known = [(line, char) for line, char in entries if self.scheme.tones(char)]
+        shared: set[str] = set(self.scheme.level_groups)
+        for _, char in known:
+            shared &= self.scheme.rhyme_groups(char)
+        groups = (
+            [g for g in self.scheme.level_groups if g in shared]
+            if known and shared
+            else ([main] if main else [])
+        )
+        label = self.scheme.group_label(main) if main else ""
+        seen: dict[str, int] = {}
+        for line, char in entries:
+            tones = self.scheme.tones(char)
+            key = normalize_variants(char)
+            if key in seen:
+                faults.append(
+                    Fault(
+                        "重韵",
+                        line,
+                        len(self.lines[line]) - 1,
+                        f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
+                    )
+                )
+            seen.setdefault(key, line)
+            if not tones:
+                continue  # not in the table: cannot be judged (noted separately)
+            if tones == {ZE}:
+                faults.append(
+                    Fault(
+                        "出韵",
+                        line,
+                        len(self.lines[line]) - 1,
+                        f"第{line + 1}句韵脚「{char}」是仄声字，近体诗押平声韵 (rhyme character is oblique; rhymes must be level)",
+                    )
+                )
+            elif main and main not in self.scheme.rhyme_groups(char):
+                own = "、".join(self.scheme.group_label(g) for g in sorted(self.scheme.rhyme_groups(char)))
+                faults.append(
+                    Fault(
+                        "出韵",
+                        line,
+                        len(self.lines[line]) - 1,
+                        f"第{line + 1}句韵脚「{char}」属{own}，不在{label} "
+                        f"(rhyme character belongs to {own}, not to the poem's group {label})",
+                    )
+                )
+        return faults, {"groups": groups}
+
+
+def _joined(lines: list[str]) -> str:
+    return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
+
+
+# ---------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", help='the poem (simplified or traditional); "-" reads it from stdin')
+    parser.add_argument(
+        "--scheme",
+        default="pingshui",
+        choices=["pingshui", "xinyun"],
+        help="rhyme scheme: 平水韵 (default) or 中华新韵",
+    )
+    parser.add_argument(
+        "--strictness",
+        default=STRICT,
+        choices=list(STRICTNESS_LEVELS),
+        help="strict: every fixed position of the pattern; standard: only characters 2, 4, 6 and the line end",
+    )
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    parser.epilog = "Exit status: 0 when no faults are found, 1 when there are faults, 2 for unusable input."
+
+
+def run(args: argparse.Namespace) -> int:
+    text = sys.stdin.read(MAX_INPUT_CHARS + 1) if args.text == "-" else args.text
+    analysis = analyze(text, scheme=args.scheme, strictness=args.strictness)
+    if args.json:
+        print(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(analysis.format())
+    return 0 if analysis.ok else 1
