@@ -33,7 +33,7 @@ from poetry_rnn.prosody.patterns import (
     pattern_name,
     tone_marks,
 )
-from poetry_rnn.prosody.rhyme import ZE, RhymeScheme, get_scheme, is_cjk
+from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import normalize_variants
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
@@ -372,7 +372,13 @@ class _Analyzer:
 
     # -- pattern choice -----------------------------------------------------------------------------
     def _first_line_options(self) -> list[bool]:
-        # On a tie, prefer the usual choice: 七言 首句入韵, 五言 不入韵.
+        # On a tie: a first line ending surely 平 rhymes, surely 仄 does not; otherwise the usual choice
+        # (七言 首句入韵, 五言 不入韵).
+        last = self.tones[0][-1] if self.lines and self.lines[0] else frozenset()
+        if last == {PING}:
+            return [True, False]
+        if last == {ZE}:
+            return [False, True]
         return [True, False] if self.chars_per_line == 7 else [False, True]
 
     def _rhyme_lines(self, first_line_rhymes: bool) -> set[int]:
@@ -506,13 +512,12 @@ class _Analyzer:
         faults: list[Fault] = []
         # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
         votes: Counter[str] = Counter()
+        first_seen: dict[str, int] = {}  # on a tie, the group the earliest 偶句 set up wins
         for line, char in entries:
             for group in self.scheme.rhyme_groups(char):
                 votes[group] += 1 if line else 0.5
-        main = None
-        if votes:
-            order = {g: i for i, g in enumerate(self.scheme.level_groups)}
-            main = max(votes, key=lambda g: (votes[g], -order.get(g, 0)))
+                first_seen.setdefault(group, line if line else len(self.lines))
+        main = max(votes, key=lambda g: (votes[g], -first_seen[g])) if votes else None
         known = [(line, char) for line, char in entries if self.scheme.tones(char)]
         shared: set[str] = set(self.scheme.level_groups)
         for _, char in known:

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
@@ -255,8 +255,12 @@ def _load_pingshui() -> RhymeScheme:
                 all_groups.append(group)
                 if tone == PING:
                     level_groups.append(group)
-                # The table holds a few non-CJK junk entries (Latin letters): skip them.
-                for position, char in enumerate(c for s in strings for c in s if is_cjk(c)):
+                # The table holds a few non-CJK junk entries (Latin letters): skip them. A group's name
+                # character belongs to it (the table's 下平一先 list lacks 先 itself).
+                chars = [c for s in strings for c in s if is_cjk(c)]
+                if name[-1] not in chars:
+                    chars.insert(0, name[-1])
+                for position, char in enumerate(chars):
                     char = normalize_variants(char)
                     readings.setdefault(char, set()).add(Reading(group, tone))
                     book_order[char] = min(book_order.get(char, position), position)
@@ -342,6 +346,21 @@ def _xinyun_readings_of(char: str) -> frozenset[Reading]:
     return frozenset(found)
 
 
+def _xinyun_reader() -> Callable[[str], frozenset[Reading]]:
+    """新韵 is defined on modern pronunciation, so a traditional character reads like its simplified form
+    too (勝 as 胜 shēng/shèng): traditional and simplified input then get the same readings."""
+
+    @cache
+    def read(char: str) -> frozenset[Reading]:
+        simple = to_simplified(char) if len(char) == 1 else char
+        found = _xinyun_readings_of(char)
+        if simple != char and len(simple) == 1:
+            found |= _xinyun_readings_of(simple)
+        return found
+
+    return read
+
+
 @lru_cache(maxsize=1)
 def _load_xinyun() -> RhymeScheme:
     # Same (traditional) character set as 平水韵, which covers the corpus; readings come from pypinyin,
@@ -353,7 +372,7 @@ def _load_xinyun() -> RhymeScheme:
         chinese_name="中华新韵",
         level_groups=list(XINYUN_GROUPS),
         characters=pingshui.characters,
-        read=lru_cache(maxsize=None)(_xinyun_readings_of),
+        read=_xinyun_reader(),
         labels=labels,
         native_script="simplified",
         rank=pingshui._rank,

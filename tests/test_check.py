@@ -1,0 +1,329 @@
+"""The 格律 checker and the `check` CLI command."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+import pytest
+
+from poetry_rnn.cli import main as cli_main
+from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.check import FAULT_GLOSSES, analyze, split_lines
+from poetry_rnn.script import to_simplified
+
+DENG_GUANQUE_LOU = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+DENG_GUANQUE_LOU_SIMPLIFIED = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+DENG_GAO = (
+    "風急天高猿嘯哀，渚清沙白鳥飛迴。無邊落木蕭蕭下，不盡長江滾滾來。"
+    "萬里悲秋常作客，百年多病獨登臺。艱難苦恨繁霜鬢，潦倒新停濁酒杯。"
+)
+CHUN_WANG = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。"
+
+
+def fault_sites(analysis) -> list[tuple[str, int | None, int | None]]:
+    return [(f.name, f.line, f.index) for f in analysis.faults]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The books
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [DENG_GUANQUE_LOU, DENG_GUANQUE_LOU_SIMPLIFIED])
+def test_deng_guanque_lou_is_regular(text):
+    analysis = analyze(text)
+    assert analysis.ok, analysis.format()
+    assert analysis.form == "wujue"
+    assert analysis.pattern == "仄起首句不入韵"
+    assert [line.tone_marks for line in analysis.lines] == ["●●○○●", "○○●●○", "●○○●●", "◐●●○○"]
+    assert [line.line_type for line in analysis.lines] == ["仄起仄收", "平起平收", "平起仄收", "仄起平收"]
+    assert analysis.rhyme_groups == ["下平十一尤"]
+    assert [line.rhymes for line in analysis.lines] == [False, True, False, True]
+
+
+def test_deng_gao_is_regular():
+    analysis = analyze(DENG_GAO)
+    assert analysis.ok, analysis.format()
+    assert analysis.form == "qilv"
+    assert analysis.pattern == "仄起首句入韵"
+    assert analysis.rhyme_groups == ["上平十灰"]
+    assert analysis.rhyme_group_labels == ["上平十灰"]
+
+
+def test_chun_wang_rhymes_in_pingshui_but_not_in_xinyun():
+    pingshui = analyze(CHUN_WANG)
+    assert pingshui.ok, pingshui.format()
+    assert pingshui.rhyme_groups == ["下平十二侵"]
+    xinyun = analyze(CHUN_WANG, scheme="xinyun")
+    assert xinyun.rhyme_groups == ["文"]
+    assert [(f.name, f.line, f.index) for f in xinyun.faults_named("出韵")] == [("出韵", 7, 4)]
+    assert "簪" in xinyun.faults_named("出韵")[0].message
+
+
+# ---------------------------------------------------------------------------------------------------
+# Each fault, at its place
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # 字数: the last line has six characters.
+        ("白日依山盡，黃河入海流。欲窮千里目，更上一層高樓。", [("字数", 3, None)]),
+        # 句数: two lines.
+        ("白日依山盡，黃河入海流。", [("句数", None, None)]),
+        # 出韵: 天 (下平一先) among 尤 rhymes; 閣 is an oblique (入声) rhyme.
+        ("白日依山盡，黃河入海流。欲窮千里目，更上一層天。", [("出韵", 3, 4)]),
+        ("白日依山盡，黃河入海流。欲窮千里目，更上一層閣。", [("出韵", 3, 4)]),
+        # 重韵: 樓 rhymes twice.
+        ("白日依山盡，黃河入海樓。欲窮千里目，更上一層樓。", [("重韵", 3, 4)]),
+        # 失粘: line 3 is a good 仄起 line where 平起 should follow, and line 4 opposes it.
+        ("白日依山盡，黃河入海流。落日千山暮，千山入海樓。", [("失粘", 2, 1)]),
+        # 失对: line 2 starts 仄 like line 1; the rest follows line 2.
+        ("白日依山盡，落日入江流。萬里江山暮，秋風送客舟。", [("失对", 1, 1)]),
+        # 孤平: 仄平仄仄平 — only 河 is level besides the rhyme.
+        ("白日依山盡，白河入海流。欲窮千里目，更上一層樓。", [("孤平", 1, 0)]),
+        # 三平尾: 千層樓.
+        ("白日依山盡，黃河入海流。欲窮千里目，更上千層樓。", [("三平尾", 3, 2)]),
+        # 不协平仄: 欲窮千山目 — the 4th character should be 仄.
+        ("白日依山盡，黃河入海流。欲窮千山目，更上一層樓。", [("不协平仄", 2, 3)]),
+    ],
+)
+def test_each_fault_is_found_at_its_place(text, expected):
+    analysis = analyze(text)
+    assert fault_sites(analysis) == expected, analysis.format()
+    assert not analysis.ok
+    # The same poem typed in simplified characters gives the same verdict.
+    assert fault_sites(analyze(to_simplified(text))) == expected
+
+
+def test_seven_character_gu_ping():
+    text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
+    assert fault_sites(analyze(text)) == [("孤平", 0, 2)]
+
+
+def test_ao_jiu_is_not_gu_ping():
+    # 仄平平仄平 rescues the lone 平 (拗救): accepted.
+    assert analyze("白日依山盡，白河千海流。欲窮千里目，更上一層樓。").ok
+
+
+def test_mixed_line_lengths_are_zishu_faults():
+    analysis = analyze("白日依山盡，黃河入海流水。欲窮千里目，更上一層樓。")
+    assert fault_sites(analysis)[0] == ("字数", 1, None)
+    assert analysis.chars_per_line == 5
+    assert analysis.lines[1].template is None
+
+
+def test_lines_of_other_lengths():
+    analysis = analyze("關關雎鳩，在河之洲。窈窕淑女，君子好逑。")
+    assert analysis.form is None and analysis.pattern is None
+    assert [f.name for f in analysis.faults] == ["字数"] * 4
+    assert "字数" in analysis.format()
+
+
+def test_strictness_standard_checks_only_even_positions():
+    # 欲窮萬里目: the 3rd character of a 中平平仄仄 line is fixed 平 in the chart, free under 一三五不论.
+    text = DENG_GUANQUE_LOU.replace("欲窮千里目", "欲窮萬里目")
+    assert fault_sites(analyze(text)) == [("不协平仄", 2, 2)]
+    assert fault_sites(analyze(text, strictness="standard")) == []
+    # The 4th character stays checked.
+    text = DENG_GUANQUE_LOU.replace("欲窮千里目", "欲窮千山目")
+    assert fault_sites(analyze(text, strictness="standard")) == [("不协平仄", 2, 3)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scripts, polyphones, input forms
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [DENG_GUANQUE_LOU, DENG_GAO, CHUN_WANG])
+@pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
+def test_simplified_and_traditional_input_agree(text, scheme):
+    traditional = analyze(text, scheme=scheme)
+    simplified = analyze(to_simplified(text), scheme=scheme)
+    assert fault_sites(simplified) == fault_sites(traditional)
+    assert simplified.pattern == traditional.pattern
+    assert simplified.rhyme_groups == traditional.rhyme_groups
+    assert [line.line_type for line in simplified.lines] == [line.line_type for line in traditional.lines]
+    assert len(simplified.text) == len(traditional.text)
+
+
+def test_polyphones_fit_either_position():
+    # 看 is both 平 and 仄: at a 仄 position (看山) and a 平 position (心看) it fits.
+    analysis = analyze("白日看山盡，黃河入海流。欲窮千里目，更上一層樓。")
+    char = analysis.lines[0].chars[2]
+    assert char.char == "看" and char.polyphone and char.fits
+    assert analysis.ok
+    # 更 in 更上一層樓 is both; the line is still judged regular.
+    assert analyze(DENG_GUANQUE_LOU).lines[3].chars[0].polyphone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "白日依山盡\n黃河入海流\n欲窮千里目\n更上一層樓",
+        "白日依山盡 黃河入海流 欲窮千里目 更上一層樓",
+        "白日依山盡黃河入海流欲窮千里目更上一層樓",
+        "  白日依山盡，黃河入海流。\r\n欲窮千里目，更上一層樓。\n\n",
+        "白日依山盡,黃河入海流.欲窮千里目;更上一層樓!",
+        "「白日依山盡，黃河入海流。欲窮千里目，更上一層樓。」",
+    ],
+)
+def test_input_forms(text):
+    analysis = analyze(text)
+    assert analysis.text == DENG_GUANQUE_LOU
+    assert analysis.ok
+
+
+def test_non_chinese_characters_are_dropped_with_a_note():
+    analysis = analyze("白日依山盡abc，黃河入海流。欲窮千里目，更上一層樓。")
+    assert analysis.text == DENG_GUANQUE_LOU
+    assert any("a b c" in note for note in analysis.notes)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Hello, world.", "12345，。"])
+def test_text_without_chinese_is_a_user_error(text):
+    with pytest.raises(UserError, match="no Chinese characters"):
+        analyze(text)
+
+
+def test_very_long_input_is_rejected_quickly():
+    with pytest.raises(UserError, match="too long"):
+        analyze(DENG_GUANQUE_LOU * 100)  # 2,400 characters
+    with pytest.raises(UserError, match="too long"):
+        analyze("白" * 10_000_000)
+
+
+def test_odd_shapes_never_raise():
+    for text in [
+        "白",
+        "白日",
+        "白日依山盡",
+        "白日依山盡，" * 9,
+        "春眠不覺曉，處處聞啼鳥。夜來風雨聲，花落知多少。",
+        "𠀀𠀁𠀂𠀃𠀄",
+    ]:
+        analysis = analyze(text)
+        json.dumps(analysis.to_dict(), ensure_ascii=False)
+        assert analysis.format()
+
+
+def test_unknown_scheme_is_a_user_error():
+    with pytest.raises(UserError, match="pingshui"):
+        analyze(DENG_GUANQUE_LOU, scheme="cilin")
+
+
+def test_oblique_rhyme_poem_reports_oblique_rhymes():
+    # 春眠不覺曉 rhymes in 仄声 (曉 鳥 少): not regulated verse; every rhyme is 出韵 as oblique.
+    analysis = analyze("春眠不覺曉，處處聞啼鳥。夜來風雨聲，花落知多少。")
+    assert [(f.line, f.index) for f in analysis.faults_named("出韵")] == [(1, 4), (3, 4)]
+    assert all("仄" in f.message for f in analysis.faults_named("出韵"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------------
+def test_to_dict_is_json_and_complete():
+    analysis = analyze("白日依山盡，白河入海流。欲窮千里目，更上一層樓。")
+    data = json.loads(json.dumps(analysis.to_dict(), ensure_ascii=False))
+    assert data["ok"] is False
+    assert data["form"] == "wujue" and data["scheme"] == "pingshui"
+    assert data["faults"][0]["name"] == "孤平" and data["faults"][0]["gloss"] == FAULT_GLOSSES["孤平"]
+    assert data["lines"][1]["chars"][0] == {
+        "char": "白",
+        "tones": ["ze"],
+        "required": "中",
+        "fits": True,
+        "polyphone": False,
+    }
+    assert data["lines"][0]["tone_marks"] == "●●○○●"
+
+
+def test_format_shows_marks_and_faults():
+    report = analyze("白日依山盡，黃河入海流。欲窮千山目，更上一層樓。").format()
+    assert "●●○○●" in report and "下平十一尤" in report
+    assert "不协平仄" in report and "tone mismatch" in report and "第3句第4字" in report
+
+
+# ---------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------
+def test_cli_check_text(capsys):
+    assert cli_main(["check", DENG_GUANQUE_LOU_SIMPLIFIED]) == 0
+    out = capsys.readouterr().out
+    assert "仄起首句不入韵" in out and "no faults" in out
+
+
+def test_cli_check_json_and_exit_status(capsys):
+    assert cli_main(["check", "--json", "--scheme", "xinyun", CHUN_WANG]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["scheme"] == "xinyun"
+    assert ["出韵", 7, 4] in [[f["name"], f["line"], f["index"]] for f in data["faults"]]
+
+
+def test_cli_check_stdin(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(DENG_GAO))
+    assert cli_main(["check", "-"]) == 0
+    assert "七言律诗" in capsys.readouterr().out
+
+
+def test_cli_check_bad_input(capsys):
+    assert cli_main(["check", "hello"]) == 2
+    assert "no Chinese characters" in capsys.readouterr().err
+
+
+def test_split_lines_keeps_space_separated_lines():
+    assert split_lines("白日依山盡 黃河入海流")[0] == ["白日依山盡", "黃河入海流"]
+    assert split_lines("白 日 依 山 盡")[0] == ["白日依山盡"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Real poems
+# ---------------------------------------------------------------------------------------------------
+def regulated_poems(corpus_dir):
+    with open(corpus_dir / "唐诗三百首.json", encoding="utf-8") as handle:
+        poems = json.load(handle)
+    return ["".join(p["paragraphs"]) for p in poems if {"五言律诗", "七言律诗"} & set(p.get("tags") or ())]
+
+
+def test_tang_regulated_verse_rhymes(corpus_dir):
+    texts = regulated_poems(corpus_dir)
+    assert len(texts) > 100
+    analyses = [analyze(text) for text in texts]
+    forms = Counter(a.form for a in analyses)
+    assert forms["wulv"] + forms["qilv"] >= 0.95 * len(texts)
+    regulated = [a for a in analyses if a.form in ("wulv", "qilv")]
+    # Tang poets rhymed in one level-tone group: 出韵 is rare (a handful of known exceptions).
+    off_rhyme = [a for a in regulated if a.faults_named("出韵")]
+    assert len(off_rhyme) <= 0.05 * len(regulated)
+    for analysis in regulated:
+        if not analysis.faults_named("出韵"):
+            group = analysis.rhyme_groups[0]
+            for line in analysis.lines:
+                if line.rhymes:
+                    assert group in _groups(line.chars[-1].char), (analysis.text, group)
+        # 粘对 breaks are rare; a pattern is always named.
+        assert analysis.pattern is not None
+    assert sum(len(a.faults_named("失粘")) + len(a.faults_named("失对")) for a in regulated) <= 0.1 * len(
+        regulated
+    )
+
+
+def _groups(char):
+    from poetry_rnn.prosody.rhyme import get_scheme
+
+    return get_scheme("pingshui").rhyme_groups(char)
+
+
+def test_simplified_input_never_adds_faults_on_real_poems(corpus_dir):
+    # A simplified character has at least the readings of its traditional form, so it can only fit better.
+    for text in regulated_poems(corpus_dir)[:60]:
+        traditional = [f for f in analyze(text).faults if f.name != "重韵"]
+        simplified = [f for f in analyze(to_simplified(text)).faults if f.name != "重韵"]
+        assert len(simplified) <= len(traditional), text
+
+
+def test_standard_strictness_reports_no_more_tone_faults(corpus_dir):
+    for text in regulated_poems(corpus_dir)[:60]:
+        strict = analyze(text).faults_named("不协平仄")
+        standard = analyze(text, strictness="standard").faults_named("不协平仄")
+        assert len(standard) <= len(strict)
+        assert all(
+            f.index in (1, 3, 5) or f.index == len(analyze(text).lines[f.line].text) - 1 for f in standard
+        )
