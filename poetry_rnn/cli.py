@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if argv and argv[0] not in ("-h", "--help") else 0
     name = argv[0]
     module = importlib.import_module(COMMANDS[name][0])
-    command_parser = argparse.ArgumentParser(prog=f"python -m poetry_rnn {name}", description=COMMANDS[name][1])
+    command_parser = argparse.ArgumentParser(
+        prog=f"python -m poetry_rnn {name}", description=COMMANDS[name][1]
+    )
     module.configure_parser(command_parser)
     args = command_parser.parse_args(argv[1:])
     try:
