@@ -36,7 +36,12 @@ class ModelConfig:
     hidden_size: int = 512
     num_layers: int = 2
     dropout: float = 0.1
-    tie_weights: bool = True  # output projection shares the embedding matrix (via a hidden→embedding map)
+    # Output layer: "adaptive" (adaptive softmax: frequent characters cheap, rare ones through smaller
+    # projections; 3-4x less training compute than a full softmax), "tied" (hidden → embedding space,
+    # scored against the embedding matrix) or "full".
+    output_layer: str = "adaptive"
+    cutoffs: tuple[int, ...] = (1500, 4000)  # adaptive: the token ids where the next, cheaper cluster starts
+    adaptive_div: float = 4.0
     script: str = "traditional"  # the script of the characters the model writes
 
     def validate(self) -> None:
@@ -48,6 +53,13 @@ class ModelConfig:
                 raise UserError(
                     f"config {name} must be an integer from 1 to {limit:,}, got {value!r}", field="config"
                 )
+        if self.output_layer not in ("adaptive", "tied", "full"):
+            raise UserError(f"config output_layer must be adaptive, tied or full, got {self.output_layer!r}",
+                            field="config")
+        if self.output_layer == "adaptive" and not (
+            all(isinstance(c, int) for c in self.cutoffs) and list(self.cutoffs) == sorted(set(self.cutoffs))
+        ):
+            raise UserError(f"config cutoffs must be increasing integers, got {self.cutoffs!r}", field="config")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise UserError(f"config dropout must be in [0, 1), got {self.dropout!r}", field="config")
         if self.parameter_count() > MAX_PARAMETERS:
@@ -63,11 +75,21 @@ class ModelConfig:
         for layer in range(self.num_layers):
             inputs = self.embedding_dim if layer == 0 else self.hidden_size
             count += gates * self.hidden_size * (inputs + self.hidden_size + 2)
-        if self.tie_weights:
+        if self.output_layer == "tied":
             count += self.hidden_size * self.embedding_dim + self.embedding_dim + self.vocab_size
-        else:
+        elif self.output_layer == "full":
             count += self.hidden_size * self.vocab_size + self.vocab_size
+        else:
+            cutoffs = self.effective_cutoffs()
+            count += self.hidden_size * (cutoffs[0] + len(cutoffs) - 1)
+            for index in range(len(cutoffs) - 1):
+                size = max(1, int(self.hidden_size // (self.adaptive_div ** (index + 1))))
+                count += self.hidden_size * size + size * (cutoffs[index + 1] - cutoffs[index])
         return count
+
+    def effective_cutoffs(self) -> list[int]:
+        """Cutoffs below the vocabulary size, ending with it (as nn.AdaptiveLogSoftmaxWithLoss wants)."""
+        return [c for c in self.cutoffs if 0 < c < self.vocab_size] + [self.vocab_size]
 
     @classmethod
     def from_dict(cls, document: dict) -> ModelConfig:
@@ -77,7 +99,10 @@ class ModelConfig:
             raise UserError(f"config has unknown keys {sorted(unknown)}", field="config")
         if "vocab_size" not in document:
             raise UserError("config lacks vocab_size", field="config")
-        config = cls(**{k: v for k, v in document.items() if k in known})
+        values = {k: v for k, v in document.items() if k in known}
+        if isinstance(values.get("cutoffs"), list):
+            values["cutoffs"] = tuple(values["cutoffs"])
+        config = cls(**values)
         config.validate()
         return config
 
@@ -97,22 +122,77 @@ class PoetryLM(nn.Module):
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
         self.dropout = nn.Dropout(config.dropout)
-        if config.tie_weights:
+        if config.output_layer == "tied":
             self.to_embedding = nn.Linear(config.hidden_size, config.embedding_dim)
             self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))
-        else:
+        elif config.output_layer == "full":
             self.output = nn.Linear(config.hidden_size, config.vocab_size)
+        else:
+            cutoffs = config.effective_cutoffs()
+            if len(cutoffs) == 1:  # vocabulary too small to split: one cluster is a full softmax
+                self.output = nn.Linear(config.hidden_size, config.vocab_size)
+            else:
+                self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size, cutoffs[:-1],
+                                                              div_value=config.adaptive_div)
         self.tokenizer: BaseTokenizer | None = None
 
-    def forward(self, input_ids: torch.Tensor, state=None):
-        """input_ids [batch, time] → logits [batch, time, vocab], new state."""
+    def forward(self, input_ids: torch.Tensor, state=None, targets: torch.Tensor | None = None):
+        """input_ids [batch, time] → logits [batch, time, vocab] (log-probabilities for the adaptive output
+        layer; either way `log_softmax` of them is the model's distribution), new state.
+        With `targets` (training; also what DistributedDataParallel wraps): the mean loss instead."""
+        if targets is not None:
+            return self.loss(input_ids, targets)
+        hidden, state = self.encode(input_ids, state)
+        return self.project(hidden), state
+
+    @torch.inference_mode()
+    def step(self, token_ids: torch.Tensor, state=None):
+        """One decoding step: token_ids [batch] → (log-probabilities [batch, vocab], new state).
+
+        Calls the recurrent cells directly: for one time step that is several times faster on a CPU
+        than going through nn.GRU/nn.LSTM, and gives the same numbers."""
+        config = self.config
+        x = self.embedding(token_ids)
+        if state is None:
+            state = self.initial_state(token_ids.shape[0], token_ids.device)
+        hidden_states, cell_states = (state if config.cell == "lstm" else (state, None))
+        new_hidden, new_cells = [], []
+        for layer in range(config.num_layers):
+            weights = [getattr(self.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if config.cell == "gru":
+                x = torch.gru_cell(x, hidden_states[layer], *weights)
+            else:
+                x, cell = torch.lstm_cell(x, (hidden_states[layer], cell_states[layer]), *weights)
+                new_cells.append(cell)
+            new_hidden.append(x)
+        hidden = torch.stack(new_hidden)
+        new_state = (hidden, torch.stack(new_cells)) if config.cell == "lstm" else hidden
+        return torch.log_softmax(self.project(x), dim=-1), new_state
+
+    def encode(self, input_ids: torch.Tensor, state=None):
         hidden, state = self.rnn(self.dropout(self.embedding(input_ids)), state)
-        return self.project(self.dropout(hidden)), state
+        return self.dropout(hidden), state
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
-        if self.config.tie_weights:
+        if self.config.output_layer == "tied":
             return nn.functional.linear(self.to_embedding(hidden), self.embedding.weight, self.output_bias)
+        if hasattr(self, "adaptive"):
+            flat = self.adaptive.log_prob(hidden.reshape(-1, hidden.shape[-1]))
+            return flat.reshape(*hidden.shape[:-1], self.config.vocab_size)
         return self.output(hidden)
+
+    def loss(self, input_ids: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """Cross-entropy of the next tokens; targets of -100 are ignored. The adaptive output layer only
+        computes the clusters the targets fall in, which is where its training speed comes from."""
+        hidden, _ = self.encode(input_ids)
+        mask = targets != -100
+        if hasattr(self, "adaptive"):
+            output = self.adaptive(hidden[mask], targets[mask])
+            nll = -output.output
+            return nll.mean() if reduction == "mean" else nll.sum()
+        logits = self.project(hidden)
+        return nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                           ignore_index=-100, reduction=reduction)
 
     def initial_state(self, batch_size: int, device=None):
         zeros = torch.zeros(self.config.num_layers, batch_size, self.config.hidden_size, device=device)
