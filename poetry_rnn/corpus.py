@@ -7,6 +7,17 @@ Sources (one `source` string):
 - a Hub dataset, `hf:owner/name` with optional `:config` and `@split` (`hf:owner/name:config@train`).
 Rows may hold the body as a list of lines (`paragraphs`) or as one string (`content`, `body`, `text`...);
 `columns` maps our names (title, author, body) to the dataset's when they differ.
+
+Cleaning (every drop is counted by reason): editorial notes are removed (`（一作…）`, `(…)`, `〖1〗`,
+footnote numbers `[一]`), restored text in square brackets is kept (`[汀]洲` → `汀洲`); a poem is dropped
+when a glyph is missing (`□`, a `{…}` glyph description, private-use or ideographic-description
+characters), when a note is left open in the middle of the text, or when anything but CJK and line
+punctuation remains. Punctuation is normalised to `，。？！；`, variant characters to one form (爲 → 為),
+exact duplicate bodies are dropped, and each poem gets its form and a split from a hash of its body.
+
+The cleaned corpus of a local source is cached (`$POETRY_RNN_CACHE`, default `~/.cache/poetry_rnn`), keyed
+by the files' paths, sizes and modification times and by the cleaning rules, so a second load does not
+even import `datasets`.
 """
 
 from __future__ import annotations
@@ -25,12 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
-from poetry_rnn.script import normalize_variants
+from poetry_rnn.script import VARIANTS, normalize_variants
 
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 FORM_SHAPES = {(5, 4): "wujue", (7, 4): "qijue", (5, 8): "wulv", (7, 8): "qilv"}
 SPLITS = ("train", "valid", "test")
-CLEANING_VERSION = 4  # bump when the rules change, so cached results are not reused
+CLEANING_VERSION = 5  # bump when the rules change, so cached results are not reused
+CACHE_FORMAT = 1
 
 LINE_PUNCTUATION = "，。？！；"
 _PUNCT_MAP = str.maketrans(
@@ -45,18 +57,46 @@ _PUNCT_MAP = str.maketrans(
         "、": "，",
         "﹐": "，",
         "｡": "。",
+        "﹔": "；",
+        "﹖": "？",
+        "﹗": "！",
+        "［": "[",
+        "］": "]",
+        "｛": "{",
+        "｝": "}",
+        "\r": "\n",
     }
 )
-# Editorial matter, removed whole: notes in parentheses (（一作…）), {…}, 〖n〗 footnote marks, [一] numbers.
-_NOTES = re.compile(r"（[^（）]*）|\([^()]*\)|\{[^{}]*\}|〖[^〖〗]*〗|\[[一二三四五六七八九十\d]+\]")
-_BRACKETED_CHAR = re.compile(r"\[([^\[\]]{1,2})\]")  # [縚] marks a restored character: keep it
-_QUOTES = re.compile(r"[《》「」『』〈〉“”‘’\"'\s　]")
-_MISSING = re.compile(r"[□○●■◻〇?]")
+# Editorial matter, removed whole: notes in parentheses (（一作…）), 〖n〗 footnote marks, [一] note numbers.
+# Applied until nothing changes, so notes nested to any depth go too.
+_NOTES = re.compile(r"（[^（）]*）|\([^()]*\)|〖[^〖〗]*〗|\[[一二三四五六七八九十○〇零\d]+\]")
+_OPEN_NOTE = re.compile(r"[（(〖]")
+_CLOSE_NOTE = re.compile(r"[）)〗]")
+_SENTENCE_END = "。？！\n"
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")  # [縚], [洞天春遠日]: text restored by the editors, kept
+_QUOTES = re.compile(r"[《》「」『』〈〉“”‘’\"' \t\u3000]")
+# A missing glyph: box marks, `{艹/尔}` descriptions of characters Unicode lacks, private-use code points,
+# ideographic description characters (⿰木養), the replacement character.
+_MISSING = re.compile(r"[□○●■◻〇{}\ufffd\ue000-\uf8ff\u2ff0-\u2fff\U000f0000-\U0010ffff]")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_NON_BODY = re.compile(rf"[^{_CJK}{LINE_PUNCTUATION}]")
-_LINE_SPLIT = re.compile(rf"[{LINE_PUNCTUATION}]")
+_NON_BODY = re.compile(rf"[^{_CJK}{LINE_PUNCTUATION}\n]")
+_LINE_SPLIT = re.compile(rf"[{LINE_PUNCTUATION}\n]")
 
 BODY_COLUMNS = ("paragraphs", "content", "body", "text", "poem")
+FILE_KINDS = {".json": "json", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+def _cleaning_fingerprint() -> str:
+    """Changes whenever a cleaning rule or the variant table changes (cached corpora then rebuild)."""
+    parts = [
+        str(CLEANING_VERSION),
+        json.dumps(sorted(VARIANTS.items()), ensure_ascii=False),
+        *(p.pattern for p in (_NOTES, _BRACKETED, _QUOTES, _MISSING, _NON_BODY, _LINE_SPLIT)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+CLEANING_FINGERPRINT = _cleaning_fingerprint()
 
 
 @dataclass(frozen=True)
@@ -78,8 +118,9 @@ def render_body(lines: Iterable[str]) -> str:
 
 
 def detect_form(lines: Iterable[str]) -> str:
-    lengths = {len(line) for line in lines}
+    """wujue/qijue/wulv/qilv for 4 or 8 lines of 5 or 7 characters each, else "other"."""
     lines = list(lines)
+    lengths = {len(line) for line in lines}
     if len(lengths) != 1:
         return "other"
     return FORM_SHAPES.get((lengths.pop(), len(lines)), "other")
@@ -92,27 +133,65 @@ def split_of(lines: Iterable[str]) -> str:
     return "train" if bucket < 96 else "valid" if bucket < 98 else "test"
 
 
+def _strip_notes(text: str) -> tuple[str, bool]:
+    """Remove editorial notes. Returns (text, balanced): a note opened after a complete sentence and never
+    closed (cut short at the end of the record) is cut off; any other unmatched bracket is unbalanced."""
+    while True:
+        stripped = _NOTES.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    opened = _OPEN_NOTE.search(text)
+    if opened:
+        before = text[: opened.start()].rstrip(" \u3000")
+        if before and before[-1] not in _SENTENCE_END:
+            return text, False
+        text = before
+    return text, not _CLOSE_NOTE.search(text)
+
+
+def clean_title(title: str | None) -> str:
+    if not title or not isinstance(title, str):
+        return ""
+    text, _ = _strip_notes(title.translate(_PUNCT_MAP))
+    text = _OPEN_NOTE.sub("", _CLOSE_NOTE.sub("", text))
+    return normalize_variants(_QUOTES.sub("", _BRACKETED.sub(r"\1", text))).strip()
+
+
 def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | None, str | None]:
-    """Clean one poem body. Returns (lines, None) or (None, drop reason)."""
+    """Clean one poem body (a list of lines or couplets, or one string). Returns (lines, None) or
+    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, non_cjk."""
     if paragraphs is None:
         return None, "no_body"
-    text = paragraphs if isinstance(paragraphs, str) else "".join(p for p in paragraphs if p)
+    if isinstance(paragraphs, str):
+        text = paragraphs
+    elif isinstance(paragraphs, (list, tuple)) and all(p is None or isinstance(p, str) for p in paragraphs):
+        text = "\n".join(p for p in paragraphs if p)  # a line end between items, even without punctuation
+    else:
+        return None, "bad_body"
     if not text.strip():
         return None, "empty"
-    text = _BRACKETED_CHAR.sub(r"\1", _NOTES.sub("", _NOTES.sub("", text)))  # twice: notes can nest once
-    text = _QUOTES.sub("", text.translate(_PUNCT_MAP))
+    text, balanced = _strip_notes(text.translate(_PUNCT_MAP))
+    if not balanced:
+        return None, "unbalanced_note"
+    text = _QUOTES.sub("", _BRACKETED.sub(r"\1", text))
     if _MISSING.search(text):
         return None, "missing_glyph"
     if _NON_BODY.search(text):
         return None, "non_cjk"
-    text = normalize_variants(text)
-    lines = tuple(line for line in _LINE_SPLIT.split(text) if line)
+    lines = tuple(line for line in _LINE_SPLIT.split(normalize_variants(text)) if line)
     if not lines:
         return None, "empty"
     return lines, None
 
 
 # ---------------------------------------------------------------- loading
+
+
+def default_cache_dir() -> Path:
+    """$POETRY_RNN_CACHE, else ~/.cache/poetry_rnn."""
+    override = os.environ.get("POETRY_RNN_CACHE")
+    return Path(override) if override else Path.home() / ".cache" / "poetry_rnn"
 
 
 def _json_features():
@@ -135,89 +214,187 @@ def _json_features():
 def _expand_local(source: str) -> list[str]:
     path = Path(source).expanduser()
     if path.is_dir():
+        # Author lists and the upstream `*.simplified.json` copies (same poems, other script) are no poems.
         files = sorted(
             str(p)
             for p in path.iterdir()
-            if p.suffix in (".json", ".jsonl", ".parquet") and not p.name.startswith("authors")
+            if p.is_file()
+            and p.suffix in FILE_KINDS
+            and not p.name.startswith("authors")
+            and not p.name.endswith(".simplified.json")
         )
         if not files:
             raise UserError(f"folder {source} holds no .json, .jsonl or .parquet files", field="source")
         return files
     if path.is_file():
-        return [str(path)]
-    files = sorted(glob.glob(os.path.expanduser(source)))
-    if not files:
-        raise UserError(f"no such file, folder or glob: {source}", field="source")
+        files = [str(path)]
+    else:
+        files = sorted(f for f in glob.glob(os.path.expanduser(source)) if os.path.isfile(f))
+        if not files:
+            raise UserError(f"no such file, folder or glob: {source}", field="source")
+    unknown = [f for f in files if Path(f).suffix not in FILE_KINDS]
+    if unknown:
+        raise UserError(
+            f"{unknown[0]}: unsupported file type; give .json (chinese-poetry), .jsonl or .parquet files",
+            field="source",
+        )
     return files
 
 
-def _find_bad_json(files: list[str]) -> str:
-    """After `datasets` failed: name the file and what is wrong with it."""
+def source_fingerprint(source: str, columns: dict[str, str] | None = None) -> str | None:
+    """A key for a local source that changes when a file is added, removed or modified, or the cleaning
+    rules change. None for Hub sources (their fingerprint comes from `datasets` after loading)."""
+    if source.startswith("hf:"):
+        return None
+    entries = []
+    for name in _expand_local(source):
+        stat = os.stat(name)
+        entries.append((os.path.abspath(name), stat.st_size, stat.st_mtime_ns))
+    payload = json.dumps([CLEANING_FINGERPRINT, sorted((columns or {}).items()), entries], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_records(name: str, kind: str) -> Iterable[tuple[str, object]]:
+    """(where, record) for each record of a JSON or JSON-lines file; UserError naming the file otherwise."""
+    try:
+        with open(name, encoding="utf-8") as handle:
+            if kind == "jsonl":
+                for number, line in enumerate(handle, 1):
+                    if line.strip():
+                        try:
+                            yield f"{name} line {number}", json.loads(line)
+                        except json.JSONDecodeError as error:
+                            raise UserError(
+                                f"{name} line {number} is not valid JSON ({error})", field="source"
+                            ) from None
+                return
+            records = json.load(handle)
+    except UnicodeDecodeError as error:
+        raise UserError(f"{name} is not UTF-8 text ({error})", field="source") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{name} is not valid JSON ({error})", field="source") from None
+    except OSError as error:
+        raise UserError(f"{name} could not be read ({error.strerror})", field="source") from None
+    if isinstance(records, dict):  # a single poem object
+        records = [records]
+    if not isinstance(records, list):
+        raise UserError(
+            f"{name} must hold a JSON list of poem objects, found {type(records).__name__}", field="source"
+        )
+    for index, record in enumerate(records):
+        yield f"{name} record {index}", record
+
+
+def _rows_from_json(files: list[str], kind: str, columns: dict[str, str]):
+    """Read JSON / JSON-lines files record by record: used when `datasets` cannot build one table from
+    them (extra keys, a body that is a string in one file and a list in another, a bad value). Names the
+    file and record that is wrong; a record without a usable body is kept, to be counted as dropped."""
+    import datasets
+
+    data: dict[str, list] = {"title": [], "author": [], "body": [], "body_error": []}
+    seen_keys: set[str] = set()
     for name in files:
-        if not name.endswith(".json"):
-            continue
-        try:
-            with open(name, encoding="utf-8") as handle:
-                records = json.load(handle)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            return f"{name} is not valid JSON ({error})"
-        if not isinstance(records, list):
-            return f"{name} must hold a JSON list of poem objects, found {type(records).__name__}"
-        known = set(_json_features())
-        for index, record in enumerate(records):
+        for where, record in _read_records(name, kind):
             if not isinstance(record, dict):
-                return f"{name} record {index} is not an object"
-            extra = set(record) - known
-            if extra:
-                return f"{name} record {index} has unexpected keys {sorted(extra)}"
-    return "one of the files could not be read"
+                raise UserError(
+                    f"{where} is not a JSON object (found {type(record).__name__})", field="source"
+                )
+            seen_keys.update(record)
+            body_key = columns.get("body") or next((c for c in BODY_COLUMNS if c in record), None)
+            body = record.get(body_key) if body_key else None
+            error = ""
+            if isinstance(body, str):
+                body = [body]
+            elif isinstance(body, list) and all(p is None or isinstance(p, str) for p in body):
+                body = [p for p in body if p is not None]
+            elif body is not None:
+                body, error = None, "bad_body"
+            data["body"].append(body)
+            data["body_error"].append(error)
+            for ours in ("title", "author"):
+                value = record.get(columns.get(ours, ours))
+                data[ours].append(value if isinstance(value, str) else "")
+    if not any(b is not None or e for b, e in zip(data["body"], data["body_error"], strict=True)):
+        wanted = columns.get("body") or " / ".join(BODY_COLUMNS)
+        raise UserError(
+            f"{files[0] if len(files) == 1 else 'the source files'}: no record has a poem body ({wanted}); "
+            f"keys found: {sorted(seen_keys)}. Name the body key with columns={{'body': '<key>'}} "
+            f"(CLI: --columns body=<key>)",
+            field="columns",
+        )
+    features = datasets.Features(
+        {
+            "title": datasets.Value("string"),
+            "author": datasets.Value("string"),
+            "body": datasets.Sequence(datasets.Value("string")),
+            "body_error": datasets.Value("string"),
+        }
+    )
+    return datasets.Dataset.from_dict(data, features=features)
+
+
+def _load_hub(source: str, cache_dir: str | None):
+    import datasets
+
+    spec = source[3:]
+    split = "train"
+    if "@" in spec:
+        spec, split = spec.rsplit("@", 1)
+    name, _, config = spec.partition(":")
+    if not name:
+        raise UserError(f"{source}: give a dataset id, e.g. hf:owner/name[:config][@split]", field="source")
+    try:
+        return datasets.load_dataset(name, config or None, split=split, cache_dir=cache_dir)
+    except Exception as error:  # noqa: BLE001 - `datasets` raises many types; the user needs one message
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+        hint = " (offline: only datasets already in the local cache can be loaded)" if offline else ""
+        raise UserError(
+            f"could not load Hub dataset {name!r} split {split!r}{hint}: {_one_line(error)}", field="source"
+        ) from None
 
 
 def load_rows(source: str, columns: dict[str, str] | None = None, cache_dir: str | None = None):
-    """Load a source into a `datasets.Dataset` with columns title, author, body (list of lines or a string)."""
+    """Load a source into a `datasets.Dataset` with columns body (a list of lines or one string), title and
+    author where present (and body_error when the rows were read record by record)."""
     import datasets
-    from datasets.utils.logging import disable_progress_bar
+    from datasets.utils.logging import disable_progress_bar, set_verbosity_error
 
     disable_progress_bar()
+    set_verbosity_error()
     columns = dict(columns or {})
     if source.startswith("hf:"):
-        spec = source[3:]
-        split = "train"
-        if "@" in spec:
-            spec, split = spec.rsplit("@", 1)
-        name, _, config = spec.partition(":")
-        try:
-            dataset = datasets.load_dataset(name, config or None, split=split, cache_dir=cache_dir)
-        except Exception as error:  # noqa: BLE001 - `datasets` raises many types; the user needs one message
-            offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
-            hint = " (offline: only datasets already in the local cache can be loaded)" if offline else ""
-            raise UserError(
-                f"could not load Hub dataset {name!r} split {split!r}{hint}: {error}", field="source"
-            ) from None
+        dataset = _load_hub(source, cache_dir)
     else:
         files = _expand_local(source)
-        suffixes = {Path(f).suffix for f in files}
-        if len(suffixes) > 1:
+        kinds = {FILE_KINDS[Path(f).suffix] for f in files}
+        if len(kinds) > 1:
             raise UserError(
-                f"{source} mixes file types {sorted(suffixes)}; give one kind at a time", field="source"
+                f"{source} mixes file types ({', '.join(sorted(kinds))}); give one kind at a time",
+                field="source",
             )
-        suffix = suffixes.pop()
+        kind = kinds.pop()
         try:
-            if suffix == ".parquet":
+            if kind == "parquet":
                 dataset = datasets.load_dataset(
                     "parquet", data_files=files, split="train", cache_dir=cache_dir
                 )
-            elif suffix == ".jsonl":
+            elif kind == "jsonl":
                 dataset = datasets.load_dataset("json", data_files=files, split="train", cache_dir=cache_dir)
             else:
                 dataset = datasets.load_dataset(
                     "json", data_files=files, features=_json_features(), split="train", cache_dir=cache_dir
                 )
-        except UserError:
-            raise
-        except Exception:  # noqa: BLE001
-            problem = _find_bad_json(files) if suffix == ".json" else f"{source} could not be read"
-            raise UserError(problem, field="source") from None
+        except Exception as error:  # noqa: BLE001 - diagnosed below, in words the user can act on
+            if kind == "parquet":
+                raise UserError(
+                    f"{source}: could not read the parquet files ({_one_line(error)})", field="source"
+                ) from None
+            return _rows_from_json(files, kind, columns)
     body_column = columns.get("body") or next((c for c in BODY_COLUMNS if c in dataset.column_names), None)
     if body_column is None or body_column not in dataset.column_names:
         raise UserError(
@@ -241,6 +418,9 @@ def load_rows(source: str, columns: dict[str, str] | None = None, cache_dir: str
 class Corpus:
     poems: list[Poem]
     report: dict = field(default_factory=dict)
+    fingerprint: str = ""  # identifies source + cleaning (+ script): keys the caches built from the corpus
+    cache_dir: Path | None = None  # where those caches live (None: do not cache)
+    script: str = "traditional"
 
     def split(self, name: str, forms: Iterable[str] | None = None) -> list[Poem]:
         wanted = set(forms) if forms is not None else None
@@ -249,29 +429,106 @@ class Corpus:
 
 def _clean_batch(batch: dict) -> dict:
     out: dict[str, list] = {"lines": [], "reason": [], "title": [], "author": [], "form": [], "split": []}
-    titles = batch.get("title") or [""] * len(batch["body"])
-    authors = batch.get("author") or [""] * len(batch["body"])
-    for body, title, author in zip(batch["body"], titles, authors, strict=True):
-        lines, reason = clean_body(body)
+    count = len(batch["body"])
+    titles = batch.get("title") or [""] * count
+    authors = batch.get("author") or [""] * count
+    errors = batch.get("body_error") or [""] * count
+    for body, title, author, error in zip(batch["body"], titles, authors, errors, strict=True):
+        lines, reason = (None, error) if error else clean_body(body)
         out["lines"].append(list(lines) if lines else [])
         out["reason"].append(reason or "")
-        out["title"].append(normalize_variants(_QUOTES.sub("", _NOTES.sub("", title or ""))))
-        out["author"].append(author or "")
+        out["title"].append(clean_title(title))
+        out["author"].append(author if isinstance(author, str) else "")
         out["form"].append(detect_form(lines) if lines else "")
         out["split"].append(split_of(lines) if lines else "")
     return out
 
 
-def load_corpus(source: str, columns: dict[str, str] | None = None, cache_dir: str | None = None) -> Corpus:
-    """Load, clean, de-duplicate and split a corpus. Cached by `datasets` (the cleaning step too)."""
+def _cache_file(root: Path, source: str, key: str) -> Path:
+    where = hashlib.sha256(os.path.abspath(source).encode("utf-8")).hexdigest()[:12]
+    return root / f"corpus-{where}-{key[:24]}.json"
+
+
+def _read_cache(path: Path, key: str) -> tuple[list[Poem], dict] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") != CACHE_FORMAT or document.get("key") != key:
+            return None
+        columns = document["poems"]
+        poems = [
+            Poem(title=t, author=a, lines=tuple(b.split("\n")), form=f, split=s)
+            for t, a, b, f, s in zip(
+                columns["title"],
+                columns["author"],
+                columns["lines"],
+                columns["form"],
+                columns["split"],
+                strict=True,
+            )
+        ]
+        return poems, document["report"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing or damaged: rebuild
+
+
+def _write_cache(path: Path, key: str, poems: list[Poem], report: dict) -> None:
+    from poetry_rnn.tokenizer import write_atomic
+
+    document = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "report": report,
+        "poems": {
+            "title": [p.title for p in poems],
+            "author": [p.author for p in poems],
+            "lines": ["\n".join(p.lines) for p in poems],
+            "form": [p.form for p in poems],
+            "split": [p.split for p in poems],
+        },
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+        prefix = path.name.rsplit("-", 1)[0] + "-"
+        for old in path.parent.glob(f"{prefix}*.json"):  # earlier versions of the same source
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+def load_corpus(
+    source: str,
+    columns: dict[str, str] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+) -> Corpus:
+    """Load, clean, de-duplicate and split a corpus.
+
+    `cache_dir` holds both the `datasets` cache and this module's (under `poetry_rnn/`); by default they
+    are `datasets`' own and `default_cache_dir()`. A local source's cleaned corpus is reused while its
+    files and the cleaning rules are unchanged; `use_cache=False` always rebuilds (and writes nothing)."""
     started = time.perf_counter()
-    rows = load_rows(source, columns, cache_dir)
+    source = str(source)
+    columns = dict(columns or {})
+    root = (Path(cache_dir) / "poetry_rnn" if cache_dir else default_cache_dir()) if use_cache else None
+    key = source_fingerprint(source, columns)  # also: a clear error for a missing path, before `datasets`
+    if root is not None and key is not None:
+        cached = _read_cache(_cache_file(root, source, key), key)
+        if cached is not None:
+            poems, report = cached
+            report = {**report, "cached": True, "seconds_load_clean": round(time.perf_counter() - started, 3)}
+            return Corpus(poems=poems, report=report, fingerprint=key, cache_dir=root)
+    rows = load_rows(source, columns, str(cache_dir) if cache_dir else None)
+    if key is None:  # Hub: `datasets` fingerprints what it loaded
+        payload = json.dumps([CLEANING_FINGERPRINT, sorted(columns.items()), rows._fingerprint])
+        key = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     cleaned = rows.map(
         _clean_batch,
         batched=True,
         batch_size=2000,
         remove_columns=rows.column_names,
-        new_fingerprint=f"{rows._fingerprint}-clean-v{CLEANING_VERSION}",
+        new_fingerprint=f"{rows._fingerprint}-clean-{CLEANING_FINGERPRINT}",
     )
     dropped: Counter[str] = Counter()
     seen: set[str] = set()
@@ -284,11 +541,11 @@ def load_corpus(source: str, columns: dict[str, str] | None = None, cache_dir: s
         if reason:
             dropped[reason] += 1
             continue
-        key = "".join(lines)
-        if key in seen:
+        body_key = "".join(lines)
+        if body_key in seen:
             dropped["duplicate"] += 1
             continue
-        seen.add(key)
+        seen.add(body_key)
         poems.append(Poem(title=title, author=author, lines=tuple(lines), form=form, split=split))
     if not poems:
         raise UserError(
@@ -304,9 +561,11 @@ def load_corpus(source: str, columns: dict[str, str] | None = None, cache_dir: s
         "forms": {name: forms.get(name, 0) for name in (*FORMS, "other")},
         "regular_forms": sum(forms.get(name, 0) for name in FORMS),
         "splits": {name: splits.get(name, 0) for name in SPLITS},
-        "seconds_load_clean": round(time.perf_counter() - started, 3),
     }
-    return Corpus(poems=poems, report=report)
+    if root is not None:
+        _write_cache(_cache_file(root, source, key), key, poems, report)
+    report = {**report, "cached": False, "seconds_load_clean": round(time.perf_counter() - started, 3)}
+    return Corpus(poems=poems, report=report, fingerprint=key, cache_dir=root)
 
 
 # ---------------------------------------------------------------- training examples
@@ -367,7 +626,7 @@ def parse_columns(text: str | None) -> dict[str, str]:
     mapping = {}
     for part in text.split(","):
         ours, sep, theirs = part.partition("=")
-        if not sep or ours.strip() not in ("title", "author", "body"):
+        if not sep or ours.strip() not in ("title", "author", "body") or not theirs.strip():
             raise UserError(
                 f"--columns takes ours=theirs pairs for title, author, body; got {part!r}", field="columns"
             )
@@ -384,7 +643,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", help="column mapping, e.g. body=content,title=name")
     parser.add_argument("--tokenizer", choices=("char", "sentencepiece"), default="char")
     parser.add_argument("--min-count", type=int, default=2, help="characters rarer than this become <unk>")
+    parser.add_argument("--vocab-size", type=int, default=8192, help="SentencePiece vocabulary size")
     parser.add_argument("--script", choices=("traditional", "simplified"), default="traditional")
+    parser.add_argument("--cache-dir", help="cache folder (default: datasets' and $POETRY_RNN_CACHE)")
+    parser.add_argument("--no-cache", action="store_true", help="rebuild everything, write no cache")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -392,12 +654,16 @@ def run(args: argparse.Namespace) -> int:
     from poetry_rnn.tokenizer import build_tokenizer, corpus_texts
 
     started = time.perf_counter()
-    corpus = load_corpus(args.source, parse_columns(args.columns))
+    corpus = load_corpus(
+        args.source, parse_columns(args.columns), cache_dir=args.cache_dir, use_cache=not args.no_cache
+    )
     if args.script == "simplified":
         corpus = to_script(corpus, "simplified")
     tokenize_started = time.perf_counter()
-    tokenizer, coverage = build_tokenizer(args.tokenizer, corpus, min_count=args.min_count)
-    tokens = sum(len(tokenizer.encode(text)) for text in corpus_texts(corpus))
+    tokenizer, coverage = build_tokenizer(
+        args.tokenizer, corpus, min_count=args.min_count, vocab_size=args.vocab_size
+    )
+    tokens = sum(len(ids) for ids in tokenizer.encode_many(list(corpus_texts(corpus, split=None))))
     report = dict(corpus.report)
     report.update(
         {
@@ -417,31 +683,38 @@ def run(args: argparse.Namespace) -> int:
     print(f"poems read      {report['read']:,}")
     print(f"kept            {report['kept']:,}  (regular forms {report['regular_forms']:,})")
     for reason, count in report["dropped"].items():
-        print(f"  dropped {reason:<14}{count:,}")
+        print(f"  dropped {reason:<16}{count:,}")
     print("forms           " + "  ".join(f"{k} {v:,}" for k, v in report["forms"].items()))
     print("splits          " + "  ".join(f"{k} {v:,}" for k, v in report["splits"].items()))
     print(f"vocabulary      {report['vocab_size']:,} ({args.tokenizer}, script {args.script})")
     print(f"char coverage   {coverage:.4%}")
-    print(f"tokens          {tokens:,}")
+    print(f"tokens          {tokens:,} (all splits, bodies and titles)")
     print(
-        f"seconds         {report['seconds']:.2f} (load+clean {report['seconds_load_clean']:.2f}, "
-        f"tokenize {report['seconds_tokenize']:.2f})"
+        f"seconds         {report['seconds']:.2f} (load+clean {report['seconds_load_clean']:.2f}"
+        f"{', cached' if report.get('cached') else ''}, tokenize {report['seconds_tokenize']:.2f})"
     )
     return 0
 
 
 def to_script(corpus: Corpus, script: str) -> Corpus:
-    """The corpus converted to another script (training a simplified model)."""
-    from poetry_rnn.script import convert
+    """The corpus converted to another script (training a simplified model). One OpenCC call for all
+    bodies and one for all titles: lines never contain a line break, so the layout survives."""
+    from poetry_rnn.script import SCRIPTS, convert
 
+    if script not in SCRIPTS:
+        raise UserError(f"unknown script {script!r}; choose one of {', '.join(SCRIPTS)}", field="script")
+    if script == corpus.script:
+        return corpus
+    bodies = convert("\n\n".join("\n".join(p.lines) for p in corpus.poems), script).split("\n\n")
+    titles = convert("\n".join(p.title.replace("\n", " ") for p in corpus.poems), script).split("\n")
+    if len(bodies) != len(corpus.poems) or len(titles) != len(corpus.poems):  # never seen; be safe
+        bodies = ["\n".join(convert(line, script) for line in p.lines) for p in corpus.poems]
+        titles = [convert(p.title, script) for p in corpus.poems]
     poems = [
-        Poem(
-            title=convert(p.title, script),
-            author=p.author,
-            lines=tuple(convert("\n".join(p.lines), script).split("\n")),
-            form=p.form,
-            split=p.split,
-        )
-        for p in corpus.poems
+        Poem(title=title, author=p.author, lines=tuple(body.split("\n")), form=p.form, split=p.split)
+        for p, body, title in zip(corpus.poems, bodies, titles, strict=True)
     ]
-    return Corpus(poems=poems, report=corpus.report)
+    fingerprint = f"{corpus.fingerprint}-{script}" if corpus.fingerprint else ""
+    return Corpus(
+        poems=poems, report=corpus.report, fingerprint=fingerprint, cache_dir=corpus.cache_dir, script=script
+    )

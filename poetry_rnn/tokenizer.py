@@ -7,11 +7,13 @@ cross a line end, so each piece lies inside one line (or is one punctuation mark
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
@@ -21,6 +23,7 @@ FORM_TAGS = {"wujue": "<wujue>", "qijue": "<qijue>", "wulv": "<wulv>", "qilv": "
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>", *FORM_TAGS.values(), "<title>", "<kw>")
 PUNCTUATION = "，。？！；"
 TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CACHE_VERSION = 2  # bump when either tokenizer's training changes: cached ones are then retrained
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
@@ -84,21 +87,38 @@ class BaseTokenizer:
     def encode(self, text: str) -> list[int]:
         raise NotImplementedError
 
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        """`encode` for each text (subclasses do it faster)."""
+        return [self.encode(text) for text in texts]
+
 
 class CharTokenizer(BaseTokenizer):
     """One piece a character. Characters rarer than the cut-off map to `<unk>`."""
 
     kind = "char"
 
+    def __init__(self, pieces: list[str]):
+        super().__init__(pieces)
+        # Each character, and each variant spelling of one (爲 for 為), to its id.
+        self._char_ids = {p: i for i, p in enumerate(self.pieces) if len(p) == 1}
+        for variant, standard in VARIANTS.items():
+            if variant not in self._char_ids and standard in self._char_ids:
+                self._char_ids[variant] = self._char_ids[standard]
+
     def encode(self, text: str) -> list[int]:
-        index, unk = self.index, self.unk_id
-        return [index.get(ch) or index.get(VARIANTS.get(ch, ch), unk) for ch in text]
+        return list(map(self._char_ids.get, text, repeat(self.unk_id)))
+
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        ids = self.encode("".join(texts))  # one pass in C over all the text, then cut it up again
+        out, start = [], 0
+        for text in texts:
+            out.append(ids[start : start + len(text)])
+            start += len(text)
+        return out
 
     @classmethod
     def train(cls, texts: Iterable[str], min_count: int = 2) -> tuple[CharTokenizer, float]:
-        counts = Counter()
-        for text in texts:
-            counts.update(text)
+        counts = Counter("".join(texts))
         kept = sorted(
             (ch for ch, n in counts.items() if n >= min_count and ch not in PUNCTUATION),
             key=lambda ch: (-counts[ch], ch),
@@ -113,24 +133,51 @@ class CharTokenizer(BaseTokenizer):
         write_atomic(Path(directory) / TOKENIZER_FILE, json.dumps(document, ensure_ascii=False))
 
 
-def corpus_texts(corpus, split: str = "train") -> Iterator[str]:
-    """The texts a tokenizer learns from: bodies and titles of one split."""
+def corpus_texts(corpus, split: str | None = "train") -> Iterator[str]:
+    """The texts a tokenizer learns from: bodies and titles of one split (None: every split)."""
     for poem in corpus.poems:
-        if poem.split == split:
+        if split is None or poem.split == split:
             yield poem.body
             if poem.title:
                 yield poem.title
 
 
-def build_tokenizer(kind: str, corpus, min_count: int = 2, vocab_size: int = 8192):
-    """Train a tokenizer on the corpus's train split. Returns (tokenizer, character coverage)."""
+def _train_tokenizer(kind: str, corpus, min_count: int, vocab_size: int):
     if kind == "char":
         return CharTokenizer.train(corpus_texts(corpus), min_count=min_count)
-    if kind == "sentencepiece":
-        from poetry_rnn.sentencepiece_tokenizer import SentencePieceTokenizer
+    from poetry_rnn.sentencepiece_tokenizer import SentencePieceTokenizer
 
-        return SentencePieceTokenizer.train(corpus_texts(corpus), vocab_size=vocab_size)
-    raise UserError(f"unknown tokenizer {kind!r}; choose char or sentencepiece", field="tokenizer")
+    return SentencePieceTokenizer.train(corpus_texts(corpus), vocab_size=vocab_size)
+
+
+def build_tokenizer(kind: str, corpus, min_count: int = 2, vocab_size: int = 8192, cache: bool = True):
+    """Train a tokenizer on the corpus's train split. Returns (tokenizer, character coverage).
+
+    Cached beside the cleaned corpus (`corpus.cache_dir/tokenizers/`), keyed by the corpus fingerprint and
+    the settings, so the same corpus gives the same tokenizer without training it again."""
+    if kind not in ("char", "sentencepiece"):
+        raise UserError(f"unknown tokenizer {kind!r}; choose char or sentencepiece", field="tokenizer")
+    if kind == "char" and min_count < 1:
+        raise UserError(f"min_count must be at least 1, got {min_count}", field="min_count")
+    fingerprint = getattr(corpus, "fingerprint", "")
+    root = getattr(corpus, "cache_dir", None)
+    if not (cache and fingerprint and root):
+        return _train_tokenizer(kind, corpus, min_count, vocab_size)
+    setting = min_count if kind == "char" else vocab_size
+    key = hashlib.sha256(f"{TOKENIZER_CACHE_VERSION}|{kind}|{setting}|{fingerprint}".encode()).hexdigest()
+    folder = Path(root) / "tokenizers" / f"{kind}-{key[:24]}"
+    try:
+        coverage = json.loads((folder / "coverage.json").read_text(encoding="utf-8"))["coverage"]
+        return load_tokenizer(folder), float(coverage)
+    except (OSError, ValueError, KeyError, TypeError, UserError):
+        pass  # not cached yet, or damaged: train
+    tokenizer, coverage = _train_tokenizer(kind, corpus, min_count, vocab_size)
+    try:
+        tokenizer.save(folder)
+        write_atomic(folder / "coverage.json", json.dumps({"coverage": coverage}))  # written last: complete
+    except OSError:
+        pass  # a read-only cache only costs time
+    return tokenizer, coverage
 
 
 def load_tokenizer(directory: str | os.PathLike) -> BaseTokenizer:
