@@ -13,3 +13,20 @@ def corpus_dir() -> Path:
     if not (CORPUS_DIR / "poet.tang.0.json").exists():
         pytest.skip(f"Tang corpus not found at {CORPUS_DIR} (it lies in ../shared beside the repo)")
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(corpus_dir, tmp_path_factory) -> Path:
+    """A randomly initialised tiny model with a char tokenizer built from the corpus, saved like a real
+    model folder, with corpus_lines.txt for the originality rule. Poor poems, but every constraint holds."""
+    from poetry_rnn.corpus import load_corpus
+    from poetry_rnn.decoding.originality import write_corpus_lines
+    from poetry_rnn.model import tiny_model_for_tests
+    from poetry_rnn.tokenizer import build_tokenizer
+
+    corpus = load_corpus(str(corpus_dir))
+    tokenizer, _ = build_tokenizer("char", corpus)
+    directory = tmp_path_factory.mktemp("tiny_model")
+    tiny_model_for_tests(tokenizer).save_pretrained(directory, tokenizer)
+    write_corpus_lines(directory, corpus)
+    return directory

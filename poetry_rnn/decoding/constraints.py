@@ -1,0 +1,416 @@
+"""Decoding constraints: small logits processors, each enforcing one rule through a vocabulary mask.
+
+Each constraint answers, for one candidate's `DecodingState`, which pieces may come next (a bool mask over
+the vocabulary, or None for "no restriction") and updates its own slots when a piece is chosen. A
+`ConstraintSet` combines them for a batch: the search loop knows no verse rule.
+
+Hard constraints (form, tone, rhyme, acrostic, first line) always hold. Soft ones (repetition,
+originality) yield only where a hard constraint dictates the piece (an acrostic head or a given first
+line that repeats a character); elsewhere an empty mask is a dead end and the candidate is dropped.
+Masks are cached per situation (tone pattern, position, tones so far …), so a step costs a few tensor ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from poetry_rnn.decoding.originality import CorpusLines
+from poetry_rnn.decoding.state import DecodingState
+from poetry_rnn.decoding.tables import BOTH, SchemeTables, VocabularyTables, fits
+from poetry_rnn.prosody.patterns import (
+    FREE_MARK,
+    STANDARD,
+    STRICT,
+    TONE_OF_MARK,
+    TonePattern,
+    allowed_tones,
+    fixed_positions,
+)
+from poetry_rnn.script import normalize_variants
+
+# Slots shared between constraints: the tone patterns still possible for the candidate (indices into the
+# request's pattern list). The tone constraint narrows them by tones, the rhyme constraint by whether
+# the first line rhymes.
+PATTERNS = "patterns"
+
+
+class Constraint:
+    """Base class. `soft` constraints may yield at forced steps; `forcing` ones dictate pieces."""
+
+    soft = False
+    forcing = False
+
+    def start(self, state: DecodingState) -> None:
+        """Initialise this constraint's slots in a fresh state."""
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        """Pieces allowed next (bool [V]); None = no restriction. Returned tensors are never mutated."""
+        return None
+
+    def forces(self, state: DecodingState) -> bool:
+        """Whether this constraint dictates the next piece (only meaningful for forcing constraints)."""
+        return False
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        """Update slots after `piece_id` was chosen (before `state.advance`). Copy-on-write: never mutate
+        a slot value in place, so that forked states (beam search) can share them."""
+
+
+class FormConstraint(Constraint):
+    """Characters per line, line count, ， after odd lines and 。 after even lines, then </s>; nothing else
+    (no special pieces, no <unk>, no other punctuation)."""
+
+    def __init__(self, tables: VocabularyTables, chars_per_line: int, line_count: int):
+        self.tables = tables
+        self.chars_per_line = chars_per_line
+        self.line_count = line_count
+        self.eos_only = tables.mask_of([tables.eos_id])
+        self.comma_only = tables.mask_of([tables.comma_id])
+        self.period_only = tables.mask_of([tables.period_id])
+
+    def mask(self, state: DecodingState) -> torch.Tensor:
+        if state.line >= self.line_count:
+            return self.eos_only
+        remaining = self.chars_per_line - state.position
+        if remaining <= 0:
+            return self.comma_only if state.line % 2 == 0 else self.period_only
+        return self.tables.length_at_most[remaining]
+
+
+def relaxed_template(template: str, strictness: str) -> str:
+    """The template with every position the strictness leaves free marked 中."""
+    fixed = set(fixed_positions(template, strictness))
+    return "".join(mark if i in fixed else FREE_MARK for i, mark in enumerate(template))
+
+
+class ToneConstraint(Constraint):
+    """Tones along the chosen pattern. Several patterns may stay possible (平起/仄起, 首句入韵 or not): the
+    mask allows what fits any of them, and each choice keeps only the patterns it fits, so the model's
+    own preference picks the pattern.
+
+    mode "strict": every fixed mark, 孤平 and 三平尾 guarded (prosody.patterns.allowed_tones);
+    "standard": characters 2, 4, 6 and the line end, 孤平 and 三平尾 still guarded (the checker flags them
+    at either level); "off": only the line ends (平 on rhyme lines, 仄 elsewhere), so the rhyme is unambiguous.
+    """
+
+    def __init__(
+        self, tables: VocabularyTables, scheme: SchemeTables, patterns: Sequence[TonePattern], mode: str
+    ):
+        if mode not in (STRICT, STANDARD, "off"):
+            raise ValueError(f"unknown tone mode {mode!r}")
+        self.tables = tables
+        self.scheme = scheme
+        self.patterns = list(patterns)
+        self.mode = mode
+        self.chars_per_line = self.patterns[0].chars_per_line
+        self._cache: dict = {}
+        self._template_cache: dict = {}
+
+    def start(self, state: DecodingState) -> None:
+        state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
+        state.slots["line_tones"] = ()
+
+    def allowed(self, template: str, position: int, previous: tuple) -> frozenset[str]:
+        """Tones allowed at `position` of a line with `template`, after characters with `previous` tones."""
+        if self.mode == STRICT:
+            return allowed_tones(template, position, previous, STRICT)
+        if self.mode == STANDARD:
+            # Standard positions, with the strict guard against 孤平/三平尾 on the relaxed template.
+            return allowed_tones(relaxed_template(template, STANDARD), position, previous, STRICT)
+        if position == len(template) - 1:
+            return frozenset((TONE_OF_MARK[template[-1]],))
+        return BOTH
+
+    def _piece_fits(self, template: str, position: int, previous: tuple, tones: tuple) -> bool:
+        for offset, char_tones in enumerate(tones):
+            if not fits(char_tones, self.allowed(template, position + offset, previous)):
+                return False
+            previous = previous + (char_tones,)
+        return True
+
+    def _template_mask(self, template: str, position: int, previous: tuple) -> torch.Tensor:
+        key = (template, position, previous)
+        found = self._template_cache.get(key)
+        if found is None:
+            found = self.scheme.single_fit[self.allowed(template, position, previous)]
+            remaining = len(template) - position
+            for tones, pieces in self.scheme.multi_groups.items():
+                if len(tones) <= remaining and self._piece_fits(template, position, previous, tones):
+                    found = found | pieces
+            self._template_cache[key] = found
+        return found
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        line, position = state.line, state.position
+        if line >= len(self.patterns[0].lines) or position >= self.chars_per_line:
+            return None
+        key = (state.slots[PATTERNS], line, position, state.slots["line_tones"])
+        found = self._cache.get(key)
+        if found is None:
+            templates = {self.patterns[p].lines[line] for p in state.slots[PATTERNS]}
+            masks = [self._template_mask(t, position, state.slots["line_tones"]) for t in sorted(templates)]
+            found = masks[0]
+            for other in masks[1:]:
+                found = found | other
+            self._cache[key] = found
+        return found
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        tones = self.scheme.piece_tones[piece_id]
+        if not tones:  # punctuation: a new line starts
+            state.slots["line_tones"] = ()
+            return
+        line, position, previous = state.line, state.position, state.slots["line_tones"]
+        if line < len(self.patterns[0].lines):
+            state.slots[PATTERNS] = tuple(
+                p
+                for p in state.slots[PATTERNS]
+                if self._piece_fits(self.patterns[p].lines[line], position, previous, tones)
+            )
+        state.slots["line_tones"] = previous + tones
+
+
+class RhymeConstraint(Constraint):
+    """One level-tone rhyme group on the rhyme lines, no rhyme character twice.
+
+    Several groups may stay possible until the first rhyme character is chosen (by the model's
+    preference); the groups it belongs to are kept for the remaining rhyme lines. Where the first line's
+    rhyming is still open (patterns of both kinds remain), its last character either rhymes or has an
+    oblique reading; the choice settles the pattern.
+    """
+
+    def __init__(
+        self,
+        tables: VocabularyTables,
+        scheme: SchemeTables,
+        patterns: Sequence[TonePattern],
+        rhyme_groups: Sequence[str],
+    ):
+        self.tables = tables
+        self.scheme = scheme
+        self.patterns = list(patterns)
+        self.initial_groups = tuple(rhyme_groups)
+        self.chars_per_line = self.patterns[0].chars_per_line
+        self._cache: dict = {}
+
+    def start(self, state: DecodingState) -> None:
+        state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
+        state.slots["rhyme_groups"] = self.initial_groups
+        state.slots["rhymes_used"] = frozenset()
+
+    def _rhyming(self, state: DecodingState) -> tuple[bool, bool]:
+        """(some remaining pattern rhymes this line, every remaining pattern does)."""
+        flags = [state.line in self.patterns[p].rhyme_lines for p in state.slots[PATTERNS]]
+        return any(flags), all(flags)
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        remaining = self.chars_per_line - state.position
+        if (
+            remaining <= 0
+            or remaining > self.tables.max_piece_len
+            or state.line >= len(self.patterns[0].lines)
+        ):
+            return None
+        some, every = self._rhyming(state)
+        if not some:
+            return None
+        groups = state.slots["rhyme_groups"]
+        key = (groups, remaining, every)
+        found = self._cache.get(key)
+        if found is None:
+            rhymes = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
+            for group in groups:
+                rhymes |= self.scheme.group_last[group]
+            ok = rhymes if every else rhymes | self.scheme.last_can_be_ze
+            # Pieces that do not reach the line end are not judged here.
+            found = ~self.tables.length_exactly[remaining] | ok
+            self._cache[key] = found
+        used = state.slots["rhymes_used"]
+        if used:
+            blocked = [
+                p
+                for char in used
+                for p in self.tables.ids_ending_with.get(char, ())
+                if self.tables.chars[p] and len(self.tables.chars[p]) == remaining
+            ]
+            if every:
+                found = found.clone()
+                found[blocked] = False
+            else:  # a used rhyme character may still end a non-rhyming first line if it can be oblique
+                found = found.clone()
+                keep = self.scheme.last_can_be_ze[blocked]
+                found[blocked] = keep
+        return found
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        chars = self.tables.chars[piece_id]
+        if not chars or state.position + len(chars) != self.chars_per_line:
+            return
+        if state.line >= len(self.patterns[0].lines):
+            return
+        some, every = self._rhyming(state)
+        if not some:
+            return
+        last = normalize_variants(chars[-1])
+        groups = tuple(g for g in state.slots["rhyme_groups"] if chars[-1] in self.scheme.group_chars[g])
+        if groups and last not in state.slots["rhymes_used"]:
+            state.slots["rhyme_groups"] = groups
+            state.slots["rhymes_used"] = state.slots["rhymes_used"] | {last}
+        elif not every:  # the first line does not rhyme: keep only the patterns where it need not
+            state.slots[PATTERNS] = tuple(
+                p for p in state.slots[PATTERNS] if state.line not in self.patterns[p].rhyme_lines
+            )
+
+
+class AcrosticConstraint(Constraint):
+    """Each line starts with the given head; a head stands for every character of the vocabulary that it
+    may be written as (a simplified 发 admits 發 and 髮)."""
+
+    forcing = True
+
+    def __init__(self, tables: VocabularyTables, heads: Sequence[set[str]]):
+        self.heads = [
+            tables.mask_of([p for char in head for p in tables.ids_starting_with.get(char, ())])
+            for head in heads
+        ]
+
+    def forces(self, state: DecodingState) -> bool:
+        return state.position == 0 and state.line < len(self.heads)
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        return self.heads[state.line] if self.forces(state) else None
+
+
+class RepetitionConstraint(Constraint):
+    """No character more than `max_repeat` times in a poem."""
+
+    soft = True
+
+    def __init__(self, tables: VocabularyTables, max_repeat: int):
+        self.tables = tables
+        self.max_repeat = max_repeat
+
+    def start(self, state: DecodingState) -> None:
+        state.slots["char_counts"] = {}
+        state.slots["repeat_allowed"] = None
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        return state.slots["repeat_allowed"]
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        chars = self.tables.chars[piece_id]
+        if not chars:
+            return
+        chars = normalize_variants(chars)
+        counts = dict(state.slots["char_counts"])
+        newly_blocked = []
+        for char in chars:
+            counts[char] = counts.get(char, 0) + 1
+        for char in set(chars):
+            for piece, occurrences in self.tables.ids_containing.get(char, ()):
+                if counts[char] + occurrences > self.max_repeat:
+                    newly_blocked.append(piece)
+        state.slots["char_counts"] = counts
+        if newly_blocked:
+            allowed = state.slots["repeat_allowed"]
+            allowed = (
+                torch.ones(self.tables.vocab_size, dtype=torch.bool) if allowed is None else allowed.clone()
+            )
+            allowed[newly_blocked] = False
+            state.slots["repeat_allowed"] = allowed
+
+
+class OriginalityConstraint(Constraint):
+    """No line may equal a line of the training corpus: mask the pieces that would complete one."""
+
+    soft = True
+
+    def __init__(self, tables: VocabularyTables, corpus_lines: CorpusLines, chars_per_line: int):
+        self.tables = tables
+        self.corpus_lines = corpus_lines
+        self.chars_per_line = chars_per_line
+        self.by_length = {
+            r: [p for p, text in enumerate(tables.chars) if len(text) == r]
+            for r in range(1, tables.max_piece_len + 1)
+        }
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        remaining = self.chars_per_line - state.position
+        if remaining <= 0 or remaining > self.tables.max_piece_len:
+            return None
+        prefix = state.line_text
+        width = self.chars_per_line
+        candidates = self.by_length.get(remaining, ())
+        if self.corpus_lines.count_with_prefix(prefix, width) <= len(candidates):
+            blocked = [
+                p
+                for ending in self.corpus_lines.completions(prefix, width)
+                for p in self.tables.ids_of_text.get(ending, ())
+            ]
+        else:  # a short prefix matches many lines: test the few pieces that would end the line instead
+            blocked = [p for p in candidates if prefix + self.tables.chars[p] in self.corpus_lines]
+        if not blocked:
+            return None
+        allowed = torch.ones(self.tables.vocab_size, dtype=torch.bool)
+        allowed[blocked] = False
+        return allowed
+
+
+class ConstraintSet:
+    """All constraints of one request, applied to a batch of candidate states."""
+
+    def __init__(self, tables: VocabularyTables, constraints: Sequence[Constraint]):
+        self.tables = tables
+        self.hard = [c for c in constraints if not c.soft]
+        self.soft = [c for c in constraints if c.soft]
+        self.forcing = [c for c in constraints if c.forcing]
+        self.constraints = self.hard + self.soft
+        self.all_allowed = torch.ones(tables.vocab_size, dtype=torch.bool)
+        self.eos_only = tables.mask_of([tables.eos_id])
+
+    def new_state(self) -> DecodingState:
+        state = DecodingState()
+        for constraint in self.constraints:
+            constraint.start(state)
+        return state
+
+    def masks(self, states: Sequence[DecodingState]) -> torch.Tensor:
+        """Allowed pieces for each state (bool [B, V]). States with no allowed piece are marked dead;
+        finished and dead states get </s> only (their steps are ignored)."""
+        rows: list[torch.Tensor] = []
+        count = len(self.constraints)
+        for state in states:
+            if state.finished or state.dead:
+                rows.extend([self.eos_only] * count)
+                continue
+            for constraint in self.constraints:
+                found = constraint.mask(state)
+                rows.append(self.all_allowed if found is None else found)
+        stacked = torch.stack(rows).view(len(states), count, -1)
+        allowed = stacked.all(1)
+        empty = ~allowed.any(1)
+        if bool(empty.any()):
+            hard_count = len(self.hard)
+            for index in torch.nonzero(empty).flatten().tolist():
+                state = states[index]
+                hard = stacked[index, :hard_count].all(0)
+                if any(c.forces(state) for c in self.forcing) and bool(hard.any()):
+                    allowed[index] = hard  # soft rules yield to a dictated piece
+                else:
+                    state.dead = True
+                    allowed[index] = self.eos_only
+        return allowed
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        if state.finished or state.dead:
+            return
+        for constraint in self.constraints:
+            constraint.advance(state, piece_id)
+        if piece_id == self.tables.eos_id:
+            state.finished = True
+            state.ids.append(piece_id)
+            return
+        is_line_end = piece_id in (self.tables.comma_id, self.tables.period_id)
+        state.advance(piece_id, self.tables.chars[piece_id], is_line_end)

@@ -1,0 +1,146 @@
+"""The lines of the training corpus, for the originality rule (no generated line equals a corpus line).
+
+Stored compactly: per line length, one string of sorted fixed-width records. A sorted list is a trie laid
+flat: the lines that start with a prefix form one contiguous range, found by binary search, so "which
+characters would complete a corpus line after this prefix" costs a few string comparisons.
+
+On disk: `corpus_lines.txt`, UTF-8, one line a row, sorted (about 8 MB for the Tang corpus).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from poetry_rnn.tokenizer import write_atomic
+
+LINES_FILE = "corpus_lines.txt"
+LINE_LENGTHS = (5, 7)
+log = logging.getLogger(__name__)
+
+
+class CorpusLines:
+    def __init__(self, lines: Iterable[str]):
+        by_length: dict[int, set[str]] = {}
+        for line in lines:
+            line = line.strip()
+            if len(line) in LINE_LENGTHS:
+                by_length.setdefault(len(line), set()).add(line)
+        # One string per length: records of equal width, sorted. Far smaller than a set of strings.
+        self._records = {n: "".join(sorted(found)) for n, found in by_length.items()}
+        self._counts = {n: len(found) for n, found in by_length.items()}
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+    def _range(self, prefix: str, width: int) -> tuple[int, int]:
+        """Indices [lo, hi) of the records of `width` characters that start with `prefix`."""
+        records, count = self._records.get(width, ""), self._counts.get(width, 0)
+        size = len(prefix)
+
+        def key(index: int) -> str:
+            start = index * width
+            return records[start : start + size]
+
+        lo, hi = 0, count
+        while lo < hi:  # first record >= prefix
+            mid = (lo + hi) // 2
+            if key(mid) < prefix:
+                lo = mid + 1
+            else:
+                hi = mid
+        first = lo
+        hi = count
+        while lo < hi:  # first record whose prefix > prefix
+            mid = (lo + hi) // 2
+            if key(mid) <= prefix:
+                lo = mid + 1
+            else:
+                hi = mid
+        return first, lo
+
+    def count_with_prefix(self, prefix: str, width: int) -> int:
+        lo, hi = self._range(prefix, width)
+        return hi - lo
+
+    def completions(self, prefix: str, width: int) -> list[str]:
+        """The endings that turn `prefix` into a corpus line of `width` characters."""
+        lo, hi = self._range(prefix, width)
+        records = self._records.get(width, "")
+        return [records[i * width + len(prefix) : (i + 1) * width] for i in range(lo, hi)]
+
+    def __contains__(self, line: str) -> bool:
+        lo, hi = self._range(line, len(line))
+        return hi > lo
+
+    def lines(self) -> Iterable[str]:
+        for width, records in sorted(self._records.items()):
+            for i in range(self._counts[width]):
+                yield records[i * width : (i + 1) * width]
+
+    def save(self, path: str | os.PathLike) -> None:
+        write_atomic(path, "\n".join(self.lines()) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CorpusLines:
+        return cls(Path(path).read_text(encoding="utf-8").split("\n"))
+
+    @classmethod
+    def from_corpus(cls, corpus, split: str = "train") -> CorpusLines:
+        return cls(line for poem in corpus.poems if poem.split == split for line in poem.lines)
+
+
+def write_corpus_lines(model_dir: str | os.PathLike, corpus) -> Path:
+    """Write `model_dir/corpus_lines.txt` (the train split's 5- and 7-character lines), so that a model
+    shipped without the corpus still keeps its poems original. `corpus` is a `Corpus` or a source string."""
+    if isinstance(corpus, (str, os.PathLike)):
+        from poetry_rnn.corpus import load_corpus
+
+        corpus = load_corpus(str(corpus))
+    path = Path(model_dir) / LINES_FILE
+    CorpusLines.from_corpus(corpus).save(path)
+    return path
+
+
+def default_corpus_source() -> Path:
+    """$POETRY_RNN_CORPUS, else the Tang corpus beside the repository (../shared/data/tang)."""
+    override = os.environ.get("POETRY_RNN_CORPUS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "tang"
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("POETRY_RNN_CACHE")
+    return Path(override) if override else Path.home() / ".cache" / "poetry_rnn"
+
+
+def resolve_corpus_lines(
+    model_dir: Path | None, corpus_source: str | os.PathLike | None
+) -> CorpusLines | None:
+    """The corpus lines for a model: `model_dir/corpus_lines.txt` if shipped; else a cached file built
+    from the corpus (built now if missing); else None (originality is then off, with a logged note)."""
+    if model_dir is not None and (Path(model_dir) / LINES_FILE).is_file():
+        return CorpusLines.load(Path(model_dir) / LINES_FILE)
+    source = Path(corpus_source) if corpus_source else default_corpus_source()
+    if not source.exists():
+        log.warning(
+            "originality check disabled: no %s beside the model and no corpus at %s", LINES_FILE, source
+        )
+        return None
+    from poetry_rnn.corpus import CLEANING_VERSION, load_corpus
+
+    key = hashlib.sha1(f"{source.resolve()}|v{CLEANING_VERSION}".encode()).hexdigest()[:16]
+    cached = cache_dir() / f"corpus_lines-{key}.txt"
+    if cached.is_file():
+        return CorpusLines.load(cached)
+    lines = CorpusLines.from_corpus(load_corpus(str(source)))
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        lines.save(cached)
+    except OSError as error:  # a read-only home: keep the index in memory only
+        log.info("could not cache corpus lines at %s (%s)", cached, error)
+    return lines

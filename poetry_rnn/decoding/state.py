@@ -1,0 +1,60 @@
+"""The per-candidate decoding state: the text written so far, read as lines.
+
+The state knows where lines end (at ，。) but no verse rule; processors keep what they need in `slots`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LINE_ENDS = frozenset("，。？！；")
+
+
+@dataclass
+class DecodingState:
+    ids: list[int] = field(default_factory=list)  # pieces chosen so far (after the conditioning prefix)
+    lines: list[str] = field(default_factory=list)  # finished lines, without punctuation
+    line_text: str = ""  # the line being written
+    finished: bool = False  # </s> written
+    dead: bool = False  # no piece was allowed at some step (a dead end): the candidate is dropped
+    logprob: float = 0.0  # sum of the model's log-probabilities of the chosen pieces
+    steps: int = 0  # pieces that count towards the length-normalised score
+    slots: dict = field(default_factory=dict)  # processor-owned values, e.g. the remaining tone patterns
+
+    @property
+    def line(self) -> int:
+        """0-based index of the line being written."""
+        return len(self.lines)
+
+    @property
+    def position(self) -> int:
+        """Characters already written in the current line."""
+        return len(self.line_text)
+
+    def advance(self, piece_id: int, chars: str, is_line_end: bool) -> None:
+        self.ids.append(piece_id)
+        if is_line_end:
+            self.lines.append(self.line_text)
+            self.line_text = ""
+        else:
+            self.line_text += chars
+
+    def all_lines(self) -> list[str]:
+        return self.lines + ([self.line_text] if self.line_text else [])
+
+    def score(self) -> float:
+        return self.logprob / max(1, self.steps)
+
+    def copy(self) -> DecodingState:
+        """An independent copy (beam search forks states). Slot values are immutable or copied by
+        the processor that owns them (see `ConstraintSet.fork`)."""
+        return DecodingState(
+            ids=list(self.ids),
+            lines=list(self.lines),
+            line_text=self.line_text,
+            finished=self.finished,
+            dead=self.dead,
+            logprob=self.logprob,
+            steps=self.steps,
+            slots=dict(self.slots),
+        )

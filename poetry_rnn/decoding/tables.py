@@ -1,0 +1,172 @@
+"""Per-model vocabulary tables: what each piece is, as boolean masks over the vocabulary.
+
+Built once per model (and once per rhyme scheme), so that a decoding step is a handful of tensor ops and
+never a Python loop over the vocabulary. Works for any tokenizer with `piece_chars`: a piece may cover
+several characters (SentencePiece); masks then describe the piece by all the characters it covers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import torch
+
+from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme, is_cjk
+from poetry_rnn.script import normalize_variants
+
+BOTH = frozenset((PING, ZE))
+NO_TONE = frozenset()
+COMMA, PERIOD = "，", "。"
+
+
+def fits(tones: frozenset[str], allowed: frozenset[str]) -> bool:
+    """Whether a character with `tones` may stand where `allowed` tones are allowed. A polyphone fits
+    either tone (as the checker judges it); a character without a known tone only fits where the
+    position is free (both tones allowed), since nothing could show that it obeys a fixed mark."""
+    if not allowed:
+        return False
+    return bool(tones & allowed) if tones else allowed == BOTH
+
+
+@dataclass
+class SchemeTables:
+    """Tone and rhyme facts of every piece under one rhyme scheme."""
+
+    scheme: RhymeScheme
+    piece_tones: list[tuple[frozenset[str], ...]]  # per piece: the tones of each character it covers
+    # Single-character pieces that fit an allowed tone set: keys {ping}, {ze}, {ping, ze}.
+    single_fit: dict[frozenset[str], torch.Tensor]
+    # Multi-character plain pieces grouped by their characters' tones: (tones...) → mask of those pieces.
+    multi_groups: dict[tuple[frozenset[str], ...], torch.Tensor]
+    group_last: dict[str, torch.Tensor]  # rhyme group → pieces whose last character rhymes in it (平)
+    last_can_be_ze: torch.Tensor  # pieces whose last character has an oblique reading
+    group_chars: dict[str, frozenset[str]]  # rhyme group → characters of the vocabulary that rhyme in it
+
+
+@dataclass
+class VocabularyTables:
+    """Masks over a tokenizer's vocabulary. Scheme tables are built on first use (thread-safe)."""
+
+    tokenizer: object
+    vocab_size: int
+    chars: list[str]  # piece → the characters it covers ("" for specials and punctuation)
+    lengths: torch.Tensor  # [V] long: characters covered by a plain piece, 0 otherwise
+    plain: torch.Tensor  # [V] bool: pieces made only of Chinese characters (what a line may contain)
+    max_piece_len: int
+    comma_id: int
+    period_id: int
+    eos_id: int
+    length_at_most: dict[int, torch.Tensor]  # r → plain pieces of at most r characters
+    length_exactly: dict[int, torch.Tensor]  # r → plain pieces of exactly r characters
+    ids_of_text: dict[str, list[int]]  # character string → plain pieces covering exactly it
+    ids_starting_with: dict[str, list[int]]  # first character → plain pieces starting with it
+    # Keyed by the normalised character (爲 and 為 are one character to the checker and to repetition):
+    ids_ending_with: dict[str, list[int]]  # last character → plain pieces ending with it
+    ids_containing: dict[str, list[tuple[int, int]]]  # character → (piece, occurrences) for repetition
+    _schemes: dict[str, SchemeTables] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, tokenizer) -> VocabularyTables:
+        size = tokenizer.vocab_size
+        chars: list[str] = []
+        specials = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.eos_id}
+        for piece in range(size):
+            text = "" if piece in specials else tokenizer.piece_chars(piece)
+            chars.append(text if text and all(is_cjk(c) for c in text) else "")
+        lengths = torch.tensor([len(c) for c in chars], dtype=torch.long)
+        plain = lengths > 0
+        max_len = int(lengths.max()) if size else 0
+        comma_id, period_id = tokenizer.piece_to_id(COMMA), tokenizer.piece_to_id(PERIOD)
+        if tokenizer.piece_chars(comma_id) != COMMA or tokenizer.piece_chars(period_id) != PERIOD:
+            raise ValueError("the tokenizer has no single pieces for ， and 。; it cannot write a poem body")
+        ids_of_text: dict[str, list[int]] = defaultdict(list)
+        starting: dict[str, list[int]] = defaultdict(list)
+        ending: dict[str, list[int]] = defaultdict(list)
+        containing: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for piece, text in enumerate(chars):
+            if not text:
+                continue
+            ids_of_text[text].append(piece)
+            starting[text[0]].append(piece)
+            normal = normalize_variants(text)
+            ending[normal[-1]].append(piece)
+            for char in set(normal):
+                containing[char].append((piece, normal.count(char)))
+        return cls(
+            tokenizer=tokenizer,
+            vocab_size=size,
+            chars=chars,
+            lengths=lengths,
+            plain=plain,
+            max_piece_len=max_len,
+            comma_id=comma_id,
+            period_id=period_id,
+            eos_id=tokenizer.eos_id,
+            length_at_most={r: plain & (lengths <= r) for r in range(1, 8)},
+            length_exactly={r: plain & (lengths == r) for r in range(1, 8)},
+            ids_of_text=dict(ids_of_text),
+            ids_starting_with=dict(starting),
+            ids_ending_with=dict(ending),
+            ids_containing=dict(containing),
+        )
+
+    def mask_of(self, ids) -> torch.Tensor:
+        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        if ids:
+            mask[list(ids)] = True
+        return mask
+
+    def single_characters(self) -> set[str]:
+        """Characters the model can write as a piece of their own."""
+        return {text for text in self.chars if len(text) == 1}
+
+    def scheme(self, name: str) -> SchemeTables:
+        tables = self._schemes.get(name)
+        if tables is None:
+            with self._lock:
+                tables = self._schemes.get(name)
+                if tables is None:
+                    tables = self._build_scheme(get_scheme(name))
+                    self._schemes[name] = tables
+        return tables
+
+    def _build_scheme(self, scheme: RhymeScheme) -> SchemeTables:
+        size = self.vocab_size
+        tone_of: dict[str, frozenset[str]] = {}
+        piece_tones: list[tuple[frozenset[str], ...]] = []
+        for text in self.chars:
+            for char in text:
+                if char not in tone_of:
+                    tone_of[char] = frozenset(scheme.tones(char))
+            piece_tones.append(tuple(tone_of[c] for c in text))
+        single = self.length_exactly[1]
+        fit_rows = {key: [False] * size for key in (frozenset((PING,)), frozenset((ZE,)), BOTH)}
+        multi: dict[tuple[frozenset[str], ...], list[int]] = defaultdict(list)
+        group_rows: dict[str, list[int]] = defaultdict(list)
+        group_chars: dict[str, set[str]] = defaultdict(set)
+        ze_rows = [False] * size
+        for piece, tones in enumerate(piece_tones):
+            if not tones:
+                continue
+            if len(tones) == 1:
+                for key, row in fit_rows.items():
+                    row[piece] = fits(tones[0], key)
+            else:
+                multi[tones].append(piece)
+            last = self.chars[piece][-1]
+            ze_rows[piece] = ZE in tones[-1]
+            for group in scheme.rhyme_groups(last):
+                group_rows[group].append(piece)
+                group_chars[group].add(last)
+        return SchemeTables(
+            scheme=scheme,
+            piece_tones=piece_tones,
+            single_fit={key: torch.tensor(row) & single for key, row in fit_rows.items()},
+            multi_groups={key: self.mask_of(ids) for key, ids in multi.items()},
+            group_last={g: self.mask_of(group_rows.get(g, ())) for g in scheme.level_groups},
+            last_can_be_ze=torch.tensor(ze_rows),
+            group_chars={g: frozenset(group_chars.get(g, ())) for g in scheme.level_groups},
+        )

@@ -1,0 +1,307 @@
+"""Decoding internals: vocabulary tables, the corpus-line index, each constraint, the search loop.
+
+Small synthetic vocabularies (including multi-character pieces, as a SentencePiece tokenizer would have)
+with tiny random models: bad poems, but every rule must hold.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from poetry_rnn.decoding import (
+    ConstraintSet,
+    CorpusLines,
+    FormConstraint,
+    OriginalityConstraint,
+    RepetitionConstraint,
+    RhymeConstraint,
+    SamplingOptions,
+    ToneConstraint,
+    VocabularyTables,
+    beam_search,
+    sample,
+)
+from poetry_rnn.decoding.constraints import PATTERNS, relaxed_template
+from poetry_rnn.decoding.search import candidate_pieces, draw
+from poetry_rnn.decoding.tables import BOTH, fits
+from poetry_rnn.model import tiny_model_for_tests
+from poetry_rnn.prosody.check import analyze
+from poetry_rnn.prosody.patterns import PING, ZE, get_form, tone_patterns
+from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
+
+# Common characters of several tones and rhyme groups (平水韵), plus a few two-character pieces.
+CHARS = (
+    "山風花春秋人天雲江流星明清香深長聲中東紅同空通鐘龍鬆峰"
+    "月日水樹草雪夜色落去入少小老酒影鳥晚暮萬里遠近上下外"
+    "來回歸飛開時年家前山川林泉邊間閑閒寒田煙天仙"
+)
+MULTI = ("明月", "春風", "青山", "白雲", "流水", "江上", "天涯")
+
+
+def make_tokenizer(chars: str = CHARS, multi: tuple[str, ...] = ()) -> CharTokenizer:
+    unique = list(dict.fromkeys(chars))
+    return CharTokenizer([*SPECIALS, *PUNCTUATION, *unique, *multi])
+
+
+def run_sample(constraints, model, tokenizer, batch=6, seed=0, start=None):
+    generator = torch.Generator().manual_seed(seed)
+    prefix = [tokenizer.form_id("qijue"), tokenizer.bos_id]
+    search = sample(
+        model,
+        constraints,
+        prefix,
+        start or constraints.new_state(),
+        batch,
+        SamplingOptions(temperature=1.0, top_k=0, top_p=1.0),
+        generator,
+        max_steps=80,
+    )
+    while True:
+        try:
+            next(search)
+        except StopIteration as stop:
+            return stop.value
+
+
+# ------------------------------------------------------------------------------------------ tables
+def test_tables_describe_pieces_by_all_their_characters():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    assert not tables.plain[tokenizer.unk_id] and not tables.plain[tokenizer.eos_id]
+    assert not tables.plain[tables.comma_id]
+    two = tokenizer.piece_to_id("明月")
+    assert tables.chars[two] == "明月" and int(tables.lengths[two]) == 2
+    assert bool(tables.length_at_most[2][two]) and not bool(tables.length_at_most[1][two])
+    pingshui = tables.scheme("pingshui")
+    assert pingshui.piece_tones[two] == (frozenset({PING}), frozenset({ZE}))
+    # 明月 ends in 月 (仄): it can never end a rhyme line, but it can end a non-rhyming line.
+    assert bool(pingshui.last_can_be_ze[two])
+    assert not any(bool(mask[two]) for mask in pingshui.group_last.values())
+    feng = tokenizer.piece_to_id("風")
+    assert bool(pingshui.group_last["上平一東"][feng]) and bool(pingshui.single_fit[frozenset({PING})][feng])
+    assert not bool(pingshui.single_fit[frozenset({ZE})][feng])
+
+
+def test_fits_treats_polyphones_and_unknown_characters_like_the_checker():
+    assert fits(frozenset({PING, ZE}), frozenset({ZE}))
+    assert fits(frozenset(), BOTH) and not fits(frozenset(), frozenset({PING}))
+    assert not fits(frozenset({PING}), frozenset())
+
+
+def test_relaxed_template_frees_positions_1_3_5_only():
+    assert relaxed_template("中平中仄仄平平", "standard") == "中平中仄中平平"
+    assert relaxed_template("中仄中平中仄平", "standard") == "中仄中平中仄平"
+
+
+# ------------------------------------------------------------------------------------------ corpus lines
+def test_corpus_lines_completions_and_membership(tmp_path):
+    lines = CorpusLines(
+        ["白日依山盡", "白日放歌須", "黃河入海流", "欲窮千里目", "春眠不覺曉", "兩個黃鸝鳴翠柳", "abc"]
+    )
+    assert len(lines) == 6
+    assert sorted(lines.completions("白日依山", 5)) == ["盡"]
+    assert sorted(lines.completions("白日", 5)) == ["依山盡", "放歌須"]
+    assert lines.completions("白月", 5) == []
+    assert "黃河入海流" in lines and "黃河入海" not in lines and "黃河入海去" not in lines
+    assert lines.count_with_prefix("", 7) == 1
+    path = tmp_path / "corpus_lines.txt"
+    lines.save(path)
+    again = CorpusLines.load(path)
+    assert list(again.lines()) == list(lines.lines())
+
+
+# ------------------------------------------------------------------------------------------ constraints
+def test_form_constraint_allows_only_fitting_pieces_then_punctuation_then_eos():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    form = FormConstraint(tables, chars_per_line=5, line_count=2)
+    constraints = ConstraintSet(tables, [form])
+    state = constraints.new_state()
+    for piece in tokenizer.encode("山風花春"):
+        constraints.advance(state, piece)
+    mask = form.mask(state)
+    assert not bool(mask[tokenizer.piece_to_id("明月")])  # two characters do not fit in one
+    assert bool(mask[tokenizer.piece_to_id("秋")])
+    assert not bool(mask[tokenizer.unk_id]) and not bool(mask[tables.comma_id])
+    constraints.advance(state, tokenizer.piece_to_id("秋"))
+    assert torch.equal(form.mask(state), tables.mask_of([tables.comma_id]))
+    constraints.advance(state, tables.comma_id)
+    for piece in tokenizer.encode("明月江上") + [tokenizer.piece_to_id("天")]:
+        constraints.advance(state, piece)
+    assert torch.equal(form.mask(state), tables.mask_of([tables.period_id]))
+    constraints.advance(state, tables.period_id)
+    assert torch.equal(form.mask(state), tables.mask_of([tables.eos_id]))
+    assert state.lines == ["山風花春秋", "明月江上天"]
+
+
+@pytest.mark.parametrize("mode", ["strict", "standard"])
+@pytest.mark.parametrize("form_name", ["wujue", "qijue"])
+def test_tone_and_rhyme_constraints_give_faultless_poems_with_multi_char_pieces(mode, form_name):
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    form = get_form(form_name)
+    patterns = tone_patterns(form)
+    scheme = tables.scheme("pingshui")
+    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
+    constraints = ConstraintSet(
+        tables,
+        [
+            FormConstraint(tables, form.chars_per_line, form.line_count),
+            ToneConstraint(tables, scheme, patterns, mode),
+            RhymeConstraint(tables, scheme, patterns, groups),
+        ],
+    )
+    model = tiny_model_for_tests(tokenizer, seed=3)
+    with torch.inference_mode():
+        states = run_sample(constraints, model, tokenizer, batch=8, seed=11)
+    finished = [s for s in states if s.finished and not s.dead]
+    assert len(finished) == 8
+    used_multi = False
+    for state in finished:
+        used_multi |= any(len(tables.chars[p]) > 1 for p in state.ids)
+        text = "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(state.lines))
+        analysis = analyze(text, "pingshui", strictness=mode)
+        assert analysis.ok, (text, [f.message for f in analysis.faults])
+        assert analysis.form == form_name
+        assert state.slots[PATTERNS], "a pattern must remain"
+        assert state.slots["rhyme_groups"][0] in analysis.rhyme_groups
+    assert used_multi, "the multi-character pieces should be used somewhere"
+
+
+def test_repetition_constraint_blocks_a_character_after_max_repeat():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    repetition = RepetitionConstraint(tables, max_repeat=2)
+    constraints = ConstraintSet(tables, [repetition])
+    state = constraints.new_state()
+    constraints.advance(state, tokenizer.piece_to_id("明"))
+    assert repetition.mask(state) is None  # nothing blocked yet: 明 + 明月 would still be two
+    constraints.advance(state, tokenizer.piece_to_id("明"))
+    mask = repetition.mask(state)
+    assert not bool(mask[tokenizer.piece_to_id("明")]) and not bool(mask[tokenizer.piece_to_id("明月")])
+    assert bool(mask[tokenizer.piece_to_id("月")]) and bool(mask[tokenizer.piece_to_id("春風")])
+    state = constraints.new_state()
+    constraints.advance(state, tokenizer.piece_to_id("明"))
+    constraints.advance(state, tokenizer.piece_to_id("明月"))
+    mask = repetition.mask(state)
+    assert not bool(mask[tokenizer.piece_to_id("明")]) and not bool(mask[tokenizer.piece_to_id("明月")])
+    assert bool(mask[tokenizer.piece_to_id("月")])
+
+
+def test_originality_masks_the_piece_that_would_complete_a_corpus_line():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    lines = CorpusLines(["山風花春秋", "山風花春月", "明月山江上"])
+    originality = OriginalityConstraint(tables, lines, chars_per_line=5)
+    constraints = ConstraintSet(tables, [originality])
+    state = constraints.new_state()
+    for piece in tokenizer.encode("山風花春"):
+        assert originality.mask(state) is None or state.position < 4
+        constraints.advance(state, piece)
+    mask = originality.mask(state)
+    assert not bool(mask[tokenizer.piece_to_id("秋")]) and not bool(mask[tokenizer.piece_to_id("月")])
+    assert bool(mask[tokenizer.piece_to_id("天")])
+    # A multi-character piece that completes a corpus line is caught too.
+    state = constraints.new_state()
+    for piece in tokenizer.encode("明月山"):
+        constraints.advance(state, piece)
+    mask = originality.mask(state)
+    assert not bool(mask[tokenizer.piece_to_id("江上")])
+
+
+def test_dead_end_is_detected_and_never_loops():
+    # Only level-tone characters: after a 平起 start no oblique character exists for the fixed 仄 positions.
+    tokenizer = make_tokenizer("山風花春秋人天雲江流星明清香聲東紅同通鐘峰")
+    tables = VocabularyTables.build(tokenizer)
+    form = get_form("wujue")
+    patterns = tone_patterns(form)
+    scheme = tables.scheme("pingshui")
+    constraints = ConstraintSet(
+        tables,
+        [FormConstraint(tables, 5, 4), ToneConstraint(tables, scheme, patterns, "strict")],
+    )
+    model = tiny_model_for_tests(tokenizer)
+    with torch.inference_mode():
+        states = run_sample(constraints, model, tokenizer, batch=4)
+    assert all(s.dead and not s.finished for s in states)
+
+
+def test_soft_rules_yield_only_where_a_piece_is_dictated():
+    from poetry_rnn.decoding import AcrosticConstraint
+
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    # max_repeat=1 and the acrostic repeats 山: the second 山 is dictated, so repetition yields there.
+    constraints = ConstraintSet(
+        tables,
+        [
+            FormConstraint(tables, 5, 4),
+            AcrosticConstraint(tables, [{"山"}, {"山"}, {"花"}, {"月"}]),
+            RepetitionConstraint(tables, max_repeat=1),
+        ],
+    )
+    model = tiny_model_for_tests(tokenizer)
+    with torch.inference_mode():
+        states = run_sample(constraints, model, tokenizer, batch=4)
+    for state in states:
+        assert state.finished and not state.dead
+        assert [line[0] for line in state.lines] == ["山", "山", "花", "月"]
+        body = "".join(state.lines)
+        # Only dictated heads may repeat; every other character occurs once.
+        assert all(body.count(c) == 1 for c in set(body) - {"山", "花", "月"}), body
+
+
+# ------------------------------------------------------------------------------------------ search
+def test_candidate_pieces_top_k_and_top_p():
+    scores = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]]))
+    values, ids = candidate_pieces(scores, top_k=0, top_p=0.7)
+    kept = [sorted(ids[r][torch.isfinite(values[r])].tolist()) for r in range(2)]
+    assert kept == [[0, 1], [2, 3]]
+    values, ids = candidate_pieces(scores, top_k=3, top_p=1.0)
+    assert sorted(ids[0].tolist()) == [0, 1, 2]
+    values, ids = candidate_pieces(scores, top_k=0, top_p=1.0)
+    assert ids is None and torch.equal(values, scores)
+
+
+def test_draw_follows_the_weights_and_is_seeded():
+    weights = torch.log(torch.tensor([[0.7, 0.2, 0.1, 0.0]])).expand(20000, -1)
+    first = draw(weights, torch.Generator().manual_seed(5))
+    again = draw(weights, torch.Generator().manual_seed(5))
+    assert torch.equal(first, again)
+    counts = torch.bincount(first, minlength=4).float() / len(first)
+    assert counts[3] == 0
+    assert abs(counts[0] - 0.7) < 0.02 and abs(counts[1] - 0.2) < 0.02
+
+
+def test_beam_search_returns_finished_best_first_and_valid():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    patterns = tone_patterns(get_form("wujue"))
+    scheme = tables.scheme("pingshui")
+    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
+    constraints = ConstraintSet(
+        tables,
+        [
+            FormConstraint(tables, 5, 4),
+            ToneConstraint(tables, scheme, patterns, "strict"),
+            RhymeConstraint(tables, scheme, patterns, groups),
+        ],
+    )
+    model = tiny_model_for_tests(tokenizer, seed=1)
+    prefix = [tokenizer.form_id("wujue"), tokenizer.bos_id]
+    with torch.inference_mode():
+        search = beam_search(model, constraints, prefix, constraints.new_state(), 4, max_steps=30)
+        while True:
+            try:
+                next(search)
+            except StopIteration as stop:
+                beams = stop.value
+                break
+    assert len(beams) == 4
+    scores = [b.score() for b in beams]
+    assert scores == sorted(scores, reverse=True)
+    for beam in beams:
+        text = "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(beam.lines))
+        assert analyze(text, get_scheme("pingshui")).ok, text
