@@ -36,6 +36,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temp, 0o644)  # mkstemp creates 0600; these are ordinary shared files
         os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):

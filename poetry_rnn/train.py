@@ -26,10 +26,11 @@ from pathlib import Path
 
 import torch
 
-from poetry_rnn.corpus import FORMS, ConditioningDropout, Poem, example_ids, load_corpus
+from poetry_rnn.corpus import FORMS, ConditioningDropout, Poem, load_corpus
 from poetry_rnn.errors import UserError
 from poetry_rnn.evaluate import score_bodies
 from poetry_rnn.model import ModelConfig, PoetryLM
+from poetry_rnn.prepared import is_prepared, read_prepared
 from poetry_rnn.tokenizer import build_tokenizer, load_tokenizer, write_atomic
 
 
@@ -101,15 +102,32 @@ def collate(examples: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch
     return inputs, targets
 
 
-def epoch_examples(
-    poems: list[Poem], tokenizer, keywords: dict[str, list[str]] | None, seed: int, epoch: int, max_len: int
-) -> list[list[int]]:
-    """The epoch's training sequences; conditioning parts dropped at random, reproducibly per epoch."""
-    rng = random.Random(f"{seed}-examples-{epoch}")
-    dropout = ConditioningDropout()
-    examples = []
+def encode_poems(poems: list[Poem], tokenizer, keywords: dict[str, list[str]] | None,
+                 max_title_chars: int = 12) -> list[tuple[int, list[int], list[int], list[int]]]:
+    """Encode each poem once: (form tag id, title ids, keyword ids, body ids + </s>)."""
+    encoded = []
     for poem in poems:
-        ids = example_ids(tokenizer, poem, rng, keywords.get(poem.body) if keywords else None, dropout)
+        title = tokenizer.encode(poem.title[:max_title_chars]) if poem.title else []
+        keyword_ids = [i for word in (keywords or {}).get(poem.body, []) for i in tokenizer.encode(word)]
+        encoded.append((tokenizer.form_id(poem.form), title, keyword_ids,
+                        [*tokenizer.encode(poem.body), tokenizer.eos_id]))
+    return encoded
+
+
+def epoch_examples(encoded: list[tuple[int, list[int], list[int], list[int]]], tokenizer, seed: int, epoch: int,
+                   max_len: int, dropout: ConditioningDropout | None = None) -> list[list[int]]:
+    """The epoch's training sequences `[form] [<title> title] [<kw> keywords] <s> body </s>`, with each
+    conditioning part dropped at random (reproducibly per epoch) so that each is optional at inference."""
+    rng = random.Random(f"{seed}-examples-{epoch}")
+    dropout = dropout or ConditioningDropout()
+    examples = []
+    for form_id, title, keyword_ids, body in encoded:
+        ids = [form_id] if rng.random() >= dropout.form else []
+        if title and rng.random() >= dropout.title:
+            ids += [tokenizer.title_id, *title]
+        if keyword_ids and rng.random() >= dropout.keywords:
+            ids += [tokenizer.keywords_id, *keyword_ids]
+        ids += [tokenizer.bos_id, *body]
         examples.append(ids[:max_len])
     return examples
 
@@ -260,7 +278,13 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         check_writable(run_dir, needed_bytes=200_000_000)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
 
-    corpus = load_corpus(config.source or default_source())
+    source = config.source or default_source()
+    keywords = None
+    if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
+        corpus, prepared_keywords, _ = read_prepared(source)
+        keywords = prepared_keywords if config.keywords else None
+    else:
+        corpus = load_corpus(source)
     train_poems = corpus.split("train")
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:
@@ -278,12 +302,12 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             config.tokenizer, corpus, config.min_count, config.sp_vocab_size
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    keywords = None
-    if config.keywords:
+    if config.keywords and keywords is None:
         from poetry_rnn.keywords import corpus_keywords
 
         keywords = corpus_keywords(train_poems)
 
+    encoded = encode_poems(train_poems, tokenizer, keywords)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model_config = ModelConfig(
@@ -364,7 +388,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     model.train()
     while state["epoch"] < config.epochs:
         epoch = state["epoch"]
-        examples = epoch_examples(train_poems, tokenizer, keywords, config.seed, epoch, config.max_len)
+        examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
         batches = make_batches(
             examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
         )
@@ -406,7 +430,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             state["seconds"] = clock() - started
             if state["step"] == 100 and budget and checkpoint is None:
                 # fit the cosine schedule to the time budget from the measured speed (then fixed: resumable)
-                state["total_steps"] = max(state["step"] + 1, int(state["step"] * budget / state["seconds"]))
+                by_time = int(state["step"] * budget / state["seconds"])
+                state["total_steps"] = max(state["step"] + 1, min(state["total_steps"], by_time))
             if state["step"] % 50 == 0:
                 speed = window_tokens / max(1e-9, clock() - window_started)
                 progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
