@@ -376,7 +376,6 @@ class PoetryGenerator:
             )
 
         patterns = [p for p in tone_patterns(form_spec) if first_line_rhymes in (None, p.first_line_rhymes)]
-        groups = self._validate_rhyme_group(scheme_name, rhyme_group, form_spec, patterns)
         heads = self._validate_acrostic(acrostic, form_spec) if acrostic is not None else None
         line = None
         if first_line is not None:
@@ -396,6 +395,7 @@ class PoetryGenerator:
                     "change the first line",
                     field="first_line",
                 )
+        groups = self._validate_rhyme_group(scheme_name, rhyme_group, form_spec, patterns)
         title_text = None
         if title is not None and str(title).strip():
             title_text = _chinese_text(title, "title", "the title")

@@ -1,0 +1,343 @@
+"""The public generator API and the `generate` CLI, on a tiny random model (tests/conftest.py).
+
+A random model writes nonsense, but every returned poem must keep every rule it was asked for, and every
+impossible request must be refused with a UserError naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from poetry_rnn.decoding.originality import CorpusLines
+from poetry_rnn.errors import UserError
+from poetry_rnn.generator import PoetryGenerator, configure_parser, run
+from poetry_rnn.model import tiny_model_for_tests
+from poetry_rnn.prosody.check import analyze
+from poetry_rnn.prosody.patterns import get_form
+from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.script import to_simplified
+from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model_dir) -> PoetryGenerator:
+    return PoetryGenerator.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def corpus_lines(tiny_model_dir) -> CorpusLines:
+    return CorpusLines.load(tiny_model_dir / "corpus_lines.txt")
+
+
+def assert_poem_keeps(poem, form: str, scheme: str = "pingshui", strictness: str = "strict"):
+    shape = get_form(form)
+    assert len(poem.lines) == shape.line_count
+    assert all(len(line) == shape.chars_per_line for line in poem.lines)
+    assert poem.text == "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(poem.lines))
+    analysis = analyze(poem.text, scheme, strictness=strictness)
+    assert analysis.ok, (poem.text, [f.message for f in analysis.faults])
+    assert poem.ok and poem.analysis.ok
+    assert poem.rhyme_group in analysis.rhyme_groups
+    counts = Counter(poem.text.replace("，", "").replace("。", ""))
+    return counts
+
+
+# ------------------------------------------------------------------------------------------ constraints hold
+@pytest.mark.parametrize("form", ["wujue", "qijue", "wulv", "qilv"])
+@pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
+def test_strict_poems_have_no_faults(generator, corpus_lines, form, scheme):
+    poems = generator.generate(form=form, rhyme_scheme=scheme, tone="strict", n=6, seed=7)
+    assert len(poems) == 6
+    assert [p.score for p in poems] == sorted((p.score for p in poems), reverse=True)
+    for poem in poems:
+        counts = assert_poem_keeps(poem, form, scheme)
+        assert max(counts.values()) <= 2
+        assert not any(line in corpus_lines for line in poem.lines)
+        assert poem.pattern_name == poem.analysis.pattern
+        assert poem.seed == 7
+
+
+def test_the_model_chooses_patterns_and_rhyme_groups(generator):
+    poems = generator.generate(form="wujue", n=24, seed=3)
+    assert len({p.pattern_name for p in poems}) >= 2
+    assert len({p.rhyme_group for p in poems}) >= 3
+
+
+@pytest.mark.parametrize("tone", ["standard", "off"])
+def test_standard_and_off_tone_settings(generator, tone):
+    poems = generator.generate(form="qilv", tone=tone, n=6, seed=2)
+    for poem in poems:
+        strictness = "standard"
+        analysis = analyze(poem.text, "pingshui", strictness=strictness)
+        judged = {"字数", "句数", "出韵", "重韵"}
+        if tone == "standard":
+            judged |= {"失粘", "失对", "孤平", "三平尾", "不协平仄"}
+        assert not [f for f in analysis.faults if f.name in judged], poem.text
+        assert poem.ok
+
+
+def test_no_rhyme_scheme_keeps_only_the_form(generator):
+    poems = generator.generate(form="qijue", rhyme_scheme="none", tone="off", n=4, seed=4)
+    for poem in poems:
+        assert poem.rhyme_group is None and poem.ok
+        assert [len(line) for line in poem.lines] == [7, 7, 7, 7]
+
+
+def test_acrostic_heads_including_simplified_input(generator):
+    poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=4, seed=1)
+    for poem in poems:
+        assert_poem_keeps(poem, "qilv")
+        assert "".join(line[0] for line in poem.lines) == "春江花月夜色正明"
+    # 发 stands for 發 and 髮; 东 for 東.
+    poems = generator.generate(form="wujue", acrostic="发东风来", n=4, seed=2)
+    for poem in poems:
+        assert poem.lines[0][0] in {"發", "髮"} and poem.lines[1][0] == "東"
+        assert to_simplified("".join(line[0] for line in poem.lines)) == "发东风来"
+
+
+def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
+    first = "白日依山盡"
+    poems = generator.generate(form="wujue", first_line=first, n=4, seed=5)
+    for poem in poems:
+        assert poem.lines[0] == first
+        assert_poem_keeps(poem, "wujue")
+        assert poem.pattern_name == "仄起首句不入韵"
+    # Simplified input is converted to the model's characters.
+    poems = generator.generate(form="wujue", first_line="白日依山尽", n=1, seed=5)
+    assert poems[0].lines[0] == first
+
+
+def test_first_line_that_rhymes_fixes_the_rhyme_group(generator):
+    poems = generator.generate(form="qijue", first_line="朝辭白帝彩雲間", n=4, seed=6)
+    for poem in poems:
+        assert_poem_keeps(poem, "qijue")
+        assert poem.rhyme_group == "上平十五刪"
+        assert poem.pattern_name == "平起首句入韵"
+
+
+def test_named_rhyme_group_and_first_line_rhymes_flag(generator):
+    scheme = get_scheme("pingshui")
+    poems = generator.generate(form="wulv", rhyme_group="下平一先", first_line_rhymes=True, n=4, seed=8)
+    for poem in poems:
+        assert_poem_keeps(poem, "wulv")
+        assert poem.rhyme_group == "下平一先"
+        rhymes = [poem.lines[i][-1] for i in (0, 1, 3, 5, 7)]
+        assert all("下平一先" in scheme.rhyme_groups(c) for c in rhymes)
+        assert len(set(rhymes)) == 5
+    # A group may be named by its label in either script, or by its character.
+    poems = generator.generate(form="wujue", rhyme_group="先", n=1, seed=8)
+    assert poems[0].rhyme_group == "下平一先"
+
+
+def test_title_keywords_and_simplified_output(generator):
+    poems = generator.generate(
+        form="qijue", title="春夜喜雨", keywords=["春雨", "夜"], script="simplified", n=3, seed=9
+    )
+    for poem in poems:
+        assert poem.text == to_simplified(poem.text)
+        assert analyze(poem.text, "pingshui").ok
+        assert poem.script == "simplified"
+
+
+def test_max_repeat(generator):
+    for poem in generator.generate(form="qilv", max_repeat=1, n=4, seed=10):
+        body = "".join(poem.lines)
+        assert len(set(body)) == len(body)
+
+
+def test_beam_search(generator):
+    poems = generator.generate(form="qijue", beam=4, n=3, seed=1)
+    again = generator.generate(form="qijue", beam=4, n=3, seed=2)
+    assert [p.text for p in poems] == [p.text for p in again]  # deterministic
+    assert len(poems) == 3 and [p.score for p in poems] == sorted((p.score for p in poems), reverse=True)
+    for poem in poems:
+        assert_poem_keeps(poem, "qijue")
+
+
+# ------------------------------------------------------------------------------------------ reproducibility
+def test_same_seed_same_poems_and_drawn_seed_is_reported(generator):
+    first = generator.generate(form="qijue", n=3, seed=42)
+    again = generator.generate(form="qijue", n=3, seed=42)
+    other = generator.generate(form="qijue", n=3, seed=43)
+    assert [p.text for p in first] == [p.text for p in again]
+    assert [p.text for p in first] != [p.text for p in other]
+    drawn = generator.generate(form="qijue", n=2)
+    replay = generator.generate(form="qijue", n=2, seed=drawn[0].seed)
+    assert [p.text for p in drawn] == [p.text for p in replay]
+
+
+def test_reproducible_across_processes_via_cli(generator, tiny_model_dir):
+    expected = [p.text for p in generator.generate(form="wujue", acrostic="山水花月", n=2, seed=11)]
+    result = subprocess.run(
+        [sys.executable, "-m", "poetry_rnn", "generate", "--model", str(tiny_model_dir), "--form", "wujue",
+         "--acrostic", "山水花月", "--n", "2", "--seed", "11", "--json"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [r["text"] for r in records] == expected
+    for record in records:
+        assert {"lines", "text", "score", "rhyme_group", "pattern", "seed", "ok"} <= set(record)
+        assert record["ok"] is True and record["seed"] == 11
+
+
+def test_concurrent_requests_match_sequential_ones(generator):
+    requests = [dict(form="wujue", n=2, seed=s) for s in (1, 2, 3, 4)]
+    sequential = [[p.text for p in generator.generate(**r)] for r in requests]
+    results: list = [None] * len(requests)
+
+    def work(index):
+        results[index] = [p.text for p in generator.generate(**requests[index])]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == sequential
+
+
+# ------------------------------------------------------------------------------------------ streaming, limits
+def test_generate_stream_yields_growing_partials_then_the_poems(generator):
+    events = list(generator.generate_stream(form="wujue", n=2, seed=12))
+    partials = [e["partial"] for e in events if "partial" in e]
+    assert events[-1]["done"] is True
+    poems = events[-1]["poems"]
+    assert [p.text for p in poems] == [p.text for p in generator.generate(form="wujue", n=2, seed=12)]
+    assert len(partials) > 10
+    assert all(isinstance(line, str) for partial in partials for line in partial)
+    assert len(partials[-1]) == 4
+
+
+def test_time_limit(generator):
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qilv", n=8, seed=1, time_limit=1e-9)
+    assert caught.value.field == "time_limit"
+
+
+# ------------------------------------------------------------------------------------------ refusals
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (dict(form="sonnet"), "form"),
+        (dict(rhyme_scheme="cmu"), "rhyme_scheme"),
+        (dict(tone="loose"), "tone"),
+        (dict(rhyme_group="下平九十"), "rhyme_group"),
+        (dict(rhyme_scheme="none", rhyme_group="下平一先"), "rhyme_group"),
+        (dict(acrostic="春江花"), "acrostic"),
+        (dict(acrostic=""), "acrostic"),
+        (dict(acrostic="春江花a"), "acrostic"),
+        (dict(acrostic="春江花🌸"), "acrostic"),
+        (dict(acrostic="春江花\U00030000"), "acrostic"),
+        (dict(first_line="白日依山盡"), "first_line"),
+        (dict(first_line="白日依山盡黃河"), "first_line"),
+        (dict(first_line="hello world"), "first_line"),
+        (dict(title="春" * 21), "title"),
+        (dict(title="Spring"), "title"),
+        (dict(theme="春" * 201), "theme"),
+        (dict(theme="🌸🌸"), "theme"),
+        (dict(n=0), "n"),
+        (dict(n=65), "n"),
+        (dict(n="three"), "n"),
+        (dict(temperature=0), "temperature"),
+        (dict(temperature=5.5), "temperature"),
+        (dict(top_p=0), "top_p"),
+        (dict(top_p=1.2), "top_p"),
+        (dict(beam=33), "beam"),
+        (dict(top_k=-1), "top_k"),
+        (dict(script="latin"), "script"),
+        (dict(max_repeat=0), "max_repeat"),
+        (dict(time_limit=0), "time_limit"),
+        (dict(keywords=["spring"]), "keywords"),
+    ],
+)
+def test_impossible_requests_are_refused_naming_the_field(generator, options, field):
+    request = dict(form="qijue", seed=1)
+    request.update(options)
+    with pytest.raises(UserError) as caught:
+        generator.generate(**request)
+    assert caught.value.field == field, str(caught.value)
+    assert str(caught.value)
+
+
+def test_first_line_against_the_rhyme_group_or_pattern(generator):
+    # 間 rhymes in 上平十五刪, not in 下平一先.
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qijue", first_line="朝辭白帝彩雲間", rhyme_group="下平一先", seed=1)
+    assert caught.value.field == "first_line" and "間" in str(caught.value)
+    # 白日依山盡 ends in an oblique tone: it cannot be a rhyming first line.
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="白日依山盡", first_line_rhymes=True, seed=1)
+    assert caught.value.field == "first_line"
+    # The acrostic's first head must agree with the first line.
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="白日依山盡", acrostic="春江花月", seed=1)
+    assert caught.value.field == "first_line"
+
+
+def test_head_character_the_model_cannot_write(tmp_path):
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *"山風花春秋人天雲江流月日水樹草雪夜色落去入少小老"])
+    model = tiny_model_for_tests(tokenizer)
+    generator = PoetryGenerator(model, tokenizer, corpus_lines=CorpusLines([]))
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", acrostic="山水花龍")
+    assert caught.value.field == "acrostic" and "龍" in str(caught.value)
+
+
+def test_rhyme_group_with_too_few_usable_characters(tmp_path):
+    # The vocabulary holds only two characters of 下平一先 (天 煙): a 五绝 needs two rhyme characters and a
+    # spare, so naming that group is refused before decoding.
+    tokenizer = CharTokenizer(
+        [*SPECIALS, *PUNCTUATION, *"山風花春秋人天煙月日水樹草雪夜色落去入少小老東紅同空通"]
+    )
+    model = tiny_model_for_tests(tokenizer)
+    generator = PoetryGenerator(model, tokenizer, corpus_lines=CorpusLines([]))
+    assert generator.usable_rhyme_chars("pingshui", "下平一先") == frozenset("天煙")
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", rhyme_group="下平一先")
+    assert caught.value.field == "rhyme_group"
+
+
+def test_theme_without_keyword_module_is_a_clear_error_or_works(generator):
+    try:
+        import poetry_rnn.keywords  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError) as caught:
+            generator.generate(form="wujue", theme="春天的夜晚，细雨无声", seed=1)
+        assert caught.value.field == "theme"
+    else:
+        poems = generator.generate(form="wujue", theme="春天的夜晚，细雨无声", seed=1)
+        assert poems[0].ok
+
+
+def test_rhyme_groups_listing(generator):
+    listing = generator.rhyme_groups("pingshui")
+    ids = [group for group, _ in listing]
+    assert "下平一先" in ids and len(ids) == 30
+    assert all(label.startswith(group) for group, label in listing)
+    assert [g for g, _ in generator.rhyme_groups("xinyun")][:2] == ["麻", "波"]
+    assert generator.check("白日依山盡，黃河入海流。欲窮千里目，更上一層樓。").ok
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def test_cli_pretty_output(tiny_model_dir, capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--n", "2", "--seed", "3"])
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("#") == 2 and "seed 3" in out and "合律" in out
+    args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--acrostic", "春"])
+    with pytest.raises(UserError):
+        run(args)
