@@ -41,7 +41,8 @@ from poetry_rnn.script import VARIANTS, normalize_variants
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 FORM_SHAPES = {(5, 4): "wujue", (7, 4): "qijue", (5, 8): "wulv", (7, 8): "qilv"}
 SPLITS = ("train", "valid", "test")
-CLEANING_VERSION = 5  # bump when the rules change, so cached results are not reused
+MIN_BODY_CHARS = 4  # shorter bodies are placeholders (空), not poems
+CLEANING_VERSION = 6  # bump when the rules change, so cached results are not reused
 CACHE_FORMAT = 1
 
 LINE_PUNCTUATION = "，。？！；"
@@ -73,6 +74,7 @@ _NOTES = re.compile(r"（[^（）]*）|\([^()]*\)|〖[^〖〗]*〗|\[[一二三�
 _OPEN_NOTE = re.compile(r"[（(〖]")
 _CLOSE_NOTE = re.compile(r"[）)〗]")
 _SENTENCE_END = "。？！\n"
+_TRAILING_CLOSERS = re.compile(rf"[{LINE_PUNCTUATION}\s]*[）)〗][）)〗{LINE_PUNCTUATION}\s]*$")
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")  # [縚], [洞天春遠日]: text restored by the editors, kept
 _QUOTES = re.compile(r"[《》「」『』〈〉“”‘’\"' \t\u3000]")
 # A missing glyph: box marks, `{艹/尔}` descriptions of characters Unicode lacks, private-use code points,
@@ -90,8 +92,12 @@ def _cleaning_fingerprint() -> str:
     """Changes whenever a cleaning rule or the variant table changes (cached corpora then rebuild)."""
     parts = [
         str(CLEANING_VERSION),
+        str(MIN_BODY_CHARS),
         json.dumps(sorted(VARIANTS.items()), ensure_ascii=False),
-        *(p.pattern for p in (_NOTES, _BRACKETED, _QUOTES, _MISSING, _NON_BODY, _LINE_SPLIT)),
+        *(
+            p.pattern
+            for p in (_NOTES, _TRAILING_CLOSERS, _BRACKETED, _QUOTES, _MISSING, _NON_BODY, _LINE_SPLIT)
+        ),
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
@@ -147,6 +153,7 @@ def _strip_notes(text: str) -> tuple[str, bool]:
         if before and before[-1] not in _SENTENCE_END:
             return text, False
         text = before
+    text = _TRAILING_CLOSERS.sub("", text)  # a stray closing bracket after the last line closes nothing
     return text, not _CLOSE_NOTE.search(text)
 
 
@@ -160,7 +167,7 @@ def clean_title(title: str | None) -> str:
 
 def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | None, str | None]:
     """Clean one poem body (a list of lines or couplets, or one string). Returns (lines, None) or
-    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, non_cjk."""
+    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, non_cjk, too_short."""
     if paragraphs is None:
         return None, "no_body"
     if isinstance(paragraphs, str):
@@ -182,6 +189,8 @@ def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | No
     lines = tuple(line for line in _LINE_SPLIT.split(normalize_variants(text)) if line)
     if not lines:
         return None, "empty"
+    if sum(map(len, lines)) < MIN_BODY_CHARS:
+        return None, "too_short"
     return lines, None
 
 

@@ -1,0 +1,252 @@
+"""Keywords of a poem or of a modern-Chinese theme sentence, with `jieba`.
+
+jieba's dictionary and models are simplified Chinese, so text is converted to simplified first; each
+keyword found is then mapped back to the characters of the input it came from (the model's traditional
+characters for a traditional poem) and rendered in the requested script.
+
+Two uses:
+- `extract_keywords(text)`: one text at inference time (TextRank or jieba's TF-IDF). Only words in
+  jieba's dictionary and single characters are kept: on classical verse jieba's new-word model invents
+  "words" across word boundaries (結綬腰, 稱多士).
+- `corpus_keywords(poems)`: keywords of every training poem, for conditioning. TextRank and part-of-speech
+  tagging take minutes on the corpus, and jieba's IDF describes modern prose, so this segments each poem
+  once (dictionary words only) and ranks words by TF-IDF with document frequencies from the corpus
+  itself; cached on disk, keyed by a hash of the bodies.
+
+jieba keeps its prefix-dictionary cache in a private temporary folder of this process (never a shared
+file in /tmp, which jieba would unmarshal) and logs nothing below warnings.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.script import SCRIPTS, normalize_variants, to_simplified, to_traditional
+
+METHODS = ("textrank", "tfidf")
+MAX_TEXT_CHARS = 5000
+KEYWORDS_VERSION = 1  # bump when corpus keyword extraction changes: cached results are then rebuilt
+TEXTRANK_POS = ("ns", "n", "nr", "nz", "s", "t", "vn", "v")  # nouns first; verbs so a theme is never empty
+MAX_KEYWORD_CHARS = 3  # longer dictionary entries are whole lines (欲窮千里目): a keyword must not give them
+MIN_DOCUMENT_FREQUENCY = 3  # corpus keywords: a word seen in fewer poems is likely a segmentation accident
+NOUN_BOOST = 1.5
+
+# Function words and other words that say nothing about a poem's subject (simplified, as jieba sees them).
+# fmt: off
+STOPWORDS = frozenset(
+    "之 乎 者 也 而 其 何 无 有 以 于 与 为 亦 又 乃 则 若 所 自 已 未 莫 非 皆 且 此 彼 谁 安 焉 哉 兮 矣 欲 将 能 可 得"
+    " 不 是 在 了 的 着 过 吗 呢 吧 啊 我 你 他 她 它 这 那 个 一 二 三 四 五 六 七 八 九 十 百 两 几 各 每 诸 曾 更"
+    " 还 复 犹 尚 只 但 却 便 即 遂 就 都 君 吾 余 尔 汝 子 相 共 同 如 似 来 去 见 知 多 少 中 上 下 时 日 年 人"
+    " 我们 你们 他们 她们 自己 什么 怎么 怎样 如何 这样 那样 这个 那个 这些 那些 因为 所以 但是 虽然 如果 已经 一个"
+    " 没有 不是 可以 就是 还是 还有 一些 一样 一起 一直 非常 十分 特别 真的 觉得 希望 想要 应该 可能 需要"
+    " 不知 不见 不可 不得 何处 无人 何事 今日 如今 此时 今朝 明朝 当时 日日 年年 朝朝 夜夜 夜来 莫道 莫言 无端"
+    " 何须 不须 唯有 惟有 只有 不如 何人 谁家 几时 何时 不能 不用 不堪 不曾 未曾 自有 只今 从此 从来 依旧 何必"
+    " 应是 一片 一声 一枝".split()
+)
+# fmt: on
+_CJK_WORD = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+$")
+
+_lock = threading.Lock()
+_ready = False
+
+
+def _jieba():
+    """jieba, initialised once per process: quiet, its cache in a private temporary folder."""
+    global _ready
+    import jieba
+
+    with _lock:
+        if not _ready:
+            jieba.setLogLevel(logging.WARNING)
+            logging.getLogger("jieba").setLevel(logging.WARNING)
+            folder = tempfile.mkdtemp(prefix="poetry_rnn-jieba-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            jieba.dt.tmp_dir = folder
+            jieba.dt.cache_file = os.path.join(folder, "jieba.cache")
+            jieba.initialize()
+            _ready = True
+    return jieba
+
+
+def _is_candidate(word: str, frequencies: dict) -> bool:
+    """A CJK word that means something: not a stopword, and a real word (in jieba's dictionary) or one
+    character."""
+    return (
+        len(word) <= MAX_KEYWORD_CHARS
+        and bool(_CJK_WORD.match(word))
+        and word not in STOPWORDS
+        and (len(word) == 1 or frequencies.get(word, 0) > 0)
+    )
+
+
+def _in_script(original: str, script: str) -> str:
+    """A piece of the user's text in `script`, keeping its own traditional characters: only characters
+    that are simplified-only change (so 後 stays 後 and is not re-derived from 后)."""
+    if script == "simplified":
+        return to_simplified(original)
+    converted = to_traditional(original)
+    if len(converted) != len(original):
+        return converted
+    return "".join(
+        normalize_variants(o) if to_simplified(o) != o else t
+        for o, t in zip(original, converted, strict=True)
+    )
+
+
+def _map_back(words: Iterable[str], simplified: str, original: str, script: str, k: int) -> list[str]:
+    """Each word found in the simplified text as the characters of the original it came from."""
+    aligned = len(simplified) == len(original)
+    out: list[str] = []
+    for word in words:
+        start = simplified.find(word) if aligned else -1
+        source = original[start : start + len(word)] if start >= 0 else word
+        rendered = _in_script(source, script)
+        if rendered and rendered not in out:
+            out.append(rendered)
+        if len(out) == k:
+            break
+    return out
+
+
+def extract_keywords(
+    text: str, k: int = 4, method: str = "textrank", script: str = "traditional"
+) -> list[str]:
+    """Up to `k` keywords of a poem or a theme sentence (either script), best first, in `script`.
+    TextRank prefers nouns; when it finds fewer than `k` words, TF-IDF fills in. May return fewer than `k`
+    (or none) for text made only of function words."""
+    if not isinstance(text, str) or not text.strip():
+        raise UserError("theme: give a poem or a sentence to take keywords from", field="theme")
+    if len(text) > MAX_TEXT_CHARS:
+        raise UserError(f"theme: at most {MAX_TEXT_CHARS:,} characters, got {len(text):,}", field="theme")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 16:
+        raise UserError(f"k: give a whole number of keywords from 1 to 16, got {k!r}", field="k")
+    if method not in METHODS:
+        raise UserError(f"method: choose one of {', '.join(METHODS)}, got {method!r}", field="method")
+    if script not in SCRIPTS:
+        raise UserError(f"script: choose one of {', '.join(SCRIPTS)}, got {script!r}", field="script")
+    jieba = _jieba()
+    from jieba import analyse
+
+    original = text.strip()
+    simplified = to_simplified(original)
+    frequencies = jieba.dt.FREQ
+    found: list[str] = []
+    if method == "textrank":
+        found = analyse.textrank(simplified, topK=4 * k, allowPOS=TEXTRANK_POS)
+    found = [w for w in found if _is_candidate(w, frequencies)]
+    if len(found) < k:  # TextRank needs co-occurrences; short texts give it little
+        extra = analyse.extract_tags(simplified, topK=4 * k)
+        found += [w for w in extra if _is_candidate(w, frequencies) and w not in found]
+    return _map_back(found, simplified, original, script, k)
+
+
+# ---------------------------------------------------------------- corpus keywords (training)
+
+
+def _cache_path(bodies: list[str], k: int, cache_dir: str | os.PathLike | None) -> Path:
+    from poetry_rnn.corpus import default_cache_dir
+
+    digest = hashlib.sha256()
+    settings = [KEYWORDS_VERSION, k, MAX_KEYWORD_CHARS, MIN_DOCUMENT_FREQUENCY, NOUN_BOOST, sorted(STOPWORDS)]
+    digest.update(json.dumps(settings, ensure_ascii=False).encode("utf-8"))
+    for body in bodies:
+        digest.update(body.encode("utf-8"))
+        digest.update(b"\n")
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    return root / f"keywords-{digest.hexdigest()[:24]}.json"
+
+
+def _rank_corpus(bodies: list[str], k: int) -> dict[str, list[str]]:
+    jieba = _jieba()
+    from jieba import posseg
+
+    frequencies = jieba.dt.FREQ
+    tags = posseg.dt.word_tag_tab  # the dictionary's part of speech: a lookup, not a tagging run
+    simplified = to_simplified("\n".join(bodies)).split("\n")
+    if len(simplified) != len(bodies):  # never seen: OpenCC keeps line breaks; be safe
+        simplified = [to_simplified(body) for body in bodies]
+    # One segmentation a poem, dictionary words only (no new-word guessing): (word, offset) pairs.
+    segmented: list[list[tuple[str, int]]] = []
+    document_frequency: Counter[str] = Counter()
+    for text in simplified:
+        words, offset = [], 0
+        for word in jieba.cut(text, HMM=False):
+            if _is_candidate(word, frequencies):
+                words.append((word, offset))
+            offset += len(word)
+        segmented.append(words)
+        document_frequency.update({w for w, _ in words})
+    count = len(bodies)
+    weight = {
+        w: math.log(count / n)
+        * (1 + 0.5 * (len(w) - 1))
+        * (NOUN_BOOST if tags.get(w, "x")[:1] in "nst" else 1)
+        for w, n in document_frequency.items()
+        if n >= MIN_DOCUMENT_FREQUENCY or count < 100 * MIN_DOCUMENT_FREQUENCY  # small corpora: all words
+    }
+    result: dict[str, list[str]] = {}
+    for body, text, words in zip(bodies, simplified, segmented, strict=True):
+        term_frequency = Counter(w for w, _ in words if w in weight)
+        first = {}
+        for word, offset in words:
+            first.setdefault(word, offset)
+        # TF-IDF, a little more for longer words (黃河 says more than 河) and for nouns; ties by position.
+        ranked = sorted(term_frequency, key=lambda w: (-term_frequency[w] * weight[w], first[w]))
+        aligned = len(text) == len(body)
+        chosen: list[str] = []
+        for word in ranked:
+            keyword = body[first[word] : first[word] + len(word)] if aligned else to_traditional(word)
+            if keyword not in chosen:
+                chosen.append(keyword)
+            if len(chosen) == k:
+                break
+        result[body] = chosen
+    return result
+
+
+def corpus_keywords(
+    poems: Iterable, k: int = 3, cache_dir: str | os.PathLike | None = None, use_cache: bool = True
+) -> dict[str, list[str]]:
+    """{poem body: up to k keywords} for every poem (objects with `.body`), in the poems' own characters.
+    Cached in `cache_dir` (default `$POETRY_RNN_CACHE` or ~/.cache/poetry_rnn), keyed by the bodies."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 16:
+        raise UserError(f"k: give a whole number of keywords from 1 to 16, got {k!r}", field="k")
+    bodies = sorted({poem.body for poem in poems})
+    if not bodies:
+        return {}
+    path = _cache_path(bodies, k, cache_dir)
+    if use_cache:
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(cached, dict) and len(cached) == len(bodies):
+                return cached
+        except (OSError, ValueError):
+            pass  # not cached yet, or damaged
+    started = time.perf_counter()
+    result = _rank_corpus(bodies, k)
+    logging.getLogger(__name__).info(
+        "keywords for %d poems in %.1f s", len(bodies), time.perf_counter() - started
+    )
+    if use_cache:
+        from poetry_rnn.tokenizer import write_atomic
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+        except OSError:
+            pass  # a read-only cache only costs time
+    return result
