@@ -1,0 +1,126 @@
+"""Keywords with jieba: one text (either script in, either script out) and the whole corpus (cached)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import tempfile
+
+import pytest
+
+from poetry_rnn.corpus import Poem, clean_body
+from poetry_rnn.errors import UserError
+from poetry_rnn.keywords import STOPWORDS, _jieba, corpus_keywords, extract_keywords
+from poetry_rnn.script import to_simplified
+
+DENGGUAN = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+CHUNWANG = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。"
+CJK = re.compile(r"^[\u3400-\u9fff\U00020000-\U0003134f]+$")
+
+
+def poem(text: str, title: str = "") -> Poem:
+    return Poem(title=title, author="", lines=clean_body(text)[0], form="other", split="train")
+
+
+@pytest.mark.parametrize("method", ["textrank", "tfidf"])
+def test_keywords_of_a_traditional_poem_come_from_the_poem(method):
+    for text in (DENGGUAN, CHUNWANG):
+        keywords = extract_keywords(text, k=4, method=method)
+        assert 1 <= len(keywords) <= 4 and len(set(keywords)) == len(keywords)
+        for keyword in keywords:
+            assert keyword in text  # the poem's own (traditional) characters, not a re-conversion
+            assert CJK.match(keyword) and to_simplified(keyword) not in STOPWORDS
+    assert "黃河" in extract_keywords(DENGGUAN, k=4)
+
+
+def test_keywords_in_simplified():
+    keywords = extract_keywords(DENGGUAN, k=3, script="simplified")
+    assert keywords and all(k in to_simplified(DENGGUAN) for k in keywords)
+    assert "黄河" in keywords
+
+
+def test_a_modern_simplified_theme_gives_traditional_keywords():
+    theme = "我想念远方的故乡，还有秋天的月亮。"
+    keywords = extract_keywords(theme, k=4)
+    assert {"故鄉", "秋天", "月亮"} <= set(keywords)
+    assert not {"我", "的", "还有", "還有"} & set(keywords)
+    assert {"故乡", "月亮"} <= set(extract_keywords(theme, k=4, script="simplified"))
+
+
+def test_traditional_characters_of_the_input_are_kept():
+    # 髮 would be lost by converting 发 back; a traditional input keeps its own character
+    keywords = extract_keywords("白髮三千丈，緣愁似箇長。", k=4, method="tfidf")
+    assert any("髮" in k for k in keywords)
+    assert all("发" not in k for k in keywords)
+
+
+def test_k_limits_and_short_texts():
+    assert len(extract_keywords(CHUNWANG, k=1)) == 1
+    assert len(extract_keywords(CHUNWANG, k=8)) <= 8
+    assert extract_keywords("的了吗", k=3) == []  # nothing but function words
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"text": ""}, "theme"),
+        ({"text": "   "}, "theme"),
+        ({"text": None}, "theme"),
+        ({"text": "山" * 5001}, "theme"),
+        ({"text": DENGGUAN, "k": 0}, "k"),
+        ({"text": DENGGUAN, "k": 17}, "k"),
+        ({"text": DENGGUAN, "k": True}, "k"),
+        ({"text": DENGGUAN, "method": "lda"}, "method"),
+        ({"text": DENGGUAN, "script": "latin"}, "script"),
+    ],
+)
+def test_bad_requests_name_the_field(kwargs, field):
+    with pytest.raises(UserError) as error:
+        extract_keywords(**kwargs)
+    assert error.value.field == field
+
+
+def test_jieba_is_quiet_and_keeps_its_cache_private():
+    jieba = _jieba()
+    assert jieba.dt.tmp_dir.startswith(tempfile.gettempdir())
+    assert "poetry_rnn-jieba-" in jieba.dt.tmp_dir
+    assert jieba.dt.cache_file.startswith(jieba.dt.tmp_dir)
+    assert logging.getLogger("jieba").level >= logging.WARNING
+
+
+def test_corpus_keywords_are_cached(tmp_path):
+    poems = [poem(DENGGUAN), poem(CHUNWANG), poem("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。")]
+    result = corpus_keywords(poems, k=3, cache_dir=tmp_path)
+    assert set(result) == {p.body for p in poems}
+    for body, keywords in result.items():
+        assert 1 <= len(keywords) <= 3
+        assert all(k in body for k in keywords)
+    (path,) = tmp_path.glob("keywords-*.json")
+    # Proof that a second call reads the cache: an edited entry comes back
+    cached = json.loads(path.read_text(encoding="utf-8"))
+    cached[poems[0].body] = ["edited"]
+    path.write_text(json.dumps(cached, ensure_ascii=False), encoding="utf-8")
+    assert corpus_keywords(poems, k=3, cache_dir=tmp_path)[poems[0].body] == ["edited"]
+    assert corpus_keywords(poems, k=3, cache_dir=tmp_path, use_cache=False)[poems[0].body] != ["edited"]
+    assert corpus_keywords(poems[:2], k=3, cache_dir=tmp_path)[poems[0].body] != ["edited"]  # other key
+    assert corpus_keywords([], cache_dir=tmp_path) == {}
+    with pytest.raises(UserError):
+        corpus_keywords(poems, k=0, cache_dir=tmp_path)
+
+
+def test_corpus_keywords_on_real_poems(corpus_dir, tmp_path):
+    from poetry_rnn.corpus import load_corpus
+
+    train = load_corpus(str(corpus_dir)).split("train")
+    sample = random.Random(0).sample(train, 1500)
+    result = corpus_keywords(sample, k=3, cache_dir=tmp_path)
+    assert len(result) == len({p.body for p in sample})
+    with_three = 0
+    for body, keywords in result.items():
+        for keyword in keywords:
+            assert keyword in body and 1 <= len(keyword) <= 3
+            assert to_simplified(keyword) not in STOPWORDS
+        with_three += len(keywords) == 3
+    assert with_three / len(result) > 0.95

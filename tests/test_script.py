@@ -1,0 +1,77 @@
+"""Writing systems: OpenCC conversion, the variant map, and simplified input against a traditional model."""
+
+from __future__ import annotations
+
+import pytest
+
+from poetry_rnn.script import (
+    SCRIPTS,
+    VARIANTS,
+    SimplifiedIndex,
+    convert,
+    normalize_variants,
+    to_simplified,
+    to_traditional,
+)
+
+
+def test_official_opencc_is_used():
+    import importlib.metadata
+
+    import opencc
+
+    # The official package (distribution "OpenCC") wraps the C++ library; the pure-Python
+    # reimplementation installs a module of the same name without it.
+    assert hasattr(opencc, "opencc_clib")
+    assert importlib.metadata.distribution("OpenCC").metadata["Name"] == "OpenCC"
+
+
+def test_conversion_both_ways():
+    assert to_simplified("白日依山盡，黃河入海流。") == "白日依山尽，黄河入海流。"
+    assert to_traditional("白日依山尽，黄河入海流。") == "白日依山盡，黃河入海流。"
+    # Phrase-aware: 发 becomes 髮 in 白发 and 發 in 出发
+    assert to_traditional("白发三千丈") == "白髮三千丈"
+    assert to_traditional("出发") == "出發"
+    assert convert("國破山河在", "simplified") == "国破山河在"
+    assert convert("国破山河在", "traditional") == "國破山河在"
+    assert to_simplified("") == "" and to_traditional("") == ""
+    with pytest.raises(ValueError, match="unknown script 'latin'"):
+        convert("山", "latin")
+    assert SCRIPTS == ("traditional", "simplified")
+
+
+def test_traditional_output_uses_the_rhyme_table_variants():
+    # OpenCC writes 爲 for 为 in some phrases; the model and the rhyme tables use 為
+    assert to_traditional("为人") == "為人"
+    assert all(ch not in to_traditional("为了为人作嫁") for ch in VARIANTS)
+
+
+def test_normalize_variants():
+    assert normalize_variants("誰爲表予心，羣山萬壑") == "誰為表予心，群山萬壑"
+    assert normalize_variants("沒有異體字") == "沒有異體字"
+    assert normalize_variants("") == ""
+    assert all(normalize_variants(variant) == standard for variant, standard in VARIANTS.items())
+    # a fixed point: no standard form is itself a variant
+    assert not set(VARIANTS.values()) & (set(VARIANTS) - {"晝"})
+
+
+def test_simplified_index_candidates():
+    index = SimplifiedIndex(["發", "髮", "後", "后", "為", "山", "乾", "幹", "干", "<s>"])
+    assert index.candidates("发") == {"發", "髮"}  # a simplified character stands for each of its sources
+    assert index.candidates("后") == {"後", "后"}  # 后 is also traditional (皇后): itself too
+    assert index.candidates("干") == {"乾", "幹", "干"}
+    assert index.candidates("髮") == {"髮"}  # a traditional character stands for itself only
+    assert index.candidates("为") == {"為"}
+    assert index.candidates("爲") == {"為"}  # a variant, through the variant map
+    assert index.candidates("山") == {"山"}
+    assert index.candidates("水") == set()  # not in the model's characters
+    assert "<s>" not in index.characters  # pieces longer than one character are not characters
+
+
+def test_simplified_user_input_maps_onto_a_traditional_vocabulary():
+    poem = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    index = SimplifiedIndex(set(poem))
+    typed = to_simplified(poem)
+    assert typed != poem
+    for simplified, traditional in zip(typed, poem, strict=True):
+        assert traditional in index.candidates(simplified)
