@@ -563,7 +563,10 @@ class PoetryGenerator:
                 "give keywords instead",
                 field="theme",
             ) from None
-        words = [w for w in extract_keywords(theme, k=4, method="textrank", script="traditional") if w]
+        try:
+            words = [w for w in extract_keywords(theme, k=4, method="textrank", script="traditional") if w]
+        except UserError as error:
+            raise UserError(f"the theme could not be read: {error}", field="theme") from None
         words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]
         words = [w for w in words if w]
         if not words:

@@ -23,7 +23,7 @@ from poetry_rnn.decoding import (
     sample,
 )
 from poetry_rnn.decoding.constraints import PATTERNS, relaxed_template
-from poetry_rnn.decoding.search import candidate_pieces, draw
+from poetry_rnn.decoding.search import sample_pieces
 from poetry_rnn.decoding.tables import BOTH, fits
 from poetry_rnn.model import tiny_model_for_tests
 from poetry_rnn.prosody.check import analyze
@@ -254,25 +254,32 @@ def test_soft_rules_yield_only_where_a_piece_is_dictated():
 
 
 # ------------------------------------------------------------------------------------------ search
-def test_candidate_pieces_top_k_and_top_p():
-    scores = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]]))
-    values, ids = candidate_pieces(scores, top_k=0, top_p=0.7)
-    kept = [sorted(ids[r][torch.isfinite(values[r])].tolist()) for r in range(2)]
-    assert kept == [[0, 1], [2, 3]]
-    values, ids = candidate_pieces(scores, top_k=3, top_p=1.0)
-    assert sorted(ids[0].tolist()) == [0, 1, 2]
-    values, ids = candidate_pieces(scores, top_k=0, top_p=1.0)
-    assert ids is None and torch.equal(values, scores)
+def frequencies(choice: torch.Tensor, size: int) -> list[float]:
+    return (torch.bincount(choice, minlength=size).float() / len(choice)).tolist()
 
 
-def test_draw_follows_the_weights_and_is_seeded():
-    weights = torch.log(torch.tensor([[0.7, 0.2, 0.1, 0.0]])).expand(20000, -1)
-    first = draw(weights, torch.Generator().manual_seed(5))
-    again = draw(weights, torch.Generator().manual_seed(5))
+def test_sample_pieces_follows_top_p_exactly():
+    weights = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05, 0.0]])).expand(40000, -1)
+    choice = sample_pieces(weights, top_k=0, top_p=0.7, generator=torch.Generator().manual_seed(1))
+    found = frequencies(choice, 5)
+    # The nucleus for p=0.7 is {0, 1} (0.5 + 0.3 >= 0.7), renormalised: 0.625 / 0.375.
+    assert found[2] == found[3] == found[4] == 0
+    assert abs(found[0] - 0.625) < 0.015 and abs(found[1] - 0.375) < 0.015
+    choice = sample_pieces(weights, top_k=0, top_p=1.0, generator=torch.Generator().manual_seed(2))
+    found = frequencies(choice, 5)
+    assert found[4] == 0 and all(
+        abs(f - e) < 0.015 for f, e in zip(found, [0.5, 0.3, 0.15, 0.05], strict=False)
+    )
+
+
+def test_sample_pieces_top_k_and_seeding():
+    weights = torch.log(torch.tensor([[0.05, 0.15, 0.3, 0.5]])).expand(30000, -1)
+    choice = sample_pieces(weights, top_k=2, top_p=1.0, generator=torch.Generator().manual_seed(3))
+    found = frequencies(choice, 4)
+    assert found[0] == found[1] == 0 and abs(found[3] - 0.5 / 0.8) < 0.015
+    first = sample_pieces(weights[:50], 0, 0.9, torch.Generator().manual_seed(4))
+    again = sample_pieces(weights[:50], 0, 0.9, torch.Generator().manual_seed(4))
     assert torch.equal(first, again)
-    counts = torch.bincount(first, minlength=4).float() / len(first)
-    assert counts[3] == 0
-    assert abs(counts[0] - 0.7) < 0.02 and abs(counts[1] - 0.2) < 0.02
 
 
 def test_beam_search_returns_finished_best_first_and_valid():

@@ -34,6 +34,7 @@ from poetry_rnn.script import normalize_variants
 # request's pattern list). The tone constraint narrows them by tones, the rhyme constraint by whether
 # the first line rhymes.
 PATTERNS = "patterns"
+MAX_CACHED_SITUATIONS = 200_000
 
 
 class Constraint:
@@ -105,8 +106,8 @@ class ToneConstraint(Constraint):
         self.patterns = list(patterns)
         self.mode = mode
         self.chars_per_line = self.patterns[0].chars_per_line
-        self._cache: dict = {}
-        self._template_cache: dict = {}
+        self._cache: dict = {}  # (patterns, line, position, tones so far) → mask
+        self._masks: dict = {}  # what decides a mask → the mask
 
     def start(self, state: DecodingState) -> None:
         state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
@@ -130,16 +131,26 @@ class ToneConstraint(Constraint):
             previous = previous + (char_tones,)
         return True
 
-    def _template_mask(self, template: str, position: int, previous: tuple) -> torch.Tensor:
-        key = (template, position, previous)
-        found = self._template_cache.get(key)
-        if found is None:
-            found = self.scheme.single_fit[self.allowed(template, position, previous)]
+    def _compute(self, templates: set[str], position: int, previous: tuple) -> torch.Tensor:
+        """The union over templates of the pieces that fit. Masks are shared by what decides them (the
+        allowed tone sets, the fitting multi-character tone groups), so at most a few dozen exist."""
+        singles, multis = set(), set()
+        for template in templates:
+            singles.add(self.allowed(template, position, previous))
             remaining = len(template) - position
-            for tones, pieces in self.scheme.multi_groups.items():
+            for tones in self.scheme.multi_groups:
                 if len(tones) <= remaining and self._piece_fits(template, position, previous, tones):
-                    found = found | pieces
-            self._template_cache[key] = found
+                    multis.add(tones)
+        key = (frozenset(singles), frozenset(multis))
+        found = self._masks.get(key)
+        if found is None:
+            found = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
+            for allowed in singles:
+                if allowed:
+                    found |= self.scheme.single_fit[allowed]
+            for tones in multis:
+                found |= self.scheme.multi_groups[tones]
+            self._masks[key] = found
         return found
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
@@ -150,10 +161,9 @@ class ToneConstraint(Constraint):
         found = self._cache.get(key)
         if found is None:
             templates = {self.patterns[p].lines[line] for p in state.slots[PATTERNS]}
-            masks = [self._template_mask(t, position, state.slots["line_tones"]) for t in sorted(templates)]
-            found = masks[0]
-            for other in masks[1:]:
-                found = found | other
+            found = self._compute(templates, position, state.slots["line_tones"])
+            if len(self._cache) >= MAX_CACHED_SITUATIONS:
+                self._cache.clear()  # keys only point at shared masks, but keep memory bounded anyway
             self._cache[key] = found
         return found
 
@@ -380,22 +390,28 @@ class ConstraintSet:
         """Allowed pieces for each state (bool [B, V]). States with no allowed piece are marked dead;
         finished and dead states get </s> only (their steps are ignored)."""
         rows: list[torch.Tensor] = []
-        count = len(self.constraints)
         for state in states:
             if state.finished or state.dead:
-                rows.extend([self.eos_only] * count)
+                rows.append(self.eos_only)
                 continue
+            # Most constraints say "no restriction" at most steps: AND only the masks that exist (a
+            # Python loop of a few `&` is much faster on a CPU than a reduction over stacked rows).
+            row = None
             for constraint in self.constraints:
                 found = constraint.mask(state)
-                rows.append(self.all_allowed if found is None else found)
-        stacked = torch.stack(rows).view(len(states), count, -1)
-        allowed = stacked.all(1)
+                if found is not None:
+                    row = found if row is None else row & found
+            rows.append(self.all_allowed if row is None else row)
+        allowed = torch.stack(rows)
         empty = ~allowed.any(1)
         if bool(empty.any()):
-            hard_count = len(self.hard)
             for index in torch.nonzero(empty).flatten().tolist():
                 state = states[index]
-                hard = stacked[index, :hard_count].all(0)
+                hard = self.all_allowed
+                for constraint in self.hard:
+                    found = constraint.mask(state)
+                    if found is not None:
+                        hard = hard & found
                 if any(c.forces(state) for c in self.forcing) and bool(hard.any()):
                     allowed[index] = hard  # soft rules yield to a dictated piece
                 else:

@@ -1,0 +1,141 @@
+"""Decoding speed on one CPU thread: a strict 七律 with rhyme and acrostic through the public API.
+
+    python scripts/bench_decode.py [--model DIR] [--repeats 15] [--json-out bench.json]
+
+Reports (medians over --repeats seeds, after one warm-up call that builds the tables):
+- ms for one candidate (n=1) and for 8 candidates decoded as one batch and reranked (n=8);
+- the same number of steps sampled without any constraint (same model, prefix, top-p sampling), and the
+  constraints' overhead over it, for 1 and 8 candidates;
+- where the time goes: the decoding loop vs. the final check of each poem with the 格律 checker;
+- per-step time beside a memory bound: the bytes of the weights one step reads (every weight but the
+  embedding table, of which only the batch's rows are read), divided by the memory bandwidth measured
+  with a large tensor copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from poetry_rnn.corpus import conditioning_ids  # noqa: E402
+from poetry_rnn.decoding.search import run_prefix, sample_pieces, step_model  # noqa: E402
+from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+
+REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
+STEPS = 8 * (7 + 1) + 1  # 56 characters, 8 punctuation marks, </s>
+
+
+def median_ms(function, repeats: int) -> float:
+    times = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        function(index)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def unconstrained(generator: PoetryGenerator, batch: int, seed: int) -> None:
+    """Sample STEPS pieces for `batch` rows with no constraint: the baseline the overhead is measured on."""
+    model, tokenizer = generator.model, generator.tokenizer
+    random = torch.Generator().manual_seed(seed)
+    prefix = conditioning_ids(tokenizer, form=REQUEST["form"])
+    with torch.inference_mode():
+        logits, hidden = run_prefix(model, prefix, batch)
+        for _ in range(STEPS):
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            choice = sample_pieces(logprobs / 0.8, 0, 0.9, random)
+            logprobs.gather(1, choice.unsqueeze(1)).tolist()  # the score bookkeeping the decoder does too
+            logits, hidden = step_model(model, choice, hidden)
+
+
+def memory_bandwidth_gbps() -> float:
+    source = torch.ones(64 * 1024 * 1024)  # 256 MB of float32
+    target = torch.empty_like(source)
+    target.copy_(source)
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        target.copy_(source)
+        best = min(best, time.perf_counter() - started)
+    return 2 * source.numel() * 4 / best / 1e9  # read + write
+
+
+def weights_read_per_step(model) -> int:
+    total = 0
+    for name, parameter in model.named_parameters():
+        if name.startswith("embedding."):
+            continue  # only the batch's rows are read
+        total += parameter.numel() * parameter.element_size()
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model folder (default: data/default_model or $POETRY_RNN_MODEL)")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--json-out")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    started = time.perf_counter()
+    generator = PoetryGenerator.from_pretrained(args.model)
+    generator.generate(n=8, seed=0, **REQUEST)  # warm-up: tables, caches, corpus lines
+    cold_seconds = time.perf_counter() - started
+
+    results: dict = {"model": str(generator.model_dir), "request": REQUEST, "threads": 1, "steps": STEPS}
+    results["cold_start_s"] = round(cold_seconds, 2)
+    for batch in (1, 8):
+        constrained = median_ms(
+            lambda i, b=batch: generator.generate(n=b, seed=100 + i, **REQUEST), args.repeats
+        )
+        baseline = median_ms(lambda i, b=batch: unconstrained(generator, b, 100 + i), args.repeats)
+        results[f"constrained_ms_{batch}"] = round(constrained, 2)
+        results[f"unconstrained_ms_{batch}"] = round(baseline, 2)
+        results[f"overhead_{batch}"] = round(constrained / baseline - 1, 4)
+
+    # Where the time goes for 8 candidates: decode loop vs. the checker's final analysis of each poem.
+    from poetry_rnn.generator import analyze  # the checker as the generator calls it
+
+    poems = generator.generate(n=8, seed=7, **REQUEST)
+    check_ms = median_ms(lambda i: [analyze(p.text, "pingshui", "strict") for p in poems], args.repeats)
+    results["final_check_ms_8"] = round(check_ms, 2)
+
+    bandwidth = memory_bandwidth_gbps()
+    weight_bytes = weights_read_per_step(generator.model)
+    results["memory_bandwidth_gbps"] = round(bandwidth, 2)
+    results["weights_read_per_step_mb"] = round(weight_bytes / 1e6, 2)
+    results["memory_bound_ms_per_step"] = round(weight_bytes / (bandwidth * 1e9) * 1000, 4)
+    for batch in (1, 8):
+        results[f"ms_per_step_{batch}"] = round(results[f"constrained_ms_{batch}"] / STEPS, 4)
+        results[f"unconstrained_ms_per_step_{batch}"] = round(results[f"unconstrained_ms_{batch}"] / STEPS, 4)
+
+    print(f"model {results['model']} · strict 七律, 平水韵, acrostic · 1 thread · median of {args.repeats}")
+    print(f"cold start (load + tables + first poem batch)  {results['cold_start_s']:.2f} s")
+    for batch, goal in ((1, 60), (8, 100)):
+        print(
+            f"{batch} candidate{'s' if batch > 1 else ' '}  constrained {results[f'constrained_ms_{batch}']:8.1f} ms "
+            f"(goal ≤ {goal})  unconstrained {results[f'unconstrained_ms_{batch}']:8.1f} ms  "
+            f"overhead {results[f'overhead_{batch}']:+.1%} (goal ≤ +20%)"
+        )
+    print(f"final checker pass over 8 poems  {results['final_check_ms_8']:.1f} ms")
+    print(
+        f"per step: {results['ms_per_step_1']:.3f} ms (1), {results['ms_per_step_8']:.3f} ms (8); unconstrained "
+        f"{results['unconstrained_ms_per_step_1']:.3f} / {results['unconstrained_ms_per_step_8']:.3f} ms; memory bound "
+        f"{results['memory_bound_ms_per_step']:.3f} ms ({results['weights_read_per_step_mb']:.1f} MB of weights at "
+        f"{results['memory_bandwidth_gbps']:.1f} GB/s)"
+    )
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
