@@ -522,16 +522,23 @@ def load_corpus(
     columns = dict(columns or {})
     root = (Path(cache_dir) / "poetry_rnn" if cache_dir else default_cache_dir()) if use_cache else None
     key = source_fingerprint(source, columns)  # also: a clear error for a missing path, before `datasets`
-    if root is not None and key is not None:
-        cached = _read_cache(_cache_file(root, source, key), key)
-        if cached is not None:
-            poems, report = cached
-            report = {**report, "cached": True, "seconds_load_clean": round(time.perf_counter() - started, 3)}
-            return Corpus(poems=poems, report=report, fingerprint=key, cache_dir=root)
+
+    def from_cache(key: str) -> Corpus | None:
+        cached = _read_cache(_cache_file(root, source, key), key) if root is not None else None
+        if cached is None:
+            return None
+        poems, report = cached
+        report = {**report, "cached": True, "seconds_load_clean": round(time.perf_counter() - started, 3)}
+        return Corpus(poems=poems, report=report, fingerprint=key, cache_dir=root)
+
+    if key is not None and (corpus := from_cache(key)) is not None:
+        return corpus
     rows = load_rows(source, columns, str(cache_dir) if cache_dir else None)
-    if key is None:  # Hub: `datasets` fingerprints what it loaded
+    if key is None:  # Hub: `datasets` fingerprints what it loaded; the cache then saves the cleaning
         payload = json.dumps([CLEANING_FINGERPRINT, sorted(columns.items()), rows._fingerprint])
         key = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        if (corpus := from_cache(key)) is not None:
+            return corpus
     cleaned = rows.map(
         _clean_batch,
         batched=True,
