@@ -613,7 +613,9 @@ class PoetryGenerator:
         if request.heads:
             constraints.append(AcrosticConstraint(tables, request.heads))
         if request.max_repeat is not None:
-            constraints.append(RepetitionConstraint(tables, request.max_repeat))
+            # Heads that stand for one character are reserved, so that the model cannot spend them early.
+            reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
+            constraints.append(RepetitionConstraint(tables, request.max_repeat, reserved))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:

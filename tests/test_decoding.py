@@ -312,3 +312,28 @@ def test_beam_search_returns_finished_best_first_and_valid():
     for beam in beams:
         text = "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(beam.lines))
         assert analyze(text, get_scheme("pingshui")).ok, text
+
+
+def test_reserved_acrostic_heads_count_from_the_start():
+    from poetry_rnn.decoding import AcrosticConstraint
+
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    heads = [{"山"}, {"明"}, {"明"}, {"月"}]
+    repetition = RepetitionConstraint(
+        tables, max_repeat=2, reserved={i: next(iter(h)) for i, h in enumerate(heads)}
+    )
+    constraints = ConstraintSet(
+        tables, [FormConstraint(tables, 5, 4), AcrosticConstraint(tables, heads), repetition]
+    )
+    state = constraints.new_state()
+    # 明 is reserved twice: the model may not write it at all outside the heads.
+    assert not bool(repetition.mask(state)[tokenizer.piece_to_id("明")])
+    assert bool(repetition.mask(state)[tokenizer.piece_to_id("山")])
+    model = tiny_model_for_tests(tokenizer)
+    with torch.inference_mode():
+        states = run_sample(constraints, model, tokenizer, batch=6)
+    for state in states:
+        assert state.finished and not state.dead
+        body = "".join(state.lines)
+        assert body.count("明") == 2 and max(body.count(c) for c in set(body)) <= 2, body

@@ -341,3 +341,29 @@ def test_cli_pretty_output(tiny_model_dir, capsys):
     args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--acrostic", "春"])
     with pytest.raises(UserError):
         run(args)
+
+
+def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):
+    """A SentencePiece vocabulary: pieces cover up to four characters, rare characters are byte pieces.
+    Every rule still holds, judged by all the characters a piece covers."""
+    from poetry_rnn.sentencepiece_tokenizer import SentencePieceTokenizer
+
+    lines = list(corpus_lines.lines())
+    texts = lines[:: max(1, len(lines) // 30000)]  # corpus lines (train split) spread over the alphabet
+    tokenizer, _ = SentencePieceTokenizer.train(texts, vocab_size=6000, character_coverage=0.99, threads=1)
+    generator = PoetryGenerator(
+        tiny_model_for_tests(tokenizer, seed=2), tokenizer, corpus_lines=CorpusLines([])
+    )
+    assert generator.tables.max_piece_len > 1
+    poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=6, seed=3)
+    multi = 0
+    for poem in poems:
+        assert_poem_keeps(poem, "qilv")
+        assert "".join(line[0] for line in poem.lines) == "春江花月夜色正明"
+    for seed in range(3):
+        for poem in generator.generate(form="wujue", first_line="白日依山盡", n=4, seed=seed):
+            assert_poem_keeps(poem, "wujue")
+            assert poem.lines[0] == "白日依山盡"
+            pieces = tokenizer.encode("".join(poem.lines[1:]))
+            multi += any(len(tokenizer.piece_chars(p)) > 1 for p in pieces)
+    assert multi > 0

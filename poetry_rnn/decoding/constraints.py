@@ -294,26 +294,46 @@ class AcrosticConstraint(Constraint):
 
 
 class RepetitionConstraint(Constraint):
-    """No character more than `max_repeat` times in a poem."""
+    """No character more than `max_repeat` times in a poem.
+
+    `reserved` maps a line to the character that a forcing constraint will put at its start (an acrostic
+    head): it counts from the beginning, so the model cannot use up a head character before its line."""
 
     soft = True
 
-    def __init__(self, tables: VocabularyTables, max_repeat: int):
+    def __init__(self, tables: VocabularyTables, max_repeat: int, reserved: dict[int, str] | None = None):
         self.tables = tables
         self.max_repeat = max_repeat
+        self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
 
     def start(self, state: DecodingState) -> None:
         state.slots["char_counts"] = {}
         state.slots["repeat_allowed"] = None
+        for char in self.reserved.values():
+            self._count(state, normalize_variants(char))
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
-        return state.slots["repeat_allowed"]
+        allowed = state.slots["repeat_allowed"]
+        head = self.reserved.get(state.line) if state.position == 0 else None
+        if head is None or allowed is None:
+            return allowed
+        # At a reserved head, pieces starting with it are judged by the rest of their characters.
+        allowed = allowed.clone()
+        counts = state.slots["char_counts"]
+        for piece in self.tables.ids_starting_with.get(head, ()):
+            tail = normalize_variants(self.tables.chars[piece])[1:]
+            allowed[piece] = all(counts.get(c, 0) + tail.count(c) <= self.max_repeat for c in set(tail))
+        return allowed
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
-        chars = self.tables.chars[piece_id]
-        if not chars:
-            return
-        chars = normalize_variants(chars)
+        chars = normalize_variants(self.tables.chars[piece_id])
+        head = self.reserved.get(state.line) if state.position == 0 else None
+        if head is not None and chars and chars[0] == normalize_variants(head):
+            chars = chars[1:]  # the reserved head, counted at the start
+        if chars:
+            self._count(state, chars)
+
+    def _count(self, state: DecodingState, chars: str) -> None:
         counts = dict(state.slots["char_counts"])
         newly_blocked = []
         for char in chars:
