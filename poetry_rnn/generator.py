@@ -92,6 +92,7 @@ class GeneratedPoem:
     rhyme_scheme: str = "pingshui"
     tone: str = "strict"
     script: str = "traditional"
+    notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
 
     def to_dict(self) -> dict:
         return {
@@ -107,6 +108,7 @@ class GeneratedPoem:
             "rhyme_scheme": self.rhyme_scheme,
             "tone": self.tone,
             "script": self.script,
+            "notes": self.notes,
             "analysis": self.analysis.to_dict(),
         }
 
@@ -837,6 +839,7 @@ class PoetryGenerator:
             rhyme_scheme=request.rhyme_scheme,
             tone=request.tone,
             script=request.script,
+            notes=list(request.notes),
         )
 
 

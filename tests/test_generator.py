@@ -367,3 +367,47 @@ def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):
             pieces = tokenizer.encode("".join(poem.lines[1:]))
             multi += any(len(tokenizer.piece_chars(p)) > 1 for p in pieces)
     assert multi > 0
+
+
+def test_originality_without_corpus_or_lines_file_is_off_with_a_note(tiny_model_dir, tmp_path, caplog):
+    import shutil
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copy(tiny_model_dir / name, model_dir / name)
+    generator = PoetryGenerator.from_pretrained(model_dir, corpus_source=tmp_path / "no_corpus_here")
+    with caplog.at_level("WARNING"):
+        poems = generator.generate(form="wujue", n=1, seed=1)
+    assert poems[0].ok and any("originality" in note for note in poems[0].notes)
+    assert "originality check disabled" in caplog.text
+    # With originality=False nothing is noted.
+    assert generator.generate(form="wujue", n=1, seed=1, originality=False)[0].notes == []
+
+
+def test_corpus_lines_built_from_a_corpus_once_and_cached(tiny_model_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from poetry_rnn.corpus import load_corpus
+    from poetry_rnn.decoding.originality import resolve_corpus_lines
+
+    corpus_dir = tmp_path / "corpus"
+    corpus_dir.mkdir()
+    poems = [
+        {"author": "王之渙", "title": "登鸛雀樓", "paragraphs": ["白日依山盡，黃河入海流。", "欲窮千里目，更上一層樓。"], "id": "1"},
+        {"author": "孟浩然", "title": "春曉", "paragraphs": ["春眠不覺曉，處處聞啼鳥。", "夜來風雨聲，花落知多少。"], "id": "2"},
+    ]  # fmt: skip
+    (corpus_dir / "poet.tang.0.json").write_text(json.dumps(poems, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("POETRY_RNN_CACHE", str(tmp_path / "cache"))
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copy(tiny_model_dir / name, model_dir / name)
+    lines = resolve_corpus_lines(model_dir, corpus_dir)
+    train = {
+        line for poem in load_corpus(str(corpus_dir)).poems if poem.split == "train" for line in poem.lines
+    }
+    assert set(lines.lines()) == train and train
+    cached = list((tmp_path / "cache").glob("corpus_lines-*.txt"))
+    assert len(cached) == 1
+    assert set(CorpusLines.load(cached[0]).lines()) == train
