@@ -411,3 +411,13 @@ def test_corpus_lines_built_from_a_corpus_once_and_cached(tiny_model_dir, tmp_pa
     cached = list((tmp_path / "cache").glob("corpus_lines-*.txt"))
     assert len(cached) == 1
     assert set(CorpusLines.load(cached[0]).lines()) == train
+
+
+def test_unsatisfiable_vocabulary_gives_up_with_a_user_error():
+    # Only level-tone characters: every candidate dead-ends at the first fixed 仄 position. The generator
+    # retries a bounded number of rounds, then says so; it never loops and never returns a broken poem.
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *"山風花春秋人天雲江流星明清香聲東紅同通鐘峰"])
+    generator = PoetryGenerator(tiny_model_for_tests(tokenizer), tokenizer, corpus_lines=CorpusLines([]))
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", rhyme_scheme="none", tone="strict", n=2, seed=1)
+    assert "no poem" in str(caught.value)
