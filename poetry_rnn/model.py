@@ -221,12 +221,24 @@ class PoetryLM(nn.Module):
         }
         write_atomic(directory / CONFIG_FILE, json.dumps(document, indent=2, ensure_ascii=False))
 
+    def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False,
+                    commit_message: str = "Upload poetry_rnn model") -> str:
+        """Upload the model folder (config, safetensors weights, tokenizer) to the Hugging Face Hub."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder)
+            info = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message)
+        return str(info)
+
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str = "cpu") -> PoetryLM:
         """Load a model folder; the tokenizer is attached as `.tokenizer`. Refuses anything inconsistent."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise UserError(f"model folder {directory} does not exist", field="model")
+        directory = resolve_model_dir(directory)
         config = read_config(directory)
         tokenizer = load_tokenizer(directory)
         if tokenizer.vocab_size != config.vocab_size:
@@ -240,6 +252,25 @@ class PoetryLM(nn.Module):
         model.tokenizer = tokenizer
         model.eval()
         return model.to(map_location)
+
+
+def resolve_model_dir(location: str | os.PathLike) -> Path:
+    """A local model folder, or a Hub repo id ("owner/name"), fetched once and read from the local cache
+    afterwards (works offline with HF_HUB_OFFLINE=1 once cached). Only the safetensors/JSON files are
+    fetched."""
+    path = Path(location)
+    if path.is_dir():
+        return path
+    text = str(location)
+    if text.count("/") == 1 and not text.startswith((".", "/", "~")) and not path.exists():
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(text, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
+        except Exception as error:  # noqa: BLE001 - the hub raises many types; the user needs one message
+            raise UserError(f"model {text!r} is neither a local folder nor a reachable Hub repo ({error})",
+                            field="model") from None
+    raise UserError(f"model folder {path} does not exist", field="model")
 
 
 def read_config(directory: Path) -> ModelConfig:

@@ -43,6 +43,7 @@ class TrainConfig:
     source: str = ""
     out: str = "runs/default"
     tokenizer: str = "char"  # char | sentencepiece
+    script: str = "traditional"  # traditional (as the corpus) | simplified (converted with OpenCC)
     min_count: int = 2
     sp_vocab_size: int = 8192
     cell: str = "gru"
@@ -71,6 +72,7 @@ class TrainConfig:
     device: str = "auto"
     valid_limit: int = 0  # validate on at most this many poems (0 = whole valid split)
     max_steps: int = 0  # stop after this many optimizer steps (tests)
+    max_tokens: int = 0  # stop after this many training tokens; the cosine schedule is fitted to it
 
 
 # ---------------------------------------------------------------- data
@@ -285,6 +287,10 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         keywords = prepared_keywords if config.keywords else None
     else:
         corpus = load_corpus(source)
+    if config.script != corpus.script:
+        from poetry_rnn.corpus import to_script
+
+        corpus = to_script(corpus, config.script)
     train_poems = corpus.split("train")
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:
@@ -318,6 +324,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         num_layers=config.num_layers,
         dropout=config.dropout,
         output_layer=config.output_layer,
+        script=config.script,
     )
     model = PoetryLM(model_config)
     model.tokenizer = tokenizer
@@ -394,6 +401,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         )
         if not state["total_steps"]:
             state["total_steps"] = len(batches) * config.epochs  # refitted below when a time budget is set
+            if config.max_tokens:
+                tokens_per_batch = sum(map(len, examples)) / len(batches)
+                state["total_steps"] = min(state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1)
         progress = tqdm(
             total=len(batches),
             initial=state["batch"],
@@ -454,7 +464,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
                 window_tokens, window_started = 0, clock()
             progress.update(1)
             out_of_time = budget and state["seconds"] >= budget
-            out_of_steps = config.max_steps and state["step"] >= config.max_steps
+            out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
+                config.max_tokens and state["tokens"] >= config.max_tokens
+            )
             if stop_signal or out_of_time or out_of_steps:
                 break
             if now - last_checkpoint > config.checkpoint_minutes * 60:
@@ -497,7 +509,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             if main_process:
                 plot_curves(run_dir)
         if out_of_time or out_of_steps:
-            finished_reason = "time budget" if out_of_time else "max steps"
+            finished_reason = "time budget" if out_of_time else "step/token budget"
             break
         if state["bad_epochs"] >= config.patience:
             finished_reason = "early stopping"
