@@ -11,6 +11,7 @@ safetensors only (never pickle) and checks sizes before allocating anything.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -19,13 +20,17 @@ import torch
 from torch import nn
 
 from poetry_rnn.errors import UserError
-from poetry_rnn.tokenizer import BaseTokenizer, load_tokenizer, write_atomic
+from poetry_rnn.sentencepiece_tokenizer import MODEL_FILE as SENTENCEPIECE_FILE
+from poetry_rnn.tokenizer import TOKENIZER_FILE, BaseTokenizer, load_tokenizer, write_atomic
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 # Refuse configs that would allocate absurd amounts before reading any weight (a hostile config.json).
 LIMITS = {"vocab_size": 200_000, "embedding_dim": 4096, "hidden_size": 8192, "num_layers": 8}
 MAX_PARAMETERS = 200_000_000
+MAX_HEADER_BYTES = 1_000_000  # safetensors JSON header (names, dtypes, shapes, offsets)
+MAX_TOKENIZER_BYTES = 50_000_000
+FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
 
 
 @dataclass
@@ -57,11 +62,22 @@ class ModelConfig:
             raise UserError(f"config output_layer must be adaptive, tied or full, got {self.output_layer!r}",
                             field="config")
         if self.output_layer == "adaptive" and not (
-            all(isinstance(c, int) for c in self.cutoffs) and list(self.cutoffs) == sorted(set(self.cutoffs))
+            isinstance(self.cutoffs, (list, tuple))
+            and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.cutoffs)
+            and list(self.cutoffs) == sorted(set(self.cutoffs))
         ):
             raise UserError(f"config cutoffs must be increasing integers, got {self.cutoffs!r}", field="config")
-        if not 0.0 <= float(self.dropout) < 1.0:
+        if not _is_number(self.dropout) or not 0.0 <= self.dropout < 1.0:
             raise UserError(f"config dropout must be in [0, 1), got {self.dropout!r}", field="config")
+        # checked before parameter_count divides by it: 0 or a string in a hostile config.json must not crash
+        if not _is_number(self.adaptive_div) or not 1.0 <= self.adaptive_div <= 64.0:
+            raise UserError(
+                f"config adaptive_div must be from 1 to 64, got {self.adaptive_div!r}", field="config"
+            )
+        if self.script not in ("traditional", "simplified"):
+            raise UserError(
+                f"config script must be traditional or simplified, got {self.script!r}", field="config"
+            )
         if self.parameter_count() > MAX_PARAMETERS:
             raise UserError(
                 f"config describes {self.parameter_count():,} parameters; at most "
@@ -240,6 +256,14 @@ class PoetryLM(nn.Module):
         """Load a model folder; the tokenizer is attached as `.tokenizer`. Refuses anything inconsistent."""
         directory = resolve_model_dir(directory)
         config = read_config(directory)
+        for name in (TOKENIZER_FILE, SENTENCEPIECE_FILE):  # read whole: refuse absurd sizes first
+            path = directory / name
+            if path.is_file() and path.stat().st_size > MAX_TOKENIZER_BYTES:
+                raise UserError(
+                    f"{path}: {path.stat().st_size:,} bytes is too large for a tokenizer file "
+                    f"(at most {MAX_TOKENIZER_BYTES:,})",
+                    field="model",
+                )
         tokenizer = load_tokenizer(directory)
         if tokenizer.vocab_size != config.vocab_size:
             raise UserError(
@@ -247,8 +271,13 @@ class PoetryLM(nn.Module):
                 f"has {config.vocab_size:,}: the tokenizer belongs to another model",
                 field="model",
             )
+        # Check the weights file against a shape-only (meta) model first: a config.json describing a huge
+        # model with a small or forged weights file is refused before its parameters are allocated.
+        with torch.device("meta"):
+            skeleton = cls(config)
+        tensors = read_weights(directory, skeleton)
         model = cls(config)
-        model.load_state_dict(read_weights(directory, model), strict=True)
+        model.load_state_dict(tensors, strict=True)
         model.tokenizer = tokenizer
         model.eval()
         return model.to(map_location)
@@ -271,6 +300,10 @@ def resolve_model_dir(location: str | os.PathLike) -> Path:
             raise UserError(f"model {text!r} is neither a local folder nor a reachable Hub repo ({error})",
                             field="model") from None
     raise UserError(f"model folder {path} does not exist", field="model")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_config(directory: Path) -> ModelConfig:
@@ -301,6 +334,14 @@ def read_weights(directory: Path, model: PoetryLM) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise UserError(f"{path}: weights file missing", field="model")
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    with open(path, "rb") as handle:  # the JSON header's length comes first: refuse absurd ones unparsed
+        header_bytes = int.from_bytes(handle.read(8), "little")
+    if header_bytes > MAX_HEADER_BYTES:
+        raise UserError(
+            f"{path}: not a readable safetensors file (header of {header_bytes:,} bytes; a model's is a few "
+            "kB)",
+            field="model",
+        )
     try:
         with safe_open(str(path), framework="pt") as handle:
             names = set(handle.keys())
@@ -312,7 +353,14 @@ def read_weights(directory: Path, model: PoetryLM) -> dict[str, torch.Tensor]:
                 )
             tensors = {}
             for name in expected:
-                shape = tuple(handle.get_slice(name).get_shape())
+                tensor_slice = handle.get_slice(name)
+                shape = tuple(tensor_slice.get_shape())
+                if tensor_slice.get_dtype() not in FLOAT_DTYPES:
+                    raise UserError(
+                        f"{path}: tensor {name} has dtype {tensor_slice.get_dtype()}; weights must be "
+                        f"floating point ({', '.join(FLOAT_DTYPES)})",
+                        field="model",
+                    )
                 if shape != expected[name]:
                     raise UserError(
                         f"{path}: tensor {name} has shape {shape}, config.json implies {expected[name]}",
