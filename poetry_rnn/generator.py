@@ -712,9 +712,9 @@ class PoetryGenerator:
         theme: str | None = None,
         n: int = 1,
         seed: int | None = None,
-        temperature: float = 0.8,
+        temperature: float = 0.85,
         top_k: int = 0,
-        top_p: float = 0.9,
+        top_p: float = 0.95,
         beam: int = 0,
         script: str = "traditional",
         originality: bool = True,
@@ -864,9 +864,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=1, help="number of poems (1–64)")
     parser.add_argument("--candidates", type=int, help="candidates to decode and rerank (default: --n)")
     parser.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
-    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--temperature", type=float, default=0.85)
     parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument(
         "--beam", type=int, default=0, help="beam width (>1: beam search instead of sampling)"
     )
