@@ -75,6 +75,43 @@ class TrainConfig:
     max_tokens: int = 0  # stop after this many training tokens; the cosine schedule is fitted to it
 
 
+CHOICES = {
+    "tokenizer": ("char", "sentencepiece"),
+    "script": ("traditional", "simplified"),
+    "cell": ("gru", "lstm"),
+    "output_layer": ("adaptive", "tied", "full"),
+    "budget_clock": ("wall", "cpu"),
+}
+AT_LEAST = {"min_count": 1, "sp_vocab_size": 64, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
+            "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
+            "valid_limit": 0, "max_steps": 0, "max_tokens": 0}  # fmt: skip
+ABOVE_ZERO = ("lr", "clip", "checkpoint_minutes")
+
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse settings that cannot work before any data is read, not after an hour of training."""
+    kinds = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    for item in fields(TrainConfig):
+        value, kind = getattr(config, item.name), str(item.type)
+        if not isinstance(value, kinds[kind]) or (isinstance(value, bool) and kind != "bool"):
+            raise UserError(f"{item.name} must be of type {kind}, got {value!r}", field=item.name)
+        if kind == "float" and not math.isfinite(value):
+            raise UserError(f"{item.name} must be a finite number, got {value!r}", field=item.name)
+    for name, allowed in CHOICES.items():
+        if getattr(config, name) not in allowed:
+            raise UserError(
+                f"{name} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}", field=name
+            )
+    for name, low in AT_LEAST.items():
+        if getattr(config, name) < low:
+            raise UserError(f"{name} must be at least {low}, got {getattr(config, name)!r}", field=name)
+    for name in ABOVE_ZERO:
+        if not getattr(config, name) > 0:
+            raise UserError(f"{name} must be above 0, got {getattr(config, name)!r}", field=name)
+    if not 0 <= config.dropout < 1:
+        raise UserError(f"dropout must be in [0, 1), got {config.dropout!r}", field="dropout")
+
+
 # ---------------------------------------------------------------- data
 
 
@@ -220,6 +257,21 @@ def check_writable(run_dir: Path, needed_bytes: int) -> None:
         )
 
 
+def trim_metrics(path: Path, step: int) -> None:
+    """Keep the records up to the checkpoint's step: a resumed run logs the later steps again (and a
+    killed run may have left half a line)."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    write_atomic(path, "".join(kept))
+
+
 def plot_curves(run_dir: Path) -> None:
     import matplotlib
 
@@ -246,7 +298,15 @@ def plot_curves(run_dir: Path) -> None:
 
 def pick_device(name: str) -> torch.device:
     if name != "auto":
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise UserError(
+                f"unknown device {name!r}; e.g. auto, cpu, cuda, cuda:1, mps", field="device"
+            ) from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise UserError(f"device {name!r}: CUDA is not available on this machine", field="device")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -255,6 +315,7 @@ def pick_device(name: str) -> torch.device:
 
 
 def train(config: TrainConfig, resume: bool = False) -> dict:
+    check_config(config)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -274,8 +335,16 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             f"--resume: no checkpoint in {run_dir} (looked for {run_dir}/checkpoint)", field="resume"
         )
     if checkpoint is not None:  # the run's own settings win, so the resumed run is the same run
-        saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
-        config = TrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}})
+        try:
+            saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
+            config = TrainConfig(
+                **{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
+            )
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise UserError(
+                f"--resume: {run_dir / 'train_config.json'} is missing or damaged ({error})", field="resume"
+            ) from None
+        check_config(config)
     if main_process:
         check_writable(run_dir, needed_bytes=200_000_000)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
@@ -347,10 +416,24 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         "chars": 0,
     }
     if checkpoint is not None:
-        state.update(load_checkpoint(checkpoint, model, optimizer))
+        from safetensors import SafetensorError
+
+        try:
+            state.update(load_checkpoint(checkpoint, model, optimizer))
+        except UserError as error:
+            raise UserError(
+                f"--resume: checkpoint {checkpoint} does not fit this run: {error}", field="resume"
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
+            raise UserError(
+                f"--resume: checkpoint {checkpoint} is damaged ({type(error).__name__}: {error})",
+                field="resume",
+            ) from None
         log(
             f"resumed from {checkpoint}: epoch {state['epoch']}, batch {state['batch']}, step {state['step']}"
         )
+        if main_process:
+            trim_metrics(run_dir / "metrics.jsonl", state["step"])
     elif main_process:
         write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
@@ -373,11 +456,23 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         model.eval()
         scored = score_bodies(model, tokenizer, [(p.body, p.form) for p in valid_poems], device=device)
         model.train()
-        return scored.as_dict()["char_ppl"]
+        ppl = scored.as_dict()["char_ppl"]
+        if distributed:  # rank 0's figure everywhere: the same best model and early-stopping decision
+            shared = torch.tensor([ppl], dtype=torch.float64, device=device)
+            torch.distributed.broadcast(shared, src=0)
+            ppl = float(shared[0])
+        return ppl
 
     def checkpoint_now() -> None:
         if main_process:
-            save_checkpoint(run_dir, model, optimizer, state)
+            try:
+                save_checkpoint(run_dir, model, optimizer, state)
+            except OSError as error:
+                raise UserError(
+                    f"could not write a checkpoint in {run_dir} ({error.strerror or error}); the previous "
+                    "checkpoint is intact: free some space and continue with --resume",
+                    field="out",
+                ) from None
 
     from tqdm import tqdm
 
@@ -419,6 +514,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             inputs, targets = inputs.to(device), targets.to(device)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, state["step"], state["total_steps"])
+            # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
+            # draws the same masks as an uninterrupted one without carrying every rank's random state.
+            torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
             if autocast is not None:
                 with autocast:
                     logits, _ = trained(inputs)
@@ -431,14 +529,27 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
-            real_tokens = int((targets != -100).sum()) * world
+            real_tokens = int((targets != -100).sum())
+            now = time.perf_counter()
+            seconds = clock() - started
+            if distributed:
+                # Every rank must stop at the same step, or the others wait forever in the next gradient
+                # all-reduce: agree on the token count, rank 0's clock and a signal any rank received.
+                shared = torch.tensor(
+                    [real_tokens, seconds if main_process else 0.0, len(stop_signal)],
+                    dtype=torch.float64,
+                    device=device,
+                )
+                torch.distributed.all_reduce(shared)
+                real_tokens, seconds = int(shared[0]), float(shared[1])
+                if shared[2] and not stop_signal:
+                    stop_signal.append(signal.SIGTERM)
             state["step"] += 1
             state["batch"] += 1
             state["tokens"] += real_tokens
             window_tokens += real_tokens
-            now = time.perf_counter()
-            state["seconds"] = clock() - started
-            if state["step"] == 100 and budget and checkpoint is None:
+            state["seconds"] = seconds
+            if state["step"] == 100 and budget:  # (a run resumed from before step 100 fits it too)
                 # fit the cosine schedule to the time budget from the measured speed (then fixed: resumable)
                 by_time = int(state["step"] * budget / state["seconds"])
                 state["total_steps"] = max(state["step"] + 1, min(state["total_steps"], by_time))
@@ -554,8 +665,10 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         try:
             values = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise UserError(f"--config {args.config}: {error}", field="config") from None
+        if not isinstance(values, dict):
+            raise UserError(f"--config {args.config}: expected a JSON object of options", field="config")
         unknown = set(values) - {f.name for f in fields(TrainConfig)}
         if unknown:
             raise UserError(f"--config {args.config}: unknown options {sorted(unknown)}", field="config")
