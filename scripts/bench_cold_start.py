@@ -1,0 +1,115 @@
+"""Cold start of the web app: process start → first poem served, on this machine.
+
+    python scripts/bench_cold_start.py [--runs 3] [--json-out FILE]
+
+Each run starts `python app.py --port N` (shipped model, HF_HUB_OFFLINE=1, analytics off), polls until the
+server answers, then asks /generate for one 七绝 through gradio_client and stops the app. Reported per run:
+`ready_s` (process start → HTTP ready), `first_poem_s` (process start → first poem received; the goal is
+≤ 15 s) and `request_s` (the first request alone). The load average is printed because the box is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from app_server import free_port  # noqa: E402
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def one_run(timeout: float = 180.0) -> dict:
+    from gradio_client import Client
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py"), "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            while not _ready(url):
+                if process.poll() is not None or time.perf_counter() - started > timeout:
+                    log.seek(0)
+                    raise RuntimeError("app did not start:\n" + log.read().decode(errors="replace"))
+                time.sleep(0.05)
+            ready = time.perf_counter() - started
+            client = Client(url, verbose=False)
+            request_started = time.perf_counter()
+            result = client.predict(form="qijue", mode="free", n=1, seed=1, api_name="/generate")
+            done = time.perf_counter()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return {
+        "ready_s": round(ready, 2),
+        "first_poem_s": round(done - started, 2),
+        "request_s": round(done - request_started, 2),
+        "poem": result["poems"][0]["text"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json-out", help="write the results here as JSON")
+    args = parser.parse_args()
+    runs = []
+    for index in range(args.runs):
+        load = os.getloadavg()[0]
+        run = one_run()
+        run["load_avg_1min_before"] = round(load, 2)
+        runs.append(run)
+        print(
+            f"run {index + 1}: ready {run['ready_s']:.2f} s, first poem {run['first_poem_s']:.2f} s "
+            f"(request {run['request_s']:.2f} s), load {load:.2f}: {run['poem']}"
+        )
+    summary = {
+        "runs": runs,
+        "median_ready_s": statistics.median(r["ready_s"] for r in runs),
+        "median_first_poem_s": statistics.median(r["first_poem_s"] for r in runs),
+        "cpus": os.cpu_count(),
+        "goal_first_poem_s": 15,
+    }
+    print(
+        f"median: ready {summary['median_ready_s']:.2f} s, first poem {summary['median_first_poem_s']:.2f} s "
+        f"(goal ≤ 15 s) on {os.cpu_count()} CPUs"
+    )
+    if args.json_out:
+        Path(args.json_out).write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""End to end: `python app.py` on a free port with the shipped model, driven through gradio_client.
+
+One app process serves the whole module. Every poem is re-checked here with the 格律 checker, and bad
+input must come back as the app's own message naming the field.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import io
+import logging
+import re
+import sys
+
+import pytest
+from app_server import REPO, running_app
+
+from poetry_rnn.prosody.check import analyze
+from poetry_rnn.script import to_simplified
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client.exceptions import AppError  # noqa: E402
+
+DEFAULT_MODEL = REPO / "data" / "default_model" / "model.safetensors"
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model in data/default_model")
+
+FORM_SHAPES = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    with running_app(log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return gradio_client.Client(app_url, verbose=False)
+
+
+def import_app():
+    """app.py from the repository root (pytest may run from elsewhere)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import app
+
+    return app
+
+
+def generate(client, **options) -> dict:
+    return client.predict(api_name="/generate", **options)
+
+
+def assert_regular(poem: dict, form: str, scheme: str = "pingshui", strictness: str = "strict") -> None:
+    """The poem has the form's shape and the checker (run here, not in the app) finds no fault."""
+    chars, count = FORM_SHAPES[form]
+    assert len(poem["lines"]) == count
+    assert all(len(line) == chars for line in poem["lines"]), poem["lines"]
+    analysis = analyze(poem["text"], scheme=scheme, strictness=strictness)
+    assert analysis.form == form
+    assert analysis.faults == [], analysis.format()
+    assert poem["ok"] is True
+
+
+# ------------------------------------------------------------------------------------------- /generate
+@pytest.mark.parametrize(
+    ("form", "mode", "text", "scheme", "tone", "script"),
+    [
+        ("wujue", "free", "", "pingshui", "strict", "simplified"),
+        ("qijue", "acrostic", "春江花月", "pingshui", "strict", "simplified"),
+        ("wulv", "first_line", "白日依山尽", "pingshui", "strict", "simplified"),
+        ("qilv", "title", "秋夜寄远", "pingshui", "strict", "traditional"),
+        ("qijue", "theme", "春天到了，江边的桃花都开了", "xinyun", "strict", "simplified"),
+        ("wujue", "acrostic", "風花雪月", "xinyun", "standard", "traditional"),
+        ("qilv", "acrostic", "春江花月夜色正明", "pingshui", "strict", "simplified"),
+    ],
+)
+def test_each_form_and_mode_gives_a_regular_poem(client, form, mode, text, scheme, tone, script):
+    result = generate(
+        client, form=form, mode=mode, text=text, rhyme_scheme=scheme, tone=tone, n=2, seed=5, script=script
+    )
+    poems = result["poems"]
+    assert 1 <= len(poems) <= 2
+    assert result["seed"] == 5
+    for poem in poems:
+        assert_regular(poem, form, scheme=scheme, strictness=tone)
+        assert poem["script"] == script
+        assert poem["seed"] == 5
+        if script == "simplified":
+            assert to_simplified(poem["text"]) == poem["text"]
+        if mode == "acrostic":
+            heads = "".join(line[0] for line in poem["lines"])
+            assert to_simplified(heads) == to_simplified(text)
+        if mode == "first_line":
+            assert poem["lines"][0] == text
+    assert [p["score"] for p in poems] == sorted((p["score"] for p in poems), reverse=True)
+
+
+def test_rhyme_group_and_first_line_rhymes_are_kept(client):
+    result = generate(
+        client,
+        form="qijue",
+        rhyme_group="下平七阳",
+        first_line_rhymes="yes",
+        n=2,
+        seed=3,
+        script="traditional",
+    )
+    for poem in result["poems"]:
+        assert_regular(poem, "qijue")
+        analysis = analyze(poem["text"], scheme="pingshui")
+        assert analysis.rhyme_groups == ["下平七陽"]
+        assert analysis.pattern.endswith("首句入韵")
+        assert poem["rhyme_group_label"] == "下平七陽"
+
+
+def test_same_seed_gives_the_same_poems(client):
+    options = {"form": "wujue", "mode": "acrostic", "text": "山高水长", "n": 2, "seed": 123}
+    first = generate(client, **options)
+    again = generate(client, **options)
+    assert [p["text"] for p in first["poems"]] == [p["text"] for p in again["poems"]]
+    other = generate(client, **{**options, "seed": 124})
+    assert [p["text"] for p in other["poems"]] != [p["text"] for p in first["poems"]]
+
+
+def test_random_seed_is_reported_and_reproduces_the_poem(client):
+    first = generate(client, form="wujue", seed=-1)
+    seed = first["seed"]
+    assert isinstance(seed, int) and seed >= 0
+    again = generate(client, form="wujue", seed=seed)
+    assert again["poems"][0]["text"] == first["poems"][0]["text"]
+
+
+def test_concurrent_requests_match_sequential_ones(client):
+    """The shared generator is thread-safe: answers under concurrency equal the same requests made alone."""
+    seeds = [11, 12, 13, 14]
+    sequential = {s: generate(client, form="wujue", seed=s)["poems"][0]["text"] for s in seeds}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = {s: pool.submit(generate, client, form="wujue", seed=s) for s in seeds}
+        concurrent_results = {s: job.result(timeout=120)["poems"][0]["text"] for s, job in jobs.items()}
+    assert concurrent_results == sequential
+    assert len(set(sequential.values())) == len(seeds)
+
+
+# ------------------------------------------------------------------------------------------- /check
+def test_check_a_classic_in_either_script(client):
+    simplified = client.predict(text="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", api_name="/check")
+    assert simplified["ok"] is True
+    assert simplified["form"] == "wujue"
+    assert simplified["pattern"] == "仄起首句不入韵"
+    assert simplified["rhyme_group_labels"] == ["下平十一尤"]
+    assert [line["tone_marks"] for line in simplified["lines"]][1] == "○○●●○"
+    traditional = client.predict(text="白日依山盡\n黃河入海流\n欲窮千里目\n更上一層樓", api_name="/check")
+    assert traditional["ok"] is True and traditional["pattern"] == simplified["pattern"]
+
+
+def test_check_names_the_faults_of_an_irregular_poem(client):
+    analysis = client.predict(
+        text="床前明月光，疑是地上霜。举头望明月，低头思故乡。", scheme="pingshui", strictness="strict",
+        api_name="/check",
+    )  # fmt: skip
+    assert analysis["ok"] is False
+    faults = {(f["name"], f["line"], f["index"]) for f in analysis["faults"]}
+    assert ("不协平仄", 1, 3) in faults  # 上 in line 2 should be level
+    wrong = analysis["lines"][1]["chars"][3]
+    assert wrong["char"] == "上" and wrong["fits"] is False
+    xinyun = client.predict(
+        text="床前明月光，疑是地上霜。举头望明月，低头思故乡。", scheme="xinyun", api_name="/check"
+    )
+    assert xinyun["scheme"] == "xinyun"
+
+
+# ------------------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"mode": "acrostic", "text": "春江"}, "藏头 acrostic"),
+        ({"mode": "acrostic", "text": ""}, "藏头 acrostic"),
+        ({"mode": "acrostic", "text": "Spring"}, "藏头 acrostic"),
+        ({"mode": "acrostic", "text": "春江花🌸"}, "藏头 acrostic"),
+        ({"mode": "theme", "text": "秋" * 2000}, "主题 theme"),
+        ({"mode": "theme", "text": "autumn night"}, "主题 theme"),
+        ({"mode": "first_line", "text": "白日依山尽", "form": "qijue"}, "首句 first line"),
+        # 尽 is oblique, so this first line cannot rhyme as 首句入韵 asks.
+        (
+            {"mode": "first_line", "text": "白日依山尽", "form": "wujue", "first_line_rhymes": "yes"},
+            "首句 first line",
+        ),
+        ({"mode": "title", "text": "   "}, "题目 title"),
+        ({"rhyme_scheme": "none", "rhyme_group": "下平七阳"}, "韵部 rhyme group"),
+        ({"rhyme_scheme": "xinyun", "rhyme_group": "下平七阳"}, "韵部 rhyme group"),
+        ({"form": "sonnet"}, "体裁 form"),
+        ({"mode": "haiku"}, "模式 mode"),
+        ({"n": 100}, "首数 number of poems"),
+        ({"temperature": 0.0}, "温度 temperature"),
+        ({"tone": "loose"}, "平仄 tone rules"),
+    ],
+)
+def test_bad_generate_input_names_the_field(client, options, field):
+    with pytest.raises(AppError) as caught:
+        generate(client, **options)
+    message = str(caught.value)
+    assert message.startswith(field + ":"), message
+    assert "Traceback" not in message
+    assert len(message) < 600
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"text": ""}, "输入 text"),
+        ({"text": "Roses are red, violets are blue"}, "输入 text"),
+        ({"text": "床" * 2000}, "输入 text"),
+        ({"text": "白日依山尽", "scheme": "cantonese"}, "韵书 rhyme scheme"),
+    ],
+)
+def test_bad_check_input_names_the_field(client, options, field):
+    with pytest.raises(AppError) as caught:
+        client.predict(api_name="/check", **options)
+    assert str(caught.value).startswith(field + ":"), str(caught.value)
+
+
+def test_unexpected_errors_show_a_generic_message_and_are_logged(caplog):
+    """A failure that is not the user's fault: a clear generic message, the traceback only in the log."""
+    app = import_app()
+
+    class BrokenGenerator:
+        model_dir = None
+
+        def generate(self, **options):
+            raise RuntimeError("internal detail that must not reach the user")
+
+    broken = app.PoetryApp(BrokenGenerator())
+    with caplog.at_level(logging.ERROR, logger="poetry_rnn.app"):
+        with pytest.raises(Exception) as caught:
+            broken.api_generate(form="wujue")
+    assert caught.value.message == app.GENERIC_ERROR
+    assert "internal detail" not in str(caught.value)
+    assert any("internal detail" in (r.exc_text or "") for r in caplog.records)
+
+
+# ------------------------------------------------------------------------------------------- README
+def test_readme_api_snippet_runs_against_the_app(app_url):
+    """The README's gradio_client snippet, pointed at this app, runs and prints a poem and a check."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## API from Python (gradio_client)", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert 'api_name="/generate"' in snippet and 'api_name="/check"' in snippet
+    assert snippet.strip() in import_app().API_SNIPPET  # the About tab shows the same snippet
+    snippet = snippet.replace("http://127.0.0.1:7860/", app_url)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(snippet, "README.md", "exec"), {})
+    printed = output.getvalue().splitlines()
+    poem_lines = [line for line in printed if "，" in line and "。" in line]
+    assert poem_lines, printed
+    assert analyze(poem_lines[0].split()[0]).ok
+    assert printed[-1].startswith("True ")
+
+
+def test_port_comes_from_the_command_line_or_the_environment(monkeypatch):
+    app = import_app()
+    for name in ("PORT", "GRADIO_SERVER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert app.parse_args([]).port == 7860
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    assert app.parse_args([]).port == 7999
+    monkeypatch.setenv("PORT", "8123")
+    assert app.parse_args([]).port == 8123
+    assert app.parse_args(["--port", "9001"]).port == 9001
