@@ -444,7 +444,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
 
     stop_signal: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    previous_handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous_handlers:
         signal.signal(signum, lambda number, _frame: stop_signal.append(number))
 
     def metrics(record: dict) -> None:
@@ -625,6 +626,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         if state["bad_epochs"] >= config.patience:
             finished_reason = "early stopping"
             break
+    for signum, handler in previous_handlers.items():  # a caller's Ctrl-C works again after train()
+        signal.signal(signum, handler)
     summary = {
         "run": str(run_dir),
         "finished": finished_reason,

@@ -1,0 +1,401 @@
+"""The training loop's parts on real data: batching, the learning-rate schedule, atomic checkpoints, the
+files a run writes, option files, refusals of bad input, and `evaluate --json` on the trained model.
+
+Data: tests/data/poet.tang.small.json, 200 real Tang poems (170 train, 16 valid, 14 test by the hash
+split). Model: GRU 1x32, embeddings 16 — a run of two epochs takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from poetry_rnn import train as train_module  # noqa: E402
+from poetry_rnn.cli import main as cli_main  # noqa: E402
+from poetry_rnn.corpus import load_corpus  # noqa: E402
+from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.model import ModelConfig, PoetryLM  # noqa: E402
+from poetry_rnn.tokenizer import build_tokenizer  # noqa: E402
+from poetry_rnn.train import (  # noqa: E402
+    TrainConfig,
+    collate,
+    encode_poems,
+    epoch_examples,
+    find_checkpoint,
+    learning_rate,
+    load_checkpoint,
+    make_batches,
+    save_checkpoint,
+    train,
+)
+
+SMALL_CORPUS = Path(__file__).resolve().parent / "data" / "poet.tang.small.json"
+TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "device": "cpu"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_state():
+    """train() sets torch's thread count and its own signal handlers: put them back for other tests."""
+    threads = torch.get_num_threads()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    torch.set_num_threads(threads)
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+def tiny_config(out: Path, **changes) -> TrainConfig:
+    values = {"source": str(SMALL_CORPUS), "out": str(out), "batch_tokens": 160, "epochs": 2,
+              "warmup_steps": 10, "seed": 11, **TINY, **changes}  # fmt: skip
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(str(SMALL_CORPUS), use_cache=False)
+
+
+@pytest.fixture(scope="module")
+def examples(corpus) -> list[list[int]]:
+    tokenizer, _ = build_tokenizer("char", corpus, cache=False)
+    encoded = encode_poems(corpus.split("train"), tokenizer, None)
+    return epoch_examples(encoded, tokenizer, seed=1, epoch=0, max_len=200)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    threads = torch.get_num_threads()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = train(tiny_config(out))
+    finally:
+        torch.set_num_threads(threads)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert summary["finished"] == "epochs" and summary["epochs"] == 2
+    return out
+
+
+# ------------------------------------------------------------------------------------------ batches
+def test_the_fixture_is_real_and_split(corpus):
+    splits = corpus.report["splits"]
+    assert corpus.report["kept"] == 200
+    assert splits["train"] >= 150 and splits["valid"] >= 8 and splits["test"] >= 8
+
+
+def _check_batches(examples: list[list[int]], batch_tokens: int, most_padding: float) -> None:
+    batches = make_batches(examples, batch_tokens, random.Random(3))
+    indices = sorted(i for batch in batches for i in batch)
+    assert indices == list(range(len(examples)))  # every example, once
+    real = sum(map(len, examples))
+    padded = sum(len(batch) * max(len(examples[i]) for i in batch) for batch in batches)
+    assert (padded - real) / real < most_padding, f"{(padded - real) / real:.2%} padding"
+    for batch in batches:
+        width = max(len(examples[i]) for i in batch)
+        assert len(batch) == 1 or len(batch) * width <= batch_tokens
+
+
+@pytest.mark.parametrize("batch_tokens", [64, 160, 512])
+def test_make_batches_covers_every_example_once_with_little_padding(examples, batch_tokens):
+    # 170 poems: batches of 512 tokens already mix lengths (18 batches for the whole split)
+    _check_batches(examples, batch_tokens, 0.05)
+
+
+def test_make_batches_on_the_whole_corpus_pads_under_one_percent(corpus_dir):
+    corpus = load_corpus(str(corpus_dir))
+    tokenizer, _ = build_tokenizer("char", corpus)
+    encoded = encode_poems(corpus.split("train"), tokenizer, None)
+    examples = epoch_examples(encoded, tokenizer, seed=1, epoch=0, max_len=200)
+    for batch_tokens in (6144, 16384):  # the default, and a GPU-sized batch
+        _check_batches(examples, batch_tokens, 0.01)
+
+
+def test_make_batches_order_is_reproducible_and_shuffled(examples):
+    first = make_batches(examples, 512, random.Random(5))
+    assert first == make_batches(examples, 512, random.Random(5))
+    other = make_batches(examples, 512, random.Random(6))
+    assert first != other
+    lengths = [max(len(examples[i]) for i in batch) for batch in first]
+    assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
+
+
+def test_collate_masks_padding_and_shifts_targets():
+    inputs, targets = collate([[5, 6, 7, 8], [9, 10]], pad_id=0)
+    assert inputs.tolist() == [[5, 6, 7], [9, 0, 0]]
+    assert targets.tolist() == [[6, 7, 8], [10, -100, -100]]
+
+
+# ------------------------------------------------------------------------------------------ schedule
+def test_learning_rate_warms_up_then_follows_a_cosine_to_the_floor():
+    config = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    total = 110
+    rates = [learning_rate(config, step, total) for step in range(130)]
+    assert rates[0] == pytest.approx(1e-4)
+    assert rates[9] == pytest.approx(1e-3)
+    assert all(a < b for a, b in zip(rates[:9], rates[1:10], strict=True))  # linear warm-up
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))  # then never rising
+    assert rates[60] == pytest.approx(1e-4 + (1e-3 - 1e-4) / 2)  # half way: the cosine's midpoint
+    assert rates[110] == pytest.approx(1e-4) and rates[129] == pytest.approx(1e-4)  # the floor, and it stays
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+def _model_and_optimizer(seed: int):
+    from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
+
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *"白日依山盡黃河入海流"])
+    torch.manual_seed(seed)
+    model = PoetryLM(
+        ModelConfig(vocab_size=tokenizer.vocab_size, embedding_dim=8, hidden_size=8, num_layers=1)
+    )
+    model.tokenizer = tokenizer
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    model(torch.tensor([[1, 2, 3]]))[0].sum().backward()
+    optimizer.step()
+    return model, optimizer
+
+
+def _fresh():
+    return _model_and_optimizer(seed=99)
+
+
+@pytest.mark.parametrize(
+    "crash_at",
+    [
+        "writing the staging folder",  # half a new checkpoint beside the old one
+        "moving the old checkpoint aside",  # before the swap begins
+        "moving the new checkpoint in",  # the old one already renamed to checkpoint.old
+        "removing the old checkpoint",  # both present
+    ],
+)
+def test_a_crash_during_save_leaves_a_loadable_checkpoint(tmp_path, monkeypatch, crash_at):
+    old_model, old_optimizer = _model_and_optimizer(seed=1)
+    save_checkpoint(tmp_path, old_model, old_optimizer, {"step": 10, "epoch": 0})
+    new_model, new_optimizer = _model_and_optimizer(seed=2)
+    real_replace, real_rmtree = os.replace, train_module.shutil.rmtree
+
+    def replace(source, target):
+        if crash_at == "writing the staging folder" and Path(target).name == "optimizer.safetensors":
+            raise OSError(28, "No space left on device")
+        if crash_at == "moving the old checkpoint aside" and Path(target).name == "checkpoint.old":
+            raise OSError(5, "crash")
+        if crash_at == "moving the new checkpoint in" and Path(target).name == "checkpoint":
+            raise OSError(5, "crash")
+        return real_replace(source, target)
+
+    def rmtree(path, *args, **kwargs):
+        if (
+            crash_at == "removing the old checkpoint"
+            and Path(path).name == "checkpoint.old"
+            and Path(tmp_path / "checkpoint" / "state.json").exists()
+            and json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == 20
+        ):
+            raise OSError(5, "crash")
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(train_module.shutil, "rmtree", rmtree)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path, new_model, new_optimizer, {"step": 20, "epoch": 0})
+    monkeypatch.undo()
+
+    found = find_checkpoint(tmp_path)
+    assert found is not None
+    model, optimizer = _fresh()
+    state = load_checkpoint(found, model, optimizer)
+    expected_model = new_model if crash_at == "removing the old checkpoint" else old_model
+    assert state["step"] == (20 if expected_model is new_model else 10)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, expected_model.state_dict()[name]), name
+    # and the next save tidies up whatever the crash left
+    save_checkpoint(tmp_path, new_model, new_optimizer, {"step": 30, "epoch": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+
+def test_checkpoint_round_trip_restores_optimizer_and_random_state(tmp_path):
+    model, optimizer = _model_and_optimizer(seed=4)
+    torch.manual_seed(1234)
+    random.seed(99)
+    save_checkpoint(tmp_path, model, optimizer, {"step": 7, "epoch": 1, "best_ppl": 123.456789})
+    expected_torch, expected_python = torch.rand(3), random.random()
+    other_model, other_optimizer = _fresh()
+    state = load_checkpoint(find_checkpoint(tmp_path), other_model, other_optimizer)
+    assert state["step"] == 7 and state["best_ppl"] == 123.456789
+    assert torch.equal(torch.rand(3), expected_torch) and random.random() == expected_python
+    saved, loaded = optimizer.state_dict(), other_optimizer.state_dict()
+    for index, param_state in saved["state"].items():
+        for key, value in param_state.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(loaded["state"][index][key])), key
+
+
+# ------------------------------------------------------------------------------------------ a whole run
+def test_a_run_writes_metrics_curves_best_model_and_summary(finished_run):
+    records = [json.loads(line) for line in (finished_run / "metrics.jsonl").read_text().splitlines()]
+    train_records = [r for r in records if r["kind"] == "train"]
+    valid_records = [r for r in records if r["kind"] == "valid"]
+    assert [r["epoch"] for r in valid_records] == [1, 2]
+    assert train_records and all(r["step"] % 50 == 0 and math.isfinite(r["loss"]) for r in train_records)
+    assert valid_records[1]["char_ppl"] < valid_records[0]["char_ppl"]  # it learns something
+    assert (finished_run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((finished_run / "summary.json").read_text())
+    assert summary["best_valid_char_ppl"] == min(r["char_ppl"] for r in valid_records)
+    best = PoetryLM.from_pretrained(finished_run / "best")
+    assert best.config.hidden_size == 32
+    assert json.loads((finished_run / "train_config.json").read_text())["seed"] == 11
+    assert not list(finished_run.rglob("*.tmp")) and not (finished_run / "checkpoint.tmp").exists()
+
+
+def test_evaluate_json_on_the_trained_model(finished_run, capsys):
+    assert cli_main(["evaluate", "--model", str(finished_run / "best"), "--data", str(SMALL_CORPUS),
+                     "--split", "valid", "--json", "--threads", "1"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert {"poems", "chars", "oov", "char_ppl", "bits_per_char", "conditioning"} <= set(result)
+    valid_records = [json.loads(line) for line in (finished_run / "metrics.jsonl").read_text().splitlines()]
+    best_valid = min(r["char_ppl"] for r in valid_records if r["kind"] == "valid")
+    # the same poems, the same scoring as the validation during training
+    assert result["char_ppl"] == pytest.approx(best_valid, rel=1e-3)
+    assert result["bits_per_char"] == pytest.approx(math.log2(result["char_ppl"]), rel=1e-3)
+    assert result["poems"] >= 8 and result["chars"] > 20 * result["poems"]
+    assert "form tag" in result["conditioning"]
+
+
+# ------------------------------------------------------------------------------------------ option files
+def test_config_file_with_flags_overriding_it(tmp_path):
+    options = tmp_path / "options.json"
+    options.write_text(json.dumps({"source": str(SMALL_CORPUS), "hidden_size": 24, "embedding_dim": 12,
+                                   "num_layers": 1, "epochs": 1, "batch_tokens": 400, "seed": 5,
+                                   "threads": 1, "device": "cpu", "valid_limit": 4}))  # fmt: skip
+    out = tmp_path / "run"
+    assert cli_main(["train", "--config", str(options), "--out", str(out), "--seed", "6"]) == 0
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["hidden_size"] == 24 and saved["batch_tokens"] == 400 and saved["seed"] == 6
+    assert PoetryLM.from_pretrained(out / "checkpoint").config.hidden_size == 24
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("{not json", "--config"),
+        ("[1, 2]", "expected a JSON object of options"),
+        ("7", "expected a JSON object of options"),
+        ('{"hidden_sise": 24}', "unknown options ['hidden_sise']"),
+        ('{"epochs": "ten"}', "epochs must be of type int"),
+        ('{"lr": true}', "lr must be of type float"),
+        ('{"keywords": "yes"}', "keywords must be of type bool"),
+        ('{"dropout": 1.5}', "dropout must be in [0, 1)"),
+    ],
+)
+def test_bad_config_files_are_clear_errors(tmp_path, capsys, content, fragment):
+    options = tmp_path / "options.json"
+    options.write_text(content)
+    assert cli_main(["train", "--config", str(options), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and "Traceback" not in err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert cli_main(["train", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "run")]) == 2
+    assert "--config" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ bad input
+@pytest.fixture
+def no_data_reading(monkeypatch):
+    """Refusals must come before any data is read: reading it fails the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the corpus was read before the options were checked")
+
+    monkeypatch.setattr(train_module, "load_corpus", forbidden)
+    monkeypatch.setattr(train_module, "read_prepared", forbidden)
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"batch_tokens": 0}, "batch_tokens"),
+        ({"max_len": 1}, "max_len"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": math.nan}, "lr"),
+        ({"clip": -1.0}, "clip"),
+        ({"checkpoint_minutes": 0.0}, "checkpoint_minutes"),
+        ({"cell": "transformer"}, "cell"),
+        ({"tokenizer": "bpe"}, "tokenizer"),
+        ({"output_layer": "mixture"}, "output_layer"),
+        ({"budget_clock": "sundial"}, "budget_clock"),
+        ({"script": "latin"}, "script"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"device": "gpu9"}, "device"),
+        ({"warmup_steps": -1}, "warmup_steps"),
+        ({"seed": "7"}, "seed"),
+    ],
+)
+def test_bad_options_are_refused_before_any_data_is_read(tmp_path, no_data_reading, changes, field):
+    with pytest.raises(UserError) as caught:
+        train(tiny_config(tmp_path / "run", **changes))
+    assert caught.value.field == field
+
+
+def test_cuda_when_there_is_none(tmp_path, no_data_reading):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(UserError, match="CUDA is not available"):
+        train(tiny_config(tmp_path / "run", device="cuda"))
+
+
+def test_resume_pointing_at_nothing(tmp_path, no_data_reading, capsys):
+    with pytest.raises(UserError, match="no checkpoint") as caught:
+        train(tiny_config(tmp_path / "never-trained"), resume=True)
+    assert caught.value.field == "resume"
+    assert cli_main(["train", "--out", str(tmp_path / "never-trained"), "--resume"]) == 2
+    assert "--resume: no checkpoint" in capsys.readouterr().err
+
+
+def test_resume_with_a_damaged_checkpoint(tmp_path, finished_run):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    (run / "checkpoint" / "optimizer.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(UserError, match="is damaged") as caught:
+        train(tiny_config(run), resume=True)
+    assert caught.value.field == "resume"
+    (run / "train_config.json").unlink()
+    with pytest.raises(UserError, match="train_config.json is missing or damaged"):
+        train(tiny_config(run), resume=True)
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("", "is not valid JSON"),
+        ("[]", "no record has a poem body"),
+        ('[{"title": "x", "paragraphs": []}]', "no usable poems"),
+        ("FIRST_FIVE", "too few poems to train on (5 train"),
+    ],
+)
+def test_empty_or_too_small_dataset(tmp_path, content, fragment):
+    if content == "FIRST_FIVE":
+        records = json.loads(SMALL_CORPUS.read_text(encoding="utf-8"))[:5]
+        content = json.dumps(records, ensure_ascii=False)
+    source = tmp_path / "few.json"
+    source.write_text(content, encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        train(tiny_config(tmp_path / "run", source=str(source)))
+    assert fragment in str(caught.value)
+
+
+def test_missing_source(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        train(tiny_config(tmp_path / "run", source=str(tmp_path / "nothing.json")))
