@@ -509,6 +509,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             dynamic_ncols=True,
         )
         window_tokens, window_started = 0, clock()
+        # (a run stopped after the last batch of an epoch resumes with no batch left in it)
+        out_of_time = out_of_steps = False
         while state["batch"] < len(batches):
             batch = [examples[i] for i in batches[state["batch"]]]
             inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
