@@ -123,6 +123,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", help="column mapping, e.g. body=content")
     parser.add_argument("--limit", type=int, default=0, help="score at most this many poems (0 = all)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument(
+        "--precision", default="fp32", choices=("fp32", "int8"), help="inference precision of the model"
+    )
     parser.add_argument("--json", action="store_true")
 
 
@@ -136,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model_dir = args.model or default_model_dir()
     model = PoetryLM.from_pretrained(model_dir)
+    if args.precision == "int8":
+        model.enable_int8()
     forms = (
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
@@ -151,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     result.update(
         {
             "model": str(model_dir),
+            "precision": args.precision,
             "split": args.split,
             "forms": args.forms,
             "seconds": round(time.perf_counter() - started, 2),

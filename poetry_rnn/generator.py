@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 
 RHYME_SCHEMES = ("pingshui", "xinyun", "none")
 TONE_MODES = ("strict", "standard", "off")
+# Inference precision of the model's matrix products; $POETRY_RNN_PRECISION overrides it. int8: decoding
+# about 1.9x faster on one CPU thread, test char_ppl 83.81 vs 83.83 in fp32 (see the model card).
+DEFAULT_PRECISION = "int8"
 MAX_N = 64
 MAX_BEAM = 32
 MAX_TEMPERATURE = 5.0
@@ -238,17 +242,26 @@ class PoetryGenerator:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, corpus_source: str | Path | None = None
+        cls,
+        path: str | Path | None = None,
+        corpus_source: str | Path | None = None,
+        precision: str | None = None,
     ) -> PoetryGenerator:
-        from poetry_rnn.model import default_model_dir, load_pretrained
+        """precision: "int8" (int8 weights for the matrix products; about 1.9x faster decoding on a CPU,
+        test perplexity within 0.1 % of fp32 for the shipped model) or "fp32"; None = $POETRY_RNN_PRECISION
+        or DEFAULT_PRECISION."""
+        from poetry_rnn.model import default_model_dir, load_pretrained, validate_precision
 
+        precision = validate_precision(
+            precision or os.environ.get("POETRY_RNN_PRECISION") or DEFAULT_PRECISION
+        )
         directory = Path(path) if path else default_model_dir()
         if not directory.is_dir():
             raise UserError(
                 f"no model at {directory}; train one (python -m poetry_rnn train) or pass --model",
                 field="model",
             )
-        model, tokenizer = load_pretrained(directory)
+        model, tokenizer = load_pretrained(directory, precision=precision)
         return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source)
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -875,11 +888,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, help="give up after this many seconds")
     parser.add_argument("--script", default="traditional", choices=SCRIPTS)
     parser.add_argument("--model", help="model folder (default: data/default_model or $POETRY_RNN_MODEL)")
+    parser.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        help="model inference precision (default: $POETRY_RNN_PRECISION or " + DEFAULT_PRECISION + ")",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per poem per line")
 
 
 def run(args: argparse.Namespace) -> int:
-    generator = PoetryGenerator.from_pretrained(args.model)
+    generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     poems = generator.generate(
         form=args.form,
         rhyme_scheme=args.rhyme,

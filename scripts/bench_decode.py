@@ -1,6 +1,6 @@
 """Decoding speed on one CPU thread: a strict 七律 with rhyme and acrostic through the public API.
 
-    python scripts/bench_decode.py [--model DIR] [--repeats 15] [--json-out bench.json]
+    python scripts/bench_decode.py [--model DIR] [--precision int8|fp32] [--repeats 15] [--json-out bench.json]
 
 Reports (medians over --repeats seeds, after one warm-up call that builds the tables):
 - ms for one candidate (n=1) and for 8 candidates decoded as one batch and reranked (n=8);
@@ -69,6 +69,8 @@ def memory_bandwidth_gbps() -> float:
 
 
 def weights_read_per_step(model) -> int:
+    if model.precision == "int8":  # one byte a weight (the per-row scales are negligible)
+        return sum(p.numel() for name, p in model.named_parameters() if not name.startswith("embedding."))
     total = 0
     for name, parameter in model.named_parameters():
         if name.startswith("embedding."):
@@ -80,17 +82,27 @@ def weights_read_per_step(model) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: data/default_model or $POETRY_RNN_MODEL)")
+    parser.add_argument(
+        "--precision", choices=("int8", "fp32"), help="model precision (default: the generator's default)"
+    )
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
     started = time.perf_counter()
-    generator = PoetryGenerator.from_pretrained(args.model)
+    generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     generator.generate(n=8, seed=0, **REQUEST)  # warm-up: tables, caches, corpus lines
     cold_seconds = time.perf_counter() - started
 
-    results: dict = {"model": str(generator.model_dir), "request": REQUEST, "threads": 1, "steps": STEPS}
+    precision = generator.model.precision
+    results: dict = {
+        "model": str(generator.model_dir),
+        "precision": precision,
+        "request": REQUEST,
+        "threads": 1,
+        "steps": STEPS,
+    }
     results["cold_start_s"] = round(cold_seconds, 2)
     for batch in (1, 8):
         constrained = median_ms(
@@ -117,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         results[f"ms_per_step_{batch}"] = round(results[f"constrained_ms_{batch}"] / STEPS, 4)
         results[f"unconstrained_ms_per_step_{batch}"] = round(results[f"unconstrained_ms_{batch}"] / STEPS, 4)
 
-    print(f"model {results['model']} · strict 七律, 平水韵, acrostic · 1 thread · median of {args.repeats}")
+    print(
+        f"model {results['model']} ({precision}) · strict 七律, 平水韵, acrostic · 1 thread · median of {args.repeats}"
+    )
     print(f"cold start (load + tables + first poem batch)  {results['cold_start_s']:.2f} s")
     for batch, goal in ((1, 60), (8, 100)):
         print(

@@ -1,0 +1,179 @@
+"""int8 inference (PoetryLM.enable_int8): the gate arithmetic matches torch's cells, int8 outputs stay close
+to fp32 on random and on the shipped model, and the generator's constraints hold at either precision."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.generator import PoetryGenerator
+from poetry_rnn.model import ModelConfig, PoetryLM, default_model_dir, gru_gates, lstm_gates
+from poetry_rnn.prosody.check import analyze
+
+
+def small_model(cell: str, output_layer: str, seed: int = 0) -> PoetryLM:
+    torch.manual_seed(seed)
+    config = ModelConfig(
+        vocab_size=120,
+        cell=cell,
+        embedding_dim=24,
+        hidden_size=40,
+        num_layers=2,
+        dropout=0.0,
+        output_layer=output_layer,
+        cutoffs=(30, 80),
+    )
+    model = PoetryLM(config).eval()
+    with torch.no_grad():  # sharper than the default init, so the distributions are far from uniform
+        for name, parameter in model.named_parameters():
+            if not name.startswith("embedding."):  # N(0, 1) already
+                parameter.mul_(2.0)
+    return model
+
+
+def test_gate_arithmetic_matches_torch_cells():
+    torch.manual_seed(1)
+    x, h, c = torch.randn(5, 16), torch.randn(5, 24), torch.randn(5, 24)
+    w_ih, w_hh, b_ih, b_hh = torch.randn(72, 16), torch.randn(72, 24), torch.randn(72), torch.randn(72)
+    expected = torch.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+    got = gru_gates(x @ w_ih.T + b_ih, h @ w_hh.T + b_hh, h)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+    w_ih, w_hh, b_ih, b_hh = torch.randn(96, 16), torch.randn(96, 24), torch.randn(96), torch.randn(96)
+    expected_h, expected_c = torch.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)
+    got_h, got_c = lstm_gates(x @ w_ih.T + b_ih, h @ w_hh.T + b_hh, c)
+    torch.testing.assert_close(got_h, expected_h, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_c, expected_c, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("output_layer", ["adaptive", "tied", "full"])
+def test_int8_step_and_forward_close_to_fp32(cell, output_layer):
+    model = small_model(cell, output_layer)
+    inputs = torch.randint(0, 120, (3, 12))
+    with torch.no_grad():
+        reference, reference_state = model(inputs)
+        reference = torch.log_softmax(reference, dim=-1)
+        steps, state = [], None
+        for t in range(inputs.shape[1]):
+            log_probs, state = model.step(inputs[:, t], state)
+            steps.append(log_probs)
+        torch.testing.assert_close(torch.stack(steps, 1), reference, atol=1e-4, rtol=1e-4)  # fp32 paths agree
+
+        model.enable_int8()
+        assert model.precision == "int8"
+        quantized, quantized_state = model(inputs)
+        quantized = torch.log_softmax(quantized, dim=-1)
+        quantized_steps, state = [], None
+        for t in range(inputs.shape[1]):
+            log_probs, state = model.step(inputs[:, t], state)
+            quantized_steps.append(log_probs)
+        quantized_steps = torch.stack(quantized_steps, 1)
+
+    for output in (quantized, quantized_steps):
+        assert not torch.equal(output, reference)  # the int8 path is really taken
+        kl = (reference.exp() * (reference - output)).sum(-1)
+        assert kl.max() < 0.02
+        assert (output.exp() - reference.exp()).abs().max() < 0.05
+        # probabilities still sum to one, and the most likely token rarely changes
+        torch.testing.assert_close(output.exp().sum(-1), torch.ones(3, 12), atol=1e-4, rtol=0)
+        assert (output.argmax(-1) == reference.argmax(-1)).float().mean() >= 0.9
+    states = zip(
+        reference_state if cell == "lstm" else [reference_state],
+        quantized_state if cell == "lstm" else [quantized_state],
+        strict=True,
+    )
+    for expected, got in states:
+        assert (got - expected).abs().max() < 0.1
+
+    model.disable_int8()  # back to the exact fp32 numbers
+    with torch.no_grad():
+        torch.testing.assert_close(torch.log_softmax(model(inputs)[0], -1), reference)
+
+
+def test_training_and_saved_weights_are_unaffected(tmp_path):
+    model = small_model("gru", "adaptive")
+    inputs, targets = torch.randint(0, 120, (2, 9)), torch.randint(0, 120, (2, 9))
+    expected_loss = model(inputs, targets=targets)
+    model.enable_int8()
+    torch.testing.assert_close(model(inputs, targets=targets), expected_loss)  # loss stays fp32
+    model.train()
+    assert model(inputs)[0].shape == (2, 9, 120)
+    model.save_pretrained(tmp_path)
+    from safetensors.torch import load_file
+
+    saved = load_file(tmp_path / "model.safetensors")
+    assert set(saved) == set(model.state_dict())
+    assert all(tensor.dtype == torch.float32 for tensor in saved.values())
+
+
+@pytest.fixture(scope="module")
+def shipped_model() -> PoetryLM:
+    directory = default_model_dir()
+    if not (directory / "model.safetensors").is_file():
+        pytest.skip(f"no shipped model at {directory}")
+    return PoetryLM.from_pretrained(directory)
+
+
+def test_shipped_model_int8_matches_fp32_on_a_real_poem(shipped_model):
+    tokenizer = shipped_model.tokenizer
+    body = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    ids = [tokenizer.form_id("wujue"), tokenizer.bos_id, *tokenizer.encode(body), tokenizer.eos_id]
+    inputs, targets = torch.tensor([ids[:-1]]), torch.tensor(ids[1:])
+    try:
+        with torch.no_grad():
+            reference = torch.log_softmax(shipped_model(inputs)[0][0], -1)
+            shipped_model.enable_int8()
+            quantized = shipped_model(inputs)[0][0]
+            state, steps = None, []
+            for token in ids[:-1]:
+                log_probs, state = shipped_model.step(torch.tensor([token]), state)
+                steps.append(log_probs[0])
+    finally:
+        shipped_model.disable_int8()
+    for output in (quantized, torch.stack(steps)):
+        nll, reference_nll = (
+            -output.gather(1, targets[:, None]).mean(),
+            -reference.gather(1, targets[:, None]).mean(),
+        )
+        assert abs(float(nll / reference_nll) - 1) < 0.01
+        kl = (reference.exp() * (reference - output)).sum(-1)
+        assert float(kl.max()) < 0.01
+        assert (output.argmax(-1) == reference.argmax(-1)).float().mean() >= 0.9
+        likely = reference > -6  # tokens a sampler could draw (p > 0.25 %): their log-probs barely move
+        assert (output - reference)[likely].abs().max() < 0.3
+
+
+@pytest.fixture(scope="module")
+def int8_generator(tiny_model_dir) -> PoetryGenerator:
+    return PoetryGenerator.from_pretrained(tiny_model_dir, precision="int8")
+
+
+@pytest.mark.parametrize("form", ["wujue", "qilv"])
+def test_int8_generator_poems_keep_every_rule(int8_generator, form):
+    assert int8_generator.model.precision == "int8"
+    poems = int8_generator.generate(
+        form=form, n=3, seed=11, acrostic="春江花月夜色正明"[: 4 if form == "wujue" else 8]
+    )
+    assert len(poems) == 3
+    for poem in poems:
+        analysis = analyze(poem.text, "pingshui", "strict")
+        assert analysis.ok, analysis.format()
+        assert analysis.form == form
+
+
+def test_int8_generator_is_deterministic_with_a_seed(int8_generator):
+    first = [p.text for p in int8_generator.generate(form="qijue", n=2, seed=5)]
+    second = [p.text for p in int8_generator.generate(form="qijue", n=2, seed=5)]
+    assert first == second
+
+
+def test_precision_from_environment_and_bad_values(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("POETRY_RNN_PRECISION", "int8")
+    assert PoetryGenerator.from_pretrained(tiny_model_dir).model.precision == "int8"
+    assert PoetryGenerator.from_pretrained(tiny_model_dir, precision="fp32").model.precision == "fp32"
+    monkeypatch.setenv("POETRY_RNN_PRECISION", "int4")
+    with pytest.raises(UserError) as error:
+        PoetryGenerator.from_pretrained(tiny_model_dir)
+    assert error.value.field == "precision" and "int4" in str(error.value)
