@@ -36,6 +36,7 @@ def launch(name: str, args: argparse.Namespace, slot: int | None) -> subprocess.
     run_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "poetry_rnn", "train", "--source", args.source, "--out", str(run_dir),
                "--threads", "2", "--budget-clock", "cpu", "--max-minutes", str(args.minutes),
+               "--max-tokens", str(args.tokens),
                "--epochs", "100", "--seed", str(args.seed), *VARIANTS[name]]
     if slot is not None and hasattr(os, "sched_setaffinity"):
         command = ["taskset", "-c", f"{2 * slot},{2 * slot + 1}", *command]
@@ -70,6 +71,7 @@ def main() -> int:
     parser.add_argument("--source", required=True, help="corpus source or a .prepared.json.gz file")
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--tokens", type=int, default=0, help="equal token budget instead (0 = time only)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--parallel", action="store_true", help="run all at once, one 2-core slice each")
     parser.add_argument("--score-only", action="store_true", help="only score finished runs")
