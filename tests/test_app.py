@@ -270,3 +270,16 @@ def test_port_comes_from_the_command_line_or_the_environment(monkeypatch):
     monkeypatch.setenv("PORT", "8123")
     assert app.parse_args([]).port == 8123
     assert app.parse_args(["--port", "9001"]).port == 9001
+
+
+def test_space_front_matter_matches_the_pinned_gradio():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    front = readme.split("---\n")[1]
+    fields = dict(line.split(": ", 1) for line in front.strip().splitlines())
+    pins = dict(
+        line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line
+    )
+    assert fields["sdk"] == "gradio"
+    assert fields["sdk_version"] == pins["gradio"]
+    assert fields["app_file"] == "app.py" and (REPO / fields["app_file"]).is_file()
+    assert fields["python_version"] == '"3.11"'
