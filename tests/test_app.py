@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import sys
+import time
 
 import pytest
 from app_server import REPO, running_app
@@ -142,6 +143,34 @@ def test_concurrent_requests_match_sequential_ones(client):
         concurrent_results = {s: job.result(timeout=120)["poems"][0]["text"] for s, job in jobs.items()}
     assert concurrent_results == sequential
     assert len(set(sequential.values())) == len(seeds)
+
+
+def test_waiting_requests_are_told_their_queue_position(client):
+    """More requests than the concurrency limit (2): the others wait in the queue and are told where they
+    stand, and every one is answered."""
+    jobs = [client.submit(form="qilv", n=8, seed=s, api_name="/generate") for s in range(6)]
+    seen = set()
+    deadline = time.monotonic() + 180
+    while not all(job.done() for job in jobs) and time.monotonic() < deadline:
+        for index, job in enumerate(jobs):
+            status = job.status()
+            seen.add((index, status.code.name, status.rank, status.queue_size))
+        time.sleep(0.02)
+    assert all(len(job.result(timeout=60)["poems"]) == 8 for job in jobs)
+    queued = [entry for entry in seen if entry[1] == "IN_QUEUE" and entry[3]]
+    assert any(rank is not None and rank >= 1 for _, _, rank, _ in queued), sorted(seen)
+
+
+def test_time_limit_stops_a_request_with_a_message(monkeypatch):
+    """POETRY_RNN_TIME_LIMIT reaches the generator: a request over it ends with a message, not a hang."""
+    app = import_app()
+    from poetry_rnn.generator import PoetryGenerator
+
+    monkeypatch.setattr(app, "TIME_LIMIT", 1e-6)
+    poetry_app = app.PoetryApp(PoetryGenerator.from_pretrained())
+    with pytest.raises(Exception) as caught:
+        poetry_app.api_generate(form="qilv", n=8)
+    assert caught.value.message.startswith("时限 time limit:"), caught.value.message
 
 
 # ------------------------------------------------------------------------------------------- /check
