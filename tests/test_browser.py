@@ -130,10 +130,25 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     assert page.evaluate("() => window.sawStreaming") is True
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"), full_page=True)
 
+    # Another candidate, clicked in the table, takes the poem's place; its seed can be reused.
+    second = page.locator("#candidates div[role=row]").nth(1).locator("[role=gridcell]").nth(1)
+    second_text = second.inner_text().strip()
+    assert second_text and second_text != text
+    second.click()
+    page.wait_for_function(
+        "(text) => document.querySelector('#poem-text textarea').value.replace(/\\n/g, '') === text",
+        arg=second_text,
+    )
+    assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
+    seed_shown = page.locator("#poem-info code").first.inner_text()
+    page.get_by_role("button", name="用此种子 reuse this seed").click()
+    page.get_by_text("采样 sampling").click()  # the seed field is in this (closed) accordion
+    page.wait_for_function("(seed) => document.querySelector('#seed input')?.value === seed", arg=seed_shown)
+
     # Hiding the tone marks re-renders the same poem without them.
     page.get_by_label("显示平仄 show tone marks ○●").uncheck()
     page.wait_for_function("() => document.querySelectorAll('#poem-view rt').length === 0")
-    assert page.evaluate(READ_POEM) == lines
+    assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
 
 
 def test_bad_input_shows_the_field_and_keeps_the_text(page):
