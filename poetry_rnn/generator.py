@@ -63,6 +63,7 @@ DEFAULT_PRECISION = "int8"
 MAX_N = 64
 MAX_BEAM = 32
 MAX_TEMPERATURE = 5.0
+MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_TITLE_CHARS = 20
 MAX_THEME_CHARS = 200
 MAX_KEYWORDS = 8
@@ -369,9 +370,9 @@ class PoetryGenerator:
         else:
             seed = _integer(seed, "seed", 0, 2**63 - 1, "seed")
         temperature = _number(temperature, "temperature", "temperature")
-        if not 0 < temperature <= MAX_TEMPERATURE:
+        if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
             raise UserError(
-                f"temperature must be above 0 and at most {MAX_TEMPERATURE:g}, got {temperature:g}",
+                f"temperature must be from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}, got {temperature:g}",
                 field="temperature",
             )
         top_k = _integer(top_k or 0, "top_k", 0, self.tables.vocab_size, "top_k")

@@ -389,7 +389,7 @@ def xinyun_group_number(group: str) -> str:
 
 def get_scheme(name: str) -> RhymeScheme:
     """The rhyme scheme called `name`: "pingshui" (平水韵) or "xinyun" (中华新韵). Loaded once."""
-    key = (name or "").strip().lower()
+    key = (name if isinstance(name, str) else "").strip().lower()  # a list or number: unknown, not a crash
     aliases = {
         "平水韵": "pingshui",
         "平水韻": "pingshui",
