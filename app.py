@@ -29,6 +29,7 @@ if __name__ == "__main__":
     sys.modules.setdefault("IPython", None)
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import html  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
@@ -345,6 +346,22 @@ def server_error() -> gr.Error:
     return gr.Error(GENERIC_ERROR, title="服务器错误 · Server error", print_exception=False)
 
 
+def guarded(handler):
+    """Unexpected exceptions in a UI handler become the generic message (traceback to the log)."""
+
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception:
+            log.exception("%s failed", handler.__name__)
+            raise server_error() from None
+
+    return run
+
+
 def _choice(value, allowed: list[tuple[str, str]], field: str, what: str) -> str:
     values = [v for _, v in allowed]
     if value in values:
@@ -392,8 +409,12 @@ def generate_options(
     }
     if isinstance(form, str) and form not in {v for _, v in FORMS}:
         options["form"] = {label: v for label, v in FORMS}.get(form, form)
-    if isinstance(n, (int, float)) and not isinstance(n, bool) and n > MAX_POEMS:
-        raise UserError(f"at most {MAX_POEMS} poems per request here, got {n:g}", field="n")
+    try:
+        too_many = not isinstance(n, bool) and float(n) > MAX_POEMS
+    except (TypeError, ValueError):
+        too_many = False  # not a number: the generator says so
+    if too_many:
+        raise UserError(f"at most {MAX_POEMS} poems per request here, got {n}", field="n")
     group = "" if rhyme_group is None else str(rhyme_group).strip()
     if group and group not in ("auto", AUTO_GROUP[0]):
         options["rhyme_group"] = group
@@ -505,8 +526,9 @@ class PoetryApp:
                 yield poem_html(None), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             raise server_error() from None
         dicts = [p.to_dict() for p in poems or []]
-        if options.get("n") and isinstance(options["n"], int) and len(dicts) < options["n"]:
-            gr.Warning(f"只找到 {len(dicts)} 首 — found {len(dicts)} of {options['n']} poems.")
+        wanted = int(float(options["n"]))
+        if len(dicts) < wanted:
+            gr.Warning(f"只找到 {len(dicts)} 首 — found {len(dicts)} of {wanted} poems.")
         state = {"poems": dicts, "title": title, "selected": 0}
         yield self._show(state, show_tones) + (candidate_rows(dicts), state)
 
@@ -518,6 +540,7 @@ class PoetryApp:
         title = state.get("title")
         return poem_html(poem, title, show_tones), poem_plain_text(poem, title), poem_info_markdown(poem)
 
+    @guarded
     def ui_select(self, state: dict | None, show_tones: bool, evt: gr.SelectData):
         if not state or not state.get("poems"):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -525,9 +548,11 @@ class PoetryApp:
         state = {**state, "selected": max(0, min(int(row), len(state["poems"]) - 1))}
         return self._show(state, show_tones) + (state,)
 
+    @guarded
     def ui_toggle_tones(self, state: dict | None, show_tones: bool):
         return self._show(state, show_tones)[0]
 
+    @guarded
     def ui_check(self, text, scheme, strictness):
         return analysis_html(self.api_check(text, scheme, strictness))
 
@@ -541,12 +566,14 @@ class PoetryApp:
             self._group_choices[key] = [AUTO_GROUP] + [(label, group) for group, label in groups]
         return self._group_choices[key]
 
+    @guarded
     def ui_groups(self, scheme, script, current):
         choices = self.group_choices(scheme, script)
         value = current if current in {v for _, v in choices} else "auto"
         return gr.Dropdown(choices=choices, value=value, interactive=scheme != "none")
 
     @staticmethod
+    @guarded
     def ui_mode(mode):
         label, placeholder = MODE_TEXT.get(mode, MODE_TEXT["free"])
         return gr.Textbox(label=label, placeholder=placeholder, visible=mode != "free")
@@ -815,7 +842,7 @@ def main(argv: list[str] | None = None) -> int:
         server_name=args.host,
         server_port=args.port,
         css=CSS,
-        show_error=True,
+        show_error=False,  # gr.Error messages are shown; other exceptions only as a generic error
         footer_links=["api"],
         ssr_mode=False,
         prevent_thread_lock=True,
