@@ -131,7 +131,12 @@ class PoetryLM(nn.Module):
         super().__init__()
         config.validate()
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
+        # Built uninitialised, then filled as nn.Embedding would: initialising on the meta device (the
+        # shape check in from_pretrained) would import torch._dynamo, ~2 s of every cold start.
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim,
+                                      _weight=torch.empty(config.vocab_size, config.embedding_dim))
+        if self.embedding.weight.device.type != "meta":
+            nn.init.normal_(self.embedding.weight)
         rnn_class = nn.GRU if config.cell == "gru" else nn.LSTM
         self.rnn = rnn_class(
             config.embedding_dim,
