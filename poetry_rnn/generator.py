@@ -23,6 +23,7 @@ import re
 import secrets
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -820,6 +821,18 @@ class PoetryGenerator:
         lines = leader.all_lines()
         return [convert(line, request.script) for line in lines] if request.script == "simplified" else lines
 
+    @staticmethod
+    def _repeats_too_often(lines: list[str], request: _Request) -> bool:
+        """Whether the simplified poem breaks max_repeat: distinct characters the model wrote can become one
+        (雲 and 云 both give 云). Characters the user gave (first line, heads) count but are not at fault."""
+        if request.max_repeat is None:
+            return False
+        given = Counter(lines[0] if request.first_line else "")
+        if request.heads:
+            given.update(line[0] for line in lines[1 if request.first_line else 0 :])
+        counts = Counter("".join(lines))
+        return any(count > max(request.max_repeat, given[char]) for char, count in counts.items())
+
     def _finish(self, state: DecodingState, request: _Request) -> GeneratedPoem:
         lines = list(state.lines)
         scheme_name = request.tone_scheme
@@ -829,6 +842,7 @@ class PoetryGenerator:
             lines = [convert(line, "simplified") for line in lines]
             analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
+            ok = ok and not self._repeats_too_often(lines, request)
         remaining = [request.patterns[i] for i in state.slots.get(PATTERNS, range(len(request.patterns)))]
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
         if pattern is None and remaining and request.tone != "off":
