@@ -15,27 +15,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from app_server import free_port  # noqa: E402
+from app_server import app_process  # noqa: E402
 from gradio_client import Client  # noqa: E402  (imported before any clock starts)
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -45,38 +34,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def one_run(timeout: float = 180.0) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            while not _ready(url):
-                if process.poll() is not None or time.perf_counter() - started > timeout:
-                    log.seek(0)
-                    raise RuntimeError("app did not start:\n" + log.read().decode(errors="replace"))
-                time.sleep(0.05)
+        with app_process(Path(folder) / "app.log", timeout=timeout, poll_s=0.05) as (url, process):
             ready = time.perf_counter() - started
             client = Client(url, verbose=False)
             request_started = time.perf_counter()
             result = client.predict(form="qijue", mode="free", n=1, seed=1, api_name="/generate")
             done = time.perf_counter()
             cpu = _cpu_seconds(process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
     return {
         "ready_s": round(ready, 2),
         "first_poem_s": round(done - started, 2),

@@ -21,21 +21,20 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.request
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
+sys.path.insert(0, str(REPO_DIR / "tests"))
+
+from app_server import app_process  # noqa: E402
 
 ACROSTICS = {4: ["春江花月", "山水清音", "风花雪月", "明月清风"], 8: ["春江花月夜色正明", "天地玄黄宇宙洪荒"]}
 FIRST_LINES = {"wujue": ["白日依山尽", "床前明月光"], "wulv": ["国破山河在"], "qijue": ["黄河远上白云间"],
@@ -227,46 +226,6 @@ class MemorySampler(threading.Thread):
         return rss_mb(self.pid) if self.pid else None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "gradio_api/info", timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@contextmanager
-def started_app(log_path: Path, timeout: float = 240):
-    """app.py on a free local port: yields (url, pid)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    environment = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                   "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, str(REPO_DIR / "app.py"), "--port", str(port)], cwd=REPO_DIR,
-                                   env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + timeout
-        while not _serving(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"app.py did not start (see {log_path}):\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     sys.path.insert(0, str(REPO_DIR / "scripts"))
     from poetry_rnn.generator import PoetryGenerator
@@ -331,7 +290,8 @@ def main() -> int:
         import tempfile
 
         log_path = Path(args.log or tempfile.mkstemp(prefix="load_test-app-", suffix=".log")[1])
-        with started_app(log_path) as (url, pid):
+        with app_process(log_path, timeout=240) as (url, process):
+            pid = process.pid
             report = run(args, url, pid)
         report["app_log"] = str(log_path)
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -31,8 +31,10 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def running_app(log_path: Path, extra_env: dict[str, str] | None = None):
-    """Yield the base URL ("http://127.0.0.1:PORT/") of a freshly started app; its output goes to log_path."""
+def app_process(log_path: Path, extra_env: dict[str, str] | None = None, timeout: float = START_TIMEOUT_S,
+                poll_s: float = 0.5):
+    """Start app.py on a free port; yield (base URL "http://127.0.0.1:PORT/", the process) once it serves.
+    Its output goes to log_path; it is stopped on exit. Shared by the tests and the load/cold-start scripts."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {
@@ -52,18 +54,18 @@ def running_app(log_path: Path, extra_env: dict[str, str] | None = None):
             stdin=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
+            deadline = time.monotonic() + timeout
             while not _ready(url):
                 if process.poll() is not None:
                     raise RuntimeError(
-                        f"app.py exited with {process.returncode} before serving:\n{log_path.read_text()}"
+                        f"app.py exited with {process.returncode} before serving:\n{log_path.read_text()[-3000:]}"
                     )
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"app.py did not serve within {START_TIMEOUT_S} s:\n{log_path.read_text()}"
+                        f"app.py did not serve within {timeout} s:\n{log_path.read_text()[-3000:]}"
                     )
-                time.sleep(0.5)
-            yield url
+                time.sleep(poll_s)
+            yield url, process
         finally:
             process.terminate()
             try:
@@ -71,3 +73,10 @@ def running_app(log_path: Path, extra_env: dict[str, str] | None = None):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def running_app(log_path: Path, extra_env: dict[str, str] | None = None):
+    """Yield the base URL of a freshly started app (see app_process)."""
+    with app_process(log_path, extra_env) as (url, _process):
+        yield url
