@@ -64,6 +64,8 @@ DEFAULT_PRECISION = "int8"
 MAX_N = 64
 MAX_BEAM = 32
 MAX_TEMPERATURE = 5.0
+DEFAULT_TEMPERATURE = 0.85
+DEFAULT_TOP_P = 0.95
 MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_TITLE_CHARS = 20
 MAX_THEME_CHARS = 200
@@ -727,9 +729,9 @@ class PoetryGenerator:
         theme: str | None = None,
         n: int = 1,
         seed: int | None = None,
-        temperature: float = 0.85,
+        temperature: float = DEFAULT_TEMPERATURE,
         top_k: int = 0,
-        top_p: float = 0.95,
+        top_p: float = DEFAULT_TOP_P,
         beam: int = 0,
         script: str = "traditional",
         originality: bool = True,
@@ -892,9 +894,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=1, help="number of poems (1–64)")
     parser.add_argument("--candidates", type=int, help="candidates to decode and rerank (default: --n)")
     parser.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
-    parser.add_argument("--temperature", type=float, default=0.85)
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P)
     parser.add_argument(
         "--beam", type=int, default=0, help="beam width (>1: beam search instead of sampling)"
     )

@@ -62,14 +62,18 @@ class ModelConfig:
                     f"config {name} must be an integer from 1 to {limit:,}, got {value!r}", field="config"
                 )
         if self.output_layer not in ("adaptive", "tied", "full"):
-            raise UserError(f"config output_layer must be adaptive, tied or full, got {self.output_layer!r}",
-                            field="config")
+            raise UserError(
+                f"config output_layer must be adaptive, tied or full, got {self.output_layer!r}",
+                field="config",
+            )
         if self.output_layer == "adaptive" and not (
             isinstance(self.cutoffs, (list, tuple))
             and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.cutoffs)
             and list(self.cutoffs) == sorted(set(self.cutoffs))
         ):
-            raise UserError(f"config cutoffs must be increasing integers, got {self.cutoffs!r}", field="config")
+            raise UserError(
+                f"config cutoffs must be increasing integers, got {self.cutoffs!r}", field="config"
+            )
         if not _is_number(self.dropout) or not 0.0 <= self.dropout < 1.0:
             raise UserError(f"config dropout must be in [0, 1), got {self.dropout!r}", field="config")
         # checked before parameter_count divides by it: 0 or a string in a hostile config.json must not crash
@@ -133,8 +137,11 @@ class PoetryLM(nn.Module):
         self.config = config
         # Built uninitialised, then filled as nn.Embedding would: initialising on the meta device (the
         # shape check in from_pretrained) would import torch._dynamo, ~2 s of every cold start.
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim,
-                                      _weight=torch.empty(config.vocab_size, config.embedding_dim))
+        self.embedding = nn.Embedding(
+            config.vocab_size,
+            config.embedding_dim,
+            _weight=torch.empty(config.vocab_size, config.embedding_dim),
+        )
         if self.embedding.weight.device.type != "meta":
             nn.init.normal_(self.embedding.weight)
         rnn_class = nn.GRU if config.cell == "gru" else nn.LSTM
@@ -156,8 +163,9 @@ class PoetryLM(nn.Module):
             if len(cutoffs) == 1:  # vocabulary too small to split: one cluster is a full softmax
                 self.output = nn.Linear(config.hidden_size, config.vocab_size)
             else:
-                self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size, cutoffs[:-1],
-                                                              div_value=config.adaptive_div)
+                self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(
+                    config.hidden_size, config.vocab_size, cutoffs[:-1], div_value=config.adaptive_div
+                )
         self.tokenizer: BaseTokenizer | None = None
         self.int8: Int8Weights | None = None  # set by enable_int8()
 
@@ -185,10 +193,13 @@ class PoetryLM(nn.Module):
         x = self.embedding(token_ids)
         if state is None:
             state = self.initial_state(token_ids.shape[0], token_ids.device)
-        hidden_states, cell_states = (state if config.cell == "lstm" else (state, None))
+        hidden_states, cell_states = state if config.cell == "lstm" else (state, None)
         new_hidden, new_cells = [], []
         for layer in range(config.num_layers):
-            weights = [getattr(self.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            weights = [
+                getattr(self.rnn, f"{name}_l{layer}")
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
             if config.cell == "gru":
                 x = torch.gru_cell(x, hidden_states[layer], *weights)
             else:
@@ -221,8 +232,12 @@ class PoetryLM(nn.Module):
             nll = -output.output
             return nll.mean() if reduction == "mean" else nll.sum()
         logits = self.project(hidden)
-        return nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                                           ignore_index=-100, reduction=reduction)
+        return nn.functional.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]),
+            targets.reshape(-1),
+            ignore_index=-100,
+            reduction=reduction,
+        )
 
     def enable_int8(self) -> PoetryLM:
         """Switch inference (step() and forward() in eval mode) to int8 weights: every recurrent and output
@@ -267,8 +282,13 @@ class PoetryLM(nn.Module):
         }
         write_atomic(directory / CONFIG_FILE, json.dumps(document, indent=2, ensure_ascii=False))
 
-    def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False,
-                    commit_message: str = "Upload poetry_rnn model") -> str:
+    def push_to_hub(
+        self,
+        repo_id: str,
+        token: str | None = None,
+        private: bool = False,
+        commit_message: str = "Upload poetry_rnn model",
+    ) -> str:
         """Upload the model folder (config, safetensors weights, tokenizer) to the Hugging Face Hub."""
         import tempfile
 
@@ -321,6 +341,12 @@ def validate_precision(precision) -> str:
     return precision
 
 
+# The op's overload, called directly: the overload packet's __call__ first scans the arguments for fake
+# script objects in Python, which costs more than the product itself at batch 1.
+LINEAR_DYNAMIC = torch.ops.quantized.linear_dynamic.default
+INT8_MIN_INPUTS = 64  # products with fewer inputs stay float32 (FloatLinear)
+
+
 class Int8Linear:
     """y = x W^T + b with W held as int8, one scale per output row (symmetric), through fbgemm's dynamic
     quantized linear: the input is quantized per call (one range for the whole input) and the result is
@@ -340,18 +366,41 @@ class Int8Linear:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).float().contiguous()
-        out = torch.ops.quantized.linear_dynamic(flat, self.packed, True)
+        out = LINEAR_DYNAMIC(flat, self.packed, True)
         return out.reshape(*x.shape[:-1], self.out_features)
 
 
+class FloatLinear:
+    """y = x W^T in float32, for the products too small for int8 to pay: with 32 inputs, quantizing the
+    input costs more than the product (and the weights are small enough to stay in cache)."""
+
+    def __init__(self, weight: torch.Tensor):
+        self.weight_t = weight.detach().float().cpu().T.contiguous()  # [in, out]: one row-major pass
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.mm(x.contiguous(), self.weight_t)
+
+
 def gru_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """One GRU update from W_ih x + b_ih and W_hh h + b_hh (gate order r, z, n as in nn.GRU)."""
-    i_r, i_z, i_n = input_gates.chunk(3, dim=-1)
-    h_r, h_z, h_n = hidden_gates.chunk(3, dim=-1)
-    reset = torch.sigmoid(i_r + h_r)
-    update = torch.sigmoid(i_z + h_z)
-    candidate = torch.tanh(i_n + reset * h_n)
-    return candidate + update * (hidden - candidate)  # = (1 - z) * n + z * h
+    """One GRU update from W_ih x + b_ih and W_hh h + b_hh (gate order r, z, n as in nn.GRU). Five tensor
+    ops: at batch 1 each costs more in call overhead than in arithmetic."""
+    size = hidden.shape[-1]
+    reset, update = torch.sigmoid(input_gates[..., : 2 * size] + hidden_gates[..., : 2 * size]).chunk(
+        2, dim=-1
+    )
+    candidate = torch.tanh(torch.addcmul(input_gates[..., 2 * size :], reset, hidden_gates[..., 2 * size :]))
+    return torch.lerp(candidate, hidden, update)  # = (1 - z) * n + z * h
+
+
+def adaptive_log_probs(head: torch.Tensor, tails: list[torch.Tensor], shortlist: int) -> torch.Tensor:
+    """Adaptive-softmax log-probabilities [B, V] from the head's scores (the shortlist and one entry per tail
+    cluster) and each tail's scores: a cluster's token has log P(cluster) + log P(token | cluster). As
+    nn.AdaptiveLogSoftmaxWithLoss.log_prob, from products computed elsewhere (int8 or fp32)."""
+    head = torch.log_softmax(head, dim=-1)
+    pieces = [head[:, :shortlist]]
+    for index, tail in enumerate(tails):
+        pieces.append(torch.log_softmax(tail, dim=-1) + head[:, shortlist + index : shortlist + index + 1])
+    return torch.cat(pieces, dim=1)
 
 
 def lstm_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, cell: torch.Tensor):
@@ -363,8 +412,12 @@ def lstm_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, cell: torc
 
 class Int8Weights:
     """The int8 inference path of a PoetryLM: the same computation as step()/forward() in eval mode, with
-    every matrix product (recurrent input and hidden weights, output layer) done by Int8Linear. The
-    embedding stays float32 (a step reads only the batch's rows of it); gates and softmax are float32."""
+    the matrix products done by Int8Linear, except those with fewer than INT8_MIN_INPUTS inputs (the
+    smallest adaptive tail), which stay float32. Gates and softmax are float32.
+
+    Decoding also skips the first layer's input product: embedding @ W_ih + b_ih is one row per vocabulary
+    entry, so `step` looks the row up in a table built on first use (vocab x gates floats, 46 MB for
+    the shipped model) instead of multiplying at every step."""
 
     def __init__(self, model: PoetryLM):
         self.model = model
@@ -378,6 +431,7 @@ class Int8Weights:
             Int8Linear(getattr(rnn, f"weight_hh_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
             for layer in range(config.num_layers)
         ]
+        self.input_table: torch.Tensor | None = None
         self.adaptive = hasattr(model, "adaptive")
         if config.output_layer == "tied":
             self.to_embedding = Int8Linear(model.to_embedding.weight, model.to_embedding.bias)
@@ -391,10 +445,19 @@ class Int8Weights:
             if adaptive.head.bias is not None:  # head_bias=True; the tails' projections have no bias
                 bias = torch.cat([adaptive.head.bias, torch.zeros(sum(self.first_sizes[1:]))])
             self.first = Int8Linear(torch.cat(first), bias)
-            self.tails = [Int8Linear(tail[1].weight) for tail in adaptive.tail]
+            self.tails = [
+                Int8Linear(tail[1].weight)
+                if tail[1].in_features >= INT8_MIN_INPUTS
+                else FloatLinear(tail[1].weight)
+                for tail in adaptive.tail
+            ]
             self.cutoffs = list(adaptive.cutoffs)  # [shortlist, ..., vocab]
         else:
             self.output = Int8Linear(model.output.weight, model.output.bias)
+
+    def _adaptive_parts(self, hidden: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        head, *downs = self.first(hidden).split(self.first_sizes, dim=-1)
+        return head, [up(down) for down, up in zip(downs, self.tails, strict=True)]
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden [..., H] → log-probabilities [..., V] (adaptive) or logits (tied, full)."""
@@ -402,16 +465,10 @@ class Int8Weights:
             return self.scores(self.to_embedding(hidden))
         if not self.adaptive:
             return self.output(hidden)
-        # As nn.AdaptiveLogSoftmaxWithLoss.log_prob: head log-softmax over the shortlist and one entry per
-        # tail cluster; a cluster's tokens get that entry plus their log-softmax within the cluster.
-        head, *downs = self.first(hidden.reshape(-1, hidden.shape[-1])).split(self.first_sizes, dim=-1)
-        head = torch.log_softmax(head, dim=-1)
-        shortlist = self.cutoffs[0]
-        pieces = [head[:, :shortlist]]
-        for index, (down, up) in enumerate(zip(downs, self.tails, strict=True)):
-            cluster = torch.log_softmax(up(down), dim=-1)
-            pieces.append(cluster + head[:, shortlist + index].unsqueeze(1))
-        return torch.cat(pieces, dim=1).reshape(*hidden.shape[:-1], self.cutoffs[-1])
+        log_probs = adaptive_log_probs(
+            *self._adaptive_parts(hidden.reshape(-1, hidden.shape[-1])), self.cutoffs[0]
+        )
+        return log_probs.reshape(*hidden.shape[:-1], self.cutoffs[-1])
 
     # The packed weights are TorchScript objects; with __torch_function__ handling on, every op call looks
     # for that attribute on them and fails through a C++ exception (~40 µs a call, more than a small
@@ -428,15 +485,25 @@ class Int8Weights:
         with torch._C.DisableTorchFunctionSubclass():
             return self._forward(input_ids, state)
 
+    def _first_input_gates(self, token_ids: torch.Tensor) -> torch.Tensor:
+        if self.input_table is None:
+            model = self.model
+            self.input_table = torch.nn.functional.linear(
+                model.embedding.weight.detach().float(),
+                model.rnn.weight_ih_l0.detach().float(),
+                model.rnn.bias_ih_l0.detach().float(),
+            )
+        return self.input_table.index_select(0, token_ids)
+
     def _step(self, token_ids: torch.Tensor, state=None):
         model, config = self.model, self.model.config
-        x = model.embedding(token_ids)
         if state is None:
             state = model.initial_state(token_ids.shape[0], token_ids.device)
         hidden_states, cell_states = state if config.cell == "lstm" else (state, None)
         new_hidden, new_cells = [], []
+        x = None
         for layer in range(config.num_layers):
-            input_gates = self.input_weights[layer](x)
+            input_gates = self._first_input_gates(token_ids) if layer == 0 else self.input_weights[layer](x)
             hidden_gates = self.hidden_weights[layer](hidden_states[layer])
             if config.cell == "gru":
                 x = gru_gates(input_gates, hidden_gates, hidden_states[layer])
@@ -490,10 +557,13 @@ def resolve_model_dir(location: str | os.PathLike) -> Path:
         from huggingface_hub import snapshot_download
 
         try:
-            return Path(snapshot_download(text, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
+            return Path(
+                snapshot_download(text, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
+            )
         except Exception as error:  # noqa: BLE001 - the hub raises many types; the user needs one message
-            raise UserError(f"model {text!r} is neither a local folder nor a reachable Hub repo ({error})",
-                            field="model") from None
+            raise UserError(
+                f"model {text!r} is neither a local folder nor a reachable Hub repo ({error})", field="model"
+            ) from None
     raise UserError(f"model folder {path} does not exist", field="model")
 
 

@@ -53,6 +53,8 @@ class TrainConfig:
     dropout: float = 0.1
     output_layer: str = "adaptive"  # adaptive | tied | full
     keywords: bool = False  # condition on jieba keywords of each poem (cached per corpus)
+    # "all": every poem of the train split; "regular": only 五绝 七绝 五律 七律, the forms the generator writes
+    train_forms: str = "all"
     batch_tokens: int = 6144  # target (non-pad) tokens per batch
     max_len: int = 200  # longer sequences are cut
     lr: float = 3e-3
@@ -81,6 +83,7 @@ CHOICES = {
     "cell": ("gru", "lstm"),
     "output_layer": ("adaptive", "tied", "full"),
     "budget_clock": ("wall", "cpu"),
+    "train_forms": ("all", "regular"),
 }
 AT_LEAST = {"min_count": 1, "sp_vocab_size": 64, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
             "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
@@ -362,7 +365,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         from poetry_rnn.corpus import to_script
 
         corpus = to_script(corpus, config.script)
-    train_poems = corpus.split("train")
+    train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:
         valid_poems = valid_poems[: config.valid_limit]
@@ -442,7 +445,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     model.to(device)
     trained = model
     if distributed:
-        trained = torch.nn.parallel.DistributedDataParallel(model)
+        # the adaptive output layer only runs the tail clusters a batch's targets fall in: the others'
+        # weights get no gradient on that rank, which DDP must be told to expect
+        trained = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=hasattr(model, "adaptive"))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
 
     stop_signal: list[int] = []
@@ -522,14 +527,13 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
             # draws the same masks as an uninterrupted one without carrying every rank's random state.
             torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
+            # The model computes its own loss: the adaptive output layer then scores only the cluster each
+            # target falls in, not the whole vocabulary (1.4x the characters per second on a CPU).
             if autocast is not None:
                 with autocast:
-                    logits, _ = trained(inputs)
+                    loss = trained(inputs, targets=targets)
             else:
-                logits, _ = trained(inputs)
-            loss = torch.nn.functional.cross_entropy(
-                logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
-            )
+                loss = trained(inputs, targets=targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)

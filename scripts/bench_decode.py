@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from poetry_rnn.corpus import conditioning_ids  # noqa: E402
 from poetry_rnn.decoding.search import run_prefix, sample_pieces, step_model  # noqa: E402
+from poetry_rnn.generator import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
+from poetry_rnn.generator import DEFAULT_TOP_P as TOP_P  # noqa: E402
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402
 
 REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
@@ -43,17 +45,17 @@ def median_ms(function, repeats: int) -> float:
 
 
 def unconstrained(generator: PoetryGenerator, batch: int, seed: int) -> None:
-    """Sample STEPS pieces for `batch` rows with no constraint: the baseline the overhead is measured on."""
+    """Sample STEPS pieces for `batch` rows with no constraint: the baseline the overhead is measured on
+    (the same model, sampler, temperature and top-p as the generator's defaults)."""
     model, tokenizer = generator.model, generator.tokenizer
     random = torch.Generator().manual_seed(seed)
     prefix = conditioning_ids(tokenizer, form=REQUEST["form"])
     with torch.inference_mode():
-        logits, hidden = run_prefix(model, prefix, batch)
+        logprobs, hidden = run_prefix(model, prefix, batch)
         for _ in range(STEPS):
-            logprobs = torch.log_softmax(logits.float(), dim=-1)
-            choice = sample_pieces(logprobs / 0.8, 0, 0.9, random)
+            choice = sample_pieces(logprobs, 0, TOP_P, random, TEMPERATURE)
             logprobs.gather(1, choice.unsqueeze(1)).tolist()  # the score bookkeeping the decoder does too
-            logits, hidden = step_model(model, choice, hidden)
+            logprobs, hidden = step_model(model, choice, hidden)
 
 
 def memory_bandwidth_gbps() -> float:

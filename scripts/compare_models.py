@@ -1,12 +1,14 @@
 """Rank model variants at equal CPU training time, then score each on the test split.
 
-    python scripts/compare_models.py --source tang.prepared.json.gz --minutes 20 --runs runs/compare
-    python scripts/compare_models.py ... --parallel   # one 2-core slice per run (taskset), all at once
+    python scripts/compare_models.py --minutes 20 --runs runs/compare                 # one after another
+    python scripts/compare_models.py --minutes 20 --threads 1 --parallel 2 ...       # 2 at once, a core each
 
-Every run trains with `--threads 2 --budget-clock cpu --max-minutes M`: M minutes of two cores' CPU time
-(equal to wall time on an idle 2-core machine), a cosine schedule fitted to that budget. Each run's best
-checkpoint is then scored with the project's perplexity definition (poetry_rnn.evaluate) on the test split,
-regular forms only. Prints a Markdown table and writes results.json in the runs folder.
+Every run trains with `--threads T --budget-clock cpu --max-minutes M`: M minutes of its T cores' CPU time
+(the process's CPU time divided by T, which is wall time when nothing else runs), a cosine schedule fitted
+to that budget, and the same recipe (RECIPE) as the 40-minute CPU run of the README. With `--parallel K`,
+K runs train at once, each pinned to its own T cores (taskset), so they do not slow each other down.
+Each run's best checkpoint is then scored with the project's perplexity definition (poetry_rnn.evaluate)
+on the test split, regular forms only. Prints a Markdown table and writes results.json in the runs folder.
 """
 
 from __future__ import annotations
@@ -19,12 +21,35 @@ import sys
 import time
 from pathlib import Path
 
+from poetry_rnn.train import default_source
+
+# The CPU recipe every variant shares (see README, "Training on a CPU"): no dropout (a 20-40 minute run sees
+# the data about twice), batches of ~3k tokens (more updates per minute), the four regular forms only.
+RECIPE = ["--dropout", "0", "--batch-tokens", "3072", "--lr", "3e-3", "--train-forms", "regular"]
 VARIANTS = {
     # name: train flags. Size A: 2 layers, hidden 512, embedding 256.
     "gru-char-512": ["--cell", "gru", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "512"],
     "lstm-char-512": ["--cell", "lstm", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "512"],
-    "gru-sp-512": ["--cell", "gru", "--tokenizer", "sentencepiece", "--num-layers", "2", "--hidden-size", "512"],
-    "lstm-sp-512": ["--cell", "lstm", "--tokenizer", "sentencepiece", "--num-layers", "2", "--hidden-size", "512"],
+    "gru-sp-512": [
+        "--cell",
+        "gru",
+        "--tokenizer",
+        "sentencepiece",
+        "--num-layers",
+        "2",
+        "--hidden-size",
+        "512",
+    ],
+    "lstm-sp-512": [
+        "--cell",
+        "lstm",
+        "--tokenizer",
+        "sentencepiece",
+        "--num-layers",
+        "2",
+        "--hidden-size",
+        "512",
+    ],
     # Size B for the winner of size A (both cells are run, so one session answers the question).
     "gru-char-384": ["--cell", "gru", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "384"],
     "lstm-char-384": ["--cell", "lstm", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "384"],
@@ -34,14 +59,39 @@ VARIANTS = {
 def launch(name: str, args: argparse.Namespace, slot: int | None) -> subprocess.Popen:
     run_dir = Path(args.runs) / name
     run_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "poetry_rnn", "train", "--source", args.source, "--out", str(run_dir),
-               "--threads", "2", "--budget-clock", "cpu", "--max-minutes", str(args.minutes),
-               "--max-tokens", str(args.tokens),
-               "--epochs", "100", "--seed", str(args.seed), *VARIANTS[name]]
+    command = [
+        sys.executable,
+        "-m",
+        "poetry_rnn",
+        "train",
+        "--source",
+        args.source,
+        "--out",
+        str(run_dir),
+        "--threads",
+        str(args.threads),
+        "--budget-clock",
+        "cpu",
+        "--max-minutes",
+        str(args.minutes),
+        "--max-tokens",
+        str(args.tokens),
+        "--patience",
+        "100",
+        "--epochs",
+        "100",
+        "--seed",
+        str(args.seed),
+        *RECIPE,
+        *VARIANTS[name],
+    ]
     if slot is not None and hasattr(os, "sched_setaffinity"):
-        command = ["taskset", "-c", f"{2 * slot},{2 * slot + 1}", *command]
+        cores = ",".join(str(slot * args.threads + i) for i in range(args.threads))
+        command = ["taskset", "-c", cores, *command]
     log = open(run_dir / "train.log", "w")  # noqa: SIM115 - closed when the process ends
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    return subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    )
 
 
 def score(name: str, args: argparse.Namespace) -> dict:
@@ -61,19 +111,29 @@ def score(name: str, args: argparse.Namespace) -> dict:
     model = PoetryLM.from_pretrained(run_dir / "best")
     result = score_bodies(model, model.tokenizer, bodies).as_dict()
     parameters = sum(p.numel() for p in model.parameters())
-    return {"variant": name, "test_char_ppl": result["char_ppl"], "bits_per_char": result["bits_per_char"],
-            "valid_char_ppl": summary["best_valid_char_ppl"], "tokens_per_s": summary["tokens_per_s"],
-            "parameters": parameters, "minutes": summary["minutes"], "poems": result["poems"]}
+    return {
+        "variant": name,
+        "test_char_ppl": result["char_ppl"],
+        "bits_per_char": result["bits_per_char"],
+        "valid_char_ppl": summary["best_valid_char_ppl"],
+        "tokens_per_s": summary["tokens_per_s"],
+        "parameters": parameters,
+        "minutes": summary["minutes"],
+        "poems": result["poems"],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", required=True, help="corpus source or a .prepared.json.gz file")
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--tokens", type=int, default=0, help="equal token budget instead (0 = time only)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--parallel", action="store_true", help="run all at once, one 2-core slice each")
+    parser.add_argument("--threads", type=int, default=2, help="cores (torch threads) per run")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once, each pinned to its own cores")
+    parser.add_argument(
+        "--source", default=default_source(), help="corpus source or a .prepared.json.gz file"
+    )
     parser.add_argument("--score-only", action="store_true", help="only score finished runs")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args()
@@ -83,21 +143,25 @@ def main() -> int:
         parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     started = time.time()
     if not args.score_only:
-        if args.parallel:
-            processes = [launch(name, args, slot) for slot, name in enumerate(names)]
+        slots = max(1, args.parallel)
+        for first in range(0, len(names), slots):  # `slots` runs at a time, each on its own cores
+            group = names[first : first + slots]
+            processes = [launch(name, args, slot if slots > 1 else None) for slot, name in enumerate(group)]
             for process in processes:
                 process.wait()
-        else:
-            for name in names:
-                launch(name, args, None).wait()
     rows = []
     for name in names:
         try:
             rows.append(score(name, args))
         except (OSError, ValueError, KeyError) as error:
             rows.append({"variant": name, "error": str(error)})
-    results = {"minutes_budget": args.minutes, "wall_seconds": round(time.time() - started), "rows": rows,
-               "host": os.uname().nodename, "cpus": os.cpu_count()}
+    results = {
+        "minutes_budget": args.minutes,
+        "wall_seconds": round(time.time() - started),
+        "rows": rows,
+        "host": os.uname().nodename,
+        "cpus": os.cpu_count(),
+    }
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     (Path(args.runs) / "results.json").write_text(json.dumps(results, indent=2))
     print(f"| variant | params | tokens/s | valid char_ppl | test char_ppl ({args.minutes:g} CPU-min) |")
@@ -106,8 +170,10 @@ def main() -> int:
         if "error" in row:
             print(f"| {row['variant']} | — | — | — | failed: {row['error']} |")
         else:
-            print(f"| {row['variant']} | {row['parameters'] / 1e6:.2f}M | {row['tokens_per_s']:,} | "
-                  f"{row['valid_char_ppl']} | {row['test_char_ppl']} |")
+            print(
+                f"| {row['variant']} | {row['parameters'] / 1e6:.2f}M | {row['tokens_per_s']:,} | "
+                f"{row['valid_char_ppl']} | {row['test_char_ppl']} |"
+            )
     return 0
 
 

@@ -272,6 +272,55 @@ def test_sample_pieces_follows_top_p_exactly():
     )
 
 
+def test_sample_pieces_never_draws_an_excluded_piece_and_reports_empty_rows():
+    # The only allowed piece is 500 nats below the excluded ones' level: the exponent floor must not let
+    # the excluded pieces (floored to e^-80 each) win, and an all-excluded row gives -1.
+    row = torch.full((3000,), float("-inf"))
+    row[1234] = -500.0
+    rows = torch.stack([row, torch.full((3000,), float("-inf"))]).repeat(200, 1)
+    for top_p in (1.0, 0.95):
+        choice = sample_pieces(rows, 0, top_p, torch.Generator().manual_seed(5), temperature=0.3)
+        assert choice[0::2].eq(1234).all() and choice[1::2].eq(-1).all()
+    # Two allowed pieces far apart keep their exact proportions; the 2998 excluded ones never appear.
+    row = torch.full((3000,), float("-inf"))
+    row[7], row[2500] = 0.0, -1.0
+    choice = sample_pieces(row.expand(20000, -1), 0, 1.0, torch.Generator().manual_seed(6))
+    assert set(choice.unique().tolist()) == {7, 2500}
+    assert abs(float((choice == 7).float().mean()) - 1 / (1 + torch.e**-1)) < 0.015
+
+
+def test_penalties_are_the_masks_as_additive_log_weights():
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    form = get_form("wujue")
+    patterns = tone_patterns(form)
+    scheme = tables.scheme("pingshui")
+    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
+    constraints = ConstraintSet(
+        tables,
+        [
+            FormConstraint(tables, form.chars_per_line, form.line_count),
+            ToneConstraint(tables, scheme, patterns, "strict"),
+            RhymeConstraint(tables, scheme, patterns, groups),
+            RepetitionConstraint(tables, max_repeat=1),
+        ],
+    )
+    model = tiny_model_for_tests(tokenizer, seed=3)
+    checked = 0
+    with torch.inference_mode():
+        for states in sample(model, constraints, [tokenizer.bos_id], constraints.new_state(), 4,
+                             SamplingOptions(), torch.Generator().manual_seed(2), 40):  # fmt: skip
+            live = [s for s in states if not (s.finished or s.dead)]
+            if not live:
+                continue
+            penalties = constraints.penalties(live)
+            masks = constraints.masks(live)
+            assert torch.equal(torch.isfinite(penalties), masks)
+            assert penalties[torch.isfinite(penalties)].eq(0).all()
+            checked += len(live)
+    assert checked > 20
+
+
 def test_sample_pieces_top_k_and_seeding():
     weights = torch.log(torch.tensor([[0.05, 0.15, 0.3, 0.5]])).expand(30000, -1)
     choice = sample_pieces(weights, top_k=2, top_p=1.0, generator=torch.Generator().manual_seed(3))

@@ -361,10 +361,6 @@ class OriginalityConstraint(Constraint):
         self.tables = tables
         self.corpus_lines = corpus_lines
         self.chars_per_line = chars_per_line
-        self.by_length = {
-            r: [p for p, text in enumerate(tables.chars) if len(text) == r]
-            for r in range(1, tables.max_piece_len + 1)
-        }
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
         remaining = self.chars_per_line - state.position
@@ -372,7 +368,7 @@ class OriginalityConstraint(Constraint):
             return None
         prefix = state.line_text
         width = self.chars_per_line
-        candidates = self.by_length.get(remaining, ())
+        candidates = self.tables.ids_of_length.get(remaining, ())
         if self.corpus_lines.count_with_prefix(prefix, width) <= len(candidates):
             blocked = [
                 p
@@ -399,12 +395,32 @@ class ConstraintSet:
         self.constraints = self.hard + self.soft
         self.all_allowed = torch.ones(tables.vocab_size, dtype=torch.bool)
         self.eos_only = tables.mask_of([tables.eos_id])
+        self.eos_penalty = torch.zeros(tables.vocab_size).masked_fill_(~self.eos_only, float("-inf"))
 
     def new_state(self) -> DecodingState:
         state = DecodingState()
         for constraint in self.constraints:
             constraint.start(state)
         return state
+
+    def _masks_of(self, state: DecodingState) -> tuple[torch.Tensor, ...]:
+        # Most constraints say "no restriction" at most steps: only the masks that exist are combined.
+        return tuple(
+            found for constraint in self.constraints if (found := constraint.mask(state)) is not None
+        )
+
+    def _yielded_mask(self, state: DecodingState) -> torch.Tensor | None:
+        """For a state with no allowed piece: the hard rules' mask if a forcing constraint dictates the piece
+        (soft rules yield to it) and it allows something; otherwise None, and the state is marked dead."""
+        hard = self.all_allowed
+        for constraint in self.hard:
+            found = constraint.mask(state)
+            if found is not None:
+                hard = hard & found
+        if any(c.forces(state) for c in self.forcing) and bool(hard.any()):
+            return hard
+        state.dead = True
+        return None
 
     def masks(self, states: Sequence[DecodingState]) -> torch.Tensor:
         """Allowed pieces for each state (bool [B, V]). States with no allowed piece are marked dead;
@@ -414,30 +430,46 @@ class ConstraintSet:
             if state.finished or state.dead:
                 rows.append(self.eos_only)
                 continue
-            # Most constraints say "no restriction" at most steps: AND only the masks that exist (a
-            # Python loop of a few `&` is much faster on a CPU than a reduction over stacked rows).
-            row = None
-            for constraint in self.constraints:
-                found = constraint.mask(state)
-                if found is not None:
-                    row = found if row is None else row & found
-            rows.append(self.all_allowed if row is None else row)
+            row = self.all_allowed
+            for found in self._masks_of(state):
+                row = row & found
+            rows.append(row)
         allowed = torch.stack(rows)
         empty = ~allowed.any(1)
         if bool(empty.any()):
             for index in torch.nonzero(empty).flatten().tolist():
-                state = states[index]
-                hard = self.all_allowed
-                for constraint in self.hard:
-                    found = constraint.mask(state)
-                    if found is not None:
-                        hard = hard & found
-                if any(c.forces(state) for c in self.forcing) and bool(hard.any()):
-                    allowed[index] = hard  # soft rules yield to a dictated piece
-                else:
-                    state.dead = True
-                    allowed[index] = self.eos_only
+                yielded = self._yielded_mask(states[index])
+                allowed[index] = self.eos_only if yielded is None else yielded
         return allowed
+
+    def penalties(self, states: Sequence[DecodingState]) -> torch.Tensor:
+        """The same rules as `masks`, as additive penalties (float [B, V]: 0 allowed, -inf not), for the
+        sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
+        sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
+        cache = self.tables.penalties
+        rows = []
+        for state in states:
+            if state.finished or state.dead:
+                rows.append(self.eos_penalty)
+                continue
+            # The hard rules' masks are shared objects (one per situation), so their combination is cached;
+            # the soft rules' masks are per candidate (its repeated characters), so they are added on.
+            hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
+            row = cache.of(hard)
+            for constraint in self.soft:
+                found = constraint.mask(state)
+                if found is not None:
+                    row = row + cache.of((found,))
+            rows.append(row)
+        return torch.stack(rows)
+
+    def dead_end_penalty(self, state: DecodingState) -> torch.Tensor:
+        """Penalty row for a state that had no allowed piece: the hard rules only where soft ones yield to a
+        dictated piece, else </s> only (and the state is marked dead)."""
+        yielded = self._yielded_mask(state)
+        if yielded is None:
+            return self.eos_penalty
+        return torch.zeros(self.tables.vocab_size).masked_fill_(~yielded, float("-inf"))
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
         if state.finished or state.dead:

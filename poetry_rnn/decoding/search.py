@@ -23,6 +23,7 @@ from poetry_rnn.decoding.constraints import ConstraintSet
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
 
+FLOOR = -80.0  # lowest exponent the sampler computes (e^-80 ≈ 1.8e-35); see sample_pieces
 MAX_DRAWS = 64  # top-p rejection sampling: draws per row before falling back to the best piece
 
 
@@ -60,59 +61,88 @@ def _select_state(hidden, index: torch.Tensor):
 
 
 def run_prefix(model, prefix_ids: Sequence[int], batch: int):
-    """Feed the conditioning prefix once and copy the result to `batch` rows: (last logits [B, V], state)."""
+    """Feed the conditioning prefix once and copy the result to `batch` rows: (log-probabilities [B, V],
+    state)."""
     inputs = torch.tensor([list(prefix_ids)], dtype=torch.long)
-    logits, hidden = model(inputs)
-    return logits[:, -1].expand(batch, -1), _expand_state(hidden, batch)
+    output, hidden = model(inputs)
+    return torch.log_softmax(output[:, -1].float(), dim=-1).expand(batch, -1), _expand_state(hidden, batch)
 
 
 def step_model(model, pieces: torch.Tensor, hidden):
-    """One step for the batch: pieces [B] → (logits [B, V], state). Uses the model's single-step path
-    when it has one (a direct cell call is faster than nn.GRU for one time step)."""
+    """One step for the batch: pieces [B] → (log-probabilities [B, V], state). Uses the model's single-step
+    path when it has one (a direct cell call is faster than nn.GRU for one time step)."""
     if hasattr(model, "step"):
         return model.step(pieces, hidden)
-    logits, hidden = model(pieces.unsqueeze(1), hidden)
-    return logits[:, -1], hidden
+    output, hidden = model(pieces.unsqueeze(1), hidden)
+    return torch.log_softmax(output[:, -1].float(), dim=-1), hidden
 
 
 def sample_pieces(
-    log_weights: torch.Tensor, top_k: int, top_p: float, generator: torch.Generator
+    log_weights: torch.Tensor,
+    top_k: int,
+    top_p: float,
+    generator: torch.Generator,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
-    """One piece per row, with probability ∝ exp(log_weights) (-inf = excluded) after top-k and top-p.
+    """One piece per row, with probability ∝ exp(log_weights / temperature) (-inf = excluded) after top-k and
+    top-p; -1 for a row where every piece is excluded.
 
     Top-p without sorting the vocabulary: draw from the whole distribution (inverse CDF) and accept the
     draw if the pieces strictly more probable than it hold less than top_p of the mass — that is, if it
     lies in the nucleus; otherwise draw again. Accepted draws follow the nucleus distribution exactly,
-    and since the nucleus holds at least top_p of the mass, a row needs 1/top_p draws on average. Two
-    passes over a row instead of a sort, which on a CPU is the difference between ~1 ms and ~5 ms for 8
-    candidates. Reproducible through `generator`."""
+    and since the nucleus holds at least top_p of the mass, a row needs 1/top_p draws on average. A few
+    passes over a row instead of a sort. Reproducible through `generator`."""
     ids = None
     vocab = log_weights.size(-1)
     if top_k and top_k < vocab:
         log_weights, ids = log_weights.topk(top_k, dim=-1)
-    weights = (log_weights - log_weights.max(-1, keepdim=True).values).exp()  # excluded pieces: 0
+    # Few, whole-row tensor ops: at batch 1 a decoding step is dominated by per-op overhead, not arithmetic.
+    weights = log_weights - log_weights.amax(-1, keepdim=True)  # a row with nothing allowed: all NaN
+    if temperature != 1.0:
+        weights.mul_(1.0 / temperature)
+    # exp() of -inf or of very negative numbers takes a slow path (2.5-8x the time of the whole row), so the
+    # exponents are floored at FLOOR first. An excluded piece then weighs e^FLOOR instead of 0: all of them
+    # together hold less than 1e-30 of the mass, and a draw that lands on one anyway is drawn again below.
+    # (The best allowed piece weighs 1, so the allowed pieces keep their exact proportions down to e^FLOOR.)
+    weights = weights.clamp_(min=FLOOR).exp_()
     cdf = weights.cumsum(-1)
-    total = cdf[:, -1]
-    choice = torch.empty(weights.size(0), dtype=torch.long)
-    pending = torch.arange(weights.size(0))
+    total = cdf[:, -1:]
+    target = torch.rand(weights.size(0), 1, generator=generator) * total
+    choice = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_(max=weights.size(1) - 1)
+    usable = (total > 0).squeeze(1)  # False for NaN rows
+    redraw = torch.isneginf(log_weights.gather(1, choice.unsqueeze(1))).squeeze(1)  # practically never
+    if top_p < 1.0:
+        # accept a draw if the pieces strictly more probable than it hold less than top_p of the mass
+        picked = weights.gather(1, choice.unsqueeze(1))
+        redraw |= ((weights * (weights > picked)).sum(1, keepdim=True) >= top_p * total).squeeze(1)
+    for row in (
+        torch.nonzero(redraw & usable).flatten().tolist()
+    ):  # rare: a draw is in the nucleus w.p. >= top_p
+        choice[row] = _redraw(log_weights[row], weights[row], cdf[row], top_p, generator)
+    choice = torch.where(usable, choice, -1)
+    if ids is None:
+        return choice
+    found = ids.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1)
+    return torch.where(usable, found, -1)
+
+
+def _redraw(
+    log_weights: torch.Tensor,
+    weights: torch.Tensor,
+    cdf: torch.Tensor,
+    top_p: float,
+    generator: torch.Generator,
+) -> int:
+    """Draw again for one row until the draw is an allowed piece in the nucleus (as in `sample_pieces`)."""
+    total = float(cdf[-1])
     for _ in range(MAX_DRAWS):
-        target = torch.rand(len(pending), 1, generator=generator) * total[pending].unsqueeze(1)
-        pick = torch.searchsorted(cdf[pending], target, right=True).squeeze(1).clamp_(max=weights.size(1) - 1)
-        if top_p >= 1.0:
-            choice[pending] = pick
-            pending = pending[:0]
-            break
-        rows = weights[pending]
-        picked = rows.gather(1, pick.unsqueeze(1))
-        better = (rows * (rows > picked)).sum(1)
-        accept = better < top_p * total[pending]
-        choice[pending[accept]] = pick[accept]
-        pending = pending[~accept]
-        if len(pending) == 0:
-            break
-    if len(pending):  # practically never (each draw is accepted with probability >= top_p)
-        choice[pending] = weights[pending].argmax(-1)  # the best piece is always in the nucleus
-    return choice if ids is None else ids.gather(1, choice.unsqueeze(1)).squeeze(1)
+        target = torch.rand(1, generator=generator) * total
+        pick = min(int(torch.searchsorted(cdf, target, right=True)), weights.numel() - 1)
+        if torch.isneginf(log_weights[pick]):
+            continue
+        if top_p >= 1.0 or float((weights * (weights > weights[pick])).sum()) < top_p * total:
+            return pick
+    return int(log_weights.argmax())  # practically never; the best piece is allowed and in the nucleus
 
 
 def sample(
@@ -128,14 +158,22 @@ def sample(
 ) -> Generator[list[DecodingState], None, list[DecodingState]]:
     """Sample `batch` candidates at once (one model call per step for the whole batch)."""
     states = [start.copy() for _ in range(batch)]
-    logits, hidden = run_prefix(model, prefix_ids, batch)
+    logprobs, hidden = run_prefix(model, prefix_ids, batch)
     for _ in range(max_steps):
         if deadline:
             deadline.check()
-        logprobs = torch.log_softmax(logits.float(), dim=-1)  # logits may already be log-probs: fine
-        allowed = constraints.masks(states)
-        log_weights = torch.where(allowed, logprobs, float("-inf")) / options.temperature
-        choice = sample_pieces(log_weights, options.top_k, options.top_p, generator)
+        penalties = constraints.penalties(states)  # 0 where allowed, -inf where not
+        choice = sample_pieces(
+            logprobs + penalties, options.top_k, options.top_p, generator, options.temperature
+        )
+        if bool(
+            (choice < 0).any()
+        ):  # a dead end: soft rules may yield to a dictated piece, else the row dies
+            for row in torch.nonzero(choice < 0).flatten().tolist():
+                penalty = constraints.dead_end_penalty(states[row])
+                again = sample_pieces((logprobs[row] + penalty).unsqueeze(0), options.top_k, options.top_p,
+                                      generator, options.temperature)  # fmt: skip
+                choice[row] = again[0] if again[0] >= 0 else constraints.tables.eos_id
         chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
         pieces = choice.tolist()
         for state, piece, logprob in zip(states, pieces, chosen, strict=True):
@@ -147,7 +185,7 @@ def sample(
         yield states
         if all(s.finished or s.dead for s in states):
             break
-        logits, hidden = step_model(model, choice, hidden)
+        logprobs, hidden = step_model(model, choice, hidden)
     for state in states:
         if not state.finished:
             state.dead = True  # ran out of steps: cannot happen with the form constraint, but never loop
@@ -166,12 +204,11 @@ def beam_search(
     """Beam search under the constraints, by total log-probability; returns finished states, best first
     by length-normalised score."""
     beams = [start.copy()]
-    logits, hidden = run_prefix(model, prefix_ids, 1)
+    logprobs, hidden = run_prefix(model, prefix_ids, 1)
     finished: list[DecodingState] = []
     for _ in range(max_steps):
         if deadline:
             deadline.check()
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
         allowed = constraints.masks(beams)
         alive = torch.tensor([not b.dead for b in beams])
         totals = torch.tensor([b.logprob for b in beams]).unsqueeze(1) + logprobs
@@ -200,7 +237,7 @@ def beam_search(
             break
         beams = next_beams
         index = torch.tensor(rows, dtype=torch.long)
-        logits, hidden = step_model(
+        logprobs, hidden = step_model(
             model, torch.tensor(pieces, dtype=torch.long), _select_state(hidden, index)
         )
     return sorted(finished, key=lambda s: -s.score())

@@ -8,7 +8,7 @@ several characters (SentencePiece); masks then describe the piece by all the cha
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 import torch
@@ -45,6 +45,60 @@ class SchemeTables:
     group_chars: dict[str, frozenset[str]]  # rhyme group → characters of the vocabulary that rhyme in it
 
 
+class MaskPenalties:
+    """Bool masks → additive penalties over the vocabulary (0 where every mask allows a piece, -inf where
+    one does not), cached by the masks' identity. The search adds a penalty to the logits: one vectorised
+    add, where a masked select over a scattered bool mask is ten times slower on a CPU. Constraints
+    return the same cached mask objects for the same situation, so most lookups hit; the masks are held
+    with their penalty (an id is never reused while cached) and the cache is bounded (LRU)."""
+
+    def __init__(self, vocab_size: int, capacity: int = 512):
+        self.vocab_size = vocab_size
+        self.capacity = capacity
+        self.none = torch.zeros(vocab_size)
+        self._cache: OrderedDict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def of(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The penalty of the masks' intersection. A combination seen before is one lookup; a new one is
+        the sum of each mask's own (cached) penalty, so a mask that is new but lasts (the repetition
+        rule's, per candidate) costs one conversion, not one per step."""
+        if not masks:
+            return self.none
+        combined = self._lookup(masks)
+        if combined is None:
+            singles = [self._lookup((mask,)) for mask in masks]
+            for index, (mask, single) in enumerate(zip(masks, singles, strict=True)):
+                if single is None:
+                    singles[index] = self._store(
+                        (mask,), torch.zeros(self.vocab_size).masked_fill_(~mask, float("-inf"))
+                    )
+            combined = singles[0]
+            for single in singles[1:]:
+                combined = combined + single
+            if len(masks) > 1:
+                self._store(masks, combined)
+        return combined
+
+    def _lookup(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
+        key = tuple(id(mask) for mask in masks)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is None:
+                return None
+            self._cache.move_to_end(key)
+            return found[1]
+
+    def _store(self, masks: tuple[torch.Tensor, ...], penalty: torch.Tensor) -> torch.Tensor:
+        with self._lock:
+            self._cache[tuple(id(mask) for mask in masks)] = (masks, penalty)
+            if len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        return penalty
+
+
 @dataclass
 class VocabularyTables:
     """Masks over a tokenizer's vocabulary. Scheme tables are built on first use (thread-safe)."""
@@ -61,12 +115,18 @@ class VocabularyTables:
     length_at_most: dict[int, torch.Tensor]  # r → plain pieces of at most r characters
     length_exactly: dict[int, torch.Tensor]  # r → plain pieces of exactly r characters
     ids_of_text: dict[str, list[int]]  # character string → plain pieces covering exactly it
+    ids_of_length: dict[int, list[int]]  # r → plain pieces of exactly r characters
     ids_starting_with: dict[str, list[int]]  # first character → plain pieces starting with it
     # Keyed by the normalised character (爲 and 為 are one character to the checker and to repetition):
     ids_ending_with: dict[str, list[int]]  # last character → plain pieces ending with it
     ids_containing: dict[str, list[tuple[int, int]]]  # character → (piece, occurrences) for repetition
+    penalties: MaskPenalties | None = None  # set in __post_init__
     _schemes: dict[str, SchemeTables] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.penalties is None:
+            self.penalties = MaskPenalties(self.vocab_size)
 
     @classmethod
     def build(cls, tokenizer) -> VocabularyTables:
@@ -108,6 +168,10 @@ class VocabularyTables:
             length_at_most={r: plain & (lengths <= r) for r in range(1, 8)},
             length_exactly={r: plain & (lengths == r) for r in range(1, 8)},
             ids_of_text=dict(ids_of_text),
+            ids_of_length={
+                r: [piece for piece, text in enumerate(chars) if len(text) == r]
+                for r in range(1, max_len + 1)
+            },
             ids_starting_with=dict(starting),
             ids_ending_with=dict(ending),
             ids_containing=dict(containing),
