@@ -365,6 +365,8 @@ class Int8Linear:
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2 and x.dtype == torch.float32 and x.is_contiguous():  # a decoding step: no reshapes
+            return LINEAR_DYNAMIC(x, self.packed, True)
         flat = x.reshape(-1, self.in_features).float().contiguous()
         out = LINEAR_DYNAMIC(flat, self.packed, True)
         return out.reshape(*x.shape[:-1], self.out_features)

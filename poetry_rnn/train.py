@@ -146,20 +146,33 @@ def collate(examples: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch
     return inputs, targets
 
 
-def encode_poems(poems: list[Poem], tokenizer, keywords: dict[str, list[str]] | None,
-                 max_title_chars: int = 12) -> list[tuple[int, list[int], list[int], list[int]]]:
+def encode_poems(
+    poems: list[Poem], tokenizer, keywords: dict[str, list[str]] | None, max_title_chars: int = 12
+) -> list[tuple[int, list[int], list[int], list[int]]]:
     """Encode each poem once: (form tag id, title ids, keyword ids, body ids + </s>)."""
     encoded = []
     for poem in poems:
         title = tokenizer.encode(poem.title[:max_title_chars]) if poem.title else []
         keyword_ids = [i for word in (keywords or {}).get(poem.body, []) for i in tokenizer.encode(word)]
-        encoded.append((tokenizer.form_id(poem.form), title, keyword_ids,
-                        [*tokenizer.encode(poem.body), tokenizer.eos_id]))
+        encoded.append(
+            (
+                tokenizer.form_id(poem.form),
+                title,
+                keyword_ids,
+                [*tokenizer.encode(poem.body), tokenizer.eos_id],
+            )
+        )
     return encoded
 
 
-def epoch_examples(encoded: list[tuple[int, list[int], list[int], list[int]]], tokenizer, seed: int, epoch: int,
-                   max_len: int, dropout: ConditioningDropout | None = None) -> list[list[int]]:
+def epoch_examples(
+    encoded: list[tuple[int, list[int], list[int], list[int]]],
+    tokenizer,
+    seed: int,
+    epoch: int,
+    max_len: int,
+    dropout: ConditioningDropout | None = None,
+) -> list[list[int]]:
     """The epoch's training sequences `[form] [<title> title] [<kw> keywords] <s> body </s>`, with each
     conditioning part dropped at random (reproducibly per epoch) so that each is optional at inference."""
     rng = random.Random(f"{seed}-examples-{epoch}")
@@ -174,6 +187,29 @@ def epoch_examples(encoded: list[tuple[int, list[int], list[int], list[int]]], t
         ids += [tokenizer.bos_id, *body]
         examples.append(ids[:max_len])
     return examples
+
+
+def train_step(
+    trained: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    clip: float,
+    autocast=None,
+) -> torch.Tensor:
+    """One optimizer step on one batch; returns the loss. (scripts/bench_train.py times this very function.)
+    The model computes its own loss: the adaptive output layer then scores only the cluster each target
+    falls in, not the whole vocabulary (1.4x the characters per second on a CPU)."""
+    if autocast is not None:
+        with autocast:
+            loss = trained(inputs, targets=targets)
+    else:
+        loss = trained(inputs, targets=targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trained.parameters(), clip)
+    optimizer.step()
+    return loss
 
 
 # ---------------------------------------------------------------- schedule
@@ -447,7 +483,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     if distributed:
         # the adaptive output layer only runs the tail clusters a batch's targets fall in: the others'
         # weights get no gradient on that rank, which DDP must be told to expect
-        trained = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=hasattr(model, "adaptive"))
+        trained = torch.nn.parallel.DistributedDataParallel(
+            model, find_unused_parameters=hasattr(model, "adaptive")
+        )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
 
     stop_signal: list[int] = []
@@ -506,7 +544,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             state["total_steps"] = len(batches) * config.epochs  # refitted below when a time budget is set
             if config.max_tokens:
                 tokens_per_batch = sum(map(len, examples)) / len(batches)
-                state["total_steps"] = min(state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1)
+                state["total_steps"] = min(
+                    state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1
+                )
         progress = tqdm(
             total=len(batches),
             initial=state["batch"],
@@ -527,17 +567,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
             # draws the same masks as an uninterrupted one without carrying every rank's random state.
             torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
-            # The model computes its own loss: the adaptive output layer then scores only the cluster each
-            # target falls in, not the whole vocabulary (1.4x the characters per second on a CPU).
-            if autocast is not None:
-                with autocast:
-                    loss = trained(inputs, targets=targets)
-            else:
-                loss = trained(inputs, targets=targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
+            loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
             real_tokens = int((targets != -100).sum())
             now = time.perf_counter()
             seconds = clock() - started
