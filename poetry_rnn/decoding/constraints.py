@@ -108,6 +108,7 @@ class ToneConstraint(Constraint):
         self.chars_per_line = self.patterns[0].chars_per_line
         self._cache: dict = {}  # (patterns, line, position, tones so far) → mask
         self._masks: dict = {}  # what decides a mask → the mask
+        self._fits: dict = {}  # (template, position, tones before, piece tones) → whether the piece fits
 
     def start(self, state: DecodingState) -> None:
         state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
@@ -125,11 +126,19 @@ class ToneConstraint(Constraint):
         return BOTH
 
     def _piece_fits(self, template: str, position: int, previous: tuple, tones: tuple) -> bool:
-        for offset, char_tones in enumerate(tones):
-            if not fits(char_tones, self.allowed(template, position + offset, previous)):
-                return False
-            previous = previous + (char_tones,)
-        return True
+        key = (template, position, previous, tones)
+        found = self._fits.get(key)
+        if found is None:  # a handful of situations recur for every candidate: decide each once
+            found = True
+            for offset, char_tones in enumerate(tones):
+                if not fits(char_tones, self.allowed(template, position + offset, previous)):
+                    found = False
+                    break
+                previous = previous + (char_tones,)
+            if len(self._fits) >= MAX_CACHED_SITUATIONS:
+                self._fits.clear()
+            self._fits[key] = found
+        return found
 
     def _compute(self, templates: set[str], position: int, previous: tuple) -> torch.Tensor:
         """The union over templates of the pieces that fit. Masks are shared by what decides them (the
