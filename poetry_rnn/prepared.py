@@ -24,8 +24,12 @@ def is_prepared(source: str) -> bool:
     return source.endswith(SUFFIX)
 
 
-def write_prepared(corpus: Corpus, path: str | Path, keywords: dict[str, list[str]] | None = None,
-                   eval_bodies: dict[str, list[tuple[str, str]]] | None = None) -> None:
+def write_prepared(
+    corpus: Corpus,
+    path: str | Path,
+    keywords: dict[str, list[str]] | None = None,
+    eval_bodies: dict[str, list[tuple[str, str]]] | None = None,
+) -> None:
     document = {
         "format": "poetry_rnn.prepared/1",
         "report": corpus.report,
@@ -43,7 +47,10 @@ def read_prepared(path: str | Path) -> tuple[Corpus, dict[str, list[str]], dict[
         raise UserError(f"{path}: not a readable prepared corpus ({error})", field="source") from None
     if not isinstance(document, dict) or document.get("format") != "poetry_rnn.prepared/1":
         raise UserError(f"{path}: not a poetry_rnn prepared corpus", field="source")
-    poems = [Poem(title=t, author=a, lines=tuple(lines), form=f, split=s) for t, a, lines, f, s in document["poems"]]
+    poems = [
+        Poem(title=t, author=a, lines=tuple(lines), form=f, split=s)
+        for t, a, lines, f, s in document["poems"]
+    ]
     eval_bodies = {k: [tuple(x) for x in v] for k, v in document.get("eval_bodies", {}).items()}
     return Corpus(poems=poems, report=document.get("report", {})), document.get("keywords", {}), eval_bodies
 

@@ -31,8 +31,12 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def app_process(log_path: Path, extra_env: dict[str, str] | None = None, timeout: float = START_TIMEOUT_S,
-                poll_s: float = 0.5):
+def app_process(
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = START_TIMEOUT_S,
+    poll_s: float = 0.5,
+):
     """Start app.py on a free port; yield (base URL "http://127.0.0.1:PORT/", the process) once it serves.
     Its output goes to log_path; it is stopped on exit. Shared by the tests and the load/cold-start scripts."""
     port = free_port()
