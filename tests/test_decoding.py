@@ -103,6 +103,8 @@ def test_corpus_lines_completions_and_membership(tmp_path):
     assert len(lines) == 6
     assert sorted(lines.completions("白日依山", 5)) == ["盡"]
     assert sorted(lines.completions("白日", 5)) == ["依山盡", "放歌須"]
+    assert lines.completions("白日", 5, limit=1) is None  # more endings than the caller would test
+    assert sorted(lines.completions("白日", 5, limit=2)) == ["依山盡", "放歌須"]
     assert lines.completions("白月", 5) == []
     assert "黃河入海流" in lines and "黃河入海" not in lines and "黃河入海去" not in lines
     assert lines.count_with_prefix("", 7) == 1

@@ -213,6 +213,7 @@ class RhymeConstraint(Constraint):
         self.initial_groups = tuple(rhyme_groups)
         self.chars_per_line = self.patterns[0].chars_per_line
         self._cache: dict = {}
+        self._rhyming_cache: dict = {}
 
     def start(self, state: DecodingState) -> None:
         state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
@@ -221,8 +222,12 @@ class RhymeConstraint(Constraint):
 
     def _rhyming(self, state: DecodingState) -> tuple[bool, bool]:
         """(some remaining pattern rhymes this line, every remaining pattern does)."""
-        flags = [state.line in self.patterns[p].rhyme_lines for p in state.slots[PATTERNS]]
-        return any(flags), all(flags)
+        key = (state.slots[PATTERNS], state.line)
+        found = self._rhyming_cache.get(key)
+        if found is None:
+            flags = [state.line in self.patterns[p].rhyme_lines for p in state.slots[PATTERNS]]
+            found = self._rhyming_cache[key] = (any(flags), all(flags))  # a few dozen keys at most
+        return found
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
         remaining = self.chars_per_line - state.position
@@ -378,12 +383,9 @@ class OriginalityConstraint(Constraint):
         prefix = state.line_text
         width = self.chars_per_line
         candidates = self.tables.ids_of_length.get(remaining, ())
-        if self.corpus_lines.count_with_prefix(prefix, width) <= len(candidates):
-            blocked = [
-                p
-                for ending in self.corpus_lines.completions(prefix, width)
-                for p in self.tables.ids_of_text.get(ending, ())
-            ]
+        endings = self.corpus_lines.completions(prefix, width, limit=len(candidates))
+        if endings is not None:
+            blocked = [p for ending in endings for p in self.tables.ids_of_text.get(ending, ())]
         else:  # a short prefix matches many lines: test the few pieces that would end the line instead
             blocked = [p for p in candidates if prefix + self.tables.chars[p] in self.corpus_lines]
         if not blocked:
@@ -456,21 +458,22 @@ class ConstraintSet:
         sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
         sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
         cache = self.tables.penalties
-        rows = []
-        for state in states:
+        rows, soft = [], []
+        for index, state in enumerate(states):
             if state.finished or state.dead:
                 rows.append(self.eos_penalty)
                 continue
             # The hard rules' masks are shared objects (one per situation), so their combination is cached;
             # the soft rules' masks are per candidate (its repeated characters), so they are added on.
             hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
-            row = cache.of(hard)
-            for constraint in self.soft:
-                found = constraint.mask(state)
-                if found is not None:
-                    row = row + cache.of((found,))
-            rows.append(row)
-        return torch.stack(rows)
+            rows.append(cache.of(hard))
+            soft.extend(
+                (index, found) for constraint in self.soft if (found := constraint.mask(state)) is not None
+            )
+        penalties = torch.stack(rows)
+        for index, found in soft:
+            penalties[index] += cache.of((found,))
+        return penalties
 
     def dead_end_penalty(self, state: DecodingState) -> torch.Tensor:
         """Penalty row for a state that had no allowed piece: the hard rules only where soft ones yield to a

@@ -66,9 +66,12 @@ class CorpusLines:
         lo, hi = self._range(prefix, width)
         return hi - lo
 
-    def completions(self, prefix: str, width: int) -> list[str]:
-        """The endings that turn `prefix` into a corpus line of `width` characters."""
+    def completions(self, prefix: str, width: int, limit: int | None = None) -> list[str] | None:
+        """The endings that turn `prefix` into a corpus line of `width` characters; None if there are more
+        than `limit` of them (one binary search either way)."""
         lo, hi = self._range(prefix, width)
+        if limit is not None and hi - lo > limit:
+            return None
         records = self._records.get(width, "")
         return [records[i * width + len(prefix) : (i + 1) * width] for i in range(lo, hi)]
 
