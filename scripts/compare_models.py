@@ -23,36 +23,21 @@ from pathlib import Path
 
 from poetry_rnn.train import default_source
 
-# The CPU recipe every variant shares (see README, "Training on a CPU"): no dropout (a 20-40 minute run sees
-# the data about twice), batches of ~3k tokens (more updates per minute), the four regular forms only.
+# The CPU recipe every variant shares (README, "Forty minutes on this CPU"): no dropout (a run of 20-40
+# minutes sees the data a few times at most), batches of ~3k tokens (more updates a minute), the four
+# regular forms only.
 RECIPE = ["--dropout", "0", "--batch-tokens", "3072", "--lr", "3e-3", "--train-forms", "regular"]
-VARIANTS = {
-    # name: train flags. Size A: 2 layers, hidden 512, embedding 256.
-    "gru-char-512": ["--cell", "gru", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "512"],
-    "lstm-char-512": ["--cell", "lstm", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "512"],
-    "gru-sp-512": [
-        "--cell",
-        "gru",
-        "--tokenizer",
-        "sentencepiece",
-        "--num-layers",
-        "2",
-        "--hidden-size",
-        "512",
-    ],
-    "lstm-sp-512": [
-        "--cell",
-        "lstm",
-        "--tokenizer",
-        "sentencepiece",
-        "--num-layers",
-        "2",
-        "--hidden-size",
-        "512",
-    ],
-    # Size B for the winner of size A (both cells are run, so one session answers the question).
-    "gru-char-384": ["--cell", "gru", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "384"],
-    "lstm-char-384": ["--cell", "lstm", "--tokenizer", "char", "--num-layers", "2", "--hidden-size", "384"],
+
+
+def variant(cell: str, tokenizer: str, hidden_size: int) -> list[str]:
+    return ["--cell", cell, "--tokenizer", tokenizer, "--num-layers", "2", "--hidden-size", str(hidden_size)]
+
+
+VARIANTS = {  # name: train flags. Size A: 2 layers, hidden 512, embedding 256; size B: hidden 384.
+    f"{cell}-{'char' if tokenizer == 'char' else 'sp'}-{size}": variant(cell, tokenizer, size)
+    for size, tokenizers in ((512, ("char", "sentencepiece")), (384, ("char",)))
+    for tokenizer in tokenizers
+    for cell in ("gru", "lstm")
 }
 
 

@@ -45,6 +45,23 @@ def make_tokenizer(chars: str = CHARS, multi: tuple[str, ...] = ()) -> CharToken
     return CharTokenizer([*SPECIALS, *PUNCTUATION, *unique, *multi])
 
 
+def verse_constraints(form_name: str, mode: str = "strict", *extra):
+    """The multi-piece test vocabulary with form, tone (`mode`) and 平水韵 rhyme constraints for `form_name`,
+    plus constraints built by each of `extra` (a function of the tables): (tokenizer, tables, constraints)."""
+    tokenizer = make_tokenizer(multi=MULTI)
+    tables = VocabularyTables.build(tokenizer)
+    form = get_form(form_name)
+    patterns = tone_patterns(form)
+    scheme = tables.scheme("pingshui")
+    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
+    rules = [
+        FormConstraint(tables, form.chars_per_line, form.line_count),
+        ToneConstraint(tables, scheme, patterns, mode),
+        RhymeConstraint(tables, scheme, patterns, groups),
+    ]
+    return tokenizer, tables, ConstraintSet(tables, rules + [build(tables) for build in extra])
+
+
 def run_sample(constraints, model, tokenizer, batch=6, seed=0, start=None):
     generator = torch.Generator().manual_seed(seed)
     prefix = [tokenizer.form_id("qijue"), tokenizer.bos_id]
@@ -141,20 +158,7 @@ def test_form_constraint_allows_only_fitting_pieces_then_punctuation_then_eos():
 @pytest.mark.parametrize("mode", ["strict", "standard"])
 @pytest.mark.parametrize("form_name", ["wujue", "qijue"])
 def test_tone_and_rhyme_constraints_give_faultless_poems_with_multi_char_pieces(mode, form_name):
-    tokenizer = make_tokenizer(multi=MULTI)
-    tables = VocabularyTables.build(tokenizer)
-    form = get_form(form_name)
-    patterns = tone_patterns(form)
-    scheme = tables.scheme("pingshui")
-    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
-    constraints = ConstraintSet(
-        tables,
-        [
-            FormConstraint(tables, form.chars_per_line, form.line_count),
-            ToneConstraint(tables, scheme, patterns, mode),
-            RhymeConstraint(tables, scheme, patterns, groups),
-        ],
-    )
+    tokenizer, tables, constraints = verse_constraints(form_name, mode)
     model = tiny_model_for_tests(tokenizer, seed=3)
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=8, seed=11)
@@ -292,20 +296,8 @@ def test_sample_pieces_never_draws_an_excluded_piece_and_reports_empty_rows():
 
 
 def test_penalties_are_the_masks_as_additive_log_weights():
-    tokenizer = make_tokenizer(multi=MULTI)
-    tables = VocabularyTables.build(tokenizer)
-    form = get_form("wujue")
-    patterns = tone_patterns(form)
-    scheme = tables.scheme("pingshui")
-    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
-    constraints = ConstraintSet(
-        tables,
-        [
-            FormConstraint(tables, form.chars_per_line, form.line_count),
-            ToneConstraint(tables, scheme, patterns, "strict"),
-            RhymeConstraint(tables, scheme, patterns, groups),
-            RepetitionConstraint(tables, max_repeat=1),
-        ],
+    tokenizer, _, constraints = verse_constraints(
+        "wujue", "strict", lambda tables: RepetitionConstraint(tables, max_repeat=1)
     )
     model = tiny_model_for_tests(tokenizer, seed=3)
     checked = 0
@@ -334,19 +326,7 @@ def test_sample_pieces_top_k_and_seeding():
 
 
 def test_beam_search_returns_finished_best_first_and_valid():
-    tokenizer = make_tokenizer(multi=MULTI)
-    tables = VocabularyTables.build(tokenizer)
-    patterns = tone_patterns(get_form("wujue"))
-    scheme = tables.scheme("pingshui")
-    groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
-    constraints = ConstraintSet(
-        tables,
-        [
-            FormConstraint(tables, 5, 4),
-            ToneConstraint(tables, scheme, patterns, "strict"),
-            RhymeConstraint(tables, scheme, patterns, groups),
-        ],
-    )
+    tokenizer, _, constraints = verse_constraints("wujue")
     model = tiny_model_for_tests(tokenizer, seed=1)
     prefix = [tokenizer.form_id("wujue"), tokenizer.bos_id]
     with torch.inference_mode():
