@@ -270,6 +270,30 @@ def test_evaluate_json_on_the_trained_model(finished_run, capsys):
 
 
 # ------------------------------------------------------------------------------------------ option files
+@pytest.mark.parametrize("train_forms", ["all", "regular"])
+def test_train_forms_chooses_the_poems_trained_on(tmp_path, monkeypatch, train_forms):
+    from poetry_rnn.corpus import FORMS
+
+    # The fixture's poems are all regular; three-couplet versions of the first 40 add 40 of form "other".
+    records = json.loads(SMALL_CORPUS.read_text(encoding="utf-8"))
+    longer = [{**r, "id": f"{r['id']}-6", "paragraphs": r["paragraphs"][:3]} for r in records[:40]]
+    source = tmp_path / "mixed.json"
+    source.write_text(json.dumps(records + longer, ensure_ascii=False), encoding="utf-8")
+    trained_on = []
+
+    def recording(poems, *args, **kwargs):
+        trained_on.extend(poems)
+        return encode_poems(poems, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "encode_poems", recording)
+    train(tiny_config(tmp_path / "run", source=str(source), epochs=1, train_forms=train_forms))
+    mixed = load_corpus(str(source), use_cache=False)
+    expected = mixed.split("train", FORMS if train_forms == "regular" else None)
+    assert [p.body for p in trained_on] == [p.body for p in expected]
+    other = [p for p in trained_on if p.form not in FORMS]
+    assert (not other) if train_forms == "regular" else len(other) >= 20
+
+
 def test_config_file_with_flags_overriding_it(tmp_path):
     options = tmp_path / "options.json"
     options.write_text(json.dumps({"source": str(SMALL_CORPUS), "hidden_size": 24, "embedding_dim": 12,
