@@ -225,6 +225,7 @@ def as_tone_set(tones: str | Iterable[str]) -> frozenset[str]:
     return found
 
 
+@lru_cache(maxsize=256)  # a few dozen (template, strictness) pairs; the checker asks per line
 def fixed_positions(template: str, strictness: str = STRICT) -> tuple[int, ...]:
     """0-based positions whose tone is prescribed: every non-中 mark (strict), or only the 2nd, 4th,
     6th characters and the last (standard: 一三五不论，二四六分明)."""
