@@ -404,6 +404,8 @@ class ConstraintSet:
         self.soft = [c for c in constraints if c.soft]
         self.forcing = [c for c in constraints if c.forcing]
         self.constraints = self.hard + self.soft
+        # those that keep state (the others' advance does nothing: no call per candidate and step)
+        self.advancing = [c for c in self.constraints if type(c).advance is not Constraint.advance]
         self.all_allowed = torch.ones(tables.vocab_size, dtype=torch.bool)
         self.eos_only = tables.mask_of([tables.eos_id])
         self.eos_penalty = torch.zeros(tables.vocab_size).masked_fill_(~self.eos_only, float("-inf"))
@@ -454,8 +456,8 @@ class ConstraintSet:
         return allowed
 
     def penalties(self, states: Sequence[DecodingState]) -> torch.Tensor:
-        """The same rules as `masks`, as additive penalties (float [B, V]: 0 allowed, -inf not), for the
-        sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
+        """The same rules as `masks`, as additive penalties (float [B, V]: 0 allowed, -inf not; read-only),
+        for the sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
         sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
         cache = self.tables.penalties
         rows, soft = [], []
@@ -470,6 +472,8 @@ class ConstraintSet:
             soft.extend(
                 (index, found) for constraint in self.soft if (found := constraint.mask(state)) is not None
             )
+        if len(rows) == 1 and not soft:
+            return rows[0].unsqueeze(0)  # a view of a shared penalty: callers add to it, never write into it
         penalties = torch.stack(rows)
         for index, found in soft:
             penalties[index] += cache.of((found,))
@@ -486,7 +490,7 @@ class ConstraintSet:
     def advance(self, state: DecodingState, piece_id: int) -> None:
         if state.finished or state.dead:
             return
-        for constraint in self.constraints:
+        for constraint in self.advancing:
             constraint.advance(state, piece_id)
         if piece_id == self.tables.eos_id:
             state.finished = True

@@ -166,14 +166,15 @@ def sample(
         choice = sample_pieces(
             logprobs + penalties, options.top_k, options.top_p, generator, options.temperature
         )
-        # A row with no allowed piece: soft rules may yield to a dictated piece, else the row dies.
-        for row in torch.nonzero(choice < 0).flatten().tolist():
+        pieces = choice.tolist()
+        for row in [row for row, piece in enumerate(pieces) if piece < 0]:
+            # no allowed piece: soft rules may yield to a dictated piece, else the row dies
             penalty = constraints.dead_end_penalty(states[row])
             again = sample_pieces((logprobs[row] + penalty).unsqueeze(0), options.top_k, options.top_p,
                                   generator, options.temperature)  # fmt: skip
-            choice[row] = again[0] if again[0] >= 0 else constraints.tables.eos_id
+            pieces[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
+            choice[row] = pieces[row]
         chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
-        pieces = choice.tolist()
         for state, piece, logprob in zip(states, pieces, chosen, strict=True):
             if state.finished or state.dead:
                 continue

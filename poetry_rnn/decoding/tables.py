@@ -8,7 +8,7 @@ several characters (SentencePiece); masks then describe the piece by all the cha
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import torch
@@ -49,53 +49,44 @@ class MaskPenalties:
     """Bool masks → additive penalties over the vocabulary (0 where every mask allows a piece, -inf where
     one does not), cached by the masks' identity. The search adds a penalty to the logits: one vectorised
     add, where a masked select over a scattered bool mask is ten times slower on a CPU. Constraints
-    return the same cached mask objects for the same situation, so most lookups hit; the masks are held
-    with their penalty (an id is never reused while cached) and the cache is bounded (LRU)."""
+    return the same cached mask objects for the same situation, so most lookups hit. An entry holds its
+    masks, so an id in a key cannot be reused while the key exists; the cache is emptied when full.
+    (No lock: dict get, set and clear are atomic under the GIL, and a lost entry is only recomputed.)"""
 
     def __init__(self, vocab_size: int, capacity: int = 512):
         self.vocab_size = vocab_size
         self.capacity = capacity
         self.none = torch.zeros(vocab_size)
-        self._cache: OrderedDict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = (
-            OrderedDict()
-        )
-        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
 
     def of(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """The penalty of the masks' intersection. A combination seen before is one lookup; a new one is
-        the sum of each mask's own (cached) penalty, so a mask that is new but lasts (the repetition
-        rule's, per candidate) costs one conversion, not one per step."""
+        """The penalty of the masks' intersection (read-only: shared). A combination seen before is one
+        lookup; a new one is the sum of each mask's own (cached) penalty, so a mask that is new but lasts
+        (the repetition rule's, per candidate) costs one conversion, not one per step."""
         if not masks:
             return self.none
-        combined = self._lookup(masks)
-        if combined is None:
-            singles = [self._lookup((mask,)) for mask in masks]
-            for index, (mask, single) in enumerate(zip(masks, singles, strict=True)):
-                if single is None:
-                    singles[index] = self._store(
-                        (mask,), torch.zeros(self.vocab_size).masked_fill_(~mask, float("-inf"))
-                    )
-            combined = singles[0]
-            for single in singles[1:]:
-                combined = combined + single
-            if len(masks) > 1:
-                self._store(masks, combined)
+        found = self._cache.get(tuple(map(id, masks)))
+        if found is not None:
+            return found[1]
+        singles = []
+        for mask in masks:
+            entry = self._cache.get((id(mask),))
+            if entry is None:
+                penalty = torch.zeros(self.vocab_size).masked_fill_(~mask, float("-inf"))
+                singles.append(self._store((mask,), penalty))
+            else:
+                singles.append(entry[1])
+        combined = singles[0]
+        for single in singles[1:]:
+            combined = combined + single
+        if len(masks) > 1:
+            self._store(masks, combined)
         return combined
 
-    def _lookup(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
-        key = tuple(id(mask) for mask in masks)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is None:
-                return None
-            self._cache.move_to_end(key)
-            return found[1]
-
     def _store(self, masks: tuple[torch.Tensor, ...], penalty: torch.Tensor) -> torch.Tensor:
-        with self._lock:
-            self._cache[tuple(id(mask) for mask in masks)] = (masks, penalty)
-            if len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
+        if len(self._cache) >= self.capacity:
+            self._cache.clear()
+        self._cache[tuple(map(id, masks))] = (masks, penalty)
         return penalty
 
 
