@@ -460,24 +460,25 @@ class ConstraintSet:
         for the sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
         sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
         cache = self.tables.penalties
-        rows, soft = [], []
-        for index, state in enumerate(states):
+        rows, soft_rows = [], []
+        for state in states:
             if state.finished or state.dead:
                 rows.append(self.eos_penalty)
+                soft_rows.append(cache.none)
                 continue
             # The hard rules' masks are shared objects (one per situation), so their combination is cached;
             # the soft rules' masks are per candidate (its repeated characters), so they are added on.
             hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
+            soft = tuple(found for constraint in self.soft if (found := constraint.mask(state)) is not None)
             rows.append(cache.of(hard))
-            soft.extend(
-                (index, found) for constraint in self.soft if (found := constraint.mask(state)) is not None
-            )
-        if len(rows) == 1 and not soft:
-            return rows[0].unsqueeze(0)  # a view of a shared penalty: callers add to it, never write into it
-        penalties = torch.stack(rows)
-        for index, found in soft:
-            penalties[index] += cache.of((found,))
-        return penalties
+            soft_rows.append(cache.of(soft))
+        if all(row is cache.none for row in soft_rows):
+            if len(rows) == 1:
+                return rows[0].unsqueeze(
+                    0
+                )  # a view of a shared penalty: callers add to it, never write into it
+            return torch.stack(rows)
+        return torch.stack(rows) + torch.stack(soft_rows)
 
     def dead_end_penalty(self, state: DecodingState) -> torch.Tensor:
         """Penalty row for a state that had no allowed piece: the hard rules only where soft ones yield to a

@@ -21,23 +21,19 @@ class DecodingState:
     steps: int = 0  # pieces that count towards the length-normalised score
     slots: dict = field(default_factory=dict)  # processor-owned values, e.g. the remaining tone patterns
 
-    @property
-    def line(self) -> int:
-        """0-based index of the line being written."""
-        return len(self.lines)
-
-    @property
-    def position(self) -> int:
-        """Characters already written in the current line."""
-        return len(self.line_text)
+    # Kept by advance() (every constraint asks for them at every step; fields are cheaper than properties):
+    line: int = 0  # 0-based index of the line being written (= len(lines))
+    position: int = 0  # characters already written in the current line (= len(line_text))
 
     def advance(self, piece_id: int, chars: str, is_line_end: bool) -> None:
         self.ids.append(piece_id)
         if is_line_end:
             self.lines.append(self.line_text)
             self.line_text = ""
+            self.line, self.position = len(self.lines), 0
         else:
             self.line_text += chars
+            self.position = len(self.line_text)
 
     def all_lines(self) -> list[str]:
         return self.lines + ([self.line_text] if self.line_text else [])
@@ -57,4 +53,6 @@ class DecodingState:
             logprob=self.logprob,
             steps=self.steps,
             slots=dict(self.slots),
+            line=self.line,
+            position=self.position,
         )
