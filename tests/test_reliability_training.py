@@ -26,6 +26,8 @@ import torch
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from process_state import kept_process_state  # noqa: E402
+
 from poetry_rnn import train as train_module  # noqa: E402
 from poetry_rnn.cli import main as cli_main  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
@@ -50,12 +52,8 @@ TINY = [
 
 @pytest.fixture(autouse=True)
 def _restore_process_state():
-    threads = torch.get_num_threads()
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    torch.set_num_threads(threads)
-    for signum, handler in handlers.items():
-        signal.signal(signum, handler)
+    with kept_process_state():
+        yield
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import random
-import signal
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ import torch
 
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from process_state import kept_process_state  # noqa: E402
 
 from poetry_rnn import train as train_module  # noqa: E402
 from poetry_rnn.cli import main as cli_main  # noqa: E402
@@ -45,13 +46,8 @@ TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "
 
 @pytest.fixture(autouse=True)
 def _restore_process_state():
-    """train() sets torch's thread count and its own signal handlers: put them back for other tests."""
-    threads = torch.get_num_threads()
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    torch.set_num_threads(threads)
-    for signum, handler in handlers.items():
-        signal.signal(signum, handler)
+    with kept_process_state():
+        yield
 
 
 def tiny_config(out: Path, **changes) -> TrainConfig:
@@ -75,14 +71,8 @@ def examples(corpus) -> list[list[int]]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run") / "tiny"
-    threads = torch.get_num_threads()
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with kept_process_state():
         summary = train(tiny_config(out))
-    finally:
-        torch.set_num_threads(threads)
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
     assert summary["finished"] == "epochs" and summary["epochs"] == 2
     return out
 
