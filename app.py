@@ -755,20 +755,14 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                 _example_filler(example), None, example_outputs, api_visibility="private", queue=False
             ).then(app.ui_generate, inputs, outputs, api_visibility="private", **model_events)
         mode.change(app.ui_mode, mode, text, api_visibility="private", queue=False)
-        rhyme_scheme.change(
-            app.ui_groups,
-            [rhyme_scheme, script, rhyme_group],
-            rhyme_group,
-            api_visibility="private",
-            queue=False,
-        )
-        script.change(
-            app.ui_groups,
-            [rhyme_scheme, script, rhyme_group],
-            rhyme_group,
-            api_visibility="private",
-            queue=False,
-        )
+        for trigger in (rhyme_scheme, script):  # either one changes the rhyme groups on offer
+            trigger.change(
+                app.ui_groups,
+                [rhyme_scheme, script, rhyme_group],
+                rhyme_group,
+                api_visibility="private",
+                queue=False,
+            )
         candidates.select(
             app.ui_select, [state, show_tones], [poem_view, plain, info, state], api_visibility="private"
         )

@@ -18,7 +18,7 @@ import torch
 
 from poetry_rnn.decoding.originality import CorpusLines
 from poetry_rnn.decoding.state import DecodingState
-from poetry_rnn.decoding.tables import BOTH, SchemeTables, VocabularyTables, fits
+from poetry_rnn.decoding.tables import BOTH, SchemeTables, VocabularyTables, fits, penalty_of
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
     STANDARD,
@@ -408,7 +408,7 @@ class ConstraintSet:
         self.advancing = [c for c in self.constraints if type(c).advance is not Constraint.advance]
         self.all_allowed = torch.ones(tables.vocab_size, dtype=torch.bool)
         self.eos_only = tables.mask_of([tables.eos_id])
-        self.eos_penalty = torch.zeros(tables.vocab_size).masked_fill_(~self.eos_only, float("-inf"))
+        self.eos_penalty = penalty_of(self.eos_only)
 
     def new_state(self) -> DecodingState:
         state = DecodingState()
@@ -486,7 +486,7 @@ class ConstraintSet:
         yielded = self._yielded_mask(state)
         if yielded is None:
             return self.eos_penalty
-        return torch.zeros(self.tables.vocab_size).masked_fill_(~yielded, float("-inf"))
+        return penalty_of(yielded)
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
         if state.finished or state.dead:

@@ -115,15 +115,12 @@ def sample_pieces(
         # accept a draw if the pieces strictly more probable than it hold less than top_p of the mass
         picked = weights.gather(1, choice.unsqueeze(1))
         redraw |= ((weights * (weights > picked)).sum(1, keepdim=True) >= top_p * total).squeeze(1)
-    for row in (
-        torch.nonzero(redraw & usable).flatten().tolist()
-    ):  # rare: a draw is in the nucleus w.p. >= top_p
+    # rare: a draw falls outside the nucleus with probability <= 1 - top_p, on an excluded piece practically never
+    for row in torch.nonzero(redraw & usable).flatten().tolist():
         choice[row] = _redraw(log_weights[row], weights[row], cdf[row], top_p, generator)
-    choice = torch.where(usable, choice, -1)
-    if ids is None:
-        return choice
-    found = ids.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1)
-    return torch.where(usable, found, -1)
+    if ids is not None:
+        choice = ids.gather(1, choice.unsqueeze(1)).squeeze(1)
+    return torch.where(usable, choice, -1)
 
 
 def _redraw(

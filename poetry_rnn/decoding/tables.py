@@ -45,6 +45,11 @@ class SchemeTables:
     group_chars: dict[str, frozenset[str]]  # rhyme group → characters of the vocabulary that rhyme in it
 
 
+def penalty_of(mask: torch.Tensor) -> torch.Tensor:
+    """A bool mask as an additive penalty: 0 where it allows a piece, -inf where it does not."""
+    return torch.zeros(mask.shape[-1]).masked_fill_(~mask, float("-inf"))
+
+
 class MaskPenalties:
     """Bool masks → additive penalties over the vocabulary (0 where every mask allows a piece, -inf where
     one does not), cached by the masks' identity. The search adds a penalty to the logits: one vectorised
@@ -72,8 +77,7 @@ class MaskPenalties:
         for mask in masks:
             entry = self._cache.get((id(mask),))
             if entry is None:
-                penalty = torch.zeros(self.vocab_size).masked_fill_(~mask, float("-inf"))
-                singles.append(self._store((mask,), penalty))
+                singles.append(self._store((mask,), penalty_of(mask)))
             else:
                 singles.append(entry[1])
         combined = singles[0]
