@@ -228,7 +228,10 @@ class PoetryLM(nn.Module):
         hidden, _ = self.encode(input_ids)
         mask = targets != -100
         if hasattr(self, "adaptive"):
-            output = self.adaptive(hidden[mask], targets[mask])
+            # In float32 even under autocast: the layer writes its per-cluster results into a buffer of the
+            # input's dtype, and mixed dtypes there fail (bf16/fp16 buffer, float32 log-softmax).
+            with torch.autocast(hidden.device.type, enabled=False):
+                output = self.adaptive(hidden[mask].float(), targets[mask])
             nll = -output.output
             return nll.mean() if reduction == "mean" else nll.sum()
         logits = self.project(hidden)
