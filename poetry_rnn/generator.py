@@ -89,7 +89,7 @@ _KEYWORD_SPLIT = re.compile(r"[\s,，、;；/|]+")
 class GeneratedPoem:
     lines: list[str]  # in the requested script
     text: str  # lines joined with ，。
-    score: float  # mean log-probability per piece under the model (higher is better)
+    score: float  # mean log-probability per chosen piece under the model (dictated ones not counted)
     rhyme_group: str | None
     rhyme_group_label: str | None
     pattern_name: str | None  # e.g. 平起首句入韵

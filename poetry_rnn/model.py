@@ -181,14 +181,16 @@ class PoetryLM(nn.Module):
         return self.project(hidden), state
 
     @torch.inference_mode()
-    def step(self, token_ids: torch.Tensor, state=None):
+    def step(self, token_ids: torch.Tensor, state=None, project: bool = True):
         """One decoding step: token_ids [batch] → (log-probabilities [batch, vocab], new state).
+        With project=False only the state advances and the log-probabilities are None: a decoder that
+        knows the next piece already (the rules dictate it) skips the output layer.
 
         Calls the recurrent cells directly: for one time step that is several times faster on a CPU
         than going through nn.GRU/nn.LSTM, and gives the same numbers. After enable_int8() the matrix
         products use int8 weights (see Int8Weights)."""
         if self.int8 is not None:
-            return self.int8.step(token_ids, state)
+            return self.int8.step(token_ids, state, project)
         config = self.config
         x = self.embedding(token_ids)
         if state is None:
@@ -208,6 +210,8 @@ class PoetryLM(nn.Module):
             new_hidden.append(x)
         hidden = torch.stack(new_hidden)
         new_state = (hidden, torch.stack(new_cells)) if config.cell == "lstm" else hidden
+        if not project:
+            return None, new_state
         return torch.log_softmax(self.project(x), dim=-1), new_state
 
     def encode(self, input_ids: torch.Tensor, state=None):
@@ -344,10 +348,23 @@ def validate_precision(precision) -> str:
     return precision
 
 
-# The op's overload, called directly: the overload packet's __call__ first scans the arguments for fake
-# script objects in Python, which costs more than the product itself at batch 1.
-LINEAR_DYNAMIC = torch.ops.quantized.linear_dynamic.default
-INT8_MIN_INPUTS = 64  # products with fewer inputs stay float32 (FloatLinear)
+# The op itself, called directly: the overload packet's and the overload's __call__ first scan the
+# arguments for fake script objects in Python (~5-30 µs a call, a tenth of the product at batch 1).
+LINEAR_DYNAMIC = getattr(
+    torch.ops.quantized.linear_dynamic.default, "_op", torch.ops.quantized.linear_dynamic.default
+)
+# Products with fewer inputs than this stay float32 (FloatLinear): quantizing the input costs more than the
+# product. Larger ones are int8 even where a float32 product alone times faster: in a decoding step the
+# float32 weights (4x the bytes) fall out of cache between uses, and the whole step got slower (measured on
+# a 2-layer 256 model: 58 ms a poem all-int8, 75 ms with its products under 450k weights in float32).
+INT8_MIN_INPUTS = 64
+
+
+def fast_linear(weight: torch.Tensor, bias: torch.Tensor | None = None) -> Int8Linear | FloatLinear:
+    """The faster of the two products for a decoding step with this weight (see INT8_MIN_INPUTS)."""
+    if weight.shape[1] < INT8_MIN_INPUTS:
+        return FloatLinear(weight, bias)
+    return Int8Linear(weight, bias)
 
 
 class Int8Linear:
@@ -376,14 +393,21 @@ class Int8Linear:
 
 
 class FloatLinear:
-    """y = x W^T in float32, for the products too small for int8 to pay: with 32 inputs, quantizing the
-    input costs more than the product (and the weights are small enough to stay in cache)."""
+    """y = x W^T + b in float32, for the products too small for int8 to pay (see fast_linear)."""
 
-    def __init__(self, weight: torch.Tensor):
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
         self.weight_t = weight.detach().float().cpu().T.contiguous()  # [in, out]: one row-major pass
+        self.bias = None if bias is None else bias.detach().float().cpu().contiguous()
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.mm(x.contiguous(), self.weight_t)
+        flat = x.reshape(-1, self.in_features).float().contiguous()
+        out = (
+            torch.mm(flat, self.weight_t)
+            if self.bias is None
+            else torch.addmm(self.bias, flat, self.weight_t)
+        )
+        return out if x.dim() == 2 else out.reshape(*x.shape[:-1], self.out_features)
 
 
 def gru_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
@@ -417,8 +441,8 @@ def lstm_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, cell: torc
 
 class Int8Weights:
     """The int8 inference path of a PoetryLM: the same computation as step()/forward() in eval mode, with
-    the matrix products done by Int8Linear, except those with fewer than INT8_MIN_INPUTS inputs (the
-    smallest adaptive tail), which stay float32. Gates and softmax are float32.
+    the matrix products done by Int8Linear, except those too small for int8 to pay (fast_linear), which
+    stay float32. Gates and softmax are float32.
 
     Decoding also skips the first layer's input product: embedding @ W_ih + b_ih is one row per vocabulary
     entry, so `step` looks the row up in a table built on first use (vocab x gates floats, 46 MB for
@@ -429,18 +453,18 @@ class Int8Weights:
         config = model.config
         rnn = model.rnn
         self.input_weights = [
-            Int8Linear(getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"bias_ih_l{layer}"))
+            fast_linear(getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"bias_ih_l{layer}"))
             for layer in range(config.num_layers)
         ]
         self.hidden_weights = [
-            Int8Linear(getattr(rnn, f"weight_hh_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
+            fast_linear(getattr(rnn, f"weight_hh_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
             for layer in range(config.num_layers)
         ]
         self.input_table: torch.Tensor | None = None
         self.adaptive = hasattr(model, "adaptive")
         if config.output_layer == "tied":
-            self.to_embedding = Int8Linear(model.to_embedding.weight, model.to_embedding.bias)
-            self.scores = Int8Linear(model.embedding.weight, model.output_bias)
+            self.to_embedding = fast_linear(model.to_embedding.weight, model.to_embedding.bias)
+            self.scores = fast_linear(model.embedding.weight, model.output_bias)
         elif self.adaptive:
             adaptive = model.adaptive
             # the head and each tail's first (down) projection read the same hidden state: one product
@@ -449,16 +473,23 @@ class Int8Weights:
             bias = None
             if adaptive.head.bias is not None:  # head_bias=True; the tails' projections have no bias
                 bias = torch.cat([adaptive.head.bias, torch.zeros(sum(self.first_sizes[1:]))])
-            self.first = Int8Linear(torch.cat(first), bias)
-            self.tails = [
-                Int8Linear(tail[1].weight)
-                if tail[1].in_features >= INT8_MIN_INPUTS
-                else FloatLinear(tail[1].weight)
-                for tail in adaptive.tail
-            ]
+            self.first = fast_linear(torch.cat(first), bias)
+            self.tails = [fast_linear(tail[1].weight) for tail in adaptive.tail]
             self.cutoffs = list(adaptive.cutoffs)  # [shortlist, ..., vocab]
         else:
-            self.output = Int8Linear(model.output.weight, model.output.bias)
+            self.output = fast_linear(model.output.weight, model.output.bias)
+
+    def weight_bytes_per_step(self) -> int:
+        """Bytes of weights one decoding step reads: every product's matrix (1 byte a weight in int8, 4 in
+        float32); the first layer's input product is a table row, negligible."""
+        products = self.hidden_weights + self.input_weights[1:]
+        if self.model.config.output_layer == "tied":
+            products += [self.to_embedding, self.scores]
+        elif self.adaptive:
+            products += [self.first, *self.tails]
+        else:
+            products.append(self.output)
+        return sum(p.in_features * p.out_features * (1 if isinstance(p, Int8Linear) else 4) for p in products)
 
     def _adaptive_parts(self, hidden: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         head, *downs = self.first(hidden).split(self.first_sizes, dim=-1)
@@ -479,9 +510,9 @@ class Int8Weights:
     # for that attribute on them and fails through a C++ exception (~40 µs a call, more than a small
     # product takes). Plain tensors only here, so it is switched off.
     @torch.inference_mode()
-    def step(self, token_ids: torch.Tensor, state=None):
+    def step(self, token_ids: torch.Tensor, state=None, project: bool = True):
         with torch._C.DisableTorchFunctionSubclass():
-            return self._step(token_ids, state)
+            return self._step(token_ids, state, project)
 
     @torch.no_grad()
     def forward(self, input_ids: torch.Tensor, state=None):
@@ -500,7 +531,7 @@ class Int8Weights:
             )
         return self.input_table.index_select(0, token_ids)
 
-    def _step(self, token_ids: torch.Tensor, state=None):
+    def _step(self, token_ids: torch.Tensor, state=None, project: bool = True):
         model, config = self.model, self.model.config
         if state is None:
             state = model.initial_state(token_ids.shape[0], token_ids.device)
@@ -518,6 +549,8 @@ class Int8Weights:
             new_hidden.append(x)
         hidden = torch.stack(new_hidden)
         new_state = (hidden, torch.stack(new_cells)) if config.cell == "lstm" else hidden
+        if not project:
+            return None, new_state
         output = self.project(x)
         # the adaptive layer's output is already normalised; the others are logits
         return (output if self.adaptive else torch.log_softmax(output, dim=-1)), new_state

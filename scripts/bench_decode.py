@@ -78,8 +78,8 @@ def memory_bandwidth_gbps() -> float:
 
 
 def weights_read_per_step(model) -> int:
-    if model.precision == "int8":  # one byte a weight (the per-row scales are negligible)
-        return sum(p.numel() for name, p in model.named_parameters() if not name.startswith("embedding."))
+    if model.precision == "int8":  # the products' own count: int8 or float32 each (fast_linear)
+        return model.int8.weight_bytes_per_step()
     total = 0
     for name, parameter in model.named_parameters():
         if name.startswith("embedding."):

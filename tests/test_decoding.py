@@ -295,6 +295,72 @@ def test_sample_pieces_never_draws_an_excluded_piece_and_reports_empty_rows():
     assert abs(float((choice == 7).float().mean()) - 1 / (1 + torch.e**-1)) < 0.015
 
 
+def test_sample_pieces_keeps_exact_proportions_where_the_fast_path_cannot():
+    # Log-weights far above 0 overflow exp() in the fast path; the row is drawn again exactly.
+    row = torch.full((500,), float("-inf"))
+    row[3], row[400] = 1000.0, 999.0
+    choice = sample_pieces(row.expand(20000, -1), 0, 1.0, torch.Generator().manual_seed(7))
+    assert set(choice.unique().tolist()) == {3, 400}
+    assert abs(float((choice == 3).float().mean()) - 1 / (1 + torch.e**-1)) < 0.015
+    # Through penalties, with a temperature: the same pieces as the masked log-weights give.
+    weights = torch.log(torch.tensor([[0.4, 0.3, 0.2, 0.1]])).expand(30000, -1)
+    penalties = torch.tensor([[0.0, float("-inf"), 0.0, 0.0]]).expand(30000, -1)
+    choice = sample_pieces(weights, 0, 1.0, torch.Generator().manual_seed(8), 0.5, penalties)
+    found = frequencies(choice, 4)
+    expected = torch.tensor([0.4, 0.0, 0.2, 0.1]) ** 2
+    expected = (expected / expected.sum()).tolist()
+    assert found[1] == 0 and all(abs(f - e) < 0.015 for f, e in zip(found, expected, strict=True))
+
+
+class CountingModel:
+    """Wraps a model and counts the steps taken with and without its output layer."""
+
+    def __init__(self, model):
+        self.model = model
+        self.projected = self.skipped = 0
+
+    def __call__(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def step(self, pieces, state=None, project=True):
+        if project:
+            self.projected += 1
+        else:
+            self.skipped += 1
+        return self.model.step(pieces, state, project=project)
+
+
+def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_scored():
+    from poetry_rnn.decoding import AcrosticConstraint
+
+    tokenizer, tables, constraints = verse_constraints(
+        "wujue", "strict", lambda tables: AcrosticConstraint(tables, [{"山"}, {"花"}, {"月"}, {"風"}])
+    )
+    head = tokenizer.piece_to_id("山")
+    dictated, penalties = constraints.plan([constraints.new_state()] * 3)
+    assert dictated == [head] * 3 and penalties is None  # the first line's head, for every candidate
+    state = constraints.new_state()
+    constraints.advance(state, head)
+    dictated, penalties = constraints.plan([state])
+    assert dictated == [None] and torch.isfinite(penalties).sum() > 5  # the model's choice
+    model = CountingModel(tiny_model_for_tests(tokenizer, seed=4))
+    with torch.inference_mode():
+        states = run_sample(constraints, model, tokenizer, batch=3, seed=1)
+    assert all(s.finished for s in states)
+    # Dictated: the 4 heads, the 4 punctuation marks and </s>. The model runs once per step but the last,
+    # and skips its output layer where every candidate's next piece is dictated (candidates that took a
+    # two-character piece reach a line end a step earlier than the others).
+    steps = max(len(s.ids) for s in states) - 1
+    assert model.skipped + model.projected == steps and 4 <= model.skipped <= 8
+    for state in states:
+        assert [line[0] for line in state.lines] == ["山", "花", "月", "風"]
+        body = "".join(state.lines)
+        # only the pieces the model chose are scored: 20 characters, 4 of them dictated heads
+        # (a two-character piece is one choice)
+        chosen = [p for p in state.ids if p not in (tables.comma_id, tables.period_id, tables.eos_id)]
+        assert state.steps == len(chosen) - 4 and len(body) == 20
+
+
 def test_penalties_are_the_masks_as_additive_log_weights():
     tokenizer, _, constraints = verse_constraints(
         "wujue", "strict", lambda tables: RepetitionConstraint(tables, max_repeat=1)
@@ -309,9 +375,13 @@ def test_penalties_are_the_masks_as_additive_log_weights():
                 continue
             penalties = constraints.penalties(live)
             masks = constraints.masks(live)
-            assert torch.equal(torch.isfinite(penalties), masks)
-            assert penalties[torch.isfinite(penalties)].eq(0).all()
-            checked += len(live)
+            allowed = torch.isfinite(penalties)
+            # a dead end stays all -inf in the penalties (the sampler reports it); masks() settles it
+            dead_end = ~allowed.any(1)
+            assert torch.equal(allowed[~dead_end], masks[~dead_end])
+            assert masks[dead_end].any(1).all()
+            assert penalties[allowed].eq(0).all()
+            checked += int((~dead_end).sum())
     assert checked > 20
 
 

@@ -47,6 +47,27 @@ def test_gate_arithmetic_matches_torch_cells():
     torch.testing.assert_close(got_c, expected_c, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_a_step_without_the_output_layer_gives_the_same_state(cell, precision):
+    model = small_model(cell, "adaptive")
+    if precision == "int8":
+        model.enable_int8()
+    inputs = torch.randint(0, 120, (3, 6))
+    with torch.no_grad():
+        full_state = skipped_state = None
+        for t in range(inputs.shape[1]):
+            log_probs, full_state = model.step(inputs[:, t], full_state)
+            nothing, skipped_state = model.step(inputs[:, t], skipped_state, project=False)
+            assert log_probs.shape == (3, 120) and nothing is None
+    for expected, got in zip(
+        full_state if cell == "lstm" else [full_state],
+        skipped_state if cell == "lstm" else [skipped_state],
+        strict=True,
+    ):
+        assert torch.equal(expected, got)
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 @pytest.mark.parametrize("output_layer", ["adaptive", "tied", "full"])
 def test_int8_step_and_forward_close_to_fp32(cell, output_layer):

@@ -131,7 +131,9 @@ def test_the_loss_trains_under_mixed_precision(output_layer):
     """Training on a GPU runs the model under autocast; the CPU's bfloat16 autocast takes the same code path
     (the adaptive layer once failed there, mixing a low-precision buffer with float32 results)."""
     torch.manual_seed(0)
-    model = PoetryLM(ModelConfig(vocab_size=3000, embedding_dim=16, hidden_size=32, output_layer=output_layer))
+    model = PoetryLM(
+        ModelConfig(vocab_size=3000, embedding_dim=16, hidden_size=32, output_layer=output_layer)
+    )
     inputs = torch.randint(0, 3000, (2, 12))
     targets = torch.randint(0, 3000, (2, 12))
     targets[1, 8:] = -100
@@ -139,7 +141,7 @@ def test_the_loss_trains_under_mixed_precision(output_layer):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         mixed = model.loss(inputs, targets)
     assert mixed.dtype == torch.float32
-    assert math.isclose(float(mixed), float(full_precision), rel_tol=0.02)
+    assert math.isclose(float(mixed.detach()), float(full_precision.detach()), rel_tol=0.02)
     mixed.backward()
     assert all(p.grad is not None for p in model.rnn.parameters())
 

@@ -455,30 +455,66 @@ class ConstraintSet:
                 allowed[index] = self.eos_only if yielded is None else yielded
         return allowed
 
+    def _rule_masks(self, state: DecodingState) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """The hard and the soft rules' masks for a live state (only those that restrict something)."""
+        hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
+        soft = tuple(found for constraint in self.soft if (found := constraint.mask(state)) is not None)
+        return hard, soft
+
+    def _dictated(self, state: DecodingState, hard: tuple, soft: tuple) -> int | None:
+        """The one piece the rules leave the state, or None. A piece that a soft rule excludes counts only
+        where a forcing constraint dictates it (soft rules yield there, as in `dead_end_penalty`); otherwise
+        the sampler is left to find the dead end."""
+        piece = self.tables.penalties.only_piece(hard)
+        if piece is None:
+            return None
+        if any(not bool(mask[piece]) for mask in soft) and not any(c.forces(state) for c in self.forcing):
+            return None
+        return piece
+
+    def _penalty_rows(self, masks: Sequence[tuple | None]) -> torch.Tensor:
+        """Penalties [B, V] from each state's (hard, soft) masks; None for a finished or dead state (</s>).
+        The hard rules' masks are shared objects (one per situation), so their combination is cached; the
+        soft rules' masks are per candidate (its repeated characters), so they are added on."""
+        cache = self.tables.penalties
+        rows, soft_rows = [], []
+        for found in masks:
+            if found is None:
+                rows.append(self.eos_penalty)
+                soft_rows.append(cache.none)
+                continue
+            rows.append(cache.of(found[0]))
+            soft_rows.append(cache.of(found[1]))
+        if all(row is cache.none for row in soft_rows):
+            if len(rows) == 1:  # a view of a shared penalty: callers add to it, never write into it
+                return rows[0].unsqueeze(0)
+            return torch.stack(rows)
+        return torch.stack(rows) + torch.stack(soft_rows)
+
     def penalties(self, states: Sequence[DecodingState]) -> torch.Tensor:
         """The same rules as `masks`, as additive penalties (float [B, V]: 0 allowed, -inf not; read-only),
         for the sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
         sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
-        cache = self.tables.penalties
-        rows, soft_rows = [], []
+        return self._penalty_rows([None if s.finished or s.dead else self._rule_masks(s) for s in states])
+
+    def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], torch.Tensor | None]:
+        """What the search needs for the next step: per state the piece the rules dictate (punctuation, an
+        acrostic head, a given first line; </s> once finished or dead) or None, and the penalties for the
+        sampler, or None where every state's piece is dictated (no sampling, and the model's output layer
+        can be skipped for the step before)."""
+        dictated: list[int | None] = []
+        masks: list[tuple | None] = []
         for state in states:
             if state.finished or state.dead:
-                rows.append(self.eos_penalty)
-                soft_rows.append(cache.none)
+                dictated.append(self.tables.eos_id)
+                masks.append(None)
                 continue
-            # The hard rules' masks are shared objects (one per situation), so their combination is cached;
-            # the soft rules' masks are per candidate (its repeated characters), so they are added on.
-            hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
-            soft = tuple(found for constraint in self.soft if (found := constraint.mask(state)) is not None)
-            rows.append(cache.of(hard))
-            soft_rows.append(cache.of(soft))
-        if all(row is cache.none for row in soft_rows):
-            if len(rows) == 1:
-                return rows[0].unsqueeze(
-                    0
-                )  # a view of a shared penalty: callers add to it, never write into it
-            return torch.stack(rows)
-        return torch.stack(rows) + torch.stack(soft_rows)
+            hard, soft = self._rule_masks(state)
+            dictated.append(self._dictated(state, hard, soft))
+            masks.append((hard, soft))
+        if all(piece is not None for piece in dictated):
+            return dictated, None
+        return dictated, self._penalty_rows(masks)
 
     def dead_end_penalty(self, state: DecodingState) -> torch.Tensor:
         """Penalty row for a state that had no allowed piece: the hard rules only where soft ones yield to a

@@ -8,11 +8,15 @@ Scores: each candidate accumulates the log-probability of its pieces under the m
 distribution (temperature 1), and is ranked by the mean over its pieces. The raw distribution, rather
 than one renormalised over the allowed pieces, keeps the cost of the constraints in the score: where the
 rules force the model far from what it would write, the candidate scores lower, which is what reranking
-should see. Sampling itself draws from the allowed pieces only, renormalised.
+should see. Sampling itself draws from the allowed pieces only, renormalised. A piece the rules dictate
+(the only one allowed: punctuation, an acrostic head, a given first line) is not scored: no candidate
+chose it, and where every candidate's next piece is dictated, `sample` skips the sampler and the model's
+output layer for that step.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -24,6 +28,8 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
 
 FLOOR = -80.0  # lowest exponent the sampler computes (e^-80 ≈ 1.8e-35); see sample_pieces
+FLOOR_WEIGHT = math.exp(FLOOR) * (1 + 1e-6)  # a draw this light landed on the floor: drawn again exactly
+TRUSTED = math.exp(FLOOR + 20)  # a row total below this may be mostly floored excluded pieces
 MAX_DRAWS = 64  # top-p rejection sampling: draws per row before falling back to the best piece
 
 
@@ -68,13 +74,14 @@ def run_prefix(model, prefix_ids: Sequence[int], batch: int):
     return torch.log_softmax(output[:, -1].float(), dim=-1).expand(batch, -1), _expand_state(hidden, batch)
 
 
-def step_model(model, pieces: torch.Tensor, hidden):
-    """One step for the batch: pieces [B] → (log-probabilities [B, V], state). Uses the model's single-step
-    path when it has one (a direct cell call is faster than nn.GRU for one time step)."""
+def step_model(model, pieces: torch.Tensor, hidden, project: bool = True):
+    """One step for the batch: pieces [B] → (log-probabilities [B, V], state); with project=False only the
+    state (the log-probabilities are None: the next piece is dictated). Uses the model's single-step path
+    when it has one (a direct cell call is faster than nn.GRU for one time step)."""
     if hasattr(model, "step"):
-        return model.step(pieces, hidden)
+        return model.step(pieces, hidden, project=project)
     output, hidden = model(pieces.unsqueeze(1), hidden)
-    return torch.log_softmax(output[:, -1].float(), dim=-1), hidden
+    return (torch.log_softmax(output[:, -1].float(), dim=-1) if project else None), hidden
 
 
 def sample_pieces(
@@ -83,44 +90,66 @@ def sample_pieces(
     top_p: float,
     generator: torch.Generator,
     temperature: float = 1.0,
+    penalties: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One piece per row, with probability ∝ exp(log_weights / temperature) (-inf = excluded) after top-k and
-    top-p; -1 for a row where every piece is excluded.
+    """One piece per row, with probability ∝ exp(log_weights / temperature) over the pieces that
+    `penalties` (0 or -inf, added to log_weights) leave, after top-k and top-p; -1 for a row where every
+    piece is excluded.
 
     Top-p without sorting the vocabulary: draw from the whole distribution (inverse CDF) and accept the
     draw if the pieces strictly more probable than it hold less than top_p of the mass — that is, if it
     lies in the nucleus; otherwise draw again. Accepted draws follow the nucleus distribution exactly,
     and since the nucleus holds at least top_p of the mass, a row needs 1/top_p draws on average. A few
     passes over a row instead of a sort. Reproducible through `generator`."""
+    if penalties is not None:
+        # (lw + p) / t = lw / t + p for a penalty of 0 or -inf: one fused pass instead of two
+        allowed_log = torch.add(penalties, log_weights, alpha=1.0 / temperature)
+    elif temperature != 1.0:
+        allowed_log = log_weights * (1.0 / temperature)
+    else:
+        allowed_log = log_weights
     ids = None
-    vocab = log_weights.size(-1)
-    if top_k and top_k < vocab:
-        log_weights, ids = log_weights.topk(top_k, dim=-1)
-    # Few, whole-row tensor ops: at batch 1 a decoding step is dominated by per-op overhead, not arithmetic.
-    weights = log_weights - log_weights.amax(-1, keepdim=True)  # a row with nothing allowed: all NaN
-    if temperature != 1.0:
-        weights.mul_(1.0 / temperature)
-    # exp() of -inf or of very negative numbers takes a slow path (2.5-8x the time of the whole row), so the
-    # exponents are floored at FLOOR first. An excluded piece then weighs e^FLOOR instead of 0: all of them
-    # together hold less than 1e-30 of the mass, and a draw that lands on one anyway is drawn again below.
-    # (The best allowed piece weighs 1, so the allowed pieces keep their exact proportions down to e^FLOOR.)
-    weights = weights.clamp_(min=FLOOR).exp_()
+    if top_k and top_k < allowed_log.size(-1):
+        allowed_log, ids = allowed_log.topk(top_k, dim=-1)
+    # Few whole-row passes: a row is ~7k floats, and each pass costs 5-15 µs at batch 1 and 15-100 µs at
+    # batch 8 on a small CPU. The exponents are used as they are (a model's log-probabilities are <= 0, so
+    # nothing overflows), floored at FLOOR: exp() of -inf or of very negative numbers takes a slow path
+    # (2.5-8x the time of the whole row). An excluded piece then weighs e^FLOOR instead of 0, a negligible
+    # mass next to any allowed piece above TRUSTED; a row where that does not hold, or where the draw lands
+    # on the floor or the sum overflows, is drawn again exactly by _sample_row (rare).
+    weights = allowed_log.clamp(min=FLOOR).exp_()
     cdf = weights.cumsum(-1)
     total = cdf[:, -1:]
-    target = torch.rand(weights.size(0), 1, generator=generator) * total
-    choice = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_(max=weights.size(1) - 1)
-    usable = (total > 0).squeeze(1)  # False for NaN rows
-    redraw = torch.isneginf(log_weights.gather(1, choice.unsqueeze(1))).squeeze(1)  # practically never
+    target = torch.rand(weights.size(0), 1, generator=generator).mul_(total)
+    choice = torch.searchsorted(cdf, target, right=True).clamp_(max=weights.size(1) - 1)
+    picked = weights.gather(1, choice)
+    facts = [total, picked]
     if top_p < 1.0:
-        # accept a draw if the pieces strictly more probable than it hold less than top_p of the mass
-        picked = weights.gather(1, choice.unsqueeze(1))
-        redraw |= ((weights * (weights > picked)).sum(1, keepdim=True) >= top_p * total).squeeze(1)
-    # rare: a draw falls outside the nucleus with probability <= 1 - top_p, on an excluded piece practically never
-    for row in torch.nonzero(redraw & usable).flatten().tolist():
-        choice[row] = _redraw(log_weights[row], weights[row], cdf[row], top_p, generator)
+        # Mass of the pieces strictly heavier than the draw, in units of the draw's weight: one threshold
+        # pass. The draw is in the nucleus if that mass is under top_p of the total.
+        facts.append(torch.nn.functional.threshold(weights / picked, 1.0, 0.0).sum(1, keepdim=True))
+    pieces = choice.squeeze(1).tolist()
+    for row, (row_total, row_picked, *heavier) in enumerate(torch.cat(facts, 1).tolist()):
+        if not (TRUSTED <= row_total < math.inf) or row_picked <= FLOOR_WEIGHT:
+            pieces[row] = _sample_row(allowed_log[row], top_p, generator)
+        elif heavier and heavier[0] * row_picked >= top_p * row_total:  # outside the nucleus
+            pieces[row] = _redraw(allowed_log[row], weights[row], cdf[row], top_p, generator)
+    choice = torch.tensor(pieces, dtype=torch.long)
     if ids is not None:
-        choice = ids.gather(1, choice.unsqueeze(1)).squeeze(1)
-    return torch.where(usable, choice, -1)
+        choice = torch.where(choice >= 0, ids.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1), -1)
+    return choice
+
+
+def _sample_row(log_weights: torch.Tensor, top_p: float, generator: torch.Generator) -> int:
+    """The careful draw for one row: the maximum subtracted, excluded pieces at weight 0; -1 if every
+    piece is excluded."""
+    best = float(log_weights.max())
+    if math.isnan(best) or best == -math.inf:
+        return -1
+    if best == math.inf:
+        return int(log_weights.argmax())
+    weights = (log_weights - best).clamp_(min=FLOOR).exp_().masked_fill_(torch.isneginf(log_weights), 0.0)
+    return _redraw(log_weights, weights, weights.cumsum(0), top_p, generator)
 
 
 def _redraw(
@@ -153,35 +182,49 @@ def sample(
     max_steps: int,
     deadline: Deadline | None = None,
 ) -> Generator[list[DecodingState], None, list[DecodingState]]:
-    """Sample `batch` candidates at once (one model call per step for the whole batch)."""
+    """Sample `batch` candidates at once (one model call per step for the whole batch).
+
+    Where the rules dictate every candidate's next piece (punctuation, an acrostic head, a given first
+    line), it is taken without sampling and without the model's output layer for it; such pieces are not
+    scored (they are no choice of the candidate's)."""
     states = [start.copy() for _ in range(batch)]
     logprobs, hidden = run_prefix(model, prefix_ids, batch)
+    dictated, penalties = constraints.plan(states)
     for _ in range(max_steps):
         if deadline:
             deadline.check()
-        penalties = constraints.penalties(states)  # 0 where allowed, -inf where not
-        choice = sample_pieces(
-            logprobs + penalties, options.top_k, options.top_p, generator, options.temperature
-        )
-        pieces = choice.tolist()
-        for row in [row for row, piece in enumerate(pieces) if piece < 0]:
-            # no allowed piece: soft rules may yield to a dictated piece, else the row dies
-            penalty = constraints.dead_end_penalty(states[row])
-            again = sample_pieces((logprobs[row] + penalty).unsqueeze(0), options.top_k, options.top_p,
-                                  generator, options.temperature)  # fmt: skip
-            pieces[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
-            choice[row] = pieces[row]
-        chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
-        for state, piece, logprob in zip(states, pieces, chosen, strict=True):
+        chosen = None
+        if penalties is None:  # every piece dictated
+            pieces = dictated
+            choice = torch.tensor(pieces, dtype=torch.long)
+        else:
+            choice = sample_pieces(
+                logprobs, options.top_k, options.top_p, generator, options.temperature, penalties
+            )
+            pieces = choice.tolist()
+            for row, piece in enumerate(pieces):
+                if dictated[row] is not None:
+                    pieces[row] = dictated[row]
+                elif piece < 0:
+                    # no allowed piece: soft rules may yield to a dictated piece, else the row dies
+                    penalty = constraints.dead_end_penalty(states[row])
+                    again = sample_pieces(logprobs[row : row + 1], options.top_k, options.top_p, generator,
+                                          options.temperature, penalty.unsqueeze(0))  # fmt: skip
+                    pieces[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
+            choice = torch.tensor(pieces, dtype=torch.long)
+            chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
+        for row, (state, piece) in enumerate(zip(states, pieces, strict=True)):
             if state.finished or state.dead:
                 continue
             constraints.advance(state, piece)
-            state.logprob += logprob
-            state.steps += 1
+            if chosen is not None and dictated[row] is None:
+                state.logprob += chosen[row]
+                state.steps += 1
         yield states
         if all(s.finished or s.dead for s in states):
             break
-        logprobs, hidden = step_model(model, choice, hidden)
+        dictated, penalties = constraints.plan(states)
+        logprobs, hidden = step_model(model, choice, hidden, project=penalties is not None)
     for state in states:
         if not state.finished:
             state.dead = True  # ran out of steps: cannot happen with the form constraint, but never loop
@@ -207,7 +250,10 @@ def beam_search(
             deadline.check()
         allowed = constraints.masks(beams)
         alive = torch.tensor([not b.dead for b in beams])
-        totals = torch.tensor([b.logprob for b in beams]).unsqueeze(1) + logprobs
+        # a dictated piece (the only one allowed) is not scored, as in `sample`
+        dictated = allowed.sum(1, keepdim=True) == 1
+        scored = logprobs.masked_fill(dictated, 0.0)
+        totals = torch.tensor([b.logprob for b in beams]).unsqueeze(1) + scored
         totals = totals.masked_fill(~allowed | ~alive.unsqueeze(1), float("-inf"))
         flat = totals.flatten()
         k = min(width, int(torch.isfinite(flat).sum()))
@@ -220,8 +266,9 @@ def beam_search(
             row, piece = divmod(flat_index, vocab)
             state = beams[row].copy()
             constraints.advance(state, piece)
-            state.logprob += float(logprobs[row, piece])
-            state.steps += 1
+            if not dictated[row]:
+                state.logprob += float(logprobs[row, piece])
+                state.steps += 1
             if state.finished:
                 finished.append(state)
             elif not state.dead:

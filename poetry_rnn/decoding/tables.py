@@ -63,6 +63,7 @@ class MaskPenalties:
         self.capacity = capacity
         self.none = torch.zeros(vocab_size)
         self._cache: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
+        self._only: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], int | None]] = {}
 
     def of(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The penalty of the masks' intersection (read-only: shared). A combination seen before is one
@@ -86,6 +87,23 @@ class MaskPenalties:
         if len(masks) > 1:
             self._store(masks, combined)
         return combined
+
+    def only_piece(self, masks: tuple[torch.Tensor, ...]) -> int | None:
+        """The one piece the masks' intersection allows, or None (none, or several). Cached like `of`:
+        where the rules dictate the piece, the search needs neither the sampler nor the model's output."""
+        if not masks:
+            return None
+        key = tuple(map(id, masks))
+        found = self._only.get(key)
+        if found is None:
+            allowed = masks[0]
+            for mask in masks[1:]:
+                allowed = allowed & mask
+            ids = torch.nonzero(allowed).flatten()
+            if len(self._only) >= self.capacity:
+                self._only.clear()
+            found = self._only[key] = (masks, int(ids[0]) if ids.numel() == 1 else None)
+        return found[1]
 
     def _store(self, masks: tuple[torch.Tensor, ...], penalty: torch.Tensor) -> torch.Tensor:
         if len(self._cache) >= self.capacity:
