@@ -457,9 +457,17 @@ class ConstraintSet:
 
     def _rule_masks(self, state: DecodingState) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """The hard and the soft rules' masks for a live state (only those that restrict something)."""
-        hard = tuple(found for constraint in self.hard if (found := constraint.mask(state)) is not None)
-        soft = tuple(found for constraint in self.soft if (found := constraint.mask(state)) is not None)
-        return hard, soft
+        # plain loops: this runs for every candidate at every step, and generator expressions cost more
+        hard, soft = [], []
+        for constraint in self.hard:
+            found = constraint.mask(state)
+            if found is not None:
+                hard.append(found)
+        for constraint in self.soft:
+            found = constraint.mask(state)
+            if found is not None:
+                soft.append(found)
+        return tuple(hard), tuple(soft)
 
     def _dictated(self, state: DecodingState, hard: tuple, soft: tuple) -> int | None:
         """The one piece the rules leave the state, or None. A piece that a soft rule excludes counts only
@@ -485,9 +493,9 @@ class ConstraintSet:
                 continue
             rows.append(cache.of(found[0]))
             soft_rows.append(cache.of(found[1]))
+        if len(rows) == 1:  # a view of a shared penalty (callers add to it, never write into it), or one sum
+            return (rows[0] if soft_rows[0] is cache.none else rows[0] + soft_rows[0]).unsqueeze(0)
         if all(row is cache.none for row in soft_rows):
-            if len(rows) == 1:  # a view of a shared penalty: callers add to it, never write into it
-                return rows[0].unsqueeze(0)
             return torch.stack(rows)
         return torch.stack(rows) + torch.stack(soft_rows)
 

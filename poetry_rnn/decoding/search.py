@@ -128,13 +128,12 @@ def sample_pieces(
         # Mass of the pieces strictly heavier than the draw, in units of the draw's weight: one threshold
         # pass. The draw is in the nucleus if that mass is under top_p of the total.
         facts.append(torch.nn.functional.threshold(weights / picked, 1.0, 0.0).sum(1, keepdim=True))
-    pieces = choice.squeeze(1).tolist()
+    choice = choice.squeeze(1)
     for row, (row_total, row_picked, *heavier) in enumerate(torch.cat(facts, 1).tolist()):
         if not (TRUSTED <= row_total < math.inf) or row_picked <= FLOOR_WEIGHT:
-            pieces[row] = _sample_row(allowed_log[row], top_p, generator)
+            choice[row] = _sample_row(allowed_log[row], top_p, generator)
         elif heavier and heavier[0] * row_picked >= top_p * row_total:  # outside the nucleus
-            pieces[row] = _redraw(allowed_log[row], weights[row], cdf[row], top_p, generator)
-    choice = torch.tensor(pieces, dtype=torch.long)
+            choice[row] = _redraw(allowed_log[row], weights[row], cdf[row], top_p, generator)
     if ids is not None:
         choice = torch.where(choice >= 0, ids.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1), -1)
     return choice
@@ -204,14 +203,14 @@ def sample(
             pieces = choice.tolist()
             for row, piece in enumerate(pieces):
                 if dictated[row] is not None:
-                    pieces[row] = dictated[row]
+                    if piece != dictated[row]:  # finished rows, and a dictated piece a soft rule excludes
+                        pieces[row] = choice[row] = dictated[row]
                 elif piece < 0:
                     # no allowed piece: soft rules may yield to a dictated piece, else the row dies
                     penalty = constraints.dead_end_penalty(states[row])
                     again = sample_pieces(logprobs[row : row + 1], options.top_k, options.top_p, generator,
                                           options.temperature, penalty.unsqueeze(0))  # fmt: skip
-                    pieces[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
-            choice = torch.tensor(pieces, dtype=torch.long)
+                    pieces[row] = choice[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
             chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
         for row, (state, piece) in enumerate(zip(states, pieces, strict=True)):
             if state.finished or state.dead:

@@ -276,6 +276,7 @@ class _Analyzer:
             self.chars_per_line = lengths.most_common(1)[0][0]
         self.has_templates = self.chars_per_line in LINE_TEMPLATES
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
+        self._judged: dict[tuple[int, str], list[Fault]] = {}
 
     def run(self) -> Analysis:
         faults: list[Fault] = []
@@ -459,6 +460,14 @@ class _Analyzer:
         return None
 
     def _line_faults(self, index: int, template: str) -> list[Fault]:
+        # Both first-line choices judge the other lines against the same templates: judge each pair once.
+        key = (index, template)
+        found = self._judged.get(key)
+        if found is None:
+            found = self._judged[key] = self._judge_line(index, template)
+        return found
+
+    def _judge_line(self, index: int, template: str) -> list[Fault]:
         line = self.lines[index]
         tones = self.tones[index]
         faults: list[Fault] = []
