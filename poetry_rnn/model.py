@@ -445,7 +445,7 @@ class Int8Weights:
     stay float32. Gates and softmax are float32.
 
     Decoding also skips the first layer's input product: embedding @ W_ih + b_ih is one row per vocabulary
-    entry, so `step` looks the row up in a table built on first use (vocab x gates floats, 46 MB for
+    entry, so `step` looks the row up in a table built on first use (vocab x gates floats, 34 MB for
     the shipped model) instead of multiplying at every step."""
 
     def __init__(self, model: PoetryLM):
