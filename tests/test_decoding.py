@@ -361,7 +361,7 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
         assert state.steps == len(chosen) - 4 and len(body) == 20
 
 
-def test_penalties_are_the_masks_as_additive_log_weights():
+def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights():
     tokenizer, _, constraints = verse_constraints(
         "wujue", "strict", lambda tables: RepetitionConstraint(tables, max_repeat=1)
     )
@@ -373,14 +373,20 @@ def test_penalties_are_the_masks_as_additive_log_weights():
             live = [s for s in states if not (s.finished or s.dead)]
             if not live:
                 continue
-            penalties = constraints.penalties(live)
+            dictated, penalties = constraints.plan(live)
             masks = constraints.masks(live)
+            if penalties is None:  # every piece dictated: the only one each mask allows
+                assert all(masks[row].nonzero().flatten().tolist() == [p] for row, p in enumerate(dictated))
+                continue
             allowed = torch.isfinite(penalties)
             # a dead end stays all -inf in the penalties (the sampler reports it); masks() settles it
             dead_end = ~allowed.any(1)
             assert torch.equal(allowed[~dead_end], masks[~dead_end])
             assert masks[dead_end].any(1).all()
             assert penalties[allowed].eq(0).all()
+            for row, piece in enumerate(dictated):
+                if piece is not None:
+                    assert masks[row].nonzero().flatten().tolist() == [piece]
             checked += int((~dead_end).sum())
     assert checked > 20
 

@@ -499,17 +499,15 @@ class ConstraintSet:
             return torch.stack(rows)
         return torch.stack(rows) + torch.stack(soft_rows)
 
-    def penalties(self, states: Sequence[DecodingState]) -> torch.Tensor:
-        """The same rules as `masks`, as additive penalties (float [B, V]: 0 allowed, -inf not; read-only),
-        for the sampler to add to the logits. A row whose pieces are all excluded is left so (all -inf): the
-        sampler reports it and asks `dead_end_penalty`, which costs nothing at the steps without one."""
-        return self._penalty_rows([None if s.finished or s.dead else self._rule_masks(s) for s in states])
-
     def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], torch.Tensor | None]:
         """What the search needs for the next step: per state the piece the rules dictate (punctuation, an
         acrostic head, a given first line; </s> once finished or dead) or None, and the penalties for the
         sampler, or None where every state's piece is dictated (no sampling, and the model's output layer
-        can be skipped for the step before)."""
+        can be skipped for the step before).
+
+        The penalties are the rules of `masks` as additive log-weights (float [B, V]: 0 allowed, -inf not;
+        read-only). A row whose pieces are all excluded is left so (all -inf): the sampler reports it and
+        asks `dead_end_penalty`, which costs nothing at the steps without one."""
         dictated: list[int | None] = []
         masks: list[tuple | None] = []
         for state in states:
