@@ -400,14 +400,16 @@ class FloatLinear:
         self.bias = None if bias is None else bias.detach().float().cpu().contiguous()
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
 
+    def _product(self, flat: torch.Tensor) -> torch.Tensor:
+        if self.bias is None:
+            return torch.mm(flat, self.weight_t)
+        return torch.addmm(self.bias, flat, self.weight_t)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features).float().contiguous()
-        out = (
-            torch.mm(flat, self.weight_t)
-            if self.bias is None
-            else torch.addmm(self.bias, flat, self.weight_t)
-        )
-        return out if x.dim() == 2 else out.reshape(*x.shape[:-1], self.out_features)
+        if x.dim() == 2 and x.dtype == torch.float32 and x.is_contiguous():  # a decoding step: no reshapes
+            return self._product(x)
+        out = self._product(x.reshape(-1, self.in_features).float().contiguous())
+        return out.reshape(*x.shape[:-1], self.out_features)
 
 
 def gru_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
