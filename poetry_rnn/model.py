@@ -15,7 +15,9 @@ import logging
 import math
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -213,6 +215,24 @@ class PoetryLM(nn.Module):
         if not project:
             return None, new_state
         return torch.log_softmax(self.project(x), dim=-1), new_state
+
+    @torch.inference_mode()
+    def step_scores(self, token_ids: torch.Tensor, state=None) -> tuple[StepScores, object]:
+        """One decoding step, as step(), with the log-probabilities as StepScores: with the adaptive output
+        layer, a tail cluster's pieces are computed only for the rows a sampler asks for."""
+        _, new_state = self.step(token_ids, state, project=False)
+        top = (new_state[0] if self.config.cell == "lstm" else new_state)[-1]  # last layer's output [B, H]
+        return self.output_scores(top), new_state
+
+    def output_scores(self, hidden: torch.Tensor) -> StepScores:
+        """hidden [B, H] → StepScores (eval mode)."""
+        if self.int8 is not None:
+            return self.int8.output_scores(hidden)
+        if not hasattr(self, "adaptive"):
+            return StepScores(torch.log_softmax(self.project(hidden).float(), dim=-1))
+        adaptive = self.adaptive
+        tails = [partial(_tail_scores, tail, hidden) for tail in adaptive.tail]
+        return StepScores(torch.log_softmax(adaptive.head(hidden), dim=-1), tails, list(adaptive.cutoffs))
 
     def encode(self, input_ids: torch.Tensor, state=None):
         hidden, state = self.rnn(self.dropout(self.embedding(input_ids)), state)
@@ -424,10 +444,9 @@ def gru_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: tor
 
 
 def adaptive_log_probs(head: torch.Tensor, tails: list[torch.Tensor], shortlist: int) -> torch.Tensor:
-    """Adaptive-softmax log-probabilities [B, V] from the head's scores (the shortlist and one entry per tail
-    cluster) and each tail's scores: a cluster's token has log P(cluster) + log P(token | cluster). As
-    nn.AdaptiveLogSoftmaxWithLoss.log_prob, from products computed elsewhere (int8 or fp32)."""
-    head = torch.log_softmax(head, dim=-1)
+    """Adaptive-softmax log-probabilities [B, V] from the head's log-probabilities (the shortlist and one
+    entry per tail cluster) and each tail's scores: a cluster's token has log P(cluster) + log P(token |
+    cluster). As nn.AdaptiveLogSoftmaxWithLoss.log_prob, from products computed elsewhere (int8 or fp32)."""
     pieces = [head[:, :shortlist]]
     for index, tail in enumerate(tails):
         pieces.append(torch.log_softmax(tail, dim=-1) + head[:, shortlist + index : shortlist + index + 1])
@@ -439,6 +458,45 @@ def lstm_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, cell: torc
     i, f, g, o = (input_gates + hidden_gates).chunk(4, dim=-1)
     cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(cell), cell
+
+
+class StepScores:
+    """The log-probabilities of one decoding step for a batch, [B, V], as an adaptive softmax gives them:
+    the head now, each tail cluster on demand. The head holds log P(piece) for the shortlist's pieces and
+    log P(cluster) for each tail cluster; a tail's pieces need that tail's product, a quarter of the
+    output layer's work and half the vocabulary, which a sampler rarely needs (see
+    decoding.search.sample_scores). A model without clusters has its whole distribution in `head`."""
+
+    def __init__(
+        self,
+        head: torch.Tensor,
+        tails: Sequence[Callable[[torch.Tensor], torch.Tensor]] = (),
+        cutoffs: Sequence[int] | None = None,
+    ):
+        self.head = head  # [B, shortlist + clusters]
+        self.tails = list(tails)  # cluster c: row indices [R] → that cluster's scores [R, size_c]
+        self.cutoffs = list(cutoffs) if cutoffs is not None else [head.shape[1]]  # [shortlist, ..., V]
+        self.shortlist = self.cutoffs[0]
+        self.vocab_size = self.cutoffs[-1]
+
+    @property
+    def batch_size(self) -> int:
+        return self.head.shape[0]
+
+    def full(self, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-probabilities [R, V] of the given rows (long [R]; None = all)."""
+        head = self.head if rows is None else self.head.index_select(0, rows)
+        if not self.tails:
+            return head
+        if rows is None:
+            rows = torch.arange(self.batch_size)
+        return adaptive_log_probs(head, [tail(rows) for tail in self.tails], self.shortlist)
+
+
+def _tail_scores(tail: Callable, inputs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """A tail cluster's scores for some rows of a step (StepScores asks after the step has returned)."""
+    with torch._C.DisableTorchFunctionSubclass(), torch.inference_mode():  # see Int8Weights.step
+        return tail(inputs.index_select(0, rows))
 
 
 class Int8Weights:
@@ -503,10 +561,20 @@ class Int8Weights:
             return self.scores(self.to_embedding(hidden))
         if not self.adaptive:
             return self.output(hidden)
-        log_probs = adaptive_log_probs(
-            *self._adaptive_parts(hidden.reshape(-1, hidden.shape[-1])), self.cutoffs[0]
-        )
+        head, tails = self._adaptive_parts(hidden.reshape(-1, hidden.shape[-1]))
+        log_probs = adaptive_log_probs(torch.log_softmax(head, dim=-1), tails, self.cutoffs[0])
         return log_probs.reshape(*hidden.shape[:-1], self.cutoffs[-1])
+
+    def output_scores(self, hidden: torch.Tensor) -> StepScores:
+        """hidden [B, H] → StepScores: the head and the tails' down-projections now (one product), each
+        tail's up-projection only for the rows that ask."""
+        with torch._C.DisableTorchFunctionSubclass():  # see step()
+            if not self.adaptive:
+                return StepScores(torch.log_softmax(self.project(hidden), dim=-1))
+            head, *downs = self.first(hidden).split(self.first_sizes, dim=-1)
+            head = torch.log_softmax(head, dim=-1)
+        tails = [partial(_tail_scores, up, down) for down, up in zip(downs, self.tails, strict=True)]
+        return StepScores(head, tails, self.cutoffs)
 
     # The packed weights are TorchScript objects; with __torch_function__ handling on, every op call looks
     # for that attribute on them and fails through a C++ exception (~40 µs a call, more than a small

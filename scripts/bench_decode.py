@@ -4,7 +4,7 @@
 
 Reports (medians over --repeats seeds, after one warm-up call that builds the tables):
 - ms for one candidate (n=1) and for 8 candidates decoded as one batch and reranked (n=8);
-- the same number of steps sampled without any constraint (same model, prefix, top-p sampling), and the
+- the same number of steps sampled without any constraint (same model, prefix and sampler), and the
   constraints' overhead over it, for 1 and 8 candidates;
 - where the time goes: the decoding loop vs. the final check of each poem with the 格律 checker;
 - per-step time beside a memory bound: the bytes of the weights one step reads (every weight but the
@@ -26,10 +26,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from poetry_rnn.corpus import conditioning_ids  # noqa: E402
-from poetry_rnn.decoding.search import run_prefix, sample_pieces, step_model  # noqa: E402
+from poetry_rnn.decoding.search import run_prefix, sample_scores, step_scores  # noqa: E402
 from poetry_rnn.generator import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
 from poetry_rnn.generator import DEFAULT_TOP_P as TOP_P  # noqa: E402
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+from poetry_rnn.model import StepScores  # noqa: E402
 
 REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
 STEPS = 8 * (7 + 1) + 1  # 56 characters, 8 punctuation marks, </s>
@@ -59,10 +60,11 @@ def unconstrained(generator: PoetryGenerator, batch: int, seed: int) -> None:
     prefix = conditioning_ids(tokenizer, form=REQUEST["form"])
     with torch.inference_mode():
         logprobs, hidden = run_prefix(model, prefix, batch)
+        scores = StepScores(logprobs)
         for _ in range(STEPS):
-            choice = sample_pieces(logprobs, 0, TOP_P, random, TEMPERATURE)
-            logprobs.gather(1, choice.unsqueeze(1)).tolist()  # the score bookkeeping the decoder does too
-            logprobs, hidden = step_model(model, choice, hidden)
+            # the decoder's sampler (tail clusters on demand), returning the log-probabilities it scores by
+            choice, _ = sample_scores(scores, 0, TOP_P, random, TEMPERATURE)
+            scores, hidden = step_scores(model, choice, hidden)
 
 
 def memory_bandwidth_gbps() -> float:

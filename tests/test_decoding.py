@@ -23,9 +23,9 @@ from poetry_rnn.decoding import (
     sample,
 )
 from poetry_rnn.decoding.constraints import PATTERNS, relaxed_template
-from poetry_rnn.decoding.search import sample_pieces
+from poetry_rnn.decoding.search import sample_pieces, sample_scores
 from poetry_rnn.decoding.tables import BOTH, fits
-from poetry_rnn.model import tiny_model_for_tests
+from poetry_rnn.model import StepScores, adaptive_log_probs, tiny_model_for_tests
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import PING, ZE, get_form, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
@@ -399,6 +399,87 @@ def test_sample_pieces_top_k_and_seeding():
     first = sample_pieces(weights[:50], 0, 0.9, torch.Generator().manual_seed(4))
     again = sample_pieces(weights[:50], 0, 0.9, torch.Generator().manual_seed(4))
     assert torch.equal(first, again)
+
+
+def nucleus_distribution(log_probs: torch.Tensor, penalties: torch.Tensor, temperature: float, top_p: float):
+    """The distribution sample_pieces draws from, by its definition: allowed pieces by weight, the
+    nucleus by sorting."""
+    weights = (log_probs / temperature + penalties).exp()
+    keep = torch.zeros_like(weights, dtype=torch.bool)
+    heavier = 0.0
+    for piece in weights.argsort(descending=True).tolist():
+        keep[piece] = heavier < top_p * float(weights.sum())
+        heavier += float(weights[piece])
+    weights = weights * keep
+    return weights / weights.sum()
+
+
+class CountingTails:
+    """Adaptive-softmax scores over 10 pieces (shortlist of 4, two clusters of 3) that count the rows
+    whose tails were computed."""
+
+    def __init__(self, rows: int, head_logits, tail_logits):
+        self.rows_computed = 0
+        head = torch.log_softmax(torch.tensor(head_logits), -1)
+        self.tails = [torch.tensor(t) for t in tail_logits]
+        self.scores = StepScores(head.expand(rows, -1).contiguous(), [self.tail(0), self.tail(1)], [4, 7, 10])
+        self.log_probs = adaptive_log_probs(head.unsqueeze(0), [t.unsqueeze(0) for t in self.tails], 4)[0]
+
+    def tail(self, cluster: int):
+        def scores(rows: torch.Tensor) -> torch.Tensor:
+            self.rows_computed += len(rows) if cluster == 0 else 0
+            return self.tails[cluster].expand(len(rows), -1)
+
+        return scores
+
+
+SPREAD = (
+    [2.0, 1.0, 0.5, 0.1, 1.2, -1.0],
+    [[1.0, 0.0, 2.0], [0.0, 3.0, -1.0]],
+)  # a cluster heavier than 3 pieces
+DOMINANT = (
+    [1.0, 0.5, 0.4, 0.3, 1.0, -3.0],
+    [[3.0, 0.0, -1.0], [0.0, 0.0, 0.0]],
+)  # one tail piece in the nucleus
+
+
+@pytest.mark.parametrize(
+    ("logits", "temperature", "top_p"),
+    [(SPREAD, 0.8, 0.9), (SPREAD, 1.3, 0.8), (SPREAD, 0.7, 1.0), (DOMINANT, 0.8, 0.5)],
+)
+def test_sample_scores_draws_from_the_whole_distribution_with_tails_on_demand(logits, temperature, top_p):
+    rows = 30000
+    scores = CountingTails(rows, *logits)
+    penalties = torch.zeros(10)
+    penalties[[1, 8]] = float("-inf")
+    choice, log_probs = sample_scores(
+        scores.scores, 0, top_p, torch.Generator().manual_seed(11), temperature, penalties.expand(rows, -1)
+    )
+    expected = nucleus_distribution(scores.log_probs, penalties, temperature, top_p)
+    found = torch.tensor(frequencies(choice, 10))
+    sigma = (expected * (1 - expected) / rows).sqrt()
+    assert (found[expected == 0] == 0).all()  # excluded pieces and those outside the nucleus
+    assert ((found - expected).abs() <= 5 * sigma + 1e-4).all(), (found, expected)
+    assert expected[4:].sum() > 0.1  # the clusters' pieces are really drawn ...
+    # (DOMINANT: the bound on the mass a cluster adds above a shortlist piece decides its nucleus test)
+    if logits is SPREAD:  # ... though most rows never compute their tails
+        assert 0 < scores.rows_computed < rows / 2
+    torch.testing.assert_close(torch.tensor(log_probs), scores.log_probs[choice])  # the pieces' own
+
+
+def test_sample_scores_reports_empty_rows_and_matches_the_full_sampler_without_clusters():
+    scores = CountingTails(2, [0.0] * 6, [[0.0] * 3, [0.0] * 3])
+    nothing = torch.full((2, 10), float("-inf"))
+    choice, log_probs = sample_scores(scores.scores, 0, 0.9, torch.Generator().manual_seed(1), 0.8, nothing)
+    assert choice.tolist() == [-1, -1] and log_probs == [float("-inf")] * 2
+    only_tail = nothing.clone()
+    only_tail[:, 9] = 0.0  # the one allowed piece is in a tail cluster
+    choice, log_probs = sample_scores(scores.scores, 0, 0.9, torch.Generator().manual_seed(1), 0.8, only_tail)
+    assert choice.tolist() == [9, 9] and log_probs == pytest.approx([float(scores.log_probs[9])] * 2)
+    full = torch.log_softmax(torch.randn(50, 30), -1)
+    for top_k in (0, 3):
+        lazy, _ = sample_scores(StepScores(full), top_k, 0.9, torch.Generator().manual_seed(2), 0.8)
+        assert torch.equal(lazy, sample_pieces(full, top_k, 0.9, torch.Generator().manual_seed(2), 0.8))
 
 
 def test_beam_search_returns_finished_best_first_and_valid():

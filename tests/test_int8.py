@@ -68,6 +68,28 @@ def test_a_step_without_the_output_layer_gives_the_same_state(cell, precision):
         assert torch.equal(expected, got)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("output_layer", ["adaptive", "tied", "full"])
+def test_step_scores_are_the_steps_log_probabilities(output_layer, precision):
+    model = small_model("gru", output_layer)
+    if precision == "int8":
+        model.enable_int8()
+    inputs = torch.randint(0, 120, (4, 5))
+    with torch.no_grad():
+        state = scores_state = None
+        for t in range(inputs.shape[1]):
+            log_probs, state = model.step(inputs[:, t], state)
+            scores, scores_state = model.step_scores(inputs[:, t], scores_state)
+            torch.testing.assert_close(scores.full(), log_probs, atol=1e-5, rtol=1e-5)
+            rows = torch.tensor([3, 1])
+            torch.testing.assert_close(scores.full(rows), log_probs[rows], atol=1e-5, rtol=1e-5)
+            assert torch.equal(scores_state, state)
+    # the head holds the shortlist's pieces and one entry per tail cluster (a full softmax: everything)
+    expected_head = 30 + 2 if output_layer == "adaptive" else 120
+    assert scores.head.shape == (4, expected_head) and bool(scores.tails) == (output_layer == "adaptive")
+    torch.testing.assert_close(scores.head.exp().sum(-1), torch.ones(4), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 @pytest.mark.parametrize("output_layer", ["adaptive", "tied", "full"])
 def test_int8_step_and_forward_close_to_fp32(cell, output_layer):

@@ -26,6 +26,7 @@ import torch
 from poetry_rnn.decoding.constraints import ConstraintSet
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
+from poetry_rnn.model import StepScores
 
 FLOOR = -80.0  # lowest exponent the sampler computes (e^-80 ≈ 1.8e-35); see sample_pieces
 FLOOR_WEIGHT = math.exp(FLOOR) * (1 + 1e-6)  # a draw this light landed on the floor: drawn again exactly
@@ -84,6 +85,15 @@ def step_model(model, pieces: torch.Tensor, hidden, project: bool = True):
     return (torch.log_softmax(output[:, -1].float(), dim=-1) if project else None), hidden
 
 
+def step_scores(model, pieces: torch.Tensor, hidden) -> tuple[StepScores, object]:
+    """One step for the batch with its log-probabilities as StepScores (tail clusters on demand, where the
+    model has them)."""
+    if hasattr(model, "step_scores"):
+        return model.step_scores(pieces, hidden)
+    logprobs, hidden = step_model(model, pieces, hidden)
+    return StepScores(logprobs), hidden
+
+
 def sample_pieces(
     log_weights: torch.Tensor,
     top_k: int,
@@ -139,6 +149,183 @@ def sample_pieces(
     return choice
 
 
+def sample_scores(
+    scores: StepScores,
+    top_k: int,
+    top_p: float,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+    penalties: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, list[float]]:
+    """As `sample_pieces` over the whole distribution (scores.full()), computing the tail clusters only for
+    the rows that need them; returns the pieces and their log-probabilities (-inf for a row of -1).
+
+    The draw comes from a proposal in which each tail cluster c stands for its pieces with one entry of
+    weight U_c = P(c)^(1/t) (times n_c^(1-1/t) for t > 1): no less than its pieces' total weight M_c, nor
+    than any one of them. A shortlist piece x has its true weight w_x there, and the nucleus test (is the
+    mass of the pieces heavier than x under top_p of the total?) is often settled by bounds alone: the
+    clusters' pieces add at most M_c <= U_c to the total, and to the heavier mass only where U_c > w_x.
+    A draw the bounds cannot settle, or a draw of a cluster, takes the row's tails: the cluster stands for
+    one of its pieces with probability M_c / U_c (drawn by weight within it), else the row draws again.
+    Each round thus accepts every piece with probability proportional to its weight in the nucleus, as
+    drawing from the whole distribution does: the same distribution, exactly. With the shipped model about
+    one row in seven needs its tails."""
+    if not scores.tails or top_k:
+        full = scores.full()
+        choice = sample_pieces(full, top_k, top_p, generator, temperature, penalties)
+        found = full.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1)
+        return choice, torch.where(choice >= 0, found, -math.inf).tolist()
+    head, shortlist = scores.head, scores.shortlist
+    inverse = 1.0 / temperature
+    shifts = _cluster_bound_shifts(scores.cutoffs, temperature)
+    log_weights = torch.empty_like(head)
+    if penalties is not None:
+        torch.add(
+            penalties[:, :shortlist], head[:, :shortlist], alpha=inverse, out=log_weights[:, :shortlist]
+        )
+    else:
+        torch.mul(head[:, :shortlist], inverse, out=log_weights[:, :shortlist])
+    torch.add(head[:, shortlist:] * inverse, torch.tensor(shifts), out=log_weights[:, shortlist:])
+    weights = log_weights.clamp_(min=FLOOR).exp_()  # as in sample_pieces
+    cdf = weights.cumsum(-1)
+    total = cdf[:, -1:]
+    target = torch.rand(weights.size(0), 1, generator=generator).mul_(total)
+    choice = torch.searchsorted(cdf, target, right=True).clamp_(max=weights.size(1) - 1)
+    picked = weights.gather(1, choice)
+    facts = [total, cdf[:, shortlist - 1 : shortlist], head.gather(1, choice), choice.float(), picked]
+    if top_p < 1.0:
+        # in units of the draw's weight: every entry heavier than the draw, and the clusters among them
+        heavier = torch.nn.functional.threshold(weights / picked, 1.0, 0.0)
+        facts += [heavier.sum(1, keepdim=True), heavier[:, shortlist:].sum(1, keepdim=True)]
+    choice = choice.squeeze(1)
+    proposal = _Proposal(weights, cdf, shortlist, top_p, generator)
+    chosen: list[float] = []
+    settle: dict[int, int | None] = {}  # row → its draw, to settle with the row's tails (None: draw again)
+    for row, (row_total, head_total, log_prob, drawn, *test) in enumerate(torch.cat(facts, 1).tolist()):
+        chosen.append(log_prob)
+        drawn = int(drawn)
+        if not (TRUSTED <= head_total and row_total < math.inf):
+            settle[row] = None  # too little allowed mass in the shortlist to trust the floor
+            continue
+        verdict = proposal.verdict(drawn, *test, head_total, row_total)
+        if verdict is REJECT:
+            drawn, verdict = proposal.draw_again(row, head_total, row_total)
+            if verdict is ACCEPT:
+                choice[row] = drawn
+                chosen[row] = float(head[row, drawn])
+        if verdict is not ACCEPT:
+            settle[row] = drawn if verdict is UNSETTLED else None
+    if settle:
+        rows = list(settle)
+        index = torch.tensor(rows)
+        full = scores.full(index)
+        if penalties is not None:
+            allowed = torch.add(penalties.index_select(0, index), full, alpha=inverse)
+        else:
+            allowed = full * inverse
+        for position, row in enumerate(rows):
+            drawn = settle[row]
+            bound = None
+            if drawn is not None and drawn >= shortlist:  # the proposal's weight of the cluster's entry
+                bound = max(float(head[row, drawn]) * inverse + shifts[drawn - shortlist], FLOOR)
+            piece = _settle(allowed[position], scores.cutoffs, drawn, bound, top_p, generator)
+            choice[row] = piece
+            chosen[row] = float(full[position, piece]) if piece >= 0 else -math.inf
+    return choice, chosen
+
+
+ACCEPT, REJECT, UNSETTLED = "accept", "reject", "unsettled"
+
+
+class _Proposal:
+    """The nucleus test of `sample_scores` for a draw from the proposal, by bounds."""
+
+    def __init__(self, weights, cdf, shortlist: int, top_p: float, generator: torch.Generator):
+        self.weights, self.cdf, self.shortlist = weights, cdf, shortlist
+        self.top_p, self.generator = top_p, generator
+
+    def verdict(self, drawn: int, picked: float, *heavy: float) -> str:
+        """heavy: (entries heavier than the draw, clusters among them) in units of its weight, then the
+        shortlist's and the proposal's totals (only the totals without top-p)."""
+        if drawn >= self.shortlist:
+            return UNSETTLED
+        if picked <= FLOOR_WEIGHT:
+            return REJECT  # the floor of an excluded piece: a null draw
+        if self.top_p >= 1.0:
+            return ACCEPT
+        heavier_units, cluster_units, head_total, row_total = heavy
+        shortlist_heavier = (heavier_units - cluster_units) * picked
+        # clusters heavier than the draw add at most U_c to the heavier mass and at least 0 to the total;
+        # (1 - top_p) U_c is what that can cost the test at worst
+        if shortlist_heavier < self.top_p * head_total - (1 - self.top_p) * cluster_units * picked:
+            return ACCEPT
+        if shortlist_heavier >= self.top_p * row_total:  # even if the clusters' pieces weigh U_c each
+            return REJECT
+        return UNSETTLED
+
+    def draw_again(self, row: int, head_total: float, row_total: float) -> tuple[int | None, str]:
+        """Draw again from a row's proposal until a verdict other than REJECT (or MAX_DRAWS of them)."""
+        weights, cdf = self.weights[row], self.cdf[row]
+        for _ in range(MAX_DRAWS):
+            target = torch.rand(1, generator=self.generator) * row_total
+            drawn = min(int(torch.searchsorted(cdf, target, right=True)), weights.numel() - 1)
+            picked = float(weights[drawn])
+            heavy = ()
+            if self.top_p < 1.0 and drawn < self.shortlist:
+                heavier = torch.nn.functional.threshold(weights / picked, 1.0, 0.0)
+                heavy = (float(heavier.sum()), float(heavier[self.shortlist :].sum()), head_total, row_total)
+            verdict = self.verdict(drawn, picked, *heavy) if heavy else self.verdict(drawn, picked)
+            if verdict is REJECT and picked <= FLOOR_WEIGHT:
+                return None, UNSETTLED  # settled with the row's tails (None: draw again there)
+            if verdict is not REJECT:
+                return drawn, verdict
+        return None, UNSETTLED
+
+
+def _cluster_bound_shifts(cutoffs: Sequence[int], temperature: float) -> list[float]:
+    """Per tail cluster, the log of the factor that makes its entry an upper bound of its pieces' total
+    weight: for t > 1, sum p_i^(1/t) <= n^(1-1/t) over a cluster's n conditional probabilities; a
+    relative margin of 1e-4 keeps rounding from breaking the bound where one piece holds all the cluster."""
+    exponent = max(0.0, 1.0 - 1.0 / temperature)
+    return [math.log(end - start) * exponent + 1e-4 for start, end in zip(cutoffs, cutoffs[1:], strict=False)]
+
+
+def _settle(
+    allowed_log: torch.Tensor,
+    cutoffs: Sequence[int],
+    drawn: int | None,
+    bound: float | None,
+    top_p: float,
+    generator: torch.Generator,
+) -> int:
+    """Finish a round of `sample_scores` for one row with its whole distribution (allowed_log: [V] log-weights,
+    -inf excluded): `drawn` is a cluster's entry (whose proposal log-weight is `bound`), a shortlist piece
+    whose nucleus test the bounds left open, or None (draw again)."""
+    best = float(allowed_log.max())
+    if math.isnan(best) or best == -math.inf:
+        return -1
+    if best == math.inf:
+        return int(allowed_log.argmax())
+    weights = (allowed_log - best).clamp_(min=FLOOR).exp_().masked_fill_(torch.isneginf(allowed_log), 0.0)
+    if bound is not None:  # a cluster's entry: one of its pieces with probability M_c / U_c, else a null draw
+        cluster = drawn - cutoffs[0]
+        start, end = cutoffs[cluster], cutoffs[cluster + 1]
+        members = weights[start:end]
+        cdf = members.cumsum(0)
+        mass = float(cdf[-1])
+        drawn = None
+        target = float(torch.rand(1, generator=generator)) * math.exp(bound - best)
+        if target < mass:  # the same uniform draw picks the piece: given target < mass, it is uniform there
+            drawn = start + min(
+                int(torch.searchsorted(cdf, torch.tensor([target]), right=True)), end - start - 1
+            )
+    if drawn is not None and weights[drawn] > 0:
+        picked = weights[drawn]
+        if top_p >= 1.0 or float((weights * (weights > picked)).sum()) < top_p * float(weights.sum()):
+            return drawn
+    return _redraw(allowed_log, weights, weights.cumsum(0), top_p, generator)
+
+
 def _sample_row(log_weights: torch.Tensor, top_p: float, generator: torch.Generator) -> int:
     """The careful draw for one row: the maximum subtracted, excluded pieces at weight 0; -1 if every
     piece is excluded."""
@@ -188,6 +375,7 @@ def sample(
     scored (they are no choice of the candidate's)."""
     states = [start.copy() for _ in range(batch)]
     logprobs, hidden = run_prefix(model, prefix_ids, batch)
+    scores = StepScores(logprobs)
     dictated, penalties = constraints.plan(states)
     for _ in range(max_steps):
         if deadline:
@@ -197,8 +385,8 @@ def sample(
             pieces = dictated
             choice = torch.tensor(pieces, dtype=torch.long)
         else:
-            choice = sample_pieces(
-                logprobs, options.top_k, options.top_p, generator, options.temperature, penalties
+            choice, chosen = sample_scores(
+                scores, options.top_k, options.top_p, generator, options.temperature, penalties
             )
             pieces = choice.tolist()
             for row, piece in enumerate(pieces):
@@ -208,10 +396,11 @@ def sample(
                 elif piece < 0:
                     # no allowed piece: soft rules may yield to a dictated piece, else the row dies
                     penalty = constraints.dead_end_penalty(states[row])
-                    again = sample_pieces(logprobs[row : row + 1], options.top_k, options.top_p, generator,
-                                          options.temperature, penalty.unsqueeze(0))  # fmt: skip
-                    pieces[row] = choice[row] = int(again[0]) if again[0] >= 0 else constraints.tables.eos_id
-            chosen = logprobs.gather(1, choice.unsqueeze(1)).squeeze(1).tolist()
+                    row_log_probs = scores.full(torch.tensor([row]))
+                    again = int(sample_pieces(row_log_probs, options.top_k, options.top_p, generator,
+                                              options.temperature, penalty.unsqueeze(0))[0])  # fmt: skip
+                    pieces[row] = choice[row] = again if again >= 0 else constraints.tables.eos_id
+                    chosen[row] = float(row_log_probs[0, pieces[row]])
         for row, (state, piece) in enumerate(zip(states, pieces, strict=True)):
             if state.finished or state.dead:
                 continue
@@ -223,7 +412,10 @@ def sample(
         if all(s.finished or s.dead for s in states):
             break
         dictated, penalties = constraints.plan(states)
-        logprobs, hidden = step_model(model, choice, hidden, project=penalties is not None)
+        if penalties is None:  # the next pieces are dictated: no output layer
+            hidden = step_model(model, choice, hidden, project=False)[1]
+        else:
+            scores, hidden = step_scores(model, choice, hidden)
     for state in states:
         if not state.finished:
             state.dead = True  # ran out of steps: cannot happen with the form constraint, but never loop
