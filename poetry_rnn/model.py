@@ -474,7 +474,7 @@ class StepScores:
         cutoffs: Sequence[int] | None = None,
     ):
         self.head = head  # [B, shortlist + clusters]
-        self.tails = list(tails)  # cluster c: row indices [R] → that cluster's scores [R, size_c]
+        self.tails = list(tails)  # cluster c: row indices [R] (or one row, an int) → its scores [R, size_c]
         self.cutoffs = list(cutoffs) if cutoffs is not None else [head.shape[1]]  # [shortlist, ..., V]
         self.shortlist = self.cutoffs[0]
         self.vocab_size = self.cutoffs[-1]
@@ -492,11 +492,18 @@ class StepScores:
             rows = torch.arange(self.batch_size)
         return adaptive_log_probs(head, [tail(rows) for tail in self.tails], self.shortlist)
 
+    def cluster(self, cluster: int, row: int) -> torch.Tensor:
+        """Log-probabilities [size] of one tail cluster's pieces (cutoffs[cluster] ..
+        cutoffs[cluster + 1]) for one row."""
+        scores = self.tails[cluster](row)[0]
+        return torch.log_softmax(scores, dim=-1).add_(self.head[row, self.shortlist + cluster])
 
-def _tail_scores(tail: Callable, inputs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """A tail cluster's scores for some rows of a step (StepScores asks after the step has returned)."""
+
+def _tail_scores(tail: Callable, inputs: torch.Tensor, rows: torch.Tensor | int) -> torch.Tensor:
+    """A tail cluster's scores for some rows of a step, or for one (an int: [1, size]). StepScores asks
+    after the step has returned."""
     with torch._C.DisableTorchFunctionSubclass(), torch.inference_mode():  # see Int8Weights.step
-        return tail(inputs.index_select(0, rows))
+        return tail(inputs[rows : rows + 1] if isinstance(rows, int) else inputs.index_select(0, rows))
 
 
 class Int8Weights:

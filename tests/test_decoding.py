@@ -342,7 +342,7 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
     state = constraints.new_state()
     constraints.advance(state, head)
     dictated, penalties = constraints.plan([state])
-    assert dictated == [None] and torch.isfinite(penalties).sum() > 5  # the model's choice
+    assert dictated == [None] and torch.isfinite(penalties.dense()).sum() > 5  # the model's choice
     model = CountingModel(tiny_model_for_tests(tokenizer, seed=4))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=3, seed=1)
@@ -378,6 +378,13 @@ def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights():
             if penalties is None:  # every piece dictated: the only one each mask allows
                 assert all(masks[row].nonzero().flatten().tolist() == [p] for row, p in enumerate(dictated))
                 continue
+            # the sampler's view: the first pieces' penalties and its own entries, then the soft rules
+            width = tokenizer.vocab_size // 2
+            head = penalties.head(width, (0.5, 0.25)).clone()
+            penalties.block(head, width)
+            penalties = penalties.dense()
+            assert torch.equal(head[:, :width], penalties[:, :width])
+            assert head[:, width:].tolist() == [[0.5, 0.25]] * len(live)
             allowed = torch.isfinite(penalties)
             # a dead end stays all -inf in the penalties (the sampler reports it); masks() settles it
             dead_end = ~allowed.any(1)
@@ -426,9 +433,10 @@ class CountingTails:
         self.log_probs = adaptive_log_probs(head.unsqueeze(0), [t.unsqueeze(0) for t in self.tails], 4)[0]
 
     def tail(self, cluster: int):
-        def scores(rows: torch.Tensor) -> torch.Tensor:
-            self.rows_computed += len(rows) if cluster == 0 else 0
-            return self.tails[cluster].expand(len(rows), -1)
+        def scores(rows: torch.Tensor | int) -> torch.Tensor:  # row indices, or one row
+            count = 1 if isinstance(rows, int) else len(rows)
+            self.rows_computed += count if cluster == 0 else 0
+            return self.tails[cluster].expand(count, -1)
 
         return scores
 
@@ -451,7 +459,7 @@ def test_sample_scores_draws_from_the_whole_distribution_with_tails_on_demand(lo
     rows = 30000
     scores = CountingTails(rows, *logits)
     penalties = torch.zeros(10)
-    penalties[[1, 8]] = float("-inf")
+    penalties[[1, 8] if logits is SPREAD else [8]] = float("-inf")
     choice, log_probs = sample_scores(
         scores.scores, 0, top_p, torch.Generator().manual_seed(11), temperature, penalties.expand(rows, -1)
     )

@@ -12,13 +12,13 @@ Masks are cached per situation (tone pattern, position, tones so far …), so a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 
 from poetry_rnn.decoding.originality import CorpusLines
 from poetry_rnn.decoding.state import DecodingState
-from poetry_rnn.decoding.tables import BOTH, SchemeTables, VocabularyTables, fits, penalty_of
+from poetry_rnn.decoding.tables import BOTH, SchemeTables, StepPenalties, VocabularyTables, fits, penalty_of
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
     STANDARD,
@@ -54,9 +54,31 @@ class Constraint:
         """Whether this constraint dictates the next piece (only meaningful for forcing constraints)."""
         return False
 
+    def blocked(self, state: DecodingState) -> Collection[int]:
+        """Soft constraints: the pieces this rule excludes next (empty: none). A soft rule blocks a few
+        pieces of one candidate, so the search takes them as a list rather than a mask."""
+        return ()
+
     def advance(self, state: DecodingState, piece_id: int) -> None:
         """Update slots after `piece_id` was chosen (before `state.advance`). Copy-on-write: never mutate
         a slot value in place, so that forked states (beam search) can share them."""
+
+
+class SoftConstraint(Constraint):
+    """A rule that blocks a few pieces per candidate (`blocked`); its mask is built from them on demand."""
+
+    soft = True
+
+    def __init__(self, tables: VocabularyTables):
+        self.tables = tables
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        blocked = self.blocked(state)
+        if not blocked:
+            return None
+        allowed = torch.ones(self.tables.vocab_size, dtype=torch.bool)
+        allowed[list(blocked)] = False
+        return allowed
 
 
 class FormConstraint(Constraint):
@@ -240,18 +262,25 @@ class RhymeConstraint(Constraint):
         some, every = self._rhyming(state)
         if not some:
             return None
-        groups = state.slots["rhyme_groups"]
-        key = (groups, remaining, every)
+        groups, used = state.slots["rhyme_groups"], state.slots["rhymes_used"]
+        # one mask object per situation, used rhymes included: the penalty and dictated-piece caches
+        # recognise it by identity
+        key = (groups, remaining, every, used)
         found = self._cache.get(key)
         if found is None:
-            rhymes = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
-            for group in groups:
-                rhymes |= self.scheme.group_last[group]
-            ok = rhymes if every else rhymes | self.scheme.last_can_be_ze
-            # Pieces that do not reach the line end are not judged here.
-            found = ~self.tables.length_exactly[remaining] | ok
+            found = self._compute(groups, remaining, every, used)
+            if len(self._cache) >= MAX_CACHED_SITUATIONS:
+                self._cache.clear()
             self._cache[key] = found
-        used = state.slots["rhymes_used"]
+        return found
+
+    def _compute(self, groups: tuple, remaining: int, every: bool, used: frozenset) -> torch.Tensor:
+        rhymes = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
+        for group in groups:
+            rhymes |= self.scheme.group_last[group]
+        ok = rhymes if every else rhymes | self.scheme.last_can_be_ze
+        # Pieces that do not reach the line end are not judged here.
+        found = ~self.tables.length_exactly[remaining] | ok
         if used:
             blocked = [
                 p
@@ -260,12 +289,9 @@ class RhymeConstraint(Constraint):
                 if self.tables.chars[p] and len(self.tables.chars[p]) == remaining
             ]
             if every:
-                found = found.clone()
                 found[blocked] = False
             else:  # a used rhyme character may still end a non-rhyming first line if it can be oblique
-                found = found.clone()
-                keep = self.scheme.last_can_be_ze[blocked]
-                found[blocked] = keep
+                found[blocked] = self.scheme.last_can_be_ze[blocked]
         return found
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
@@ -307,37 +333,37 @@ class AcrosticConstraint(Constraint):
         return self.heads[state.line] if self.forces(state) else None
 
 
-class RepetitionConstraint(Constraint):
+class RepetitionConstraint(SoftConstraint):
     """No character more than `max_repeat` times in a poem.
 
     `reserved` maps a line to the character that a forcing constraint will put at its start (an acrostic
     head): it counts from the beginning, so the model cannot use up a head character before its line."""
 
-    soft = True
-
     def __init__(self, tables: VocabularyTables, max_repeat: int, reserved: dict[int, str] | None = None):
-        self.tables = tables
+        super().__init__(tables)
         self.max_repeat = max_repeat
         self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
 
     def start(self, state: DecodingState) -> None:
         state.slots["char_counts"] = {}
-        state.slots["repeat_allowed"] = None
+        state.slots["repeat_blocked"] = frozenset()
         for char in self.reserved.values():
             self._count(state, normalize_variants(char))
 
-    def mask(self, state: DecodingState) -> torch.Tensor | None:
-        allowed = state.slots["repeat_allowed"]
+    def blocked(self, state: DecodingState) -> Collection[int]:
+        blocked = state.slots["repeat_blocked"]
         head = self.reserved.get(state.line) if state.position == 0 else None
-        if head is None or allowed is None:
-            return allowed
+        if head is None:
+            return blocked
         # At a reserved head, pieces starting with it are judged by the rest of their characters.
-        allowed = allowed.clone()
+        starting = self.tables.ids_starting_with.get(head, ())
         counts = state.slots["char_counts"]
-        for piece in self.tables.ids_starting_with.get(head, ()):
+        judged = set(blocked).difference(starting)
+        for piece in starting:
             tail = normalize_variants(self.tables.chars[piece])[1:]
-            allowed[piece] = all(counts.get(c, 0) + tail.count(c) <= self.max_repeat for c in set(tail))
-        return allowed
+            if any(counts.get(c, 0) + tail.count(c) > self.max_repeat for c in set(tail)):
+                judged.add(piece)
+        return judged
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
         chars = normalize_variants(self.tables.chars[piece_id])
@@ -358,28 +384,21 @@ class RepetitionConstraint(Constraint):
                     newly_blocked.append(piece)
         state.slots["char_counts"] = counts
         if newly_blocked:
-            allowed = state.slots["repeat_allowed"]
-            allowed = (
-                torch.ones(self.tables.vocab_size, dtype=torch.bool) if allowed is None else allowed.clone()
-            )
-            allowed[newly_blocked] = False
-            state.slots["repeat_allowed"] = allowed
+            state.slots["repeat_blocked"] = state.slots["repeat_blocked"].union(newly_blocked)
 
 
-class OriginalityConstraint(Constraint):
-    """No line may equal a line of the training corpus: mask the pieces that would complete one."""
-
-    soft = True
+class OriginalityConstraint(SoftConstraint):
+    """No line may equal a line of the training corpus: block the pieces that would complete one."""
 
     def __init__(self, tables: VocabularyTables, corpus_lines: CorpusLines, chars_per_line: int):
-        self.tables = tables
+        super().__init__(tables)
         self.corpus_lines = corpus_lines
         self.chars_per_line = chars_per_line
 
-    def mask(self, state: DecodingState) -> torch.Tensor | None:
+    def blocked(self, state: DecodingState) -> Collection[int]:
         remaining = self.chars_per_line - state.position
         if remaining <= 0 or remaining > self.tables.max_piece_len:
-            return None
+            return ()
         prefix = state.line_text
         width = self.chars_per_line
         candidates = self.tables.ids_of_length.get(remaining, ())
@@ -388,11 +407,7 @@ class OriginalityConstraint(Constraint):
             blocked = [p for ending in endings for p in self.tables.ids_of_text.get(ending, ())]
         else:  # a short prefix matches many lines: test the few pieces that would end the line instead
             blocked = [p for p in candidates if prefix + self.tables.chars[p] in self.corpus_lines]
-        if not blocked:
-            return None
-        allowed = torch.ones(self.tables.vocab_size, dtype=torch.bool)
-        allowed[blocked] = False
-        return allowed
+        return blocked
 
 
 class ConstraintSet:
@@ -455,72 +470,59 @@ class ConstraintSet:
                 allowed[index] = self.eos_only if yielded is None else yielded
         return allowed
 
-    def _rule_masks(self, state: DecodingState) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        """The hard and the soft rules' masks for a live state (only those that restrict something)."""
+    def _rules(self, state: DecodingState) -> tuple[tuple[torch.Tensor, ...], Collection[int]]:
+        """The hard rules' masks (only those that restrict something) and the pieces the soft rules block,
+        for a live state."""
         # plain loops: this runs for every candidate at every step, and generator expressions cost more
-        hard, soft = [], []
+        hard = []
         for constraint in self.hard:
             found = constraint.mask(state)
             if found is not None:
                 hard.append(found)
+        blocked: Collection[int] = ()
         for constraint in self.soft:
-            found = constraint.mask(state)
-            if found is not None:
-                soft.append(found)
-        return tuple(hard), tuple(soft)
+            found = constraint.blocked(state)
+            if found:
+                blocked = found if not blocked else set(blocked).union(found)
+        return tuple(hard), blocked
 
-    def _dictated(self, state: DecodingState, hard: tuple, soft: tuple) -> int | None:
-        """The one piece the rules leave the state, or None. A piece that a soft rule excludes counts only
+    def _dictated(self, state: DecodingState, hard: tuple, blocked: Collection[int]) -> int | None:
+        """The one piece the rules leave the state, or None. A piece that a soft rule blocks counts only
         where a forcing constraint dictates it (soft rules yield there, as in `dead_end_penalty`); otherwise
         the sampler is left to find the dead end."""
         piece = self.tables.penalties.only_piece(hard)
         if piece is None:
             return None
-        if any(not bool(mask[piece]) for mask in soft) and not any(c.forces(state) for c in self.forcing):
+        if piece in blocked and not any(c.forces(state) for c in self.forcing):
             return None
         return piece
 
-    def _penalty_rows(self, masks: Sequence[tuple | None]) -> torch.Tensor:
-        """Penalties [B, V] from each state's (hard, soft) masks; None for a finished or dead state (</s>).
-        The hard rules' masks are shared objects (one per situation), so their combination is cached; the
-        soft rules' masks are per candidate (its repeated characters), so they are added on."""
-        cache = self.tables.penalties
-        rows, soft_rows = [], []
-        for found in masks:
-            if found is None:
-                rows.append(self.eos_penalty)
-                soft_rows.append(cache.none)
-                continue
-            rows.append(cache.of(found[0]))
-            soft_rows.append(cache.of(found[1]))
-        if len(rows) == 1:  # a view of a shared penalty (callers add to it, never write into it), or one sum
-            return (rows[0] if soft_rows[0] is cache.none else rows[0] + soft_rows[0]).unsqueeze(0)
-        if all(row is cache.none for row in soft_rows):
-            return torch.stack(rows)
-        return torch.stack(rows) + torch.stack(soft_rows)
-
-    def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], torch.Tensor | None]:
+    def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], StepPenalties | None]:
         """What the search needs for the next step: per state the piece the rules dictate (punctuation, an
         acrostic head, a given first line; </s> once finished or dead) or None, and the penalties for the
         sampler, or None where every state's piece is dictated (no sampling, and the model's output layer
         can be skipped for the step before).
 
-        The penalties are the rules of `masks` as additive log-weights (float [B, V]: 0 allowed, -inf not;
-        read-only). A row whose pieces are all excluded is left so (all -inf): the sampler reports it and
-        asks `dead_end_penalty`, which costs nothing at the steps without one."""
+        The penalties are the rules of `masks` as additive log-weights (0 allowed, -inf not; see
+        StepPenalties). A row whose pieces are all excluded is left so (all -inf): the sampler reports it
+        and asks `dead_end_penalty`, which costs nothing at the steps without one."""
         dictated: list[int | None] = []
-        masks: list[tuple | None] = []
+        rows: list[torch.Tensor] = []
+        blocked_rows: list[Collection[int]] = []
+        cache = self.tables.penalties
         for state in states:
             if state.finished or state.dead:
                 dictated.append(self.tables.eos_id)
-                masks.append(None)
+                rows.append(self.eos_penalty)
+                blocked_rows.append(())
                 continue
-            hard, soft = self._rule_masks(state)
-            dictated.append(self._dictated(state, hard, soft))
-            masks.append((hard, soft))
+            hard, blocked = self._rules(state)
+            dictated.append(self._dictated(state, hard, blocked))
+            rows.append(cache.of(hard))
+            blocked_rows.append(blocked)
         if all(piece is not None for piece in dictated):
             return dictated, None
-        return dictated, self._penalty_rows(masks)
+        return dictated, StepPenalties(rows, blocked_rows, cache)
 
     def dead_end_penalty(self, state: DecodingState) -> torch.Tensor:
         """Penalty row for a state that had no allowed piece: the hard rules only where soft ones yield to a

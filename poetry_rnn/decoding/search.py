@@ -16,15 +16,18 @@ output layer for that step.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from poetry_rnn.decoding.constraints import ConstraintSet
 from poetry_rnn.decoding.state import DecodingState
+from poetry_rnn.decoding.tables import StepPenalties
 from poetry_rnn.errors import UserError
 from poetry_rnn.model import StepScores
 
@@ -155,175 +158,241 @@ def sample_scores(
     top_p: float,
     generator: torch.Generator,
     temperature: float = 1.0,
-    penalties: torch.Tensor | None = None,
+    penalties: StepPenalties | torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[float]]:
-    """As `sample_pieces` over the whole distribution (scores.full()), computing the tail clusters only for
-    the rows that need them; returns the pieces and their log-probabilities (-inf for a row of -1).
+    """As `sample_pieces` over the whole distribution (scores.full()), computing a tail cluster only for
+    the rows that need it; returns the pieces and their log-probabilities (-inf for a row of -1).
 
     The draw comes from a proposal in which each tail cluster c stands for its pieces with one entry of
     weight U_c = P(c)^(1/t) (times n_c^(1-1/t) for t > 1): no less than its pieces' total weight M_c, nor
     than any one of them. A shortlist piece x has its true weight w_x there, and the nucleus test (is the
-    mass of the pieces heavier than x under top_p of the total?) is often settled by bounds alone: the
-    clusters' pieces add at most M_c <= U_c to the total, and to the heavier mass only where U_c > w_x.
-    A draw the bounds cannot settle, or a draw of a cluster, takes the row's tails: the cluster stands for
-    one of its pieces with probability M_c / U_c (drawn by weight within it), else the row draws again.
-    Each round thus accepts every piece with probability proportional to its weight in the nucleus, as
-    drawing from the whole distribution does: the same distribution, exactly. With the shipped model about
-    one row in seven needs its tails."""
+    mass of the pieces heavier than x under top_p of the total?) is often settled by bounds alone: a
+    cluster's pieces add at most M_c <= U_c to the total, and to the heavier mass only where U_c > w_x.
+    A draw of a cluster's entry computes that cluster for the row (see _LazyRow): the entry stands for one
+    of its pieces with probability M_c / U_c (drawn by weight within it), else the row draws again, now
+    with the entry at its exact weight M_c; a test the bounds cannot settle computes the clusters it
+    depends on. Each round accepts every piece with probability proportional to its weight in the
+    nucleus, as drawing from the whole distribution does: the same distribution, exactly. With the
+    shipped model about one row in ten computes a cluster."""
+    if isinstance(penalties, torch.Tensor):
+        penalties = StepPenalties.of(penalties)
     if not scores.tails or top_k:
         full = scores.full()
-        choice = sample_pieces(full, top_k, top_p, generator, temperature, penalties)
+        dense = None if penalties is None else penalties.dense()
+        choice = sample_pieces(full, top_k, top_p, generator, temperature, dense)
         found = full.gather(1, choice.clamp(min=0).unsqueeze(1)).squeeze(1)
         return choice, torch.where(choice >= 0, found, -math.inf).tolist()
     head, shortlist = scores.head, scores.shortlist
     inverse = 1.0 / temperature
-    shifts = _cluster_bound_shifts(scores.cutoffs, temperature)
-    log_weights = torch.empty_like(head)
+    shifts = _cluster_bound_shifts(tuple(scores.cutoffs), temperature)
+    # one add: the shortlist's pieces get their penalties, the clusters' entries their bound's shift
     if penalties is not None:
-        torch.add(
-            penalties[:, :shortlist], head[:, :shortlist], alpha=inverse, out=log_weights[:, :shortlist]
-        )
+        log_weights = torch.add(penalties.head(shortlist, shifts), head, alpha=inverse)
+        penalties.block(log_weights, shortlist)
     else:
-        torch.mul(head[:, :shortlist], inverse, out=log_weights[:, :shortlist])
-    torch.add(head[:, shortlist:] * inverse, torch.tensor(shifts), out=log_weights[:, shortlist:])
+        log_weights = torch.add(_free_head(shortlist, shifts), head, alpha=inverse)
     weights = log_weights.clamp_(min=FLOOR).exp_()  # as in sample_pieces
     cdf = weights.cumsum(-1)
-    total = cdf[:, -1:]
-    target = torch.rand(weights.size(0), 1, generator=generator).mul_(total)
+    target = torch.rand(weights.size(0), 1, generator=generator).mul_(cdf[:, -1:])
     choice = torch.searchsorted(cdf, target, right=True).clamp_(max=weights.size(1) - 1)
     picked = weights.gather(1, choice)
-    facts = [total, cdf[:, shortlist - 1 : shortlist], head.gather(1, choice), choice.float(), picked]
+    totals = cdf.index_select(1, _columns(shortlist - 1, weights.size(1) - 1))
+    facts = [totals, head.gather(1, choice), choice.float(), picked]
     if top_p < 1.0:
         # in units of the draw's weight: every entry heavier than the draw, and the clusters among them
         heavier = torch.nn.functional.threshold(weights / picked, 1.0, 0.0)
         facts += [heavier.sum(1, keepdim=True), heavier[:, shortlist:].sum(1, keepdim=True)]
     choice = choice.squeeze(1)
-    proposal = _Proposal(weights, cdf, shortlist, top_p, generator)
     chosen: list[float] = []
-    settle: dict[int, int | None] = {}  # row → its draw, to settle with the row's tails (None: draw again)
-    for row, (row_total, head_total, log_prob, drawn, *test) in enumerate(torch.cat(facts, 1).tolist()):
+    for row, (head_total, row_total, log_prob, drawn, picked_weight, *heavy) in enumerate(
+        torch.cat(facts, 1).tolist()
+    ):
         chosen.append(log_prob)
         drawn = int(drawn)
         if not (TRUSTED <= head_total and row_total < math.inf):
-            settle[row] = None  # too little allowed mass in the shortlist to trust the floor
+            # too little allowed mass in the shortlist to trust the floor: the row's whole distribution
+            full = scores.full(torch.tensor([row]))[0]
+            allowed = (
+                full * inverse
+                if penalties is None
+                else torch.add(penalties.select([row])[0], full, alpha=inverse)
+            )
+            piece = _sample_row(allowed, top_p, generator)
+            choice[row], chosen[row] = piece, float(full[piece]) if piece >= 0 else -math.inf
             continue
-        verdict = proposal.verdict(drawn, *test, head_total, row_total)
-        if verdict is REJECT:
-            drawn, verdict = proposal.draw_again(row, head_total, row_total)
-            if verdict is ACCEPT:
-                choice[row] = drawn
-                chosen[row] = float(head[row, drawn])
-        if verdict is not ACCEPT:
-            settle[row] = drawn if verdict is UNSETTLED else None
-    if settle:
-        rows = list(settle)
-        index = torch.tensor(rows)
-        full = scores.full(index)
-        if penalties is not None:
-            allowed = torch.add(penalties.index_select(0, index), full, alpha=inverse)
-        else:
-            allowed = full * inverse
-        for position, row in enumerate(rows):
-            drawn = settle[row]
-            bound = None
-            if drawn is not None and drawn >= shortlist:  # the proposal's weight of the cluster's entry
-                bound = max(float(head[row, drawn]) * inverse + shifts[drawn - shortlist], FLOOR)
-            piece = _settle(allowed[position], scores.cutoffs, drawn, bound, top_p, generator)
-            choice[row] = piece
-            chosen[row] = float(full[position, piece]) if piece >= 0 else -math.inf
+        if drawn < shortlist and picked_weight > FLOOR_WEIGHT:
+            if top_p >= 1.0:
+                continue
+            heavier_units, cluster_units = heavy
+            shortlist_heavier = (heavier_units - cluster_units) * picked_weight
+            relevant_bounds = cluster_units * picked_weight
+            if shortlist_heavier < top_p * head_total - (1 - top_p) * relevant_bounds:
+                continue  # in the nucleus, whatever the clusters hold (see _LazyRow.verdict)
+        lazy = _LazyRow(scores, penalties, row, weights[row], cdf[row], head_total, inverse, top_p, generator)
+        piece, log_prob = lazy.finish(drawn)
+        choice[row], chosen[row] = piece, log_prob
     return choice, chosen
 
 
 ACCEPT, REJECT, UNSETTLED = "accept", "reject", "unsettled"
 
 
-class _Proposal:
-    """The nucleus test of `sample_scores` for a draw from the proposal, by bounds."""
+class _LazyRow:
+    """One row of `sample_scores` whose first draw was not settled: it draws again from the proposal as
+    long as needed, computing a tail cluster (its pieces' exact weights) only when a draw lands on its entry
+    or a nucleus test depends on it; a computed cluster's entry weighs its exact M_c from then on.
 
-    def __init__(self, weights, cdf, shortlist: int, top_p: float, generator: torch.Generator):
-        self.weights, self.cdf, self.shortlist = weights, cdf, shortlist
-        self.top_p, self.generator = top_p, generator
+    Works on NumPy views of the row: a row takes a few dozen scalar-sized steps, and a NumPy call costs a
+    fraction of a tensor op's dispatch."""
 
-    def verdict(self, drawn: int, picked: float, *heavy: float) -> str:
-        """heavy: (entries heavier than the draw, clusters among them) in units of its weight, then the
-        shortlist's and the proposal's totals (only the totals without top-p)."""
-        if drawn >= self.shortlist:
-            return UNSETTLED
-        if picked <= FLOOR_WEIGHT:
-            return REJECT  # the floor of an excluded piece: a null draw
+    def __init__(self, scores, penalties, row, weights, cdf, head_total, inverse, top_p, generator):
+        self.scores, self.penalties, self.row = scores, penalties, row
+        shortlist = scores.shortlist
+        self.head_weights = weights[:shortlist].numpy()
+        self.head_cdf = cdf[:shortlist].numpy()
+        self.head_total = head_total
+        self.bounds = weights[shortlist:].tolist()  # U_c as the proposal weighed it
+        self.inverse, self.top_p, self.generator = inverse, top_p, generator
+        self.uniforms: list[float] = []
+        self.known: dict[int, tuple[np.ndarray, np.ndarray, float, np.ndarray]] = {}
+
+    def finish(self, first: int) -> tuple[int, float]:
+        """The piece and its log-probability; `first` is the first draw (a piece or a cluster's entry)."""
+        shortlist = self.scores.shortlist
+        drawn: int | None = first
+        if first >= shortlist:  # the entry was drawn: where in it is uniform over [0, U_c)
+            cluster = first - shortlist
+            drawn = self._in_cluster(cluster, self._uniform() * self.bounds[cluster])
+        elif self.head_weights[first] <= FLOOR_WEIGHT:
+            drawn = None  # an excluded piece's floor: a null draw
+        for _ in range(MAX_DRAWS):
+            if drawn is not None:
+                verdict = self.verdict(drawn)
+                while verdict is UNSETTLED:
+                    self._compute_needed(self.weight(drawn))
+                    verdict = self.verdict(drawn)
+                if verdict is ACCEPT:
+                    return drawn, self.log_prob(drawn)
+            drawn = self.draw()
+        return self._exactly()
+
+    def _uniform(self) -> float:
+        if not self.uniforms:
+            self.uniforms = torch.rand(8, generator=self.generator, dtype=torch.float64).tolist()
+        return self.uniforms.pop()
+
+    def draw(self) -> int | None:
+        """One draw from the proposal: a piece, or None (a null draw: an excluded piece's floor, or the
+        part of a cluster's entry beyond its pieces' weight)."""
+        entries = [self.known[c][2] if c in self.known else bound for c, bound in enumerate(self.bounds)]
+        target = self._uniform() * (self.head_total + sum(entries))
+        if target < self.head_total:
+            piece = min(int(np.searchsorted(self.head_cdf, target, side="right")), len(self.head_cdf) - 1)
+            return piece if self.head_weights[piece] > FLOOR_WEIGHT else None
+        target -= self.head_total
+        cluster = 0
+        while cluster < len(entries) - 1 and target >= entries[cluster]:
+            target -= entries[cluster]
+            cluster += 1
+        return self._in_cluster(cluster, target)
+
+    def _in_cluster(self, cluster: int, offset: float) -> int | None:
+        """The piece at `offset` into a cluster's entry, or None beyond its pieces' weight."""
+        weights, cdf, mass, _ = self._compute(cluster)
+        if offset >= mass:
+            return None
+        index = min(int(np.searchsorted(cdf, offset, side="right")), len(cdf) - 1)
+        return self.scores.cutoffs[cluster] + index if weights[index] > 0 else None
+
+    def verdict(self, piece: int) -> str:
+        """The nucleus test of a drawn piece by what is known: exact for the shortlist and the computed
+        clusters; a cluster not computed adds at most U_c to the total, and to the heavier mass only if
+        U_c > w (its pieces weigh at most U_c each), so (1 - top_p) U_c is the most it can cost the test."""
         if self.top_p >= 1.0:
             return ACCEPT
-        heavier_units, cluster_units, head_total, row_total = heavy
-        shortlist_heavier = (heavier_units - cluster_units) * picked
-        # clusters heavier than the draw add at most U_c to the heavier mass and at least 0 to the total;
-        # (1 - top_p) U_c is what that can cost the test at worst
-        if shortlist_heavier < self.top_p * head_total - (1 - self.top_p) * cluster_units * picked:
+        weight = self.weight(piece)
+        heavier = float(self.head_weights[self.head_weights > weight].sum())
+        mass, relevant, unknown = self.head_total, 0.0, 0.0
+        for cluster, bound in enumerate(self.bounds):
+            if cluster in self.known:
+                weights, _, cluster_mass, _ = self.known[cluster]
+                heavier += float(weights[weights > weight].sum())
+                mass += cluster_mass
+            else:
+                unknown += bound
+                relevant += bound if bound > weight else 0.0
+        if heavier < self.top_p * mass - (1 - self.top_p) * relevant:
             return ACCEPT
-        if shortlist_heavier >= self.top_p * row_total:  # even if the clusters' pieces weigh U_c each
+        if heavier >= self.top_p * (mass + unknown):
             return REJECT
         return UNSETTLED
 
-    def draw_again(self, row: int, head_total: float, row_total: float) -> tuple[int | None, str]:
-        """Draw again from a row's proposal until a verdict other than REJECT (or MAX_DRAWS of them)."""
-        weights, cdf = self.weights[row], self.cdf[row]
-        for _ in range(MAX_DRAWS):
-            target = torch.rand(1, generator=self.generator) * row_total
-            drawn = min(int(torch.searchsorted(cdf, target, right=True)), weights.numel() - 1)
-            picked = float(weights[drawn])
-            heavy = ()
-            if self.top_p < 1.0 and drawn < self.shortlist:
-                heavier = torch.nn.functional.threshold(weights / picked, 1.0, 0.0)
-                heavy = (float(heavier.sum()), float(heavier[self.shortlist :].sum()), head_total, row_total)
-            verdict = self.verdict(drawn, picked, *heavy) if heavy else self.verdict(drawn, picked)
-            if verdict is REJECT and picked <= FLOOR_WEIGHT:
-                return None, UNSETTLED  # settled with the row's tails (None: draw again there)
-            if verdict is not REJECT:
-                return drawn, verdict
-        return None, UNSETTLED
+    def _compute_needed(self, weight: float) -> None:
+        """Compute the clusters an unsettled test depends on: those that may hold heavier pieces, or, if
+        none, every cluster not computed yet."""
+        missing = [c for c in range(len(self.bounds)) if c not in self.known]
+        relevant = [c for c in missing if self.bounds[c] > weight]
+        for cluster in relevant or missing:
+            self._compute(cluster)
+
+    def _compute(self, cluster: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        found = self.known.get(cluster)
+        if found is None:
+            start, end = self.scores.cutoffs[cluster], self.scores.cutoffs[cluster + 1]
+            log_probs = self.scores.cluster(cluster, self.row).numpy()
+            allowed = log_probs * self.inverse
+            if self.penalties is not None:
+                allowed += self.penalties.span(self.row, start, end).numpy()
+            weights = np.exp(np.maximum(allowed, FLOOR))  # floored as in sample_pieces, excluded at 0
+            weights[np.isneginf(allowed)] = 0.0
+            cdf = np.cumsum(weights)
+            found = self.known[cluster] = (weights, cdf, float(cdf[-1]), log_probs)
+        return found
+
+    def weight(self, piece: int) -> float:
+        if piece < self.scores.shortlist:
+            return float(self.head_weights[piece])
+        cluster = self._cluster_of(piece)
+        return float(self.known[cluster][0][piece - self.scores.cutoffs[cluster]])
+
+    def log_prob(self, piece: int) -> float:
+        if piece < self.scores.shortlist:
+            return float(self.scores.head[self.row, piece])
+        cluster = self._cluster_of(piece)
+        return float(self.known[cluster][3][piece - self.scores.cutoffs[cluster]])
+
+    def _cluster_of(self, piece: int) -> int:
+        return next(c for c in range(len(self.bounds)) if piece < self.scores.cutoffs[c + 1])
+
+    def _exactly(self) -> tuple[int, float]:
+        """After MAX_DRAWS null or rejected draws (practically never): the row's whole distribution."""
+        full = self.scores.full(torch.tensor([self.row]))[0]
+        allowed = full * self.inverse
+        if self.penalties is not None:
+            allowed = torch.add(self.penalties.select([self.row])[0], full, alpha=self.inverse)
+        piece = _sample_row(allowed, self.top_p, self.generator)
+        return piece, float(full[piece]) if piece >= 0 else -math.inf
 
 
-def _cluster_bound_shifts(cutoffs: Sequence[int], temperature: float) -> list[float]:
+@functools.lru_cache(maxsize=64)
+def _columns(*columns: int) -> torch.Tensor:
+    return torch.tensor(columns, dtype=torch.long)
+
+
+@functools.lru_cache(maxsize=64)
+def _free_head(width: int, shifts: tuple[float, ...]) -> torch.Tensor:
+    """What sample_scores adds to the head without penalties: 0 for the shortlist, then the shifts."""
+    return torch.cat([torch.zeros(width), torch.tensor(shifts)])
+
+
+@functools.lru_cache(maxsize=64)
+def _cluster_bound_shifts(cutoffs: tuple[int, ...], temperature: float) -> tuple[float, ...]:
     """Per tail cluster, the log of the factor that makes its entry an upper bound of its pieces' total
     weight: for t > 1, sum p_i^(1/t) <= n^(1-1/t) over a cluster's n conditional probabilities; a
     relative margin of 1e-4 keeps rounding from breaking the bound where one piece holds all the cluster."""
     exponent = max(0.0, 1.0 - 1.0 / temperature)
-    return [math.log(end - start) * exponent + 1e-4 for start, end in zip(cutoffs, cutoffs[1:], strict=False)]
-
-
-def _settle(
-    allowed_log: torch.Tensor,
-    cutoffs: Sequence[int],
-    drawn: int | None,
-    bound: float | None,
-    top_p: float,
-    generator: torch.Generator,
-) -> int:
-    """Finish a round of `sample_scores` for one row with its whole distribution (allowed_log: [V] log-weights,
-    -inf excluded): `drawn` is a cluster's entry (whose proposal log-weight is `bound`), a shortlist piece
-    whose nucleus test the bounds left open, or None (draw again)."""
-    best = float(allowed_log.max())
-    if math.isnan(best) or best == -math.inf:
-        return -1
-    if best == math.inf:
-        return int(allowed_log.argmax())
-    weights = (allowed_log - best).clamp_(min=FLOOR).exp_().masked_fill_(torch.isneginf(allowed_log), 0.0)
-    if bound is not None:  # a cluster's entry: one of its pieces with probability M_c / U_c, else a null draw
-        cluster = drawn - cutoffs[0]
-        start, end = cutoffs[cluster], cutoffs[cluster + 1]
-        members = weights[start:end]
-        cdf = members.cumsum(0)
-        mass = float(cdf[-1])
-        drawn = None
-        target = float(torch.rand(1, generator=generator)) * math.exp(bound - best)
-        if target < mass:  # the same uniform draw picks the piece: given target < mass, it is uniform there
-            drawn = start + min(
-                int(torch.searchsorted(cdf, torch.tensor([target]), right=True)), end - start - 1
-            )
-    if drawn is not None and weights[drawn] > 0:
-        picked = weights[drawn]
-        if top_p >= 1.0 or float((weights * (weights > picked)).sum()) < top_p * float(weights.sum()):
-            return drawn
-    return _redraw(allowed_log, weights, weights.cumsum(0), top_p, generator)
+    sizes = [end - start for start, end in zip(cutoffs, cutoffs[1:], strict=False)]
+    return tuple(math.log(size) * exponent + 1e-4 for size in sizes)
 
 
 def _sample_row(log_weights: torch.Tensor, top_p: float, generator: torch.Generator) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -64,6 +65,8 @@ class MaskPenalties:
         self.none = torch.zeros(vocab_size)
         self._cache: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
         self._only: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], int | None]] = {}
+        self._extended: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._flat: dict[tuple, tuple[Collection[int], torch.Tensor]] = {}
 
     def of(self, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The penalty of the masks' intersection (read-only: shared). A combination seen before is one
@@ -105,11 +108,124 @@ class MaskPenalties:
             found = self._only[key] = (masks, int(ids[0]) if ids.numel() == 1 else None)
         return found[1]
 
+    def extended(self, penalty: torch.Tensor, width: int, tail: tuple[float, ...]) -> torch.Tensor:
+        """A penalty row's first `width` entries followed by the values `tail` (read-only, cached): what a
+        sampler adds to a head of `width` pieces and len(tail) more entries (see StepPenalties.head)."""
+        key = (id(penalty), width, tail)
+        found = self._extended.get(key)
+        if found is None:
+            if len(self._extended) >= self.capacity:
+                self._extended.clear()
+            row = torch.cat([penalty[:width], torch.tensor(tail, dtype=penalty.dtype)])
+            found = self._extended[key] = (penalty, row)
+        return found[1]
+
+    def flat_indices(self, pieces: Collection[int], width: int, row: int, stride: int) -> torch.Tensor:
+        """Indices into a flattened [B, width...] tensor (row stride `stride`) of the pieces under `width`
+        in row `row` (cached by the collection's identity: a candidate's soft-rule set lasts many steps)."""
+        key = (id(pieces), width, row, stride)
+        found = self._flat.get(key)
+        if found is None:
+            if len(self._flat) >= self.capacity:
+                self._flat.clear()
+            indices = torch.tensor(
+                [row * stride + piece for piece in pieces if piece < width], dtype=torch.long
+            )
+            found = self._flat[key] = (pieces, indices)
+        return found[1]
+
     def _store(self, masks: tuple[torch.Tensor, ...], penalty: torch.Tensor) -> torch.Tensor:
         if len(self._cache) >= self.capacity:
             self._cache.clear()
         self._cache[tuple(map(id, masks))] = (masks, penalty)
         return penalty
+
+
+class StepPenalties:
+    """One step's rules for a batch as additive log-weights over the vocabulary (0 allowed, -inf not), kept in
+    two parts until a sampler asks: per row a penalty row shared by every candidate in the same situation
+    (the hard rules' masks, cached by MaskPenalties), and the few pieces the soft rules block for that row
+    (its repeated characters, a corpus line it would complete). A dense [B, V] tensor would cost copies of
+    the whole vocabulary for every candidate at every step; the sampler mostly needs the shortlist's part."""
+
+    def __init__(
+        self,
+        rows: Sequence[torch.Tensor],
+        blocked: Sequence[Collection[int]],
+        cache: MaskPenalties | None = None,
+        dense: torch.Tensor | None = None,
+    ):
+        self.rows = list(rows)  # [V] each, read-only
+        self.blocked = list(blocked)
+        self.cache = cache
+        self._dense = dense
+
+    @classmethod
+    def of(cls, dense: torch.Tensor) -> StepPenalties:
+        """Penalties given as a dense [B, V] tensor."""
+        return cls([], [], dense=dense)
+
+    def dense(self) -> torch.Tensor:
+        """[B, V], every rule applied."""
+        if self._dense is None:
+            self._dense = self.select(range(len(self.rows)))
+        return self._dense
+
+    def select(self, rows: Iterable[int]) -> torch.Tensor:
+        """[R, V] for the given rows, every rule applied (a new tensor)."""
+        rows = list(rows)
+        if self._dense is not None:
+            return self._dense.index_select(0, torch.tensor(rows, dtype=torch.long))
+        selected = torch.stack([self.rows[row] for row in rows])
+        for index, row in enumerate(rows):
+            if self.blocked[row]:
+                selected[index, list(self.blocked[row])] = float("-inf")
+        return selected
+
+    def span(self, row: int, start: int, end: int) -> torch.Tensor:
+        """[end - start]: one row's penalties of the pieces start .. end - 1, every rule applied
+        (read-only: may be a view of a shared row)."""
+        if self._dense is not None:
+            return self._dense[row, start:end]
+        found = self.rows[row][start:end]
+        blocked = [piece - start for piece in self.blocked[row] if start <= piece < end]
+        if blocked:
+            found = found.clone()
+            found[blocked] = float("-inf")
+        return found
+
+    def head(self, width: int, tail: tuple[float, ...]) -> torch.Tensor:
+        """[B, width + len(tail)]: the hard rules' penalties of the first `width` pieces, then `tail` (a
+        sampler's extra entries), before `block` adds the soft rules. Read-only: may be a broadcast view."""
+        if self._dense is not None:
+            batch = self._dense.shape[0]
+            return torch.cat([self._dense[:, :width], torch.tensor(tail).expand(batch, -1)], 1)
+        distinct: dict[int, tuple[int, torch.Tensor]] = {}  # candidates in one situation share a row
+        positions = []
+        for row in self.rows:
+            entry = distinct.get(id(row))
+            if entry is None:
+                entry = distinct[id(row)] = (len(distinct), row)
+            positions.append(entry[0])
+        cache = self.cache or MaskPenalties(self.rows[0].shape[-1])
+        extended = [cache.extended(row, width, tail) for _, row in distinct.values()]
+        if len(extended) == 1:
+            return extended[0].expand(len(self.rows), -1)
+        return torch.stack(extended).index_select(0, torch.tensor(positions, dtype=torch.long))
+
+    def block(self, log_weights: torch.Tensor, width: int) -> None:
+        """Set -inf in log_weights [B, >= width] where a soft rule blocks one of the first `width` pieces."""
+        if self._dense is not None:
+            return  # already in the dense penalties
+        cache = self.cache or MaskPenalties(0)
+        stride = log_weights.stride(0)
+        flat = [
+            cache.flat_indices(blocked, width, row, stride)
+            for row, blocked in enumerate(self.blocked)
+            if blocked
+        ]
+        if flat:
+            log_weights.view(-1).index_fill_(0, torch.cat(flat), float("-inf"))
 
 
 @dataclass
