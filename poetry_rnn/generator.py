@@ -68,6 +68,7 @@ DEFAULT_TEMPERATURE = 0.85
 DEFAULT_TOP_P = 0.95
 MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_TITLE_CHARS = 20
+MAX_CACHED_CONSTRAINTS = 256  # constraint objects kept with their mask caches (see _constraints)
 MAX_THEME_CHARS = 200
 MAX_KEYWORDS = 8
 MAX_KEYWORD_CHARS = 8
@@ -630,7 +631,14 @@ class PoetryGenerator:
                 self._constraint_cache[key] = rhyme
             constraints.append(rhyme)
         if request.heads:
-            constraints.append(AcrosticConstraint(tables, request.heads))
+            # cached too: the same mask objects at every request keep the penalty caches warm
+            key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
+            acrostic = self._constraint_cache.get(key)
+            if acrostic is None:
+                if len(self._constraint_cache) >= MAX_CACHED_CONSTRAINTS:  # acrostics come from users
+                    self._constraint_cache.clear()
+                acrostic = self._constraint_cache[key] = AcrosticConstraint(tables, request.heads)
+            constraints.append(acrostic)
         if request.max_repeat is not None:
             # Heads that stand for one character are reserved, so that the model cannot spend them early.
             reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}

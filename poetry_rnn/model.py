@@ -541,19 +541,23 @@ class Int8Weights:
             if adaptive.head.bias is not None:  # head_bias=True; the tails' projections have no bias
                 bias = torch.cat([adaptive.head.bias, torch.zeros(sum(self.first_sizes[1:]))])
             self.first = fast_linear(torch.cat(first), bias)
-            self.tails = [fast_linear(tail[1].weight) for tail in adaptive.tail]
+            # float32: decoding computes a tail for one row at a time, only when the sampler needs it
+            # (StepScores), and at batch 1 a float32 product of this size is about twice as fast as int8
+            self.tails = [FloatLinear(tail[1].weight) for tail in adaptive.tail]
             self.cutoffs = list(adaptive.cutoffs)  # [shortlist, ..., vocab]
         else:
             self.output = fast_linear(model.output.weight, model.output.bias)
 
     def weight_bytes_per_step(self) -> int:
         """Bytes of weights one decoding step reads: every product's matrix (1 byte a weight in int8, 4 in
-        float32); the first layer's input product is a table row, negligible."""
+        float32); the first layer's input product is a table row, negligible. The adaptive softmax's tail
+        clusters are left out: a decoding step computes them only for the rows whose draw needs them
+        (StepScores), about one row in ten."""
         products = self.hidden_weights + self.input_weights[1:]
         if self.model.config.output_layer == "tied":
             products += [self.to_embedding, self.scores]
         elif self.adaptive:
-            products += [self.first, *self.tails]
+            products.append(self.first)
         else:
             products.append(self.output)
         return sum(p.in_features * p.out_features * (1 if isinstance(p, Int8Linear) else 4) for p in products)

@@ -8,8 +8,9 @@ Reports (medians over --repeats seeds, after one warm-up call that builds the ta
   constraints' overhead over it, for 1 and 8 candidates;
 - where the time goes: the decoding loop vs. the final check of each poem with the 格律 checker;
 - per-step time beside a memory bound: the bytes of the weights one step reads (every weight but the
-  embedding table, of which only the batch's rows are read), divided by the memory bandwidth measured
-  with a large tensor copy.
+  embedding table, of which only the batch's rows are read, and the adaptive softmax's tail clusters, which
+  the sampler computes only for the rows that need them), divided by the memory bandwidth measured with a
+  large tensor copy.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def weights_read_per_step(model) -> int:
         return model.int8.weight_bytes_per_step()
     total = 0
     for name, parameter in model.named_parameters():
-        if name.startswith("embedding."):
-            continue  # only the batch's rows are read
+        if name.startswith(("embedding.", "adaptive.tail.")):
+            continue  # only the batch's rows are read; tail clusters only for the rows that need them
         total += parameter.numel() * parameter.element_size()
     return total
 

@@ -254,7 +254,8 @@ class _LazyRow:
         self.bounds = weights[shortlist:].tolist()  # U_c as the proposal weighed it
         self.inverse, self.top_p, self.generator = inverse, top_p, generator
         self.uniforms: list[float] = []
-        self.known: dict[int, tuple[np.ndarray, np.ndarray, float, np.ndarray]] = {}
+        self.known: dict[int, tuple[np.ndarray, float, np.ndarray]] = {}
+        self.cdfs: dict[int, np.ndarray] = {}
 
     def finish(self, first: int) -> tuple[int, float]:
         """The piece and its log-probability; `first` is the first draw (a piece or a cluster's entry)."""
@@ -284,7 +285,7 @@ class _LazyRow:
     def draw(self) -> int | None:
         """One draw from the proposal: a piece, or None (a null draw: an excluded piece's floor, or the
         part of a cluster's entry beyond its pieces' weight)."""
-        entries = [self.known[c][2] if c in self.known else bound for c, bound in enumerate(self.bounds)]
+        entries = [self.known[c][1] if c in self.known else bound for c, bound in enumerate(self.bounds)]
         target = self._uniform() * (self.head_total + sum(entries))
         if target < self.head_total:
             piece = min(int(np.searchsorted(self.head_cdf, target, side="right")), len(self.head_cdf) - 1)
@@ -298,9 +299,12 @@ class _LazyRow:
 
     def _in_cluster(self, cluster: int, offset: float) -> int | None:
         """The piece at `offset` into a cluster's entry, or None beyond its pieces' weight."""
-        weights, cdf, mass, _ = self._compute(cluster)
+        weights, mass, _ = self._compute(cluster)
         if offset >= mass:
             return None
+        cdf = self.cdfs.get(cluster)
+        if cdf is None:  # only for a draw inside the pieces' weight: most draws of an entry are null
+            cdf = self.cdfs[cluster] = np.cumsum(weights)
         index = min(int(np.searchsorted(cdf, offset, side="right")), len(cdf) - 1)
         return self.scores.cutoffs[cluster] + index if weights[index] > 0 else None
 
@@ -315,7 +319,7 @@ class _LazyRow:
         mass, relevant, unknown = self.head_total, 0.0, 0.0
         for cluster, bound in enumerate(self.bounds):
             if cluster in self.known:
-                weights, _, cluster_mass, _ = self.known[cluster]
+                weights, cluster_mass, _ = self.known[cluster]
                 heavier += float(weights[weights > weight].sum())
                 mass += cluster_mass
             else:
@@ -335,7 +339,9 @@ class _LazyRow:
         for cluster in relevant or missing:
             self._compute(cluster)
 
-    def _compute(self, cluster: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    def _compute(self, cluster: int) -> tuple[np.ndarray, float, np.ndarray]:
+        """The cluster's exact weights for the row (excluded pieces at 0), their total, and the pieces'
+        log-probabilities."""
         found = self.known.get(cluster)
         if found is None:
             start, end = self.scores.cutoffs[cluster], self.scores.cutoffs[cluster + 1]
@@ -343,10 +349,8 @@ class _LazyRow:
             allowed = log_probs * self.inverse
             if self.penalties is not None:
                 allowed += self.penalties.span(self.row, start, end).numpy()
-            weights = np.exp(np.maximum(allowed, FLOOR))  # floored as in sample_pieces, excluded at 0
-            weights[np.isneginf(allowed)] = 0.0
-            cdf = np.cumsum(weights)
-            found = self.known[cluster] = (weights, cdf, float(cdf[-1]), log_probs)
+            weights = np.exp(allowed)  # NumPy's exp has no slow path for -inf (torch's has)
+            found = self.known[cluster] = (weights, float(weights.sum()), log_probs)
         return found
 
     def weight(self, piece: int) -> float:
@@ -359,7 +363,7 @@ class _LazyRow:
         if piece < self.scores.shortlist:
             return float(self.scores.head[self.row, piece])
         cluster = self._cluster_of(piece)
-        return float(self.known[cluster][3][piece - self.scores.cutoffs[cluster]])
+        return float(self.known[cluster][2][piece - self.scores.cutoffs[cluster]])
 
     def _cluster_of(self, piece: int) -> int:
         return next(c for c in range(len(self.bounds)) if piece < self.scores.cutoffs[c + 1])
