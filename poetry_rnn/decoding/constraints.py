@@ -486,17 +486,6 @@ class ConstraintSet:
                 blocked = found if not blocked else set(blocked).union(found)
         return tuple(hard), blocked
 
-    def _dictated(self, state: DecodingState, hard: tuple, blocked: Collection[int]) -> int | None:
-        """The one piece the rules leave the state, or None. A piece that a soft rule blocks counts only
-        where a forcing constraint dictates it (soft rules yield there, as in `dead_end_penalty`); otherwise
-        the sampler is left to find the dead end."""
-        piece = self.tables.penalties.only_piece(hard)
-        if piece is None:
-            return None
-        if piece in blocked and not any(c.forces(state) for c in self.forcing):
-            return None
-        return piece
-
     def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], StepPenalties | None]:
         """What the search needs for the next step: per state the piece the rules dictate (punctuation, an
         acrostic head, a given first line; </s> once finished or dead) or None, and the penalties for the
@@ -517,8 +506,13 @@ class ConstraintSet:
                 blocked_rows.append(())
                 continue
             hard, blocked = self._rules(state)
-            dictated.append(self._dictated(state, hard, blocked))
-            rows.append(cache.of(hard))
+            penalty, only = cache.both(hard)  # the one piece the hard rules leave, if one
+            # A piece a soft rule blocks is dictated only where a forcing constraint dictates it (soft rules
+            # yield there, as in dead_end_penalty); otherwise the sampler is left to find the dead end.
+            if only is not None and only in blocked and not any(c.forces(state) for c in self.forcing):
+                only = None
+            dictated.append(only)
+            rows.append(penalty)
             blocked_rows.append(blocked)
         if all(piece is not None for piece in dictated):
             return dictated, None

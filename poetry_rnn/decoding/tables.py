@@ -65,6 +65,7 @@ class MaskPenalties:
         self.none = torch.zeros(vocab_size)
         self._cache: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
         self._only: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], int | None]] = {}
+        self._both: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor, int | None]] = {}
         self._extended: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._flat: dict[tuple, tuple[Collection[int], torch.Tensor]] = {}
 
@@ -107,6 +108,18 @@ class MaskPenalties:
                 self._only.clear()
             found = self._only[key] = (masks, int(ids[0]) if ids.numel() == 1 else None)
         return found[1]
+
+    def both(self, masks: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, int | None]:
+        """`of` and `only_piece` in one lookup (the search asks both for every candidate at every step)."""
+        if not masks:
+            return self.none, None
+        key = tuple(map(id, masks))
+        found = self._both.get(key)
+        if found is None:
+            if len(self._both) >= self.capacity:
+                self._both.clear()
+            found = self._both[key] = (masks, self.of(masks), self.only_piece(masks))
+        return found[1], found[2]
 
     def extended(self, penalty: torch.Tensor, width: int, tail: tuple[float, ...]) -> torch.Tensor:
         """A penalty row's first `width` entries followed by the values `tail` (read-only, cached): what a
