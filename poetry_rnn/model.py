@@ -552,7 +552,7 @@ class Int8Weights:
         """Bytes of weights one decoding step reads: every product's matrix (1 byte a weight in int8, 4 in
         float32); the first layer's input product is a table row, negligible. The adaptive softmax's tail
         clusters are left out: a decoding step computes them only for the rows whose draw needs them
-        (StepScores), about one row in ten."""
+        (StepScores), about one row in seven."""
         products = self.hidden_weights + self.input_weights[1:]
         if self.model.config.output_layer == "tied":
             products += [self.to_embedding, self.scores]
