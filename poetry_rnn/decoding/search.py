@@ -211,14 +211,7 @@ def sample_scores(
         drawn = int(drawn)
         if not (TRUSTED <= head_total and row_total < math.inf):
             # too little allowed mass in the shortlist to trust the floor: the row's whole distribution
-            full = scores.full(torch.tensor([row]))[0]
-            allowed = (
-                full * inverse
-                if penalties is None
-                else torch.add(penalties.select([row])[0], full, alpha=inverse)
-            )
-            piece = _sample_row(allowed, top_p, generator)
-            choice[row], chosen[row] = piece, float(full[piece]) if piece >= 0 else -math.inf
+            choice[row], chosen[row] = _whole_row(scores, penalties, row, inverse, top_p, generator)
             continue
         if drawn < shortlist and picked_weight > FLOOR_WEIGHT:
             if top_p >= 1.0:
@@ -275,7 +268,8 @@ class _LazyRow:
                 if verdict is ACCEPT:
                     return drawn, self.log_prob(drawn)
             drawn = self.draw()
-        return self._exactly()
+        # after MAX_DRAWS null or rejected draws (practically never): the row's whole distribution
+        return _whole_row(self.scores, self.penalties, self.row, self.inverse, self.top_p, self.generator)
 
     def _uniform(self) -> float:
         if not self.uniforms:
@@ -368,14 +362,24 @@ class _LazyRow:
     def _cluster_of(self, piece: int) -> int:
         return next(c for c in range(len(self.bounds)) if piece < self.scores.cutoffs[c + 1])
 
-    def _exactly(self) -> tuple[int, float]:
-        """After MAX_DRAWS null or rejected draws (practically never): the row's whole distribution."""
-        full = self.scores.full(torch.tensor([self.row]))[0]
-        allowed = full * self.inverse
-        if self.penalties is not None:
-            allowed = torch.add(self.penalties.select([self.row])[0], full, alpha=self.inverse)
-        piece = _sample_row(allowed, self.top_p, self.generator)
-        return piece, float(full[piece]) if piece >= 0 else -math.inf
+
+def _whole_row(
+    scores: StepScores,
+    penalties: StepPenalties | None,
+    row: int,
+    inverse: float,
+    top_p: float,
+    generator: torch.Generator,
+) -> tuple[int, float]:
+    """One row drawn exactly from its whole distribution (every cluster computed): the piece (-1 if none
+    is allowed) and its log-probability."""
+    full = scores.full(torch.tensor([row]))[0]
+    if penalties is None:
+        allowed = full * inverse
+    else:
+        allowed = torch.add(penalties.select([row])[0], full, alpha=inverse)
+    piece = _sample_row(allowed, top_p, generator)
+    return piece, float(full[piece]) if piece >= 0 else -math.inf
 
 
 @functools.lru_cache(maxsize=64)
