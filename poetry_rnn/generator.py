@@ -47,7 +47,7 @@ from poetry_rnn.decoding.search import Deadline, SamplingOptions, beam_search, s
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.tables import VocabularyTables
 from poetry_rnn.errors import UserError
-from poetry_rnn.prosody.check import Analysis, analyze
+from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import Form, TonePattern, get_form, tone_patterns
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, SimplifiedIndex, convert, normalize_variants, to_traditional
@@ -846,7 +846,7 @@ class PoetryGenerator:
     def _finish(self, state: DecodingState, request: _Request) -> GeneratedPoem:
         lines = list(state.lines)
         scheme_name = request.tone_scheme
-        analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
+        analysis = analyze_lines(lines, scheme=scheme_name, strictness=request.strictness)
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
         if request.script == "simplified":
             lines = [convert(line, "simplified") for line in lines]

@@ -10,7 +10,7 @@ import pytest
 
 from poetry_rnn.cli import main as cli_main
 from poetry_rnn.errors import UserError
-from poetry_rnn.prosody.check import FAULT_GLOSSES, analyze, split_lines
+from poetry_rnn.prosody.check import FAULT_GLOSSES, analyze, analyze_lines, split_lines
 from poetry_rnn.script import to_simplified
 
 DENG_GUANQUE_LOU = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
@@ -327,3 +327,20 @@ def test_standard_strictness_reports_no_more_tone_faults(corpus_dir):
         assert all(
             f.index in (1, 3, 5) or f.index == len(analyze(text).lines[f.line].text) - 1 for f in standard
         )
+
+
+@pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
+def test_analyze_lines_judges_a_split_poem_as_analyze_does(scheme):
+    # 《春望》 (out of rhyme under 新韵 only), 《登高》, and its first four lines with line 1 out of rhyme
+    for text in ("國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。",
+                 "風急天高猿嘯哀，渚清沙白鳥飛回。無邊落木蕭蕭下，不盡長江滾滾來。"
+                 "萬里悲秋常作客，百年多病獨登臺。艱難苦恨繁霜鬢，潦倒新停濁酒杯。",
+                 "風急天高猿嘯悲，渚清沙白鳥飛回。無邊落木蕭蕭下，不盡長江滾滾來。"):  # fmt: skip
+        lines = split_lines(text)[0]
+        expected, got = analyze(text, scheme), analyze_lines(lines, scheme)
+        assert got.to_dict() == expected.to_dict()
+    assert not analyze_lines(split_lines("白日依山盡，黃河入海流。欲窮千里目，更上一層樓。")[0]).faults
+    with pytest.raises(ValueError, match="non-empty lines"):
+        analyze_lines(["白日依山盡", ""])
+    with pytest.raises(ValueError, match="strictness"):
+        analyze_lines(["白日依山盡"], strictness="lax")

@@ -14,6 +14,7 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from poetry_rnn.errors import UserError
@@ -260,6 +261,19 @@ def analyze(text: str, scheme: str | RhymeScheme = "pingshui", strictness: str =
     return _Analyzer(lines, rhyme_scheme, strictness, notes).run()
 
 
+def analyze_lines(
+    lines: Sequence[str], scheme: str | RhymeScheme = "pingshui", strictness: str = STRICT
+) -> Analysis:
+    """As `analyze`, for a poem already split into lines of Chinese characters only, as the decoder writes
+    them: no text to parse and clean (a fifth of the time of `analyze` on a 七律)."""
+    if not lines or not all(lines) or sum(map(len, lines)) > MAX_POEM_CHARS:
+        raise ValueError(f"expected 1 to {MAX_POEM_CHARS} characters in non-empty lines, got {lines!r}")
+    if strictness not in STRICTNESS_LEVELS:
+        raise ValueError(f"unknown strictness {strictness!r}; allowed: {', '.join(STRICTNESS_LEVELS)}")
+    rhyme_scheme = scheme if isinstance(scheme, RhymeScheme) else get_scheme(scheme)
+    return _Analyzer(list(lines), rhyme_scheme, strictness, []).run()
+
+
 class _Analyzer:
     def __init__(self, lines: list[str], scheme: RhymeScheme, strictness: str, notes: list[str]):
         self.lines = lines
@@ -405,28 +419,41 @@ class _Analyzer:
                 )
                 options[starts] = faults
             line_costs.append(options)
-        # cost = (number of faults, number of 粘/对 faults): on equal totals prefer following 粘对.
-        table: list[dict[bool, tuple[tuple[int, int], list[bool], list[Fault]]]] = []
+        # cost = (number of faults, number of 粘/对 faults): on equal totals prefer following 粘对. Each entry
+        # keeps its cost, the previous line's choice (the path is read back at the end) and the first line's.
+        table: list[dict[bool, tuple[tuple[int, int], bool | None, bool]]] = []
+        links: dict[tuple[int, bool, bool], Fault | None] = {}
         for index in range(count):
             row = {}
             for starts in (True, False):
-                own = line_costs[index][starts]
+                own = len(line_costs[index][starts])
                 if index == 0:
-                    row[starts] = ((len(own), 0), [starts], list(own))
+                    row[starts] = ((own, 0), None, starts)
                     continue
                 best = None
-                for previous_starts, (cost, path, faults) in table[-1].items():
-                    link = self._link_fault(index, previous_starts, starts)
-                    total = (cost[0] + len(own) + (1 if link else 0), cost[1] + (1 if link else 0))
+                for previous_starts, (cost, _, first) in table[-1].items():
+                    link = links[index, previous_starts, starts] = self._link_fault(
+                        index, previous_starts, starts
+                    )
+                    total = (cost[0] + own + (1 if link else 0), cost[1] + (1 if link else 0))
                     if best is None or total < best[0]:
-                        best = (total, path + [starts], faults + list(own) + ([link] if link else []))
+                        best = (total, previous_starts, first)
                 row[starts] = best
             table.append(row)
         # Ties between 平起 and 仄起 go to the one the second character suggests.
-        final = min(table[-1].values(), key=lambda item: (item[0], item[1][0] != self._suggested_start()))
-        (total, links), starts, faults = final
+        suggested = self._suggested_start()
+        last = min(table[-1], key=lambda starts: (table[-1][starts][0], table[-1][starts][2] != suggested))
+        (total, links_count), starts = table[-1][last][0], [last]
+        for index in range(count - 1, 0, -1):
+            starts.append(table[index][starts[-1]][1])
+        starts.reverse()
+        faults = []
+        for index in range(count):
+            faults += line_costs[index][starts[index]]
+            if index and (link := links[index, starts[index - 1], starts[index]]):
+                faults.append(link)
         faults = faults + rhyme_faults
-        key = (total + len(rhyme_faults), links)
+        key = (total + len(rhyme_faults), links_count)
         return key, first_line_rhymes, starts, faults, rhyme
 
     def _suggested_start(self) -> bool:
