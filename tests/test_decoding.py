@@ -361,10 +361,10 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
         assert state.steps == len(chosen) - 4 and len(body) == 20
 
 
-def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights():
-    tokenizer, _, constraints = verse_constraints(
-        "wujue", "strict", lambda tables: RepetitionConstraint(tables, max_repeat=1)
-    )
+@pytest.mark.parametrize("max_repeat", [1, None])  # without repetition, used rhymes are the rhyme rule's
+def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights(max_repeat):
+    extra = [lambda tables: RepetitionConstraint(tables, max_repeat=max_repeat)] if max_repeat else []
+    tokenizer, _, constraints = verse_constraints("wujue", "strict", *extra)
     model = tiny_model_for_tests(tokenizer, seed=3)
     checked = 0
     with torch.inference_mode():

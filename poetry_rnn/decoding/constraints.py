@@ -59,6 +59,13 @@ class Constraint:
         pieces of one candidate, so the search takes them as a list rather than a mask."""
         return ()
 
+    def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
+        """Hard constraints: the rule as a mask shared by every state in the same situation, and the few
+        pieces it excludes on top of that for this state (`mask` is the two together). The search caches
+        penalties by the masks' identity, so a rule whose mask would differ per candidate keeps that part
+        out of it."""
+        return self.mask(state), ()
+
     def advance(self, state: DecodingState, piece_id: int) -> None:
         """Update slots after `piece_id` was chosen (before `state.advance`). Copy-on-write: never mutate
         a slot value in place, so that forked states (beam search) can share them."""
@@ -235,6 +242,7 @@ class RhymeConstraint(Constraint):
         self.initial_groups = tuple(rhyme_groups)
         self.chars_per_line = self.patterns[0].chars_per_line
         self._cache: dict = {}
+        self._used_cache: dict = {}
         self._rhyming_cache: dict = {}
 
     def start(self, state: DecodingState) -> None:
@@ -251,7 +259,9 @@ class RhymeConstraint(Constraint):
             found = self._rhyming_cache[key] = (any(flags), all(flags))  # a few dozen keys at most
         return found
 
-    def mask(self, state: DecodingState) -> torch.Tensor | None:
+    def _situation(self, state: DecodingState) -> tuple | None:
+        """(rhyme groups, characters left in the line, whether every remaining pattern rhymes the line, rhyme
+        characters used) where a piece may end a rhyming line; None where this rule has nothing to say."""
         remaining = self.chars_per_line - state.position
         if (
             remaining <= 0
@@ -262,36 +272,57 @@ class RhymeConstraint(Constraint):
         some, every = self._rhyming(state)
         if not some:
             return None
-        groups, used = state.slots["rhyme_groups"], state.slots["rhymes_used"]
-        # one mask object per situation, used rhymes included: the penalty and dictated-piece caches
-        # recognise it by identity
-        key = (groups, remaining, every, used)
+        return state.slots["rhyme_groups"], remaining, every, state.slots["rhymes_used"]
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        situation = self._situation(state)
+        if situation is None:
+            return None
+        return self._mask(*situation)
+
+    def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
+        situation = self._situation(state)
+        if situation is None:
+            return None, ()
+        groups, remaining, every, used = situation
+        return self._mask(groups, remaining, every, frozenset()), self._used_pieces(remaining, every, used)
+
+    def _mask(self, groups: tuple, remaining: int, every: bool, used: frozenset) -> torch.Tensor:
+        key = (groups, remaining, every, used)  # one mask object per situation
         found = self._cache.get(key)
         if found is None:
-            found = self._compute(groups, remaining, every, used)
+            rhymes = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
+            for group in groups:
+                rhymes |= self.scheme.group_last[group]
+            ok = rhymes if every else rhymes | self.scheme.last_can_be_ze
+            # Pieces that do not reach the line end are not judged here.
+            found = ~self.tables.length_exactly[remaining] | ok
+            found[list(self._used_pieces(remaining, every, used))] = False
             if len(self._cache) >= MAX_CACHED_SITUATIONS:
                 self._cache.clear()
             self._cache[key] = found
         return found
 
-    def _compute(self, groups: tuple, remaining: int, every: bool, used: frozenset) -> torch.Tensor:
-        rhymes = torch.zeros(self.tables.vocab_size, dtype=torch.bool)
-        for group in groups:
-            rhymes |= self.scheme.group_last[group]
-        ok = rhymes if every else rhymes | self.scheme.last_can_be_ze
-        # Pieces that do not reach the line end are not judged here.
-        found = ~self.tables.length_exactly[remaining] | ok
-        if used:
-            blocked = [
+    def _used_pieces(self, remaining: int, every: bool, used: frozenset) -> tuple[int, ...]:
+        """Pieces that would end the line on a rhyme character already used; where the first line may
+        also not rhyme, only those that cannot be read oblique (the others may end it unrhymed)."""
+        if not used:
+            return ()
+        key = (remaining, every, used)
+        found = self._used_cache.get(key)
+        if found is None:
+            chars = self.tables.chars
+            found = tuple(
                 p
                 for char in used
                 for p in self.tables.ids_ending_with.get(char, ())
-                if self.tables.chars[p] and len(self.tables.chars[p]) == remaining
-            ]
-            if every:
-                found[blocked] = False
-            else:  # a used rhyme character may still end a non-rhyming first line if it can be oblique
-                found[blocked] = self.scheme.last_can_be_ze[blocked]
+                if chars[p]
+                and len(chars[p]) == remaining
+                and (every or not bool(self.scheme.last_can_be_ze[p]))
+            )
+            if len(self._used_cache) >= MAX_CACHED_SITUATIONS:
+                self._used_cache.clear()
+            self._used_cache[key] = found
         return found
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
@@ -470,21 +501,26 @@ class ConstraintSet:
                 allowed[index] = self.eos_only if yielded is None else yielded
         return allowed
 
-    def _rules(self, state: DecodingState) -> tuple[tuple[torch.Tensor, ...], Collection[int]]:
-        """The hard rules' masks (only those that restrict something) and the pieces the soft rules block,
-        for a live state."""
+    def _rules(
+        self, state: DecodingState
+    ) -> tuple[tuple[torch.Tensor, ...], Collection[int], Collection[int]]:
+        """For a live state: the hard rules' shared masks (only those that restrict something), the pieces
+        the hard rules exclude on top of them, and the pieces the soft rules block."""
         # plain loops: this runs for every candidate at every step, and generator expressions cost more
         hard = []
+        excluded: Collection[int] = ()
         for constraint in self.hard:
-            found = constraint.mask(state)
+            found, more = constraint.shared_mask(state)
             if found is not None:
                 hard.append(found)
+            if more:
+                excluded = more if not excluded else set(excluded).union(more)
         blocked: Collection[int] = ()
         for constraint in self.soft:
             found = constraint.blocked(state)
             if found:
                 blocked = found if not blocked else set(blocked).union(found)
-        return tuple(hard), blocked
+        return tuple(hard), excluded, blocked
 
     def plan(self, states: Sequence[DecodingState]) -> tuple[list[int | None], StepPenalties | None]:
         """What the search needs for the next step: per state the piece the rules dictate (punctuation, an
@@ -505,15 +541,17 @@ class ConstraintSet:
                 rows.append(self.eos_penalty)
                 blocked_rows.append(())
                 continue
-            hard, blocked = self._rules(state)
-            penalty, only = cache.both(hard)  # the one piece the hard rules leave, if one
+            hard, excluded, blocked = self._rules(state)
+            penalty, only = cache.both(hard)  # the one piece the shared masks leave, if one
             # A piece a soft rule blocks is dictated only where a forcing constraint dictates it (soft rules
             # yield there, as in dead_end_penalty); otherwise the sampler is left to find the dead end.
-            if only is not None and only in blocked and not any(c.forces(state) for c in self.forcing):
+            if only is not None and (
+                only in excluded or (only in blocked and not any(c.forces(state) for c in self.forcing))
+            ):
                 only = None
             dictated.append(only)
             rows.append(penalty)
-            blocked_rows.append(blocked)
+            blocked_rows.append(set(blocked).union(excluded) if excluded and blocked else excluded or blocked)
         if all(piece is not None for piece in dictated):
             return dictated, None
         return dictated, StepPenalties(rows, blocked_rows, cache)
