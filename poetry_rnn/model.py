@@ -433,13 +433,13 @@ class FloatLinear:
 
 
 def gru_gates(input_gates: torch.Tensor, hidden_gates: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """One GRU update from W_ih x + b_ih and W_hh h + b_hh (gate order r, z, n as in nn.GRU). Five tensor
-    ops: at batch 1 each costs more in call overhead than in arithmetic."""
+    """One GRU update from W_ih x + b_ih and W_hh h + b_hh (gate order r, z, n as in nn.GRU). Few tensor
+    ops, views taken in one call each: at batch 1 an op costs more in call overhead than in arithmetic."""
     size = hidden.shape[-1]
-    reset, update = torch.sigmoid(input_gates[..., : 2 * size] + hidden_gates[..., : 2 * size]).chunk(
-        2, dim=-1
-    )
-    candidate = torch.tanh(torch.addcmul(input_gates[..., 2 * size :], reset, hidden_gates[..., 2 * size :]))
+    input_rz, input_n = input_gates.split_with_sizes([2 * size, size], dim=-1)
+    hidden_rz, hidden_n = hidden_gates.split_with_sizes([2 * size, size], dim=-1)
+    reset, update = torch.add(input_rz, hidden_rz).sigmoid_().chunk(2, dim=-1)
+    candidate = torch.addcmul(input_n, reset, hidden_n).tanh_()
     return torch.lerp(candidate, hidden, update)  # = (1 - z) * n + z * h
 
 
@@ -673,7 +673,7 @@ class Int8Weights:
     def _step_outputs(self, top: torch.Tensor, new_state) -> StepScores:
         """The output layer on the top hidden state [B, H], and the next step's recurrent gates, kept for
         a step from `new_state`."""
-        *outputs, next_gates = self.output_and_recurrent(top).split(self.step_sizes, dim=-1)
+        *outputs, next_gates = self.output_and_recurrent(top).split_with_sizes(self.step_sizes, dim=-1)
         self._next_gates = (new_state, next_gates)
         if self.adaptive:
             head, *downs = outputs

@@ -213,18 +213,11 @@ class StepPenalties:
         if self._dense is not None:
             batch = self._dense.shape[0]
             return torch.cat([self._dense[:, :width], torch.tensor(tail).expand(batch, -1)], 1)
-        distinct: dict[int, tuple[int, torch.Tensor]] = {}  # candidates in one situation share a row
-        positions = []
-        for row in self.rows:
-            entry = distinct.get(id(row))
-            if entry is None:
-                entry = distinct[id(row)] = (len(distinct), row)
-            positions.append(entry[0])
         cache = self.cache or MaskPenalties(self.rows[0].shape[-1])
-        extended = [cache.extended(row, width, tail) for _, row in distinct.values()]
-        if len(extended) == 1:
-            return extended[0].expand(len(self.rows), -1)
-        return torch.stack(extended).index_select(0, torch.tensor(positions, dtype=torch.long))
+        first = self.rows[0]
+        if all(row is first for row in self.rows):  # every candidate in one situation: a broadcast view
+            return cache.extended(first, width, tail).expand(len(self.rows), -1)
+        return torch.stack([cache.extended(row, width, tail) for row in self.rows])
 
     def block(self, log_weights: torch.Tensor, width: int) -> None:
         """Set -inf in log_weights [B, >= width] where a soft rule blocks one of the first `width` pieces."""
