@@ -666,8 +666,12 @@ class Int8Weights:
                 x, cell = lstm_gates(input_gates, hidden_gates, cell_states[layer])
                 new_cells.append(cell)
             new_hidden.append(x)
-        hidden = torch.stack(new_hidden)
-        new_state = (hidden, torch.stack(new_cells)) if config.cell == "lstm" else hidden
+        if config.num_layers == 1:  # views, no copy
+            hidden = new_hidden[0].unsqueeze(0)
+            new_state = (hidden, new_cells[0].unsqueeze(0)) if config.cell == "lstm" else hidden
+        else:
+            hidden = torch.stack(new_hidden)
+            new_state = (hidden, torch.stack(new_cells)) if config.cell == "lstm" else hidden
         return new_state, x
 
     def _step_outputs(self, top: torch.Tensor, new_state) -> StepScores:

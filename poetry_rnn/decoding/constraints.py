@@ -138,6 +138,7 @@ class ToneConstraint(Constraint):
         self._cache: dict = {}  # (patterns, line, position, tones so far) → mask
         self._masks: dict = {}  # what decides a mask → the mask
         self._fits: dict = {}  # (template, position, tones before, piece tones) → whether the piece fits
+        self._kept: dict = {}  # (patterns, line, position, tones before, piece tones) → patterns it fits
 
     def start(self, state: DecodingState) -> None:
         state.slots.setdefault(PATTERNS, tuple(range(len(self.patterns))))
@@ -212,11 +213,19 @@ class ToneConstraint(Constraint):
             return
         line, position, previous = state.line, state.position, state.slots["line_tones"]
         if line < len(self.patterns[0].lines):
-            state.slots[PATTERNS] = tuple(
-                p
-                for p in state.slots[PATTERNS]
-                if self._piece_fits(self.patterns[p].lines[line], position, previous, tones)
-            )
+            patterns = state.slots[PATTERNS]
+            key = (patterns, line, position, previous, tones)
+            kept = self._kept.get(key)
+            if kept is None:  # the patterns the piece fits: decided once per situation
+                kept = tuple(
+                    p
+                    for p in patterns
+                    if self._piece_fits(self.patterns[p].lines[line], position, previous, tones)
+                )
+                if len(self._kept) >= MAX_CACHED_SITUATIONS:
+                    self._kept.clear()
+                self._kept[key] = kept
+            state.slots[PATTERNS] = kept
         state.slots["line_tones"] = previous + tones
 
 
