@@ -158,9 +158,10 @@ class MaskPenalties:
 class StepPenalties:
     """One step's rules for a batch as additive log-weights over the vocabulary (0 allowed, -inf not), kept in
     two parts until a sampler asks: per row a penalty row shared by every candidate in the same situation
-    (the hard rules' masks, cached by MaskPenalties), and the few pieces the soft rules block for that row
-    (its repeated characters, a corpus line it would complete). A dense [B, V] tensor would cost copies of
-    the whole vocabulary for every candidate at every step; the sampler mostly needs the shortlist's part."""
+    (the hard rules' shared masks, cached by MaskPenalties), and the few pieces blocked for that row alone
+    (the soft rules': its repeated characters, a corpus line it would complete; the rhyme rule's: the rhymes
+    it has used). A dense [B, V] tensor would cost copies of the whole vocabulary for every candidate at
+    every step; the sampler mostly needs the shortlist's part."""
 
     def __init__(
         self,
@@ -210,7 +211,8 @@ class StepPenalties:
 
     def head(self, width: int, tail: tuple[float, ...]) -> torch.Tensor:
         """[B, width + len(tail)]: the hard rules' penalties of the first `width` pieces, then `tail` (a
-        sampler's extra entries), before `block` adds the soft rules. Read-only: may be a broadcast view."""
+        sampler's extra entries), before `block` adds each row's blocked pieces. Read-only: may be a
+        broadcast view."""
         if self._dense is not None:
             batch = self._dense.shape[0]
             return torch.cat([self._dense[:, :width], torch.tensor(tail).expand(batch, -1)], 1)
@@ -221,7 +223,7 @@ class StepPenalties:
         return torch.stack([cache.extended(row, width, tail) for row in self.rows])
 
     def block(self, log_weights: torch.Tensor, width: int) -> None:
-        """Set -inf in log_weights [B, >= width] where a soft rule blocks one of the first `width` pieces."""
+        """Set -inf in log_weights [B, >= width] at each row's blocked pieces among the first `width`."""
         if self._dense is not None:
             return  # already in the dense penalties
         cache = self.cache or MaskPenalties(0)
