@@ -535,12 +535,8 @@ class Int8Weights:
         elif self.adaptive:
             adaptive = model.adaptive
             # the head and each tail's first (down) projection read the same hidden state: one product
-            first = [adaptive.head.weight] + [tail[0].weight for tail in adaptive.tail]
-            self.first_sizes = [w.shape[0] for w in first]
-            bias = None
-            if adaptive.head.bias is not None:  # head_bias=True; the tails' projections have no bias
-                bias = torch.cat([adaptive.head.bias, torch.zeros(sum(self.first_sizes[1:]))])
-            self.first = fast_linear(torch.cat(first), bias)
+            self.first_sizes = [adaptive.head.out_features] + [tail[0].out_features for tail in adaptive.tail]
+            self.first = fast_linear(*self._output_first_product(model))
             # float32: decoding computes a tail for one row at a time, only when the sampler needs it
             # (StepScores), and at batch 1 a float32 product of this size is about twice as fast as int8
             self.tails = [FloatLinear(tail[1].weight) for tail in adaptive.tail]
@@ -570,7 +566,7 @@ class Int8Weights:
             adaptive = model.adaptive
             weight = torch.cat([adaptive.head.weight] + [tail[0].weight for tail in adaptive.tail])
             bias = adaptive.head.bias
-            if bias is not None:
+            if bias is not None:  # head_bias=True; the tails' projections have no bias
                 bias = torch.cat([bias, torch.zeros(weight.shape[0] - bias.shape[0])])
         else:
             weight, bias = model.output.weight, model.output.bias

@@ -219,8 +219,8 @@ def sample_scores(
             heavier_units, cluster_units = heavy
             shortlist_heavier = (heavier_units - cluster_units) * picked_weight
             relevant_bounds = cluster_units * picked_weight
-            if shortlist_heavier < top_p * head_total - (1 - top_p) * relevant_bounds:
-                continue  # in the nucleus, whatever the clusters hold (see _LazyRow.verdict)
+            if surely_in_nucleus(shortlist_heavier, head_total, relevant_bounds, top_p):
+                continue
         lazy = _LazyRow(scores, penalties, row, weights[row], cdf[row], head_total, inverse, top_p, generator)
         piece, log_prob = lazy.finish(drawn)
         choice[row], chosen[row] = piece, log_prob
@@ -228,6 +228,15 @@ def sample_scores(
 
 
 ACCEPT, REJECT, UNSETTLED = "accept", "reject", "unsettled"
+
+
+def surely_in_nucleus(heavier: float, mass: float, relevant_bounds: float, top_p: float) -> bool:
+    """Whether a draw is in the nucleus whatever the clusters not computed hold: `heavier` and `mass` are
+    the known weight above the draw and in total, `relevant_bounds` the sum of U_c over the clusters not
+    computed that may hold heavier pieces (U_c > the draw's weight). Such a cluster adds some M_c <= U_c to
+    the total and at most M_c to the heavier mass, which moves `heavier - top_p * mass` up by at most
+    (1 - top_p) U_c; the other clusters only add to the total."""
+    return heavier < top_p * mass - (1 - top_p) * relevant_bounds
 
 
 class _LazyRow:
@@ -319,7 +328,7 @@ class _LazyRow:
             else:
                 unknown += bound
                 relevant += bound if bound > weight else 0.0
-        if heavier < self.top_p * mass - (1 - self.top_p) * relevant:
+        if surely_in_nucleus(heavier, mass, relevant, self.top_p):
             return ACCEPT
         if heavier >= self.top_p * (mass + unknown):
             return REJECT

@@ -65,7 +65,6 @@ class MaskPenalties:
         self.capacity = capacity
         self.none = torch.zeros(vocab_size)
         self._cache: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
-        self._only: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], int | None]] = {}
         self._both: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor, int | None]] = {}
         self._extended: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._flat: dict[tuple, tuple[Collection[int], torch.Tensor]] = {}
@@ -93,22 +92,17 @@ class MaskPenalties:
             self._store(masks, combined)
         return combined
 
-    def only_piece(self, masks: tuple[torch.Tensor, ...]) -> int | None:
-        """The one piece the masks' intersection allows, or None (none, or several). Cached like `of`:
-        where the rules dictate the piece, the search needs neither the sampler nor the model's output."""
+    @staticmethod
+    def only_piece(masks: tuple[torch.Tensor, ...]) -> int | None:
+        """The one piece the masks' intersection allows, or None (none, or several): where the rules dictate
+        the piece, the search needs neither the sampler nor the model's output. (Cached through `both`.)"""
         if not masks:
             return None
-        key = tuple(map(id, masks))
-        found = self._only.get(key)
-        if found is None:
-            allowed = masks[0]
-            for mask in masks[1:]:
-                allowed = allowed & mask
-            ids = torch.nonzero(allowed).flatten()
-            if len(self._only) >= self.capacity:
-                self._only.clear()
-            found = self._only[key] = (masks, int(ids[0]) if ids.numel() == 1 else None)
-        return found[1]
+        allowed = masks[0]
+        for mask in masks[1:]:
+            allowed = allowed & mask
+        ids = torch.nonzero(allowed).flatten()
+        return int(ids[0]) if ids.numel() == 1 else None
 
     def both(self, masks: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, int | None]:
         """`of` and `only_piece` in one lookup (the search asks both for every candidate at every step)."""
