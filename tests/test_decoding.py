@@ -433,10 +433,10 @@ class CountingTails:
         self.log_probs = adaptive_log_probs(head.unsqueeze(0), [t.unsqueeze(0) for t in self.tails], 4)[0]
 
     def tail(self, cluster: int):
-        def scores(rows: torch.Tensor | int) -> torch.Tensor:  # row indices, or one row
+        def scores(rows: torch.Tensor | int) -> torch.Tensor:  # row indices [R, size], or one row [size]
             count = 1 if isinstance(rows, int) else len(rows)
             self.rows_computed += count if cluster == 0 else 0
-            return self.tails[cluster].expand(count, -1)
+            return self.tails[cluster] if isinstance(rows, int) else self.tails[cluster].expand(count, -1)
 
         return scores
 

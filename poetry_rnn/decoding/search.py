@@ -348,7 +348,7 @@ class _LazyRow:
         found = self.known.get(cluster)
         if found is None:
             start, end = self.scores.cutoffs[cluster], self.scores.cutoffs[cluster + 1]
-            log_probs = self.scores.cluster(cluster, self.row).numpy()
+            log_probs = self.scores.cluster(cluster, self.row)
             allowed = log_probs * self.inverse
             if self.penalties is not None:
                 allowed += self.penalties.span(self.row, start, end).numpy()

@@ -422,7 +422,6 @@ class _Analyzer:
         # cost = (number of faults, number of 粘/对 faults): on equal totals prefer following 粘对. Each entry
         # keeps its cost, the previous line's choice (the path is read back at the end) and the first line's.
         table: list[dict[bool, tuple[tuple[int, int], bool | None, bool]]] = []
-        links: dict[tuple[int, bool, bool], Fault | None] = {}
         for index in range(count):
             row = {}
             for starts in (True, False):
@@ -432,10 +431,8 @@ class _Analyzer:
                     continue
                 best = None
                 for previous_starts, (cost, _, first) in table[-1].items():
-                    link = links[index, previous_starts, starts] = self._link_fault(
-                        index, previous_starts, starts
-                    )
-                    total = (cost[0] + own + (1 if link else 0), cost[1] + (1 if link else 0))
+                    link = self._breaks_link(index, previous_starts, starts)
+                    total = (cost[0] + own + link, cost[1] + link)
                     if best is None or total < best[0]:
                         best = (total, previous_starts, first)
                 row[starts] = best
@@ -450,8 +447,8 @@ class _Analyzer:
         faults = []
         for index in range(count):
             faults += line_costs[index][starts[index]]
-            if index and (link := links[index, starts[index - 1], starts[index]]):
-                faults.append(link)
+            if index and self._breaks_link(index, starts[index - 1], starts[index]):
+                faults.append(self._link_fault(index))
         faults = faults + rhyme_faults
         key = (total + len(rhyme_faults), links_count)
         return key, first_line_rhymes, starts, faults, rhyme
@@ -461,14 +458,18 @@ class _Analyzer:
             return True
         return self.tones[0][1] != frozenset({ZE})
 
-    def _link_fault(self, index: int, previous_starts: bool, starts: bool) -> Fault | None:
+    def _breaks_link(self, index: int, previous_starts: bool, starts: bool) -> bool:
         """失对 within a couplet (lines 2k, 2k+1 must differ in 起), 失粘 across couplets (line 2k must
         match line 2k-1). Lines of the wrong length are not judged."""
         if not (self.valid[index] and self.valid[index - 1]):
-            return None
+            return False
+        return (starts == previous_starts) if index % 2 == 1 else (starts != previous_starts)
+
+    def _link_fault(self, index: int) -> Fault:
+        """The fault of a broken link into line `index` (see _breaks_link), built only for the path chosen."""
         second = self.lines[index][1]
         previous_second = self.lines[index - 1][1]
-        if index % 2 == 1 and starts == previous_starts:
+        if index % 2 == 1:
             return Fault(
                 "失对",
                 index,
@@ -476,15 +477,13 @@ class _Analyzer:
                 f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」同声，出句对句应平仄相对 "
                 f"(line {index + 1}, 2nd character: same tone as in line {index})",
             )
-        if index % 2 == 0 and starts != previous_starts:
-            return Fault(
-                "失粘",
-                index,
-                1,
-                f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」平仄不同，应相粘 "
-                f"(line {index + 1}, 2nd character: should match line {index})",
-            )
-        return None
+        return Fault(
+            "失粘",
+            index,
+            1,
+            f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」平仄不同，应相粘 "
+            f"(line {index + 1}, 2nd character: should match line {index})",
+        )
 
     def _line_faults(self, index: int, template: str) -> list[Fault]:
         # Both first-line choices judge the other lines against the same templates: judge each pair once.
