@@ -184,6 +184,15 @@ class PoetryLM(nn.Module):
         return self.project(hidden), state
 
     @torch.inference_mode()
+    def prefix_log_probs(self, prefix_ids: Sequence[int]) -> tuple[torch.Tensor, object]:
+        """Feed a conditioning prefix (eval mode): (log-probabilities [1, V] of the piece after it, the state
+        there). With int8 weights the result is cached by prefix (see Int8Weights.prefix_log_probs)."""
+        if self.int8 is not None:
+            return self.int8.prefix_log_probs(prefix_ids)
+        output, state = self(torch.tensor([list(prefix_ids)], dtype=torch.long))
+        return torch.log_softmax(output[:, -1].float(), dim=-1), state
+
+    @torch.inference_mode()
     def step(self, token_ids: torch.Tensor, state=None, project: bool = True):
         """One decoding step: token_ids [batch] → (log-probabilities [batch, vocab], new state).
         With project=False only the state advances and the log-probabilities are None: a decoder that
@@ -381,6 +390,9 @@ LINEAR_DYNAMIC = getattr(
 INT8_MIN_INPUTS = 64
 
 
+MAX_CACHED_PREFIXES = 64  # conditioning prefixes whose output Int8Weights keeps (30 KB each here)
+
+
 def fast_linear(weight: torch.Tensor, bias: torch.Tensor | None = None) -> Int8Linear | FloatLinear:
     """The faster of the two products for a decoding step with this weight (see INT8_MIN_INPUTS)."""
     if weight.shape[1] < INT8_MIN_INPUTS:
@@ -548,6 +560,7 @@ class Int8Weights:
             for layer in range(config.num_layers)
         ]
         self.input_table: torch.Tensor | None = None
+        self._prefixes: dict[tuple[int, ...], tuple[torch.Tensor, object]] = {}  # in order of use
         self.adaptive = hasattr(model, "adaptive")
         if config.output_layer == "tied":
             self.to_embedding = fast_linear(model.to_embedding.weight, model.to_embedding.bias)
@@ -636,6 +649,21 @@ class Int8Weights:
         with torch._C.DisableTorchFunctionSubclass():
             new_state, top = self._advance(token_ids, state)
             return self._step_outputs(top, new_state), new_state
+
+    def prefix_log_probs(self, prefix_ids: Sequence[int]) -> tuple[torch.Tensor, object]:
+        """As PoetryLM.prefix_log_probs, cached: these weights are a frozen copy, and the requests of one
+        form without title or keywords all start from the same prefix (about 1 ms saved a request). The
+        state is returned as a copy; the log-probabilities are shared (read them only)."""
+        key = tuple(prefix_ids)
+        found = self._prefixes.pop(key, None)
+        if found is None:
+            output, state = self.forward(torch.tensor([list(key)], dtype=torch.long))
+            found = (torch.log_softmax(output[:, -1].float(), dim=-1), state)
+            if len(self._prefixes) >= MAX_CACHED_PREFIXES:
+                self._prefixes.pop(next(iter(self._prefixes)))  # the least recently used
+        self._prefixes[key] = found
+        log_probs, state = found
+        return log_probs, tuple(s.clone() for s in state) if isinstance(state, tuple) else state.clone()
 
     @torch.no_grad()
     def forward(self, input_ids: torch.Tensor, state=None):

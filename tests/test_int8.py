@@ -83,11 +83,41 @@ def test_step_scores_are_the_steps_log_probabilities(output_layer, precision):
             torch.testing.assert_close(scores.full(), log_probs, atol=1e-5, rtol=1e-5)
             rows = torch.tensor([3, 1])
             torch.testing.assert_close(scores.full(rows), log_probs[rows], atol=1e-5, rtol=1e-5)
+            for cluster, (start, end) in enumerate(zip(scores.cutoffs, scores.cutoffs[1:], strict=False)):
+                # one row of one cluster, as the lazy sampler asks for it (NumPy on the int8 path)
+                found = torch.as_tensor(scores.cluster(cluster, 2))
+                torch.testing.assert_close(found, log_probs[2, start:end], atol=1e-5, rtol=1e-5)
             assert torch.equal(scores_state, state)
     # the head holds the shortlist's pieces and one entry per tail cluster (a full softmax: everything)
     expected_head = 30 + 2 if output_layer == "adaptive" else 120
     assert scores.head.shape == (4, expected_head) and bool(scores.tails) == (output_layer == "adaptive")
     torch.testing.assert_close(scores.head.exp().sum(-1), torch.ones(4), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_prefix_log_probs_are_the_forward_pass_and_cached_copies(cell, monkeypatch):
+    monkeypatch.setattr("poetry_rnn.model.MAX_CACHED_PREFIXES", 2)
+    model = small_model(cell, "adaptive").enable_int8()
+    prefixes = [(3, 4, 5), (6, 7), (8,)]
+    with torch.no_grad():
+        expected = {}
+        for prefix in prefixes:
+            output, state = model(torch.tensor([prefix]))
+            expected[prefix] = (torch.log_softmax(output[:, -1], -1), state)
+    # the second round, in reverse, finds the last two in the cache, then refills the one the bound evicted
+    for order in (prefixes, prefixes[::-1]):
+        for prefix in order:
+            log_probs, state = model.prefix_log_probs(list(prefix))
+            torch.testing.assert_close(log_probs, expected[prefix][0])
+            found, wanted = (
+                (state, expected[prefix][1]) if cell == "lstm" else ((state,), (expected[prefix][1],))
+            )
+            for found_part, wanted_part in zip(found, wanted, strict=True):
+                torch.testing.assert_close(found_part, wanted_part)
+                with torch.inference_mode():
+                    found_part.add_(1.0)  # a caller's state is its own: the cached one stays as it was
+    assert len(model.int8._prefixes) == 2
+    assert list(model.int8._prefixes) == [prefixes[1], prefixes[0]]  # the least recently used went first
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

@@ -72,10 +72,13 @@ def _select_state(hidden, index: torch.Tensor):
 
 def run_prefix(model, prefix_ids: Sequence[int], batch: int):
     """Feed the conditioning prefix once and copy the result to `batch` rows: (log-probabilities [B, V],
-    state)."""
-    inputs = torch.tensor([list(prefix_ids)], dtype=torch.long)
-    output, hidden = model(inputs)
-    return torch.log_softmax(output[:, -1].float(), dim=-1).expand(batch, -1), _expand_state(hidden, batch)
+    state). Uses the model's own prefix path when it has one (which may cache)."""
+    if hasattr(model, "prefix_log_probs"):
+        logprobs, hidden = model.prefix_log_probs(prefix_ids)
+    else:
+        output, hidden = model(torch.tensor([list(prefix_ids)], dtype=torch.long))
+        logprobs = torch.log_softmax(output[:, -1].float(), dim=-1)
+    return logprobs.expand(batch, -1), _expand_state(hidden, batch)
 
 
 def step_model(model, pieces: torch.Tensor, hidden, project: bool = True):
