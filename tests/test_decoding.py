@@ -6,6 +6,8 @@ with tiny random models: bad poems, but every rule must hold.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -129,6 +131,29 @@ def test_corpus_lines_completions_and_membership(tmp_path):
     lines.save(path)
     again = CorpusLines.load(path)
     assert list(again.lines()) == list(lines.lines())
+
+
+def test_corpus_lines_search_agrees_with_a_scan_over_every_prefix():
+    # a small alphabet, so that many lines share first characters and prefixes (the search narrows to the
+    # first character's range, kept after its first use: every query below runs twice)
+    generator = random.Random(5)
+    alphabet = "山水風花雪月春秋"
+    lines = {
+        "".join(generator.choice(alphabet) for _ in range(width)) for width in (5, 7) for _ in range(900)
+    }
+    corpus = CorpusLines(lines)
+    for _ in range(2):
+        for width in (5, 7):
+            for size in range(0, width + 1):
+                for _ in range(25):
+                    prefix = "".join(generator.choice(alphabet + "江") for _ in range(size))
+                    expected = sorted(
+                        line[size:] for line in lines if len(line) == width and line.startswith(prefix)
+                    )
+                    assert sorted(corpus.completions(prefix, width)) == expected, (prefix, width)
+                    assert corpus.count_with_prefix(prefix, width) == len(expected)
+                    if size == width:
+                        assert (prefix in corpus) == bool(expected)
 
 
 # ------------------------------------------------------------------------------------------ constraints

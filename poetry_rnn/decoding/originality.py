@@ -32,20 +32,36 @@ class CorpusLines:
         # One string per length: records of equal width, sorted. Far smaller than a set of strings.
         self._records = {n: "".join(sorted(found)) for n, found in by_length.items()}
         self._counts = {n: len(found) for n, found in by_length.items()}
+        self._first_ranges: dict[tuple[int, str], tuple[int, int]] = {}  # (width, first character) → range
 
     def __len__(self) -> int:
         return sum(self._counts.values())
 
     def _range(self, prefix: str, width: int) -> tuple[int, int]:
-        """Indices [lo, hi) of the records of `width` characters that start with `prefix`."""
-        records, count = self._records.get(width, ""), self._counts.get(width, 0)
+        """Indices [lo, hi) of the records of `width` characters that start with `prefix`. The range of
+        the prefix's first character is looked up once and kept (a few thousand characters): the search
+        for a longer prefix then runs within it, a third of the comparisons."""
+        if len(prefix) > 1:
+            first = (width, prefix[0])
+            found = self._first_ranges.get(first)
+            if found is None:
+                found = self._first_ranges[first] = self._search(
+                    prefix[0], width, 0, self._counts.get(width, 0)
+                )
+            return self._search(prefix, width, *found)
+        return self._search(prefix, width, 0, self._counts.get(width, 0))
+
+    def _search(self, prefix: str, width: int, lo: int, hi: int) -> tuple[int, int]:
+        """Binary search of the records [lo, hi) of `width` characters (sorted) for those starting with
+        `prefix`."""
+        records = self._records.get(width, "")
         size = len(prefix)
 
         def key(index: int) -> str:
             start = index * width
             return records[start : start + size]
 
-        lo, hi = 0, count
+        end = hi
         while lo < hi:  # first record >= prefix
             mid = (lo + hi) // 2
             if key(mid) < prefix:
@@ -53,7 +69,7 @@ class CorpusLines:
             else:
                 hi = mid
         first = lo
-        hi = count
+        hi = end
         while lo < hi:  # first record whose prefix > prefix
             mid = (lo + hi) // 2
             if key(mid) <= prefix:
