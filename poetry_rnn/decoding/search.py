@@ -207,6 +207,7 @@ def sample_scores(
         facts += [heavier.sum(1, keepdim=True), heavier[:, shortlist:].sum(1, keepdim=True)]
     choice = choice.squeeze(1)
     chosen: list[float] = []
+    arrays = None
     for row, (head_total, row_total, log_prob, drawn, picked_weight, *heavy) in enumerate(
         torch.cat(facts, 1).tolist()
     ):
@@ -224,7 +225,11 @@ def sample_scores(
             relevant_bounds = cluster_units * picked_weight
             if surely_in_nucleus(shortlist_heavier, head_total, relevant_bounds, top_p):
                 continue
-        lazy = _LazyRow(scores, penalties, row, weights[row], cdf[row], head_total, inverse, top_p, generator)
+        if arrays is None:  # NumPy views of the whole batch, once: a row of them is then free
+            arrays = weights.numpy(), cdf.numpy()
+        lazy = _LazyRow(
+            scores, penalties, row, arrays[0][row], arrays[1][row], head_total, inverse, top_p, generator
+        )
         piece, log_prob = lazy.finish(drawn)
         choice[row], chosen[row] = piece, log_prob
     return choice, chosen
@@ -253,8 +258,8 @@ class _LazyRow:
     def __init__(self, scores, penalties, row, weights, cdf, head_total, inverse, top_p, generator):
         self.scores, self.penalties, self.row = scores, penalties, row
         shortlist = scores.shortlist
-        self.head_weights = weights[:shortlist].numpy()
-        self.head_cdf = cdf[:shortlist].numpy()
+        self.head_weights = weights[:shortlist]
+        self.head_cdf = cdf[:shortlist]
         self.head_total = head_total
         self.bounds = weights[shortlist:].tolist()  # U_c as the proposal weighed it
         self.inverse, self.top_p, self.generator = inverse, top_p, generator
