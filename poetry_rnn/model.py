@@ -189,8 +189,7 @@ class PoetryLM(nn.Module):
         there). With int8 weights the result is cached by prefix (see Int8Weights.prefix_log_probs)."""
         if self.int8 is not None:
             return self.int8.prefix_log_probs(prefix_ids)
-        output, state = self(torch.tensor([list(prefix_ids)], dtype=torch.long))
-        return torch.log_softmax(output[:, -1].float(), dim=-1), state
+        return prefix_output(self, prefix_ids)
 
     @torch.inference_mode()
     def step(self, token_ids: torch.Tensor, state=None, project: bool = True):
@@ -391,6 +390,13 @@ INT8_MIN_INPUTS = 64
 
 
 MAX_CACHED_PREFIXES = 64  # conditioning prefixes whose output Int8Weights keeps (30 KB each here)
+
+
+def prefix_output(forward: Callable, prefix_ids: Sequence[int]) -> tuple[torch.Tensor, object]:
+    """Run `forward` (a model's, [B, T] ids → (output, state)) over one prefix: (log-probabilities [1, V]
+    of the piece after it, the state there)."""
+    output, state = forward(torch.tensor([list(prefix_ids)], dtype=torch.long))
+    return torch.log_softmax(output[:, -1].float(), dim=-1), state
 
 
 def fast_linear(weight: torch.Tensor, bias: torch.Tensor | None = None) -> Int8Linear | FloatLinear:
@@ -657,8 +663,7 @@ class Int8Weights:
         key = tuple(prefix_ids)
         found = self._prefixes.pop(key, None)
         if found is None:
-            output, state = self.forward(torch.tensor([list(key)], dtype=torch.long))
-            found = (torch.log_softmax(output[:, -1].float(), dim=-1), state)
+            found = prefix_output(self.forward, key)
             if len(self._prefixes) >= MAX_CACHED_PREFIXES:
                 self._prefixes.pop(next(iter(self._prefixes)))  # the least recently used
         self._prefixes[key] = found

@@ -29,7 +29,7 @@ from poetry_rnn.decoding.constraints import ConstraintSet
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.tables import StepPenalties
 from poetry_rnn.errors import UserError
-from poetry_rnn.model import StepScores
+from poetry_rnn.model import StepScores, prefix_output
 
 FLOOR = -80.0  # lowest exponent the sampler computes (e^-80 ≈ 1.8e-35); see sample_pieces
 FLOOR_WEIGHT = math.exp(FLOOR) * (1 + 1e-6)  # a draw this light landed on the floor: drawn again exactly
@@ -76,8 +76,7 @@ def run_prefix(model, prefix_ids: Sequence[int], batch: int):
     if hasattr(model, "prefix_log_probs"):
         logprobs, hidden = model.prefix_log_probs(prefix_ids)
     else:
-        output, hidden = model(torch.tensor([list(prefix_ids)], dtype=torch.long))
-        logprobs = torch.log_softmax(output[:, -1].float(), dim=-1)
+        logprobs, hidden = prefix_output(model, prefix_ids)
     return logprobs.expand(batch, -1), _expand_state(hidden, batch)
 
 
