@@ -1,6 +1,7 @@
 """Decoding speed on one CPU thread: a strict 七律 with rhyme and acrostic through the public API.
 
     python scripts/bench_decode.py [--model DIR] [--precision int8|fp32] [--repeats 15] [--json-out bench.json]
+                                   [--breakdown]
 
 Reports (medians over --repeats seeds, after one warm-up call that builds the tables):
 - ms for one candidate (n=1) and for 8 candidates decoded as one batch and reranked (n=8);
@@ -11,7 +12,9 @@ Reports (medians over --repeats seeds, after one warm-up call that builds the ta
 - per-step time beside a memory bound: the bytes of the weights one step reads (every weight but the
   embedding table, of which only the batch's rows are read, and the adaptive softmax's tail clusters, which
   the sampler computes only for the rows that need them), divided by the memory bandwidth measured with a
-  large tensor copy.
+  large tensor copy;
+- with --breakdown, where an 8-candidate request's time goes (model steps and their int8 products, the
+  sampler and its rows that compute a tail cluster, the rules, the final checker pass).
 """
 
 from __future__ import annotations
@@ -69,6 +72,63 @@ def unconstrained(generator: PoetryGenerator, batch: int, seed: int) -> None:
             scores, hidden = step_scores(model, choice, hidden)
 
 
+def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
+    """Where the time of an 8-candidate request goes: the median over requests of the ms in each phase,
+    its functions wrapped with a timer for the measurement (the wrappers cost a little: see the total
+    beside). Products and rows computing a cluster are parts of the model steps and of the sampler."""
+    from collections import Counter
+
+    from poetry_rnn import generator as generator_module
+    from poetry_rnn import model as model_module
+    from poetry_rnn.decoding import constraints, search
+
+    phases = [
+        ("model steps", model_module.PoetryLM, "step_scores"),
+        ("model steps", model_module.PoetryLM, "step"),
+        ("  of which int8 products", model_module.Int8Linear, "__call__"),
+        ("sampler", search, "sample_scores"),
+        ("  of which rows computing a cluster", search._LazyRow, "finish"),
+        ("rules (plan)", constraints.ConstraintSet, "plan"),
+        ("rules (advance)", constraints.ConstraintSet, "advance"),
+        ("final checker pass", generator_module, "analyze_lines"),
+    ]
+    spent: Counter[str] = Counter()
+    depth: Counter[str] = Counter()
+
+    def timed(label, function):
+        def wrapper(*args, **kwargs):
+            depth[label] += 1  # a phase that calls itself (fp32 step_scores → step) counts once
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                depth[label] -= 1
+                if not depth[label]:
+                    spent[label] += time.perf_counter() - started
+
+        return wrapper
+
+    originals = [(owner, name, getattr(owner, name)) for _, owner, name in phases]
+    try:
+        for label, owner, name in phases:
+            setattr(owner, name, timed(label, getattr(owner, name)))
+        requests = []
+        for index in range(repeats):
+            spent.clear()
+            started = time.perf_counter()
+            generator.generate(n=8, seed=100 + index, **REQUEST)
+            spent["total (with the timers)"] = time.perf_counter() - started
+            requests.append(dict(spent))
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+    labels = [*dict.fromkeys(label for label, _, _ in phases), "total (with the timers)"]
+    return {
+        label: round(statistics.median(found.get(label, 0.0) for found in requests) * 1000, 2)
+        for label in labels
+    }
+
+
 def memory_bandwidth_gbps() -> float:
     source = torch.ones(64 * 1024 * 1024)  # 256 MB of float32
     target = torch.empty_like(source)
@@ -100,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--json-out")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time the phases of an 8-candidate request"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -170,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{results['memory_bound_ms_per_step']:.3f} ms ({results['weights_read_per_step_mb']:.1f} MB of weights at "
         f"{results['memory_bandwidth_gbps']:.1f} GB/s)"
     )
+    if args.breakdown:
+        results["breakdown_ms_8"] = breakdown_ms(generator, args.repeats)
+        print("where an 8-candidate request's time goes (ms):")
+        for label, value in results["breakdown_ms_8"].items():
+            print(f"  {label:36s} {value:7.1f}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
