@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -567,6 +568,7 @@ class Int8Weights:
         ]
         self.input_table: torch.Tensor | None = None
         self._prefixes: dict[tuple[int, ...], tuple[torch.Tensor, object]] = {}  # in order of use
+        self._prefixes_lock = threading.Lock()
         self.adaptive = hasattr(model, "adaptive")
         if config.output_layer == "tied":
             self.to_embedding = fast_linear(model.to_embedding.weight, model.to_embedding.bias)
@@ -661,12 +663,15 @@ class Int8Weights:
         form without title or keywords all start from the same prefix (about 1 ms saved a request). The
         state is returned as a copy; the log-probabilities are shared (read them only)."""
         key = tuple(prefix_ids)
-        found = self._prefixes.pop(key, None)
+        with self._prefixes_lock:  # the app decodes several requests at once
+            found = self._prefixes.pop(key, None)
         if found is None:
             found = prefix_output(self.forward, key)
-            if len(self._prefixes) >= MAX_CACHED_PREFIXES:
+        with self._prefixes_lock:
+            self._prefixes.pop(key, None)  # another request may have stored it meanwhile
+            while len(self._prefixes) >= MAX_CACHED_PREFIXES:
                 self._prefixes.pop(next(iter(self._prefixes)))  # the least recently used
-        self._prefixes[key] = found
+            self._prefixes[key] = found
         log_probs, state = found
         return log_probs, tuple(s.clone() for s in state) if isinstance(state, tuple) else state.clone()
 

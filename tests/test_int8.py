@@ -3,6 +3,8 @@ to fp32 on random and on the shipped model, and the generator's constraints hold
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -118,6 +120,28 @@ def test_prefix_log_probs_are_the_forward_pass_and_cached_copies(cell, monkeypat
                     found_part.add_(1.0)  # a caller's state is its own: the cached one stays as it was
     assert len(model.int8._prefixes) == 2
     assert list(model.int8._prefixes) == [prefixes[1], prefixes[0]]  # the least recently used went first
+
+
+def test_prefix_cache_under_concurrent_requests(monkeypatch):
+    # the app decodes several requests at once: a cache of 2 for 5 prefixes evicts all the time
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr("poetry_rnn.model.MAX_CACHED_PREFIXES", 2)
+    model = small_model("gru", "adaptive").enable_int8()
+    prefixes = [(3,), (4, 5), (6, 7, 8), (9, 10), (11,)]
+    with torch.no_grad():
+        expected = {p: torch.log_softmax(model(torch.tensor([p]))[0][:, -1], -1) for p in prefixes}
+
+    def requests(seed: int) -> int:
+        order = random.Random(seed).choices(prefixes, k=200)
+        for prefix in order:
+            log_probs, _ = model.prefix_log_probs(prefix)
+            torch.testing.assert_close(log_probs, expected[prefix])
+        return len(order)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(requests, range(8))) == 1600  # every call returned, none raised
+    assert len(model.int8._prefixes) == 2
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
