@@ -268,6 +268,21 @@ def test_cli_check_bad_input(capsys):
     assert "no Chinese characters" in capsys.readouterr().err
 
 
+def test_cli_output_into_a_closed_pipe_ends_quietly():
+    # `python -m poetry_rnn check ... | head -1`: the reader has gone before the report is written
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "poetry_rnn", "check", DENG_GAO],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    process.stdout.close()  # nothing will read: the first print meets a broken pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, stderr  # as a program stopped by SIGPIPE
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
 def test_split_lines_keeps_space_separated_lines():
     assert split_lines("白日依山盡 黃河入海流")[0] == ["白日依山盡", "黃河入海流"]
     assert split_lines("白 日 依 山 盡")[0] == ["白日依山盡"]
