@@ -21,6 +21,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from poetry_rnn.tokenizer import write_atomic  # noqa: E402  (this tree's; the timing runs import their own)
 
 # Run in a fresh interpreter with the tree to measure as its first argument: prints "ms_1 ms_8" (medians).
 TIMING = """
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         report = {"base": args.base, "repeats": args.repeats, "rounds": rounds}
         report["median_ratio"] = {str(batch): round(ratio, 4) for batch, ratio in ratios.items()}
-        Path(args.json_out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        write_atomic(args.json_out, json.dumps(report, indent=2))
     return 0
 
 

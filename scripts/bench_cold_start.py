@@ -22,9 +22,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
 from app_server import app_process  # noqa: E402
 from gradio_client import Client  # noqa: E402  (imported before any clock starts)
+
+from poetry_rnn.tokenizer import write_atomic  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -80,9 +83,7 @@ def main() -> int:
         f"(goal ≤ 15 s), app CPU {summary['median_app_cpu_s']:.2f} s, on {os.cpu_count()} CPUs"
     )
     if args.json_out:
-        Path(args.json_out).write_text(
-            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        write_atomic(args.json_out, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return 0
 
 

@@ -36,6 +36,7 @@ from poetry_rnn.generator import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E40
 from poetry_rnn.generator import DEFAULT_TOP_P as TOP_P  # noqa: E402
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import StepScores  # noqa: E402
+from poetry_rnn.tokenizer import write_atomic  # noqa: E402
 
 REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
 STEPS = 8 * (7 + 1) + 1  # 56 characters, 8 punctuation marks, </s>
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, value in results["breakdown_ms_8"].items():
             print(f"  {label:36s} {value:7.1f}")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_atomic(args.json_out, json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 
 

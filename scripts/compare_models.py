@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from poetry_rnn.tokenizer import write_atomic
 from poetry_rnn.train import default_source
 
 # The CPU recipe every variant shares (README, "Forty minutes on this CPU"): no dropout (a run of 20-40
@@ -148,7 +149,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
     }
     Path(args.runs).mkdir(parents=True, exist_ok=True)
-    (Path(args.runs) / "results.json").write_text(json.dumps(results, indent=2))
+    write_atomic(Path(args.runs) / "results.json", json.dumps(results, indent=2))
     print(f"| variant | params | tokens/s | valid char_ppl | test char_ppl ({args.minutes:g} CPU-min) |")
     print("|---|---|---|---|---|")
     for row in rows:

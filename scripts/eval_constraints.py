@@ -31,6 +31,7 @@ from poetry_rnn.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import fixed_positions, get_form  # noqa: E402
 from poetry_rnn.script import to_simplified  # noqa: E402
+from poetry_rnn.tokenizer import write_atomic  # noqa: E402
 
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 SCHEMES = ("pingshui", "xinyun")
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         for poem in document["poems"]:
             poem.pop("analysis")
-        Path(args.json_out).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_atomic(args.json_out, json.dumps(document, ensure_ascii=False, indent=1))
     return 0
 
 
