@@ -5,7 +5,7 @@
 This machine's speed drifts by 15-30 % from hour to hour, more than most changes gain, so two runs of
 bench_decode.py an hour apart compare nothing. Here the two versions take turns (base, this tree, base,
 this tree, ...), each in a fresh process that loads its own package and its own shipped model and times
-the benchmark's request (a strict 七律 with rhyme and acrostic, one thread) for one and for eight
+bench_decode.py's request (a strict 七律 with rhyme and acrostic, one thread) for one and for eight
 candidates. The ratio of each round's pair is what counts; the report gives every round and the median
 ratio. The base revision is checked out into a temporary git worktree, removed at the end.
 """
@@ -22,17 +22,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_decode import REQUEST  # noqa: E402  (the request bench_decode times; both trees get it from here)
 
 from poetry_rnn.tokenizer import write_atomic  # noqa: E402  (this tree's; the timing runs import their own)
 
-# Run in a fresh interpreter with the tree to measure as its first argument: prints "ms_1 ms_8" (medians).
+# Run in a fresh interpreter with the tree to measure, the repeats and the request (JSON) as arguments:
+# prints "ms_1 ms_8" (medians).
 TIMING = """
-import statistics, sys, time
+import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 import torch
 from poetry_rnn.generator import PoetryGenerator
 torch.set_num_threads(1)
-request = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
+request = json.loads(sys.argv[3])
 generator = PoetryGenerator.from_pretrained(sys.argv[1] + "/data/default_model")
 generator.generate(n=8, seed=0, **request)
 found = []
@@ -49,8 +53,9 @@ print(*found)
 
 def time_tree(tree: Path, repeats: int) -> tuple[float, float]:
     completed = subprocess.run(
-        [sys.executable, "-c", TIMING, str(tree), str(repeats)], capture_output=True, text=True, check=False
-    )
+        [sys.executable, "-c", TIMING, str(tree), str(repeats), json.dumps(REQUEST)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     if completed.returncode != 0:
         raise SystemExit(f"timing {tree} failed:\n{completed.stderr[-2000:]}")
     one, eight = map(float, completed.stdout.split())
