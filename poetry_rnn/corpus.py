@@ -481,7 +481,7 @@ def _read_cache(path: Path, key: str) -> tuple[list[Poem], dict] | None:
 
 
 def _write_cache(path: Path, key: str, poems: list[Poem], report: dict) -> None:
-    from poetry_rnn.tokenizer import write_atomic
+    from poetry_rnn.files import write_atomic
 
     document = {
         "format": CACHE_FORMAT,

@@ -242,7 +242,7 @@ def corpus_keywords(
         "keywords for %d poems in %.1f s", len(bodies), time.perf_counter() - started
     )
     if use_cache:
-        from poetry_rnn.tokenizer import write_atomic
+        from poetry_rnn.files import write_atomic
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

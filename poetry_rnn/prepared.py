@@ -15,7 +15,7 @@ from pathlib import Path
 
 from poetry_rnn.corpus import FORMS, Corpus, Poem
 from poetry_rnn.errors import UserError
-from poetry_rnn.tokenizer import write_atomic
+from poetry_rnn.files import write_atomic
 
 SUFFIX = ".prepared.json.gz"
 

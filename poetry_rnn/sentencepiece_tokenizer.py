@@ -27,8 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.files import write_atomic
 from poetry_rnn.script import normalize_variants
-from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer, write_atomic
+from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer
 
 MODEL_FILE = "sentencepiece.model"
 _WHITESPACE = re.compile(r"(\s+)")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.files import write_atomic
 from poetry_rnn.script import VARIANTS
 
 FORM_TAGS = {"wujue": "<wujue>", "qijue": "<qijue>", "wulv": "<wulv>", "qilv": "<qilv>", "other": "<other>"}
@@ -24,24 +24,6 @@ SPECIALS = ("<pad>", "<unk>", "<s>", "</s>", *FORM_TAGS.values(), "<title>", "<k
 PUNCTUATION = "，。？！；"
 TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CACHE_VERSION = 2  # bump when either tokenizer's training changes: cached ones are then retrained
-
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, 0o644)  # mkstemp creates 0600; these are ordinary shared files
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 class BaseTokenizer:

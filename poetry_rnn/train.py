@@ -29,9 +29,10 @@ import torch
 from poetry_rnn.corpus import FORMS, ConditioningDropout, Poem, load_corpus
 from poetry_rnn.errors import UserError
 from poetry_rnn.evaluate import score_bodies
+from poetry_rnn.files import write_atomic
 from poetry_rnn.model import ModelConfig, PoetryLM
 from poetry_rnn.prepared import is_prepared, read_prepared
-from poetry_rnn.tokenizer import build_tokenizer, load_tokenizer, write_atomic
+from poetry_rnn.tokenizer import build_tokenizer, load_tokenizer
 
 
 def default_source() -> str:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_decode import REQUEST  # noqa: E402  (the request bench_decode times; both trees get it from here)
 
-from poetry_rnn.tokenizer import write_atomic  # noqa: E402  (this tree's; the timing runs import their own)
+from poetry_rnn.files import write_atomic  # noqa: E402  (this tree's; the timing runs import their own)
 
 # Run in a fresh interpreter with the tree to measure, the repeats and the request (JSON) as arguments:
 # prints "ms_1 ms_8" (medians).

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from app_server import app_process  # noqa: E402
 from gradio_client import Client  # noqa: E402  (imported before any clock starts)
 
-from poetry_rnn.tokenizer import write_atomic  # noqa: E402
+from poetry_rnn.files import write_atomic  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from poetry_rnn.tokenizer import write_atomic
+from poetry_rnn.files import write_atomic
 from poetry_rnn.train import default_source
 
 # The CPU recipe every variant shares (README, "Forty minutes on this CPU"): no dropout (a run of 20-40

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
 
-from poetry_rnn.tokenizer import write_atomic  # noqa: E402
+from poetry_rnn.files import write_atomic  # noqa: E402
 
 BASE_URL = "https://raw.githubusercontent.com/chinese-poetry/chinese-poetry/master/"
 FOLDER = "全唐诗"

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from poetry_rnn.tokenizer import write_atomic
+from poetry_rnn.files import write_atomic
 
 LINES_FILE = "corpus_lines.txt"
 LINE_LENGTHS = (5, 7)
