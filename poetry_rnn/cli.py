@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("poetry_rnn.corpus", "load, clean, split and tokenize a corpus; print the report"),
     "train": ("poetry_rnn.train", "train a PoetryLM"),
     "evaluate": ("poetry_rnn.evaluate", "character perplexity of a model on a corpus"),
-    "generate": ("poetry_rnn.generator", "write poems under form, rhyme and tone constraints"),
+    "generate": ("poetry_rnn.generation.command", "write poems under form, rhyme and tone constraints"),
     "check": ("poetry_rnn.prosody.check", "analyse a poem's 格律 (tone, rhyme, faults)"),
 }
 

@@ -41,6 +41,7 @@ if str(REPO_DIR) not in sys.path:
 
 from poetry_rnn.corpus import render_body  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.generation.request import find_rhyme_group, scheme_name  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import get_form  # noqa: E402
 from poetry_rnn.prosody.rhyme import get_scheme  # noqa: E402
@@ -182,7 +183,7 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
     """What is wrong with `poems` (dicts as GeneratedPoem.to_dict() / the CLI's --json give them)."""
     problems: list[str] = []
     form = get_form(options.get("form", "qijue"))
-    scheme = generator._scheme_name(options.get("rhyme_scheme", "pingshui"))
+    scheme = scheme_name(options.get("rhyme_scheme", "pingshui"))
     tone = options.get("tone", "strict")
     tone_scheme = scheme if scheme != "none" else "pingshui"
     strictness = tone if tone != "off" else "standard"
@@ -190,7 +191,7 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
     if not 1 <= len(poems) <= n:
         problems.append(f"{len(poems)} poems for n={n}")
     group = options.get("rhyme_group")
-    expected_group = generator._find_group(get_scheme(scheme), group) if scheme != "none" and group else None
+    expected_group = find_rhyme_group(get_scheme(scheme), group) if scheme != "none" and group else None
     corpus_lines = generator.corpus_lines() if options.get("originality", True) else None
     for poem in poems:
         lines, text = poem["lines"], poem["text"]
@@ -357,19 +358,12 @@ def cli_outcome(argv: list[str], flags: dict, generator, capture) -> str:
 
 def _cli_options(argv: list[str], flags: dict) -> dict:
     """The API options the CLI passed on, parsed back the way the CLI parses them."""
-    from poetry_rnn.generator import configure_parser
+    from poetry_rnn.generation.command import configure_parser, request_options
 
     parser = argparse.ArgumentParser()
     configure_parser(parser)
     args, _ = parser.parse_known_args(argv[1:])
-    options = {"form": args.form, "rhyme_scheme": args.rhyme, "tone": args.tone, "n": args.n,
-               "script": args.script, "max_repeat": args.max_repeat, "originality": not args.no_originality,
-               "rhyme_group": args.rhyme_group, "acrostic": args.acrostic, "first_line": args.first_line}  # fmt: skip
-    if args.seed is not None:
-        options["seed"] = args.seed
-    if args.first_line_rhymes is not None:
-        options["first_line_rhymes"] = args.first_line_rhymes == "yes"
-    return {k: v for k, v in options.items() if v is not None or k == "max_repeat"}
+    return {k: v for k, v in request_options(args).items() if v is not None or k == "max_repeat"}
 
 
 # ---------------------------------------------------------------------------------------------- web

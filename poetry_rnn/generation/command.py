@@ -1,0 +1,82 @@
+"""`python -m poetry_rnn generate`: poems from the command line.
+
+    python -m poetry_rnn generate --form qilv --acrostic 春江花月夜色正明 --rhyme pingshui --tone strict \
+        --n 8 --seed 1 --json
+
+One flag per GenerationRequest field, built from the request's own field list (its help texts and how
+each is spelled on the command line), plus the flags that choose the model and the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from poetry_rnn.generation.request import GenerationRequest, option_fields
+from poetry_rnn.generator import DEFAULT_PRECISION, PoetryGenerator
+
+__all__ = ["configure_parser", "request_options", "run"]
+
+
+def _flag(option) -> str:
+    return option.metadata.get("flag") or "--" + option.name.replace("_", "-")
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    for option in option_fields():
+        spec = option.metadata
+        if spec.get("off_switch"):
+            parser.add_argument(_flag(option), dest=option.name, action="store_true", help=spec["help"])
+            continue
+        parser.add_argument(
+            _flag(option),
+            dest=option.name,
+            type=spec.get("type"),
+            choices=spec.get("choices"),
+            metavar=None if spec.get("choices") else _flag(option)[2:].upper().replace("-", "_"),
+            default=option.default,
+            help=spec["help"],
+        )
+    parser.add_argument("--model", help="model folder (default: data/default_model or $POETRY_RNN_MODEL)")
+    parser.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        help="model inference precision (default: $POETRY_RNN_PRECISION or " + DEFAULT_PRECISION + ")",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per poem per line")
+
+
+def request_options(args: argparse.Namespace) -> dict:
+    """The request's fields as the parsed command line gives them (keyword arguments of GenerationRequest)."""
+    options = {}
+    for option in option_fields():
+        value = getattr(args, option.name)
+        spec = option.metadata
+        if spec.get("off_switch"):
+            value = not value
+        elif "values" in spec and value is not None:
+            value = spec["values"][value]
+        options[option.name] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
+    poems = generator.generate(GenerationRequest(**request_options(args)))
+    for rank, poem in enumerate(poems, 1):
+        if args.json:
+            record = poem.to_dict()
+            record.pop("analysis")
+            record["faults"] = [f.to_dict() for f in poem.analysis.faults]
+            print(json.dumps(record, ensure_ascii=False))
+            continue
+        head = [f"#{rank}", f"score {poem.score:.3f}"]
+        head += [x for x in (poem.pattern_name, poem.rhyme_group_label) if x]
+        head.append(f"seed {poem.seed}")
+        print("  ".join(head))
+        for index, line in enumerate(poem.analysis.lines):
+            mark = "，" if index % 2 == 0 else "。"
+            print(f"  {line.text}{mark}  {line.tone_marks}")
+        print("  " + ("合律 ok" if poem.ok else "faults: " + "; ".join(f.name for f in poem.analysis.faults)))
+        print()
+    return 0

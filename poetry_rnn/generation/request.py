@@ -1,0 +1,383 @@
+"""GenerationRequest: the options of one generation request, listed once, validated when it is made.
+
+    request = GenerationRequest(form="七律", acrostic="春江花月夜色正明", rhyme_scheme="平水韵", n=8, seed=1)
+    poems = PoetryGenerator.from_pretrained().generate(request)
+
+Each field carries its default, its help text and how the command line spells it; the CLI builds its
+parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request, so an option
+is added or changed here only. Making a request checks everything that does not depend on a model (types,
+ranges, names, the text of acrostic, first line, title and keywords) and normalises it (七绝 → qijue,
+平水韵 → pingshui, 先 → 下平一先, simplified keywords → traditional, a theme → its keywords); a bad value
+raises `UserError` naming the field. What depends on the model's vocabulary (whether it can write the first
+line or the head characters, which rhyme groups it can use, top_k up to its vocabulary size) the generator
+checks when it resolves the request for decoding (poetry_rnn.generation.resolve).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.patterns import Form, get_form
+from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
+from poetry_rnn.script import SCRIPTS, to_traditional
+
+__all__ = ["GenerationRequest", "find_rhyme_group", "in_range", "option_fields", "scheme_name"]
+
+RHYME_SCHEMES = ("pingshui", "xinyun", "none")
+TONE_MODES = ("strict", "standard", "off")
+MAX_N = 64
+MAX_BEAM = 32
+MAX_TEMPERATURE = 5.0
+DEFAULT_TEMPERATURE = 0.85
+DEFAULT_TOP_P = 0.95
+MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
+MAX_REPEAT = 56  # the characters of a 七律: a higher limit limits nothing
+MAX_TITLE_CHARS = 20
+MAX_THEME_CHARS = 200
+MAX_KEYWORDS = 8
+MAX_KEYWORD_CHARS = 8
+
+_SCHEME_ALIASES = {"平水韵": "pingshui", "平水韻": "pingshui", "中华新韵": "xinyun", "中華新韻": "xinyun",
+                   "新韵": "xinyun", "新韻": "xinyun", "无": "none", "無": "none", "": "none"}  # fmt: skip
+_KEYWORD_SPLIT = re.compile(r"[\s,，、;；/|]+")
+
+
+def _option(default, help: str, **cli) -> dataclasses.Field:
+    """A request field with its help text. `cli` says how the command line spells it where that is not
+    `--field-name TEXT`: flag (another name), type (int, float), choices, values (a word on the command
+    line → the value, e.g. yes → True), off_switch (the flag turns a default-on option off)."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationRequest:
+    """What to write. Frozen: a request that exists has been validated (dataclasses.replace validates the
+    changed copy again)."""
+
+    form: str = _option("qijue", "wujue qijue wulv qilv (or 五绝 七绝 五律 七律)")
+    rhyme_scheme: str = _option("pingshui", "rhyme scheme: pingshui, xinyun or none", flag="--rhyme")
+    rhyme_group: str | None = _option(
+        None, "a level-tone rhyme group, e.g. 下平一先 (default: the model's choice)"
+    )
+    first_line_rhymes: bool | None = _option(
+        None,
+        "whether the first line rhymes (default: the model's choice)",
+        choices=("yes", "no"),
+        values={"yes": True, "no": False},
+    )
+    tone: str = _option("strict", "tone rules (平仄)", choices=TONE_MODES)
+    acrostic: str | None = _option(None, "藏头: one head character per line")
+    first_line: str | None = _option(None, "the first line, written as given")
+    title: str | None = _option(None, f"title to condition on (at most {MAX_TITLE_CHARS} characters)")
+    keywords: Sequence[str] | str | None = _option(
+        None, "keywords to condition on, separated by spaces or 、"
+    )
+    theme: str | None = _option(None, "a description; its keywords condition the poem")
+    n: int = _option(1, f"number of poems (1–{MAX_N})", type=int)
+    seed: int | None = _option(None, "random seed (default: drawn and reported)", type=int)
+    temperature: float = _option(
+        DEFAULT_TEMPERATURE, f"sampling temperature ({MIN_TEMPERATURE:g}–{MAX_TEMPERATURE:g})", type=float
+    )
+    top_k: int = _option(0, "sample from the k likeliest pieces only (0: no limit)", type=int)
+    top_p: float = _option(
+        DEFAULT_TOP_P, "nucleus sampling: the likeliest pieces up to this mass", type=float
+    )
+    beam: int = _option(0, "beam width (>1: beam search instead of sampling)", type=int)
+    script: str = _option("traditional", "script of the poems", choices=SCRIPTS)
+    originality: bool = _option(
+        True, "allow lines that occur in the corpus", flag="--no-originality", off_switch=True
+    )
+    max_repeat: int | None = _option(2, "most times one character may occur", type=int)
+    time_limit: float | None = _option(None, "give up after this many seconds", type=float)
+    candidates: int | None = _option(None, "candidates to decode and rerank (default: --n)", type=int)
+    # The user's keywords and those of the theme, once each: what the poem is conditioned on.
+    conditioning_keywords: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        # The order of today's checks decides which of several bad fields is named: keep it.
+        if not isinstance(self.form, str):
+            raise UserError(f"form must be a name such as qijue or 七绝, got {self.form!r}", field="form")
+        form = get_form(self.form)
+        self._set("form", form.name)
+        scheme = scheme_name(self.rhyme_scheme)
+        self._set("rhyme_scheme", scheme)
+        if self.tone not in TONE_MODES:
+            raise UserError(
+                f"unknown tone setting {self.tone!r}; allowed: {', '.join(TONE_MODES)}", field="tone"
+            )
+        if self.script not in SCRIPTS:
+            raise UserError(f"unknown script {self.script!r}; allowed: {', '.join(SCRIPTS)}", field="script")
+        n = _integer(self.n, "n", 1, MAX_N, "n (number of poems)")
+        self._set("n", n)
+        if self.candidates is not None:
+            self._set("candidates", _integer(self.candidates, "candidates", n, MAX_N, "candidates"))
+        self._set("beam", _integer(self.beam or 0, "beam", 0, MAX_BEAM, "beam"))
+        if self.seed is not None:
+            self._set("seed", _integer(self.seed, "seed", 0, MAX_SEED, "seed"))
+        self._check_sampling()
+        if self.max_repeat is not None:
+            self._set("max_repeat", _integer(self.max_repeat, "max_repeat", 1, MAX_REPEAT, "max_repeat"))
+        if self.time_limit is not None:
+            time_limit = _number(self.time_limit, "time_limit", "time_limit")
+            if time_limit <= 0:
+                raise UserError(f"time_limit must be above 0 seconds, got {time_limit:g}", field="time_limit")
+            self._set("time_limit", time_limit)
+        if self.first_line_rhymes is not None and not isinstance(self.first_line_rhymes, bool):
+            raise UserError(
+                f"first_line_rhymes must be true, false or unset, got {self.first_line_rhymes!r}",
+                field="first_line_rhymes",
+            )
+        if self.acrostic is not None:
+            self._set("acrostic", _acrostic(self.acrostic, form))
+        if self.first_line is not None:
+            self._set("first_line", _first_line(self.first_line, form))
+        self._set("rhyme_group", _rhyme_group(scheme, self.rhyme_group))
+        self._set("title", _title(self.title))
+        keywords = _keywords(self.keywords)
+        self._set("keywords", tuple(keywords) if self.keywords is not None else None)
+        if self.theme is not None and str(self.theme).strip():
+            keywords += _theme_keywords(self.theme)
+        self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
+        self._set("originality", bool(self.originality))
+
+    def _set(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)  # the one place a frozen request is written: while validated
+
+    def _check_sampling(self) -> None:
+        temperature = _number(self.temperature, "temperature", "temperature")
+        if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+            raise UserError(
+                f"temperature must be from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}, got {temperature:g}",
+                field="temperature",
+            )
+        self._set("temperature", temperature)
+        # The upper limit of top_k is the model's vocabulary size: the generator checks it.
+        self._set("top_k", _whole_number(self.top_k or 0, "top_k", "top_k"))
+        top_p = _number(self.top_p, "top_p", "top_p")
+        if not 0 < top_p <= 1:
+            raise UserError(f"top_p must be above 0 and at most 1, got {top_p:g}", field="top_p")
+        self._set("top_p", top_p)
+
+    @property
+    def form_spec(self) -> Form:
+        return get_form(self.form)
+
+
+def option_fields() -> tuple[dataclasses.Field, ...]:
+    """The request's options, in order, each with its default and `metadata` (help, CLI spelling)."""
+    return tuple(f for f in dataclasses.fields(GenerationRequest) if f.init)
+
+
+# ---------------------------------------------------------------------------------------------- names
+def scheme_name(value) -> str:
+    """A rhyme scheme's name from what users type (pingshui, 平水韵, 中華新韻, 无 …)."""
+    key = str(value).strip().lower() if value is not None else "none"
+    key = _SCHEME_ALIASES.get(key, key)
+    if key not in RHYME_SCHEMES:
+        raise UserError(
+            f"unknown rhyme scheme {value!r}; allowed: pingshui (平水韵), xinyun (中华新韵), none",
+            field="rhyme_scheme",
+        )
+    return key
+
+
+def find_rhyme_group(scheme: RhymeScheme, value) -> str:
+    """A level-tone group of `scheme` by its id, its label in either script, or its last character."""
+    text = str(value).strip()
+    for group in scheme.level_groups:
+        labels = {
+            group,
+            scheme.group_label(group, "traditional"),
+            scheme.group_label(group, "simplified"),
+        }
+        if text in labels:
+            return group
+    # A bare group character (尤, 東) names the group whose label ends with it.
+    matches = [
+        g
+        for g in scheme.level_groups
+        if len(text) == 1
+        and text in (scheme.group_label(g, "traditional")[-1], scheme.group_label(g, "simplified")[-1])
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    allowed = " ".join(scheme.group_label(g) for g in scheme.level_groups)
+    raise UserError(
+        f"{text!r} is not a level-tone rhyme group of {scheme.chinese_name}; allowed: {allowed}",
+        field="rhyme_group",
+    )
+
+
+def _rhyme_group(scheme: str, value) -> str | None:
+    if value in (None, ""):
+        return None
+    if scheme == "none":
+        raise UserError("a rhyme group needs a rhyme scheme (pingshui or xinyun)", field="rhyme_group")
+    return find_rhyme_group(get_scheme(scheme), value)
+
+
+# ---------------------------------------------------------------------------------------------- text
+def _is_emoji(char: str) -> bool:
+    code = ord(char)
+    return (
+        unicodedata.category(char) == "So"
+        or 0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or code in (0xFE0F, 0x200D)
+    )
+
+
+def _chinese_text(value, field_name: str, what: str, allow_punctuation: bool = False) -> str:
+    """The text with spaces removed; UserError unless it is only Chinese characters."""
+    if not isinstance(value, str):
+        raise UserError(f"{what} must be text, got {type(value).__name__}", field=field_name)
+    text = "".join(value.split())
+    if allow_punctuation:
+        text = text.strip("，。、；！？,.;!?")
+    emoji = [c for c in text if _is_emoji(c)]
+    if emoji:
+        raise UserError(
+            f"{what} contains emoji ({''.join(emoji)}); use Chinese characters only", field=field_name
+        )
+    other = sorted({c for c in text if not is_cjk(c)})
+    if other:
+        raise UserError(
+            f"{what} may contain only Chinese characters; found {' '.join(other)}", field=field_name
+        )
+    return text
+
+
+def _acrostic(value, form: Form) -> str:
+    text = _chinese_text(value, "acrostic", "the acrostic")
+    if not text:
+        raise UserError("the acrostic is empty; give one character per line", field="acrostic")
+    if len(text) != form.line_count:
+        raise UserError(
+            f"the acrostic has {len(text)} characters but a {form.chinese_name} has {form.line_count} "
+            f"lines; give exactly {form.line_count}",
+            field="acrostic",
+        )
+    return text
+
+
+def _first_line(value, form: Form) -> str:
+    line = _chinese_text(value, "first_line", "the first line", True)
+    if not line:
+        raise UserError("the first line is empty", field="first_line")
+    if len(line) != form.chars_per_line:
+        raise UserError(
+            f"the first line has {len(line)} characters; a {form.chinese_name} line has "
+            f"{form.chars_per_line}",
+            field="first_line",
+        )
+    return line
+
+
+def _title(value) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    text = _chinese_text(value, "title", "the title")
+    if len(text) > MAX_TITLE_CHARS:
+        raise UserError(
+            f"the title has {len(text)} characters; at most {MAX_TITLE_CHARS} are allowed", field="title"
+        )
+    return text
+
+
+def _keywords(keywords) -> list[str]:
+    """The keywords as a list of traditional words."""
+    if keywords is None:
+        return []
+    if isinstance(keywords, str):
+        items = [k for k in _KEYWORD_SPLIT.split(keywords) if k]
+    elif isinstance(keywords, (list, tuple)):
+        items = [k for k in keywords if not (isinstance(k, str) and not k.strip())]
+    else:
+        raise UserError("keywords must be a list of words or one string", field="keywords")
+    if len(items) > MAX_KEYWORDS:
+        raise UserError(f"at most {MAX_KEYWORDS} keywords are allowed, got {len(items)}", field="keywords")
+    words = []
+    for item in items:
+        word = _chinese_text(item, "keywords", "a keyword")
+        if len(word) > MAX_KEYWORD_CHARS:
+            raise UserError(
+                f"keyword {word!r} is too long ({len(word)} characters; at most {MAX_KEYWORD_CHARS})",
+                field="keywords",
+            )
+        words.append(to_traditional(word))
+    return words
+
+
+def _theme_keywords(theme) -> list[str]:
+    if not isinstance(theme, str):
+        raise UserError("the theme must be text", field="theme")
+    if len(theme) > MAX_THEME_CHARS:
+        raise UserError(
+            f"the theme has {len(theme)} characters; at most {MAX_THEME_CHARS} are allowed", field="theme"
+        )
+    emoji = [c for c in theme if _is_emoji(c)]
+    if emoji:
+        raise UserError(f"the theme contains emoji ({''.join(emoji)}); use words only", field="theme")
+    if not any(is_cjk(c) for c in theme):
+        raise UserError("the theme must be written in Chinese", field="theme")
+    try:  # jieba is imported only when a theme is given (it takes a while to load)
+        from poetry_rnn.keywords import extract_keywords
+    except ImportError:
+        raise UserError(
+            "themes are not available in this installation (poetry_rnn.keywords is missing); "
+            "give keywords instead",
+            field="theme",
+        ) from None
+    try:
+        words = [w for w in extract_keywords(theme, k=4, method="textrank", script="traditional") if w]
+    except UserError as error:
+        raise UserError(f"the theme could not be read: {error}", field="theme") from None
+    words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]
+    words = [w for w in words if w]
+    if not words:
+        raise UserError("no keywords could be found in the theme; describe it in more words", field="theme")
+    return words
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+def _whole_number(value, field_name: str, what: str) -> int:
+    """An int from an int, a whole float or a string of digits; UserError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            else:
+                raise ValueError
+        except ValueError:
+            raise UserError(f"{what} must be a whole number, got {value!r}", field=field_name) from None
+    return value
+
+
+def in_range(value: int, field_name: str, low: int, high: int, what: str) -> int:
+    if not low <= value <= high:
+        raise UserError(f"{what} must be from {low} to {high}, got {value}", field=field_name)
+    return value
+
+
+def _integer(value, field_name: str, low: int, high: int, what: str) -> int:
+    return in_range(_whole_number(value, field_name, what), field_name, low, high, what)
+
+
+def _number(value, field_name: str, what: str) -> float:
+    if isinstance(value, bool):
+        raise UserError(f"{what} must be a number, got {value!r}", field=field_name)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a number, got {value!r}", field=field_name) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UserError(f"{what} must be a finite number, got {value!r}", field=field_name)
+    return number

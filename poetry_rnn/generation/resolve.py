@@ -1,0 +1,191 @@
+"""From a GenerationRequest to what decoding needs, checked against one model's vocabulary.
+
+A GenerationRequest is valid for every model; whether this model can write its first line and its head
+characters, which rhyme groups it has enough characters for and how large top_k may be depend on the
+vocabulary. `resolve_request` checks those (UserError naming the field), draws the seed when none was
+given, and turns the request into a `ResolvedRequest`: the form, the tone patterns, the rhyme groups, the
+head characters and the texts in the characters the model writes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from poetry_rnn.decoding.search import SamplingOptions
+from poetry_rnn.decoding.tables import VocabularyTables
+from poetry_rnn.errors import UserError
+from poetry_rnn.generation.request import GenerationRequest, in_range
+from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
+from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.script import SimplifiedIndex, normalize_variants, to_traditional
+
+__all__ = ["ResolvedRequest", "resolve_request"]
+
+SHAPE_FAULTS = frozenset({"字数", "句数"})
+RHYME_FAULTS = frozenset({"出韵", "重韵"})
+TONE_FAULTS = frozenset({"失粘", "失对", "孤平", "三平尾", "不协平仄"})
+# Sampled rhyme groups need this many usable characters per rhyme line, so that the rhyme lines never run
+# out of characters; a group the user names needs only one spare.
+AUTO_GROUP_CHARS_PER_RHYME = 3
+
+
+@dataclass
+class ResolvedRequest:
+    """A validated request: everything decoding needs, nothing left to check."""
+
+    form: Form
+    rhyme_scheme: str  # pingshui | xinyun | none
+    tone: str
+    patterns: list[TonePattern]
+    rhyme_groups: tuple[str, ...]
+    heads: list[set[str]] | None
+    first_line: str | None
+    title: str | None
+    keywords: list[str]
+    n: int
+    candidates: int
+    seed: int
+    options: SamplingOptions
+    beam: int
+    script: str
+    originality: bool
+    max_repeat: int | None
+    time_limit: float | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tone_scheme(self) -> str:
+        """Tones come from the rhyme scheme; with no rhyme scheme, from 平水韵."""
+        return self.rhyme_scheme if self.rhyme_scheme != "none" else "pingshui"
+
+    @property
+    def strictness(self) -> str:
+        return self.tone if self.tone != "off" else "standard"
+
+    @property
+    def judged_faults(self) -> frozenset[str]:
+        kinds = set(SHAPE_FAULTS)
+        if self.rhyme_scheme != "none":
+            kinds |= RHYME_FAULTS
+        if self.tone != "off":
+            kinds |= TONE_FAULTS
+        return frozenset(kinds)
+
+
+def resolve_request(
+    request: GenerationRequest,
+    tables: VocabularyTables,
+    tokenizer,
+    simplified_index: Callable[[], SimplifiedIndex],
+) -> ResolvedRequest:
+    """`request` for the model whose vocabulary `tables` and `tokenizer` describe. `simplified_index` gives
+    the model's characters by their simplified form (built only when an acrostic needs it)."""
+    form = request.form_spec
+    top_k = in_range(request.top_k, "top_k", 0, tables.vocab_size, "top_k")
+    first_line_rhymes = request.first_line_rhymes
+    patterns = [p for p in tone_patterns(form) if first_line_rhymes in (None, p.first_line_rhymes)]
+    heads = None
+    if request.acrostic is not None:
+        heads = _heads(request.acrostic, tables, simplified_index())
+    line = None
+    if request.first_line is not None:
+        line = to_model_script(request.first_line, tables)
+        missing = [c for c in line if c not in tables.ids_of_text]
+        if missing and tokenizer.decode(tokenizer.encode(line)) != line:
+            raise UserError(
+                f"the model cannot write {'、'.join(dict.fromkeys(missing))} (not in its vocabulary); "
+                "change the first line",
+                field="first_line",
+            )
+    groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables)
+    return ResolvedRequest(
+        form=form,
+        rhyme_scheme=request.rhyme_scheme,
+        tone=request.tone,
+        patterns=patterns,
+        rhyme_groups=groups,
+        heads=heads,
+        first_line=line,
+        title=to_model_script(request.title, tables) if request.title is not None else None,
+        keywords=list(request.conditioning_keywords),
+        n=request.n,
+        candidates=request.n if request.candidates is None else request.candidates,
+        seed=secrets.randbelow(2**31) if request.seed is None else request.seed,
+        options=SamplingOptions(temperature=request.temperature, top_k=top_k, top_p=request.top_p),
+        beam=request.beam,
+        script=request.script,
+        originality=request.originality,
+        max_repeat=request.max_repeat,
+        time_limit=request.time_limit,
+    )
+
+
+def usable_rhyme_chars(tables: VocabularyTables, scheme: str, group: str) -> frozenset[str]:
+    """Characters of `group` that the model can write at a rhyme position."""
+    return tables.scheme(scheme).group_chars[group]
+
+
+def to_model_script(text: str, tables: VocabularyTables) -> str:
+    """Input in either script → the characters the model writes (traditional for the default model).
+    A character the model knows stays as it is; others are converted."""
+    known = tables.ids_starting_with
+    converted = to_traditional(text)
+    if len(converted) != len(text):
+        return "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
+    return "".join(
+        normalize_variants(c) if normalize_variants(c) in known else t
+        for c, t in zip(text, converted, strict=True)
+    )
+
+
+def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> list[set[str]]:
+    """For each head character (either script), the model's characters it may stand for."""
+    heads = []
+    for char in acrostic:
+        found = {c for c in index.candidates(char) if c in tables.ids_starting_with}
+        if not found:
+            raise UserError(
+                f"the model cannot write 「{char}」 (not in its vocabulary); choose another head character",
+                field="acrostic",
+            )
+        heads.append(found)
+    return heads
+
+
+def _rhyme_groups(
+    scheme_name: str, group: str | None, form: Form, patterns: list[TonePattern], tables: VocabularyTables
+) -> tuple[str, ...]:
+    """The named group if the model has enough of its characters, or every group it could rhyme in."""
+    if scheme_name == "none":
+        return ()
+    scheme = get_scheme(scheme_name)
+    rhyme_lines = max(len(p.rhyme_lines) for p in patterns)
+    if group is None:
+        needed = AUTO_GROUP_CHARS_PER_RHYME * rhyme_lines
+        groups = tuple(
+            g for g in scheme.level_groups if len(usable_rhyme_chars(tables, scheme_name, g)) >= needed
+        )
+        if not groups:  # a tiny vocabulary: fall back to whatever can carry the rhyme lines
+            groups = tuple(
+                g
+                for g in scheme.level_groups
+                if len(usable_rhyme_chars(tables, scheme_name, g)) > rhyme_lines
+            )
+        if not groups:
+            raise UserError(
+                f"the model's vocabulary has no {scheme.chinese_name} group with {rhyme_lines + 1} "
+                "rhyme characters",
+                field="rhyme_group",
+            )
+        return groups
+    usable = usable_rhyme_chars(tables, scheme_name, group)
+    if len(usable) <= rhyme_lines:
+        raise UserError(
+            f"rhyme group {scheme.group_label(group)} has only {len(usable)} characters the model can "
+            f"write, but a {form.chinese_name} needs {rhyme_lines} different rhyme characters (and a "
+            "spare); choose another group",
+            field="rhyme_group",
+        )
+    return (group,)

@@ -1,0 +1,80 @@
+"""GenerationRequest: validated and normalised when made; the API, the CLI and the app build it."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.generation.command import configure_parser, request_options
+from poetry_rnn.generation.request import GenerationRequest, option_fields
+from poetry_rnn.generator import PoetryGenerator
+
+
+def test_names_in_either_script_and_aliases_are_normalised():
+    request = GenerationRequest(
+        form="七律",
+        rhyme_scheme="平水韵",
+        rhyme_group="先",
+        keywords="月、 霜",
+        first_line=" 朝辭白帝彩雲間，",
+    )
+    assert (request.form, request.rhyme_scheme, request.rhyme_group) == ("qilv", "pingshui", "下平一先")
+    assert request.keywords == ("月", "霜") and request.conditioning_keywords == ("月", "霜")
+    assert request.first_line == "朝辭白帝彩雲間"
+    assert GenerationRequest(rhyme_scheme="中華新韻").rhyme_scheme == "xinyun"
+    assert GenerationRequest(keywords=["云"]).keywords == ("雲",)  # keywords condition in traditional
+    assert GenerationRequest(title="   ").title is None
+
+
+def test_a_bad_value_is_refused_when_the_request_is_made():
+    for options, field in [
+        (dict(n=0), "n"),
+        (dict(n=4, candidates=3), "candidates"),
+        (dict(temperature=float("nan")), "temperature"),
+        (dict(top_k="many"), "top_k"),
+        (dict(form="haiku"), "form"),
+        (dict(rhyme_scheme="none", rhyme_group="先"), "rhyme_group"),
+        (dict(form="wujue", acrostic="春江"), "acrostic"),
+        (dict(first_line_rhymes="yes"), "first_line_rhymes"),
+    ]:
+        with pytest.raises(UserError) as caught:
+            GenerationRequest(**options)
+        assert caught.value.field == field, options
+
+
+def test_a_request_is_frozen_and_a_changed_copy_is_validated_again():
+    request = GenerationRequest(form="wujue", n=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.n = 100
+    assert dataclasses.replace(request, form="五律").form == "wulv"
+    with pytest.raises(UserError):
+        dataclasses.replace(request, n=100)
+
+
+def test_a_request_and_its_keywords_give_the_same_poems(tiny_model_dir):
+    generator = PoetryGenerator.from_pretrained(tiny_model_dir)
+    options = dict(form="wujue", acrostic="春江花月", n=2, seed=4)
+    by_keywords = [p.text for p in generator.generate(**options)]
+    request = GenerationRequest(**options)
+    assert [p.text for p in generator.generate(request)] == by_keywords
+    streamed = [e for e in generator.generate_stream(request) if e.get("done")][0]["poems"]
+    assert [p.text for p in streamed] == by_keywords
+    # keywords next to a request replace its fields
+    one = [p.text for p in generator.generate(**{**options, "n": 1})]
+    assert [p.text for p in generator.generate(request, n=1)] == one
+
+
+def test_the_cli_has_one_flag_per_option_with_the_request_defaults():
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    defaults = request_options(parser.parse_args([]))
+    assert defaults == {f.name: f.default for f in option_fields()}
+    args = parser.parse_args(
+        ["--rhyme", "xinyun", "--first-line-rhymes", "no", "--no-originality", "--n", "3"]
+    )
+    options = request_options(args)
+    assert options["rhyme_scheme"] == "xinyun" and options["first_line_rhymes"] is False
+    assert options["originality"] is False and options["n"] == 3
