@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import importlib
 import io
 import logging
 import re
-import sys
 import time
 
 import pytest
@@ -41,13 +41,9 @@ def client(app_url):
     return gradio_client.Client(app_url, verbose=False)
 
 
-def import_app():
-    """app.py from the repository root (pytest may run from elsewhere)."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    import app
-
-    return app
+def import_app(role: str):
+    """A module of the app package (imported when a test needs it: it imports gradio)."""
+    return importlib.import_module(f"poetry_rnn.app.{role}")
 
 
 def generate(client, **options) -> dict:
@@ -163,11 +159,11 @@ def test_waiting_requests_are_told_their_queue_position(client):
 
 def test_time_limit_stops_a_request_with_a_message(monkeypatch):
     """POETRY_RNN_TIME_LIMIT reaches the generator: a request over it ends with a message, not a hang."""
-    app = import_app()
+    handlers = import_app("handlers")
     from poetry_rnn.generator import PoetryGenerator
 
-    monkeypatch.setattr(app, "TIME_LIMIT", 1e-6)
-    poetry_app = app.PoetryApp(PoetryGenerator.from_pretrained())
+    monkeypatch.setattr(import_app("settings"), "TIME_LIMIT", 1e-6)
+    poetry_app = handlers.PoetryApp(PoetryGenerator.from_pretrained())
     with pytest.raises(Exception) as caught:
         poetry_app.api_generate(form="qilv", n=8)
     assert caught.value.message.startswith("时限 time limit:"), caught.value.message
@@ -253,19 +249,19 @@ def test_bad_check_input_names_the_field(client, options, field):
 
 def test_unexpected_errors_show_a_generic_message_and_are_logged(caplog):
     """A failure that is not the user's fault: a clear generic message, the traceback only in the log."""
-    app = import_app()
+    handlers = import_app("handlers")
 
     class BrokenGenerator:
         model_dir = None
 
-        def generate(self, **options):
+        def generate(self, request=None, **options):
             raise RuntimeError("internal detail that must not reach the user")
 
-    broken = app.PoetryApp(BrokenGenerator())
+    broken = handlers.PoetryApp(BrokenGenerator())
     with caplog.at_level(logging.ERROR, logger="poetry_rnn.app"):
         with pytest.raises(Exception) as caught:
             broken.api_generate(form="wujue")
-    assert caught.value.message == app.GENERIC_ERROR
+    assert caught.value.message == import_app("text").GENERIC_ERROR
     assert "internal detail" not in str(caught.value)
     assert any("internal detail" in (r.exc_text or "") for r in caplog.records)
 
@@ -277,7 +273,7 @@ def test_readme_api_snippet_runs_against_the_app(app_url):
     section = readme.split("## API from Python (gradio_client)", 1)[1]
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert 'api_name="/generate"' in snippet and 'api_name="/check"' in snippet
-    assert snippet.strip() in import_app().API_SNIPPET  # the About tab shows the same snippet
+    assert snippet.strip() in import_app("text").API_SNIPPET  # the About tab shows the same snippet
     snippet = snippet.replace("http://127.0.0.1:7860/", app_url)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
@@ -290,7 +286,7 @@ def test_readme_api_snippet_runs_against_the_app(app_url):
 
 
 def test_port_comes_from_the_command_line_or_the_environment(monkeypatch):
-    app = import_app()
+    app = import_app("server")
     for name in ("PORT", "GRADIO_SERVER_PORT"):
         monkeypatch.delenv(name, raising=False)
     assert app.parse_args([]).port == 7860
