@@ -2,15 +2,15 @@
 
     gen = PoetryGenerator.from_pretrained()            # data/default_model or $POETRY_RNN_MODEL
     poems = gen.generate(form="qilv", acrostic="春江花月夜色正明", n=8, seed=1)
+    poems = gen.generate(GenerationRequest(form="qilv", acrostic="春江花月夜色正明", n=8, seed=1))  # the same
 
-    python -m poetry_rnn generate --form qilv --acrostic 春江花月夜色正明 --rhyme pingshui --tone strict \
-        --n 8 --seed 1 --json
-
-A request is validated completely before decoding (every bad field raises `UserError` naming it). The
-rules become constraints (poetry_rnn.decoding); candidates are sampled as one batch (or found by beam
-search), checked once more with the 格律 checker, and returned best first. Each call keeps its state
-local and draws randomness only from its own seeded `torch.Generator`, so one generator may serve
-concurrent requests and the same seed and options give the same poems.
+A request is validated completely before decoding (every bad field raises `UserError` naming it): what
+does not depend on the model when the GenerationRequest is made (poetry_rnn.generation.request), the rest
+against this model's vocabulary when it is resolved (poetry_rnn.generation.resolve). The rules become
+constraints (poetry_rnn.decoding); candidates are sampled as one batch (or found by beam search), checked
+once more with the 格律 checker, and returned best first. Each call keeps its state local and draws
+randomness only from its own seeded `torch.Generator`, so one generator may serve concurrent requests and
+the same seed and options give the same poems. The command line is poetry_rnn.generation.command.
 """
 
 from __future__ import annotations
