@@ -51,7 +51,8 @@ _KEYWORD_SPLIT = re.compile(r"[\s,，、;；/|]+")
 def _option(default, help: str, **cli) -> dataclasses.Field:
     """A request field with its help text. `cli` says how the command line spells it where that is not
     `--field-name TEXT`: flag (another name), type (int, float), choices, values (a word on the command
-    line → the value, e.g. yes → True), off_switch (the flag turns a default-on option off)."""
+    line → the value, e.g. yes → True), off_switch (the flag turns a default-on option off; the help text
+    then says what the flag does)."""
     return field(default=default, metadata={"help": help, **cli})
 
 
@@ -100,7 +101,8 @@ class GenerationRequest:
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
-        # The order of today's checks decides which of several bad fields is named: keep it.
+        # With several bad fields, the message names the first in this order (the generator's order before
+        # the request existed, which the CLI, the app and the tests see).
         if not isinstance(self.form, str):
             raise UserError(f"form must be a name such as qijue or 七绝, got {self.form!r}", field="form")
         form = get_form(self.form)
