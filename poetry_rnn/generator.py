@@ -317,8 +317,8 @@ class PoetryGenerator:
                 yield {"done": True, "poems": stop.value}
                 return
 
-    def _generate(self, stream: bool, options: GenerationRequest):
-        request = self._resolve(options)
+    def _generate(self, stream: bool, asked: GenerationRequest):
+        request = self._resolve(asked)
         deadline = Deadline(request.time_limit)
         constraints = self._constraints(request)
         start, first_ids = self._start_state(request, constraints)
