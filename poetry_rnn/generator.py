@@ -31,21 +31,23 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.corpus import conditioning_ids, render_body
-from poetry_rnn.decoding.constraints import (
-    PATTERNS,
-    AcrosticConstraint,
-    Constraint,
-    ConstraintSet,
-    FormConstraint,
-    OriginalityConstraint,
-    RepetitionConstraint,
-    RhymeConstraint,
-    ToneConstraint,
-)
+from poetry_rnn.decoding.constraint_set import ConstraintSet
 from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, write_corpus_lines
+from poetry_rnn.decoding.rules import (
+    AcrosticRule,
+    FormRule,
+    OriginalityRule,
+    PatternChoice,
+    RepetitionRule,
+    RhymeRule,
+    Rule,
+    ToneRule,
+    remaining_patterns,
+    rhyme_groups_left,
+)
 from poetry_rnn.decoding.search import Deadline, SamplingOptions, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
-from poetry_rnn.decoding.tables import VocabularyTables
+from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import Form, TonePattern, get_form, tone_patterns
@@ -68,7 +70,6 @@ DEFAULT_TEMPERATURE = 0.85
 DEFAULT_TOP_P = 0.95
 MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_TITLE_CHARS = 20
-MAX_CACHED_CONSTRAINTS = 256  # constraint objects kept with their mask caches (see _constraints)
 MAX_THEME_CHARS = 200
 MAX_KEYWORDS = 8
 MAX_KEYWORD_CHARS = 8
@@ -243,7 +244,6 @@ class PoetryGenerator:
         self._corpus_lines_resolved = corpus_lines is not None
         self._lock = threading.Lock()
         self._simplified_index: SimplifiedIndex | None = None
-        self._constraint_cache: dict = {}  # tone/rhyme constraints keep mask caches: share across calls
 
     @classmethod
     def from_pretrained(
@@ -597,89 +597,69 @@ class PoetryGenerator:
 
     # ------------------------------------------------------------------------------------------ constraints
     def _constraints(self, request: _Request) -> ConstraintSet:
+        """The request's rules. The tone, rhyme and acrostic rules cache their masks per situation, so
+        they are shared between requests with the same settings (VocabularyTables.shared)."""
         tables = self.tables
         form = request.form
-        constraints: list[Constraint] = [FormConstraint(tables, form.chars_per_line, form.line_count)]
+        rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
         if request.tone != "off" or request.rhyme_scheme != "none":
-            key = (
-                "tone",
-                request.tone_scheme,
-                form.name,
-                request.tone,
-                tuple(p.name for p in request.patterns),
-            )
-            tone = self._constraint_cache.get(key)
-            if tone is None:
-                tone = ToneConstraint(
-                    tables, tables.scheme(request.tone_scheme), request.patterns, request.tone
+            names = tuple(p.name for p in request.patterns)
+            # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
+            choice = tables.shared(("patterns", form.name, names), lambda: PatternChoice(request.patterns))
+            rules.append(
+                tables.shared(
+                    ("tone", choice, request.tone_scheme, request.tone),
+                    lambda: ToneRule(tables, tables.scheme(request.tone_scheme), choice, request.tone),
                 )
-                self._constraint_cache[key] = tone
-            constraints.append(tone)
-        if request.rhyme_scheme != "none":
-            key = (
-                "rhyme",
-                request.rhyme_scheme,
-                form.name,
-                tuple(p.name for p in request.patterns),
-                request.rhyme_groups,
             )
-            rhyme = self._constraint_cache.get(key)
-            if rhyme is None:
-                rhyme = RhymeConstraint(
-                    tables, tables.scheme(request.rhyme_scheme), request.patterns, request.rhyme_groups
+            if request.rhyme_scheme != "none":
+                rules.append(
+                    tables.shared(
+                        ("rhyme", choice, request.rhyme_scheme, request.rhyme_groups),
+                        lambda: RhymeRule(
+                            tables, tables.scheme(request.rhyme_scheme), choice, request.rhyme_groups
+                        ),
+                    )
                 )
-                self._constraint_cache[key] = rhyme
-            constraints.append(rhyme)
         if request.heads:
-            # cached too: the same mask objects at every request keep the penalty caches warm
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
-            acrostic = self._constraint_cache.get(key)
-            if acrostic is None:
-                if len(self._constraint_cache) >= MAX_CACHED_CONSTRAINTS:  # acrostics come from users
-                    self._constraint_cache.clear()
-                acrostic = self._constraint_cache[key] = AcrosticConstraint(tables, request.heads)
-            constraints.append(acrostic)
+            rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
         if request.max_repeat is not None:
             # Heads that stand for one character are reserved, so that the model cannot spend them early.
             reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-            constraints.append(RepetitionConstraint(tables, request.max_repeat, reserved))
+            rules.append(RepetitionRule(tables, request.max_repeat, reserved))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:
-                constraints.append(OriginalityConstraint(tables, lines, form.chars_per_line))
+                rules.append(OriginalityRule(tables, lines, form.chars_per_line))
             else:
                 request.notes.append("originality check off: no corpus lines available")
-        return ConstraintSet(tables, constraints)
+        return ConstraintSet(tables, rules)
 
     def _start_state(self, request: _Request, constraints: ConstraintSet) -> tuple[DecodingState, list[int]]:
-        """A fresh state, advanced through the given first line (checked by the same constraints the
-        decoder uses), and the ids of the first line."""
+        """A fresh state, advanced through the given first line (checked by the same rules the decoder
+        uses), and the ids of the first line."""
         state = constraints.new_state()
         if request.first_line is None:
             return state, []
         ids = self.tokenizer.encode(request.first_line)
         ids.append(self.tables.comma_id)
         for piece in ids:
-            for constraint in constraints.hard:
-                allowed = constraint.mask(state)
-                if allowed is not None and not bool(allowed[piece]):
-                    raise UserError(
-                        self._first_line_problem(request, constraint, state, piece), field="first_line"
-                    )
+            refusing = constraints.refusing_rule(state, piece)
+            if refusing is not None:
+                raise UserError(self._first_line_problem(request, refusing, state, piece), field="first_line")
             constraints.advance(state, piece)
         return state, ids
 
-    def _first_line_problem(
-        self, request: _Request, constraint: Constraint, state: DecodingState, piece: int
-    ) -> str:
+    def _first_line_problem(self, request: _Request, rule: Rule, state: DecodingState, piece: int) -> str:
         line = request.first_line
         chars = self.tables.chars[piece] or self.tokenizer.piece_chars(piece)
         position = state.position + 1
-        if isinstance(constraint, AcrosticConstraint):
+        if isinstance(rule, AcrosticRule):
             return (
                 f"the first line starts with 「{line[0]}」 but the acrostic asks for another head character"
             )
-        if isinstance(constraint, ToneConstraint):
+        if isinstance(rule, ToneRule):
             scheme = get_scheme(request.tone_scheme)
             marks = "".join(
                 "◐" if len(t) == 2 else "○" if t == {"ping"} else "●" if t == {"ze"} else "？"
@@ -691,7 +671,7 @@ class PoetryGenerator:
                 f"({templates}) under tone={request.tone}: character {position} 「{chars}」 cannot stand there "
                 f"(○ 平 ● 仄; 孤平 and 三平尾 are not allowed in strict)"
             )
-        if isinstance(constraint, RhymeConstraint):
+        if isinstance(rule, RhymeRule):
             scheme = get_scheme(request.rhyme_scheme)
             groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
             more = " …" if len(request.rhyme_groups) > 6 else ""
@@ -853,13 +833,14 @@ class PoetryGenerator:
             analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
             ok = ok and not self._repeats_too_often(lines, request)
-        remaining = [request.patterns[i] for i in state.slots.get(PATTERNS, range(len(request.patterns)))]
+        left = remaining_patterns(state)
+        remaining = [request.patterns[i] for i in (range(len(request.patterns)) if left is None else left)]
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
         if pattern is None and remaining and request.tone != "off":
             pattern = remaining[0].name
         group = label = None
         if request.rhyme_scheme != "none":
-            groups = state.slots.get("rhyme_groups", ())
+            groups = rhyme_groups_left(state)
             group = next((g for g in analysis.rhyme_groups if g in groups), groups[0] if groups else None)
             if group is not None:
                 label = get_scheme(request.rhyme_scheme).group_label(group, request.script)
