@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from types import MappingProxyType
 from typing import NamedTuple
 
 from poetry_rnn.decoding.rules.base import SoftRule
@@ -13,7 +12,7 @@ from poetry_rnn.script import normalize_variants
 
 
 class RepetitionState(NamedTuple):
-    counts: Mapping[str, int]  # normalised character → times written (or reserved); read-only
+    counts: Mapping[str, int]  # normalised character → times written (or reserved); never changed in place
     blocked: frozenset[int]  # pieces that would write a character once too often
 
 
@@ -29,7 +28,7 @@ class RepetitionRule(SoftRule):
         self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
 
     def start(self, state: DecodingState) -> None:
-        own = RepetitionState(MappingProxyType({}), frozenset())
+        own = RepetitionState({}, frozenset())
         for char in self.reserved.values():
             own = self._counted(own, normalize_variants(char))
         state.rule_states[self] = own
@@ -66,4 +65,4 @@ class RepetitionRule(SoftRule):
                 if counts[char] + occurrences > self.max_repeat:
                     newly_blocked.append(piece)
         blocked = own.blocked.union(newly_blocked) if newly_blocked else own.blocked
-        return RepetitionState(MappingProxyType(counts), blocked)
+        return RepetitionState(counts, blocked)
