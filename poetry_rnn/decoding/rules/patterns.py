@@ -33,8 +33,9 @@ class PatternChoice:
     def left(self, state: DecodingState) -> tuple[int, ...]:
         return state.rule_states[self].indices
 
-    def keep(self, state: DecodingState, indices: tuple[int, ...]) -> None:
-        state.rule_states[self] = PatternsLeft(indices)
+    def keep(self, state: DecodingState, left: PatternsLeft) -> None:
+        """Narrow the candidate's patterns to `left` (a subset of those it had)."""
+        state.rule_states[self] = left
 
 
 def remaining_patterns(state: DecodingState) -> tuple[int, ...] | None:

@@ -9,7 +9,7 @@ import torch
 
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
-from poetry_rnn.decoding.rules.patterns import PatternChoice
+from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
 from poetry_rnn.decoding.scheme_tables import SchemeTables
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
@@ -152,6 +152,5 @@ class RhymeRule(Rule):
             state.rule_states[self] = RhymeState(groups, own.used | {last})
         elif not every:  # the first line does not rhyme: keep only the patterns where it need not
             patterns = state.rule_states[self.choice].indices
-            self.choice.keep(
-                state, tuple(p for p in patterns if state.line not in self.patterns[p].rhyme_lines)
-            )
+            kept = tuple(p for p in patterns if state.line not in self.patterns[p].rhyme_lines)
+            self.choice.keep(state, PatternsLeft(kept))

@@ -8,7 +8,7 @@ import torch
 
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
-from poetry_rnn.decoding.rules.patterns import PatternChoice
+from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
 from poetry_rnn.decoding.scheme_tables import BOTH, SchemeTables, fits
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
@@ -27,6 +27,9 @@ MAX_CACHED_SITUATIONS = 200_000
 
 class ToneState(NamedTuple):
     line_tones: tuple[frozenset[str], ...]  # the tones of the characters of the current line so far
+
+
+LINE_START = ToneState(())
 
 
 def relaxed_template(template: str, strictness: str) -> str:
@@ -61,12 +64,14 @@ class ToneRule(Rule):
         self._masks = BoundedCache[torch.Tensor](MAX_CACHED_SITUATIONS)
         # (template, position, tones before, piece tones) → whether the piece fits
         self._fits = BoundedCache[bool](MAX_CACHED_SITUATIONS)
-        # (patterns left, line, position, tones before, piece tones) → the patterns the piece fits
-        self._kept = BoundedCache[tuple[int, ...]](MAX_CACHED_SITUATIONS)
+        # (patterns left, line, position, tones before, piece tones) → (the patterns the piece fits, the tone
+        # state after it): a piece advances every candidate in one situation alike, so the two state values
+        # are made once and shared, not built per candidate and step
+        self._advanced = BoundedCache[tuple[PatternsLeft, ToneState]](MAX_CACHED_SITUATIONS)
 
     def start(self, state: DecodingState) -> None:
         self.choice.start(state)
-        state.rule_states[self] = ToneState(())
+        state.rule_states[self] = LINE_START
 
     def allowed(self, template: str, position: int, previous: tuple) -> frozenset[str]:
         """Tones allowed at `position` of a line with `template`, after characters with `previous` tones."""
@@ -130,22 +135,23 @@ class ToneRule(Rule):
     def advance(self, state: DecodingState, piece_id: int) -> None:
         tones = self.scheme.piece_tones[piece_id]
         if not tones:  # punctuation: a new line starts
-            state.rule_states[self] = ToneState(())
+            state.rule_states[self] = LINE_START
             return
         line, position = state.line, state.position
         previous = state.rule_states[self].line_tones
-        if line < self.line_count:
-            patterns = state.rule_states[self.choice].indices
-            key = (patterns, line, position, previous, tones)
-            kept = self._kept.get(key)
-            if kept is None:  # the patterns the piece fits: decided once per situation
-                kept = self._kept.put(
-                    key,
-                    tuple(
-                        p
-                        for p in patterns
-                        if self._piece_fits(self.patterns[p].lines[line], position, previous, tones)
-                    ),
-                )
-            self.choice.keep(state, kept)
-        state.rule_states[self] = ToneState(previous + tones)
+        if line >= self.line_count:
+            state.rule_states[self] = ToneState(previous + tones)
+            return
+        patterns = state.rule_states[self.choice].indices
+        key = (patterns, line, position, previous, tones)
+        found = self._advanced.get(key)
+        if found is None:  # the patterns the piece fits: decided once per situation
+            kept = tuple(
+                p
+                for p in patterns
+                if self._piece_fits(self.patterns[p].lines[line], position, previous, tones)
+            )
+            found = self._advanced.put(key, (PatternsLeft(kept), ToneState(previous + tones)))
+        left, own = found
+        self.choice.keep(state, left)
+        state.rule_states[self] = own
