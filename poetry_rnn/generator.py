@@ -27,21 +27,23 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.corpus import conditioning_ids, render_body
-from poetry_rnn.decoding.constraints import (
-    PATTERNS,
-    AcrosticConstraint,
-    Constraint,
-    ConstraintSet,
-    FormConstraint,
-    OriginalityConstraint,
-    RepetitionConstraint,
-    RhymeConstraint,
-    ToneConstraint,
-)
+from poetry_rnn.decoding.constraint_set import ConstraintSet
 from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, write_corpus_lines
+from poetry_rnn.decoding.rules import (
+    AcrosticRule,
+    FormRule,
+    OriginalityRule,
+    PatternChoice,
+    RepetitionRule,
+    RhymeRule,
+    Rule,
+    ToneRule,
+    remaining_patterns,
+    rhyme_groups_left,
+)
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
-from poetry_rnn.decoding.tables import VocabularyTables
+from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
@@ -56,10 +58,8 @@ log = logging.getLogger(__name__)
 # Inference precision of the model's matrix products; $POETRY_RNN_PRECISION overrides it. int8: decoding
 # about 1.9x faster on one CPU thread, test char_ppl 76.31 vs 76.27 in fp32 (see the model card).
 DEFAULT_PRECISION = "int8"
-MAX_CACHED_CONSTRAINTS = 256  # constraint objects kept with their mask caches (see _constraints)
 TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
-_Request = ResolvedRequest  # the name the decoding methods below annotate with
 
 
 @dataclass
@@ -118,7 +118,6 @@ class PoetryGenerator:
         self._corpus_lines_resolved = corpus_lines is not None
         self._lock = threading.Lock()
         self._simplified_index: SimplifiedIndex | None = None
-        self._constraint_cache: dict = {}  # tone/rhyme constraints keep mask caches: share across calls
 
     @classmethod
     def from_pretrained(
@@ -190,90 +189,74 @@ class PoetryGenerator:
         return resolve_request(request, self.tables, self.tokenizer, self.simplified_index)
 
     # ------------------------------------------------------------------------------------------ constraints
-    def _constraints(self, request: _Request) -> ConstraintSet:
+    def _constraints(self, request: ResolvedRequest) -> ConstraintSet:
+        """The request's rules. The tone, rhyme and acrostic rules cache their masks per situation, so
+        they are shared between requests with the same settings (VocabularyTables.shared)."""
         tables = self.tables
         form = request.form
-        constraints: list[Constraint] = [FormConstraint(tables, form.chars_per_line, form.line_count)]
+        rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
         if request.tone != "off" or request.rhyme_scheme != "none":
-            key = (
-                "tone",
-                request.tone_scheme,
-                form.name,
-                request.tone,
-                tuple(p.name for p in request.patterns),
-            )
-            tone = self._constraint_cache.get(key)
-            if tone is None:
-                tone = ToneConstraint(
-                    tables, tables.scheme(request.tone_scheme), request.patterns, request.tone
+            names = tuple(p.name for p in request.patterns)
+            # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
+            choice = tables.shared(("patterns", form.name, names), lambda: PatternChoice(request.patterns))
+            rules.append(
+                tables.shared(
+                    ("tone", choice, request.tone_scheme, request.tone),
+                    lambda: ToneRule(tables, tables.scheme(request.tone_scheme), choice, request.tone),
                 )
-                self._constraint_cache[key] = tone
-            constraints.append(tone)
-        if request.rhyme_scheme != "none":
-            key = (
-                "rhyme",
-                request.rhyme_scheme,
-                form.name,
-                tuple(p.name for p in request.patterns),
-                request.rhyme_groups,
             )
-            rhyme = self._constraint_cache.get(key)
-            if rhyme is None:
-                rhyme = RhymeConstraint(
-                    tables, tables.scheme(request.rhyme_scheme), request.patterns, request.rhyme_groups
+            if request.rhyme_scheme != "none":
+                rules.append(
+                    tables.shared(
+                        ("rhyme", choice, request.rhyme_scheme, request.rhyme_groups),
+                        lambda: RhymeRule(
+                            tables, tables.scheme(request.rhyme_scheme), choice, request.rhyme_groups
+                        ),
+                    )
                 )
-                self._constraint_cache[key] = rhyme
-            constraints.append(rhyme)
         if request.heads:
-            # cached too: the same mask objects at every request keep the penalty caches warm
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
-            acrostic = self._constraint_cache.get(key)
-            if acrostic is None:
-                if len(self._constraint_cache) >= MAX_CACHED_CONSTRAINTS:  # acrostics come from users
-                    self._constraint_cache.clear()
-                acrostic = self._constraint_cache[key] = AcrosticConstraint(tables, request.heads)
-            constraints.append(acrostic)
+            rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
         if request.max_repeat is not None:
             # Heads that stand for one character are reserved, so that the model cannot spend them early.
             reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-            constraints.append(RepetitionConstraint(tables, request.max_repeat, reserved))
+            rules.append(RepetitionRule(tables, request.max_repeat, reserved))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:
-                constraints.append(OriginalityConstraint(tables, lines, form.chars_per_line))
+                rules.append(OriginalityRule(tables, lines, form.chars_per_line))
             else:
                 request.notes.append("originality check off: no corpus lines available")
-        return ConstraintSet(tables, constraints)
+        return ConstraintSet(tables, rules)
 
-    def _start_state(self, request: _Request, constraints: ConstraintSet) -> tuple[DecodingState, list[int]]:
-        """A fresh state, advanced through the given first line (checked by the same constraints the
-        decoder uses), and the ids of the first line."""
+    def _start_state(
+        self, request: ResolvedRequest, constraints: ConstraintSet
+    ) -> tuple[DecodingState, list[int]]:
+        """A fresh state, advanced through the given first line (checked by the same rules the decoder
+        uses), and the ids of the first line."""
         state = constraints.new_state()
         if request.first_line is None:
             return state, []
         ids = self.tokenizer.encode(request.first_line)
         ids.append(self.tables.comma_id)
         for piece in ids:
-            for constraint in constraints.hard:
-                allowed = constraint.mask(state)
-                if allowed is not None and not bool(allowed[piece]):
-                    raise UserError(
-                        self._first_line_problem(request, constraint, state, piece), field="first_line"
-                    )
+            refusing = constraints.refusing_rule(state, piece)
+            if refusing is not None:
+                raise UserError(self._first_line_problem(request, refusing, state, piece), field="first_line")
             constraints.advance(state, piece)
         return state, ids
 
     def _first_line_problem(
-        self, request: _Request, constraint: Constraint, state: DecodingState, piece: int
+        self, request: ResolvedRequest, rule: Rule, state: DecodingState, piece: int
     ) -> str:
         line = request.first_line
         chars = self.tables.chars[piece] or self.tokenizer.piece_chars(piece)
         position = state.position + 1
-        if isinstance(constraint, AcrosticConstraint):
+        if isinstance(rule, AcrosticRule):
             return (
                 f"the first line starts with 「{line[0]}」 but the acrostic asks for another head character"
             )
-        if isinstance(constraint, ToneConstraint):
+        if isinstance(rule, ToneRule):
             scheme = get_scheme(request.tone_scheme)
             marks = "".join(
                 "◐" if len(t) == 2 else "○" if t == {"ping"} else "●" if t == {"ze"} else "？"
@@ -285,7 +268,7 @@ class PoetryGenerator:
                 f"({templates}) under tone={request.tone}: character {position} 「{chars}」 cannot stand there "
                 f"(○ 平 ● 仄; 孤平 and 三平尾 are not allowed in strict)"
             )
-        if isinstance(constraint, RhymeConstraint):
+        if isinstance(rule, RhymeRule):
             scheme = get_scheme(request.rhyme_scheme)
             groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
             more = " …" if len(request.rhyme_groups) > 6 else ""
@@ -390,7 +373,7 @@ class PoetryGenerator:
         poems.sort(key=lambda p: -p.score)
         return poems[: request.n]
 
-    def _partial(self, states: list[DecodingState], request: _Request) -> list[str] | None:
+    def _partial(self, states: list[DecodingState], request: ResolvedRequest) -> list[str] | None:
         alive = [s for s in states if not s.dead]
         if not alive:
             return None
@@ -399,7 +382,7 @@ class PoetryGenerator:
         return [convert(line, request.script) for line in lines] if request.script == "simplified" else lines
 
     @staticmethod
-    def _repeats_too_often(lines: list[str], request: _Request) -> bool:
+    def _repeats_too_often(lines: list[str], request: ResolvedRequest) -> bool:
         """Whether the simplified poem breaks max_repeat: distinct characters the model wrote can become one
         (雲 and 云 both give 云). Characters the user gave (first line, heads) count but are not at fault."""
         if request.max_repeat is None:
@@ -410,7 +393,7 @@ class PoetryGenerator:
         counts = Counter("".join(lines))
         return any(count > max(request.max_repeat, given[char]) for char, count in counts.items())
 
-    def _finish(self, state: DecodingState, request: _Request) -> GeneratedPoem:
+    def _finish(self, state: DecodingState, request: ResolvedRequest) -> GeneratedPoem:
         lines = list(state.lines)
         scheme_name = request.tone_scheme
         analysis = analyze_lines(lines, scheme=scheme_name, strictness=request.strictness)
@@ -420,13 +403,14 @@ class PoetryGenerator:
             analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
             ok = ok and not self._repeats_too_often(lines, request)
-        remaining = [request.patterns[i] for i in state.slots.get(PATTERNS, range(len(request.patterns)))]
+        left = remaining_patterns(state)
+        remaining = [request.patterns[i] for i in (range(len(request.patterns)) if left is None else left)]
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
         if pattern is None and remaining and request.tone != "off":
             pattern = remaining[0].name
         group = label = None
         if request.rhyme_scheme != "none":
-            groups = state.slots.get("rhyme_groups", ())
+            groups = rhyme_groups_left(state)
             group = next((g for g in analysis.rhyme_groups if g in groups), groups[0] if groups else None)
             if group is not None:
                 label = get_scheme(request.rhyme_scheme).group_label(group, request.script)

@@ -31,7 +31,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from poetry_rnn.corpus import conditioning_ids  # noqa: E402
-from poetry_rnn.decoding.search import run_prefix, sample_scores, step_scores  # noqa: E402
+from poetry_rnn.decoding.sampler import sample_scores  # noqa: E402
+from poetry_rnn.decoding.search import run_prefix, step_scores  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TOP_P as TOP_P  # noqa: E402
@@ -81,16 +82,16 @@ def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
 
     from poetry_rnn import generator as generator_module
     from poetry_rnn import model as model_module
-    from poetry_rnn.decoding import constraints, search
+    from poetry_rnn.decoding import constraint_set, sampler, search
 
     phases = [
         ("model steps", model_module.PoetryLM, "step_scores"),
         ("model steps", model_module.PoetryLM, "step"),
         ("  of which int8 products", model_module.Int8Linear, "__call__"),
-        ("sampler", search, "sample_scores"),
-        ("  of which rows computing a cluster", search._LazyRow, "finish"),
-        ("rules (plan)", constraints.ConstraintSet, "plan"),
-        ("rules (advance)", constraints.ConstraintSet, "advance"),
+        ("sampler", search, "sample_scores"),  # the name the search loop calls
+        ("  of which rows computing a cluster", sampler._LazyRow, "finish"),
+        ("rules (plan)", constraint_set.ConstraintSet, "plan"),
+        ("rules (advance)", constraint_set.ConstraintSet, "advance"),
         ("final checker pass", generator_module, "analyze_lines"),
     ]
     spent: Counter[str] = Counter()

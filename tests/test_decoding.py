@@ -1,4 +1,4 @@
-"""Decoding internals: vocabulary tables, the corpus-line index, each constraint, the search loop.
+"""Decoding internals: vocabulary tables, the corpus-line index, each rule, the constraint set, the search.
 
 Small synthetic vocabularies (including multi-character pieces, as a SentencePiece tokenizer would have)
 with tiny random models: bad poems, but every rule must hold.
@@ -12,21 +12,25 @@ import pytest
 import torch
 
 from poetry_rnn.decoding import (
+    AcrosticRule,
     ConstraintSet,
     CorpusLines,
-    FormConstraint,
-    OriginalityConstraint,
-    RepetitionConstraint,
-    RhymeConstraint,
+    FormRule,
+    OriginalityRule,
+    PatternChoice,
+    RepetitionRule,
+    RhymeRule,
     SamplingOptions,
-    ToneConstraint,
+    ToneRule,
     VocabularyTables,
     beam_search,
+    remaining_patterns,
+    rhyme_groups_left,
     sample,
 )
-from poetry_rnn.decoding.constraints import PATTERNS, relaxed_template
-from poetry_rnn.decoding.search import sample_pieces, sample_scores
-from poetry_rnn.decoding.tables import BOTH, fits
+from poetry_rnn.decoding.rules import relaxed_template
+from poetry_rnn.decoding.sampler import sample_pieces, sample_scores
+from poetry_rnn.decoding.scheme_tables import BOTH, fits
 from poetry_rnn.model import StepScores, adaptive_log_probs, tiny_model_for_tests
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import PING, ZE, get_form, tone_patterns
@@ -56,10 +60,11 @@ def verse_constraints(form_name: str, mode: str = "strict", *extra):
     patterns = tone_patterns(form)
     scheme = tables.scheme("pingshui")
     groups = tuple(g for g in scheme.scheme.level_groups if len(scheme.group_chars[g]) >= 4)
+    choice = PatternChoice(patterns)  # the tone and rhyme rules narrow the same patterns
     rules = [
-        FormConstraint(tables, form.chars_per_line, form.line_count),
-        ToneConstraint(tables, scheme, patterns, mode),
-        RhymeConstraint(tables, scheme, patterns, groups),
+        FormRule(tables, form.chars_per_line, form.line_count),
+        ToneRule(tables, scheme, choice, mode),
+        RhymeRule(tables, scheme, choice, groups),
     ]
     return tokenizer, tables, ConstraintSet(tables, rules + [build(tables) for build in extra])
 
@@ -156,11 +161,11 @@ def test_corpus_lines_search_agrees_with_a_scan_over_every_prefix():
                         assert (prefix in corpus) == bool(expected)
 
 
-# ------------------------------------------------------------------------------------------ constraints
+# ------------------------------------------------------------------------------------------ rules
 def test_form_constraint_allows_only_fitting_pieces_then_punctuation_then_eos():
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)
-    form = FormConstraint(tables, chars_per_line=5, line_count=2)
+    form = FormRule(tables, chars_per_line=5, line_count=2)
     constraints = ConstraintSet(tables, [form])
     state = constraints.new_state()
     for piece in tokenizer.encode("山風花春"):
@@ -196,15 +201,15 @@ def test_tone_and_rhyme_constraints_give_faultless_poems_with_multi_char_pieces(
         analysis = analyze(text, "pingshui", strictness=mode)
         assert analysis.ok, (text, [f.message for f in analysis.faults])
         assert analysis.form == form_name
-        assert state.slots[PATTERNS], "a pattern must remain"
-        assert state.slots["rhyme_groups"][0] in analysis.rhyme_groups
+        assert remaining_patterns(state), "a pattern must remain"
+        assert rhyme_groups_left(state)[0] in analysis.rhyme_groups
     assert used_multi, "the multi-character pieces should be used somewhere"
 
 
 def test_repetition_constraint_blocks_a_character_after_max_repeat():
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)
-    repetition = RepetitionConstraint(tables, max_repeat=2)
+    repetition = RepetitionRule(tables, max_repeat=2)
     constraints = ConstraintSet(tables, [repetition])
     state = constraints.new_state()
     constraints.advance(state, tokenizer.piece_to_id("明"))
@@ -225,7 +230,7 @@ def test_originality_masks_the_piece_that_would_complete_a_corpus_line():
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)
     lines = CorpusLines(["山風花春秋", "山風花春月", "明月山江上"])
-    originality = OriginalityConstraint(tables, lines, chars_per_line=5)
+    originality = OriginalityRule(tables, lines, chars_per_line=5)
     constraints = ConstraintSet(tables, [originality])
     state = constraints.new_state()
     for piece in tokenizer.encode("山風花春"):
@@ -251,7 +256,7 @@ def test_dead_end_is_detected_and_never_loops():
     scheme = tables.scheme("pingshui")
     constraints = ConstraintSet(
         tables,
-        [FormConstraint(tables, 5, 4), ToneConstraint(tables, scheme, patterns, "strict")],
+        [FormRule(tables, 5, 4), ToneRule(tables, scheme, PatternChoice(patterns), "strict")],
     )
     model = tiny_model_for_tests(tokenizer)
     with torch.inference_mode():
@@ -260,17 +265,15 @@ def test_dead_end_is_detected_and_never_loops():
 
 
 def test_soft_rules_yield_only_where_a_piece_is_dictated():
-    from poetry_rnn.decoding import AcrosticConstraint
-
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)
     # max_repeat=1 and the acrostic repeats 山: the second 山 is dictated, so repetition yields there.
     constraints = ConstraintSet(
         tables,
         [
-            FormConstraint(tables, 5, 4),
-            AcrosticConstraint(tables, [{"山"}, {"山"}, {"花"}, {"月"}]),
-            RepetitionConstraint(tables, max_repeat=1),
+            FormRule(tables, 5, 4),
+            AcrosticRule(tables, [{"山"}, {"山"}, {"花"}, {"月"}]),
+            RepetitionRule(tables, max_repeat=1),
         ],
     )
     model = tiny_model_for_tests(tokenizer)
@@ -356,18 +359,16 @@ class CountingModel:
 
 
 def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_scored():
-    from poetry_rnn.decoding import AcrosticConstraint
-
     tokenizer, tables, constraints = verse_constraints(
-        "wujue", "strict", lambda tables: AcrosticConstraint(tables, [{"山"}, {"花"}, {"月"}, {"風"}])
+        "wujue", "strict", lambda tables: AcrosticRule(tables, [{"山"}, {"花"}, {"月"}, {"風"}])
     )
     head = tokenizer.piece_to_id("山")
-    dictated, penalties = constraints.plan([constraints.new_state()] * 3)
-    assert dictated == [head] * 3 and penalties is None  # the first line's head, for every candidate
+    plan = constraints.plan([constraints.new_state()] * 3)  # the first line's head, for every candidate
+    assert plan.dictated == [head] * 3 and plan.penalties is None
     state = constraints.new_state()
     constraints.advance(state, head)
-    dictated, penalties = constraints.plan([state])
-    assert dictated == [None] and torch.isfinite(penalties.dense()).sum() > 5  # the model's choice
+    plan = constraints.plan([state])
+    assert plan.dictated == [None] and torch.isfinite(plan.penalties.dense()).sum() > 5  # the model's choice
     model = CountingModel(tiny_model_for_tests(tokenizer, seed=4))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=3, seed=1)
@@ -388,7 +389,7 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
 
 @pytest.mark.parametrize("max_repeat", [1, None])  # without repetition, used rhymes are the rhyme rule's
 def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights(max_repeat):
-    extra = [lambda tables: RepetitionConstraint(tables, max_repeat=max_repeat)] if max_repeat else []
+    extra = [lambda tables: RepetitionRule(tables, max_repeat=max_repeat)] if max_repeat else []
     tokenizer, _, constraints = verse_constraints("wujue", "strict", *extra)
     model = tiny_model_for_tests(tokenizer, seed=3)
     checked = 0
@@ -398,8 +399,9 @@ def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights(max_r
             live = [s for s in states if not (s.finished or s.dead)]
             if not live:
                 continue
-            dictated, penalties = constraints.plan(live)
-            masks = constraints.masks(live)
+            plan = constraints.plan(live)
+            dictated, penalties = plan.dictated, plan.penalties
+            masks = constraints.allowed(live).masks
             if penalties is None:  # every piece dictated: the only one each mask allows
                 assert all(masks[row].nonzero().flatten().tolist() == [p] for row, p in enumerate(dictated))
                 continue
@@ -411,7 +413,7 @@ def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights(max_r
             assert torch.equal(head[:, :width], penalties[:, :width])
             assert head[:, width:].tolist() == [[0.5, 0.25]] * len(live)
             allowed = torch.isfinite(penalties)
-            # a dead end stays all -inf in the penalties (the sampler reports it); masks() settles it
+            # a dead end stays all -inf in the penalties (the sampler reports it); allowed() settles it
             dead_end = ~allowed.any(1)
             assert torch.equal(allowed[~dead_end], masks[~dead_end])
             assert masks[dead_end].any(1).all()
@@ -536,17 +538,13 @@ def test_beam_search_returns_finished_best_first_and_valid():
 
 
 def test_reserved_acrostic_heads_count_from_the_start():
-    from poetry_rnn.decoding import AcrosticConstraint
-
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)
     heads = [{"山"}, {"明"}, {"明"}, {"月"}]
-    repetition = RepetitionConstraint(
+    repetition = RepetitionRule(
         tables, max_repeat=2, reserved={i: next(iter(h)) for i, h in enumerate(heads)}
     )
-    constraints = ConstraintSet(
-        tables, [FormConstraint(tables, 5, 4), AcrosticConstraint(tables, heads), repetition]
-    )
+    constraints = ConstraintSet(tables, [FormRule(tables, 5, 4), AcrosticRule(tables, heads), repetition])
     state = constraints.new_state()
     # 明 is reserved twice: the model may not write it at all outside the heads.
     assert not bool(repetition.mask(state)[tokenizer.piece_to_id("明")])
@@ -558,3 +556,64 @@ def test_reserved_acrostic_heads_count_from_the_start():
         assert state.finished and not state.dead
         body = "".join(state.lines)
         assert body.count("明") == 2 and max(body.count(c) for c in set(body)) <= 2, body
+
+
+# ------------------------------------------------------------------------------------------ the plan
+def test_a_dead_end_is_reported_by_the_plan_not_marked():
+    # 山 and 水 are the only characters: with max_repeat=1 the third character of a line has no piece left.
+    tokenizer = make_tokenizer("山水")
+    tables = VocabularyTables.build(tokenizer)
+    constraints = ConstraintSet(tables, [FormRule(tables, 5, 2), RepetitionRule(tables, max_repeat=1)])
+    state = constraints.new_state()
+    for piece in tokenizer.encode("山水"):
+        constraints.advance(state, piece)
+    plan = constraints.plan([state])
+    assert plan.dictated == [None] and not torch.isfinite(plan.penalties.dense()).any()
+    dead_end = plan.dead_end(0)
+    assert dead_end.dies and dead_end.fallback == tables.eos_id
+    assert torch.isfinite(dead_end.penalty).nonzero().flatten().tolist() == [tables.eos_id]
+    allowed = constraints.allowed([state])
+    assert allowed.dead_ends == {0} and allowed.masks[0].nonzero().flatten().tolist() == [tables.eos_id]
+    assert not state.dead and not state.finished  # asking changed nothing: the search drops the candidate
+
+
+def test_at_a_dead_end_soft_rules_yield_to_a_dictated_head():
+    # The second line's head may be 山 or 水, both used up under max_repeat=1: the acrostic dictates a head,
+    # so the repetition rule yields and the dead end is no death.
+    tokenizer = make_tokenizer("山水")
+    tables = VocabularyTables.build(tokenizer)
+    constraints = ConstraintSet(
+        tables,
+        [
+            FormRule(tables, 2, 2),
+            AcrosticRule(tables, [{"山"}, {"山", "水"}]),
+            RepetitionRule(tables, max_repeat=1),
+        ],
+    )
+    state = constraints.new_state()
+    for piece in [*tokenizer.encode("山水"), tables.comma_id]:
+        constraints.advance(state, piece)
+    plan = constraints.plan([state])
+    assert plan.dictated == [None] and not torch.isfinite(plan.penalties.dense()).any()
+    dead_end = plan.dead_end(0)
+    assert not dead_end.dies
+    heads = sorted(tokenizer.piece_to_id(c) for c in "山水")
+    assert torch.isfinite(dead_end.penalty).nonzero().flatten().tolist() == heads
+    assert constraints.allowed([state]).dead_ends == frozenset()
+
+
+def test_rules_keep_typed_states_that_forked_candidates_share_safely():
+    tokenizer, tables, constraints = verse_constraints("wujue")
+    tone = next(rule for rule in constraints.rules if isinstance(rule, ToneRule))
+    state = constraints.new_state()
+    assert remaining_patterns(state) == tuple(range(len(tone.patterns)))
+    fork = state.copy()
+    constraints.advance(fork, tokenizer.piece_to_id("山"))  # 平 at the first character
+    assert fork.rule_states[tone].line_tones == (frozenset({PING}),)
+    assert state.rule_states[tone].line_tones == ()  # the original candidate is untouched
+    # a 平 first character leaves only the patterns whose first line may start 平
+    assert remaining_patterns(fork) == tuple(
+        i for i, p in enumerate(tone.patterns) if tone.allowed(p.lines[0], 0, ()) & {PING}
+    )
+    assert rhyme_groups_left(fork) == rhyme_groups_left(state) != ()
+    assert remaining_patterns(ConstraintSet(tables, []).new_state()) is None

@@ -1,6 +1,7 @@
-"""The per-candidate decoding state: the text written so far, read as lines.
+"""The per-candidate decoding state: the text written so far, read as lines, and each rule's own state.
 
-The state knows where lines end (at ，。) but no verse rule; processors keep what they need in `slots`.
+The state knows where lines end (at ，。) but no verse rule: each rule keeps its own typed state in
+`rule_states`, under the rule object (see decoding.rules).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ class DecodingState:
     dead: bool = False  # no piece was allowed at some step (a dead end): the candidate is dropped
     logprob: float = 0.0  # sum of the model's log-probabilities of the chosen pieces
     steps: int = 0  # pieces that count towards the length-normalised score
-    slots: dict = field(default_factory=dict)  # processor-owned values, e.g. the remaining tone patterns
+    # rule object → that rule's state for this candidate (an immutable value: a rule replaces it, never
+    # changes it in place, so that forked states can share it)
+    rule_states: dict = field(default_factory=dict)
 
-    # Kept by advance() (every constraint asks for them at every step; fields are cheaper than properties):
+    # Kept by advance() (every rule asks for them at every step; fields are cheaper than properties):
     line: int = 0  # 0-based index of the line being written (= len(lines))
     position: int = 0  # characters already written in the current line (= len(line_text))
 
@@ -42,8 +45,8 @@ class DecodingState:
         return self.logprob / max(1, self.steps)
 
     def copy(self) -> DecodingState:
-        """An independent copy (beam search forks states). Slot values are immutable or copied by
-        the processor that owns them (see `ConstraintSet.fork`)."""
+        """An independent copy (beam search forks states). The rules' states are shared, not copied: they
+        are immutable values."""
         return DecodingState(
             ids=list(self.ids),
             lines=list(self.lines),
@@ -52,7 +55,7 @@ class DecodingState:
             dead=self.dead,
             logprob=self.logprob,
             steps=self.steps,
-            slots=dict(self.slots),
+            rule_states=dict(self.rule_states),
             line=self.line,
             position=self.position,
         )

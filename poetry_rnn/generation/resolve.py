@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from poetry_rnn.decoding.search import SamplingOptions
-from poetry_rnn.decoding.tables import VocabularyTables
+from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns

@@ -1,0 +1,30 @@
+"""The rules of verse as decoding rules: one small object per rule, each with its own typed per-candidate
+state (see base.Rule). A ConstraintSet combines them for a batch."""
+
+from poetry_rnn.decoding.rules.acrostic import AcrosticRule
+from poetry_rnn.decoding.rules.base import Rule, SoftRule
+from poetry_rnn.decoding.rules.form import FormRule
+from poetry_rnn.decoding.rules.originality import OriginalityRule
+from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft, remaining_patterns
+from poetry_rnn.decoding.rules.repetition import RepetitionRule, RepetitionState
+from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState, rhyme_groups_left
+from poetry_rnn.decoding.rules.tone import ToneRule, ToneState, relaxed_template
+
+__all__ = [
+    "AcrosticRule",
+    "FormRule",
+    "OriginalityRule",
+    "PatternChoice",
+    "PatternsLeft",
+    "RepetitionRule",
+    "RepetitionState",
+    "RhymeRule",
+    "RhymeState",
+    "Rule",
+    "SoftRule",
+    "ToneRule",
+    "ToneState",
+    "relaxed_template",
+    "remaining_patterns",
+    "rhyme_groups_left",
+]

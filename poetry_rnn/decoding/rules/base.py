@@ -1,0 +1,65 @@
+"""The rule interface: what a rule allows, blocks and dictates for one candidate, and how it advances.
+
+A rule is a small object (a logits processor) built once per request, or shared between requests with the
+same settings. What it needs to remember per candidate is its own immutable state, kept in the candidate's
+`DecodingState.rule_states` under the rule object; `advance` replaces that value, never changes it in place,
+so that forked candidates (beam search) share it safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import torch
+
+from poetry_rnn.decoding.state import DecodingState
+from poetry_rnn.decoding.vocabulary import VocabularyTables
+
+
+class Rule:
+    """Base class. `soft` rules yield where a `forcing` rule dictates the piece; hard rules always hold."""
+
+    soft = False
+    forcing = False
+
+    def start(self, state: DecodingState) -> None:
+        """Put this rule's state for a fresh candidate into `state` (nothing for a rule without state)."""
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        """Pieces allowed next (bool [V]); None = no restriction. Returned tensors are never mutated."""
+        return None
+
+    def forces(self, state: DecodingState) -> bool:
+        """Whether this rule dictates the next piece (only meaningful for forcing rules)."""
+        return False
+
+    def blocked(self, state: DecodingState) -> Collection[int]:
+        """Soft rules: the pieces this rule excludes next (empty: none). A soft rule blocks a few pieces of
+        one candidate, so the constraint set takes them as a list rather than a mask."""
+        return ()
+
+    def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
+        """Hard rules: the rule as a mask shared by every state in the same situation, and the few pieces it
+        excludes on top of that for this state (`mask` is the two together). Penalties are cached by the
+        masks' identity, so a rule whose mask would differ per candidate keeps that part out of it."""
+        return self.mask(state), ()
+
+    def advance(self, state: DecodingState, piece_id: int) -> None:
+        """Replace this rule's state after `piece_id` was chosen (called before `state.advance`)."""
+
+
+class SoftRule(Rule):
+    """A rule that blocks a few pieces per candidate (`blocked`); its mask is built from them on demand."""
+
+    soft = True
+
+    def __init__(self, tables: VocabularyTables):
+        self.tables = tables
+
+    def mask(self, state: DecodingState) -> torch.Tensor | None:
+        blocked = self.blocked(state)
+        if not blocked:
+            return None
+        allowed = torch.ones(self.tables.vocab_size, dtype=torch.bool)
+        allowed[list(blocked)] = False
+        return allowed
