@@ -27,7 +27,7 @@ from torch import nn
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.files import write_atomic
-from poetry_rnn.sentencepiece_tokenizer import MODEL_FILE as SENTENCEPIECE_FILE
+from poetry_rnn.tokenizer.sentencepiece_tokenizer import MODEL_FILE as SENTENCEPIECE_FILE
 from poetry_rnn.tokenizer import TOKENIZER_FILE, BaseTokenizer, load_tokenizer
 
 CONFIG_FILE = "config.json"

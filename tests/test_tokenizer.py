@@ -13,7 +13,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from poetry_rnn.corpus import Corpus, Poem, clean_body, load_corpus, render_body  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
-from poetry_rnn.sentencepiece_tokenizer import MODEL_FILE, SentencePieceTokenizer  # noqa: E402
+from poetry_rnn.tokenizer.sentencepiece_tokenizer import MODEL_FILE, SentencePieceTokenizer  # noqa: E402
 from poetry_rnn.tokenizer import (  # noqa: E402
     PUNCTUATION,
     SPECIALS,
