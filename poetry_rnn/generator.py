@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-from poetry_rnn.corpus import conditioning_ids, render_body
 from poetry_rnn.decoding.constraints import (
     PATTERNS,
     AcrosticConstraint,
@@ -47,6 +46,7 @@ from poetry_rnn.decoding.search import Deadline, SamplingOptions, beam_search, s
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.tables import VocabularyTables
 from poetry_rnn.errors import UserError
+from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import Form, TonePattern, get_form, tone_patterns
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
