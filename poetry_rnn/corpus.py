@@ -1,5 +1,4 @@
-"""The corpus: load poems from any source through Hugging Face `datasets`, clean them, split them, and turn
-them into training examples.
+"""The corpus: load poems from any source through Hugging Face `datasets`, clean them, split them.
 
 Sources (one `source` string):
 - a folder or glob of chinese-poetry JSON files (`../shared/data/tang`, an upstream `全唐诗` folder);
@@ -8,12 +7,8 @@ Sources (one `source` string):
 Rows may hold the body as a list of lines (`paragraphs`) or as one string (`content`, `body`, `text`...);
 `columns` maps our names (title, author, body) to the dataset's when they differ.
 
-Cleaning (every drop is counted by reason): editorial notes are removed (`（一作…）`, `(…)`, `〖1〗`,
-footnote numbers `[一]`), restored text in square brackets is kept (`[汀]洲` → `汀洲`); a poem is dropped
-when a glyph is missing (`□`, a `{…}` glyph description, private-use or ideographic-description
-characters), when a note is left open in the middle of the text, or when anything but CJK and line
-punctuation remains. Punctuation is normalised to `，。？！；`, variant characters to one form (爲 → 為),
-exact duplicate bodies are dropped, and each poem gets its form and a split from a hash of its body.
+Cleaning (`poetry_rnn.cleaning`) counts every poem it drops by reason; exact duplicate bodies are dropped
+too.
 
 The cleaned corpus of a local source is cached (`$POETRY_RNN_CACHE`, default `~/.cache/poetry_rnn`), keyed
 by the files' paths, sizes and modification times and by the cleaning rules, so a second load does not
@@ -27,82 +22,28 @@ import glob
 import hashlib
 import json
 import os
-import random
-import re
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poetry_rnn.errors import UserError
-from poetry_rnn.script import VARIANTS, normalize_variants
-
-FORMS = ("wujue", "qijue", "wulv", "qilv")
-FORM_SHAPES = {(5, 4): "wujue", (7, 4): "qijue", (5, 8): "wulv", (7, 8): "qilv"}
-SPLITS = ("train", "valid", "test")
-MIN_BODY_CHARS = 4  # shorter bodies are placeholders (空), not poems
-CLEANING_VERSION = 6  # bump when the rules change, so cached results are not reused
-CACHE_FORMAT = 1
-
-LINE_PUNCTUATION = "，。？！；"
-_PUNCT_MAP = str.maketrans(
-    {
-        ",": "，",
-        ".": "。",
-        "?": "？",
-        "!": "！",
-        ";": "；",
-        "：": "，",
-        ":": "，",
-        "、": "，",
-        "﹐": "，",
-        "｡": "。",
-        "﹔": "；",
-        "﹖": "？",
-        "﹗": "！",
-        "［": "[",
-        "］": "]",
-        "｛": "{",
-        "｝": "}",
-        "\r": "\n",
-    }
+from poetry_rnn.cleaning import (
+    CLEANING_FINGERPRINT,
+    FORMS,
+    SPLITS,
+    clean_body,
+    clean_title,
+    detect_form,
+    split_of,
 )
-# Editorial matter, removed whole: notes in parentheses (（一作…）), 〖n〗 footnote marks, [一] note numbers.
-# Applied until nothing changes, so notes nested to any depth go too.
-_NOTES = re.compile(r"（[^（）]*）|\([^()]*\)|〖[^〖〗]*〗|\[[一二三四五六七八九十○〇零\d]+\]")
-_OPEN_NOTE = re.compile(r"[（(〖]")
-_CLOSE_NOTE = re.compile(r"[）)〗]")
-_SENTENCE_END = "。？！\n"
-_TRAILING_CLOSERS = re.compile(rf"[{LINE_PUNCTUATION}\s]*[）)〗][）)〗{LINE_PUNCTUATION}\s]*$")
-_BRACKETED = re.compile(r"\[([^\[\]]*)\]")  # [縚], [洞天春遠日]: text restored by the editors, kept
-_QUOTES = re.compile(r"[《》「」『』〈〉“”‘’\"' \t\u3000]")
-# A missing glyph: box marks, `{艹/尔}` descriptions of characters Unicode lacks, private-use code points,
-# ideographic description characters (⿰木養), the replacement character.
-_MISSING = re.compile(r"[□○●■◻〇{}\ufffd\ue000-\uf8ff\u2ff0-\u2fff\U000f0000-\U0010ffff]")
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_NON_BODY = re.compile(rf"[^{_CJK}{LINE_PUNCTUATION}\n]")
-_LINE_SPLIT = re.compile(rf"[{LINE_PUNCTUATION}\n]")
+from poetry_rnn.errors import UserError
+from poetry_rnn.format import render_body
+
+CACHE_FORMAT = 1
 
 BODY_COLUMNS = ("paragraphs", "content", "body", "text", "poem")
 FILE_KINDS = {".json": "json", ".jsonl": "jsonl", ".parquet": "parquet"}
-
-
-def _cleaning_fingerprint() -> str:
-    """Changes whenever a cleaning rule or the variant table changes (cached corpora then rebuild)."""
-    parts = [
-        str(CLEANING_VERSION),
-        str(MIN_BODY_CHARS),
-        json.dumps(sorted(VARIANTS.items()), ensure_ascii=False),
-        *(
-            p.pattern
-            for p in (_NOTES, _TRAILING_CLOSERS, _BRACKETED, _QUOTES, _MISSING, _NON_BODY, _LINE_SPLIT)
-        ),
-    ]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
-CLEANING_FINGERPRINT = _cleaning_fingerprint()
 
 
 @dataclass(frozen=True)
@@ -119,82 +60,12 @@ class Poem:
         return render_body(self.lines)
 
 
-def render_body(lines: Iterable[str]) -> str:
-    return "".join(line + ("，" if index % 2 == 0 else "。") for index, line in enumerate(lines))
-
-
-def detect_form(lines: Iterable[str]) -> str:
-    """wujue/qijue/wulv/qilv for 4 or 8 lines of 5 or 7 characters each, else "other"."""
-    lines = list(lines)
-    lengths = {len(line) for line in lines}
-    if len(lengths) != 1:
-        return "other"
-    return FORM_SHAPES.get((lengths.pop(), len(lines)), "other")
-
-
-def split_of(lines: Iterable[str]) -> str:
-    """Stable split by a hash of the normalised body: the same on every machine, duplicates together."""
-    digest = hashlib.sha1("".join(lines).encode("utf-8")).digest()
-    bucket = int.from_bytes(digest[:4], "big") % 100
-    return "train" if bucket < 96 else "valid" if bucket < 98 else "test"
-
-
-def _strip_notes(text: str) -> tuple[str, bool]:
-    """Remove editorial notes. Returns (text, balanced): a note opened after a complete sentence and never
-    closed (cut short at the end of the record) is cut off; any other unmatched bracket is unbalanced."""
-    while True:
-        stripped = _NOTES.sub("", text)
-        if stripped == text:
-            break
-        text = stripped
-    opened = _OPEN_NOTE.search(text)
-    if opened:
-        before = text[: opened.start()].rstrip(" \u3000")
-        if before and before[-1] not in _SENTENCE_END:
-            return text, False
-        text = before
-    text = _TRAILING_CLOSERS.sub("", text)  # a stray closing bracket after the last line closes nothing
-    return text, not _CLOSE_NOTE.search(text)
-
-
-def clean_title(title: str | None) -> str:
-    if not title or not isinstance(title, str):
-        return ""
-    text, _ = _strip_notes(title.translate(_PUNCT_MAP))
-    text = _OPEN_NOTE.sub("", _CLOSE_NOTE.sub("", text))
-    return normalize_variants(_QUOTES.sub("", _BRACKETED.sub(r"\1", text))).strip()
-
-
-def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | None, str | None]:
-    """Clean one poem body (a list of lines or couplets, or one string). Returns (lines, None) or
-    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, non_cjk, too_short."""
-    if paragraphs is None:
-        return None, "no_body"
-    if isinstance(paragraphs, str):
-        text = paragraphs
-    elif isinstance(paragraphs, (list, tuple)) and all(p is None or isinstance(p, str) for p in paragraphs):
-        text = "\n".join(p for p in paragraphs if p)  # a line end between items, even without punctuation
-    else:
-        return None, "bad_body"
-    if not text.strip():
-        return None, "empty"
-    text, balanced = _strip_notes(text.translate(_PUNCT_MAP))
-    if not balanced:
-        return None, "unbalanced_note"
-    text = _QUOTES.sub("", _BRACKETED.sub(r"\1", text))
-    if _MISSING.search(text):
-        return None, "missing_glyph"
-    if _NON_BODY.search(text):
-        return None, "non_cjk"
-    lines = tuple(line for line in _LINE_SPLIT.split(normalize_variants(text)) if line)
-    if not lines:
-        return None, "empty"
-    if sum(map(len, lines)) < MIN_BODY_CHARS:
-        return None, "too_short"
-    return lines, None
-
-
 # ---------------------------------------------------------------- loading
+
+
+def default_source() -> str:
+    """The Tang corpus in `../shared/data/tang` beside the repository: the default for training and tests."""
+    return str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tang")
 
 
 def default_cache_dir() -> Path:
@@ -584,55 +455,6 @@ def load_corpus(
     return Corpus(poems=poems, report=report, fingerprint=key, cache_dir=root)
 
 
-# ---------------------------------------------------------------- training examples
-
-
-@dataclass(frozen=True)
-class ConditioningDropout:
-    """Probability of dropping each conditioning part in training, so that each is optional at inference."""
-
-    form: float = 0.1
-    title: float = 0.5
-    keywords: float = 0.5
-
-
-def conditioning_ids(
-    tokenizer, form: str | None = None, title: str | None = None, keywords: Iterable[str] | None = None
-) -> list[int]:
-    """Ids of `[form tag] [<title> title] [<kw> keywords] <s>`: the prefix a poem body follows."""
-    ids: list[int] = []
-    if form:
-        ids.append(tokenizer.form_id(form))
-    if title:
-        ids += [tokenizer.title_id, *tokenizer.encode(title)]
-    keywords = [k for k in (keywords or ()) if k]
-    if keywords:
-        ids.append(tokenizer.keywords_id)
-        for keyword in keywords:
-            ids += tokenizer.encode(keyword)
-    ids.append(tokenizer.bos_id)
-    return ids
-
-
-def example_ids(
-    tokenizer,
-    poem: Poem,
-    rng: random.Random | None,
-    keywords: list[str] | None = None,
-    dropout: ConditioningDropout = ConditioningDropout(),
-    max_title_chars: int = 12,
-) -> list[int]:
-    """One training sequence: conditioning (parts dropped at random when `rng` is given) + body + `</s>`."""
-
-    def keep(probability: float) -> bool:
-        return rng is None or rng.random() >= probability
-
-    form = poem.form if keep(dropout.form) else None
-    title = poem.title[:max_title_chars] if poem.title and keep(dropout.title) else None
-    chosen = keywords if keywords and keep(dropout.keywords) else None
-    return [*conditioning_ids(tokenizer, form, title, chosen), *tokenizer.encode(poem.body), tokenizer.eos_id]
-
-
 # ---------------------------------------------------------------- CLI: python -m poetry_rnn data
 
 
@@ -653,7 +475,7 @@ def parse_columns(text: str | None) -> dict[str, str]:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        default=str(Path(__file__).resolve().parent.parent.parent / "shared/data/tang"),
+        default=default_source(),
         help="folder/glob of chinese-poetry JSON, parquet/jsonl files, or hf:owner/name[:config][@split]",
     )
     parser.add_argument("--columns", help="column mapping, e.g. body=content,title=name")

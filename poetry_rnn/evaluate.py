@@ -1,114 +1,16 @@
-"""Character perplexity of a model on a corpus — defined so numbers compare across tokenizers and systems.
-
-For each poem: body = "".join(paragraphs) exactly as in the file (variant characters mapped one-to-one,
-as the model's vocabulary does). The model reads `[form tag] <s>` — the body's own form, no title, no
-keywords — then the body, and is scored on every body token and the end marker. The negative
-log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
-    char_ppl = exp(NLL / (chars + poems)),   bits_per_char = NLL / (chars + poems) / ln 2.
-"""
+"""`python -m poetry_rnn evaluate`: character perplexity of a model on a corpus, as `poetry_rnn.perplexity`
+defines it (comparable across tokenizers and systems)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
-from poetry_rnn.corpus import FORMS, clean_body, conditioning_ids, detect_form, load_rows, split_of
-
-CONDITIONING = "form tag of the body's own form only (no title, no keywords)"
-
-
-@dataclass
-class Scored:
-    poems: int
-    chars: int
-    oov: int
-    nll: float
-
-    def as_dict(self) -> dict:
-        denominator = max(1, self.chars + self.poems)
-        return {
-            "poems": self.poems,
-            "chars": self.chars,
-            "oov": self.oov,
-            "nll": round(self.nll, 3),
-            "char_ppl": round(math.exp(self.nll / denominator), 3),
-            "bits_per_char": round(self.nll / denominator / math.log(2), 4),
-            "conditioning": CONDITIONING,
-        }
-
-
-@torch.no_grad()
-def score_bodies(
-    model,
-    tokenizer,
-    bodies: Sequence[tuple[str, str]],
-    batch_tokens: int = 16384,
-    device: str | torch.device = "cpu",
-) -> Scored:
-    """Score (body, form) pairs. Batches sequences of similar length; padding is masked out."""
-    model.eval()
-    sequences, chars, oov = [], 0, 0
-    for body, form in bodies:
-        prefix = conditioning_ids(tokenizer, form=form)
-        body_ids = tokenizer.encode(body)
-        oov += sum(1 for i in body_ids if i == tokenizer.unk_id)
-        chars += len(body)
-        sequences.append((prefix, [*body_ids, tokenizer.eos_id]))
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i][0]) + len(sequences[i][1]))
-    total_nll = 0.0
-    start = 0
-    while start < len(order):
-        end = start + 1  # grow the batch while it stays within the token budget (sorted: last is longest)
-        while end < len(order) and (end + 1 - start) * sum(map(len, sequences[order[end]])) <= batch_tokens:
-            end += 1
-        batch = [sequences[i] for i in order[start:end]]
-        start = end
-        width = max(len(p) + len(b) for p, b in batch)
-        inputs = torch.full((len(batch), width - 1), tokenizer.pad_id, dtype=torch.long)
-        targets = torch.full((len(batch), width - 1), -100, dtype=torch.long)
-        for row, (prefix, body_ids) in enumerate(batch):
-            sequence = prefix + body_ids
-            inputs[row, : len(sequence) - 1] = torch.tensor(sequence[:-1])
-            # only the body tokens and </s> are scored, not the conditioning prefix
-            targets[row, len(prefix) - 1 : len(sequence) - 1] = torch.tensor(body_ids)
-        logits, _ = model(inputs.to(device))
-        loss = torch.nn.functional.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]),
-            targets.to(device).reshape(-1),
-            ignore_index=-100,
-            reduction="sum",
-        )
-        total_nll += float(loss)
-    return Scored(poems=len(sequences), chars=chars, oov=oov, nll=total_nll)
-
-
-def evaluation_bodies(
-    source: str, split: str | None = "test", forms: Sequence[str] | None = FORMS, columns: dict | None = None
-) -> list[tuple[str, str]]:
-    """(raw body, form) for the poems of one split; split and form come from the cleaned body, as in training.
-    Exact duplicate bodies are scored once."""
-    rows = load_rows(source, columns)
-    seen, bodies = set(), []
-    titles_free = rows.select_columns(["body"])
-    for raw in titles_free.data.column("body").to_pylist():
-        lines, _reason = clean_body(raw)
-        if not lines:
-            continue
-        form = detect_form(lines)
-        if (split and split_of(lines) != split) or (forms and form not in forms):
-            continue
-        body = raw if isinstance(raw, str) else "".join(raw)
-        if body in seen:
-            continue
-        seen.add(body)
-        bodies.append((body, form))
-    return bodies
+from poetry_rnn.cleaning import FORMS
+from poetry_rnn.perplexity import evaluation_bodies, score_bodies
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -130,9 +32,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from poetry_rnn.corpus import parse_columns
+    from poetry_rnn.corpus import default_source, parse_columns
     from poetry_rnn.model import PoetryLM, default_model_dir
-    from poetry_rnn.train import default_source
 
     if args.threads:
         torch.set_num_threads(args.threads)

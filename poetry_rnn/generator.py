@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 
-from poetry_rnn.corpus import conditioning_ids, render_body
 from poetry_rnn.decoding.constraint_set import ConstraintSet
 from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, write_corpus_lines
 from poetry_rnn.decoding.rules import (
@@ -45,6 +44,7 @@ from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
+from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines

@@ -27,8 +27,8 @@ from torch import nn
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.files import write_atomic
-from poetry_rnn.sentencepiece_tokenizer import MODEL_FILE as SENTENCEPIECE_FILE
 from poetry_rnn.tokenizer import TOKENIZER_FILE, BaseTokenizer, load_tokenizer
+from poetry_rnn.tokenizer.sentencepiece_tokenizer import MODEL_FILE as SENTENCEPIECE_FILE
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"

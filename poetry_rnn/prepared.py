@@ -57,7 +57,7 @@ def read_prepared(path: str | Path) -> tuple[Corpus, dict[str, list[str]], dict[
 
 def main(argv: list[str] | None = None) -> int:
     from poetry_rnn.corpus import load_corpus
-    from poetry_rnn.evaluate import evaluation_bodies
+    from poetry_rnn.perplexity import evaluation_bodies
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True)

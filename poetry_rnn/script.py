@@ -36,7 +36,8 @@ VARIANTS: dict[str, str] = {
 
 def normalize_variants(text: str) -> str:
     """Map variant characters to the forms the rhyme tables use (爲 → 為)."""
-    # translate() looks every character up in a dict; searching first is ~10x faster on text without any
+    # translate() looks every character up in a dict; most text has no variant at all, and one regex search
+    # tells that without visiting each character in Python
     return text.translate(_VARIANT_TABLE) if _VARIANT_CHARS.search(text) else text
 
 

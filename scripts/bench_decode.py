@@ -30,10 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from poetry_rnn.corpus import conditioning_ids  # noqa: E402
 from poetry_rnn.decoding.sampler import sample_scores  # noqa: E402
 from poetry_rnn.decoding.search import run_prefix, step_scores  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
+from poetry_rnn.format import conditioning_ids  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TOP_P as TOP_P  # noqa: E402
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402

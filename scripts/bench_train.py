@@ -20,10 +20,11 @@ import time
 
 import torch
 
-from poetry_rnn.corpus import FORMS, load_corpus
+from poetry_rnn.corpus import FORMS, default_source, load_corpus
 from poetry_rnn.model import ModelConfig, PoetryLM
 from poetry_rnn.tokenizer import build_tokenizer
-from poetry_rnn.train import collate, default_source, make_batches, train_step
+from poetry_rnn.training.data import collate, make_batches
+from poetry_rnn.training.loop import train_step
 
 # Our set-ups: "cpu" is the recipe of the README's 40-minute CPU run (and of scripts/compare_models.py);
 # "shipped" the shipped model's size (trained on a GPU); "reference-size" the reference's own size trained

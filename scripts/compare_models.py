@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from poetry_rnn.corpus import default_source
 from poetry_rnn.files import write_atomic
-from poetry_rnn.train import default_source
 
 # The CPU recipe every variant shares (README, "Forty minutes on this CPU"): no dropout (a run of 20-40
 # minutes sees the data a few times at most), batches of ~3k tokens (more updates a minute), the four
@@ -83,8 +83,8 @@ def launch(name: str, args: argparse.Namespace, slot: int | None) -> subprocess.
 def score(name: str, args: argparse.Namespace) -> dict:
     import torch
 
-    from poetry_rnn.evaluate import evaluation_bodies, score_bodies
     from poetry_rnn.model import PoetryLM
+    from poetry_rnn.perplexity import evaluation_bodies, score_bodies
     from poetry_rnn.prepared import is_prepared, read_prepared
 
     run_dir = Path(args.runs) / name

@@ -47,7 +47,7 @@ DEFAULT_SOURCE = REPO_DIR / "tests" / "data" / "poet.tang.small.json"
 HARNESS = """
 import os, struct, sys
 import torch
-import poetry_rnn.train as train
+import poetry_rnn.training.loop as train
 record = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 current = [0]
 learning_rate = train.learning_rate
@@ -140,7 +140,7 @@ def verify_checkpoint(run_dir: Path) -> dict | None:
     from safetensors.torch import load_file
 
     from poetry_rnn.model import PoetryLM
-    from poetry_rnn.train import find_checkpoint
+    from poetry_rnn.training import find_checkpoint
 
     path = find_checkpoint(run_dir)
     if path is None:

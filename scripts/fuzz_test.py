@@ -39,8 +39,8 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
 
-from poetry_rnn.corpus import render_body  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.format import render_body  # noqa: E402
 from poetry_rnn.generation.request import find_rhyme_group, scheme_name  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import get_form  # noqa: E402

@@ -18,21 +18,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from poetry_rnn import cli  # noqa: E402
-from poetry_rnn.corpus import (  # noqa: E402
-    FORMS,
-    ConditioningDropout,
-    Poem,
-    clean_body,
-    clean_title,
-    conditioning_ids,
-    detect_form,
-    example_ids,
-    load_corpus,
-    render_body,
-    split_of,
-    to_script,
-)
+from poetry_rnn.cleaning import FORMS, clean_body, clean_title, detect_form, split_of  # noqa: E402
+from poetry_rnn.corpus import Poem, load_corpus, to_script  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.format import ConditioningDropout, conditioning_ids, example_ids, render_body  # noqa: E402
 from poetry_rnn.tokenizer import SPECIALS, CharTokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import default_model_dir  # noqa: E402
-from poetry_rnn.train import TrainConfig, train  # noqa: E402
+from poetry_rnn.training import TrainConfig, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_CORPUS = REPO / "tests" / "data" / "poet.tang.small.json"

@@ -347,7 +347,7 @@ def test_cli_pretty_output(tiny_model_dir, capsys):
 def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):
     """A SentencePiece vocabulary: pieces cover up to four characters, rare characters are byte pieces.
     Every rule still holds, judged by all the characters a piece covers."""
-    from poetry_rnn.sentencepiece_tokenizer import SentencePieceTokenizer
+    from poetry_rnn.tokenizer.sentencepiece_tokenizer import SentencePieceTokenizer
 
     lines = list(corpus_lines.lines())
     texts = lines[:: max(1, len(lines) // 30000)]  # corpus lines (train split) spread over the alphabet

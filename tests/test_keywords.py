@@ -10,7 +10,8 @@ import tempfile
 
 import pytest
 
-from poetry_rnn.corpus import Poem, clean_body
+from poetry_rnn.cleaning import clean_body
+from poetry_rnn.corpus import Poem
 from poetry_rnn.errors import UserError
 from poetry_rnn.keywords import STOPWORDS, _jieba, corpus_keywords, extract_keywords
 from poetry_rnn.script import to_simplified

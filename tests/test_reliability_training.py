@@ -28,11 +28,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from process_state import kept_process_state  # noqa: E402
 
-from poetry_rnn import train as train_module  # noqa: E402
 from poetry_rnn.cli import main as cli_main  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.model import PoetryLM  # noqa: E402
-from poetry_rnn.train import TrainConfig, find_checkpoint, train  # noqa: E402
+from poetry_rnn.training import TrainConfig, find_checkpoint, train  # noqa: E402
+from poetry_rnn.training import checkpoint as checkpoint_module  # noqa: E402
+from poetry_rnn.training import loop as train_module  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_CORPUS = REPO / "tests" / "data" / "poet.tang.small.json"
@@ -172,7 +173,7 @@ def test_full_disk_is_refused_at_start(tmp_path, monkeypatch, no_data_reading):
         usage = real_usage(path)
         return type(usage)(usage.total, usage.total - 10_000_000, 10_000_000)
 
-    monkeypatch.setattr(train_module.shutil, "disk_usage", almost_full)
+    monkeypatch.setattr(shutil, "disk_usage", almost_full)
     with pytest.raises(UserError, match="has 10 MB free") as caught:
         train(_config(tmp_path / "run"))
     assert caught.value.field == "out"
@@ -181,7 +182,7 @@ def test_full_disk_is_refused_at_start(tmp_path, monkeypatch, no_data_reading):
 def test_disk_filling_up_during_training_is_a_clear_error_and_resumable(tmp_path, monkeypatch):
     """The third checkpoint write fails with ENOSPC half way (in its staging folder)."""
     writes = Counter()
-    real_write = train_module.write_atomic
+    real_write = checkpoint_module.write_atomic
 
     def write_atomic(path, data):
         if Path(path).name == "optimizer.safetensors":
@@ -190,7 +191,7 @@ def test_disk_filling_up_during_training_is_a_clear_error_and_resumable(tmp_path
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(path, data)
 
-    monkeypatch.setattr(train_module, "write_atomic", write_atomic)
+    monkeypatch.setattr(checkpoint_module, "write_atomic", write_atomic)
     out = tmp_path / "run"
     with pytest.raises(UserError, match="No space left on device.*previous checkpoint is intact") as caught:
         train(_config(out, epochs=3))

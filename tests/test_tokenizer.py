@@ -11,9 +11,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from poetry_rnn.corpus import Corpus, Poem, clean_body, load_corpus, render_body  # noqa: E402
+from poetry_rnn.cleaning import clean_body  # noqa: E402
+from poetry_rnn.corpus import Corpus, Poem, load_corpus  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
-from poetry_rnn.sentencepiece_tokenizer import MODEL_FILE, SentencePieceTokenizer  # noqa: E402
+from poetry_rnn.format import render_body  # noqa: E402
 from poetry_rnn.tokenizer import (  # noqa: E402
     PUNCTUATION,
     SPECIALS,
@@ -23,6 +24,7 @@ from poetry_rnn.tokenizer import (  # noqa: E402
     corpus_texts,
     load_tokenizer,
 )
+from poetry_rnn.tokenizer.sentencepiece_tokenizer import MODEL_FILE, SentencePieceTokenizer  # noqa: E402
 
 POEMS = [
     "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。",

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,24 +22,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from process_state import kept_process_state  # noqa: E402
 
-from poetry_rnn import train as train_module  # noqa: E402
 from poetry_rnn.cli import main as cli_main  # noqa: E402
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.model import ModelConfig, PoetryLM  # noqa: E402
 from poetry_rnn.tokenizer import build_tokenizer  # noqa: E402
-from poetry_rnn.train import (  # noqa: E402
-    TrainConfig,
-    collate,
-    encode_poems,
-    epoch_examples,
-    find_checkpoint,
-    learning_rate,
-    load_checkpoint,
-    make_batches,
-    save_checkpoint,
-    train,
-)
+from poetry_rnn.training import TrainConfig, train  # noqa: E402
+from poetry_rnn.training import loop as train_module  # noqa: E402
+from poetry_rnn.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
+from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches  # noqa: E402
+from poetry_rnn.training.loop import learning_rate  # noqa: E402
 
 SMALL_CORPUS = Path(__file__).resolve().parent / "data" / "poet.tang.small.json"
 TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "device": "cpu"}
@@ -192,7 +185,7 @@ def test_a_crash_during_save_leaves_a_loadable_checkpoint(tmp_path, monkeypatch,
     old_model, old_optimizer = _model_and_optimizer(seed=1)
     save_checkpoint(tmp_path, old_model, old_optimizer, {"step": 10, "epoch": 0})
     new_model, new_optimizer = _model_and_optimizer(seed=2)
-    real_replace, real_rmtree = os.replace, train_module.shutil.rmtree
+    real_replace, real_rmtree = os.replace, shutil.rmtree
 
     def replace(source, target):
         if crash_at == "writing the staging folder" and Path(target).name == "optimizer.safetensors":
@@ -214,7 +207,7 @@ def test_a_crash_during_save_leaves_a_loadable_checkpoint(tmp_path, monkeypatch,
         return real_rmtree(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(train_module.shutil, "rmtree", rmtree)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
     with pytest.raises(OSError):
         save_checkpoint(tmp_path, new_model, new_optimizer, {"step": 20, "epoch": 0})
     monkeypatch.undo()
@@ -397,8 +390,6 @@ def test_resume_pointing_at_nothing(tmp_path, no_data_reading, capsys):
 
 
 def test_resume_with_a_damaged_checkpoint(tmp_path, finished_run):
-    import shutil
-
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
     (run / "checkpoint" / "optimizer.safetensors").write_bytes(b"\x00" * 100)

@@ -150,7 +150,8 @@ def resolve_corpus_lines(
             "originality check disabled: no %s beside the model and no corpus at %s", LINES_FILE, source
         )
         return None
-    from poetry_rnn.corpus import CLEANING_VERSION, load_corpus
+    from poetry_rnn.cleaning import CLEANING_VERSION
+    from poetry_rnn.corpus import load_corpus
 
     key = hashlib.sha1(f"{source.resolve()}|v{CLEANING_VERSION}".encode()).hexdigest()[:16]
     cached = cache_dir() / f"corpus_lines-{key}.txt"

@@ -1,4 +1,4 @@
-"""SentencePiece pieces behind the common tokenizer interface (`poetry_rnn.tokenizer.BaseTokenizer`).
+"""SentencePiece pieces behind the common tokenizer interface (`poetry_rnn.tokenizer.base.BaseTokenizer`).
 
 The SentencePiece model (BPE) learns from single lines, never whole poems, and line punctuation
 `，。？！；` is a user-defined symbol of its own, which no piece can contain or cross: so no piece crosses a
@@ -29,7 +29,7 @@ from pathlib import Path
 from poetry_rnn.errors import UserError
 from poetry_rnn.files import write_atomic
 from poetry_rnn.script import normalize_variants
-from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer
+from poetry_rnn.tokenizer.base import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer
 
 MODEL_FILE = "sentencepiece.model"
 _WHITESPACE = re.compile(r"(\s+)")
@@ -147,7 +147,7 @@ class SentencePieceTokenizer(BaseTokenizer):
         sentencepiece.SentencePieceTrainer.train(
             sentence_iterator=iter(lines),
             model_writer=model,
-            model_type="bpe",  # unigram needs ~90 s on the Tang corpus, BPE ~3 s
+            model_type="bpe",  # unigram trains far more slowly on a corpus this size, for no gain here
             vocab_size=vocab_size - len(SPECIALS) + 3,  # its own <unk> <s> </s> are not ours
             user_defined_symbols=list(PUNCTUATION),
             hard_vocab_limit=False,

@@ -1,0 +1,79 @@
+"""How a poem and its conditioning become tokens: the prompt format the model is trained on and the
+generator writes after.
+
+A training sequence is `[form tag] [<title> title] [<kw> keywords] <s> body </s>`; the generator gives the
+model the same prefix (the parts it has) and lets it write the body. The body is laid out canonically:
+"，" after odd lines, "。" after even lines.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_TITLE_CHARS = 12  # longer titles are cut: a title conditions the poem, it is not written
+
+
+class PoemText(Protocol):
+    """What the format needs of a poem (`poetry_rnn.corpus.Poem` is one)."""
+
+    @property
+    def form(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
+
+
+def render_body(lines: Iterable[str]) -> str:
+    return "".join(line + ("，" if index % 2 == 0 else "。") for index, line in enumerate(lines))
+
+
+@dataclass(frozen=True)
+class ConditioningDropout:
+    """Probability of dropping each conditioning part in training, so that each is optional at inference."""
+
+    form: float = 0.1
+    title: float = 0.5
+    keywords: float = 0.5
+
+
+def conditioning_ids(
+    tokenizer, form: str | None = None, title: str | None = None, keywords: Iterable[str] | None = None
+) -> list[int]:
+    """Ids of `[form tag] [<title> title] [<kw> keywords] <s>`: the prefix a poem body follows."""
+    ids: list[int] = []
+    if form:
+        ids.append(tokenizer.form_id(form))
+    if title:
+        ids += [tokenizer.title_id, *tokenizer.encode(title)]
+    keywords = [k for k in (keywords or ()) if k]
+    if keywords:
+        ids.append(tokenizer.keywords_id)
+        for keyword in keywords:
+            ids += tokenizer.encode(keyword)
+    ids.append(tokenizer.bos_id)
+    return ids
+
+
+def example_ids(
+    tokenizer,
+    poem: PoemText,
+    rng: random.Random | None,
+    keywords: list[str] | None = None,
+    dropout: ConditioningDropout = ConditioningDropout(),
+    max_title_chars: int = MAX_TITLE_CHARS,
+) -> list[int]:
+    """One training sequence: conditioning (parts dropped at random when `rng` is given) + body + `</s>`."""
+
+    def keep(probability: float) -> bool:
+        return rng is None or rng.random() >= probability
+
+    form = poem.form if keep(dropout.form) else None
+    title = poem.title[:max_title_chars] if poem.title and keep(dropout.title) else None
+    chosen = keywords if keywords and keep(dropout.keywords) else None
+    return [*conditioning_ids(tokenizer, form, title, chosen), *tokenizer.encode(poem.body), tokenizer.eos_id]

@@ -1,0 +1,83 @@
+"""Training examples and batches: poems encoded once, conditioning dropped per epoch, batches by length."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from poetry_rnn.corpus import Poem
+from poetry_rnn.format import MAX_TITLE_CHARS, ConditioningDropout
+
+
+def make_batches(examples: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
+    """Indices of examples grouped by length (so padding is negligible), batch order shuffled."""
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i]), rng.random()))
+    batches, current = [], []
+    for index in order:
+        if current and (len(current) + 1) * len(examples[index]) > batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(e) for e in examples)
+    inputs = torch.full((len(examples), width - 1), pad_id, dtype=torch.long)
+    targets = torch.full((len(examples), width - 1), -100, dtype=torch.long)
+    for row, example in enumerate(examples):
+        sequence = torch.tensor(example)
+        inputs[row, : len(example) - 1] = sequence[:-1]
+        targets[row, : len(example) - 1] = sequence[1:]
+    return inputs, targets
+
+
+def encode_poems(
+    poems: list[Poem],
+    tokenizer,
+    keywords: dict[str, list[str]] | None,
+    max_title_chars: int = MAX_TITLE_CHARS,
+) -> list[tuple[int, list[int], list[int], list[int]]]:
+    """Encode each poem once: (form tag id, title ids, keyword ids, body ids + </s>)."""
+    encoded = []
+    for poem in poems:
+        title = tokenizer.encode(poem.title[:max_title_chars]) if poem.title else []
+        keyword_ids = [i for word in (keywords or {}).get(poem.body, []) for i in tokenizer.encode(word)]
+        encoded.append(
+            (
+                tokenizer.form_id(poem.form),
+                title,
+                keyword_ids,
+                [*tokenizer.encode(poem.body), tokenizer.eos_id],
+            )
+        )
+    return encoded
+
+
+def epoch_examples(
+    encoded: list[tuple[int, list[int], list[int], list[int]]],
+    tokenizer,
+    seed: int,
+    epoch: int,
+    max_len: int,
+    dropout: ConditioningDropout | None = None,
+) -> list[list[int]]:
+    """The epoch's training sequences `[form] [<title> title] [<kw> keywords] <s> body </s>`, with each
+    conditioning part dropped at random (reproducibly per epoch) so that each is optional at inference.
+    The layout is `poetry_rnn.format`'s, assembled from ids encoded once rather than from text each epoch."""
+    rng = random.Random(f"{seed}-examples-{epoch}")
+    dropout = dropout or ConditioningDropout()
+    examples = []
+    for form_id, title, keyword_ids, body in encoded:
+        ids = [form_id] if rng.random() >= dropout.form else []
+        if title and rng.random() >= dropout.title:
+            ids += [tokenizer.title_id, *title]
+        if keyword_ids and rng.random() >= dropout.keywords:
+            ids += [tokenizer.keywords_id, *keyword_ids]
+        ids += [tokenizer.bos_id, *body]
+        examples.append(ids[:max_len])
+    return examples

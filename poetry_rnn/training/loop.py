@@ -1,0 +1,399 @@
+"""The training loop, readable top to bottom: one optimizer step, the learning-rate schedule, `train()`.
+
+No compute on padding: each batch holds poems of (nearly) the same length. AdamW, warm-up + cosine
+learning rate, gradient clipping, validation perplexity every epoch, early stopping. A checkpoint is
+written every epoch, every few minutes and on SIGINT/SIGTERM, atomically; `resume=True` continues exactly
+where it stopped (model, optimizer, schedule, random state, data order), so a resumed run ends with the
+same weights as an uninterrupted one. Under `torchrun` the same loop runs data-parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from poetry_rnn.corpus import FORMS, default_source, load_corpus, to_script
+from poetry_rnn.errors import UserError
+from poetry_rnn.files import write_atomic
+from poetry_rnn.model import ModelConfig, PoetryLM
+from poetry_rnn.perplexity import score_bodies
+from poetry_rnn.prepared import is_prepared, read_prepared
+from poetry_rnn.tokenizer.registry import build_tokenizer, load_tokenizer
+from poetry_rnn.training.checkpoint import (
+    check_writable,
+    find_checkpoint,
+    load_checkpoint,
+    plot_curves,
+    save_checkpoint,
+    trim_metrics,
+)
+from poetry_rnn.training.config import TrainConfig, check_config, pick_device
+from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
+
+
+def train_step(
+    trained: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    clip: float,
+    autocast=None,
+) -> torch.Tensor:
+    """One optimizer step on one batch; returns the loss. (scripts/bench_train.py times this very function.)
+    The model computes its own loss: the adaptive output layer then scores only the cluster each target
+    falls in, not the whole vocabulary: most targets are in the shortlist, so most of the output layer is
+    never computed."""
+    if autocast is not None:
+        with autocast:
+            loss = trained(inputs, targets=targets)
+    else:
+        loss = trained(inputs, targets=targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trained.parameters(), clip)
+    optimizer.step()
+    return loss
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    floor = config.lr * config.min_lr_ratio
+    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train(config: TrainConfig, resume: bool = False) -> dict:
+    check_config(config)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = int(os.environ.get("RANK", "0"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = pick_device(config.device)
+    if distributed:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    main_process = rank == 0
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    run_dir = Path(config.out)
+    checkpoint = find_checkpoint(run_dir) if resume else None
+    if resume and checkpoint is None:
+        raise UserError(
+            f"--resume: no checkpoint in {run_dir} (looked for {run_dir}/checkpoint)", field="resume"
+        )
+    if checkpoint is not None:  # the run's own settings win, so the resumed run is the same run
+        try:
+            saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
+            config = TrainConfig(
+                **{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
+            )
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise UserError(
+                f"--resume: {run_dir / 'train_config.json'} is missing or damaged ({error})", field="resume"
+            ) from None
+        check_config(config)
+    if main_process:
+        check_writable(run_dir, needed_bytes=200_000_000)
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
+
+    source = config.source or default_source()
+    keywords = None
+    if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
+        corpus, prepared_keywords, _ = read_prepared(source)
+        keywords = prepared_keywords if config.keywords else None
+    else:
+        corpus = load_corpus(source)
+    if config.script != corpus.script:
+        corpus = to_script(corpus, config.script)
+    train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
+    valid_poems = corpus.split("valid", FORMS)
+    if config.valid_limit:
+        valid_poems = valid_poems[: config.valid_limit]
+    if len(train_poems) < 8 or not valid_poems:
+        raise UserError(
+            f"{config.source}: too few poems to train on ({len(train_poems)} train, "
+            f"{len(valid_poems)} regular-form valid); need at least 8 and 1",
+            field="source",
+        )
+    if checkpoint is not None:
+        tokenizer = load_tokenizer(checkpoint)
+    else:
+        tokenizer, coverage = build_tokenizer(
+            config.tokenizer, corpus, config.min_count, config.sp_vocab_size
+        )
+        log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
+    if config.keywords and keywords is None:
+        from poetry_rnn.keywords import corpus_keywords
+
+        keywords = corpus_keywords(train_poems)
+
+    encoded = encode_poems(train_poems, tokenizer, keywords)
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    model_config = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        cell=config.cell,
+        embedding_dim=config.embedding_dim,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        output_layer=config.output_layer,
+        script=config.script,
+    )
+    model = PoetryLM(model_config)
+    model.tokenizer = tokenizer
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+        betas=(0.9, 0.99),
+    )
+    state = {
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "seconds": 0.0,
+        "total_steps": 0,
+        "best_ppl": None,
+        "bad_epochs": 0,
+        "tokens": 0,
+        "chars": 0,
+    }
+    if checkpoint is not None:
+        from safetensors import SafetensorError
+
+        try:
+            state.update(load_checkpoint(checkpoint, model, optimizer))
+        except UserError as error:
+            raise UserError(
+                f"--resume: checkpoint {checkpoint} does not fit this run: {error}", field="resume"
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
+            raise UserError(
+                f"--resume: checkpoint {checkpoint} is damaged ({type(error).__name__}: {error})",
+                field="resume",
+            ) from None
+        log(
+            f"resumed from {checkpoint}: epoch {state['epoch']}, batch {state['batch']}, step {state['step']}"
+        )
+        if main_process:
+            trim_metrics(run_dir / "metrics.jsonl", state["step"])
+    elif main_process:
+        write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    model.to(device)
+    trained = model
+    if distributed:
+        # the adaptive output layer only runs the tail clusters a batch's targets fall in: the others'
+        # weights get no gradient on that rank, which DDP must be told to expect
+        trained = torch.nn.parallel.DistributedDataParallel(
+            model, find_unused_parameters=hasattr(model, "adaptive")
+        )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
+
+    stop_signal: list[int] = []
+    previous_handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous_handlers:
+        signal.signal(signum, lambda number, _frame: stop_signal.append(number))
+
+    def metrics(record: dict) -> None:
+        if main_process:
+            with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def validate() -> float:
+        model.eval()
+        scored = score_bodies(model, tokenizer, [(p.body, p.form) for p in valid_poems], device=device)
+        model.train()
+        ppl = scored.as_dict()["char_ppl"]
+        if distributed:  # rank 0's figure everywhere: the same best model and early-stopping decision
+            shared = torch.tensor([ppl], dtype=torch.float64, device=device)
+            torch.distributed.broadcast(shared, src=0)
+            ppl = float(shared[0])
+        return ppl
+
+    def checkpoint_now() -> None:
+        if main_process:
+            try:
+                save_checkpoint(run_dir, model, optimizer, state)
+            except OSError as error:
+                raise UserError(
+                    f"could not write a checkpoint in {run_dir} ({error.strerror or error}); the previous "
+                    "checkpoint is intact: free some space and continue with --resume",
+                    field="out",
+                ) from None
+
+    from tqdm import tqdm
+
+    threads = torch.get_num_threads()
+
+    def clock() -> float:
+        if config.budget_clock == "cpu" and device.type == "cpu":
+            return time.process_time() / threads
+        return time.perf_counter()
+
+    started = clock() - state["seconds"]
+    last_checkpoint = time.perf_counter()
+    budget = config.max_minutes * 60
+    finished_reason = "epochs"
+    model.train()
+    while state["epoch"] < config.epochs:
+        epoch = state["epoch"]
+        examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
+        batches = make_batches(
+            examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
+        )
+        if not state["total_steps"]:
+            state["total_steps"] = len(batches) * config.epochs  # refitted below when a time budget is set
+            if config.max_tokens:
+                tokens_per_batch = sum(map(len, examples)) / len(batches)
+                state["total_steps"] = min(
+                    state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1
+                )
+        progress = tqdm(
+            total=len(batches),
+            initial=state["batch"],
+            desc=f"epoch {epoch + 1}",
+            unit="batch",
+            disable=not main_process or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+        window_tokens, window_started = 0, clock()
+        # (a run stopped after the last batch of an epoch resumes with no batch left in it)
+        out_of_time = out_of_steps = False
+        while state["batch"] < len(batches):
+            batch = [examples[i] for i in batches[state["batch"]]]
+            inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
+            inputs, targets = inputs.to(device), targets.to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config, state["step"], state["total_steps"])
+            # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
+            # draws the same masks as an uninterrupted one without carrying every rank's random state.
+            torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
+            loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
+            real_tokens = int((targets != -100).sum())
+            now = time.perf_counter()
+            seconds = clock() - started
+            if distributed:
+                # Every rank must stop at the same step, or the others wait forever in the next gradient
+                # all-reduce: agree on the token count, rank 0's clock and a signal any rank received.
+                shared = torch.tensor(
+                    [real_tokens, seconds if main_process else 0.0, len(stop_signal)],
+                    dtype=torch.float64,
+                    device=device,
+                )
+                torch.distributed.all_reduce(shared)
+                real_tokens, seconds = int(shared[0]), float(shared[1])
+                if shared[2] and not stop_signal:
+                    stop_signal.append(signal.SIGTERM)
+            state["step"] += 1
+            state["batch"] += 1
+            state["tokens"] += real_tokens
+            window_tokens += real_tokens
+            state["seconds"] = seconds
+            if state["step"] == 100 and budget:  # (a run resumed from before step 100 fits it too)
+                # fit the cosine schedule to the time budget from the measured speed (then fixed: resumable)
+                by_time = int(state["step"] * budget / state["seconds"])
+                state["total_steps"] = max(state["step"] + 1, min(state["total_steps"], by_time))
+            if state["step"] % 50 == 0:
+                speed = window_tokens / max(1e-9, clock() - window_started)
+                progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
+                metrics(
+                    {
+                        "kind": "train",
+                        "step": state["step"],
+                        "epoch": epoch,
+                        "loss": round(loss.item(), 4),
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "tokens_per_s": round(speed),
+                        "minutes": round(state["seconds"] / 60, 3),
+                    }
+                )
+                if not sys.stderr.isatty() and state["step"] % 500 == 0:
+                    log(
+                        f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
+                        f"loss {loss.item():.3f} {speed:,.0f} tok/s {state['seconds'] / 60:.1f} min"
+                    )
+                window_tokens, window_started = 0, clock()
+            progress.update(1)
+            out_of_time = budget and state["seconds"] >= budget
+            out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
+                config.max_tokens and state["tokens"] >= config.max_tokens
+            )
+            if stop_signal or out_of_time or out_of_steps:
+                break
+            if now - last_checkpoint > config.checkpoint_minutes * 60:
+                checkpoint_now()
+                last_checkpoint = now
+        progress.close()
+        if stop_signal:
+            checkpoint_now()
+            log(f"stopped by signal {stop_signal[0]}; checkpoint saved, continue with --resume")
+            finished_reason = "signal"
+            break
+        epoch_done = state["batch"] >= len(batches)
+        if epoch_done:
+            state["epoch"] += 1
+            state["batch"] = 0
+        if epoch_done or out_of_time or out_of_steps:
+            ppl = validate()
+            improved = state["best_ppl"] is None or ppl < state["best_ppl"]
+            if improved:
+                state["best_ppl"], state["bad_epochs"] = ppl, 0
+                if main_process:
+                    model.save_pretrained(run_dir / "best")
+            else:
+                state["bad_epochs"] += 1
+            metrics(
+                {
+                    "kind": "valid",
+                    "step": state["step"],
+                    "epoch": state["epoch"],
+                    "char_ppl": ppl,
+                    "minutes": round(state["seconds"] / 60, 3),
+                }
+            )
+            log(
+                f"epoch {state['epoch']} step {state['step']}: valid char_ppl {ppl:.2f}"
+                f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
+            )
+            checkpoint_now()
+            last_checkpoint = time.perf_counter()
+            if main_process:
+                plot_curves(run_dir)
+        if out_of_time or out_of_steps:
+            finished_reason = "time budget" if out_of_time else "step/token budget"
+            break
+        if state["bad_epochs"] >= config.patience:
+            finished_reason = "early stopping"
+            break
+    for signum, handler in previous_handlers.items():  # a caller's Ctrl-C works again after train()
+        signal.signal(signum, handler)
+    summary = {
+        "run": str(run_dir),
+        "finished": finished_reason,
+        "best_valid_char_ppl": state["best_ppl"],
+        "steps": state["step"],
+        "epochs": state["epoch"],
+        "minutes": round(state["seconds"] / 60, 2),
+        "tokens": state["tokens"],
+        "tokens_per_s": round(state["tokens"] / max(1e-9, state["seconds"])),
+    }
+    if main_process:
+        write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
+        log(json.dumps(summary))
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return summary
