@@ -50,9 +50,13 @@ def score_bodies(
     bodies: Sequence[tuple[str, str]],
     batch_tokens: int = 16384,
     device: str | torch.device = "cpu",
+    forward=None,
 ) -> Scored:
-    """Score (body, form) pairs. Batches sequences of similar length; padding is masked out."""
+    """Score (body, form) pairs. Batches sequences of similar length; padding is masked out.
+    `forward` ([B, T] ids → (output, state)): what computes the outputs, the model itself by default (a
+    stepper's forward to score at its precision)."""
     model.eval()
+    forward = forward or model
     sequences, chars, oov = [], 0, 0
     for body, form in bodies:
         prefix = conditioning_ids(tokenizer, form=form)
@@ -77,7 +81,7 @@ def score_bodies(
             inputs[row, : len(sequence) - 1] = torch.tensor(sequence[:-1])
             # only the body tokens and </s> are scored, not the conditioning prefix
             targets[row, len(prefix) - 1 : len(sequence) - 1] = torch.tensor(body_ids)
-        logits, _ = model(inputs.to(device))
+        logits, _ = forward(inputs.to(device))
         loss = torch.nn.functional.cross_entropy(
             logits.float().reshape(-1, logits.shape[-1]),
             targets.to(device).reshape(-1),
@@ -131,7 +135,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from poetry_rnn.corpus import parse_columns
-    from poetry_rnn.model import PoetryLM, default_model_dir
+    from poetry_rnn.model import PoetryLM, default_model_dir, make_stepper
     from poetry_rnn.train import default_source
 
     if args.threads:
@@ -139,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model_dir = args.model or default_model_dir()
     model = PoetryLM.from_pretrained(model_dir)
-    if args.precision == "int8":
-        model.enable_int8()
+    stepper = make_stepper(model, args.precision)
     forms = (
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
@@ -152,11 +155,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.limit:
         bodies = bodies[: args.limit]
-    result = score_bodies(model, model.tokenizer, bodies).as_dict()
+    result = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward).as_dict()
     result.update(
         {
             "model": str(model_dir),
-            "precision": args.precision,
+            "precision": stepper.precision,
             "split": args.split,
             "forms": args.forms,
             "seconds": round(time.perf_counter() - started, 2),

@@ -47,6 +47,7 @@ from poetry_rnn.decoding.search import Deadline, SamplingOptions, beam_search, s
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.tables import VocabularyTables
 from poetry_rnn.errors import UserError
+from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import Form, TonePattern, get_form, tone_patterns
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
@@ -233,8 +234,11 @@ class PoetryGenerator:
         model_dir: str | Path | None = None,
         corpus_source: str | Path | None = None,
         corpus_lines: CorpusLines | None = None,
+        precision: str = "fp32",
     ):
+        """precision: the stepper's, "fp32" (the model's own weights) or "int8" (see from_pretrained)."""
         self.model = model.eval()
+        self.stepper = make_stepper(self.model, precision)  # the search runs the model through it
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir) if model_dir else None
         self.corpus_source = corpus_source
@@ -266,8 +270,8 @@ class PoetryGenerator:
                 f"no model at {directory}; train one (python -m poetry_rnn train) or pass --model",
                 field="model",
             )
-        model, tokenizer = load_pretrained(directory, precision=precision)
-        return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source)
+        model, tokenizer = load_pretrained(directory)
+        return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source, precision=precision)
 
     # ------------------------------------------------------------------------------------------ helpers
     def corpus_lines(self) -> CorpusLines | None:
@@ -775,7 +779,7 @@ class PoetryGenerator:
                     break
                 if request.beam > 1:
                     search = beam_search(
-                        self.model,
+                        self.stepper,
                         constraints,
                         prefix,
                         start,
@@ -785,7 +789,7 @@ class PoetryGenerator:
                     )
                 else:
                     search = sample(
-                        self.model,
+                        self.stepper,
                         constraints,
                         prefix,
                         start,
