@@ -276,3 +276,17 @@ def test_precision_from_environment_and_bad_values(tiny_model_dir, monkeypatch):
     with pytest.raises(UserError) as error:
         PoetryGenerator.from_pretrained(tiny_model_dir)
     assert error.value.field == "precision" and "int4" in str(error.value)
+
+
+def test_without_int8_kernels_the_fp32_stepper_decodes_with_a_warning(monkeypatch, caplog):
+    def no_kernels(model):
+        raise RuntimeError("no quantized engine on this platform")
+
+    monkeypatch.setattr("poetry_rnn.model.loading.Int8Stepper", no_kernels)
+    model = small_model("gru", "adaptive")
+    stepper = make_stepper(model, "int8")
+    assert isinstance(stepper, FloatStepper) and stepper.precision == "fp32"
+    assert "int8 inference unavailable" in caplog.text
+    with pytest.raises(UserError) as error:
+        make_stepper(model, "int4")
+    assert error.value.field == "precision"
