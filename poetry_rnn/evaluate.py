@@ -33,15 +33,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from poetry_rnn.corpus import default_source, parse_columns
-    from poetry_rnn.model import PoetryLM, default_model_dir
+    from poetry_rnn.model import PoetryLM, default_model_dir, make_stepper
 
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     model_dir = args.model or default_model_dir()
     model = PoetryLM.from_pretrained(model_dir)
-    if args.precision == "int8":
-        model.enable_int8()
+    stepper = make_stepper(model, args.precision)
     forms = (
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
@@ -53,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.limit:
         bodies = bodies[: args.limit]
-    result = score_bodies(model, model.tokenizer, bodies).as_dict()
+    result = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward).as_dict()
     result.update(
         {
             "model": str(model_dir),
-            "precision": args.precision,
+            "precision": stepper.precision,
             "split": args.split,
             "forms": args.forms,
             "seconds": round(time.perf_counter() - started, 2),

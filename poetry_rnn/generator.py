@@ -47,6 +47,7 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
+from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.script import SimplifiedIndex, convert
@@ -108,8 +109,11 @@ class PoetryGenerator:
         model_dir: str | Path | None = None,
         corpus_source: str | Path | None = None,
         corpus_lines: CorpusLines | None = None,
+        precision: str = "fp32",
     ):
+        """precision: the stepper's, "fp32" (the model's own weights) or "int8" (see from_pretrained)."""
         self.model = model.eval()
+        self.stepper = make_stepper(self.model, precision)  # the search runs the model through it
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir) if model_dir else None
         self.corpus_source = corpus_source
@@ -140,8 +144,8 @@ class PoetryGenerator:
                 f"no model at {directory}; train one (python -m poetry_rnn train) or pass --model",
                 field="model",
             )
-        model, tokenizer = load_pretrained(directory, precision=precision)
-        return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source)
+        model, tokenizer = load_pretrained(directory)
+        return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source, precision=precision)
 
     # ------------------------------------------------------------------------------------------ helpers
     def corpus_lines(self) -> CorpusLines | None:
@@ -325,7 +329,7 @@ class PoetryGenerator:
                     break
                 if request.beam > 1:
                     search = beam_search(
-                        self.model,
+                        self.stepper,
                         constraints,
                         prefix,
                         start,
@@ -335,7 +339,7 @@ class PoetryGenerator:
                     )
                 else:
                     search = sample(
-                        self.model,
+                        self.stepper,
                         constraints,
                         prefix,
                         start,

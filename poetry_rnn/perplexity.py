@@ -49,9 +49,13 @@ def score_bodies(
     bodies: Sequence[tuple[str, str]],
     batch_tokens: int = 16384,
     device: str | torch.device = "cpu",
+    forward=None,
 ) -> Scored:
-    """Score (body, form) pairs. Batches sequences of similar length; padding is masked out."""
+    """Score (body, form) pairs. Batches sequences of similar length; padding is masked out.
+    `forward` ([B, T] ids → (output, state)): what computes the outputs, the model itself by default (a
+    stepper's forward to score at its precision)."""
     model.eval()
+    forward = forward or model
     sequences, chars, oov = [], 0, 0
     for body, form in bodies:
         prefix = conditioning_ids(tokenizer, form=form)
@@ -76,7 +80,7 @@ def score_bodies(
             inputs[row, : len(sequence) - 1] = torch.tensor(sequence[:-1])
             # only the body tokens and </s> are scored, not the conditioning prefix
             targets[row, len(prefix) - 1 : len(sequence) - 1] = torch.tensor(body_ids)
-        logits, _ = model(inputs.to(device))
+        logits, _ = forward(inputs.to(device))
         loss = torch.nn.functional.cross_entropy(
             logits.float().reshape(-1, logits.shape[-1]),
             targets.to(device).reshape(-1),

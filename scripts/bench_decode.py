@@ -31,13 +31,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from poetry_rnn.decoding.sampler import sample_scores  # noqa: E402
-from poetry_rnn.decoding.search import run_prefix, step_scores  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.format import conditioning_ids  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TOP_P as TOP_P  # noqa: E402
 from poetry_rnn.generator import PoetryGenerator  # noqa: E402
-from poetry_rnn.model import StepScores  # noqa: E402
+from poetry_rnn.model import Int8Stepper, StepScores  # noqa: E402
 
 REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
 STEPS = 8 * (7 + 1) + 1  # 56 characters, 8 punctuation marks, </s>
@@ -62,16 +61,16 @@ def interleaved_median_ms(functions, repeats: int) -> list[float]:
 def unconstrained(generator: PoetryGenerator, batch: int, seed: int) -> None:
     """Sample STEPS pieces for `batch` rows with no constraint: the baseline the overhead is measured on
     (the same model, sampler, temperature and top-p as the generator's defaults)."""
-    model, tokenizer = generator.model, generator.tokenizer
+    stepper, tokenizer = generator.stepper, generator.tokenizer
     random = torch.Generator().manual_seed(seed)
     prefix = conditioning_ids(tokenizer, form=REQUEST["form"])
     with torch.inference_mode():
-        logprobs, hidden = run_prefix(model, prefix, batch)
+        logprobs, hidden = stepper.prefix(prefix, batch)
         scores = StepScores(logprobs)
         for _ in range(STEPS):
             # the decoder's sampler (tail clusters on demand), returning the log-probabilities it scores by
             choice, _ = sample_scores(scores, 0, TOP_P, random, TEMPERATURE)
-            scores, hidden = step_scores(model, choice, hidden)
+            scores, hidden = stepper.step_scores(choice, hidden)
 
 
 def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
@@ -85,8 +84,8 @@ def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
     from poetry_rnn.decoding import constraint_set, sampler, search
 
     phases = [
-        ("model steps", model_module.PoetryLM, "step_scores"),
-        ("model steps", model_module.PoetryLM, "step"),
+        ("model steps", type(generator.stepper), "step_scores"),
+        ("model steps", type(generator.stepper), "step"),
         ("  of which int8 products", model_module.Int8Linear, "__call__"),
         ("sampler", search, "sample_scores"),  # the name the search loop calls
         ("  of which rows computing a cluster", sampler._LazyRow, "finish"),
@@ -99,7 +98,7 @@ def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
 
     def timed(label, function):
         def wrapper(*args, **kwargs):
-            depth[label] += 1  # a phase that calls itself (fp32 step_scores → step) counts once
+            depth[label] += 1  # a phase that calls itself counts once
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
@@ -143,11 +142,11 @@ def memory_bandwidth_gbps() -> float:
     return 2 * source.numel() * 4 / best / 1e9  # read + write
 
 
-def weights_read_per_step(model) -> int:
-    if model.precision == "int8":  # the products' own count: int8 or float32 each (fast_linear)
-        return model.int8.weight_bytes_per_step()
+def weights_read_per_step(generator: PoetryGenerator) -> int:
+    if isinstance(generator.stepper, Int8Stepper):  # the products' own count: int8 or float32 each
+        return generator.stepper.weight_bytes_per_step()
     total = 0
-    for name, parameter in model.named_parameters():
+    for name, parameter in generator.model.named_parameters():
         if name.startswith(("embedding.", "adaptive.tail.")):
             continue  # only the batch's rows are read; tail clusters only for the rows that need them
         total += parameter.numel() * parameter.element_size()
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     generator.generate(n=8, seed=0, **REQUEST)  # warm-up: tables, caches, corpus lines
     cold_seconds = time.perf_counter() - started
 
-    precision = generator.model.precision
+    precision = generator.stepper.precision
     results: dict = {
         "model": str(generator.model_dir),
         "precision": precision,
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     results["decoding_overhead_8"] = round(decoding_ms / results["unconstrained_ms_8"] - 1, 4)
 
     bandwidth = memory_bandwidth_gbps()
-    weight_bytes = weights_read_per_step(generator.model)
+    weight_bytes = weights_read_per_step(generator)
     results["memory_bandwidth_gbps"] = round(bandwidth, 2)
     results["weights_read_per_step_mb"] = round(weight_bytes / 1e6, 2)
     results["memory_bound_ms_per_step"] = round(weight_bytes / (bandwidth * 1e9) * 1000, 4)

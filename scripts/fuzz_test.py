@@ -624,8 +624,10 @@ def build_tiny_model(cache: Path) -> Path:
         return directory
     from poetry_rnn.corpus import load_corpus
     from poetry_rnn.decoding.originality import default_corpus_source, write_corpus_lines
-    from poetry_rnn.model import tiny_model_for_tests
     from poetry_rnn.tokenizer import build_tokenizer
+
+    sys.path.insert(0, str(REPO_DIR / "tests"))  # the test suite's tiny model
+    from tiny_model import tiny_model_for_tests
 
     corpus = load_corpus(str(default_corpus_source()))
     tokenizer, _ = build_tokenizer("char", corpus)

@@ -19,9 +19,10 @@ def corpus_dir() -> Path:
 def tiny_model_dir(corpus_dir, tmp_path_factory) -> Path:
     """A randomly initialised tiny model with a char tokenizer built from the corpus, saved like a real
     model folder, with corpus_lines.txt for the originality rule. Poor poems, but every constraint holds."""
+    from tiny_model import tiny_model_for_tests
+
     from poetry_rnn.corpus import load_corpus
     from poetry_rnn.decoding.originality import write_corpus_lines
-    from poetry_rnn.model import tiny_model_for_tests
     from poetry_rnn.tokenizer import build_tokenizer
 
     corpus = load_corpus(str(corpus_dir))

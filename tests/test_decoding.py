@@ -10,6 +10,7 @@ import random
 
 import pytest
 import torch
+from tiny_model import tiny_model_for_tests
 
 from poetry_rnn.decoding import (
     AcrosticRule,
@@ -31,7 +32,7 @@ from poetry_rnn.decoding import (
 from poetry_rnn.decoding.rules import relaxed_template
 from poetry_rnn.decoding.sampler import sample_pieces, sample_scores
 from poetry_rnn.decoding.scheme_tables import BOTH, fits
-from poetry_rnn.model import StepScores, adaptive_log_probs, tiny_model_for_tests
+from poetry_rnn.model import FloatStepper, StepScores, adaptive_log_probs
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import PING, ZE, get_form, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
@@ -189,7 +190,7 @@ def test_form_constraint_allows_only_fitting_pieces_then_punctuation_then_eos():
 @pytest.mark.parametrize("form_name", ["wujue", "qijue"])
 def test_tone_and_rhyme_constraints_give_faultless_poems_with_multi_char_pieces(mode, form_name):
     tokenizer, tables, constraints = verse_constraints(form_name, mode)
-    model = tiny_model_for_tests(tokenizer, seed=3)
+    model = FloatStepper(tiny_model_for_tests(tokenizer, seed=3))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=8, seed=11)
     finished = [s for s in states if s.finished and not s.dead]
@@ -258,7 +259,7 @@ def test_dead_end_is_detected_and_never_loops():
         tables,
         [FormRule(tables, 5, 4), ToneRule(tables, scheme, PatternChoice(patterns), "strict")],
     )
-    model = tiny_model_for_tests(tokenizer)
+    model = FloatStepper(tiny_model_for_tests(tokenizer))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=4)
     assert all(s.dead and not s.finished for s in states)
@@ -276,7 +277,7 @@ def test_soft_rules_yield_only_where_a_piece_is_dictated():
             RepetitionRule(tables, max_repeat=1),
         ],
     )
-    model = tiny_model_for_tests(tokenizer)
+    model = FloatStepper(tiny_model_for_tests(tokenizer))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=4)
     for state in states:
@@ -340,22 +341,23 @@ def test_sample_pieces_keeps_exact_proportions_where_the_fast_path_cannot():
     assert found[1] == 0 and all(abs(f - e) < 0.015 for f, e in zip(found, expected, strict=True))
 
 
-class CountingModel:
-    """Wraps a model and counts the steps taken with and without its output layer."""
+class CountingStepper(FloatStepper):
+    """Counts the steps taken with and without the model's output layer."""
 
     def __init__(self, model):
-        self.model = model
+        super().__init__(model)
         self.projected = self.skipped = 0
-
-    def __call__(self, *args, **kwargs):
-        return self.model(*args, **kwargs)
 
     def step(self, pieces, state=None, project=True):
         if project:
             self.projected += 1
         else:
             self.skipped += 1
-        return self.model.step(pieces, state, project=project)
+        return super().step(pieces, state, project=project)
+
+    def step_scores(self, pieces, state=None):
+        self.projected += 1
+        return super().step_scores(pieces, state)
 
 
 def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_scored():
@@ -369,7 +371,7 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
     constraints.advance(state, head)
     plan = constraints.plan([state])
     assert plan.dictated == [None] and torch.isfinite(plan.penalties.dense()).sum() > 5  # the model's choice
-    model = CountingModel(tiny_model_for_tests(tokenizer, seed=4))
+    model = CountingStepper(tiny_model_for_tests(tokenizer, seed=4))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=3, seed=1)
     assert all(s.finished for s in states)
@@ -391,7 +393,7 @@ def test_dictated_pieces_skip_the_sampler_and_the_output_layer_and_are_not_score
 def test_the_plan_is_the_masks_as_dictated_pieces_and_additive_log_weights(max_repeat):
     extra = [lambda tables: RepetitionRule(tables, max_repeat=max_repeat)] if max_repeat else []
     tokenizer, _, constraints = verse_constraints("wujue", "strict", *extra)
-    model = tiny_model_for_tests(tokenizer, seed=3)
+    model = FloatStepper(tiny_model_for_tests(tokenizer, seed=3))
     checked = 0
     with torch.inference_mode():
         for states in sample(model, constraints, [tokenizer.bos_id], constraints.new_state(), 4,
@@ -519,7 +521,7 @@ def test_sample_scores_reports_empty_rows_and_matches_the_full_sampler_without_c
 
 def test_beam_search_returns_finished_best_first_and_valid():
     tokenizer, _, constraints = verse_constraints("wujue")
-    model = tiny_model_for_tests(tokenizer, seed=1)
+    model = FloatStepper(tiny_model_for_tests(tokenizer, seed=1))
     prefix = [tokenizer.form_id("wujue"), tokenizer.bos_id]
     with torch.inference_mode():
         search = beam_search(model, constraints, prefix, constraints.new_state(), 4, max_steps=30)
@@ -549,7 +551,7 @@ def test_reserved_acrostic_heads_count_from_the_start():
     # 明 is reserved twice: the model may not write it at all outside the heads.
     assert not bool(repetition.mask(state)[tokenizer.piece_to_id("明")])
     assert bool(repetition.mask(state)[tokenizer.piece_to_id("山")])
-    model = tiny_model_for_tests(tokenizer)
+    model = FloatStepper(tiny_model_for_tests(tokenizer))
     with torch.inference_mode():
         states = run_sample(constraints, model, tokenizer, batch=6)
     for state in states:

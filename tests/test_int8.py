@@ -1,4 +1,4 @@
-"""int8 inference (PoetryLM.enable_int8): the gate arithmetic matches torch's cells, int8 outputs stay close
+"""int8 inference (Int8Stepper): the gate arithmetic matches torch's cells, int8 outputs stay close
 to fp32 on random and on the shipped model, and the generator's constraints hold at either precision."""
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ import torch
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.generator import PoetryGenerator
-from poetry_rnn.model import ModelConfig, PoetryLM, default_model_dir, gru_gates, lstm_gates
+from poetry_rnn.model import (
+    FloatStepper,
+    Int8Stepper,
+    ModelConfig,
+    PoetryLM,
+    default_model_dir,
+    gru_gates,
+    lstm_gates,
+    make_stepper,
+)
 from poetry_rnn.prosody.check import analyze
 
 
@@ -52,15 +61,13 @@ def test_gate_arithmetic_matches_torch_cells():
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_a_step_without_the_output_layer_gives_the_same_state(cell, precision):
-    model = small_model(cell, "adaptive")
-    if precision == "int8":
-        model.enable_int8()
+    stepper = make_stepper(small_model(cell, "adaptive"), precision)
     inputs = torch.randint(0, 120, (3, 6))
     with torch.no_grad():
         full_state = skipped_state = None
         for t in range(inputs.shape[1]):
-            log_probs, full_state = model.step(inputs[:, t], full_state)
-            nothing, skipped_state = model.step(inputs[:, t], skipped_state, project=False)
+            log_probs, full_state = stepper.step(inputs[:, t], full_state)
+            nothing, skipped_state = stepper.step(inputs[:, t], skipped_state, project=False)
             assert log_probs.shape == (3, 120) and nothing is None
     for expected, got in zip(
         full_state if cell == "lstm" else [full_state],
@@ -73,15 +80,13 @@ def test_a_step_without_the_output_layer_gives_the_same_state(cell, precision):
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 @pytest.mark.parametrize("output_layer", ["adaptive", "tied", "full"])
 def test_step_scores_are_the_steps_log_probabilities(output_layer, precision):
-    model = small_model("gru", output_layer)
-    if precision == "int8":
-        model.enable_int8()
+    stepper = make_stepper(small_model("gru", output_layer), precision)
     inputs = torch.randint(0, 120, (4, 5))
     with torch.no_grad():
         state = scores_state = None
         for t in range(inputs.shape[1]):
-            log_probs, state = model.step(inputs[:, t], state)
-            scores, scores_state = model.step_scores(inputs[:, t], scores_state)
+            log_probs, state = stepper.step(inputs[:, t], state)
+            scores, scores_state = stepper.step_scores(inputs[:, t], scores_state)
             torch.testing.assert_close(scores.full(), log_probs, atol=1e-5, rtol=1e-5)
             rows = torch.tensor([3, 1])
             torch.testing.assert_close(scores.full(rows), log_probs[rows], atol=1e-5, rtol=1e-5)
@@ -98,18 +103,18 @@ def test_step_scores_are_the_steps_log_probabilities(output_layer, precision):
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_prefix_log_probs_are_the_forward_pass_and_cached_copies(cell, monkeypatch):
-    monkeypatch.setattr("poetry_rnn.model.MAX_CACHED_PREFIXES", 2)
-    model = small_model(cell, "adaptive").enable_int8()
+    monkeypatch.setattr("poetry_rnn.model.int8.MAX_CACHED_PREFIXES", 2)
+    stepper = Int8Stepper(small_model(cell, "adaptive"))
     prefixes = [(3, 4, 5), (6, 7), (8,)]
     with torch.no_grad():
         expected = {}
         for prefix in prefixes:
-            output, state = model(torch.tensor([prefix]))
+            output, state = stepper.forward(torch.tensor([prefix]))
             expected[prefix] = (torch.log_softmax(output[:, -1], -1), state)
     # the second round, in reverse, finds the last two in the cache, then refills the one the bound evicted
     for order in (prefixes, prefixes[::-1]):
         for prefix in order:
-            log_probs, state = model.prefix_log_probs(list(prefix))
+            log_probs, state = stepper.prefix(list(prefix), 1)
             torch.testing.assert_close(log_probs, expected[prefix][0])
             found, wanted = (
                 (state, expected[prefix][1]) if cell == "lstm" else ((state,), (expected[prefix][1],))
@@ -118,30 +123,31 @@ def test_prefix_log_probs_are_the_forward_pass_and_cached_copies(cell, monkeypat
                 torch.testing.assert_close(found_part, wanted_part)
                 with torch.inference_mode():
                     found_part.add_(1.0)  # a caller's state is its own: the cached one stays as it was
-    assert len(model.int8._prefixes) == 2
-    assert list(model.int8._prefixes) == [prefixes[1], prefixes[0]]  # the least recently used went first
+    assert len(stepper.prefixes) == 2
+    # the least recently used went first
+    assert [p for p in prefixes if p in stepper.prefixes] == [prefixes[0], prefixes[1]]
 
 
 def test_prefix_cache_under_concurrent_requests(monkeypatch):
     # the app decodes several requests at once: a cache of 2 for 5 prefixes evicts all the time
     from concurrent.futures import ThreadPoolExecutor
 
-    monkeypatch.setattr("poetry_rnn.model.MAX_CACHED_PREFIXES", 2)
-    model = small_model("gru", "adaptive").enable_int8()
+    monkeypatch.setattr("poetry_rnn.model.int8.MAX_CACHED_PREFIXES", 2)
+    stepper = Int8Stepper(small_model("gru", "adaptive"))
     prefixes = [(3,), (4, 5), (6, 7, 8), (9, 10), (11,)]
     with torch.no_grad():
-        expected = {p: torch.log_softmax(model(torch.tensor([p]))[0][:, -1], -1) for p in prefixes}
+        expected = {p: torch.log_softmax(stepper.forward(torch.tensor([p]))[0][:, -1], -1) for p in prefixes}
 
     def requests(seed: int) -> int:
         order = random.Random(seed).choices(prefixes, k=200)
         for prefix in order:
-            log_probs, _ = model.prefix_log_probs(prefix)
+            log_probs, _ = stepper.prefix(prefix, 1)
             torch.testing.assert_close(log_probs, expected[prefix])
         return len(order)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert sum(pool.map(requests, range(8))) == 1600  # every call returned, none raised
-    assert len(model.int8._prefixes) == 2
+    assert len(stepper.prefixes) == 2
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
@@ -154,17 +160,17 @@ def test_int8_step_and_forward_close_to_fp32(cell, output_layer):
         reference = torch.log_softmax(reference, dim=-1)
         steps, state = [], None
         for t in range(inputs.shape[1]):
-            log_probs, state = model.step(inputs[:, t], state)
+            log_probs, state = FloatStepper(model).step(inputs[:, t], state)
             steps.append(log_probs)
         torch.testing.assert_close(torch.stack(steps, 1), reference, atol=1e-4, rtol=1e-4)  # fp32 paths agree
 
-        model.enable_int8()
-        assert model.precision == "int8"
-        quantized, quantized_state = model(inputs)
+        stepper = make_stepper(model, "int8")
+        assert stepper.precision == "int8"
+        quantized, quantized_state = stepper.forward(inputs)
         quantized = torch.log_softmax(quantized, dim=-1)
         quantized_steps, state = [], None
         for t in range(inputs.shape[1]):
-            log_probs, state = model.step(inputs[:, t], state)
+            log_probs, state = stepper.step(inputs[:, t], state)
             quantized_steps.append(log_probs)
         quantized_steps = torch.stack(quantized_steps, 1)
 
@@ -184,8 +190,7 @@ def test_int8_step_and_forward_close_to_fp32(cell, output_layer):
     for expected, got in states:
         assert (got - expected).abs().max() < 0.1
 
-    model.disable_int8()  # back to the exact fp32 numbers
-    with torch.no_grad():
+    with torch.no_grad():  # the model itself still gives the exact fp32 numbers
         torch.testing.assert_close(torch.log_softmax(model(inputs)[0], -1), reference)
 
 
@@ -193,7 +198,7 @@ def test_training_and_saved_weights_are_unaffected(tmp_path):
     model = small_model("gru", "adaptive")
     inputs, targets = torch.randint(0, 120, (2, 9)), torch.randint(0, 120, (2, 9))
     expected_loss = model(inputs, targets=targets)
-    model.enable_int8()
+    Int8Stepper(model)
     torch.testing.assert_close(model(inputs, targets=targets), expected_loss)  # loss stays fp32
     model.train()
     assert model(inputs)[0].shape == (2, 9, 120)
@@ -218,17 +223,14 @@ def test_shipped_model_int8_matches_fp32_on_a_real_poem(shipped_model):
     body = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
     ids = [tokenizer.form_id("wujue"), tokenizer.bos_id, *tokenizer.encode(body), tokenizer.eos_id]
     inputs, targets = torch.tensor([ids[:-1]]), torch.tensor(ids[1:])
-    try:
-        with torch.no_grad():
-            reference = torch.log_softmax(shipped_model(inputs)[0][0], -1)
-            shipped_model.enable_int8()
-            quantized = shipped_model(inputs)[0][0]
-            state, steps = None, []
-            for token in ids[:-1]:
-                log_probs, state = shipped_model.step(torch.tensor([token]), state)
-                steps.append(log_probs[0])
-    finally:
-        shipped_model.disable_int8()
+    with torch.no_grad():
+        reference = torch.log_softmax(shipped_model(inputs)[0][0], -1)
+        stepper = Int8Stepper(shipped_model)
+        quantized = stepper.forward(inputs)[0][0]
+        state, steps = None, []
+        for token in ids[:-1]:
+            log_probs, state = stepper.step(torch.tensor([token]), state)
+            steps.append(log_probs[0])
     for output in (quantized, torch.stack(steps)):
         nll, reference_nll = (
             -output.gather(1, targets[:, None]).mean(),
@@ -249,7 +251,7 @@ def int8_generator(tiny_model_dir) -> PoetryGenerator:
 
 @pytest.mark.parametrize("form", ["wujue", "qilv"])
 def test_int8_generator_poems_keep_every_rule(int8_generator, form):
-    assert int8_generator.model.precision == "int8"
+    assert int8_generator.stepper.precision == "int8"
     poems = int8_generator.generate(
         form=form, n=3, seed=11, acrostic="春江花月夜色正明"[: 4 if form == "wujue" else 8]
     )
@@ -268,9 +270,23 @@ def test_int8_generator_is_deterministic_with_a_seed(int8_generator):
 
 def test_precision_from_environment_and_bad_values(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("POETRY_RNN_PRECISION", "int8")
-    assert PoetryGenerator.from_pretrained(tiny_model_dir).model.precision == "int8"
-    assert PoetryGenerator.from_pretrained(tiny_model_dir, precision="fp32").model.precision == "fp32"
+    assert PoetryGenerator.from_pretrained(tiny_model_dir).stepper.precision == "int8"
+    assert PoetryGenerator.from_pretrained(tiny_model_dir, precision="fp32").stepper.precision == "fp32"
     monkeypatch.setenv("POETRY_RNN_PRECISION", "int4")
     with pytest.raises(UserError) as error:
         PoetryGenerator.from_pretrained(tiny_model_dir)
     assert error.value.field == "precision" and "int4" in str(error.value)
+
+
+def test_without_int8_kernels_the_fp32_stepper_decodes_with_a_warning(monkeypatch, caplog):
+    def no_kernels(model):
+        raise RuntimeError("no quantized engine on this platform")
+
+    monkeypatch.setattr("poetry_rnn.model.loading.Int8Stepper", no_kernels)
+    model = small_model("gru", "adaptive")
+    stepper = make_stepper(model, "int8")
+    assert isinstance(stepper, FloatStepper) and stepper.precision == "fp32"
+    assert "int8 inference unavailable" in caplog.text
+    with pytest.raises(UserError) as error:
+        make_stepper(model, "int4")
+    assert error.value.field == "precision"

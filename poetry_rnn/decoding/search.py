@@ -27,7 +27,7 @@ from poetry_rnn.decoding.constraint_set import ConstraintSet
 from poetry_rnn.decoding.sampler import sample_pieces, sample_scores
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
-from poetry_rnn.model import StepScores, prefix_output
+from poetry_rnn.model.stepper import Stepper, StepScores
 
 
 @dataclass(frozen=True)
@@ -51,49 +51,8 @@ class Deadline:
             )
 
 
-def _expand_state(hidden, batch: int):
-    if isinstance(hidden, tuple):
-        return tuple(h.expand(-1, batch, -1).contiguous() for h in hidden)
-    return hidden.expand(-1, batch, -1).contiguous()
-
-
-def _select_state(hidden, index: torch.Tensor):
-    if isinstance(hidden, tuple):
-        return tuple(h.index_select(1, index) for h in hidden)
-    return hidden.index_select(1, index)
-
-
-def run_prefix(model, prefix_ids: Sequence[int], batch: int):
-    """Feed the conditioning prefix once and copy the result to `batch` rows: (log-probabilities [B, V],
-    state). Uses the model's own prefix path when it has one (which may cache)."""
-    if hasattr(model, "prefix_log_probs"):
-        logprobs, hidden = model.prefix_log_probs(prefix_ids)
-    else:
-        logprobs, hidden = prefix_output(model, prefix_ids)
-    return logprobs.expand(batch, -1), _expand_state(hidden, batch)
-
-
-def step_model(model, pieces: torch.Tensor, hidden, project: bool = True):
-    """One step for the batch: pieces [B] → (log-probabilities [B, V], state); with project=False only the
-    state (the log-probabilities are None: the next piece is dictated). Uses the model's single-step path
-    when it has one (a direct cell call is faster than nn.GRU for one time step)."""
-    if hasattr(model, "step"):
-        return model.step(pieces, hidden, project=project)
-    output, hidden = model(pieces.unsqueeze(1), hidden)
-    return (torch.log_softmax(output[:, -1].float(), dim=-1) if project else None), hidden
-
-
-def step_scores(model, pieces: torch.Tensor, hidden) -> tuple[StepScores, object]:
-    """One step for the batch with its log-probabilities as StepScores (tail clusters on demand, where the
-    model has them)."""
-    if hasattr(model, "step_scores"):
-        return model.step_scores(pieces, hidden)
-    logprobs, hidden = step_model(model, pieces, hidden)
-    return StepScores(logprobs), hidden
-
-
 def sample(
-    model,
+    stepper: Stepper,
     constraints: ConstraintSet,
     prefix_ids: Sequence[int],
     start: DecodingState,
@@ -109,7 +68,7 @@ def sample(
     line), it is taken without sampling and without the model's output layer for it; such pieces are not
     scored (they are no choice of the candidate's)."""
     states = [start.copy() for _ in range(batch)]
-    logprobs, hidden = run_prefix(model, prefix_ids, batch)
+    logprobs, hidden = stepper.prefix(prefix_ids, batch)
     scores = StepScores(logprobs)
     plan = constraints.plan(states)
     for _ in range(max_steps):
@@ -152,9 +111,9 @@ def sample(
             break
         plan = constraints.plan(states)
         if plan.every_piece_dictated:  # the next pieces are dictated: no output layer
-            hidden = step_model(model, choice, hidden, project=False)[1]
+            hidden = stepper.step(choice, hidden, project=False)[1]
         else:
-            scores, hidden = step_scores(model, choice, hidden)
+            scores, hidden = stepper.step_scores(choice, hidden)
     for state in states:
         if not state.finished:
             state.dead = True  # ran out of steps: cannot happen with the form constraint, but never loop
@@ -162,7 +121,7 @@ def sample(
 
 
 def beam_search(
-    model,
+    stepper: Stepper,
     constraints: ConstraintSet,
     prefix_ids: Sequence[int],
     start: DecodingState,
@@ -173,7 +132,7 @@ def beam_search(
     """Beam search under the constraints, by total log-probability; returns finished states, best first
     by length-normalised score."""
     beams = [start.copy()]
-    logprobs, hidden = run_prefix(model, prefix_ids, 1)
+    logprobs, hidden = stepper.prefix(prefix_ids, 1)
     finished: list[DecodingState] = []
     for _ in range(max_steps):
         if deadline:
@@ -211,7 +170,5 @@ def beam_search(
             break
         beams = next_beams
         index = torch.tensor(rows, dtype=torch.long)
-        logprobs, hidden = step_model(
-            model, torch.tensor(pieces, dtype=torch.long), _select_state(hidden, index)
-        )
+        logprobs, hidden = stepper.step(torch.tensor(pieces, dtype=torch.long), stepper.select(hidden, index))
     return sorted(finished, key=lambda s: -s.score())
