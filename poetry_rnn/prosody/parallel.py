@@ -24,8 +24,7 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
@@ -88,18 +87,23 @@ class CoupletVerdict:
     strict_score: float
     pairs: tuple[FacingPair, ...]
     shared: str  # characters the two lines share (not mirrored repetition)
+    line: int | None = None  # the first line's index in its poem, when judged as part of one
 
     @property
     def parallel(self) -> bool:
         return self.kind != "不对"
 
     def deciding_pairs(self) -> tuple[FacingPair, ...]:
-        """The pairs that decide the verdict: the failing ones for 不对, else the strongest."""
-        if self.parallel:
-            return tuple(p for p in self.pairs if p.relation == "工")
-        return tuple(p for p in self.pairs if p.relation == "不")
+        """The pairs that decide the verdict: for 不对 the failing ones (else the weakest), for a parallel
+        couplet the strict ones (else the strongest)."""
+        wanted = "工" if self.parallel else "不"
+        found = tuple(p for p in self.pairs if p.relation == wanted)
+        if found or not self.pairs:
+            return found
+        pick = max if self.parallel else min
+        return (pick(self.pairs, key=lambda p: p.score),)
 
-    def to_dict(self, first_line: int | None = None) -> dict:
+    def to_dict(self) -> dict:
         out = {
             "parallel": self.parallel,
             "kind": self.kind,
@@ -108,7 +112,7 @@ class CoupletVerdict:
             "pairs": [p.to_dict() for p in self.pairs],
             "shared": self.shared,
         }
-        return {"lines": [first_line, first_line + 1], **out} if first_line is not None else out
+        return {"lines": [self.line, self.line + 1], **out} if self.line is not None else out
 
 
 class ParallelTable:
@@ -286,24 +290,23 @@ def load_table(path: str | Path | None = None) -> ParallelTable:
     return _table
 
 
-@lru_cache(maxsize=8192)
-def _as_table_char(char: str) -> str:
-    """The character as the table spells it: variants normalised, simplified → traditional."""
-    char = normalize_variants(char)
-    if char in load_table().classes:
-        return char
+def normalize_lines(lines: Sequence[str]) -> list[str]:
+    """Lines in the table's spelling: variants normalised and, when some character is not in the table
+    (a simplified text), the whole text converted to traditional at once, so that OpenCC reads each
+    character in context (新雨后 → 新雨後, while 后 alone is also a traditional character)."""
+    classes = load_table().classes
+    if all(c in classes for line in lines for c in line):
+        return list(lines)
+    lines = [normalize_variants(line) for line in lines]
+    if all(c in classes for line in lines for c in line):
+        return lines
     from poetry_rnn.script import to_traditional
 
-    converted = to_traditional(char)
-    return converted if len(converted) == 1 and converted in load_table().classes else char
-
-
-def normalize_line(line: str) -> str:
-    """A line in the table's spelling (either script in, traditional out for known characters)."""
-    classes = load_table().classes
-    if all(c in classes for c in line):
-        return line
-    return "".join(_as_table_char(c) for c in line)
+    joined = "\n".join(lines)
+    converted = to_traditional(joined).split("\n")
+    if [len(line) for line in converted] != [len(line) for line in lines]:
+        return lines  # OpenCC maps characters one to one; should it ever not, keep the input
+    return converted
 
 
 def validate_couplet(first: str, second: str) -> tuple[str, str]:
@@ -334,40 +337,44 @@ def validate_couplet(first: str, second: str) -> tuple[str, str]:
 def judge_couplet(first: str, second: str) -> CoupletVerdict:
     """The verdict on a couplet (either script), with its facing word pairs."""
     first, second = validate_couplet(first, second)
-    table = load_table()
-    verdict = table.judge(normalize_line(first), normalize_line(second))
+    verdict = load_table().judge(*normalize_lines([first, second]))
+    return _as_written(verdict, first, second)
+
+
+def _as_written(verdict: CoupletVerdict, first: str, second: str) -> CoupletVerdict:
+    """The verdict with its words as the user wrote them (the table's spelling may differ)."""
     if (verdict.first, verdict.second) == (first, second):
         return verdict
-    # Report the words as the user wrote them.
     pairs = tuple(
-        FacingPair(first[p.start : p.end], second[p.start : p.end], p.start, p.end, p.relation, p.label, p.score)
+        FacingPair(
+            first[p.start : p.end], second[p.start : p.end], p.start, p.end, p.relation, p.label, p.score
+        )
         for p in verdict.pairs
     )
-    return CoupletVerdict(first, second, verdict.kind, verdict.score, verdict.strict_score, pairs, verdict.shared)
+    shared = _shared(first, second) or verdict.shared
+    return CoupletVerdict(first, second, verdict.kind, verdict.score, verdict.strict_score, pairs, shared)
 
 
 def judge_lines(lines: Sequence[str]) -> list[CoupletVerdict | None]:
     """A verdict per couplet (lines 0–1, 2–3, …) of lines of Chinese characters only; None for a couplet
     whose lines differ in length. A last odd line has no couplet."""
     table = load_table()
+    spelled = normalize_lines(lines)
     verdicts: list[CoupletVerdict | None] = []
     for i in range(0, len(lines) - 1, 2):
         first, second = lines[i], lines[i + 1]
         if len(first) != len(second) or not first:
             verdicts.append(None)
             continue
-        verdict = table.judge(normalize_line(first), normalize_line(second))
-        if (verdict.first, verdict.second) != (first, second):
-            verdict = judge_couplet(first, second)
-        verdicts.append(verdict)
+        verdict = _as_written(table.judge(spelled[i], spelled[i + 1]), first, second)
+        verdicts.append(replace(verdict, line=i))
     return verdicts
 
 
 def couplet_scores(first: str, second: str) -> tuple[float, float]:
     """(loose, strict) scores of a couplet, 0..1, without the pairs: for rerankers. No validation: two
     equal-length lines of Chinese characters (either script) are expected."""
-    table = load_table()
-    return table.scores(normalize_line(first), normalize_line(second))
+    return load_table().scores(*normalize_lines([first, second]))
 
 
 def couplet_kind(first: str, second: str) -> str:
@@ -378,7 +385,32 @@ def couplet_kind(first: str, second: str) -> str:
 def score_second_lines(first: str, candidates: Iterable[str]) -> list[float]:
     """The loose score of each candidate second line against the first line (0 for a length mismatch)."""
     table = load_table()
-    first = normalize_line(first)
-    return [
-        table.scores(first, normalize_line(c))[0] if len(c) == len(first) else 0.0 for c in candidates
-    ]
+    spelled = normalize_lines([first, *candidates])
+    first = spelled[0]
+    return [table.scores(first, c)[0] if len(c) == len(first) else 0.0 for c in spelled[1:]]
+
+
+COUPLET_NAMES = ("首联", "颔联", "颈联", "尾联")
+
+
+def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) -> list[tuple[int, str]]:
+    """(first line, message) for each middle couplet (lines 3–4, 5–6) of a 律诗 that is not parallel; a
+    律诗's first and last couplets, and every couplet of other forms, are free."""
+    if form not in ("wulv", "qilv"):
+        return []
+    faults = []
+    for couplet in couplets:
+        if couplet.line in (2, 4) and not couplet.parallel:
+            name = COUPLET_NAMES[couplet.line // 2]
+            words = "".join(f"「{p.left}/{p.right}」" for p in couplet.deciding_pairs())
+            because = f"：{words}不相对" if words else ""
+            if couplet.shared:
+                because += f"{'，' if because else '：'}两句同用「{couplet.shared}」"
+            faults.append(
+                (
+                    couplet.line,
+                    f"第{couplet.line + 1}、{couplet.line + 2}句（{name}）不对仗{because} "
+                    f"(lines {couplet.line + 1}–{couplet.line + 2}, the {name}, are not parallel)",
+                )
+            )
+    return faults
