@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from poetry_rnn.cache import BoundedCache
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.rhyme import is_cjk
 from poetry_rnn.script import normalize_variants
@@ -34,18 +35,14 @@ from poetry_rnn.script import normalize_variants
 DATA_FILE = Path(__file__).resolve().parent / "data" / "parallel.json"
 DATA_VERSION = 1
 
-# Each class with its word-class group: same class → 工对, same group → 宽对.
+# Each class with its word-class group (for the labels). Same class → 工对; how well two classes face each
+# other in a 宽对 is learned (the table's `compat`, e.g. 方位 faces 时令: 東南/日夜).
 CLASSES: tuple[tuple[str, str], ...] = (
     ("天文", "名"), ("地理", "名"), ("时令", "名"), ("植物", "名"), ("动物", "名"), ("器物", "名"),
     ("宫室", "名"), ("人伦", "名"), ("形体", "名"), ("名物", "名"), ("数目", "数"), ("颜色", "色"),
     ("方位", "方"), ("代词", "代"), ("副词", "虚"), ("介连", "虚"), ("动作", "动"), ("形状", "形"),
 )  # fmt: skip
 _CLASS_INDEX = {name: k for k, (name, _) in enumerate(CLASSES)}
-_GROUPS = tuple(dict.fromkeys(group for _, group in CLASSES))
-_GROUP_OF_CLASS = tuple(_GROUPS.index(group) for _, group in CLASSES)
-# Word-class groups that face each other in a loose couplet: colours and numbers act as adjectives.
-_LOOSE_GROUPS = {frozenset({"色", "形"}), frozenset({"数", "形"}), frozenset({"代", "虚"})}
-LOOSE_GROUP_FACTOR = 0.8
 
 KINDS = ("工对", "宽对", "不对")
 UNKNOWN_SCORE = 0.4  # a character not in the table (rare) neither helps nor sinks a couplet
@@ -122,20 +119,19 @@ class ParallelTable:
         if data.get("version") != DATA_VERSION:
             raise ValueError(f"parallel data version {data.get('version')!r}, expected {DATA_VERSION}")
         self.classes: dict[str, tuple[tuple[int, float], ...]] = {}
-        self.groups: dict[str, tuple[tuple[int, float], ...]] = {}
+        self.probabilities: dict[str, tuple[tuple[int, float], ...]] = {}
         for char, entry in data["chars"].items():
             found = tuple((_CLASS_INDEX[name], int(percent) / 100) for name, percent in _ENTRY.findall(entry))
             self.classes[char] = _unit(found)
-            grouped: dict[int, float] = {}
-            for k, p in found:
-                grouped[_GROUP_OF_CLASS[k]] = grouped.get(_GROUP_OF_CLASS[k], 0.0) + p
-            self.groups[char] = _unit(tuple(grouped.items()))
+            self.probabilities[char] = found
+        size = len(CLASSES)
+        self.compat = data.get("compat") or [[float(i == j) for j in range(size)] for i in range(size)]
         text = data["pairs"]
         self.pairs = frozenset(text[i : i + 2] for i in range(0, len(text), 2))
         thresholds = data.get("thresholds") or {}
         self.loose_threshold = float(thresholds.get("loose", 0.5))
         self.strict_threshold = float(thresholds.get("strict", 0.6))
-        self._memo: dict[str, tuple[float, float]] = {}
+        self._memo: BoundedCache[tuple[float, float]] = BoundedCache(200_000)
 
     # -- characters ------------------------------------------------------------------------------------
     def main_class(self, char: str) -> str | None:
@@ -153,20 +149,13 @@ class ParallelTable:
             found = (UNKNOWN_SCORE, UNKNOWN_SCORE)
         else:
             strict = 1.0 if key in self.pairs else _dot(ca, cb)
-            loose = max(strict, self._group_score(a, b))
+            loose = max(strict, self._compat_score(a, b))
             found = (loose, strict)
-        if len(self._memo) < 500_000:  # bounded: a batch of odd input must not grow it without end
-            self._memo[key] = found
-        return found
+        return self._memo.put(key, found)
 
-    def _group_score(self, a: str, b: str) -> float:
-        ga, gb = self.groups[a], self.groups[b]
-        score = _dot(ga, gb)
-        for i, p in ga:
-            for j, q in gb:
-                if i != j and frozenset({_GROUPS[i], _GROUPS[j]}) in _LOOSE_GROUPS:
-                    score += LOOSE_GROUP_FACTOR * p * q
-        return min(score, 1.0)
+    def _compat_score(self, a: str, b: str) -> float:
+        compat = self.compat
+        return sum(p * q * compat[i][j] for i, p in self.probabilities[a] for j, q in self.probabilities[b])
 
     # -- couplets --------------------------------------------------------------------------------------
     def position_scores(self, first: str, second: str) -> tuple[list[float], list[float], str]:
