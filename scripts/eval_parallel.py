@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(REPO.parent / "shared" / "data" / "tang"))
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
     parser.add_argument("--speed", type=int, default=6000, help="couplets for the batch timing (0: skip)")
-    parser.add_argument("--examples", type=int, default=0, help="print this many judged couplets of each kind")
+    parser.add_argument(
+        "--examples", type=int, default=0, help="print this many judged couplets of each kind"
+    )
     args = parser.parse_args(argv)
     corpus = load_corpus(args.corpus)
     poems = corpus.split(args.split, ["wulv", "qilv"])
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         for i in (0, 2, 4):
             verdict = judge_couplet(poem.lines[i], poem.lines[i + 1])
             pairs = " ".join(f"{p.left}/{p.right}:{p.relation}{p.label}" for p in verdict.pairs)
-            print(f"{i + 1}-{i + 2} {verdict.first}/{verdict.second} {verdict.kind} {verdict.score:.2f} {pairs}")
+            print(
+                f"{i + 1}-{i + 2} {verdict.first}/{verdict.second} {verdict.kind} {verdict.score:.2f} {pairs}"
+            )
     return 0
 
 
