@@ -120,10 +120,13 @@ class ParallelTable:
             raise ValueError(f"parallel data version {data.get('version')!r}, expected {DATA_VERSION}")
         self.classes: dict[str, tuple[tuple[int, float], ...]] = {}
         self.probabilities: dict[str, tuple[tuple[int, float], ...]] = {}
+        self._main_class: dict[str, str] = {}
         for char, entry in data["chars"].items():
             found = tuple((_CLASS_INDEX[name], int(percent) / 100) for name, percent in _ENTRY.findall(entry))
             self.classes[char] = _unit(found)
             self.probabilities[char] = found
+            if found:
+                self._main_class[char] = CLASSES[max(found, key=lambda kp: kp[1])[0]][0]
         size = len(CLASSES)
         self.compat = data.get("compat") or [[float(i == j) for j in range(size)] for i in range(size)]
         text = data["pairs"]
@@ -135,8 +138,7 @@ class ParallelTable:
 
     # -- characters ------------------------------------------------------------------------------------
     def main_class(self, char: str) -> str | None:
-        found = self.classes.get(char)
-        return CLASSES[max(found, key=lambda kp: kp[1])[0]][0] if found else None
+        return self._main_class.get(char)
 
     def pair_scores(self, a: str, b: str) -> tuple[float, float]:
         """(loose, strict) for two different characters facing each other; memoised per pair."""
