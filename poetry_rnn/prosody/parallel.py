@@ -1,6 +1,6 @@
 """对仗: whether the two lines of a couplet face each other, word by word.
 
-    judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")  → CoupletVerdict(kind="工对", score=0.9…, pairs=…)
+    judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")  → CoupletVerdict(kind="工对", score=…, pairs=…)
     couplet_scores(first, second)                      → (loose, strict): the cheap call for a reranker
     score_second_lines(first, candidates)              → one score per candidate second line
 
@@ -47,7 +47,9 @@ _CLASS_INDEX = {name: k for k, (name, _) in enumerate(CLASSES)}
 KINDS = ("工对", "宽对", "不对")
 UNKNOWN_SCORE = 0.4  # a character not in the table (rare) neither helps nor sinks a couplet
 SHARED_PENALTY = 0.15  # per character the two lines share
-SHARED_FAULT_POSITION = 0.0  # the same character facing itself
+# A word pair is 工 (strict) or 宽 (loose) from these mean scores of its characters: for the report only.
+PAIR_STRICT = 0.6
+PAIR_LOOSE = 0.45
 MAX_COUPLET_CHARS = 11  # 聲律啓蒙 pairs reach eleven characters; verse lines have 5 or 7
 _ENTRY = re.compile(r"(\D+?)(\d+)")
 
@@ -166,9 +168,7 @@ class ParallelTable:
         loose = [0.0] * n
         strict = [0.0] * n
         for i, (a, b) in enumerate(zip(first, second, strict=True)):
-            if a == b:
-                loose[i] = strict[i] = SHARED_FAULT_POSITION
-            else:
+            if a != b:  # the same character facing itself faces nothing: 0
                 loose[i], strict[i] = self.pair_scores(a, b)
         for i in range(n - 1):
             doubled_first = first[i] == first[i + 1]
@@ -204,7 +204,7 @@ class ParallelTable:
             left, right = first[start:end], second[start:end]
             unit_loose = sum(loose_at[start:end]) / (end - start)
             unit_strict = sum(strict_at[start:end]) / (end - start)
-            relation = "工" if unit_strict >= 0.6 else "宽" if unit_loose >= 0.45 else "不"
+            relation = "工" if unit_strict >= PAIR_STRICT else "宽" if unit_loose >= PAIR_LOOSE else "不"
             pairs.append(FacingPair(left, right, start, end, relation, self._label(left, right), unit_loose))
         return CoupletVerdict(first, second, self.kind(loose, strict), loose, strict, tuple(pairs), shared)
 
