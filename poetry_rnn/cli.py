@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("poetry_rnn.train", "train a PoetryLM"),
     "evaluate": ("poetry_rnn.evaluate", "character perplexity of a model on a corpus"),
     "generate": ("poetry_rnn.generation.command", "write poems under form, rhyme and tone constraints"),
-    "check": ("poetry_rnn.prosody.check", "analyse a poem's 格律 (tone, rhyme, faults)"),
+    "check": ("poetry_rnn.prosody.check_command", "analyse a poem's 格律 (tone, rhyme, 对仗, faults)"),
 }
 
 

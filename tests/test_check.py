@@ -359,3 +359,150 @@ def test_analyze_lines_judges_a_split_poem_as_analyze_does(scheme):
         analyze_lines(["白日依山盡", ""])
     with pytest.raises(ValueError, match="strictness"):
         analyze_lines(["白日依山盡"], strictness="lax")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 对仗
+# ---------------------------------------------------------------------------------------------------
+# 静夜思's couplets in the middle of a 五律 (tones aside): its 颔联 床前明月光/疑是地上霜 does not face.
+NOT_PARALLEL_LU = (
+    "國破山河在，城春草木深。床前明月光，疑是地上霜。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。"
+)
+
+
+def test_every_couplet_gets_a_verdict_and_a_lushi_with_parallel_middle_couplets_has_no_dui_zhang_fault():
+    analysis = analyze(CHUN_WANG)
+    assert [c.line for c in analysis.couplets] == [0, 2, 4, 6]
+    assert analysis.couplets[1].parallel and analysis.couplets[2].parallel
+    assert analysis.couplets[3].kind == "不对"  # 白頭搔更短，渾欲不勝簪: the last couplet is free
+    assert analysis.parallel_faults == []
+    deng_gao = analyze(DENG_GAO)
+    assert deng_gao.couplets[1].kind == "工对" and deng_gao.parallel_faults == []
+
+
+def test_a_lushi_whose_middle_couplet_is_not_parallel_gets_the_dui_zhang_fault():
+    analysis = analyze(NOT_PARALLEL_LU)
+    assert analysis.form == "wulv"
+    assert [(f.name, f.line, f.index) for f in analysis.parallel_faults] == [("对仗", 2, None)]
+    fault = analysis.parallel_faults[0]
+    assert "颔联" in fault.message and "第3、4句" in fault.message and fault.gloss == FAULT_GLOSSES["对仗"]
+    # kept apart from the 格律 faults: `ok` (and what the generator rejects) is unchanged by it
+    assert "对仗" not in {f.name for f in analysis.faults}
+    report = analysis.format()
+    assert "对仗" in report and "3–4  不对" in report
+
+
+def test_a_quatrain_is_free_of_dui_zhang_faults_but_its_couplets_are_judged():
+    analysis = analyze(DENG_GUANQUE_LOU)
+    assert analysis.parallel_faults == []
+    assert [c.kind for c in analysis.couplets] != [] and analysis.couplets[
+        0
+    ].parallel  # 白日依山盡/黃河入海流
+
+
+def test_a_single_couplet_is_judged_in_either_script():
+    for text in ("無邊落木蕭蕭下，不盡長江滾滾來。", to_simplified("無邊落木蕭蕭下，不盡長江滾滾來。")):
+        analysis = analyze(text)
+        assert len(analysis.couplets) == 1 and analysis.couplets[0].kind == "工对"
+        assert analysis.couplets[0].pairs[2].label == "叠字"
+    assert analyze("床前明月光，疑是地上霜。").couplets[0].kind == "不对"
+
+
+def test_no_couplets_for_lines_not_of_five_or_seven_characters():
+    assert analyze("春眠不覺曉處，處聞啼鳥夜來").couplets == []
+    assert analyze("白日依山盡").couplets == []
+    assert analyze("白日依山盡，黃河入海流流。").couplets == []
+
+
+def test_couplets_in_the_json_shape():
+    data = json.loads(json.dumps(analyze(CHUN_WANG).to_dict(), ensure_ascii=False))
+    assert [c["lines"] for c in data["couplets"]] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    for couplet in data["couplets"]:
+        assert set(couplet) == {"lines", "parallel", "kind", "score", "strict_score", "pairs", "shared"}
+        assert couplet["kind"] in ("工对", "宽对", "不对") and couplet["parallel"] == (
+            couplet["kind"] != "不对"
+        )
+        assert 0 <= couplet["score"] <= 1
+        assert "".join(p["left"] for p in couplet["pairs"]) == data["lines"][couplet["lines"][0]]["text"]
+    assert data["parallel_faults"] == []
+
+
+def test_analyze_lines_judges_couplets_too():
+    analysis = analyze_lines(["國破山河在", "城春草木深", "床前明月光", "疑是地上霜"] * 2)
+    assert [c.kind for c in analysis.couplets][1] == "不对"
+    assert [f.line for f in analysis.parallel_faults] == [2]
+
+
+# ---------------------------------------------------------------------------------------------------
+# check --batch
+# ---------------------------------------------------------------------------------------------------
+BATCH = "\n".join(
+    [
+        "無邊落木蕭蕭下，不盡長江滾滾來。",
+        CHUN_WANG,
+        "床前明月光",  # a single line
+        "白日依山盡，黃河入海流流。",  # unequal lengths
+        "hello，world",  # Latin
+        "白日依山盡😀，黃河入海流。",  # emoji
+        "山" * 2000,  # a long paste
+        "",
+        "春眠不覺曉處，處聞啼鳥夜來",  # lines of 6
+        to_simplified(NOT_PARALLEL_LU),
+    ]
+)
+
+
+def batch_rows(capsys, monkeypatch, text: str, *args: str) -> tuple[int, list[dict]]:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8"))
+    status = cli_main(["check", "--batch", "-", "--json", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return status, [json.loads(line) for line in captured.out.splitlines()]
+
+
+def test_batch_gives_one_json_object_per_input_line_and_goes_on_after_bad_lines(capsys, monkeypatch):
+    status, rows = batch_rows(capsys, monkeypatch, BATCH)
+    assert status == 2  # some lines were unusable
+    assert [row["line"] for row in rows] == list(range(1, 11))
+    errors = {row["line"]: row["error"] for row in rows if "error" in row}
+    assert set(errors) == {3, 4, 5, 6, 7, 8, 9}
+    assert "single line" in errors[3]
+    assert "unequal length" in errors[4]
+    assert "only Chinese characters" in errors[5] and "h" in errors[5]
+    assert "😀" in errors[6]
+    assert "too long" in errors[7] and len(rows[6]["input"]) < 50
+    assert "empty" in errors[8]
+    assert "5 or 7" in errors[9]
+    couplet = rows[0]
+    assert couplet["couplets"][0]["kind"] == "工对" and couplet["couplets"][0]["lines"] == [0, 1]
+    assert set(rows[1]) == {"line", *analyze(CHUN_WANG).to_dict()}  # the keys of check --json, and "line"
+    assert rows[9]["form"] == "wulv" and [f["line"] for f in rows[9]["parallel_faults"]] == [2]
+
+
+def test_batch_of_good_poems_and_exit_status(capsys, monkeypatch, tmp_path):
+    status, rows = batch_rows(capsys, monkeypatch, f"{DENG_GUANQUE_LOU}\n{DENG_GAO}\n")
+    assert status == 0 and len(rows) == 2 and all(row["ok"] for row in rows)
+    path = tmp_path / "poems.txt"
+    path.write_text(f"{CHUN_WANG}\n", encoding="utf-8")
+    assert cli_main(["check", "--batch", str(path), "--json", "--scheme", "xinyun"]) == 1  # 出韵 in 新韵
+    assert json.loads(capsys.readouterr().out)["scheme"] == "xinyun"
+    assert cli_main(["check", "--batch", str(path)]) == 0  # the text form, 平水韵: one line per poem
+    out = capsys.readouterr().out
+    assert out.startswith("1\t") and "合律" in out and "工对" in out
+
+
+def test_batch_survives_bytes_that_are_not_utf8(capsys, monkeypatch):
+    payload = DENG_GUANQUE_LOU.encode("utf-8") + b"\n\xff\xfe\x80\n" + DENG_GAO.encode("utf-8") + b"\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8"))
+    assert cli_main(["check", "--batch", "-", "--json"]) == 2
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert ["error" in row for row in rows] == [False, True, False]
+
+
+def test_batch_argument_errors(capsys, tmp_path):
+    assert cli_main(["check", "--batch", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert cli_main(["check", "--batch", "-", DENG_GAO]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert cli_main(["check"]) == 2
+    assert "give a poem" in capsys.readouterr().err

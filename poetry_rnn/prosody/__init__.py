@@ -1,8 +1,17 @@
-"""Prosody: rhyme schemes (平水韵, 中华新韵), tone patterns of regulated verse, and the 格律 checker.
+"""Prosody: rhyme schemes (平水韵, 中华新韵), tone patterns of regulated verse, 对仗, and the 格律 checker.
 
 Shared by the decoder (constraints) and the checker; nothing here imports torch, so `check` starts fast.
 """
 
+from poetry_rnn.prosody.parallel import (
+    CoupletVerdict,
+    FacingPair,
+    couplet_kind,
+    couplet_scores,
+    judge_couplet,
+    judge_lines,
+    score_second_lines,
+)
 from poetry_rnn.prosody.patterns import (
     FORMS,
     LINE_TEMPLATES,
@@ -18,6 +27,13 @@ from poetry_rnn.prosody.patterns import (
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 
 __all__ = [
+    "CoupletVerdict",
+    "FacingPair",
+    "couplet_kind",
+    "couplet_scores",
+    "judge_couplet",
+    "judge_lines",
+    "score_second_lines",
     "FORMS",
     "LINE_TEMPLATES",
     "LINE_TYPES",

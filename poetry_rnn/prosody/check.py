@@ -1,23 +1,20 @@
-"""The 格律 checker: tones, rhyme and named faults of a poem, and the `check` CLI command.
-
-    python -m poetry_rnn check "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。" [--scheme xinyun] [--json]
+"""The 格律 checker: tones, rhyme, 对仗 and named faults of a poem (the CLI is `check_command`).
 
 Each line gets the line type (平起平收 …) that fits it best; the types are chosen together so that the
 poem's total of faults is smallest, counting broken 粘/对 between lines. That choice also names the
-whole-poem pattern (平起/仄起, 首句入韵 or not).
+whole-poem pattern (平起/仄起, 首句入韵 or not). Every couplet of lines of 5 or 7 characters gets a 对仗
+verdict (`parallel`); a 律诗 whose lines 3–4 or 5–6 are not parallel gets a 对仗 fault, kept apart from
+the 格律 faults in `parallel_faults` so that `ok` (and the generator's judgement) still means 合律.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
     LINE_TEMPLATES,
@@ -34,15 +31,12 @@ from poetry_rnn.prosody.patterns import (
     pattern_name,
     tone_marks,
 )
-from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme, is_cjk
+from poetry_rnn.prosody.poem_text import split_lines
+from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.script import normalize_variants
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
 MAX_POEM_CHARS = 400  # Chinese characters: a 七律 has 56; this leaves room for long 排律
-
-# Line separators: Chinese and ASCII sentence punctuation, and line breaks.
-_SEPARATORS = re.compile(r"[，。？！；、,.?!;：:\n\r\u2028\u2029]+")
-_SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 
 FAULT_GLOSSES: dict[str, str] = {
     "字数": "wrong number of characters in a line",
@@ -54,7 +48,9 @@ FAULT_GLOSSES: dict[str, str] = {
     "孤平": "lone level tone: only one 平 besides the rhyme character",
     "三平尾": "three level tones at the end of the line",
     "不协平仄": "tone mismatch at a fixed position",
+    "对仗": "a middle couplet of a 律诗 (lines 3–4 or 5–6) is not parallel",
 }
+PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
 FAULT_ORDER = tuple(FAULT_GLOSSES)
 
 
@@ -111,6 +107,8 @@ class Analysis:
     faults: list[Fault]
     notes: list[str] = field(default_factory=list)
     strictness: str = STRICT
+    couplets: list[CoupletVerdict] = field(default_factory=list)  # each with .line, its first line
+    parallel_faults: list[Fault] = field(default_factory=list)  # 对仗 of a 律诗; not counted by `ok`
 
     @property
     def ok(self) -> bool:
@@ -143,6 +141,8 @@ class Analysis:
             ],
             "faults": [f.to_dict() for f in self.faults],
             "notes": self.notes,
+            "couplets": [c.to_dict() for c in self.couplets],
+            "parallel_faults": [f.to_dict() for f in self.parallel_faults],
         }
 
     def format(self) -> str:
@@ -174,6 +174,15 @@ class Analysis:
             out.append(f"问题 faults ({len(self.faults)}):")
             for fault in self.faults:
                 out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
+        if self.couplets:
+            out.append("对仗 parallelism:")
+            for couplet in self.couplets:
+                pairs = " ".join(f"{p.left}/{p.right}{p.relation}" for p in couplet.pairs)
+                out.append(
+                    f"  {couplet.line + 1}–{couplet.line + 2}  {couplet.kind} {couplet.score:.2f}  {pairs}"
+                )
+        for fault in self.parallel_faults:
+            out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
         for note in self.notes:
             out.append(f"注 note: {note}")
         return "\n".join(out)
@@ -185,45 +194,6 @@ _FORM_LABELS = {
     "wulv": "五言律诗 (wulv)",
     "qilv": "七言律诗 (qilv)",
 }
-
-
-# ---------------------------------------------------------------------------------------------------
-# Input
-# ---------------------------------------------------------------------------------------------------
-def split_lines(text: str) -> tuple[list[str], list[str]]:
-    """The poem's lines (Chinese characters only) and notes about what was dropped.
-
-    Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Spaces are removed, except that
-    space-separated chunks of 5 or 7 characters count as lines. An unpunctuated run of 20, 28, 40 or 56
-    characters is cut into 5- or 7-character lines.
-    """
-    notes: list[str] = []
-    dropped: Counter[str] = Counter()
-    lines: list[str] = []
-    for segment in _SEPARATORS.split(text):
-        pieces = [p for p in _SPACES.split(segment.strip()) if p]
-        cleaned = ["".join(c for c in piece if is_cjk(c)) for piece in pieces]
-        for piece in pieces:
-            dropped.update(c for c in piece if not is_cjk(c))
-        cleaned = [c for c in cleaned if c]
-        if len(cleaned) > 1 and all(len(c) in (5, 7) for c in cleaned):
-            lines.extend(cleaned)
-        elif cleaned:
-            lines.append("".join(cleaned))
-    if len(lines) == 1:
-        length = len(lines[0])
-        for chars_per_line in (5, 7):
-            if length in (4 * chars_per_line, 8 * chars_per_line):
-                only = lines[0]
-                lines = [only[i : i + chars_per_line] for i in range(0, length, chars_per_line)]
-                notes.append(
-                    f"无标点，按每句{chars_per_line}字分句 (no punctuation: split into {chars_per_line}-character lines)"
-                )
-                break
-    if dropped:
-        shown = " ".join(sorted(dropped))
-        notes.append(f"已忽略非汉字字符 (ignored non-Chinese characters): {shown}")
-    return lines, notes
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -334,6 +304,7 @@ class _Analyzer:
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
         groups = rhyme["groups"]
+        couplets = self._couplets()
         return Analysis(
             text=_joined(self.lines),
             scheme=self.scheme.name,
@@ -348,7 +319,17 @@ class _Analyzer:
             faults=faults,
             notes=self.notes,
             strictness=self.strictness,
+            couplets=couplets,
+            parallel_faults=[
+                Fault(PARALLEL_FAULT, line, None, message)
+                for line, message in middle_couplet_faults(couplets, form.name if form else None)
+            ],
         )
+
+    def _couplets(self) -> list[CoupletVerdict]:
+        if len(self.lines) < 2 or not all(len(line) in (5, 7) for line in self.lines):
+            return []
+        return [v for v in judge_lines(self.lines) if v is not None]
 
     # -- shape --------------------------------------------------------------------------------------
     def _shape_faults(self) -> list[Fault]:
@@ -604,34 +585,3 @@ class _Analyzer:
 
 def _joined(lines: list[str]) -> str:
     return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
-
-
-# ---------------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------------
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("text", help='the poem (simplified or traditional); "-" reads it from stdin')
-    parser.add_argument(
-        "--scheme",
-        default="pingshui",
-        choices=["pingshui", "xinyun"],
-        help="rhyme scheme: 平水韵 (default) or 中华新韵",
-    )
-    parser.add_argument(
-        "--strictness",
-        default=STRICT,
-        choices=list(STRICTNESS_LEVELS),
-        help="strict: every fixed position of the pattern; standard: only characters 2, 4, 6 and the line end",
-    )
-    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    parser.epilog = "Exit status: 0 when no faults are found, 1 when there are faults, 2 for unusable input."
-
-
-def run(args: argparse.Namespace) -> int:
-    text = sys.stdin.read(MAX_INPUT_CHARS + 1) if args.text == "-" else args.text
-    analysis = analyze(text, scheme=args.scheme, strictness=args.strictness)
-    if args.json:
-        print(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(analysis.format())
-    return 0 if analysis.ok else 1

@@ -1,0 +1,222 @@
+"""The 对仗 analysis (prosody/parallel.py) and its shipped data file."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.parallel import (
+    CLASSES,
+    DATA_FILE,
+    DATA_VERSION,
+    couplet_kind,
+    couplet_scores,
+    judge_couplet,
+    judge_lines,
+    load_table,
+    score_second_lines,
+    segments,
+)
+from poetry_rnn.script import to_simplified
+
+REPO = Path(__file__).resolve().parent.parent
+# Middle couplets every reader of the form calls parallel.
+PARALLEL = [
+    ("無邊落木蕭蕭下", "不盡長江滾滾來"),  # 杜甫 登高 颔联
+    ("萬里悲秋常作客", "百年多病獨登臺"),  # 登高 颈联
+    ("感時花濺淚", "恨別鳥驚心"),  # 杜甫 春望 颔联
+    ("烽火連三月", "家書抵萬金"),  # 春望 颈联
+    ("明月松間照", "清泉石上流"),  # 王维 山居秋暝 颔联
+    ("大漠孤煙直", "長河落日圓"),  # 王维 使至塞上 颈联
+    ("親朋無一字", "老病有孤舟"),  # 杜甫 登岳阳楼 颈联
+    ("晴川歷歷漢陽樹", "芳草萋萋鸚鵡洲"),  # 崔颢 黄鹤楼 颈联
+]
+# Couplets that are not parallel: first couplets of well-known 律诗, and 静夜思's opening.
+NOT_PARALLEL = [
+    ("床前明月光", "疑是地上霜"),  # 李白 静夜思
+    ("空山新雨後", "天氣晚來秋"),  # 山居秋暝 首联
+    ("昔人已乘黃鶴去", "此地空餘黃鶴樓"),  # 黄鹤楼 首联
+    ("白頭搔更短", "渾欲不勝簪"),  # 春望 尾联
+    ("借問酒家何處有", "牧童遙指杏花村"),  # 杜牧 清明
+]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The shipped data file (no corpus needed)
+# ---------------------------------------------------------------------------------------------------
+def test_data_file_is_compact_and_complete():
+    assert DATA_FILE.stat().st_size < 400_000
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    assert data["version"] == DATA_VERSION
+    assert len(data["chars"]) > 4000
+    assert len(data["pairs"]) % 2 == 0 and len(data["pairs"]) > 10_000
+    assert len(data["compat"]) == len(CLASSES) and all(len(row) == len(CLASSES) for row in data["compat"])
+    assert 0 < data["thresholds"]["loose"] < data["thresholds"]["strict"] < 1
+
+
+def test_learned_classes_reach_characters_beyond_the_seeds():
+    table = load_table()
+    # None of these is a seed character: the corpus placed them.
+    assert table.main_class("嶽") == "地理"
+    assert table.main_class("蕉") == "植物"
+    assert table.main_class("笙") == "器物"
+    assert table.main_class("坤") in ("地理", "天文")
+
+
+def test_class_compatibility_is_learned_symmetric_and_same_class_strongest():
+    compat = load_table().compat
+    names = [name for name, _ in CLASSES]
+    size = len(names)
+    assert all(compat[i][j] == compat[j][i] for i in range(size) for j in range(size))
+    # a class faces itself better than it faces an unrelated word class
+    assert compat[names.index("植物")][names.index("植物")] > compat[names.index("植物")][names.index("副词")]
+    assert compat[names.index("数目")][names.index("数目")] > compat[names.index("数目")][names.index("天文")]
+
+
+@pytest.mark.parametrize(("first", "second"), PARALLEL)
+def test_famous_middle_couplets_are_parallel(first, second):
+    verdict = judge_couplet(first, second)
+    assert verdict.parallel, (verdict.kind, verdict.score, verdict.pairs)
+    assert verdict.kind in ("工对", "宽对")
+    assert couplet_kind(first, second) == verdict.kind
+
+
+@pytest.mark.parametrize(("first", "second"), NOT_PARALLEL)
+def test_couplets_that_do_not_face_each_other(first, second):
+    verdict = judge_couplet(first, second)
+    assert verdict.kind == "不对", (verdict.score, verdict.pairs)
+    assert verdict.deciding_pairs(), "a 不对 verdict names the pairs that fail"
+    assert all(p.relation == "不" for p in verdict.deciding_pairs()) or len(verdict.deciding_pairs()) == 1
+
+
+def test_deng_gao_pairs_read_by_segmentation():
+    verdict = judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")
+    assert [(p.left, p.right) for p in verdict.pairs] == [
+        ("無邊", "不盡"),
+        ("落木", "長江"),
+        ("蕭蕭", "滾滾"),
+        ("下", "來"),
+    ]
+    doubled = verdict.pairs[2]
+    assert doubled.label == "叠字" and doubled.relation == "工" and doubled.score == 1.0
+    data = verdict.to_dict()
+    assert set(data) == {"parallel", "kind", "score", "strict_score", "pairs", "shared"}
+    assert data["pairs"][2] == {
+        "left": "蕭蕭",
+        "right": "滾滾",
+        "positions": [4, 6],
+        "relation": "工",
+        "label": "叠字",
+        "score": 1.0,
+    }
+
+
+def test_segmentation_of_five_character_lines():
+    # 白日|依|山盡: the tail opens with a verb in both lines; 國破|山河|在: it does not
+    assert segments("白日依山盡", "黃河入海流", load_table()) == [(0, 2), (2, 3), (3, 5)]
+    assert segments("國破山河在", "城春草木深", load_table()) == [(0, 2), (2, 4), (4, 5)]
+
+
+def test_reduplication_must_face_reduplication():
+    doubled = judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")
+    broken = judge_couplet("無邊落木蕭蕭下", "不盡長江東流來")
+    assert broken.score < doubled.score
+    assert broken.pairs[2].score < 1.0
+
+
+def test_shared_characters_are_not_parallel():
+    same = judge_couplet("明月松間照", "明月松間照")
+    assert same.kind == "不对" and same.score == 0.0 and same.shared == "明月松照間"
+    assert all(p.label == "重字" for p in same.pairs)
+    # one shared character lowers the score of an otherwise parallel couplet
+    shared = judge_couplet("明月松間照", "清泉石間流")
+    assert "間" in shared.shared and shared.score < judge_couplet("明月松間照", "清泉石上流").score
+
+
+def test_either_script_gives_the_same_verdict():
+    for first, second in PARALLEL + NOT_PARALLEL:
+        traditional = judge_couplet(first, second)
+        simplified = judge_couplet(to_simplified(first), to_simplified(second))
+        assert (simplified.kind, round(simplified.score, 6)) == (
+            traditional.kind,
+            round(traditional.score, 6),
+        )
+        assert simplified.first == to_simplified(first)  # words reported as written
+        assert simplified.pairs[0].left == to_simplified(first)[: simplified.pairs[0].end]
+
+
+def test_scores_agree_with_the_verdict_and_rank_second_lines():
+    first, second = PARALLEL[0]
+    loose, strict = couplet_scores(first, second)
+    verdict = judge_couplet(first, second)
+    assert (loose, strict) == (verdict.score, verdict.strict_score)
+    candidates = [second, "牧童遙指杏花村", "此地空餘黃鶴樓", "不盡長江"]
+    scores = score_second_lines(first, candidates)
+    assert scores[0] == max(scores) and scores[0] > scores[1] and scores[0] > scores[2]
+    assert scores[3] == 0.0  # a candidate of another length cannot face the line
+
+
+def test_judge_lines_gives_one_verdict_per_couplet():
+    lines = ["國破山河在", "城春草木深", "感時花濺淚", "恨別鳥驚心", "烽火連三月"]
+    verdicts = judge_lines(lines)
+    assert [v.line for v in verdicts] == [0, 2]  # the odd last line has no partner
+    assert verdicts[1].to_dict()["lines"] == [2, 3]
+    assert judge_lines(["白日依山盡", "黃河入海流流"]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("白日依山盡", "黃河入海", "same length"),
+        ("white sun", "黃河入海流", "only Chinese"),
+        ("白日依山盡😀", "黃河入海流流", "only Chinese"),
+        ("山" * 12, "水" * 12, "1 to 11"),
+        ("", "", "1 to 11"),
+    ],
+)
+def test_bad_couplets_are_refused_clearly(first, second, message):
+    with pytest.raises(UserError, match=message):
+        judge_couplet(first, second)
+
+
+def test_judging_is_fast_enough_for_a_reranker():
+    couplets = (PARALLEL + NOT_PARALLEL) * 250  # 3,250 couplets
+    started = time.perf_counter()
+    for first, second in couplets:
+        couplet_scores(first, second)
+    per_couplet = (time.perf_counter() - started) / len(couplets)
+    assert per_couplet < 0.002  # 2 ms even on a loaded machine; about 30 µs unloaded
+
+
+# ---------------------------------------------------------------------------------------------------
+# On the corpus (skipped without ../shared/data)
+# ---------------------------------------------------------------------------------------------------
+def test_test_split_separates_middle_from_first_couplets(corpus_dir):
+    from poetry_rnn.corpus import load_corpus
+
+    poems = load_corpus(str(corpus_dir)).split("test", ["wulv", "qilv"])
+    assert len(poems) > 300
+    middle = [couplet_kind(p.lines[i], p.lines[i + 1]) != "不对" for p in poems for i in (2, 4)]
+    first = [couplet_kind(p.lines[0], p.lines[1]) != "不对" for p in poems]
+    assert sum(middle) / len(middle) >= 0.85
+    assert sum(first) / len(first) <= 0.35
+
+
+def test_build_script_reproduces_the_shipped_file(corpus_dir, tmp_path):
+    import importlib.util
+
+    lexicon = corpus_dir.parent / "lexicon"
+    if not (lexicon / "shenglvqimeng.json").exists():
+        pytest.skip(f"聲律啓蒙 not found at {lexicon}")
+    spec = importlib.util.spec_from_file_location(
+        "build_parallel_data", REPO / "scripts" / "build_parallel_data.py"
+    )
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    out = tmp_path / "parallel.json"
+    assert build.main(["--corpus", str(corpus_dir), "--lexicon", str(lexicon), "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == json.loads(DATA_FILE.read_text(encoding="utf-8"))
