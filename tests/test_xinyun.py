@@ -174,3 +174,18 @@ def test_pingshui_examples_are_rhymed_members(pingshui):
     for group in pingshui.level_groups:
         for char in pingshui.examples(group, 8):
             assert group in pingshui.rhyme_groups(char), (group, char)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A finished line judged as read (the decoder's and the checker's shared question)
+# ---------------------------------------------------------------------------------------------------
+def test_line_breaks_read_the_line_in_context(xinyun, pingshui):
+    from poetry_rnn.prosody.heard import line_breaks
+
+    # 中仄平平仄: 长 in 生长 is zhǎng, so 「万物生长在」 puts 仄 where the template wants 平.
+    assert line_breaks(xinyun, "万物生长在", "中仄平平仄").tone_positions == (3,)
+    assert not line_breaks(xinyun, "一片长安月", "中仄平平仄")  # 长安: cháng, 平
+    assert not line_breaks(pingshui, "萬物生長在", "中仄平平仄")  # 平水韵: 長 is either tone
+    # A rhyme line: 簪 zān is 寒, not 文.
+    assert line_breaks(xinyun, "浑欲不胜簪", "中仄仄平平", rhyme_groups={"文"}).rhyme
+    assert not line_breaks(xinyun, "家书抵万金", "中平中仄平", rhyme_groups={"文"})
