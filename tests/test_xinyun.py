@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.check import analyze
@@ -15,11 +17,13 @@ from poetry_rnn.prosody.modern import (
     POLYPHONE,
     POLYPHONES_FILE,
     STANDARD,
+    UNKNOWN,
     char_reading,
     line_readings,
     syllable,
 )
 from poetry_rnn.prosody.rhyme import PING, ZE, get_scheme
+from poetry_rnn.script import normalize_variants
 
 P, Z, BOTH = frozenset({PING}), frozenset({ZE}), frozenset({PING, ZE})
 CHUN_WANG = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。"
@@ -189,3 +193,36 @@ def test_line_breaks_read_the_line_in_context(xinyun, pingshui):
     # A rhyme line: 簪 zān is 寒, not 文.
     assert line_breaks(xinyun, "浑欲不胜簪", "中仄仄平平", rhyme_groups={"文"}).rhyme
     assert not line_breaks(xinyun, "家书抵万金", "中平中仄平", rhyme_groups={"文"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    line=st.text(
+        alphabet=st.one_of(
+            st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+            st.characters(min_codepoint=0x3400, max_codepoint=0x4DBF),
+            st.characters(min_codepoint=0xF900, max_codepoint=0xFAFF),
+            st.characters(min_codepoint=0x20000, max_codepoint=0x2EBEF),
+            st.sampled_from("長安生萬物更重發髮一不"),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_line_reads_one_reading_per_character(line):
+    xinyun = get_scheme("xinyun")
+    readings = line_readings(line)
+    assert [r.char for r in readings] == list(normalize_variants(line))
+    assert len(xinyun.line_tones(line)) == len(line) == len(xinyun.line_rhyme_groups(line))
+    for reading in readings:
+        assert reading.rhyme_groups <= set(xinyun.level_groups)
+        assert (reading.source == UNKNOWN) == (not reading.tones)
+
+
+def test_chun_wang_tones_as_a_mandarin_reader_hears_them(xinyun):
+    from poetry_rnn.prosody.heard import line_breaks
+
+    # 別 bié is 平 where 中仄仄平平 wants 仄; 勝 in 不勝 is shèng, 仄 where it wants 平; 簪 zān is 寒.
+    assert line_breaks(xinyun, "恨別鳥驚心", "中仄仄平平", rhyme_groups={"文"}).tone_positions == (1,)
+    eighth = line_breaks(xinyun, "渾欲不勝簪", "中仄仄平平", rhyme_groups={"文"})
+    assert eighth.tone_positions == (3,) and eighth.rhyme
