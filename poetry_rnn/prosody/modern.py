@@ -1,0 +1,219 @@
+"""中华新韵 by the modern reading: each character as a speaker of Standard Mandarin reads it in its line.
+
+The reading of a line comes from pypinyin, phrase-aware (its phrase dictionary reads 长 in 长安 as cháng
+and in 生长 as zhǎng), on the simplified text. The rule, character by character:
+
+1. Inside a phrase of pypinyin's phrase dictionary, the phrase's reading decides (one reading). Except:
+   一 and 不 keep their own tone (the dictionary writes their tone sandhi, 不见 bú jiàn, which is not the
+   character's tone); a neutral-tone reading (东西 xi) takes the character's full tone of that syllable;
+   a phrase reading the character as written does not have (OpenCC merged 隻 into 只) is ignored.
+2. Outside any phrase, the character's standard reading: pypinyin's first toned reading of the character
+   as written (traditional characters have their own entries: 髮 fà, 發 fā).
+3. A character reads as either tone only when it is a true modern polyphone and nothing in the line
+   decides: outside any phrase, and listed in data/xinyun_polyphones.json. That list
+   (scripts/build_prosody_data.py) holds the characters whose readings in pypinyin's phrase dictionary
+   are at least 10 phrases, with the tone class other than the standard reading's taking at least 20 %
+   of them (长 cháng/zhǎng, 为 wéi/wèi, 应 yīng/yìng; not 看, whose kān is 11 %, nor 金 春 风, which have
+   one reading). Its two readings: the standard one and the commonest of the other tone class.
+
+Tones 1–2 are 平, 3–4 仄. A reading's rhyme group comes from its final (14 groups, 一麻 … 十四姑).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from poetry_rnn.prosody.tones import PING, ZE
+from poetry_rnn.script import normalize_variants, to_simplified
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+POLYPHONES_FILE = "xinyun_polyphones.json"
+
+XINYUN_GROUPS = ["麻", "波", "皆", "开", "微", "豪", "尤", "寒", "文", "唐", "庚", "齐", "支", "姑"]
+
+# Final (pypinyin strict finals: ü written v, "iu" as iou, "ui" as uei, "un" as uen) → group.
+_FINAL_GROUP: dict[str, str] = {}
+for _group, _finals in {
+    "麻": "a ia ua",
+    "波": "o e uo io ê",
+    "皆": "ie ve",
+    "开": "ai uai",
+    "微": "ei uei",
+    "豪": "ao iao",
+    "尤": "ou iou",
+    "寒": "an ian uan van",
+    "文": "en in uen vn",
+    "唐": "ang iang uang",
+    "庚": "eng ing ong iong ueng",
+    "齐": "i er v",
+    "姑": "u",
+}.items():
+    for _final in _finals.split():
+        _FINAL_GROUP[_final] = _group
+_APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})  # their "-i" is 支, not 齐
+_OWN_TONE = frozenset("一不")  # the phrase dictionary writes their sandhi; verse counts the own tone
+
+PHRASE = "phrase"  # the phrase dictionary decided the reading
+STANDARD = "standard"  # no phrase: the character's standard reading
+POLYPHONE = "polyphone"  # no phrase, a true modern polyphone: either tone
+UNKNOWN = "unknown"  # pypinyin has no toned reading for it
+
+
+@dataclass(frozen=True)
+class Syllable:
+    """One toned Mandarin syllable: its spelling, tone class and 新韵 group (None: no rhyme, e.g. ń)."""
+
+    pinyin: str  # with tone marks, as pypinyin writes it: "cháng"
+    tone3: str  # "chang2"
+    tone: str  # PING or ZE
+    group: str | None
+
+
+@dataclass(frozen=True)
+class ModernReading:
+    """How one character of a line is read today."""
+
+    char: str
+    syllables: tuple[Syllable, ...]  # one; two for a polyphone the line leaves open; none if unknown
+    source: str  # PHRASE, STANDARD, POLYPHONE or UNKNOWN
+    phrase: str = ""  # for PHRASE: the dictionary phrase that decided, as written in the line
+
+    @property
+    def pinyin(self) -> str:
+        """The reading(s) with tone marks, "cháng" or "zhǎng/cháng"."""
+        return "/".join(s.pinyin for s in self.syllables)
+
+    @property
+    def tones(self) -> frozenset[str]:
+        """{PING}, {ZE}, both (an open polyphone), or empty (unknown)."""
+        return frozenset(s.tone for s in self.syllables)
+
+    @property
+    def rhyme_groups(self) -> frozenset[str]:
+        """新韵 groups this character can rhyme in here (its level readings' groups)."""
+        return frozenset(s.group for s in self.syllables if s.tone == PING and s.group)
+
+
+@lru_cache(maxsize=4096)
+def syllable(pinyin: str) -> Syllable | None:
+    """The toned syllable `pinyin` ("cháng"), or None for a neutral-tone or unreadable one."""
+    from pypinyin import Style
+    from pypinyin.style import convert
+
+    final_tone = convert(pinyin, Style.FINALS_TONE3, strict=True)
+    if not final_tone or not final_tone[-1].isdigit() or final_tone[-1] not in "1234":
+        return None
+    initial = convert(pinyin, Style.INITIALS, strict=True)
+    final, number = final_tone[:-1], int(final_tone[-1])
+    group = "支" if final == "i" and initial in _APICAL_INITIALS else _FINAL_GROUP.get(final)
+    tone3 = convert(pinyin, Style.TONE3, strict=True)
+    return Syllable(pinyin, tone3, PING if number <= 2 else ZE, group)
+
+
+@lru_cache(maxsize=65536)
+def listed_readings(char: str) -> tuple[str, ...]:
+    """Every reading pypinyin lists for `char` as written (tone marks; neutral ones included), in its
+    order; for a character pypinyin lacks, those of its simplified form."""
+    from pypinyin.constants import PINYIN_DICT
+
+    if len(char) != 1:
+        return ()
+    found = PINYIN_DICT.get(ord(char))
+    if found is None:
+        simple = to_simplified(char)
+        found = PINYIN_DICT.get(ord(simple)) if len(simple) == 1 else None
+    return tuple(found.split(",")) if found else ()
+
+
+def _toned(readings: tuple[str, ...]) -> list[Syllable]:
+    return [s for s in map(syllable, readings) if s is not None]
+
+
+@lru_cache(maxsize=1)
+def _polyphones() -> dict[str, tuple[str, str]]:
+    path = DATA_DIR / POLYPHONES_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return {char: (pair[0], pair[1]) for char, pair in json.load(handle)["readings"].items()}
+
+
+def polyphone_readings(char: str) -> tuple[str, str] | None:
+    """The two readings of a true modern polyphone (standard first), or None for any other character."""
+    return _polyphones().get(normalize_variants(char))
+
+
+@lru_cache(maxsize=65536)
+def char_reading(char: str) -> ModernReading:
+    """`char` read on its own: its standard reading, or both readings of a true modern polyphone."""
+    char = normalize_variants(char)
+    pair = polyphone_readings(char)
+    if pair is not None:
+        found = tuple(s for s in map(syllable, pair) if s is not None)
+        return ModernReading(char, found, POLYPHONE)
+    toned = _toned(listed_readings(char))
+    if not toned:
+        return ModernReading(char, (), UNKNOWN)
+    return ModernReading(char, (toned[0],), STANDARD)
+
+
+def _phrase_reading(char: str, written: str, phrase: str) -> ModernReading | None:
+    """`char` as a dictionary phrase reads it (`written`, tone marks), or None where that reading does not
+    count (see the module docstring, rule 1)."""
+    if char in _OWN_TONE:
+        return char_reading(char)
+    own = listed_readings(char)
+    found = syllable(written)
+    if found is None:  # neutral tone: the full tone of the same syllable
+        from pypinyin import Style
+        from pypinyin.style import convert
+
+        bare = convert(written, Style.NORMAL, strict=True)
+        same = [s for s in _toned(own) if convert(s.pinyin, Style.NORMAL, strict=True) == bare]
+        if not same or len({s.tone for s in same}) != 1:
+            return None
+        found = same[0]
+    elif own and written not in own:
+        return None
+    return ModernReading(char, (found,), PHRASE, phrase)
+
+
+@lru_cache(maxsize=65536)
+def line_readings(line: str) -> tuple[ModernReading, ...]:
+    """Each character of `line` (Chinese characters, either script) as a Mandarin reader reads it there."""
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg.simpleseg import seg
+
+    chars = normalize_variants(line)
+    simple = to_simplified(chars)
+    if len(simple) != len(chars):  # OpenCC changed the length: convert character by character
+        simple = "".join(to_simplified(c)[:1] or c for c in chars)
+    readings: list[ModernReading] = []
+    for segment in seg(simple):
+        start = len(readings)
+        phrase = PHRASES_DICT.get(segment) if len(segment) > 1 else None
+        for offset in range(len(segment)):
+            char = chars[start + offset]
+            written = chars[start : start + len(segment)]
+            decided = _phrase_reading(char, phrase[offset][0], written) if phrase else None
+            readings.append(decided or char_reading(char))
+    return tuple(readings)
+
+
+__all__ = [
+    "PHRASE",
+    "POLYPHONE",
+    "STANDARD",
+    "UNKNOWN",
+    "XINYUN_GROUPS",
+    "ModernReading",
+    "Syllable",
+    "char_reading",
+    "line_readings",
+    "listed_readings",
+    "polyphone_readings",
+    "syllable",
+]

@@ -1,0 +1,121 @@
+"""Build the data files of 中华新韵 readings and 平水韵 rhyme examples in poetry_rnn/prosody/data/.
+
+    python scripts/build_prosody_data.py [--corpus ../shared/data/tang]
+
+- xinyun_polyphones.json: the true modern polyphones (see poetry_rnn/prosody/modern.py): characters whose
+  readings in pypinyin's phrase dictionary number at least MIN_PHRASES, the tone class other than the
+  standard reading's taking at least OTHER_SHARE of them. Each maps to [standard, other] readings.
+- pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
+  (lines 2, 4, 6, 8) of a Tang 绝句/律诗 in the TRAIN split rhyming in that group, most used first: the
+  group's common characters in the reading they are used with (不 is common, but rarely rhymes in 尤).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from poetry_rnn.corpus import clean_body, detect_form, split_of  # noqa: E402
+from poetry_rnn.files import write_atomic  # noqa: E402
+from poetry_rnn.prosody.modern import POLYPHONES_FILE, listed_readings, syllable  # noqa: E402
+from poetry_rnn.prosody.rhyme import DATA_DIR, RHYME_USE_FILE, get_scheme  # noqa: E402
+from poetry_rnn.script import to_simplified  # noqa: E402
+
+MIN_PHRASES = 10
+OTHER_SHARE = 0.2
+RHYME_USE_PER_GROUP = 40
+
+
+def build_polyphones() -> dict:
+    import pypinyin
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+
+    uses: dict[str, Counter[str]] = defaultdict(Counter)  # simplified character → reading → phrases
+    for phrase, readings in PHRASES_DICT.items():
+        for char, reading in zip(phrase, readings, strict=False):
+            uses[char][reading[0]] += 1
+    found: dict[str, list[str]] = {}
+    for code in sorted(PINYIN_DICT):
+        char = chr(code)
+        own = listed_readings(char)
+        toned = [s for s in map(syllable, own) if s is not None]
+        if not toned:
+            continue
+        standard = toned[0]
+        counts = {r: n for r, n in uses[to_simplified(char)].items() if r in own and syllable(r) is not None}
+        total = sum(counts.values())
+        other = {r: n for r, n in counts.items() if syllable(r).tone != standard.tone}  # type: ignore[union-attr]
+        if total >= MIN_PHRASES and sum(other.values()) >= OTHER_SHARE * total:
+            found[char] = [standard.pinyin, max(other, key=lambda r: (other[r], r))]
+    return {
+        "about": (
+            "True modern polyphones for 中华新韵 (poetry_rnn/prosody/modern.py): a character read alone, or "
+            "outside any phrase of pypinyin's phrase dictionary, may take either reading. Built by "
+            f"scripts/build_prosody_data.py from pypinyin {pypinyin.__version__}'s phrase dictionary: at "
+            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them. "
+            "Value: [standard reading, commonest reading of the other tone class]."
+        ),
+        "readings": found,
+    }
+
+
+def build_rhyme_use(corpus_dir: Path) -> dict:
+    scheme = get_scheme("pingshui")
+    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    poems = 0
+    for path in sorted(corpus_dir.glob("poet.tang.*.json")):
+        with open(path, encoding="utf-8") as handle:
+            records = json.load(handle)
+        for record in records:
+            lines, _ = clean_body(record.get("paragraphs"))
+            if not lines or detect_form(lines) == "other" or split_of(lines) != "train":
+                continue
+            ends = [line[-1] for line in lines[1::2]]
+            votes = Counter(g for char in ends for g in scheme.rhyme_groups(char))
+            if not votes:
+                continue
+            group, count = votes.most_common(1)[0]
+            if count < len(ends) - 1:  # no group most rhyme characters share: not a rhymed poem
+                continue
+            poems += 1
+            for char in ends:
+                if group in scheme.rhyme_groups(char):
+                    uses[group][char] += 1
+    by_group = {
+        group: "".join(c for c, _ in sorted(uses[group].items(), key=lambda kv: (-kv[1], kv[0])))[
+            :RHYME_USE_PER_GROUP
+        ]
+        for group in scheme.level_groups
+    }
+    return {
+        "about": (
+            "平水韵 level groups → the characters that most often end a rhyme line of a Tang 绝句/律诗 rhyming "
+            f"in that group (TRAIN split, {poems} poems), most used first. Built by "
+            "scripts/build_prosody_data.py; used for the groups' example characters."
+        ),
+        "groups": by_group,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "data" / "tang")
+    args = parser.parse_args(argv)
+    polyphones = build_polyphones()
+    write_atomic(DATA_DIR / POLYPHONES_FILE, json.dumps(polyphones, ensure_ascii=False, indent=1) + "\n")
+    print(f"{POLYPHONES_FILE}: {len(polyphones['readings'])} polyphones")
+    rhyme_use = build_rhyme_use(args.corpus)
+    write_atomic(DATA_DIR / RHYME_USE_FILE, json.dumps(rhyme_use, ensure_ascii=False, indent=1) + "\n")
+    print(f"{RHYME_USE_FILE}: {rhyme_use['about']}")
+
+
+if __name__ == "__main__":
+    main()
