@@ -222,12 +222,13 @@ class Rating:
     coherence: int
     meaning: int
     overall: int
+    known: bool = False  # the reader recognised the poem (`# known` after its line)
 
 
 _LINE = re.compile(r"^(\d+)\s*[:：.]\s*(.*)$")
 
 
-def _rating(values: Sequence, where: str) -> Rating:
+def _rating(values: Sequence, where: str, known: bool = False) -> Rating:
     if len(values) != 5:
         raise UserError(
             f"{where}: expected a guess (H or M) and four scores ({' '.join(MEASURES)}), "
@@ -242,7 +243,7 @@ def _rating(values: Sequence, where: str) -> Rating:
         if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 5:
             raise UserError(f"{where}: {measure} must be a whole number from 1 to 5, got {value!r}")
         scores.append(int(text))
-    return Rating(guess, *scores)
+    return Rating(guess, *scores, known=known)
 
 
 def parse_ratings(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
@@ -251,7 +252,7 @@ def parse_ratings(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
         return _parse_json(text, name)
     reader, ratings, lines_of = None, {}, {}
     for line_number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
+        line, _, comment = (part.strip() for part in raw.partition("#"))
         if not line:
             continue
         if line.lower().startswith("reader:"):
@@ -268,7 +269,8 @@ def parse_ratings(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
             raise UserError(
                 f"{name} line {line_number}: poem {number} is rated again (first on line {lines_of[number]})"
             )
-        ratings[number] = _rating(match[2].replace(",", " ").split(), f"{name} line {line_number}")
+        values = match[2].replace(",", " ").split()
+        ratings[number] = _rating(values, f"{name} line {line_number}", "known" in comment.lower())
         lines_of[number] = line_number
     return reader, ratings
 
@@ -294,10 +296,13 @@ def _parse_json(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
             missing = [k for k in ("guess", *MEASURES) if k not in entry]
             if missing:
                 raise UserError(f"{where}: missing {', '.join(missing)}")
+            known = entry.get("known") is True
             entry = [entry["guess"], *(entry[m] for m in MEASURES)]
-        elif not isinstance(entry, list):
+        elif isinstance(entry, list):
+            known = False
+        else:
             raise UserError(f"{where}: expected an object or a list [guess, {', '.join(MEASURES)}]")
-        ratings[int(number_text)] = _rating(entry, where)
+        ratings[int(number_text)] = _rating(entry, where, known)
     reader = document.get("reader")
     return (str(reader) if reader else None), ratings
 
@@ -343,6 +348,7 @@ def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dic
         (reader, n, r) for reader, ratings in ratings_by_reader.items() for n, r in sorted(ratings.items())
     ]
     summary = {"round": key.get("round"), "readers": list(ratings_by_reader), "ratings": len(rows)}
+    summary["known_ratings"] = sum(r.known for _, _, r in rows)
     summary["by_source"] = _group(rows, poems)
     summary["generated_judged_human"] = summary["by_source"]["generated"]["judged_human"]
     summary["real_judged_machine"] = summary["by_source"]["real"]["judged_machine"]
@@ -359,6 +365,7 @@ def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dic
             "form": p["form"],
             "overall": stats([r.overall for _, m, r in rows if str(m) == n])["mean"],
             "judged_human": sum(r.guess == "human" for _, m, r in rows if str(m) == n),
+            "known": sum(r.known for _, m, r in rows if str(m) == n),
         }
         for n, p in sorted(poems.items(), key=lambda item: int(item[0]))
     }
@@ -375,7 +382,8 @@ def summary_markdown(summary: dict) -> str:
     out = [
         f"# Summary of {summary['round']}",
         "",
-        f"Readers: {', '.join(summary['readers'])}; {summary['ratings']} ratings.",
+        f"Readers: {', '.join(summary['readers'])}; {summary['ratings']} ratings "
+        f"({summary['known_ratings']} of a poem the reader recognised).",
         "",
         f"- generated poems judged human: **{share(summary['generated_judged_human'])}**",
         f"- real poems judged machine: **{share(summary['real_judged_machine'])}**",

@@ -159,13 +159,13 @@ KEY = {
 READER_A = """# reader A
 reader: A
 1: H 4 3 2 3
-2: H 5 5 4 5
+2: H 5 5 4 5   # known
 3: M 2 1 1 1   # stock phrases
 4: M 3 3 3 3
 """
 READER_B = {"reader": "B", "ratings": {"1": ["M", 2, 2, 2, 2], "2": ["H", 4, 4, 4, 4],
             "3": {"guess": "M", "fluency": 1, "coherence": 1, "meaning": 1, "overall": 1},
-            "4": {"guess": "h", "fluency": 5, "coherence": 4, "meaning": 4, "overall": 5}}}  # fmt: skip
+            "4": {"guess": "h", "fluency": 5, "coherence": 4, "meaning": 4, "overall": 5, "known": True}}}  # fmt: skip
 
 
 def test_scores_known_ratings_into_known_means():
@@ -189,7 +189,10 @@ def test_scores_known_ratings_into_known_means():
         "form": "wujue",
         "overall": 2.5,
         "judged_human": 1,
+        "known": 0,
     }
+    assert summary["by_poem"]["2"]["known"] == 1 and summary["by_poem"]["4"]["known"] == 1
+    assert summary["known_ratings"] == 2
     assert "| generated |" in blind_eval.summary_markdown(summary)
 
 
