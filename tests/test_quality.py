@@ -132,6 +132,7 @@ def test_eval_quality_script_on_a_poems_file(tmp_path, small_corpus, capsys):
     # the simplified poem is measured in traditional: the same poem twice
     assert report["generated"] == measure([STUTTER, STUTTER], slots).to_dict()
     assert report["generated"]["poems_repeated_verbatim"] == 1
+    assert report["generated_poems_sha256"] == eval_quality.poems_digest([STUTTER, STUTTER])
     assert report["real_sample"]["poems"] == 2
     assert report["forms"] == {"wujue": 2}
     test_poems = [list(p.lines) for p in small_corpus.split("test") if is_intact(p.lines)]
