@@ -1,0 +1,174 @@
+"""Repetition and diversity measures of poems (issue 13), shared by the evaluation scripts and, later, by
+decoding rules that want the same data.
+
+A poem here is its lines (a sequence of strings, no punctuation), in the corpus's script (traditional):
+convert simplified poems first, so that the attested reduplications of the corpus apply.
+
+- A *reduplication* (叠词) is two equal adjacent characters in a line (「蕭蕭」); a run of three counts twice.
+- A reduplication is *attested* where the same reduplication stands at the same position of a line of the
+  same length somewhere in the reference poems (the train split): there it reads as one word, not as a
+  stutter (「滿城城」).
+- A character repeated *outside a reduplication*: it occurs twice or more in a line, not as one adjacent
+  run (「高閣開樓閣」).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from poetry_rnn.errors import UserError
+
+MAX_EXAMPLES = 10  # examples kept per measure: enough to read what a figure counts
+# The corpus marks lost characters with 囗 (「近城多囗囗」); the cleaning keeps such poems. A poem with a
+# gap is no fair sample of real verse: it would show the gap as a reduplication, and readers would spot it.
+LOST_CHARACTER = "囗"
+
+
+def is_intact(lines: Iterable[str]) -> bool:
+    """No character of the poem is marked as lost."""
+    return not any(LOST_CHARACTER in line for line in lines)
+
+
+def reduplications(line: str) -> list[int]:
+    """Positions i where line[i] == line[i + 1]."""
+    return [i for i in range(len(line) - 1) if line[i] == line[i + 1]]
+
+
+def has_repeated_character(line: str) -> bool:
+    """Some character occurs twice or more in the line (reduplications included)."""
+    return len(set(line)) < len(line)
+
+
+def repeats_outside_reduplication(line: str) -> list[str]:
+    """Characters that occur twice or more in the line other than as one adjacent run, in line order."""
+    positions: dict[str, list[int]] = {}
+    for index, char in enumerate(line):
+        positions.setdefault(char, []).append(index)
+    return [
+        char
+        for char, where in positions.items()
+        if len(where) > 1 and where[-1] - where[0] != len(where) - 1  # not one contiguous run
+    ]
+
+
+class ReduplicationSlots:
+    """The reduplications a reference corpus attests: (line length, position, character) triples."""
+
+    def __init__(self, slots: Iterable[tuple[int, int, str]] = ()):
+        self._slots = frozenset(slots)
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str]) -> ReduplicationSlots:
+        return cls((len(line), i, line[i]) for line in lines for i in reduplications(line))
+
+    @classmethod
+    def from_corpus(cls, corpus, split: str = "train") -> ReduplicationSlots:
+        """From every line of one split of a `poetry_rnn.corpus.Corpus` (all forms: a reduplication read as
+        a word in a 5-character line of an old-style poem is one in a 五律 line too)."""
+        return cls.from_lines(line for poem in corpus.split(split) for line in poem.lines)
+
+    def is_attested(self, line: str, position: int) -> bool:
+        """Whether the reduplication line[position:position + 2] stands at an attested slot."""
+        return (len(line), position, line[position]) in self._slots
+
+    def __contains__(self, slot: object) -> bool:
+        return slot in self._slots
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
+@dataclass
+class QualityReport:
+    """Repetition and diversity of a set of poems. Shares are fractions (0.056 = 5.6 %)."""
+
+    poems: int
+    lines: int
+    lines_with_repeated_character: float  # share of lines; real Tang about 0.056
+    lines_with_repeat_outside_reduplication: float  # share of lines
+    reduplications_per_poem: float
+    unattested_reduplications_per_poem: float | None  # None without reference slots
+    poems_with_a_reduplication_twice: int  # the same reduplicated character twice in one poem
+    poems_repeated_verbatim: int  # poems equal to an earlier poem of the set
+    distinct_2: float  # distinct character bigrams within lines / all such bigrams
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_poems(poems: Sequence[Sequence[str]]) -> list[list[str]]:
+    checked = []
+    for number, poem in enumerate(poems, 1):
+        if isinstance(poem, str) or not all(isinstance(line, str) and line for line in poem) or not poem:
+            raise UserError(f"poem {number} must be a non-empty list of non-empty lines, got {poem!r}")
+        checked.append(list(poem))
+    return checked
+
+
+def distinct_n(poems: Sequence[Sequence[str]], n: int = 2) -> float:
+    """Distinct character n-grams within lines over all n-grams within lines (0.0 when there are none)."""
+    grams = [
+        line[i : i + n] for poem in _check_poems(poems) for line in poem for i in range(len(line) - n + 1)
+    ]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def measure(poems: Sequence[Sequence[str]], slots: ReduplicationSlots | None = None) -> QualityReport:
+    """All repetition measures of `poems`; unattested reduplications only when `slots` is given."""
+    poems = _check_poems(poems)
+    if not poems:
+        raise UserError("no poems to measure")
+    examples: dict[str, list[str]] = {
+        "repeat_outside_reduplication": [],
+        "unattested_reduplication": [],
+        "reduplication_twice": [],
+        "repeated_verbatim": [],
+    }
+
+    def note(kind: str, text: str) -> None:
+        if len(examples[kind]) < MAX_EXAMPLES:
+            examples[kind].append(text)
+
+    lines = [line for poem in poems for line in poem]
+    with_repeat = sum(has_repeated_character(line) for line in lines)
+    outside = 0
+    for line in lines:
+        if repeats_outside_reduplication(line):
+            outside += 1
+            note("repeat_outside_reduplication", line)
+    total_reduplications = unattested = twice = 0
+    for poem in poems:
+        chars: Counter[str] = Counter()
+        for line in poem:
+            for position in reduplications(line):
+                total_reduplications += 1
+                chars[line[position]] += 1
+                if slots is not None and not slots.is_attested(line, position):
+                    unattested += 1
+                    note("unattested_reduplication", line)
+        if any(count > 1 for count in chars.values()):
+            twice += 1
+            note("reduplication_twice", "，".join(poem))
+    seen: set[tuple[str, ...]] = set()
+    verbatim = 0
+    for poem in poems:
+        key = tuple(poem)
+        if key in seen:
+            verbatim += 1
+            note("repeated_verbatim", "，".join(poem))
+        seen.add(key)
+    return QualityReport(
+        poems=len(poems),
+        lines=len(lines),
+        lines_with_repeated_character=with_repeat / len(lines),
+        lines_with_repeat_outside_reduplication=outside / len(lines),
+        reduplications_per_poem=total_reduplications / len(poems),
+        unattested_reduplications_per_poem=unattested / len(poems) if slots is not None else None,
+        poems_with_a_reduplication_twice=twice,
+        poems_repeated_verbatim=verbatim,
+        distinct_2=distinct_n(poems, 2),
+        examples=examples,
+    )

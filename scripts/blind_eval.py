@@ -1,0 +1,491 @@
+"""Blind evaluation: rating sheets that mix generated and real Tang poems, and the scores readers give.
+
+    python scripts/blind_eval.py sheet [--generated 12] [--real N] [--round-dir DIR] [--seed S]
+                                       [--script traditional|simplified] [--model DIR] [--options JSON]
+    python scripts/blind_eval.py score ROUND_DIR/key.json RATINGS [RATINGS ...] [--out-dir DIR]
+
+`sheet` generates poems for a fixed prompt suite (free, title and theme modes over all four forms) through
+the public API, draws as many real poems of the same forms from the corpus's test split, shuffles and
+numbers them, and writes into the round folder `sheet.txt` (numbers and poems, nothing else) and
+`key.json` (number → source, form, prompt; never shown to readers). `score` checks each ratings file
+against the key and writes `summary.md` and `summary.json` beside it. Protocol and formats:
+docs/evaluation/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import random
+import re
+import statistics
+import string
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from poetry_rnn.corpus import FORMS, load_corpus  # noqa: E402
+from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
+from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.files import write_atomic  # noqa: E402
+from poetry_rnn.quality import is_intact  # noqa: E402
+from poetry_rnn.script import SCRIPTS, convert  # noqa: E402
+
+EVALUATION_DIR = Path(__file__).resolve().parent.parent / "docs" / "evaluation"
+SHEET_FILE, KEY_FILE = "sheet.txt", "key.json"
+MODES = ("free", "title", "theme")
+TITLES = ("秋夜", "送友人", "春望", "登樓", "山居", "江上晚眺", "月夜懷人", "邊城")
+THEMES = (
+    "秋日登高望远，思念故乡亲人",
+    "春雨夜里独坐，怀念远方的朋友",
+    "送别友人于江边，依依不舍",
+    "山中隐居，远离尘世",
+    "边塞将士月夜思乡",
+    "春日游园，花开鸟鸣",
+)
+MEASURES = ("fluency", "coherence", "meaning", "overall")
+GUESSES = {
+    "h": "human",
+    "human": "human",
+    "人": "human",
+    "m": "machine",
+    "machine": "machine",
+    "机": "machine",
+}
+SOURCES = ("generated", "real")
+
+
+# ---------------------------------------------------------------------------------------------- sheet
+def prompt_suite(count: int) -> list[dict]:
+    """`count` prompts; every 12 in a row cover each form in each mode once."""
+    prompts = []
+    for index in range(count):
+        prompt = {"form": FORMS[index % len(FORMS)], "mode": MODES[(index // len(FORMS)) % len(MODES)]}
+        if prompt["mode"] == "title":
+            prompt["title"] = TITLES[index % len(TITLES)]
+        elif prompt["mode"] == "theme":
+            prompt["theme"] = THEMES[index % len(THEMES)]
+        prompts.append(prompt)
+    return prompts
+
+
+def generate_poems(generator, prompts: Sequence[dict], seed: int, options: dict | None = None) -> list[dict]:
+    """One poem per prompt, in the model's script (traditional); request i gets seed `seed + i`."""
+    options = dict(options or {})
+    if "script" in options or "n" in options:
+        raise UserError("--options may not set script or n: use --script; each prompt asks for one poem")
+    poems = []
+    for index, prompt in enumerate(prompts):
+        request = {k: v for k, v in prompt.items() if k != "mode"} | options | {"n": 1, "seed": seed + index}
+        poem = generator.generate(**request)[0]
+        poems.append(
+            {
+                "source": "generated",
+                "form": prompt["form"],
+                "mode": prompt["mode"],
+                "request": request,
+                "lines": list(poem.lines),
+            }
+        )
+    return poems
+
+
+def real_poems(corpus, forms: Sequence[str], seed: int, exclude: set[str] = frozenset()) -> list[dict]:
+    """One intact test-split poem per entry of `forms`, none twice and none whose body is in `exclude`."""
+    choice = random.Random(seed)
+    poems = []
+    for form in sorted(set(forms)):
+        pool = [
+            p
+            for p in corpus.split("test", forms=[form])
+            if is_intact(p.lines) and "".join(p.lines) not in exclude
+        ]
+        wanted = list(forms).count(form)
+        if wanted > len(pool):
+            raise UserError(f"the test split has {len(pool)} unused {form} poems; {wanted} are needed")
+        for poem in choice.sample(pool, wanted):
+            poems.append(
+                {
+                    "source": "real",
+                    "form": form,
+                    "title": poem.title,
+                    "author": poem.author,
+                    "lines": list(poem.lines),
+                }
+            )
+    return poems
+
+
+def render(lines: Sequence[str]) -> list[str]:
+    """A poem as the sheet shows it: one couplet a row, "，" inside, "。" at the end."""
+    return [f"{lines[i]}，{lines[i + 1]}。" for i in range(0, len(lines) - 1, 2)]
+
+
+def build_sheet(poems: Sequence[dict], seed: int, script: str = "traditional") -> tuple[str, dict]:
+    """Shuffle and number `poems` (dicts with "source" and "lines", in traditional script): the sheet
+    text, and the key entries by number. Both sources pass through the same conversion to `script`."""
+    if script not in SCRIPTS:
+        raise UserError(f"unknown script {script!r}; choose one of {', '.join(SCRIPTS)}", field="script")
+    order = list(poems)
+    random.Random(seed).shuffle(order)
+    blocks, key = [], {}
+    for number, poem in enumerate(order, 1):
+        # The model and the corpus write traditional already; converting only for simplified leaves both
+        # untouched otherwise (a traditional → traditional pass would re-map some characters).
+        lines = (
+            [convert(line, script) for line in poem["lines"]] if script != "traditional" else poem["lines"]
+        )
+        blocks.append("\n".join([str(number), *render(lines)]))
+        key[str(number)] = {**poem, "lines": list(lines), "source_lines": list(poem["lines"])}
+    return "\n\n".join(blocks) + "\n", key
+
+
+def used_real_bodies(evaluation_dir: Path) -> set[str]:
+    """Bodies of the real poems earlier rounds showed (kept off new sheets: readers may meet them twice)."""
+    used = set()
+    for key_path in sorted(evaluation_dir.glob(f"round-*/{KEY_FILE}")):
+        try:
+            entries = json.loads(key_path.read_text(encoding="utf-8"))["poems"].values()
+            used |= {"".join(e["source_lines"]) for e in entries if e["source"] == "real"}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise UserError(f"{key_path}: not a key this script wrote (cannot read its real poems)") from None
+    return used
+
+
+def next_round_dir(evaluation_dir: Path, today: datetime.date) -> Path:
+    for letter in string.ascii_lowercase:
+        candidate = evaluation_dir / f"round-{today:%Y%m%d}-{letter}"
+        if not candidate.exists():
+            return candidate
+    raise UserError(f"26 rounds today already under {evaluation_dir}; pass --round-dir")
+
+
+def seed_of(name: str) -> int:
+    """A seed from the round's name: each round draws other poems, and rebuilding one draws the same."""
+    return int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:8], 16)
+
+
+def run_sheet(args: argparse.Namespace) -> int:
+    from poetry_rnn.generator import PoetryGenerator
+
+    if args.generated < 1 or (args.real is not None and args.real < 0):
+        raise UserError("--generated must be at least 1 and --real at least 0")
+    options = json.loads(args.options) if args.options else {}
+    if not isinstance(options, dict):
+        raise UserError(f"--options must be a JSON object of generate() options, got {args.options!r}")
+    round_dir = (
+        Path(args.round_dir) if args.round_dir else next_round_dir(EVALUATION_DIR, datetime.date.today())
+    )
+    if (round_dir / SHEET_FILE).exists() or (round_dir / KEY_FILE).exists():
+        raise UserError(f"{round_dir} already holds a sheet: every round gets a fresh folder")
+    seed = args.seed if args.seed is not None else seed_of(round_dir.name)
+    corpus_source = str(args.corpus or default_corpus_source())
+    corpus = load_corpus(corpus_source)
+    generator = PoetryGenerator.from_pretrained(args.model)
+    generated = generate_poems(generator, prompt_suite(args.generated), seed, options)
+    real_count = args.generated if args.real is None else args.real
+    forms = [poem["form"] for poem in generated]
+    forms = (forms * (real_count // len(forms) + 1))[:real_count]
+    real = real_poems(corpus, forms, seed, used_real_bodies(round_dir.parent))
+    sheet, entries = build_sheet(generated + real, seed, args.script)
+    key = {
+        "round": round_dir.name,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "script": args.script,
+        "model": str(args.model or "shipped model"),
+        "corpus": corpus_source,
+        "options": options,
+        "counts": {"generated": len(generated), "real": len(real)},
+        "sheet_sha256": hashlib.sha256(sheet.encode("utf-8")).hexdigest(),
+        "poems": entries,
+    }
+    round_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(round_dir / SHEET_FILE, sheet)
+    write_atomic(round_dir / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
+    print(f"{len(entries)} poems ({len(generated)} generated, {len(real)} real), seed {seed}")
+    print(f"sheet (hand to readers): {round_dir / SHEET_FILE}")
+    print(f"key (keep from readers): {round_dir / KEY_FILE}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- ratings
+@dataclass(frozen=True)
+class Rating:
+    guess: str  # "human" or "machine"
+    fluency: int
+    coherence: int
+    meaning: int
+    overall: int
+    known: bool = False  # the reader recognised the poem (`# known` after its line)
+
+
+_LINE = re.compile(r"^(\d+)\s*[:：.]\s*(.*)$")
+
+
+def _rating(values: Sequence, where: str, known: bool = False) -> Rating:
+    if len(values) != 5:
+        raise UserError(
+            f"{where}: expected a guess (H or M) and four scores ({' '.join(MEASURES)}), "
+            f"got {len(values)} values: {' '.join(map(str, values))!r}"
+        )
+    guess = GUESSES.get(str(values[0]).strip().lower())
+    if guess is None:
+        raise UserError(f"{where}: the guess must be H (human) or M (machine), got {values[0]!r}")
+    scores = []
+    for measure, value in zip(MEASURES, values[1:], strict=True):
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 5:
+            raise UserError(f"{where}: {measure} must be a whole number from 1 to 5, got {value!r}")
+        scores.append(int(text))
+    return Rating(guess, *scores, known=known)
+
+
+def parse_ratings(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
+    """A ratings file (JSON or the line format of docs/evaluation/README.md): (reader or None, ratings)."""
+    if text.lstrip().startswith(("{", "[")):
+        return _parse_json(text, name)
+    reader, ratings, lines_of = None, {}, {}
+    for line_number, raw in enumerate(text.splitlines(), 1):
+        line, _, comment = (part.strip() for part in raw.partition("#"))
+        if not line:
+            continue
+        if line.lower().startswith("reader:"):
+            reader = line.split(":", 1)[1].strip() or None
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise UserError(
+                f"{name} line {line_number}: expected 'N: H 4 3 3 4' (poem number, guess, "
+                f"{' '.join(MEASURES)}), got {raw.strip()!r}"
+            )
+        number = int(match[1])
+        if number in ratings:
+            raise UserError(
+                f"{name} line {line_number}: poem {number} is rated again (first on line {lines_of[number]})"
+            )
+        values = match[2].replace(",", " ").split()
+        ratings[number] = _rating(values, f"{name} line {line_number}", "known" in comment.lower())
+        lines_of[number] = line_number
+    return reader, ratings
+
+
+def _parse_json(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise UserError(f"{name}: not valid JSON ({error})") from None
+    if isinstance(document, list):
+        document = {"ratings": document}
+    entries = document.get("ratings") if isinstance(document, dict) else None
+    if isinstance(entries, list):  # [{"poem": 1, "guess": "H", ...}, ...]
+        entries = {str(e.get("poem")) if isinstance(e, dict) else "?": e for e in entries}
+    if not isinstance(entries, dict):
+        raise UserError(f'{name}: expected {{"reader": ..., "ratings": {{"1": {{...}}, ...}}}}')
+    ratings = {}
+    for number_text, entry in entries.items():
+        where = f"{name} poem {number_text}"
+        if not str(number_text).isdigit():
+            raise UserError(f"{name}: {number_text!r} is not a poem number")
+        if isinstance(entry, dict):
+            missing = [k for k in ("guess", *MEASURES) if k not in entry]
+            if missing:
+                raise UserError(f"{where}: missing {', '.join(missing)}")
+            known = entry.get("known") is True
+            entry = [entry["guess"], *(entry[m] for m in MEASURES)]
+        elif isinstance(entry, list):
+            known = False
+        else:
+            raise UserError(f"{where}: expected an object or a list [guess, {', '.join(MEASURES)}]")
+        ratings[int(number_text)] = _rating(entry, where, known)
+    reader = document.get("reader")
+    return (str(reader) if reader else None), ratings
+
+
+def check_complete(ratings: dict[int, Rating], numbers: set[int], name: str) -> None:
+    missing = sorted(numbers - ratings.keys())
+    unknown = sorted(ratings.keys() - numbers)
+    if missing or unknown:
+        parts = [f"no rating for poem {', '.join(map(str, missing))}"] if missing else []
+        parts += [f"poem {', '.join(map(str, unknown))} is not on the sheet"] if unknown else []
+        raise UserError(f"{name}: {'; '.join(parts)} (the sheet has poems 1 to {max(numbers)})")
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def stats(values: Sequence[float]) -> dict:
+    if not values:
+        return {"n": 0, "mean": None, "sd": None, "min": None, "max": None}
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {
+        "n": len(values),
+        "mean": round(statistics.fmean(values), 3),
+        "sd": round(sd, 3),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def _group(rows: list[tuple[str, int, Rating]], key: dict) -> dict:
+    """Means per source and measure, and the share of each source judged the other, for `rows`."""
+    out = {}
+    for source in SOURCES:
+        ratings = [r for _, n, r in rows if key[str(n)]["source"] == source]
+        wrong = "human" if source == "generated" else "machine"
+        out[source] = {m: stats([getattr(r, m) for r in ratings]) for m in MEASURES}
+        share = sum(r.guess == wrong for r in ratings) / len(ratings) if ratings else None
+        out[source][f"judged_{wrong}"] = round(share, 3) if share is not None else None
+    return out
+
+
+def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dict:
+    poems = key["poems"]
+    rows = [
+        (reader, n, r) for reader, ratings in ratings_by_reader.items() for n, r in sorted(ratings.items())
+    ]
+    summary = {"round": key.get("round"), "readers": list(ratings_by_reader), "ratings": len(rows)}
+    summary["known_ratings"] = sum(r.known for _, _, r in rows)
+    summary["by_source"] = _group(rows, poems)
+    summary["generated_judged_human"] = summary["by_source"]["generated"]["judged_human"]
+    summary["real_judged_machine"] = summary["by_source"]["real"]["judged_machine"]
+    forms = sorted({p["form"] for p in poems.values()}, key=lambda f: FORMS.index(f) if f in FORMS else 99)
+    summary["by_form"] = {f: _group([x for x in rows if poems[str(x[1])]["form"] == f], poems) for f in forms}
+    modes = [m for m in MODES if any(p.get("mode") == m for p in poems.values())]
+    summary["by_mode"] = {
+        m: _group([x for x in rows if poems[str(x[1])].get("mode") == m], poems)["generated"] for m in modes
+    }
+    summary["by_reader"] = {r: _group([x for x in rows if x[0] == r], poems) for r in ratings_by_reader}
+    summary["by_poem"] = {
+        n: {
+            "source": p["source"],
+            "form": p["form"],
+            "overall": stats([r.overall for _, m, r in rows if str(m) == n])["mean"],
+            "judged_human": sum(r.guess == "human" for _, m, r in rows if str(m) == n),
+            "known": sum(r.known for _, m, r in rows if str(m) == n),
+        }
+        for n, p in sorted(poems.items(), key=lambda item: int(item[0]))
+    }
+    return summary
+
+
+def summary_markdown(summary: dict) -> str:
+    def cell(s: dict) -> str:
+        return "–" if s["n"] == 0 else f"{s['mean']:.2f} ± {s['sd']:.2f} (n {s['n']})"
+
+    def share(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0%}"
+
+    out = [
+        f"# Summary of {summary['round']}",
+        "",
+        f"Readers: {', '.join(summary['readers'])}; {summary['ratings']} ratings "
+        f"({summary['known_ratings']} of a poem the reader recognised).",
+        "",
+        f"- generated poems judged human: **{share(summary['generated_judged_human'])}**",
+        f"- real poems judged machine: **{share(summary['real_judged_machine'])}**",
+        "",
+        "| source | " + " | ".join(MEASURES) + " |",
+        "|---" * (len(MEASURES) + 1) + "|",
+    ]
+    for source in SOURCES:
+        out.append(
+            f"| {source} | " + " | ".join(cell(summary["by_source"][source][m]) for m in MEASURES) + " |"
+        )
+    out += [
+        "",
+        "| form | generated overall | real overall | generated judged human | real judged machine |",
+        "|---|---|---|---|---|",
+    ]
+    for form, group in summary["by_form"].items():
+        out.append(
+            f"| {form} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
+            f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
+        )
+    out += ["", "| generated, by mode | overall | fluency | judged human |", "|---|---|---|---|"]
+    for mode, group in summary["by_mode"].items():
+        out.append(
+            f"| {mode} | {cell(group['overall'])} | {cell(group['fluency'])} | {share(group['judged_human'])} |"
+        )
+    out += [
+        "",
+        "| reader | generated overall | real overall | generated judged human | real judged machine |",
+        "|---|---|---|---|---|",
+    ]
+    for reader, group in summary["by_reader"].items():
+        out.append(
+            f"| {reader} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
+            f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def load_key(path: Path) -> dict:
+    try:
+        key = json.loads(path.read_text(encoding="utf-8"))
+        poems = key["poems"]
+        if not poems or not all(p["source"] in SOURCES and p["form"] for p in poems.values()):
+            raise ValueError("no poems or an unknown source")
+        if sorted(map(int, poems)) != list(range(1, len(poems) + 1)):
+            raise ValueError("poem numbers are not 1 to N")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UserError(f"{path}: not a key written by 'blind_eval.py sheet' ({error})") from None
+    return key
+
+
+def run_score(args: argparse.Namespace) -> int:
+    key_path = Path(args.key)
+    key = load_key(key_path)
+    numbers = set(map(int, key["poems"]))
+    ratings_by_reader: dict[str, dict[int, Rating]] = {}
+    for path in map(Path, args.ratings):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"cannot read ratings file {path}: {error.strerror}") from None
+        reader, ratings = parse_ratings(text, path.name)
+        check_complete(ratings, numbers, path.name)
+        reader = reader or path.stem
+        if reader in ratings_by_reader:
+            raise UserError(f"{path.name}: reader {reader!r} already rated this sheet in another file")
+        ratings_by_reader[reader] = ratings
+    summary = summarize(key, ratings_by_reader)
+    markdown = summary_markdown(summary)
+    out_dir = Path(args.out_dir) if args.out_dir else key_path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / "summary.md", markdown)
+    write_atomic(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    print(markdown)
+    print(f"wrote {out_dir / 'summary.md'} and summary.json")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sheet = commands.add_parser("sheet", help="build a rating sheet and its key in a new round folder")
+    sheet.add_argument("--generated", type=int, default=12, help="generated poems (default 12)")
+    sheet.add_argument("--real", type=int, help="real poems (default: as many as generated)")
+    sheet.add_argument("--round-dir", help="round folder (default: docs/evaluation/round-YYYYMMDD-x, new)")
+    sheet.add_argument("--seed", type=int, help="seed (default: from the round folder's name)")
+    sheet.add_argument("--script", choices=SCRIPTS, default="traditional", help="script of the sheet")
+    sheet.add_argument("--model", help="model folder (default: the shipped model)")
+    sheet.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")
+    sheet.add_argument("--options", help="extra generate() options as JSON, e.g. '{\"candidates\": 8}'")
+    score = commands.add_parser("score", help="score ratings files against a round's key")
+    score.add_argument("key", help="the round's key.json")
+    score.add_argument("ratings", nargs="+", help="ratings files (line format or JSON), one per reader")
+    score.add_argument("--out-dir", help="where summary.md/.json go (default: the key's folder)")
+    args = parser.parse_args(argv)
+    try:
+        return run_sheet(args) if args.command == "sheet" else run_score(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""scripts/blind_eval.py: the rating sheet shows only numbers and poems, the key keeps the sources apart,
+ratings score into the right means, and malformed ratings are refused with the line named."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from poetry_rnn.corpus import FORMS, load_corpus
+from poetry_rnn.errors import UserError
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL_CORPUS = REPO / "tests" / "data" / "poet.tang.small.json"
+
+_spec = importlib.util.spec_from_file_location("blind_eval", REPO / "scripts" / "blind_eval.py")
+blind_eval = importlib.util.module_from_spec(_spec)
+sys.modules["blind_eval"] = blind_eval  # its dataclass looks its module up there
+_spec.loader.exec_module(blind_eval)
+
+GENERATED = [
+    {"source": "generated", "form": "wujue", "mode": "free", "lines": ["山雲生遠樹", "風雨滿城城", "何處歸來客", "長歌送月明"]},
+    {"source": "generated", "form": "wujue", "mode": "title", "lines": ["秋風吹落葉", "寒雁過江樓", "獨坐空庭晚", "無人問白頭"]},
+    {"source": "generated", "form": "qijue", "mode": "theme", "lines": ["江上秋風起暮雲", "孤舟一葉入斜曛", "故園千里無消息", "夜夜寒砧不可聞"]},
+]  # fmt: skip
+REAL = [
+    {"source": "real", "form": "wujue", "title": "登鸛雀樓", "author": "王之渙", "lines": ["白日依山盡", "黃河入海流", "欲窮千里目", "更上一層樓"]},
+    {"source": "real", "form": "wujue", "title": "相思", "author": "王維", "lines": ["紅豆生南國", "春來發幾枝", "願君多采擷", "此物最相思"]},
+    {"source": "real", "form": "qijue", "title": "早發白帝城", "author": "李白", "lines": ["朝辭白帝彩雲間", "千里江陵一日還", "兩岸猿聲啼不住", "輕舟已過萬重山"]},
+]  # fmt: skip
+POEM_ROW = re.compile(r"^[\u4e00-\u9fff]+，[\u4e00-\u9fff]+。$")
+
+
+def sheet_blocks(sheet: str) -> list[list[str]]:
+    return [block.split("\n") for block in sheet.strip("\n").split("\n\n")]
+
+
+def test_prompt_suite_covers_every_form_in_every_mode():
+    prompts = blind_eval.prompt_suite(12)
+    assert sorted((p["form"], p["mode"]) for p in prompts) == sorted(
+        (form, mode) for form in FORMS for mode in blind_eval.MODES
+    )
+    for prompt in prompts:
+        assert ("title" in prompt) == (prompt["mode"] == "title")
+        assert ("theme" in prompt) == (prompt["mode"] == "theme")
+    assert blind_eval.prompt_suite(24)[:12] == prompts
+
+
+def test_sheet_shows_only_numbers_and_poems():
+    sheet, key = blind_eval.build_sheet(GENERATED + REAL, seed=7)
+    blocks = sheet_blocks(sheet)
+    assert [block[0] for block in blocks] == [str(n) for n in range(1, 7)]
+    for block in blocks:
+        assert all(POEM_ROW.match(row) for row in block[1:]), block
+        assert len(block) - 1 == len(key[block[0]]["lines"]) // 2
+    for hidden in ("登鸛雀樓", "王之渙", "王維", "李白", "generated", "real", "wujue", "title", "theme"):
+        assert hidden not in sheet
+    # every poem is on the sheet exactly under the number the key gives it
+    for number, entry in key.items():
+        assert blind_eval.render(entry["lines"]) == blocks[int(number) - 1][1:]
+    assert sorted(e["source"] for e in key.values()) == ["generated"] * 3 + ["real"] * 3
+    assert {e["author"] for e in key.values() if e["source"] == "real"} == {"王之渙", "王維", "李白"}
+    assert all("author" not in e for e in key.values() if e["source"] == "generated")
+
+
+def test_sheet_is_reproducible_and_shuffled_by_seed():
+    first, _ = blind_eval.build_sheet(GENERATED + REAL, seed=7)
+    again, _ = blind_eval.build_sheet(GENERATED + REAL, seed=7)
+    other, _ = blind_eval.build_sheet(GENERATED + REAL, seed=8)
+    assert first == again
+    assert sorted(first.split("\n")) == sorted(other.split("\n")) and first != other
+
+
+def test_simplified_sheet_converts_both_sources_alike():
+    sheet, key = blind_eval.build_sheet(GENERATED + REAL, seed=7, script="simplified")
+    for traditional, simplified in (("雲", "云"), ("風", "风"), ("盡", "尽"), ("黃", "黄")):
+        assert traditional not in sheet and simplified in sheet
+    assert any("黃河入海流" in e["source_lines"] for e in key.values())  # the key keeps the original
+    with pytest.raises(UserError, match="script"):
+        blind_eval.build_sheet(GENERATED, seed=7, script="seal")
+
+
+def test_real_poems_come_from_the_test_split_with_the_forms_asked():
+    corpus = load_corpus(str(SMALL_CORPUS), use_cache=False)
+    test_bodies = {"".join(p.lines) for p in corpus.split("test")}
+    poems = blind_eval.real_poems(corpus, ["wujue", "qijue", "qijue", "qilv"], seed=3)
+    assert sorted(p["form"] for p in poems) == ["qijue", "qijue", "qilv", "wujue"]
+    assert all("".join(p["lines"]) in test_bodies for p in poems)
+    assert len({"".join(p["lines"]) for p in poems}) == 4
+    qilv = "".join(next(p["lines"] for p in poems if p["form"] == "qilv"))
+    with pytest.raises(UserError, match="qilv"):  # the only test 七律 was shown before
+        blind_eval.real_poems(corpus, ["qilv"], seed=3, exclude={qilv})
+
+
+class StubPoem:
+    def __init__(self, lines):
+        self.lines = lines
+
+
+class StubGenerator:
+    def __init__(self):
+        self.requests = []
+
+    def generate(self, **request):
+        self.requests.append(request)
+        return [StubPoem(["春風吹客衣"] * 4)]
+
+
+def test_generate_poems_asks_one_seeded_poem_per_prompt():
+    generator = StubGenerator()
+    prompts = blind_eval.prompt_suite(5)
+    poems = blind_eval.generate_poems(generator, prompts, seed=100, options={"candidates": 8})
+    assert [r["seed"] for r in generator.requests] == [100, 101, 102, 103, 104]
+    assert all(r["n"] == 1 and r["candidates"] == 8 and "mode" not in r for r in generator.requests)
+    assert generator.requests[4]["title"] == prompts[4]["title"]
+    assert [p["mode"] for p in poems] == [p["mode"] for p in prompts]
+    with pytest.raises(UserError, match="script"):
+        blind_eval.generate_poems(generator, prompts, seed=1, options={"script": "simplified"})
+
+
+def test_sheet_command_end_to_end(tmp_path):
+    """The shipped model and the small corpus: a round folder with a sheet and a separate key."""
+    round_dir = tmp_path / "round-20260101-a"
+    argv = ["sheet", "--generated", "4", "--round-dir", str(round_dir), "--corpus", str(SMALL_CORPUS)]
+    assert blind_eval.main(argv) == 0
+    sheet = (round_dir / "sheet.txt").read_text(encoding="utf-8")
+    key = json.loads((round_dir / "key.json").read_text(encoding="utf-8"))
+    assert key["counts"] == {"generated": 4, "real": 4}
+    assert sorted(p["form"] for p in key["poems"].values()) == sorted(FORMS * 2)
+    for block in sheet_blocks(sheet):
+        assert block[0].isdigit() and all(POEM_ROW.match(row) for row in block[1:])
+    assert blind_eval.main(argv) == 2  # never a second sheet in one round
+    # a later round leaves out the real poems this one showed (the small test split has one 七律)
+    later = [
+        "sheet",
+        "--generated",
+        "4",
+        "--round-dir",
+        str(tmp_path / "round-b"),
+        "--corpus",
+        str(SMALL_CORPUS),
+    ]
+    assert blind_eval.main(later) == 2
+
+
+KEY = {
+    "round": "round-test",
+    "poems": {
+        "1": {"source": "generated", "form": "wujue", "mode": "free", "lines": []},
+        "2": {"source": "real", "form": "wujue", "lines": []},
+        "3": {"source": "generated", "form": "qijue", "mode": "title", "lines": []},
+        "4": {"source": "real", "form": "qijue", "lines": []},
+    },
+}
+READER_A = """# reader A
+reader: A
+1: H 4 3 2 3
+2: H 5 5 4 5   # known
+3: M 2 1 1 1   # stock phrases
+4: M 3 3 3 3
+"""
+READER_B = {"reader": "B", "ratings": {"1": ["M", 2, 2, 2, 2], "2": ["H", 4, 4, 4, 4],
+            "3": {"guess": "M", "fluency": 1, "coherence": 1, "meaning": 1, "overall": 1},
+            "4": {"guess": "h", "fluency": 5, "coherence": 4, "meaning": 4, "overall": 5, "known": True}}}  # fmt: skip
+
+
+def test_scores_known_ratings_into_known_means():
+    _, a = blind_eval.parse_ratings(READER_A, "a.txt")
+    reader, b = blind_eval.parse_ratings(json.dumps(READER_B), "b.json")
+    assert reader == "B"
+    summary = blind_eval.summarize(KEY, {"A": a, "B": b})
+    generated, real = summary["by_source"]["generated"], summary["by_source"]["real"]
+    assert generated["overall"]["mean"] == (3 + 1 + 2 + 1) / 4
+    assert generated["fluency"] == {"n": 4, "mean": 2.25, "sd": 1.258, "min": 1, "max": 4}
+    assert real["overall"]["mean"] == (5 + 3 + 4 + 5) / 4
+    assert summary["generated_judged_human"] == 1 / 4
+    assert summary["real_judged_machine"] == 1 / 4
+    assert summary["by_form"]["wujue"]["generated"]["overall"]["mean"] == 2.5
+    assert summary["by_form"]["qijue"]["real"]["judged_machine"] == 0.5
+    assert summary["by_mode"]["title"]["overall"]["mean"] == 1.0
+    assert summary["by_reader"]["A"]["generated"]["judged_human"] == 0.5
+    assert summary["by_reader"]["B"]["real"]["meaning"]["mean"] == 4.0
+    assert summary["by_poem"]["1"] == {
+        "source": "generated",
+        "form": "wujue",
+        "overall": 2.5,
+        "judged_human": 1,
+        "known": 0,
+    }
+    assert summary["by_poem"]["2"]["known"] == 1 and summary["by_poem"]["4"]["known"] == 1
+    assert summary["known_ratings"] == 2
+    assert "| generated |" in blind_eval.summary_markdown(summary)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1: H 4 3 3 4\n2: H 4 3 6 4\n", "line 2: meaning must be a whole number from 1 to 5, got '6'"),
+        ("1: H 4 3 3 4\n\n3: X 4 3 3 4\n", "line 3: the guess must be H"),
+        ("1: H 4 3 3\n", "line 1: expected a guess"),
+        ("1: H 4 3 3 4\n2 H 4 3 3 4\n", "line 2: expected 'N: H 4 3 3 4'"),
+        ("1: H 4 3 3 4\n1: M 1 1 1 1\n", "line 2: poem 1 is rated again"),
+        ("1: H 4 3 3 4\n2: H 4 3 0 4\n", "line 2: meaning"),
+        ("1: H 4 3 3 4.5\n", "line 1: overall"),
+    ],
+)
+def test_malformed_ratings_name_the_line(text, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        blind_eval.parse_ratings(text, "r.txt")
+
+
+def test_json_ratings_errors_name_the_poem():
+    with pytest.raises(UserError, match="poem 2: missing overall"):
+        blind_eval.parse_ratings(
+            '{"ratings": {"2": {"guess": "H", "fluency": 4, "coherence": 3, "meaning": 3}}}', "r"
+        )
+    with pytest.raises(UserError, match="poem 1: fluency must be a whole number"):
+        blind_eval.parse_ratings('{"ratings": {"1": ["H", true, 3, 3, 3]}}', "r")
+    with pytest.raises(UserError, match="not valid JSON"):
+        blind_eval.parse_ratings('{"ratings": ', "r")
+
+
+def test_incomplete_ratings_are_refused():
+    _, ratings = blind_eval.parse_ratings("1: H 4 3 3 4\n2: M 1 1 1 1\n7: M 1 1 1 1\n", "r.txt")
+    with pytest.raises(UserError, match=r"no rating for poem 3, 4; poem 7 is not on the sheet"):
+        blind_eval.check_complete(ratings, {1, 2, 3, 4}, "r.txt")
+
+
+def test_score_command_writes_the_summary(tmp_path, capsys):
+    key_path = tmp_path / "key.json"
+    key_path.write_text(json.dumps(KEY), encoding="utf-8")
+    (tmp_path / "a.txt").write_text(READER_A, encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(READER_B), encoding="utf-8")
+    assert blind_eval.main(["score", str(key_path), str(tmp_path / "a.txt"), str(tmp_path / "b.json")]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["readers"] == ["A", "B"] and summary["ratings"] == 8
+    assert "generated poems judged human: **25%**" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+    (tmp_path / "c.txt").write_text("1: H 4 3 3 4\n2: H 4 3 3 4\n3: H 4 3 3 4\n", encoding="utf-8")
+    assert blind_eval.main(["score", str(key_path), str(tmp_path / "c.txt")]) == 2
+    assert "c.txt: no rating for poem 4" in capsys.readouterr().err
