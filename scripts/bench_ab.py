@@ -34,7 +34,10 @@ TIMING = """
 import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 import torch
-from poetry_rnn.generator import PoetryGenerator
+try:
+    from poetry_rnn.generation import PoetryGenerator
+except ImportError:  # a revision from before the generation package
+    from poetry_rnn.generator import PoetryGenerator
 torch.set_num_threads(1)
 request = json.loads(sys.argv[3])
 generator = PoetryGenerator.from_pretrained(sys.argv[1] + "/data/default_model")

@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from poetry_rnn.decoding.sampler import sample_scores  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.format import conditioning_ids  # noqa: E402
+from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE as TEMPERATURE  # noqa: E402
 from poetry_rnn.generation.request import DEFAULT_TOP_P as TOP_P  # noqa: E402
-from poetry_rnn.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import Int8Stepper, StepScores  # noqa: E402
 
 REQUEST = dict(form="qilv", acrostic="春江花月夜色正明", rhyme_scheme="pingshui", tone="strict")
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         results[f"overhead_{batch}"] = round(constrained / baseline - 1, 4)
 
     # Where the time goes for 8 candidates: decode loop vs. the checker's final analysis of each poem.
-    from poetry_rnn.generator import analyze_lines  # the checker as the generator calls it
+    from poetry_rnn.generation.generator import analyze_lines  # the checker as the generator calls it
 
     poems = generator.generate(n=8, seed=7, **REQUEST)
     check_ms = median_ms(

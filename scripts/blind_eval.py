@@ -171,7 +171,7 @@ def seed_of(name: str) -> int:
 
 
 def run_sheet(args: argparse.Namespace) -> int:
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     if args.generated < 1 or (args.real is not None and args.real < 0):
         raise UserError("--generated must be at least 1 and --real at least 0")

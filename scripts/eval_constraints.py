@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from poetry_rnn.decoding.originality import CorpusLines, default_corpus_source  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
-from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import fixed_positions, get_form  # noqa: E402
 from poetry_rnn.script import to_simplified  # noqa: E402

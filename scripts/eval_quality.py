@@ -36,7 +36,7 @@ def generated_records(model: str | None) -> list[dict]:
     """The digest suite's poems as {"request", "poem"} records."""
     from poem_digest import run_suite
 
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     generators = {p: PoetryGenerator.from_pretrained(model, precision=p) for p in ("int8", "fp32")}
     return [json.loads(line) for line in run_suite(generators)]

@@ -126,7 +126,7 @@ def generate_suite(model: str | None) -> tuple[list[dict], list[str]]:
     from poem_digest import suite
 
     from poetry_rnn.errors import UserError
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     generators = {p: PoetryGenerator.from_pretrained(model, precision=p) for p in ("int8", "fp32")}
     records, skipped = [], []

@@ -507,7 +507,7 @@ def run_campaigns(args: argparse.Namespace) -> dict:
 
     import torch
 
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     torch.set_num_threads(1)
     random.seed(args.seed)

@@ -228,7 +228,7 @@ class MemorySampler(threading.Thread):
 
 def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     sys.path.insert(0, str(REPO_DIR / "scripts"))
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     generator = PoetryGenerator.from_pretrained(args.model)  # only to judge the poems (corpus lines, groups)
     sampler = MemorySampler(pid)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 ACROSTICS = {4: "春江花月", 8: "春江花月夜色正明"}

@@ -160,7 +160,7 @@ def test_waiting_requests_are_told_their_queue_position(client):
 def test_time_limit_stops_a_request_with_a_message(monkeypatch):
     """POETRY_RNN_TIME_LIMIT reaches the generator: a request over it ends with a message, not a hang."""
     handlers = import_app("handlers")
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     monkeypatch.setattr(import_app("settings"), "TIME_LIMIT", 1e-6)
     poetry_app = handlers.PoetryApp(PoetryGenerator.from_pretrained())

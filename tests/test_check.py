@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -506,3 +509,21 @@ def test_batch_argument_errors(capsys, tmp_path):
     assert "not both" in capsys.readouterr().err
     assert cli_main(["check"]) == 2
     assert "give a poem" in capsys.readouterr().err
+
+
+def test_a_tied_rhyme_group_does_not_depend_on_the_hash_seed():
+    # 涯 rhymes in 支, 佳 and 麻 and nothing else decides: the rhyme book's order must, not a set's order
+    poem = "湘水春今古，巴陵舊作涯。邅迴岐路路，寂寞楚江涯。湘水日何暮，山川芳月空。行行聊自問，流淚向江東。"
+    code = (
+        "import sys; from poetry_rnn.prosody.check import analyze; "
+        "print(analyze(sys.argv[1], scheme='pingshui').rhyme_groups)"
+    )
+    found = set()
+    for seed in ("1", "2", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", code, poem], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        found.add(result.stdout.strip())
+    assert found == {"['上平四支']"}

@@ -18,7 +18,7 @@ import torch
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import default_model_dir  # noqa: E402
 from poetry_rnn.training import TrainConfig, train  # noqa: E402
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poetry_rnn.generator import PoetryGenerator
+from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.model import default_model_dir
 
 REPO = Path(__file__).resolve().parent.parent

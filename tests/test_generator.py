@@ -19,7 +19,7 @@ from tiny_model import tiny_model_for_tests
 from poetry_rnn.decoding.originality import CorpusLines
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, run
-from poetry_rnn.generator import PoetryGenerator
+from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.prosody.rhyme import get_scheme

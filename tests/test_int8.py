@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from poetry_rnn.errors import UserError
-from poetry_rnn.generator import PoetryGenerator
+from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.model import (
     FloatStepper,
     Int8Stepper,

@@ -9,8 +9,8 @@ import pytest
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, request_options
+from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
-from poetry_rnn.generator import PoetryGenerator
 
 
 def test_names_in_either_script_and_aliases_are_normalised():

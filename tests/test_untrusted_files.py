@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from poetry_rnn.cli import main as cli_main  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
-from poetry_rnn.generator import PoetryGenerator  # noqa: E402
+from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import ModelConfig, PoetryLM  # noqa: E402
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer  # noqa: E402
 

@@ -138,7 +138,7 @@ def test_guo_jin_shan_he_zai_is_no_strict_first_line(scheme):
 
 @pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
 def test_generator_refuses_guo_jin_shan_he_zai_as_a_strict_first_line(tiny_model_dir, scheme):
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     generator = PoetryGenerator.from_pretrained(tiny_model_dir)
     with pytest.raises(UserError, match="fits no"):

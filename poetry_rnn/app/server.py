@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None, process_started: float | None = None) ->
 
     # Each request decodes in one thread; CONCURRENCY requests at once fill a 2-vCPU box.
     torch.set_num_threads(settings.TORCH_THREADS)
-    from poetry_rnn.generator import PoetryGenerator
+    from poetry_rnn.generation.generator import PoetryGenerator
 
     try:
         generator = PoetryGenerator.from_pretrained(args.model)

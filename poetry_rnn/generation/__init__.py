@@ -1,6 +1,7 @@
-"""Generation requests: the options of one request (`GenerationRequest`), their resolution against a
-model's vocabulary, and the `generate` command. The generator itself is poetry_rnn.generator."""
+"""Generation: the options of one request (`GenerationRequest`), their resolution against a model's
+vocabulary, the generator that decodes them (`PoetryGenerator`), and the `generate` command."""
 
+from poetry_rnn.generation.generator import GeneratedPoem, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest
 
-__all__ = ["GenerationRequest"]
+__all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
-from poetry_rnn.generator import DEFAULT_PRECISION, PoetryGenerator
 
 __all__ = ["configure_parser", "request_options", "run"]
 

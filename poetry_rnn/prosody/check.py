@@ -533,7 +533,14 @@ class _Analyzer:
             for group in self.scheme.rhyme_groups(char):
                 votes[group] += 1 if line else 0.5
                 first_seen.setdefault(group, line if line else len(self.lines))
-        main = max(votes, key=lambda g: (votes[g], -first_seen[g])) if votes else None
+        # a last tie (涯 in 支 and 麻, nothing else to decide) goes to the group earlier in the rhyme book:
+        # never to the order of a set, which changes with Python's hash seed
+        book_order = {group: rank for rank, group in enumerate(self.scheme.level_groups)}
+        main = (
+            max(votes, key=lambda g: (votes[g], -first_seen[g], -book_order.get(g, len(book_order)), g))
+            if votes
+            else None
+        )
         known = [(line, char) for line, char in entries if self.scheme.tones(char)]
         shared: set[str] = set(self.scheme.level_groups)
         for _, char in known:
