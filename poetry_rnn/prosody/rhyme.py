@@ -153,6 +153,18 @@ class RhymeScheme:
         where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
         return f"「{char}」读{reading.pinyin}{where}"
 
+    @property
+    def reads_in_context(self) -> bool:
+        """Whether a line's reading decides each character's (中华新韵), not per-character tables alone."""
+        return self._read_line is not None
+
+    def spoken(self, line: str, index: int) -> str:
+        """中华新韵: how `line[index]` is read in the line ("zān", "cháng/zhǎng" for an open polyphone);
+        平水韵 (no single spoken reading): ""."""
+        if self._read_line is None:
+            return ""
+        return self._read_line(line)[index].pinyin
+
     # -- per group ----------------------------------------------------------------------------------
     def chars_in_group(self, group: str) -> frozenset[str]:
         """Traditional characters that can rhyme in level-tone group `group`."""
