@@ -303,7 +303,12 @@ class _Analyzer:
             )
         readings = self._readings(analysed_lines, faults)
         unknown = sorted(
-            {c for i, line in enumerate(self.lines) for c, t in zip(line, self.tones[i]) if not t}
+            {
+                c
+                for i, line in enumerate(self.lines)
+                for c, t in zip(line, self.tones[i], strict=True)
+                if not t
+            }
         )
         if unknown:
             self.notes.append(
