@@ -345,9 +345,8 @@ class _Analyzer:
         )
 
     def _readings(self, analysed: list[LineAnalysis], faults: list[Fault]) -> list[dict]:
-        """The reading used where it matters (`RhymeScheme.reading_note`): a character of either tone at a
-        fixed position (the tone the pattern took), and under 中华新韵 a character with readings of both
-        tones at a fault (the reading heard there; the fault's message names it too)."""
+        """The reading used where it matters (`RhymeScheme.reading_note`): a ◐ character at a fixed position,
+        and under 中华新韵 a character of two-tone readings at a fault (its message names it too)."""
         found: dict[tuple[int, int], str] = {}
         for index, line in enumerate(analysed):
             if not line.template:
@@ -494,8 +493,7 @@ class _Analyzer:
         return key, first_line_rhymes, starts, faults, rhyme
 
     def _starts_allowed(self, index: int) -> tuple[bool, ...]:
-        """平起/仄起 as the line's 2nd character says where its tone is sure: a line is 平起 by its 2nd
-        character, so a wrong one breaks 粘/对 (失粘, 失对), not a fixed position of a line type it lacks."""
+        """A line is 平起 by its 2nd character: where that tone is sure, a wrong one breaks 粘/对."""
         second = self.tones[index][1] if self.valid[index] else frozenset()
         if second == {PING}:
             return (True,)
