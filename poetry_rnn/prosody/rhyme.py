@@ -142,7 +142,9 @@ class RhymeScheme:
                 return None
             return f"「{char}」读{'平' if tone == PING else '仄'}"
         reading = self._read_line(line)[index]
-        listed = {s.tone for s in map(syllable, listed_readings(char)) if s is not None}
+        # either script's entry (pypinyin lists 別 bié only, 别 bié and biè)
+        both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
+        listed = {s.tone for s in map(syllable, both) if s is not None}
         if len(listed) < 2 or not reading.syllables:
             return None
         if len(reading.syllables) > 1:
