@@ -546,11 +546,12 @@ def test_jing_ye_si_breaks_adhesion_and_opposition(scheme):
     assert len(nearest) == 1 and analysis.pattern in nearest[0] and "第3句失粘" in nearest[0]
 
 
-def test_a_sure_second_character_decides_the_line_type():
-    # 頭 is surely 平: line 3 is 平起, never 仄起 with a 不协平仄 on its 2nd character.
+def test_a_second_character_that_breaks_a_link_is_named_by_the_link():
+    # 頭 (line 3) is 平 where the nearest pattern's 仄起 line wants 仄: the fault is 失粘, not 不协平仄.
     analysis = analyze(JING_YE_SI)
-    assert analysis.lines[2].line_type.startswith("平起")
+    assert analysis.lines[2].template[1] == "仄"
     assert not [f for f in analysis.faults if f.name == "不协平仄" and f.index == 1]
+    assert len(analysis.faults) == 3  # 上, then the two links
 
 
 def test_a_regular_poem_gets_no_nearest_pattern_note():

@@ -463,7 +463,7 @@ class _Analyzer:
         table: list[dict[bool, tuple[tuple[int, int], bool | None, bool]]] = []
         for index in range(count):
             row = {}
-            for starts in self._starts_allowed(index):
+            for starts in (True, False):
                 own = len(line_costs[index][starts])
                 if index == 0:
                     row[starts] = ((own, 0), None, starts)
@@ -479,27 +479,27 @@ class _Analyzer:
         # Ties between 平起 and 仄起 go to the one the second character suggests.
         suggested = self._suggested_start()
         last = min(table[-1], key=lambda starts: (table[-1][starts][0], table[-1][starts][2] != suggested))
-        (total, links_count), starts = table[-1][last][0], [last]
+        starts = [last]
         for index in range(count - 1, 0, -1):
             starts.append(table[index][starts[-1]][1])
         starts.reverse()
-        faults = []
-        for index in range(count):
-            faults += line_costs[index][starts[index]]
-            if index and self._breaks_link(index, starts[index - 1], starts[index]):
-                faults.append(self._link_fault(index))
-        faults = faults + rhyme_faults
-        key = (total + len(rhyme_faults), links_count)
-        return key, first_line_rhymes, starts, faults, rhyme
+        # 粘/对 as heard: a line is 平起 by its 2nd character where that tone is sure (the nearest pattern's
+        # line type otherwise). A 2nd character that breaks a link is named by 失粘/失对, not 不协平仄.
+        heard = [self._heard_start(index, starts[index]) for index in range(count)]
+        links = [i for i in range(1, count) if self._breaks_link(i, heard[i - 1], heard[i])]
+        linked = {line for i in links for line in (i - 1, i)}
+        faults = [
+            fault
+            for index in range(count)
+            for fault in line_costs[index][starts[index]]
+            if not (fault.index == 1 and fault.name == "不协平仄" and index in linked)
+        ]
+        faults += [self._link_fault(i) for i in links] + rhyme_faults
+        return (len(faults), len(links)), first_line_rhymes, starts, faults, rhyme
 
-    def _starts_allowed(self, index: int) -> tuple[bool, ...]:
-        """A line is 平起 by its 2nd character: where that tone is sure, a wrong one breaks 粘/对."""
+    def _heard_start(self, index: int, chosen: bool) -> bool:
         second = self.tones[index][1] if self.valid[index] else frozenset()
-        if second == {PING}:
-            return (True,)
-        if second == {ZE}:
-            return (False,)
-        return (True, False)
+        return chosen if len(second) != 1 else second == {PING}
 
     def _suggested_start(self) -> bool:
         if not self.lines or len(self.lines[0]) < 2:
