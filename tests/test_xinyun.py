@@ -294,3 +294,26 @@ def test_generated_xinyun_poems_pass_when_read_in_context(tiny_generator, form):
         assert analysis.ok, (poem.text, [f.message for f in analysis.faults])
         # and every line, as heard, in the rhyme group the poem was written in
         assert poem.rhyme_group in analysis.rhyme_groups
+
+
+def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, xinyun):
+    from poetry_rnn.decoding.rules.heard import HeardLineRule
+    from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
+    from poetry_rnn.decoding.state import DecodingState
+    from poetry_rnn.prosody.patterns import tone_patterns
+
+    tables = tiny_generator.tables
+    patterns = tone_patterns("qijue")
+    choice = PatternChoice(patterns)
+    rule = HeardLineRule(tables, xinyun, choice, "strict", None)
+    state = DecodingState(line_text="秋風不相", position=4)
+    rule.start(state)
+    level_start = tuple(i for i, p in enumerate(patterns) if p.name.startswith("平起"))  # 4th char 仄
+    state.rule_states[choice] = PatternsLeft(level_start)
+    steered = set(rule.shared_mask(state)[1])
+    shi = set(tables.ids_starting_with.get("識", ()))
+    assert shi and shi <= steered  # 相識 would read 相 xiāng, 平, in the 仄 slot
+    assert set(tables.ids_starting_with.get("見", ())) <= steered  # 相見: xiāng too
+    assert not set(tables.ids_starting_with.get("月", ())) & steered  # 相月 is no dictionary pair
+    state.rule_states[choice] = PatternsLeft(tuple(i for i in range(4) if i not in level_start))
+    assert not shi & set(rule.shared_mask(state)[1])  # a 平 slot: 相識 is fine

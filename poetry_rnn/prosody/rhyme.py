@@ -114,6 +114,7 @@ class RhymeScheme:
         return bool(self._lookup(char))
 
     # -- per line -----------------------------------------------------------------------------------
+    @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
     def line_tones(self, line: str) -> tuple[frozenset[str], ...]:
         """Each character's tones as read in `line` (Chinese characters only, either script). 平水韵: the
         same as `tones` per character; 中华新韵: the modern reading in context (长 in 生长 仄 only)."""
@@ -121,6 +122,7 @@ class RhymeScheme:
             return tuple(self.tones(c) for c in line)
         return tuple(r.tones for r in self._read_line(line))
 
+    @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
     def line_rhyme_groups(self, line: str) -> tuple[frozenset[str], ...]:
         """Each character's level-tone rhyme groups as read in `line` (the last one is the rhyme)."""
         if self._read_line is None:

@@ -23,8 +23,10 @@ from poetry_rnn.decoding.rules.tone import relaxed_template
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.heard import line_breaks
-from poetry_rnn.prosody.patterns import FREE_MARK, STANDARD, STRICT
-from poetry_rnn.prosody.rhyme import RhymeScheme
+from poetry_rnn.prosody.modern import surprising_pairs
+from poetry_rnn.prosody.patterns import FREE_MARK, STANDARD, STRICT, TONE_OF_MARK, fixed_positions
+from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme
+from poetry_rnn.script import to_simplified
 
 MAX_CACHED_LINES = 100_000  # distinct finished lines in their situation: keep memory bounded
 
@@ -67,16 +69,94 @@ class HeardLineRule(Rule):
         self._nothing = torch.zeros(tables.vocab_size, dtype=torch.bool)
         # (patterns left, line index, line, rhyme groups) → (patterns kept, rhyme groups kept)
         self._verdicts = BoundedCache[tuple[tuple[int, ...], tuple[str, ...]]](MAX_CACHED_LINES)
+        # (previous character, tones allowed there, tones allowed here) → pieces steered off
+        self._steering = BoundedCache[tuple[int, ...]](MAX_CACHED_LINES)
+        self._tones_at = BoundedCache[frozenset[str]](MAX_CACHED_LINES)  # (patterns, line, position) → tones
+        self._pairs: dict[str, tuple[tuple[str, str | None, str | None], ...]] | None = None
+        self._by_simplified: dict[str, list[str]] = {}
 
     def start(self, state: DecodingState) -> None:
         self.choice.start(state)
         state.rule_states[self] = LINE_KEPT
 
     def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
-        return self.mask(state), ()
+        if state.rule_states[self].broken:
+            return self._nothing, ()
+        return None, self._steered(state)
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
-        return self._nothing if state.rule_states[self].broken else None
+        found, excluded = self.shared_mask(state)
+        if found is None and excluded:
+            found = torch.ones(self.tables.vocab_size, dtype=torch.bool)
+            found[list(excluded)] = False
+        return found
+
+    # -- steering: cheap, before the line is finished -------------------------------------------------
+    def _steered(self, state: DecodingState) -> tuple[int, ...]:
+        """Pieces that would make a dictionary pair with the previous character reading one of the two in
+        a tone its position cannot take (相 then 识 where 相 stands in a 仄 slot): the line would be refused
+        once finished, so the candidate is steered off it now and need not die."""
+        position = state.position
+        if (
+            self.tone == "off"
+            or position == 0
+            or position >= self.chars_per_line
+            or state.line >= self.line_count
+        ):
+            return ()
+        pairs = self._pairs_after().get(state.line_text[-1])
+        if not pairs:  # most characters start no such pair
+            return ()
+        patterns = state.rule_states[self.choice].indices
+        before = self._allowed(patterns, state.line, position - 1)
+        here = self._allowed(patterns, state.line, position)
+        key = (state.line_text[-1], before, here)
+        found = self._steering.get(key)
+        if found is None:
+            found = self._steering.put(
+                key,
+                tuple(
+                    piece
+                    for second, first_tone, second_tone in pairs
+                    if (first_tone and first_tone not in before) or (second_tone and second_tone not in here)
+                    for char in self._by_simplified[second]
+                    for piece in self.tables.ids_starting_with.get(char, ())
+                ),
+            )
+        return found
+
+    def _pairs_after(self) -> dict[str, tuple[tuple[str, str | None, str | None], ...]]:
+        """`modern.surprising_pairs` by the model's own characters (traditional for the shipped model), for
+        pairs whose second character the model can write; made on first use."""
+        if self._pairs is None:
+            chars = sorted(c for c in self.tables.ids_starting_with if len(c) == 1)
+            simple = to_simplified("".join(chars))
+            if len(simple) != len(chars):
+                simple = "".join(to_simplified(c)[:1] or c for c in chars)
+            by_simplified: dict[str, list[str]] = {}
+            for char, simplified in zip(chars, simple, strict=True):
+                by_simplified.setdefault(simplified, []).append(char)
+            self._by_simplified = by_simplified
+            pairs = surprising_pairs()
+            self._pairs = {
+                char: tuple(p for p in pairs.get(simplified, ()) if p[0] in by_simplified)
+                for char, simplified in zip(chars, simple, strict=True)
+                if simplified in pairs
+            }
+        return self._pairs
+
+    def _allowed(self, patterns: tuple[int, ...], line: int, position: int) -> frozenset[str]:
+        """The tones some pattern left takes at `position` of `line` (both where any leaves it free)."""
+        key = (patterns, line, position)
+        found = self._tones_at.get(key)
+        if found is None:
+            tones: set[str] = set()
+            for pattern in patterns:
+                template = self._template(pattern, line)
+                fixed = position in fixed_positions(template, STRICT) and template[position] != FREE_MARK
+                tones |= {TONE_OF_MARK[template[position]]} if fixed else {PING, ZE}
+            found = self._tones_at.put(key, frozenset(tones))
+        return found
 
     def _template(self, pattern: int, line: int) -> str:
         template = self.patterns[pattern].lines[line]
