@@ -25,7 +25,11 @@ CLASSICS: list[tuple[str, str, str]] = [
     ("登鹳雀楼", "王之涣", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"),
     ("相思", "王维", "红豆生南国，春来发几枝。愿君多采撷，此物最相思。"),
     ("春晓", "孟浩然", "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"),
-    ("春望", "杜甫", "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"),
+    (
+        "春望",
+        "杜甫",
+        "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+    ),
     (
         "山居秋暝",
         "王维",
@@ -90,7 +94,9 @@ def document() -> str:
             "today, `poetry_rnn.prosody.modern`). A cell lists faults as *line·character fault*; ✓ means none. "
             "静夜思 and 黄鹤楼 are 古体 in regulated dress, 春晓 rhymes in oblique tones (近体 rhyme in level "
             "tones): their faults are the checker doing its job. Under 新韵, characters of the old entering "
-            "tone read level today (别 bié, 国 guó, 白 bái) and move the faults.",
+            "tone read level today (别 bié, 国 guó, 白 bái, 急 jí) and move the faults; 还 in 一日还 is huán "
+            "(寒) to a reader of the poem, but pypinyin's standard reading is hái (开), so its 出韵 is a "
+            "reading pypinyin gets wrong.",
             "",
             *table_rows(),
             "",
