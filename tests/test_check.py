@@ -527,3 +527,41 @@ def test_a_tied_rhyme_group_does_not_depend_on_the_hash_seed():
         assert result.returncode == 0, result.stderr
         found.add(result.stdout.strip())
     assert found == {"['上平四支']"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# 失粘 / 失对 named for any 4- or 8-line poem, with the nearest pattern
+# ---------------------------------------------------------------------------------------------------
+JING_YE_SI = "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。"
+
+
+@pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
+def test_jing_ye_si_breaks_adhesion_and_opposition(scheme):
+    analysis = analyze(JING_YE_SI, scheme=scheme)
+    # 是 仄 then 頭 平: line 3 does not stick to line 2; 頭/頭 in lines 3–4 do not oppose.
+    assert [(f.line, f.index) for f in analysis.faults_named("失粘")] == [(2, 1)]
+    assert [(f.line, f.index) for f in analysis.faults_named("失对")] == [(3, 1)]
+    assert analysis.faults_named("不协平仄")  # 上 where 仄起平收 wants 平, as before
+    nearest = [n for n in analysis.notes if "nearest pattern" in n]
+    assert len(nearest) == 1 and analysis.pattern in nearest[0] and "第3句失粘" in nearest[0]
+
+
+def test_a_second_character_that_breaks_a_link_is_named_by_the_link():
+    # 頭 (line 3) is 平 where the nearest pattern's 仄起 line wants 仄: the fault is 失粘, not 不协平仄.
+    analysis = analyze(JING_YE_SI)
+    assert analysis.lines[2].template[1] == "仄"
+    assert not [f for f in analysis.faults if f.name == "不协平仄" and f.index == 1]
+    assert len(analysis.faults) == 3  # 上, then the two links
+
+
+def test_a_regular_poem_gets_no_nearest_pattern_note():
+    assert not [n for n in analyze(DENG_GAO).notes if "nearest pattern" in n]
+
+
+def test_readings_say_which_reading_of_a_polyphone_was_used():
+    analysis = analyze(CHUN_WANG)  # 平水韵: 更 and 勝 have both tones; the pattern takes 更 仄, 勝 平
+    notes = {(r["line"], r["char"]): r["note"] for r in analysis.to_dict()["readings"]}
+    assert notes[(6, "更")] == "「更」读仄" and notes[(7, "勝")] == "「勝」读平"
+    for reading in analysis.readings:
+        assert len(analysis.lines[reading["line"]].chars[reading["index"]].tones) == 2
+        assert "读仄" in reading["note"] or "读平" in reading["note"]

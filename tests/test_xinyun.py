@@ -130,10 +130,10 @@ def test_reading_notes(pingshui, xinyun):
 # ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
 def test_guo_jin_shan_he_zai_is_no_strict_first_line(scheme):
-    # 國 仄 (平水韵) / guó 平 (新韵), 金 平 in both: the second character is 平 where 仄仄平平仄 wants 仄,
-    # and 河 平 where 平平平仄仄 wants 仄.
+    # Its 2nd character 金 is as level as 春 in the next line: the couplet breaks 对 (失对, naming 金).
     analysis = analyze("國金山河在，城春草木深。感時花濺淚，恨別鳥驚心。", scheme=scheme)
-    assert [f for f in analysis.faults_named("不协平仄") if f.line == 0]
+    opposition = [f for f in analysis.faults_named("失对") if f.line == 1]
+    assert opposition and "金" in opposition[0].message
 
 
 @pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
@@ -226,3 +226,94 @@ def test_chun_wang_tones_as_a_mandarin_reader_hears_them(xinyun):
     assert line_breaks(xinyun, "恨別鳥驚心", "中仄仄平平", rhyme_groups={"文"}).tone_positions == (1,)
     eighth = line_breaks(xinyun, "渾欲不勝簪", "中仄仄平平", rhyme_groups={"文"})
     assert eighth.tone_positions == (3,) and eighth.rhyme
+
+
+# ---------------------------------------------------------------------------------------------------
+# The checker reads each line in context; the decoder refuses a finished line a reader hears break
+# ---------------------------------------------------------------------------------------------------
+def test_chun_wang_in_xinyun_names_the_faults_a_mandarin_reader_hears():
+    analysis = analyze(CHUN_WANG, scheme="xinyun")
+    # 別 bié (平) makes line 4 平起 beside 平起 line 3: 失对, and line 5 (火 仄) no longer sticks to it.
+    assert [(f.line, f.index) for f in analysis.faults_named("失对")] == [(3, 1)]
+    assert [(f.line, f.index) for f in analysis.faults_named("失粘")] == [(4, 1)]
+    assert (7, 3) in [(f.line, f.index) for f in analysis.faults_named("不协平仄")]  # 勝 shèng in 不勝
+    assert "bié" in analysis.faults_named("失对")[0].message
+    notes = {(r["line"], r["index"]): r["note"] for r in analysis.to_dict()["readings"]}
+    assert "shèng" in notes[(7, 3)] and "不勝" in notes[(7, 3)]
+    assert "zān" in analysis.faults_named("出韵")[0].message
+    assert analyze(CHUN_WANG, scheme="pingshui").ok  # 別 勝 are 入声 / either tone in the rhyme books
+
+
+def test_checker_and_line_breaks_agree_on_a_line_read_in_context(xinyun):
+    from poetry_rnn.prosody.heard import line_breaks
+
+    # 长 in 生长 is zhǎng: the checker flags it where line_breaks does, and names the reading.
+    analysis = analyze("万物生长在，江城草木深。", scheme="xinyun")
+    assert (0, 3) in [(f.line, f.index) for f in analysis.faults_named("不协平仄")]
+    assert line_breaks(xinyun, "万物生长在", analysis.lines[0].template).tone_positions == (3,)
+    assert "zhǎng" in analysis.faults_named("不协平仄")[0].message
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tiny_model_dir):
+    from poetry_rnn.generation.generator import PoetryGenerator
+
+    return PoetryGenerator.from_pretrained(tiny_model_dir)
+
+
+def test_heard_rule_refuses_xiang_shi_in_an_oblique_slot(tiny_generator, xinyun):
+    from poetry_rnn.decoding.rules.heard import HeardLineRule
+    from poetry_rnn.decoding.rules.patterns import PatternChoice
+    from poetry_rnn.prosody.patterns import fits, get_pattern, tone_patterns
+
+    patterns = tone_patterns("qijue")
+    rule = HeardLineRule(tiny_generator.tables, xinyun, PatternChoice(patterns), "strict", None)
+    line = "秋風不相識歸客"  # 相 ◐ alone, so the tone rule lets it stand where 中平中仄平平仄 wants 仄
+    template = get_pattern("qijue", "仄起首句入韵").lines[2]
+    assert all(fits(mark, xinyun.tones(c)) for mark, c in zip(template, line, strict=True))
+    every = tuple(range(len(patterns)))
+    assert rule.judge(every, 2, line, None) == ((), ())  # 相識: xiāng, 平
+    kept, _ = rule.judge(every, 2, "秋風不見識歸客", None)  # 見 jiàn 仄: fits the 仄起 patterns
+    assert kept and all(patterns[p].name.startswith("仄起") for p in kept)
+
+
+def test_generator_refuses_a_first_line_heard_off_pattern(tiny_generator):
+    # Each character fits 平起首句不入韵 alone (相 ◐); read as 相識 (xiāng shí), no pattern fits.
+    with pytest.raises(UserError, match="Mandarin speaker"):
+        tiny_generator.generate(form="qijue", first_line="秋風不相識歸客", rhyme_scheme="xinyun", n=1, seed=1)
+
+
+@pytest.mark.parametrize("form", ["wujue", "qilv"])
+def test_generated_xinyun_poems_pass_when_read_in_context(tiny_generator, form):
+    from poetry_rnn.prosody.check import analyze_lines
+
+    poems = tiny_generator.generate(form=form, rhyme_scheme="xinyun", n=3, seed=7)
+    assert len(poems) == 3
+    for poem in poems:
+        analysis = analyze_lines(poem.lines, scheme="xinyun")
+        assert analysis.ok, (poem.text, [f.message for f in analysis.faults])
+        # and every line, as heard, in the rhyme group the poem was written in
+        assert poem.rhyme_group in analysis.rhyme_groups
+
+
+def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, xinyun):
+    from poetry_rnn.decoding.rules.heard import HeardLineRule
+    from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
+    from poetry_rnn.decoding.state import DecodingState
+    from poetry_rnn.prosody.patterns import tone_patterns
+
+    tables = tiny_generator.tables
+    patterns = tone_patterns("qijue")
+    choice = PatternChoice(patterns)
+    rule = HeardLineRule(tables, xinyun, choice, "strict", None)
+    state = DecodingState(line_text="秋風不相", position=4)
+    rule.start(state)
+    level_start = tuple(i for i, p in enumerate(patterns) if p.name.startswith("平起"))  # 4th char 仄
+    state.rule_states[choice] = PatternsLeft(level_start)
+    steered = set(rule.shared_mask(state)[1])
+    shi = set(tables.ids_starting_with.get("識", ()))
+    assert shi and shi <= steered  # 相識 would read 相 xiāng, 平, in the 仄 slot
+    assert set(tables.ids_starting_with.get("見", ())) <= steered  # 相見: xiāng too
+    assert not set(tables.ids_starting_with.get("月", ())) & steered  # 相月 is no dictionary pair
+    state.rule_states[choice] = PatternsLeft(tuple(i for i in range(4) if i not in level_start))
+    assert not shi & set(rule.shared_mask(state)[1])  # a 平 slot: 相識 is fine

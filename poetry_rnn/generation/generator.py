@@ -40,6 +40,7 @@ from poetry_rnn.decoding.rules import (
     remaining_patterns,
     rhyme_groups_left,
 )
+from poetry_rnn.decoding.rules.heard import HeardLineRule
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
@@ -49,6 +50,7 @@ from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
+from poetry_rnn.prosody.patterns import tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.script import SimplifiedIndex, convert
 
@@ -181,10 +183,9 @@ class PoetryGenerator:
             usable = self.usable_rhyme_chars(name, group)
             if len(usable) < 5:
                 continue
-            examples = [c for c in rhyme_scheme.examples(group, k=40) if c in usable][:6]
-            shown = (
-                "".join(convert(c, script) for c in examples) if script == "simplified" else "".join(examples)
-            )
+            # examples in the script shown, so that a simplified one really reads in the group (才 is not 纔)
+            writable = {convert(c, script) for c in usable} if script == "simplified" else usable
+            shown = "".join([c for c in rhyme_scheme.examples(group, 40, script=script) if c in writable][:6])
             found.append((group, f"{rhyme_scheme.group_label(group, script)} {shown}"))
         return found
 
@@ -218,6 +219,16 @@ class PoetryGenerator:
                         ),
                     )
                 )
+                if request.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
+                    rhyme_rule = rules[-1]
+                    rules.append(
+                        tables.shared(
+                            ("heard", rhyme_rule, request.tone),
+                            lambda: HeardLineRule(
+                                tables, get_scheme("xinyun"), choice, request.tone, rhyme_rule
+                            ),
+                        )
+                    )
         if request.heads:
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
@@ -262,15 +273,23 @@ class PoetryGenerator:
             )
         if isinstance(rule, ToneRule):
             scheme = get_scheme(request.tone_scheme)
-            marks = "".join(
-                "◐" if len(t) == 2 else "○" if t == {"ping"} else "●" if t == {"ze"} else "？"
-                for t in (scheme.tones(c) for c in line)
-            )
+            marks = tone_marks(scheme.line_tones(line))
             templates = " / ".join(dict.fromkeys(p.lines[0] for p in request.patterns))
             return (
                 f"the first line 「{line}」 ({marks}) fits no {request.form.chinese_name} tone pattern "
                 f"({templates}) under tone={request.tone}: character {position} 「{chars}」 cannot stand there "
                 f"(○ 平 ● 仄; 孤平 and 三平尾 are not allowed in strict)"
+            )
+        if isinstance(rule, HeardLineRule):
+            scheme = get_scheme(request.rhyme_scheme)
+            heard = " ".join(
+                note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None
+            )
+            return (
+                f"the first line 「{line}」, read as a Mandarin speaker reads it ({tone_marks(scheme.line_tones(line))}"
+                f"{'; ' + heard if heard else ''}), fits no {request.form.chinese_name} tone pattern or rhyme "
+                f"under {scheme.chinese_name} with tone={request.tone}; change the characters whose reading "
+                "breaks the pattern"
             )
         if isinstance(rule, RhymeRule):
             scheme = get_scheme(request.rhyme_scheme)

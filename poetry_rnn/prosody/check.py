@@ -33,7 +33,7 @@ from poetry_rnn.prosody.patterns import (
 )
 from poetry_rnn.prosody.poem_text import split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
-from poetry_rnn.script import normalize_variants
+from poetry_rnn.prosody.rhyme_faults import rhyme_faults
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
 MAX_POEM_CHARS = 400  # Chinese characters: a 七律 has 56; this leaves room for long 排律
@@ -109,6 +109,8 @@ class Analysis:
     strictness: str = STRICT
     couplets: list[CoupletVerdict] = field(default_factory=list)  # each with .line, its first line
     parallel_faults: list[Fault] = field(default_factory=list)  # 对仗 of a 律诗; not counted by `ok`
+    # where a character's readings differ in tone, the one used: {line, index, char, note}
+    readings: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -143,6 +145,7 @@ class Analysis:
             "notes": self.notes,
             "couplets": [c.to_dict() for c in self.couplets],
             "parallel_faults": [f.to_dict() for f in self.parallel_faults],
+            "readings": self.readings,
         }
 
     def format(self) -> str:
@@ -183,6 +186,8 @@ class Analysis:
                 )
         for fault in self.parallel_faults:
             out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
+        if self.readings:
+            out.append("读音 readings used: " + " ".join(r["note"] for r in self.readings))
         for note in self.notes:
             out.append(f"注 note: {note}")
         return "\n".join(out)
@@ -250,7 +255,9 @@ class _Analyzer:
         self.scheme = scheme
         self.strictness = strictness
         self.notes = notes
-        self.tones = [[frozenset(scheme.tones(c)) for c in line] for line in lines]
+        # each line read as a whole: 平水韵 per character; 中华新韵 the modern reading in context
+        self.tones = [list(scheme.line_tones(line)) for line in lines]
+        self.last_groups = [scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines]
         lengths = Counter(len(line) for line in lines)
         regular = [n for n in (5, 7) if lengths[n]]
         # The intended line length: the commonest of 5/7 (ties → 7), else the commonest length.
@@ -294,7 +301,15 @@ class _Analyzer:
                     rhymes=index in rhyme_lines,
                 )
             )
-        unknown = sorted({c for line in self.lines for c in line if not self.scheme.tones(c)})
+        readings = self._readings(analysed_lines, faults)
+        unknown = sorted(
+            {
+                c
+                for i, line in enumerate(self.lines)
+                for c, t in zip(line, self.tones[i], strict=True)
+                if not t
+            }
+        )
         if unknown:
             self.notes.append(
                 f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
@@ -304,15 +319,17 @@ class _Analyzer:
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
         groups = rhyme["groups"]
+        pattern = pattern_name(starts[0], first_line_rhymes) if self.has_templates and self.valid[0] else None
+        nearest = self._nearest_note(pattern, faults)
+        if nearest:
+            self.notes.append(nearest)
         couplets = self._couplets()
         return Analysis(
             text=_joined(self.lines),
             scheme=self.scheme.name,
             form=form.name if form else None,
             chars_per_line=self.chars_per_line,
-            pattern=pattern_name(starts[0], first_line_rhymes)
-            if self.has_templates and self.valid[0]
-            else None,
+            pattern=pattern,
             lines=analysed_lines,
             rhyme_groups=groups,
             rhyme_group_labels=[self.scheme.group_label(g) for g in groups],
@@ -324,7 +341,48 @@ class _Analyzer:
                 Fault(PARALLEL_FAULT, line, None, message)
                 for line, message in middle_couplet_faults(couplets, form.name if form else None)
             ],
+            readings=readings,
         )
+
+    def _readings(self, analysed: list[LineAnalysis], faults: list[Fault]) -> list[dict]:
+        """The reading used where it matters (`RhymeScheme.reading_note`): a ◐ character at a fixed position,
+        and under 中华新韵 a character of two-tone readings at a fault (its message names it too)."""
+        found: dict[tuple[int, int], str] = {}
+        for index, line in enumerate(analysed):
+            if not line.template:
+                continue
+            for position in fixed_positions(line.template, self.strictness):
+                if len(self.tones[index][position]) == 2:
+                    tone = TONE_OF_MARK[line.template[position]]
+                    note = self.scheme.reading_note(line.text, position, tone)
+                    if note:
+                        found[(index, position)] = note
+        if self.scheme.reads_in_context:
+            for fault in faults:
+                if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
+                    continue
+                note = self.scheme.reading_note(self.lines[fault.line], fault.index)
+                if note:
+                    found[(fault.line, fault.index)] = note
+                    fault.message += f" [{note}]"
+        return [
+            {"line": line, "index": position, "char": self.lines[line][position], "note": note}
+            for (line, position), note in sorted(found.items())
+        ]
+
+    def _nearest_note(self, pattern: str | None, faults: list[Fault]) -> str | None:
+        """For a 4- or 8-line poem that breaks its pattern: the nearest pattern and what breaks it."""
+        if pattern is None or len(self.lines) not in (4, 8) or not all(self.valid):
+            return None
+        broken = [f for f in faults if f.line is not None and f.name not in ("字数", "句数")]
+        if not broken:
+            return None
+        places = "、".join(
+            f"第{f.line + 1}句{f.name}"
+            + (f"「{self.lines[f.line][f.index]}」" if f.index is not None else "")
+            for f in broken
+        )
+        return f"最近的格式 nearest pattern: {pattern}；不合处 what breaks it: {places}"
 
     def _couplets(self) -> list[CoupletVerdict]:
         if len(self.lines) < 2 or not all(len(line) in (5, 7) for line in self.lines):
@@ -421,18 +479,27 @@ class _Analyzer:
         # Ties between 平起 and 仄起 go to the one the second character suggests.
         suggested = self._suggested_start()
         last = min(table[-1], key=lambda starts: (table[-1][starts][0], table[-1][starts][2] != suggested))
-        (total, links_count), starts = table[-1][last][0], [last]
+        starts = [last]
         for index in range(count - 1, 0, -1):
             starts.append(table[index][starts[-1]][1])
         starts.reverse()
-        faults = []
-        for index in range(count):
-            faults += line_costs[index][starts[index]]
-            if index and self._breaks_link(index, starts[index - 1], starts[index]):
-                faults.append(self._link_fault(index))
-        faults = faults + rhyme_faults
-        key = (total + len(rhyme_faults), links_count)
-        return key, first_line_rhymes, starts, faults, rhyme
+        # 粘/对 as heard: a line is 平起 by its 2nd character where that tone is sure (the nearest pattern's
+        # line type otherwise). A 2nd character that breaks a link is named by 失粘/失对, not 不协平仄.
+        heard = [self._heard_start(index, starts[index]) for index in range(count)]
+        links = [i for i in range(1, count) if self._breaks_link(i, heard[i - 1], heard[i])]
+        linked = {line for i in links for line in (i - 1, i)}
+        faults = [
+            fault
+            for index in range(count)
+            for fault in line_costs[index][starts[index]]
+            if not (fault.index == 1 and fault.name == "不协平仄" and index in linked)
+        ]
+        faults += [self._link_fault(i) for i in links] + rhyme_faults
+        return (len(faults), len(links)), first_line_rhymes, starts, faults, rhyme
+
+    def _heard_start(self, index: int, chosen: bool) -> bool:
+        second = self.tones[index][1] if self.valid[index] else frozenset()
+        return chosen if len(second) != 1 else second == {PING}
 
     def _suggested_start(self) -> bool:
         if not self.lines or len(self.lines[0]) < 2:
@@ -524,69 +591,8 @@ class _Analyzer:
     # -- rhyme ----------------------------------------------------------------------------------------
     def _rhyme_faults(self, first_line_rhymes: bool) -> tuple[list[Fault], dict]:
         positions = sorted(self._rhyme_lines(first_line_rhymes))
-        entries = [(i, self.lines[i][-1]) for i in positions if self.lines[i]]
-        faults: list[Fault] = []
-        # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
-        votes: Counter[str] = Counter()
-        first_seen: dict[str, int] = {}  # on a tie, the group the earliest 偶句 set up wins
-        for line, char in entries:
-            for group in self.scheme.rhyme_groups(char):
-                votes[group] += 1 if line else 0.5
-                first_seen.setdefault(group, line if line else len(self.lines))
-        # a last tie (涯 in 支 and 麻, nothing else to decide) goes to the group earlier in the rhyme book:
-        # never to the order of a set, which changes with Python's hash seed
-        book_order = {group: rank for rank, group in enumerate(self.scheme.level_groups)}
-        main = (
-            max(votes, key=lambda g: (votes[g], -first_seen[g], -book_order.get(g, len(book_order)), g))
-            if votes
-            else None
-        )
-        known = [(line, char) for line, char in entries if self.scheme.tones(char)]
-        shared: set[str] = set(self.scheme.level_groups)
-        for _, char in known:
-            shared &= self.scheme.rhyme_groups(char)
-        groups = (
-            [g for g in self.scheme.level_groups if g in shared]
-            if known and shared
-            else ([main] if main else [])
-        )
-        label = self.scheme.group_label(main) if main else ""
-        seen: dict[str, int] = {}
-        for line, char in entries:
-            tones = self.scheme.tones(char)
-            key = normalize_variants(char)
-            if key in seen:
-                faults.append(
-                    Fault(
-                        "重韵",
-                        line,
-                        len(self.lines[line]) - 1,
-                        f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
-                    )
-                )
-            seen.setdefault(key, line)
-            if not tones:
-                continue  # not in the table: cannot be judged (noted separately)
-            if tones == {ZE}:
-                faults.append(
-                    Fault(
-                        "出韵",
-                        line,
-                        len(self.lines[line]) - 1,
-                        f"第{line + 1}句韵脚「{char}」是仄声字，近体诗押平声韵 (rhyme character is oblique; rhymes must be level)",
-                    )
-                )
-            elif main and main not in self.scheme.rhyme_groups(char):
-                own = "、".join(self.scheme.group_label(g) for g in sorted(self.scheme.rhyme_groups(char)))
-                faults.append(
-                    Fault(
-                        "出韵",
-                        line,
-                        len(self.lines[line]) - 1,
-                        f"第{line + 1}句韵脚「{char}」属{own}，不在{label} "
-                        f"(rhyme character belongs to {own}, not to the poem's group {label})",
-                    )
-                )
+        last_tones = [tones[-1] if tones else frozenset() for tones in self.tones]
+        faults, groups = rhyme_faults(self.scheme, self.lines, last_tones, self.last_groups, positions, Fault)
         return faults, {"groups": groups}
 
 

@@ -203,6 +203,29 @@ def line_readings(line: str) -> tuple[ModernReading, ...]:
     return tuple(readings)
 
 
+@lru_cache(maxsize=1)
+def surprising_pairs() -> dict[str, tuple[tuple[str, str | None, str | None], ...]]:
+    """Two-character phrases of pypinyin's dictionary that read a character in a tone its own reading does
+    not settle (相识: 相 xiāng, either tone alone; 看守: 看 kān, 仄 alone), by first character (simplified):
+    (second character, first's tone there or None, second's tone there or None); None where the phrase
+    reads the character as `char_reading` settles it. 一 and 不 (sandhi) and neutral tones are left out.
+    The decoder steers by these before a line is finished; the finished line is judged by `line_readings`."""
+    from pypinyin.constants import PHRASES_DICT
+
+    found: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    for phrase, readings in PHRASES_DICT.items():
+        if len(phrase) != 2 or _OWN_TONE & set(phrase):
+            continue
+        tones: list[str | None] = []
+        for char, (written, *_) in zip(phrase, readings, strict=True):
+            read = syllable(written)
+            own = char_reading(char).tones
+            tones.append(read.tone if read is not None and own and own != {read.tone} else None)
+        if tones[0] or tones[1]:
+            found.setdefault(phrase[0], []).append((phrase[1], tones[0], tones[1]))
+    return {first: tuple(pairs) for first, pairs in found.items()}
+
+
 __all__ = [
     "PHRASE",
     "POLYPHONE",
@@ -215,5 +238,6 @@ __all__ = [
     "line_readings",
     "listed_readings",
     "polyphone_readings",
+    "surprising_pairs",
     "syllable",
 ]

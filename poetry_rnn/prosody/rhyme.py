@@ -114,6 +114,7 @@ class RhymeScheme:
         return bool(self._lookup(char))
 
     # -- per line -----------------------------------------------------------------------------------
+    @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
     def line_tones(self, line: str) -> tuple[frozenset[str], ...]:
         """Each character's tones as read in `line` (Chinese characters only, either script). 平水韵: the
         same as `tones` per character; 中华新韵: the modern reading in context (长 in 生长 仄 only)."""
@@ -121,6 +122,7 @@ class RhymeScheme:
             return tuple(self.tones(c) for c in line)
         return tuple(r.tones for r in self._read_line(line))
 
+    @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
     def line_rhyme_groups(self, line: str) -> tuple[frozenset[str], ...]:
         """Each character's level-tone rhyme groups as read in `line` (the last one is the rhyme)."""
         if self._read_line is None:
@@ -142,7 +144,9 @@ class RhymeScheme:
                 return None
             return f"「{char}」读{'平' if tone == PING else '仄'}"
         reading = self._read_line(line)[index]
-        listed = {s.tone for s in map(syllable, listed_readings(char)) if s is not None}
+        # either script's entry (pypinyin lists 別 bié only, 别 bié and biè)
+        both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
+        listed = {s.tone for s in map(syllable, both) if s is not None}
         if len(listed) < 2 or not reading.syllables:
             return None
         if len(reading.syllables) > 1:
@@ -152,6 +156,18 @@ class RhymeScheme:
             return f"「{char}」读{taken[0].pinyin} ({'平' if tone == PING else '仄'})"
         where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
         return f"「{char}」读{reading.pinyin}{where}"
+
+    @property
+    def reads_in_context(self) -> bool:
+        """Whether a line's reading decides each character's (中华新韵), not per-character tables alone."""
+        return self._read_line is not None
+
+    def spoken(self, line: str, index: int) -> str:
+        """中华新韵: how `line[index]` is read in the line ("zān", "cháng/zhǎng" for an open polyphone);
+        平水韵 (no single spoken reading): ""."""
+        if self._read_line is None:
+            return ""
+        return self._read_line(line)[index].pinyin
 
     # -- per group ----------------------------------------------------------------------------------
     def chars_in_group(self, group: str) -> frozenset[str]:

@@ -1,0 +1,90 @@
+"""The rhyme part of the 格律 checker: the poem's rhyme group, 出韵 and 重韵, from each rhyme line read as
+a whole (under 中华新韵 the last character's reading in context: 长 in 生长 does not rhyme in 唐)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from poetry_rnn.prosody.rhyme import ZE, RhymeScheme
+from poetry_rnn.script import normalize_variants
+
+
+def rhyme_faults(
+    scheme: RhymeScheme,
+    lines: Sequence[str],
+    last_tones: Sequence[frozenset[str]],
+    last_groups: Sequence[frozenset[str]],
+    positions: Sequence[int],
+    fault: type,
+) -> tuple[list, list[str]]:
+    """The rhyme faults (as `fault(name, line, index, message)`) of the rhyme lines at `positions`, and
+    the level groups every rhyme character shares (else the one most share). `last_tones`/`last_groups`:
+    per line, its last character's tones and level groups as read in the line."""
+    entries = [(i, lines[i][-1]) for i in positions if lines[i]]
+    faults: list = []
+    # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
+    votes: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}  # on a tie, the group the earliest 偶句 set up wins
+    for line, _ in entries:
+        for group in last_groups[line]:
+            votes[group] += 1 if line else 0.5
+            first_seen.setdefault(group, line if line else len(lines))
+    # a last tie (涯 in 支 and 麻, nothing else to decide) goes to the group earlier in the rhyme book:
+    # never to the order of a set, which changes with Python's hash seed
+    book_order = {group: rank for rank, group in enumerate(scheme.level_groups)}
+    main = (
+        max(votes, key=lambda g: (votes[g], -first_seen[g], -book_order.get(g, len(book_order)), g))
+        if votes
+        else None
+    )
+    known = [line for line, _ in entries if last_tones[line]]
+    shared: set[str] = set(scheme.level_groups)
+    for line in known:
+        shared &= last_groups[line]
+    groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
+    label = scheme.group_label(main) if main else ""
+    seen: dict[str, int] = {}
+    for line, char in entries:
+        tones = last_tones[line]
+        end = len(lines[line]) - 1
+        key = normalize_variants(char)
+        if key in seen:
+            faults.append(
+                fault(
+                    "重韵",
+                    line,
+                    end,
+                    f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
+                )
+            )
+        seen.setdefault(key, line)
+        if not tones:
+            continue  # not in the table: cannot be judged (noted separately)
+        spoken = scheme.spoken(lines[line], end)
+        read = f"（读{spoken}）" if spoken else ""
+        if tones == {ZE}:
+            faults.append(
+                fault(
+                    "出韵",
+                    line,
+                    end,
+                    f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵 "
+                    "(rhyme character is oblique; rhymes must be level)",
+                )
+            )
+        elif main and main not in last_groups[line]:
+            own = "、".join(scheme.group_label(g) for g in sorted(last_groups[line]))
+            faults.append(
+                fault(
+                    "出韵",
+                    line,
+                    end,
+                    f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label} "
+                    f"(rhyme character belongs to {own}, not to the poem's group {label})",
+                )
+            )
+    return faults, groups
+
+
+__all__ = ["rhyme_faults"]
