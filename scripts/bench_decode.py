@@ -79,9 +79,9 @@ def breakdown_ms(generator: PoetryGenerator, repeats: int) -> dict[str, float]:
     beside). Products and rows computing a cluster are parts of the model steps and of the sampler."""
     from collections import Counter
 
-    from poetry_rnn.generation import generator as generator_module
     from poetry_rnn import model as model_module
     from poetry_rnn.decoding import constraint_set, sampler, search
+    from poetry_rnn.generation import generator as generator_module
 
     phases = [
         ("model steps", type(generator.stepper), "step_scores"),
