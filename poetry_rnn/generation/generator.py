@@ -31,6 +31,7 @@ from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, w
 from poetry_rnn.decoding.rules import (
     AcrosticRule,
     FormRule,
+    LineRepetition,
     OriginalityRule,
     PatternChoice,
     RepetitionRule,
@@ -50,6 +51,7 @@ from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usab
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
@@ -221,10 +223,13 @@ class PoetryGenerator:
         if request.heads:
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
-        if request.max_repeat is not None:
-            # Heads that stand for one character are reserved, so that the model cannot spend them early.
-            reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-            rules.append(RepetitionRule(tables, request.max_repeat, reserved))
+        # Heads that stand for one character are reserved, so that the model cannot spend them early.
+        reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
+        slots = shipped_slots()
+        if slots is None:
+            request.notes.append("reduplications unchecked: the table of attested ones is missing")
+        lines = LineRepetition(form.chars_per_line, slots)
+        rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:
