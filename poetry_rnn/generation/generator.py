@@ -47,6 +47,7 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
+from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
@@ -81,12 +82,18 @@ class GeneratedPoem:
     tone: str = "strict"
     script: str = "traditional"
     notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
+    # Reranking (poetry_rnn.generation.rerank): relevance to the title and keywords (None without them),
+    # and the score poems are ordered by (score + weight × relevance); set once every candidate is found.
+    relevance: float | None = None
+    rank_score: float | None = None
 
     def to_dict(self) -> dict:
         return {
             "lines": self.lines,
             "text": self.text,
             "score": round(self.score, 4),
+            "relevance": None if self.relevance is None else round(self.relevance, 4),
+            "rank_score": None if self.rank_score is None else round(self.rank_score, 4),
             "rhyme_group": self.rhyme_group,
             "rhyme_group_label": self.rhyme_group_label,
             "pattern": self.pattern_name,
@@ -325,6 +332,7 @@ class PoetryGenerator:
         max_steps = form_spec.line_count * (form_spec.chars_per_line + 1) + 2
         generator = torch.Generator().manual_seed(request.seed)
         poems: list[GeneratedPoem] = []
+        bodies: list[list[int]] = []  # each poem's pieces after the given first line, for reranking
         seen: set[str] = set()
         last_partial = None
         with torch.inference_mode():
@@ -372,6 +380,7 @@ class PoetryGenerator:
                     if poem.ok and poem.text not in seen:
                         seen.add(poem.text)
                         poems.append(poem)
+                        bodies.append(state.ids[len(first_ids) :])
                 if request.beam > 1:
                     break  # beam search is deterministic: another round finds the same poems
         if not poems:
@@ -379,8 +388,26 @@ class PoetryGenerator:
                 "no poem satisfying every constraint was found; try another seed or fewer constraints",
                 field=None,
             )
-        poems.sort(key=lambda p: -p.score)
+        self._rerank(poems, bodies, request, prefix, first_ids)
+        poems.sort(key=lambda p: -p.rank_score)
         return poems[: request.n]
+
+    def _rerank(
+        self,
+        poems: list[GeneratedPoem],
+        bodies: list[list[int]],
+        request: ResolvedRequest,
+        prefix: list[int],
+        first_ids: list[int],
+    ) -> None:
+        """Set each poem's relevance (with a title or keywords) and rank score (see generation.rerank)."""
+        relevances: list[float | None] = [None] * len(poems)
+        if request.title or request.keywords:
+            form_prefix = conditioning_ids(self.tokenizer, form=request.form.name) + first_ids
+            relevances = relevance_scores(self.stepper, prefix, form_prefix, bodies, self.tokenizer.pad_id)
+        for poem, relevance in zip(poems, relevances, strict=True):
+            poem.relevance = relevance
+            poem.rank_score = rank_score(poem.score, relevance)
 
     def _partial(self, states: list[DecodingState], request: ResolvedRequest) -> list[str] | None:
         alive = [s for s in states if not s.dead]
