@@ -33,8 +33,14 @@ CHARS = "山風花春秋人天雲江流明月日水樹草夜色落去蕭寂"
 SLOTS = ReduplicationSlots([(5, 0, "蕭"), (5, 2, "寂")])
 
 
-def build(*extra_rules, chars: str = CHARS, slots: ReduplicationSlots | None = SLOTS, max_repeat=None):
-    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *dict.fromkeys(chars)])
+def build(
+    *extra_rules,
+    chars: str = CHARS,
+    multi: tuple[str, ...] = (),
+    slots: ReduplicationSlots | None = SLOTS,
+    max_repeat=None,
+):
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *dict.fromkeys(chars), *multi])
     tables = VocabularyTables.build(tokenizer)
     rule = RepetitionRule(tables, max_repeat, lines=LineRepetition(5, slots))
     rules = [FormRule(tables, 5, 4), *(make(tables) for make in extra_rules), rule]
@@ -87,6 +93,19 @@ def test_a_couplet_repeats_its_first_line_only_at_the_same_position():
     assert allows(rule, state, tokenizer, "春") and not allows(rule, state, tokenizer, "江")
     # the next couplet is free of the first one's characters
     assert allows(rule, written(constraints, tokenizer, "江山春風落，明月夜色去。"), tokenizer, "春")
+
+
+def test_pieces_of_several_characters_are_judged_by_every_character():
+    tokenizer, _, rule, constraints = build(multi=("蕭蕭", "寂寂", "明月", "山風"))
+    assert allows(rule, written(constraints, tokenizer, ""), tokenizer, "蕭蕭")  # at 0: attested
+    assert not allows(rule, written(constraints, tokenizer, ""), tokenizer, "寂寂")  # at 0: not
+    assert allows(rule, written(constraints, tokenizer, "山風"), tokenizer, "寂寂")  # at 2: attested
+    assert not allows(rule, written(constraints, tokenizer, "山"), tokenizer, "蕭蕭")  # at 1: not
+    assert allows(rule, written(constraints, tokenizer, "蕭"), tokenizer, "蕭")
+    assert not allows(rule, written(constraints, tokenizer, "明"), tokenizer, "明月")  # 明 twice
+    state = written(constraints, tokenizer, "花山風月落，")
+    assert not allows(rule, state, tokenizer, "山風")  # 山 stood second in the first line
+    assert allows(rule, written(constraints, tokenizer, "花山風月落，春"), tokenizer, "山風")  # mirrored
 
 
 def test_without_the_slot_table_any_reduplication_is_allowed_but_the_line_rules_hold():

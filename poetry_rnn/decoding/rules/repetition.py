@@ -63,7 +63,15 @@ class RepetitionRule(SoftRule):
         self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
         self.lines = lines
         self._comma_period = (tables.comma_id, tables.period_id)
-        # pieces that repeat a character within themselves (none for a character vocabulary): judged whole
+        # One-character pieces by their normalised character (a character vocabulary has only these), and
+        # the longer pieces by each character they contain: those are judged whole by _fits.
+        self._single: dict[str, list[int]] = {}
+        self._longer: dict[str, list[int]] = {}
+        for char, pieces in tables.ids_containing.items():
+            for piece, _ in pieces:
+                kind = self._single if len(tables.chars[piece]) == 1 else self._longer
+                kind.setdefault(char, []).append(piece)
+        # pieces that repeat a character within themselves (none for a character vocabulary)
         self._self_repeating = [p for p, text in enumerate(tables.chars) if len(set(text)) < len(text)]
 
     def start(self, state: DecodingState) -> None:
@@ -131,13 +139,33 @@ class RepetitionRule(SoftRule):
         """The state with the pieces blocked at the next step (made once per advance, not per query)."""
         line, first = own.line, own.couplet_first
         position = len(line)
-        if self.lines is None or (not line and not first) or position >= self.lines.chars_per_line:
+        nothing_to_judge = not line and not first and not self._self_repeating
+        if self.lines is None or nothing_to_judge or position >= self.lines.chars_per_line:
             return own._replace(next_blocked=own.blocked)
-        suspects = set(self._self_repeating)
-        for char in set(line) | set(first):
-            suspects.update(piece for piece, _ in self.tables.ids_containing.get(char, ()))
-        chars = self.tables.chars
-        refused = [piece for piece in suspects if not self._fits(line, first, position, chars[piece], own)]
+        # one-character pieces: a character of the line, unless it would make the one reduplication a slot
+        # allows here; a character of the couplet's first line, unless it stood at this position there
+        last = line[-1] if line else ""
+        doubling = (
+            last
+            and line.count(last) == 1
+            and last not in own.doubled
+            and (
+                self.lines.slots is None
+                or (self.lines.chars_per_line, position - 1, last) in self.lines.slots
+            )
+        )
+        mirrored = first[position] if position < len(first) else ""
+        refused_chars = {c for c in line if not (doubling and c == last)}
+        refused_chars.update(c for c in first if c != mirrored)
+        refused = [piece for char in refused_chars for piece in self._single.get(char, ())]
+        if self._longer or self._self_repeating:
+            suspects = set(self._self_repeating)
+            for char in set(line) | set(first):
+                suspects.update(self._longer.get(char, ()))
+            chars = self.tables.chars
+            refused += [
+                piece for piece in suspects if not self._fits(line, first, position, chars[piece], own)
+            ]
         return own._replace(next_blocked=own.blocked.union(refused) if refused else own.blocked)
 
     def _fits(self, line: str, first: str, position: int, text: str, own: RepetitionState) -> bool:
