@@ -9,7 +9,7 @@ from tiny_model import tiny_model_for_tests
 
 from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.generation.rerank import RELEVANCE_WEIGHT, rank_score, relevance_scores
-from poetry_rnn.model import FloatStepper, Int8Stepper, default_model_dir
+from poetry_rnn.model import FloatStepper, Int8Stepper, ModelConfig, PoetryLM, default_model_dir
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 
 CHARS = "山風花春秋人天雲江流明月日水樹草夜色落去"
@@ -25,10 +25,23 @@ def stepped_log_likelihood(stepper, prefix: list[int], body: list[int]) -> float
     return total
 
 
+def adaptive_model(tokenizer, cell: str) -> PoetryLM:
+    """A tiny model whose adaptive softmax has two tail clusters within the small vocabulary."""
+    torch.manual_seed(1)
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size, cell=cell, embedding_dim=16, hidden_size=24, cutoffs=(14, 26)
+    )
+    return PoetryLM(config).eval()
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_relevance_is_the_per_piece_log_likelihood_ratio_of_the_two_prefixes(cell):
+@pytest.mark.parametrize("tails", [False, True])
+def test_relevance_is_the_per_piece_log_likelihood_ratio_of_the_two_prefixes(cell, tails):
     tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *CHARS])
-    stepper = FloatStepper(tiny_model_for_tests(tokenizer, cell=cell).eval())
+    model = adaptive_model(tokenizer, cell) if tails else tiny_model_for_tests(tokenizer, cell=cell)
+    if tails:  # the bodies below use pieces of the shortlist and of both tails
+        assert model.has_adaptive_softmax and tokenizer.vocab_size > 26
+    stepper = FloatStepper(model)
     conditioned = [
         tokenizer.form_id("wujue"),
         tokenizer.title_id,
@@ -41,7 +54,7 @@ def test_relevance_is_the_per_piece_log_likelihood_ratio_of_the_two_prefixes(cel
         [*tokenizer.encode("山風花春秋，"), tokenizer.eos_id],
         [*tokenizer.encode("明月"), tokenizer.eos_id],
         [tokenizer.eos_id],
-    ] * 7  # more than one forward's rows
+    ] * 12  # more than one batch of rows
     found = relevance_scores(stepper, conditioned, plain, bodies, tokenizer.pad_id)
     with torch.inference_mode():
         expected = [
