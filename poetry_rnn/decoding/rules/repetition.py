@@ -35,6 +35,22 @@ class LineRepetition:
     slots: ReduplicationSlots | None
 
 
+def _pieces_by_kind(
+    tables: VocabularyTables,
+) -> tuple[dict[str, list[int]], dict[str, list[int]], list[int]]:
+    """One-character pieces by their normalised character (a character vocabulary has only these), the
+    longer pieces by each character they contain (judged whole by RepetitionRule._fits), and the pieces
+    that repeat a character within themselves. Built once per vocabulary (a pass over it)."""
+    single: dict[str, list[int]] = {}
+    longer: dict[str, list[int]] = {}
+    for char, pieces in tables.ids_containing.items():
+        for piece, _ in pieces:
+            kind = single if len(tables.chars[piece]) == 1 else longer
+            kind.setdefault(char, []).append(piece)
+    self_repeating = [p for p, text in enumerate(tables.chars) if len(set(text)) < len(text)]
+    return single, longer, self_repeating
+
+
 class RepetitionState(NamedTuple):
     counts: Mapping[str, int]  # normalised character → times written (or reserved); never changed in place
     blocked: frozenset[int]  # pieces that would write a character once too often
@@ -63,16 +79,9 @@ class RepetitionRule(SoftRule):
         self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
         self.lines = lines
         self._comma_period = (tables.comma_id, tables.period_id)
-        # One-character pieces by their normalised character (a character vocabulary has only these), and
-        # the longer pieces by each character they contain: those are judged whole by _fits.
-        self._single: dict[str, list[int]] = {}
-        self._longer: dict[str, list[int]] = {}
-        for char, pieces in tables.ids_containing.items():
-            for piece, _ in pieces:
-                kind = self._single if len(tables.chars[piece]) == 1 else self._longer
-                kind.setdefault(char, []).append(piece)
-        # pieces that repeat a character within themselves (none for a character vocabulary)
-        self._self_repeating = [p for p, text in enumerate(tables.chars) if len(set(text)) < len(text)]
+        self._single, self._longer, self._self_repeating = tables.shared(
+            ("repetition pieces",), lambda: _pieces_by_kind(tables)
+        )
 
     def start(self, state: DecodingState) -> None:
         own = RepetitionState({}, frozenset())
