@@ -8,9 +8,10 @@ A request is validated completely before decoding (every bad field raises `UserE
 does not depend on the model when the GenerationRequest is made (poetry_rnn.generation.request), the rest
 against this model's vocabulary when it is resolved (poetry_rnn.generation.resolve). The rules become
 constraints (poetry_rnn.decoding); candidates are sampled as one batch (or found by beam search), checked
-once more with the 格律 checker, and returned best first. Each call keeps its state local and draws
-randomness only from its own seeded `torch.Generator`, so one generator may serve concurrent requests and
-the same seed and options give the same poems. The command line is poetry_rnn.generation.command.
+once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned best first. Each call
+keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
+serve concurrent requests and the same seed and options give the same poems. The command line is
+poetry_rnn.generation.command.
 """
 
 from __future__ import annotations
