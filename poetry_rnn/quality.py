@@ -14,16 +14,27 @@ convert simplified poems first, so that the attested reduplications of the corpu
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.script import normalize_variants
+
+log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 10  # examples kept per measure: enough to read what a figure counts
 # The corpus marks lost characters with 囗 (「近城多囗囗」); the cleaning keeps such poems. A poem with a
 # gap is no fair sample of real verse: it would show the gap as a reduplication, and readers would spot it.
 LOST_CHARACTER = "囗"
+# The attested slots of the Tang train split for the line lengths of the regular forms, as the decoder needs
+# them without the corpus (scripts/build_reduplication_slots.py writes it).
+SLOTS_FILE = Path(__file__).resolve().parent / "prosody" / "data" / "reduplication_slots.json"
+SLOTS_FORMAT = 1
 
 
 def is_intact(lines: Iterable[str]) -> bool:
@@ -78,6 +89,49 @@ class ReduplicationSlots:
 
     def __len__(self) -> int:
         return len(self._slots)
+
+    def normalized(self) -> ReduplicationSlots:
+        """The same slots with variant characters mapped as the decoder's repetition rule reads text."""
+        return ReduplicationSlots((length, i, normalize_variants(char)) for length, i, char in self._slots)
+
+    def to_json(self, lengths: Iterable[int] | None = None) -> dict:
+        """{"format", "slots": {line length: [characters attested at position 0, at 1, ...]}} (only the
+        given line lengths, all by default): a small file that names every slot once."""
+        wanted = None if lengths is None else set(lengths)
+        table: dict[int, dict[int, set[str]]] = {}
+        for length, position, char in self._slots:
+            if wanted is None or length in wanted:
+                table.setdefault(length, {}).setdefault(position, set()).add(char)
+        return {
+            "format": SLOTS_FORMAT,
+            "slots": {
+                str(length): ["".join(sorted(by_position.get(i, ()))) for i in range(length - 1)]
+                for length, by_position in sorted(table.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, document: dict) -> ReduplicationSlots:
+        if not isinstance(document, dict) or document.get("format") != SLOTS_FORMAT:
+            raise ValueError(f"not a reduplication slot table of format {SLOTS_FORMAT}")
+        return cls(
+            (int(length), position, char)
+            for length, positions in document["slots"].items()
+            for position, chars in enumerate(positions)
+            for char in chars
+        )
+
+
+@lru_cache(maxsize=1)
+def shipped_slots() -> ReduplicationSlots | None:
+    """The attested slots shipped with the package (normalised characters), or None where the file is
+    missing or unreadable (the decoder then allows a reduplication anywhere, as before the table)."""
+    try:
+        document = json.loads(SLOTS_FILE.read_text(encoding="utf-8"))
+        return ReduplicationSlots.from_json(document).normalized()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("no table of attested reduplications (%s): %s", SLOTS_FILE.name, error)
+        return None
 
 
 @dataclass

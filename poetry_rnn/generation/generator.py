@@ -8,9 +8,10 @@ A request is validated completely before decoding (every bad field raises `UserE
 does not depend on the model when the GenerationRequest is made (poetry_rnn.generation.request), the rest
 against this model's vocabulary when it is resolved (poetry_rnn.generation.resolve). The rules become
 constraints (poetry_rnn.decoding); candidates are sampled as one batch (or found by beam search), checked
-once more with the 格律 checker, and returned best first. Each call keeps its state local and draws
-randomness only from its own seeded `torch.Generator`, so one generator may serve concurrent requests and
-the same seed and options give the same poems. The command line is poetry_rnn.generation.command.
+once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned best first. Each call
+keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
+serve concurrent requests and the same seed and options give the same poems. The command line is
+poetry_rnn.generation.command.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, w
 from poetry_rnn.decoding.rules import (
     AcrosticRule,
     FormRule,
+    LineRepetition,
     OriginalityRule,
     PatternChoice,
     RepetitionRule,
@@ -47,11 +49,13 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
+from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
@@ -81,12 +85,18 @@ class GeneratedPoem:
     tone: str = "strict"
     script: str = "traditional"
     notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
+    # Reranking (poetry_rnn.generation.rerank): relevance to the title and keywords (None without them),
+    # and the score poems are ordered by (score + weight × relevance); set once every candidate is found.
+    relevance: float | None = None
+    rank_score: float | None = None
 
     def to_dict(self) -> dict:
         return {
             "lines": self.lines,
             "text": self.text,
             "score": round(self.score, 4),
+            "relevance": None if self.relevance is None else round(self.relevance, 4),
+            "rank_score": None if self.rank_score is None else round(self.rank_score, 4),
             "rhyme_group": self.rhyme_group,
             "rhyme_group_label": self.rhyme_group_label,
             "pattern": self.pattern_name,
@@ -232,10 +242,13 @@ class PoetryGenerator:
         if request.heads:
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
-        if request.max_repeat is not None:
-            # Heads that stand for one character are reserved, so that the model cannot spend them early.
-            reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-            rules.append(RepetitionRule(tables, request.max_repeat, reserved))
+        # Heads that stand for one character are reserved, so that the model cannot spend them early.
+        reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
+        slots = shipped_slots()
+        if slots is None:
+            request.notes.append("reduplications unchecked: the table of attested ones is missing")
+        lines = LineRepetition(form.chars_per_line, slots)
+        rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:
@@ -339,6 +352,7 @@ class PoetryGenerator:
         max_steps = form_spec.line_count * (form_spec.chars_per_line + 1) + 2
         generator = torch.Generator().manual_seed(request.seed)
         poems: list[GeneratedPoem] = []
+        bodies: list[list[int]] = []  # each poem's pieces after the given first line, for reranking
         seen: set[str] = set()
         last_partial = None
         with torch.inference_mode():
@@ -386,6 +400,7 @@ class PoetryGenerator:
                     if poem.ok and poem.text not in seen:
                         seen.add(poem.text)
                         poems.append(poem)
+                        bodies.append(state.ids[len(first_ids) :])
                 if request.beam > 1:
                     break  # beam search is deterministic: another round finds the same poems
         if not poems:
@@ -393,8 +408,26 @@ class PoetryGenerator:
                 "no poem satisfying every constraint was found; try another seed or fewer constraints",
                 field=None,
             )
-        poems.sort(key=lambda p: -p.score)
+        self._rerank(poems, bodies, request, prefix, first_ids)
+        poems.sort(key=lambda p: -p.rank_score)
         return poems[: request.n]
+
+    def _rerank(
+        self,
+        poems: list[GeneratedPoem],
+        bodies: list[list[int]],
+        request: ResolvedRequest,
+        prefix: list[int],
+        first_ids: list[int],
+    ) -> None:
+        """Set each poem's relevance (with a title or keywords) and rank score (see generation.rerank)."""
+        relevances: list[float | None] = [None] * len(poems)
+        if request.title or request.keywords:
+            form_prefix = conditioning_ids(self.tokenizer, form=request.form.name) + first_ids
+            relevances = relevance_scores(self.stepper, prefix, form_prefix, bodies, self.tokenizer.pad_id)
+        for poem, relevance in zip(poems, relevances, strict=True):
+            poem.relevance = relevance
+            poem.rank_score = rank_score(poem.score, relevance)
 
     def _partial(self, states: list[DecodingState], request: ResolvedRequest) -> list[str] | None:
         alive = [s for s in states if not s.dead]

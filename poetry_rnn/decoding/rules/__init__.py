@@ -6,13 +6,14 @@ from poetry_rnn.decoding.rules.base import Rule, SoftRule
 from poetry_rnn.decoding.rules.form import FormRule
 from poetry_rnn.decoding.rules.originality import OriginalityRule
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft, remaining_patterns
-from poetry_rnn.decoding.rules.repetition import RepetitionRule, RepetitionState
+from poetry_rnn.decoding.rules.repetition import LineRepetition, RepetitionRule, RepetitionState
 from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState, rhyme_groups_left
 from poetry_rnn.decoding.rules.tone import ToneRule, ToneState, relaxed_template
 
 __all__ = [
     "AcrosticRule",
     "FormRule",
+    "LineRepetition",
     "OriginalityRule",
     "PatternChoice",
     "PatternsLeft",
