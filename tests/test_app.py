@@ -30,9 +30,13 @@ FORM_SHAPES = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with running_app(log) as url:
+def app_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("app") / "app.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_log):
+    with running_app(app_log) as url:
         yield url
 
 
@@ -264,6 +268,22 @@ def test_unexpected_errors_show_a_generic_message_and_are_logged(caplog):
     assert caught.value.message == import_app("text").GENERIC_ERROR
     assert "internal detail" not in str(caught.value)
     assert any("internal detail" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_refused_request_is_one_log_line_without_a_traceback(client, app_log):
+    for options in (
+        {"mode": "acrostic", "text": "春江"},
+        {"rhyme_scheme": "none", "first_line_rhymes": "yes"},
+    ):
+        with pytest.raises(AppError):
+            generate(client, **options)
+    with pytest.raises(AppError):
+        client.predict(text="", api_name="/check")
+    log = app_log.read_text(encoding="utf-8", errors="replace")
+    refusals = [line for line in log.splitlines() if " refused (" in line]
+    assert len(refusals) >= 3
+    assert any("(first_line_rhymes)" in line for line in refusals)
+    assert "Traceback" not in log
 
 
 # ------------------------------------------------------------------------------------------- README
