@@ -74,7 +74,9 @@ def to_simplified(text: str) -> str:
     if len(converted) != len(text):  # a phrase changed length: go character by character
         converted = "".join(_converter("t2s").convert(c) for c in text)
     return "".join(
-        COMMON_SIMPLIFIED.get(source, source) if is_rare_glyph(simple) and not is_rare_glyph(source) else simple
+        COMMON_SIMPLIFIED.get(source, source)
+        if is_rare_glyph(simple) and not is_rare_glyph(source)
+        else simple
         for source, simple in zip(text, converted, strict=True)
     )
 
