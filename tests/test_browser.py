@@ -280,6 +280,23 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
         context.close()
 
 
+def test_generate_is_above_the_fold_on_a_1366_by_900_desktop(browser, app_url):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#generate-button")
+        for language, acrostic in (("中文", "藏头"), ("English", "acrostic")):
+            page.get_by_text(language, exact=True).click()
+            page.get_by_label(acrostic, exact=True).check()  # the text box shows: the longest form
+            page.locator("#text textarea").wait_for()
+            box = page.locator("#generate-button").bounding_box()
+            assert box["y"] + box["height"] <= 900, (language, box)
+    finally:
+        context.close()
+
+
 def test_english_switch_changes_the_labels(page):
     page.get_by_text("English", exact=True).click()
     page.get_by_role("tab", name="Check").wait_for()
