@@ -294,6 +294,9 @@ _ZH_MESSAGES: list[tuple[re.Pattern, str]] = [
         (r"empty; give a title.*", "为空：请给题目，至多二十字"),
         (r"empty; describe the theme.*", "为空：请用白话描述，如「秋天的夜晚想念家乡」"),
         (r"paste a poem to check.*", "请贴入一首诗（简体或繁體）"),
+        (r"no Chinese characters found.*", "没有汉字：请贴入一首汉字写的诗（简繁均可），句间用，。或换行"),
+        (r"the poem is too long \(([\d,]+) Chinese characters\); the checker takes at most (\d+).*",
+         r"诗太长（\1 字），至多 \2 字（五绝 20、七绝 28、五律 40、七律 56）"),
         (r".* is not one of: (.+)", r"只能选：\1"),
     ]
 ]  # fmt: skip
