@@ -53,8 +53,32 @@ def _converter(config: str):
     return opencc.OpenCC(config if config.endswith(".json") else f"{config}.json")
 
 
+# OpenCC simplifies some traditional characters to forms in the CJK extension blocks, which common fonts
+# cannot draw (劚 → 㔉, 艣 → 𫇛). Where a common simplified form exists it is used; otherwise the traditional
+# character stays.
+COMMON_SIMPLIFIED: dict[str, str] = {
+    "艣": "橹", "礮": "炮", "竚": "伫", "勑": "敕", "蹔": "暂", "糺": "纠", "蒭": "刍", "勣": "绩", "緍": "缗",
+}  # fmt: skip
+_RARE_GLYPHS = re.compile("[\u3400-\u4dbf\U00020000-\U0003ffff]")
+
+
+def is_rare_glyph(char: str) -> bool:
+    """Whether `char` lies in a CJK extension block (A, B and beyond): missing from most fonts."""
+    return bool(_RARE_GLYPHS.fullmatch(char))
+
+
 def to_simplified(text: str) -> str:
-    return _converter("t2s").convert(text)
+    converted = _converter("t2s").convert(text)
+    if not _RARE_GLYPHS.search(converted):
+        return converted
+    if len(converted) != len(text):  # a phrase changed length: go character by character
+        converted = "".join(_converter("t2s").convert(c) for c in text)
+    return "".join(
+        COMMON_SIMPLIFIED.get(source, source)
+        if is_rare_glyph(simple) and not is_rare_glyph(source)
+        else simple
+        for source, simple in zip(text, converted, strict=True)
+    )
 
 
 def to_traditional(text: str) -> str:

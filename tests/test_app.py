@@ -30,9 +30,13 @@ FORM_SHAPES = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with running_app(log) as url:
+def app_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("app") / "app.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_log):
+    with running_app(app_log) as url:
         yield url
 
 
@@ -266,6 +270,22 @@ def test_unexpected_errors_show_a_generic_message_and_are_logged(caplog):
     assert any("internal detail" in (r.exc_text or "") for r in caplog.records)
 
 
+def test_a_refused_request_is_one_log_line_without_a_traceback(client, app_log):
+    for options in (
+        {"mode": "acrostic", "text": "春江"},
+        {"rhyme_scheme": "none", "first_line_rhymes": "yes"},
+    ):
+        with pytest.raises(AppError):
+            generate(client, **options)
+    with pytest.raises(AppError):
+        client.predict(text="", api_name="/check")
+    log = app_log.read_text(encoding="utf-8", errors="replace")
+    refusals = [line for line in log.splitlines() if " refused (" in line]
+    assert len(refusals) >= 3
+    assert any("(first_line_rhymes)" in line for line in refusals)
+    assert "Traceback" not in log
+
+
 # ------------------------------------------------------------------------------------------- README
 def test_readme_api_snippet_runs_against_the_app(app_url):
     """The README's gradio_client snippet, pointed at this app, runs and prints a poem and a check."""
@@ -308,3 +328,187 @@ def test_space_front_matter_matches_the_pinned_gradio():
     assert fields["sdk_version"] == pins["gradio"]
     assert fields["app_file"] == "app.py" and (REPO / fields["app_file"]).is_file()
     assert fields["python_version"] == '"3.11"'
+
+
+# ------------------------------------------------------------------------------------------- the UI's handlers
+@pytest.fixture(scope="module")
+def poetry_app():
+    from poetry_rnn.generation.generator import PoetryGenerator
+
+    return import_app("handlers").PoetryApp(PoetryGenerator.from_pretrained())
+
+
+def _generate_ui(app, lang="zh", state=None, **options) -> list[tuple]:
+    values = {
+        "form": "qijue", "mode": "free", "text": "", "rhyme_scheme": "pingshui", "rhyme_group": "auto",
+        "first_line_rhymes": "auto", "tone": "strict", "n": 2, "temperature": 0.85, "top_p": 0.95,
+        "seed": 3, "script": "simplified", "show_tones": True, **options,
+    }  # fmt: skip
+    return list(app.ui_generate(*values.values(), lang, state))
+
+
+def _shown_messages(answer: tuple) -> dict[str, str]:
+    """The error slots that show a message → its text (the slots follow the five result outputs)."""
+    handlers = import_app("handlers")
+    slots = answer[5 : 5 + len(handlers.ERROR_SLOTS)]
+    return {
+        name: update.value for name, update in zip(handlers.ERROR_SLOTS, slots, strict=True) if update.visible
+    }
+
+
+def test_a_refusal_is_shown_beside_its_field_and_keeps_the_result(poetry_app, caplog):
+    import gradio as gr
+
+    [good] = _generate_ui(poetry_app)[-1:]
+    state = good[4]
+    assert state["poems"] and _shown_messages(good) == {}
+    with caplog.at_level(logging.INFO, logger="poetry_rnn.app"):
+        [refused] = _generate_ui(poetry_app, state=state, form="wulv", mode="acrostic", text="春江花月")
+    # The poem, its text, info, table and state are left as they were; the message is under the text box.
+    assert all(isinstance(update, type(gr.skip())) for update in refused[:5])
+    assert list(_shown_messages(refused)) == ["text"]
+    assert "藏头：给了 4 个字，五律有 8 句" in _shown_messages(refused)["text"]
+    # One log line, no traceback.
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1 and refusals[0].exc_info is None and refusals[0].levelno == logging.INFO
+    [english] = _generate_ui(poetry_app, lang="en", form="wulv", mode="acrostic", text="春江花月")
+    assert "Acrostic: the acrostic has 4 characters" in _shown_messages(english)["text"]
+
+
+def test_a_refusal_after_streaming_began_restores_the_last_result():
+    handlers = import_app("handlers")
+    render = import_app("render")
+    from poetry_rnn.errors import UserError
+
+    class Stops:
+        model_dir = None
+
+        def generate_stream(self, request):
+            yield {"partial": ["春风"]}
+            raise UserError(
+                "the model cannot write 龘 (not in its vocabulary); change the first line", "first_line"
+            )
+
+    poem = {
+        "lines": ["白日依山尽", "黄河入海流"],
+        "text": "白日依山尽，黄河入海流。",
+        "seed": 1,
+        "score": -3.0,
+        "script": "simplified",
+        "ok": True,
+    }
+    state = {"poems": [poem], "title": None, "selected": 0}
+    answers = _generate_ui(handlers.PoetryApp(Stops()), state=state)
+    streaming, refused = answers
+    assert "streaming" in streaming[0] and streaming[1] == "" and streaming[2] == ""
+    assert refused[0] == render.poem_html(poem, None, True, "zh")  # the last poem, whole again
+    assert refused[1] == render.poem_plain_text(poem) and "种子" in refused[2]
+    assert _shown_messages(refused) == {"text": _shown_messages(refused)["text"]}
+    assert "模型写不出「龘」" in _shown_messages(refused)["text"]
+
+
+def test_title_limit_is_the_same_for_50_and_2000_characters():
+    handlers = import_app("handlers")
+    from poetry_rnn.errors import UserError
+
+    messages = []
+    for length in (50, 2000):
+        with pytest.raises(UserError) as caught:
+            handlers.build_request("qijue", "title", "秋" * length, "pingshui", "auto", "auto", "strict", 1,
+                                   0.85, 0.95, -1, "simplified")  # fmt: skip
+        assert caught.value.field == "title"
+        messages.append(str(caught.value))
+    assert messages == [f"the title has {n} characters; at most 20 are allowed" for n in (50, 2000)]
+
+
+def test_no_rhyme_with_a_rhyming_first_line_is_refused_everywhere():
+    from poetry_rnn.errors import UserError
+    from poetry_rnn.generation.command import configure_parser
+    from poetry_rnn.generation.request import GenerationRequest
+
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(rhyme_scheme="none", first_line_rhymes=True)
+    assert caught.value.field == "first_line_rhymes"
+    assert GenerationRequest(rhyme_scheme="none", first_line_rhymes=False).first_line_rhymes is False
+    # One default script for every face: the request (Python API), the command line, the app's API.
+    import argparse
+    import inspect
+
+    assert GenerationRequest().script == "simplified"
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    assert parser.parse_args([]).script == "simplified"
+    handlers = import_app("handlers")
+    assert inspect.signature(handlers.PoetryApp.api_generate).parameters["script"].default == "simplified"
+
+
+def test_first_line_message_quotes_the_line_in_the_users_script(poetry_app):
+    from poetry_rnn.errors import UserError
+    from poetry_rnn.generation.request import GenerationRequest
+
+    # 依 (level) cannot stand at position 3 of a rhyming 五绝 first line under strict rules.
+    request = GenerationRequest(
+        form="wujue", first_line="白日依山尽", first_line_rhymes=True, script="simplified"
+    )
+    with pytest.raises(UserError) as caught:
+        poetry_app.generator.generate(request)
+    assert "「白日依山尽」" in str(caught.value) and "盡" not in str(caught.value)
+    shown = import_app("text").localized_message(caught.value.field, str(caught.value), "zh")
+    assert shown.startswith("首句：「白日依山尽」") and "fits no" not in shown
+
+
+def test_common_refusals_read_in_chinese():
+    """Each of these refusals, as the request words it, is shown in Chinese without English left over."""
+    from poetry_rnn.errors import UserError
+    from poetry_rnn.generation.request import GenerationRequest
+
+    text = import_app("text")
+    for options in [
+        {"form": "wulv", "acrostic": "春江"},
+        {"title": "秋" * 30},
+        {"acrostic": "春江花🌸"},
+        {"acrostic": "Spri"},
+        {"first_line": "白日依山尽", "form": "qijue"},
+        {"rhyme_scheme": "none", "first_line_rhymes": True},
+        {"rhyme_scheme": "none", "rhyme_group": "下平七阳"},
+        {"n": 100},
+        {"temperature": 9},
+    ]:
+        with pytest.raises(UserError) as caught:
+            GenerationRequest(**options)
+        shown = text.localized_message(caught.value.field, str(caught.value), "zh")
+        assert not re.search(r"[A-Za-z]{3,}", shown.replace("Spri", "")), (options, shown)
+
+
+def test_rendering_one_language_at_a_time():
+    render = import_app("render")
+    analysis = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()
+    chinese = render.analysis_html(analysis, "zh")
+    english = render.analysis_html(analysis, "en")
+    assert "第2句第4字「上」应平" in chinese and "line 2, character 4" not in chinese
+    assert "line 2, character 4 should be level" in english and "应平" not in english
+    assert chinese.count('<li class="couplet') == 2 and "不对" in chinese
+    assert "not parallel" in english
+    # A 律诗 whose neck couplet is not parallel: the fault is listed and the couplet marked.
+    lushi = analyze(
+        "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
+    ).to_dict()
+    verdicts = render.couplets_html(lushi, "zh")
+    assert [name in verdicts for name in ("首联", "颔联", "颈联", "尾联")] == [True] * 4
+
+
+def test_poem_html_puts_each_mark_beside_its_character():
+    render = import_app("render")
+    analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").to_dict()
+    poem = {"lines": ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"], "analysis": analysis,
+            "script": "simplified", "seed": 1, "score": -3.1, "ok": True}  # fmt: skip
+    page = render.poem_html(poem, "登鹳雀楼")
+    cells = re.findall(
+        r'<span class="cell"><span class="ch[^"]*">(.)</span><span class="mark">(.)</span></span>', page
+    )
+    assert "".join(c for c, _ in cells) == "".join(poem["lines"])
+    assert "".join(m for _, m in cells) == "".join(line["tone_marks"] for line in analysis["lines"])
+    assert page.count('class="punct"') == 4 and "<ruby" not in page
+    info = render.poem_info_markdown(poem, "zh")
+    assert "平均对数概率" in info and "-3.10" in info
+    assert "log-probability" in render.poem_info_markdown(poem, "en")

@@ -46,14 +46,19 @@ pytestmark = [
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-# The rendered poem, line by line: each character is a <ruby class="ch"> whose first text node is the
-# character (the <rt> holds its 平仄 mark).
+# The rendered poem, line by line: each character is a <span class="ch"> holding the character, beside it
+# a <span class="mark"> with its 平仄 mark; the line's punctuation is a <span class="punct">.
 READ_POEM = """() => Array.from(document.querySelectorAll('#poem-view .poem-line')).map(
     line => Array.from(line.querySelectorAll('.ch')).map(ch => ch.firstChild.textContent).join(''))"""
 READ_RHYMES = """() => Array.from(document.querySelectorAll('#poem-view .poem-line')).map(
     line => Array.from(line.querySelectorAll('.ch')).findIndex(ch => ch.classList.contains('rhyme')))"""
 FINISHED = """(lines) => !document.querySelector('#poem-view.streaming')
     && document.querySelectorAll('#poem-view .poem-line').length === lines"""
+READ_MARKS = """() => Array.from(document.querySelectorAll('#poem-view .poem-line')).map(
+    l => Array.from(l.querySelectorAll('.mark')).map(r => r.textContent).join(''))"""
+# Gradio's red "Error" status over an output, and its toasts: a refusal must show neither.
+ERROR_PILLS = """() => Array.from(document.querySelectorAll('.error, .toast-body, .toast-wrap'))
+    .filter(e => e.offsetParent !== null).map(e => e.innerText)"""
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +102,10 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
         new MutationObserver(() => { if (document.querySelector('#poem-view.streaming')) window.sawStreaming = true; })
             .observe(document.body, {subtree: true, childList: true, attributes: true}); }"""
     )
-    page.get_by_label("七绝 qijue").check()
-    page.get_by_label("藏头 acrostic").check()
+    page.get_by_label("七绝").check()
+    page.get_by_label("藏头").check()
     page.locator("#text textarea").fill("春江花月")
-    page.get_by_label("中华新韵 xinyun").check()
+    page.get_by_label("中华新韵").check()
     page.locator("#generate-button").click()
     page.wait_for_function(FINISHED, arg=4)
 
@@ -118,15 +123,12 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     assert {i for i, position in enumerate(rhymes) if position == 6} == rhyme_lines
     assert all(position in (-1, 6) for position in rhymes)
     # 平仄 marks: one per character, as the checker reads them.
-    marks = page.evaluate(
-        "() => Array.from(document.querySelectorAll('#poem-view .poem-line')).map("
-        "l => Array.from(l.querySelectorAll('rt')).map(r => r.textContent).join(''))"
-    )
+    marks = page.evaluate(READ_MARKS)
     assert marks == [line.tone_marks for line in analysis.lines]
     # The plain-text copy and the seed shown.
     plain = page.locator("#poem-text textarea").input_value()
     assert plain.replace("\n", "") == text
-    assert "seed" in page.locator("#poem-info").inner_text()
+    assert "种子" in page.locator("#poem-info").inner_text()
     assert page.evaluate("() => window.sawStreaming") is True
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"), full_page=True)
 
@@ -141,33 +143,178 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     )
     assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
     seed_shown = page.locator("#poem-info code").first.inner_text()
-    page.get_by_role("button", name="用此种子 reuse this seed").click()
-    page.get_by_text("采样 sampling").click()  # the seed field is in this (closed) accordion
+    page.get_by_role("button", name="用此种子").click()
+    page.get_by_text("更多选项").click()  # the seed field is in this (closed) accordion
     page.wait_for_function("(seed) => document.querySelector('#seed input')?.value === seed", arg=seed_shown)
 
     # Hiding the tone marks re-renders the same poem without them.
-    page.get_by_label("显示平仄 show tone marks ○●").uncheck()
-    page.wait_for_function("() => document.querySelectorAll('#poem-view rt').length === 0")
+    page.get_by_label("显示平仄 ○●").uncheck()
+    page.wait_for_function("() => document.querySelectorAll('#poem-view .mark').length === 0")
     assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
 
 
-def test_bad_input_shows_the_field_and_keeps_the_text(page):
-    page.get_by_label("五律 wulv").check()
-    page.get_by_label("藏头 acrostic").check()
+def test_a_refusal_shows_its_message_beside_the_field_and_keeps_the_result(page):
+    page.locator("#example-0").click()  # 自由 · 五绝, seed 11: a result to keep
+    page.wait_for_function(FINISHED, arg=4)
+    poem_before = page.evaluate(READ_POEM)
+    plain_before = page.locator("#poem-text textarea").input_value()
+    info_before = page.locator("#poem-info").inner_text()
+
+    page.get_by_label("五律").check()
+    page.get_by_label("藏头").check()
     page.locator("#text textarea").fill("春江花月")  # a 五律 has 8 lines
     page.locator("#generate-button").click()
-    toast = page.locator(".toast-body", has_text="藏头 acrostic")
-    toast.wait_for()
-    assert "8" in toast.inner_text()
+    message = page.locator("#text-error .field-error")
+    message.wait_for()
+    assert "藏头" in message.inner_text() and "8" in message.inner_text()
+    # Beside the field: just below the text box, in the form's column.
+    field_box = page.locator("#text textarea").bounding_box()
+    message_box = message.bounding_box()
+    assert 0 <= message_box["y"] - (field_box["y"] + field_box["height"]) < 80, (field_box, message_box)
+    assert abs(message_box["x"] - field_box["x"]) < 40
+    # No toast, no red "Error" over the results; the last poem, its text and its info stay as they were.
+    page.wait_for_timeout(500)
+    assert page.evaluate(ERROR_PILLS) == []
+    assert page.evaluate(READ_POEM) == poem_before
+    assert page.locator("#poem-text textarea").input_value() == plain_before
+    assert page.locator("#poem-info").inner_text() == info_before
     assert "Traceback" not in page.content()
     assert page.locator("#text textarea").input_value() == "春江花月"
-    # No frozen spinner: the form can be used again at once, and the next request succeeds.
+    page.screenshot(path=str(ARTIFACTS / "error.png"))
+
+    # The form can be used again at once; the next request succeeds and the message goes.
     page.locator("#text textarea").fill("春江花月夜色正明")
     page.locator("#generate-button").click()
     page.wait_for_function(FINISHED, arg=8)
     lines = page.evaluate(READ_POEM)
     assert "".join(line[0] for line in lines) == "春江花月夜色正明"
-    page.screenshot(path=str(ARTIFACTS / "after_error.png"), full_page=True)
+    assert not message.is_visible()
+
+
+def test_contradictory_options_are_refused_beside_the_option(page):
+    page.get_by_label("不押韵").check()
+    page.get_by_text("更多选项").click()
+    page.get_by_label("入韵", exact=True).check()
+    page.get_by_text("更多选项").click()  # closed again: the refusal opens it
+    page.locator("#generate-button").click()
+    message = page.locator("#options-error .field-error")
+    message.wait_for()
+    assert message.inner_text().startswith("首句入韵")
+    assert message.is_visible()
+    assert page.evaluate(ERROR_PILLS) == []
+
+
+def test_vertical_poem_keeps_punctuation_and_marks_beside_their_characters(page):
+    page.locator("#example-2").click()  # 首句 · 五律 · 白日依山尽
+    page.wait_for_function(FINISHED, arg=8)
+    boxes = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#poem-view .poem-line')).map(line => ({
+            chars: Array.from(line.querySelectorAll('.ch')).map(c => c.getBoundingClientRect().toJSON()),
+            marks: Array.from(line.querySelectorAll('.cell')).map(
+                cell => cell.querySelector('.mark')?.getBoundingClientRect().toJSON()),
+            punct: line.querySelector('.punct').getBoundingClientRect().toJSON()}))"""
+    )
+    every_char = [box for line in boxes for box in line["chars"]]
+
+    def overlap(a, b) -> bool:
+        return (
+            a["left"] < b["right"]
+            and b["left"] < a["right"]
+            and a["top"] < b["bottom"]
+            and b["top"] < a["bottom"]
+        )
+
+    for line in boxes:
+        assert line["punct"]["height"] > 0
+        assert not any(overlap(line["punct"], char) for char in every_char), line
+        last = line["chars"][-1]
+        assert line["punct"]["top"] >= last["bottom"] - 0.5  # below the column's last character
+        for char, mark in zip(line["chars"], line["marks"], strict=True):
+            assert mark is not None
+            char_middle = (char["top"] + char["bottom"]) / 2
+            mark_middle = (mark["top"] + mark["bottom"]) / 2
+            assert abs(char_middle - mark_middle) < 3, (char, mark)  # level with its character
+            assert mark["left"] >= char["right"] - 0.5  # beside it, not on it
+    # Columns run right to left: the first line is the rightmost.
+    lefts = [line["chars"][0]["left"] for line in boxes]
+    assert lefts == sorted(lefts, reverse=True)
+
+
+def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, app_url):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#generate-button")
+        page.locator("#generate-button").click()
+        page.wait_for_function(FINISHED, arg=4)
+        # In view without scrolling by hand (the page goes there once the answer is in: allow it a moment).
+        page.wait_for_function(
+            """() => { const box = document.querySelector('#poem-view').getBoundingClientRect();
+            return box.top >= 0 && box.top + box.height / 2 < window.innerHeight; }""",
+            timeout=10_000,
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone.png"))
+        # Every tab is a visible tab (no overflow menu) and opens.
+        for name in ("格律检测", "关于"):
+            tab = page.get_by_role("tab", name=name)
+            assert tab.is_visible()
+            tab.click()
+        assert page.locator("#about").get_by_text("怎样用").is_visible()
+        page.get_by_role("tab", name="格律检测").click()
+        page.locator("#check-text textarea").fill(
+            "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
+        )
+        page.locator("#check-button").click()
+        page.locator("#check-view").wait_for()
+        # The table is not cut off: it fits, or its box scrolls sideways within the screen.
+        fits = page.evaluate(
+            """() => { const box = document.querySelector('.check-scroll');
+            const table = document.querySelector('#check-view');
+            return box.getBoundingClientRect().right <= window.innerWidth + 1
+                && (table.scrollWidth <= box.clientWidth || getComputedStyle(box).overflowX === 'auto'); }"""
+        )
+        assert fits
+    finally:
+        context.close()
+
+
+def test_generate_is_above_the_fold_on_a_1366_by_900_desktop(browser, app_url):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#generate-button")
+        for language, acrostic in (("中文", "藏头"), ("English", "acrostic")):
+            page.get_by_text(language, exact=True).click()
+            page.get_by_label(acrostic, exact=True).check()  # the text box shows: the longest form
+            page.locator("#text textarea").wait_for()
+            box = page.locator("#generate-button").bounding_box()
+            assert box["y"] + box["height"] <= 900, (language, box)
+    finally:
+        context.close()
+
+
+def test_english_switch_changes_the_labels(page):
+    page.get_by_text("English", exact=True).click()
+    page.get_by_role("tab", name="Check").wait_for()
+    assert page.locator("#generate-button").inner_text().strip() == "Write"
+    assert page.get_by_label("acrostic", exact=True).is_visible()
+    assert page.get_by_text("体裁", exact=True).count() == 0  # one language at a time
+    page.get_by_label("acrostic", exact=True).check()
+    page.locator("#text textarea").fill("春江")
+    page.locator("#generate-button").click()
+    message = page.locator("#text-error .field-error")
+    message.wait_for()
+    assert message.inner_text().startswith("Acrostic: the acrostic has 2 characters")
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("tab", name="格律检测").wait_for()
+    assert page.locator("#generate-button").inner_text().strip() == "作诗"
 
 
 def test_example_button_writes_a_poem_in_one_click(page):
@@ -181,7 +328,7 @@ def test_example_button_writes_a_poem_in_one_click(page):
 
 
 def test_check_tab_annotates_a_pasted_poem(page):
-    page.get_by_role("tab", name="格律检测 Check").click()
+    page.get_by_role("tab", name="格律检测").click()
     page.locator("#check-text textarea").fill("床前明月光，疑是地上霜。\n舉頭望明月，低頭思故鄉。")
     page.locator("#check-button").click()
     page.locator("#check-view").wait_for()
@@ -194,4 +341,8 @@ def test_check_tab_annotates_a_pasted_poem(page):
     assert bad == ["上", "頭", "頭"]
     faults = page.locator("#check-faults").inner_text()
     assert "不协平仄" in faults and "第2句第4字「上」应平" in faults
+    assert "line 2" not in faults  # one language at a time
+    # Each couplet's 对仗 verdict: 举头望明月，低头思故乡 is parallel, the first couplet is not.
+    verdicts = page.locator("#couplet-verdicts li").all_inner_texts()
+    assert len(verdicts) == 2 and "不对" in verdicts[0] and ("工对" in verdicts[1] or "宽对" in verdicts[1])
     page.screenshot(path=str(ARTIFACTS / "check.png"), full_page=True)

@@ -99,7 +99,7 @@ def test_acrostic_heads_including_simplified_input(generator):
         assert_poem_keeps(poem, "qilv")
         assert "".join(line[0] for line in poem.lines) == "春江花月夜色正明"
     # 发 stands for 發 and 髮; 东 for 東.
-    poems = generator.generate(form="wujue", acrostic="发东风来", n=4, seed=2)
+    poems = generator.generate(form="wujue", acrostic="发东风来", n=4, seed=2, script="traditional")
     for poem in poems:
         assert poem.lines[0][0] in {"發", "髮"} and poem.lines[1][0] == "東"
         assert to_simplified("".join(line[0] for line in poem.lines)) == "发东风来"
@@ -107,13 +107,13 @@ def test_acrostic_heads_including_simplified_input(generator):
 
 def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
     first = "白日依山盡"
-    poems = generator.generate(form="wujue", first_line=first, n=4, seed=5)
+    poems = generator.generate(form="wujue", first_line=first, n=4, seed=5, script="traditional")
     for poem in poems:
         assert poem.lines[0] == first
         assert_poem_keeps(poem, "wujue")
         assert poem.pattern_name == "仄起首句不入韵"
     # Simplified input is converted to the model's characters.
-    poems = generator.generate(form="wujue", first_line="白日依山尽", n=1, seed=5)
+    poems = generator.generate(form="wujue", first_line="白日依山尽", n=1, seed=5, script="traditional")
     assert poems[0].lines[0] == first
 
 
@@ -273,7 +273,9 @@ def test_impossible_requests_are_refused_naming_the_field(generator, options, fi
 def test_first_line_against_the_rhyme_group_or_pattern(generator):
     # 間 rhymes in 上平十五刪, not in 下平一先.
     with pytest.raises(UserError) as caught:
-        generator.generate(form="qijue", first_line="朝辭白帝彩雲間", rhyme_group="下平一先", seed=1)
+        generator.generate(
+            form="qijue", first_line="朝辭白帝彩雲間", rhyme_group="下平一先", seed=1, script="traditional"
+        )
     assert caught.value.field == "first_line" and "間" in str(caught.value)
     # 白日依山盡 ends in an oblique tone: it cannot be a rhyming first line.
     with pytest.raises(UserError) as caught:
@@ -362,7 +364,9 @@ def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):
         assert_poem_keeps(poem, "qilv")
         assert "".join(line[0] for line in poem.lines) == "春江花月夜色正明"
     for seed in range(3):
-        for poem in generator.generate(form="wujue", first_line="白日依山盡", n=4, seed=seed):
+        for poem in generator.generate(
+            form="wujue", first_line="白日依山盡", n=4, seed=seed, script="traditional"
+        ):
             assert_poem_keeps(poem, "wujue")
             assert poem.lines[0] == "白日依山盡"
             pieces = tokenizer.encode("".join(poem.lines[1:]))

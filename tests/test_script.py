@@ -9,6 +9,7 @@ from poetry_rnn.script import (
     VARIANTS,
     SimplifiedIndex,
     convert,
+    is_rare_glyph,
     normalize_variants,
     to_simplified,
     to_traditional,
@@ -75,3 +76,22 @@ def test_simplified_user_input_maps_onto_a_traditional_vocabulary():
     assert typed != poem
     for simplified, traditional in zip(typed, poem, strict=True):
         assert traditional in index.candidates(simplified)
+
+
+def test_simplified_output_has_no_extension_block_glyphs():
+    """OpenCC maps some traditional characters into the CJK extension blocks, which common fonts lack:
+    no character of the basic block (U+4E00–U+9FFF) simplifies to one there, alone or within a line."""
+    basic = "".join(chr(code) for code in range(0x4E00, 0xA000))
+    simplified = to_simplified(basic)
+    assert len(simplified) == len(basic)
+    assert [c for c in simplified if is_rare_glyph(c)] == []
+    # Where a common simplified form exists it is used (the boat's oar 艣 → 橹), otherwise the traditional
+    # character stays (劚 rather than 㔉); the rest of the line is simplified as usual.
+    assert to_simplified("艣聲劚地國") == "橹声劚地国"
+    assert is_rare_glyph(_opencc_simplified("劚")) and is_rare_glyph(_opencc_simplified("艣"))
+
+
+def _opencc_simplified(text: str) -> str:
+    import opencc
+
+    return opencc.OpenCC("t2s.json").convert(text)

@@ -1,7 +1,14 @@
-"""The app's handlers: form fields → a GenerationRequest → the generator → rendered answers; bad input
-becomes a message naming the field, anything else a generic message (traceback to the log)."""
+"""The app's handlers: form fields → a GenerationRequest → the generator → rendered answers.
+
+In the UI a refused request (a UserError) becomes a message beside the field it is about, in the chosen
+language, and the last good result stays on the page as it was; the API answers with the message naming
+the field. A refusal is one log line; only unexpected errors are logged with their traceback.
+"""
+
+from __future__ import annotations
 
 import functools
+import html
 import logging
 import time
 from collections.abc import Iterator
@@ -19,18 +26,15 @@ from poetry_rnn.app.render import (
 )
 from poetry_rnn.app.text import (
     AUTO_GROUP,
-    CHECK_SCHEMES,
-    CHECK_STRICTNESS,
-    FIELD_LABELS,
-    FIRST_LINE_RHYMES,
-    FORMS,
+    CANDIDATE_HEADERS,
+    DEFAULT_LANGUAGE,
     GENERIC_ERROR,
+    MESSAGES,
     MODE_NEEDS,
     MODE_TEXT,
-    MODES,
-    SCHEMES,
-    SCRIPTS,
-    TONES,
+    all_choices,
+    field_label,
+    localized_message,
 )
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import GenerationRequest
@@ -38,18 +42,63 @@ from poetry_rnn.prosody.check import analyze
 
 log = logging.getLogger("poetry_rnn.app")
 
+# Where the generate form shows a refusal: the slot under the field (or row of fields) it is about. The
+# "options" slot is inside the (closed) more-options accordion, which a refusal there opens.
+ERROR_SLOTS = ("form", "text", "rhyme", "tone", "options", "general")
+FIELD_SLOTS = {
+    "form": "form",
+    "mode": "text",
+    "text": "text",
+    "acrostic": "text",
+    "first_line": "text",
+    "title": "text",
+    "theme": "text",
+    "keywords": "text",
+    "rhyme_scheme": "rhyme",
+    "rhyme_group": "rhyme",
+    "tone": "tone",
+    "script": "tone",
+    "n": "tone",
+    "first_line_rhymes": "options",
+    "temperature": "options",
+    "top_p": "options",
+    "seed": "options",
+}
+MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
 
-def _field_message(error: UserError) -> str:
-    label = FIELD_LABELS.get(error.field or "", error.field)
-    return f"{label}: {error}" if label else str(error)
+
+def _language(lang) -> str:
+    return lang if lang in MESSAGES else DEFAULT_LANGUAGE
+
+
+def log_refusal(where: str, error: UserError) -> None:
+    """A user's mistake is not the server's: one line, no traceback."""
+    log.info("%s refused (%s): %s", where, error.field or "-", str(error).replace("\n", " ")[:300])
 
 
 def user_error(error: UserError) -> gr.Error:
-    return gr.Error(_field_message(error), title="输入有误 · Invalid input")
+    """The API's answer to a refused request: the field in both languages, then what was wrong."""
+    label = field_label(error.field, None)
+    message = f"{label}: {error}" if label else str(error)
+    return gr.Error(message, title="输入有误 · Invalid input", print_exception=False)
 
 
 def server_error() -> gr.Error:
     return gr.Error(GENERIC_ERROR, title="服务器错误 · Server error", print_exception=False)
+
+
+def error_html(message: str) -> str:
+    return f'<div class="field-error" role="alert">{html.escape(message)}</div>'
+
+
+def slot_updates(slot: str | None = None, message: str = "") -> tuple:
+    """One update per error slot (`message` in `slot`, every other slot hidden), then the accordion's
+    (opened when the message is inside it)."""
+    slots = tuple(
+        gr.HTML(value=error_html(message), visible=True) if name == slot else gr.HTML(value="", visible=False)
+        for name in ERROR_SLOTS
+    )
+    return slots + (gr.Accordion(open=True) if slot == "options" else gr.skip(),)
 
 
 def guarded(handler):
@@ -68,15 +117,16 @@ def guarded(handler):
     return run
 
 
-def _choice(value, allowed: list[tuple[str, str]], field: str, what: str) -> str:
-    values = [v for _, v in allowed]
+def _choice(value, name: str, field: str, what: str) -> str:
+    """A choice's value from its value or its label in either language."""
+    allowed = all_choices(name)
+    values = list(dict.fromkeys(v for _, v in allowed))
     if value in values:
         return value
     labels = {label: v for label, v in allowed}
     if value in labels:
         return labels[value]
-    shown = ", ".join(f"{v} ({label.split()[0]})" for label, v in allowed)
-    raise UserError(f"{what} {value!r} is not one of: {shown}", field=field)
+    raise UserError(f"{what} {value!r} is not one of: {', '.join(values)}", field=field)
 
 
 def build_request(
@@ -94,27 +144,20 @@ def build_request(
     script,
 ) -> tuple[GenerationRequest, str | None]:
     """Form values → the GenerationRequest, and the title to show (命题 mode). What the form itself means
-    (its mode, its labels, its limits) is checked here; the request validates the rest."""
-    mode = _choice(mode, MODES, "mode", "the mode")
-    text = "" if text is None else str(text)
-    stripped = text.strip()
-    if len(stripped) > settings.MAX_TEXT_CHARS:
-        raise UserError(
-            f"the text is {len(stripped):,} characters long; at most {settings.MAX_TEXT_CHARS} are allowed",
-            field=mode if mode != "free" else "text",
-        )
+    (its mode, its labels, the app's limit on poems) is checked here; the request validates the rest, so a
+    title or a theme gets the same limit and message here as from the API and the CLI."""
+    mode = _choice(mode, "mode", "mode", "the mode")
+    stripped = ("" if text is None else str(text)).strip()
     options: dict = {
-        "form": form,
-        "rhyme_scheme": _choice(rhyme_scheme, SCHEMES, "rhyme_scheme", "the rhyme scheme"),
-        "tone": _choice(tone, TONES, "tone", "the tone setting"),
-        "script": _choice(script, SCRIPTS, "script", "the script"),
+        "form": dict(all_choices("form")).get(form, form),  # a label → its value; the request checks it
+        "rhyme_scheme": _choice(rhyme_scheme, "rhyme_scheme", "rhyme_scheme", "the rhyme scheme"),
+        "tone": _choice(tone, "tone", "tone", "the tone setting"),
+        "script": _choice(script, "script", "script", "the script"),
         "n": n,
         "temperature": temperature,
         "top_p": top_p,
         "time_limit": settings.TIME_LIMIT,
     }
-    if isinstance(form, str) and form not in {v for _, v in FORMS}:
-        options["form"] = {label: v for label, v in FORMS}.get(form, form)
     try:
         too_many = not isinstance(n, bool) and float(n) > settings.MAX_POEMS
     except (TypeError, ValueError):
@@ -122,16 +165,16 @@ def build_request(
     if too_many:
         raise UserError(f"at most {settings.MAX_POEMS} poems per request here, got {n}", field="n")
     group = "" if rhyme_group is None else str(rhyme_group).strip()
-    if group and group not in ("auto", AUTO_GROUP[0]):
+    if group and group not in {label for label, _ in AUTO_GROUP.values()} | {"auto"}:
         options["rhyme_group"] = group
-    rhymes = _choice(first_line_rhymes or "auto", FIRST_LINE_RHYMES, "first_line_rhymes", "首句入韵")
+    rhymes = _choice(first_line_rhymes or "auto", "first_line_rhymes", "first_line_rhymes", "首句入韵")
     options["first_line_rhymes"] = None if rhymes == "auto" else rhymes == "yes"
     if seed is not None and str(seed).strip() not in ("", "-1"):
         options["seed"] = seed
     title = None
     if mode != "free":
         if not stripped:
-            raise UserError(f"empty; {MODE_NEEDS[mode]}", field=mode)
+            raise UserError(MODE_NEEDS[mode], field=mode)
         options[mode] = stripped
         if mode == "title":
             title = stripped
@@ -165,8 +208,9 @@ class PoetryApp:
         line), first_line (text = the first line), title (text = the title), theme (text = a description in
         modern Chinese). rhyme_scheme: pingshui, xinyun, none. rhyme_group: auto or a group such as
         下平七阳. first_line_rhymes: auto, yes, no. tone: strict, standard, off. n: 1-8 poems. seed: -1 for
-        a random one. script: simplified or traditional. Returns {"poems": [...best first], "seed": int};
-        each poem has lines, text, score, pattern, rhyme_group_label, seed, ok and the checker's analysis."""
+        a random one. script: simplified (default) or traditional. Returns {"poems": [...best first],
+        "seed": int}; each poem has lines, text, score (average log-probability per character: nearer 0
+        reads more natural), pattern, rhyme_group_label, seed, ok and the checker's analysis."""
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
@@ -174,6 +218,7 @@ class PoetryApp:
             )  # fmt: skip
             poems = self.generator.generate(request)
         except UserError as error:
+            log_refusal("generate", error)
             raise user_error(error) from None
         except Exception:
             log.exception("generate failed")
@@ -184,107 +229,163 @@ class PoetryApp:
     def api_check(self, text: str, scheme: str = "pingshui", strictness: str = "strict") -> dict:
         """Analyse the 格律 of a poem (simplified or traditional; punctuation or line breaks between
         lines). scheme: pingshui or xinyun. strictness: strict or standard. Returns the checker's analysis:
-        ok, form, pattern, rhyme_group_labels, lines (per character tones and what the pattern asks) and
-        faults (name, line, index, message, gloss)."""
+        ok, form, pattern, rhyme_group_labels, lines (per character tones and what the pattern asks),
+        faults (name, line, index, message, gloss), couplets (对仗 verdicts) and parallel_faults."""
         try:
-            scheme = _choice(scheme, CHECK_SCHEMES, "scheme", "the rhyme scheme")
-            strictness = _choice(strictness, CHECK_STRICTNESS, "strictness", "the strictness")
-            if text is None or not str(text).strip():
-                raise UserError("paste a poem to check (simplified or traditional)", field="text")
-            return analyze(str(text), scheme=scheme, strictness=strictness).to_dict()
+            return self._analyse(text, scheme, strictness)
         except UserError as error:
+            log_refusal("check", error)
             raise user_error(error) from None
         except Exception:
             log.exception("check failed")
             raise server_error() from None
 
+    @staticmethod
+    def _analyse(text, scheme, strictness) -> dict:
+        scheme = _choice(scheme, "scheme", "scheme", "the rhyme scheme")
+        strictness = _choice(strictness, "strictness", "strictness", "the strictness")
+        if text is None or not str(text).strip():
+            raise UserError("paste a poem to check (simplified or traditional)", field="text")
+        return analyze(str(text), scheme=scheme, strictness=strictness).to_dict()
+
     # -- UI -----------------------------------------------------------------------------------------
     def ui_generate(
         self,
         form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-        seed, script, show_tones,
+        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None,
     ) -> Iterator[tuple]:  # fmt: skip
-        """Stream the leading candidate line by line, then show the best poem and the others.
-        Yields (poem html, plain text, info, candidates table, state)."""
+        """Stream the leading candidate line by line, then show the best poem and the others. Yields
+        (poem html, plain text, info, candidates table, state, *error slots). A refusal leaves the last
+        result as it was (restored if streaming had begun) and shows its message beside its field."""
+        lang = _language(lang)
+        keep = (gr.skip(),) * 5
         try:
             request, title = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
                 top_p, seed, script,
             )  # fmt: skip
         except UserError as error:
-            raise user_error(error) from None
+            log_refusal("generate", error)
+            yield keep + self._refusal(error, lang)
+            return
         except Exception:  # e.g. reading the theme failed: as it did when the generator read it
             log.exception("generate failed")
-            raise server_error() from None
+            yield keep + slot_updates("general", MESSAGES[lang]["generic"])
+            return
         streamed = False
         poems = None
         try:
             for event in self.generator.generate_stream(request):
                 if "partial" in event:
-                    streamed = True
-                    yield (partial_html(event["partial"], title), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                    view = partial_html(event["partial"], title)
+                    if not streamed:  # the old poem's text, info and table go with it
+                        streamed = True
+                        empty = self._table([], lang)
+                        yield (view, "", "", empty, gr.skip()) + slot_updates()
+                    else:
+                        yield (view,) + (gr.skip(),) * (4 + MESSAGE_OUTPUTS)
                 else:
                     poems = event["poems"]
         except UserError as error:
-            if streamed:  # do not leave a half-written poem on the page
-                yield poem_html(None), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            raise user_error(error) from None
+            log_refusal("generate", error)
+            yield self._restore(state, show_tones, lang, streamed) + self._refusal(error, lang)
+            return
         except Exception:
             log.exception("generate failed")
-            if streamed:
-                yield poem_html(None), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            raise server_error() from None
+            restored = self._restore(state, show_tones, lang, streamed)
+            yield restored + slot_updates("general", MESSAGES[lang]["generic"])
+            return
         dicts = [p.to_dict() for p in poems or []]
-        wanted = request.n
-        if len(dicts) < wanted:
-            gr.Warning(f"只找到 {len(dicts)} 首 — found {len(dicts)} of {wanted} poems.")
-        state = {"poems": dicts, "title": title, "selected": 0}
-        yield self._show(state, show_tones) + (candidate_rows(dicts), state)
+        if len(dicts) < request.n:
+            gr.Warning(MESSAGES[lang]["found_fewer"].format(found=len(dicts), wanted=request.n))
+        new_state = {"poems": dicts, "title": title, "selected": 0}
+        yield (
+            self._show(new_state, show_tones, lang) + (self._table(dicts, lang), new_state) + slot_updates()
+        )
 
     @staticmethod
-    def _show(state: dict | None, show_tones: bool) -> tuple[str, str, str]:
+    def _refusal(error: UserError, lang: str) -> tuple:
+        slot = FIELD_SLOTS.get(error.field or "", "general")
+        return slot_updates(slot, localized_message(error.field, str(error), lang))
+
+    def _restore(self, state: dict | None, show_tones: bool, lang: str, streamed: bool) -> tuple:
+        """The last good result, whole, where streaming had replaced it; else nothing changes."""
+        if not streamed:
+            return (gr.skip(),) * 5
+        poems = (state or {}).get("poems") or []
+        return self._show(state, show_tones, lang) + (self._table(poems, lang), gr.skip())
+
+    @staticmethod
+    def _table(poems: list[dict], lang: str):
+        return gr.Dataframe(value=candidate_rows(poems) or None, headers=CANDIDATE_HEADERS[lang])
+
+    @staticmethod
+    def _show(state: dict | None, show_tones: bool, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str, str]:
         if not state or not state.get("poems"):
-            return poem_html(None), "", ""
+            return poem_html(None, lang=lang), "", ""
         poem = state["poems"][state.get("selected", 0)]
         title = state.get("title")
-        return poem_html(poem, title, show_tones), poem_plain_text(poem, title), poem_info_markdown(poem)
+        return (
+            poem_html(poem, title, show_tones, lang),
+            poem_plain_text(poem, title),
+            poem_info_markdown(poem, lang),
+        )
 
     @guarded
-    def ui_select(self, state: dict | None, show_tones: bool, evt: gr.SelectData):
+    def ui_select(self, state: dict | None, show_tones: bool, lang: str, evt: gr.SelectData):
         if not state or not state.get("poems"):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         state = {**state, "selected": max(0, min(int(row), len(state["poems"]) - 1))}
-        return self._show(state, show_tones) + (state,)
+        return self._show(state, show_tones, _language(lang)) + (state,)
 
     @guarded
-    def ui_toggle_tones(self, state: dict | None, show_tones: bool):
-        return self._show(state, show_tones)[0]
+    def ui_redraw(self, state: dict | None, show_tones: bool, lang: str):
+        """The shown poem again (tone marks on or off, another language), with its info and table."""
+        lang = _language(lang)
+        poems = (state or {}).get("poems") or []
+        return self._show(state, show_tones, lang) + (self._table(poems, lang),)
+
+    def ui_check(self, text, scheme, strictness, lang=DEFAULT_LANGUAGE) -> tuple:
+        """(analysis html, error slot, analysis state). A refusal keeps the last analysis on the page."""
+        lang = _language(lang)
+        try:
+            analysis = self._analyse(text, scheme, strictness)
+        except UserError as error:
+            log_refusal("check", error)
+            message = localized_message(error.field, str(error), lang)
+            return gr.skip(), gr.HTML(value=error_html(message), visible=True), gr.skip()
+        except Exception:
+            log.exception("check failed")
+            return gr.skip(), gr.HTML(value=error_html(MESSAGES[lang]["generic"]), visible=True), gr.skip()
+        return analysis_html(analysis, lang), gr.HTML(value="", visible=False), analysis
 
     @guarded
-    def ui_check(self, text, scheme, strictness):
-        return analysis_html(self.api_check(text, scheme, strictness))
+    def ui_redraw_check(self, analysis: dict | None, lang: str):
+        return analysis_html(analysis, _language(lang)) if analysis else ""
 
-    def group_choices(self, scheme: str, script: str) -> list[tuple[str, str]]:
+    def group_choices(self, scheme: str, script: str, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
         """Dropdown choices: auto, then each rhyme group the model can use, labelled with examples."""
+        auto = AUTO_GROUP[_language(lang)]
         if scheme == "none":
-            return [AUTO_GROUP]
+            return [auto]
         key = (scheme, script)
         if key not in self._group_choices:
             groups = self.generator.rhyme_groups(scheme, script)
-            self._group_choices[key] = [AUTO_GROUP] + [(label, group) for group, label in groups]
-        return self._group_choices[key]
+            self._group_choices[key] = [(label, group) for group, label in groups]
+        return [auto] + self._group_choices[key]
 
     @guarded
-    def ui_groups(self, scheme, script, current):
-        choices = self.group_choices(scheme, script)
+    def ui_groups(self, scheme, script, current, lang=DEFAULT_LANGUAGE):
+        choices = self.group_choices(scheme, script, lang)
         value = current if current in {v for _, v in choices} else "auto"
         return gr.Dropdown(choices=choices, value=value, interactive=scheme != "none")
 
     @staticmethod
     @guarded
-    def ui_mode(mode):
-        label, placeholder = MODE_TEXT.get(mode, MODE_TEXT["free"])
+    def ui_mode(mode, lang=DEFAULT_LANGUAGE):
+        texts = MODE_TEXT[_language(lang)]
+        label, placeholder = texts.get(mode, texts["free"])
         return gr.Textbox(label=label, placeholder=placeholder, visible=mode != "free")
 
     def warm_up(self, extras_after_s: float = settings.WARM_UP_EXTRAS_AFTER_S) -> None:
@@ -300,7 +401,7 @@ class PoetryApp:
             log.info("warm-up: ready for requests in %.1f s", time.perf_counter() - started)
             time.sleep(extras_after_s)
             for scheme in ("pingshui", "xinyun"):
-                for _, script in SCRIPTS:
+                for script in ("simplified", "traditional"):
                     self.group_choices(scheme, script)
             self.generator.generate(
                 GenerationRequest(form="wujue", theme="春天的早晨", n=1, seed=0, time_limit=limit)

@@ -1,151 +1,224 @@
-"""The app's page: the 作诗 generate, 格律检测 check and 关于 about tabs, and which handler each event calls."""
+"""The app's page: the 作诗 generate, 格律检测 check and 关于 about tabs, the language switch, and which
+handler each event calls."""
+
+from __future__ import annotations
 
 import gradio as gr
 
 from poetry_rnn.app import settings
-from poetry_rnn.app.handlers import PoetryApp
+from poetry_rnn.app.handlers import ERROR_SLOTS, PoetryApp
 from poetry_rnn.app.render import model_card_markdown, poem_html
 from poetry_rnn.app.text import (
+    API_HEADING,
     API_SNIPPET,
+    CANDIDATE_HEADERS,
     CHECK_EXAMPLES,
-    CHECK_SCHEMES,
-    CHECK_STRICTNESS,
+    DEFAULT_LANGUAGE,
     EXAMPLES,
-    FIRST_LINE_RHYMES,
-    FORMS,
     HOW_IT_WORKS,
+    HOW_TO_USE,
+    LABELS,
+    LANGUAGES,
     MODE_TEXT,
-    MODES,
-    SCHEMES,
-    SCRIPTS,
-    TONES,
+    MODEL_CARD_HEADING,
+    choices,
 )
+
+# On a narrow screen the result column comes below the form: after Write, go to the poem; after a refusal,
+# to the message (the handler has shown it by then). A `js` run before a handler passes its inputs on.
+SCROLL_TO_RESULT = """(...inputs) => { if (window.innerWidth < 800) {
+    document.querySelector('#poem-html')?.scrollIntoView({behavior: 'instant', block: 'start'}); }
+    return inputs; }"""
+
+
+def scroll_after(result_id: str) -> str:
+    """JS run when a handler has answered: to a refusal's message if one is shown, else (narrow screens)
+    to the result, unless it is in view already."""
+    return f"""() => {{ const shown = Array.from(document.querySelectorAll('.field-error'))
+        .find(e => e.offsetParent !== null);
+    if (shown) {{ shown.scrollIntoView({{behavior: 'instant', block: 'center'}}); return; }}
+    const result = document.querySelector('#{result_id}');
+    if (result && result.offsetParent !== null && window.innerWidth < 800) {{
+        const box = result.getBoundingClientRect();
+        if (box.top < 0 || box.top > window.innerHeight / 2) {{
+            result.scrollIntoView({{behavior: 'instant', block: 'start'}}); }} }} }}"""
+
+
+def about_markdown(lang: str, model_dir) -> str:
+    """关于: how to use the app and what the marks mean first; how it works, the API, the model card below."""
+    return "\n\n".join(
+        [
+            HOW_TO_USE[lang],
+            HOW_IT_WORKS[lang],
+            API_HEADING[lang] + API_SNIPPET,
+            MODEL_CARD_HEADING[lang] + model_card_markdown(model_dir),
+        ]
+    )
 
 
 def build_app(app: PoetryApp) -> gr.Blocks:
-    with gr.Blocks(title="诗 · poetry_rnn — 近体诗 generator") as demo:
-        gr.Markdown("# 诗 · 近体诗生成与格律检测\nTang-style regulated verse: write poems, check 格律.")
+    lang0 = DEFAULT_LANGUAGE
+    say = LABELS[lang0]
+    with gr.Blocks(title="诗 · poetry_rnn — 近体诗") as demo:
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(say["header"])
+            language = gr.Radio(LANGUAGES, value=lang0, show_label=False, elem_id="language", min_width=160)
         with gr.Tabs():
-            with gr.Tab("作诗 Generate", id="generate"):
+            with gr.Tab(say["tab_generate"], id="generate") as tab_generate:
                 with gr.Row():
                     with gr.Column(scale=5, min_width=320):
-                        form = gr.Radio(FORMS, value="qijue", label="体裁 form", elem_id="form")
-                        mode = gr.Radio(MODES, value="free", label="模式 mode", elem_id="mode")
-                        text = gr.Textbox(
-                            label=MODE_TEXT["free"][0], visible=False, elem_id="text", max_lines=4
+                        form = gr.Radio(
+                            choices("form", lang0), value="qijue", label=say["form"], elem_id="form"
                         )
+                        form_error = _error_slot("form")
+                        mode = gr.Radio(
+                            choices("mode", lang0), value="free", label=say["mode"], elem_id="mode"
+                        )
+                        text = gr.Textbox(
+                            label=MODE_TEXT[lang0]["free"][0], visible=False, elem_id="text", max_lines=4
+                        )
+                        text_error = _error_slot("text")
                         with gr.Row():
                             rhyme_scheme = gr.Radio(
-                                SCHEMES, value="pingshui", label="韵书 rhyme scheme", elem_id="rhyme-scheme"
+                                choices("rhyme_scheme", lang0),
+                                value="pingshui",
+                                label=say["rhyme_scheme"],
+                                elem_id="rhyme-scheme",
+                                scale=3,
                             )
                             rhyme_group = gr.Dropdown(
-                                app.group_choices("pingshui", "simplified"),
+                                app.group_choices("pingshui", "simplified", lang0),
                                 value="auto",
-                                label="韵部 rhyme group（例字 examples）",
+                                label=say["rhyme_group"],
                                 elem_id="rhyme-group",
+                                scale=2,
                             )
+                        rhyme_error = _error_slot("rhyme")
                         with gr.Row():
-                            first_line_rhymes = gr.Radio(
-                                FIRST_LINE_RHYMES, value="auto", label="首句入韵 first line rhymes"
-                            )
-                            tone = gr.Radio(TONES, value="strict", label="平仄 tone rules", elem_id="tone")
-                        with gr.Row():
-                            n = gr.Slider(
-                                1, settings.MAX_POEMS, value=4, step=1, label="候选 candidates", elem_id="n"
+                            tone = gr.Radio(
+                                choices("tone", lang0),
+                                value="strict",
+                                label=say["tone"],
+                                elem_id="tone",
+                                scale=3,
                             )
                             script = gr.Radio(
-                                SCRIPTS, value="simplified", label="字体 script", elem_id="script"
+                                choices("script", lang0),
+                                value="simplified",
+                                label=say["script"],
+                                elem_id="script",
+                                scale=2,
                             )
-                        with gr.Accordion("采样 sampling", open=False):
-                            temperature = gr.Slider(0.1, 2.0, value=0.85, step=0.05, label="温度 temperature")
-                            top_p = gr.Slider(0.1, 1.0, value=0.95, step=0.05, label="top-p")
+                        n = gr.Slider(1, settings.MAX_POEMS, value=4, step=1, label=say["n"], elem_id="n")
+                        tone_error = _error_slot("tone")
+                        with gr.Accordion(say["sampling"], open=False, elem_id="more-options") as sampling:
+                            first_line_rhymes = gr.Radio(
+                                choices("first_line_rhymes", lang0),
+                                value="auto",
+                                label=say["first_line_rhymes"],
+                                elem_id="first-line-rhymes",
+                            )
+                            temperature = gr.Slider(0.1, 2.0, value=0.85, step=0.05, label=say["temperature"])
+                            top_p = gr.Slider(0.1, 1.0, value=0.95, step=0.05, label=say["top_p"])
                             seed = gr.Number(
-                                value=-1,
-                                precision=0,
-                                label="种子 seed（-1 随机 random）",
-                                elem_id="seed",
-                                minimum=-1,
+                                value=-1, precision=0, label=say["seed"], elem_id="seed", minimum=-1
                             )
-                        go = gr.Button("作诗 Generate", variant="primary", elem_id="generate-button")
-                        gr.Markdown("**示例 examples** — 一按即作 one click writes a poem:")
+                            options_error = _error_slot("options")
+                        general_error = _error_slot("general")
+                        go = gr.Button(say["generate"], variant="primary", elem_id="generate-button")
+                        examples_heading = gr.Markdown(say["examples"])
                         with gr.Row():
                             example_buttons = [
-                                gr.Button(label, size="sm", elem_id=f"example-{i}")
-                                for i, (label, *_) in enumerate(EXAMPLES)
+                                gr.Button(example[0], size="sm", elem_id=f"example-{i}")
+                                for i, example in enumerate(EXAMPLES)
                             ]
-                    with gr.Column(scale=6, min_width=320):
+                    with gr.Column(scale=6, min_width=320, elem_id="result-column"):
                         poem_view = gr.HTML(poem_html(None), elem_id="poem-html")
-                        show_tones = gr.Checkbox(value=True, label="显示平仄 show tone marks ○●")
+                        show_tones = gr.Checkbox(value=True, label=say["show_tones"], elem_id="show-tones")
                         info = gr.Markdown(elem_id="poem-info")
-                        plain = gr.Textbox(
-                            label="纯文本 plain text", lines=5, buttons=["copy"], elem_id="poem-text"
-                        )
-                        reuse_seed = gr.Button("用此种子 reuse this seed", size="sm")
+                        plain = gr.Textbox(label=say["plain"], lines=4, buttons=["copy"], elem_id="poem-text")
+                        reuse_seed = gr.Button(say["reuse_seed"], size="sm", elem_id="reuse-seed")
                         candidates = gr.Dataframe(
-                            headers=["#", "诗 poem", "分数 score", "格式 pattern", "韵部 rhyme"],
+                            headers=CANDIDATE_HEADERS[lang0],
                             datatype=["number", "str", "number", "str", "str"],
                             interactive=False,
                             wrap=True,
                             column_widths=["7%", "55%", "12%", "14%", "12%"],
-                            label="候选 candidates — 点一行查看 click a row to show it",
+                            label=say["candidates"],
                             elem_id="candidates",
                         )
                 state = gr.State(None)
 
-            with gr.Tab("格律检测 Check", id="check"):
+            with gr.Tab(say["tab_check"], id="check") as tab_check:
                 with gr.Row():
-                    with gr.Column(scale=5):
+                    with gr.Column(scale=5, min_width=320):
                         check_text = gr.Textbox(
-                            label="诗 poem — 简体或繁體 simplified or traditional",
+                            label=say["check_text"],
                             lines=6,
                             placeholder=CHECK_EXAMPLES[0],
                             elem_id="check-text",
                         )
+                        check_error = _error_slot("check")
                         with gr.Row():
                             check_scheme = gr.Radio(
-                                CHECK_SCHEMES, value="pingshui", label="韵书 rhyme scheme"
+                                choices("scheme", lang0), value="pingshui", label=say["check_scheme"]
                             )
                             check_strictness = gr.Radio(
-                                CHECK_STRICTNESS, value="strict", label="严格程度 strictness"
+                                choices("strictness", lang0), value="strict", label=say["strictness"]
                             )
-                        check_button = gr.Button("检测 Check", variant="primary", elem_id="check-button")
-                        gr.Examples([[e] for e in CHECK_EXAMPLES], inputs=[check_text], label="示例 examples")
-                    with gr.Column(scale=6):
+                        check_button = gr.Button(say["check"], variant="primary", elem_id="check-button")
+                        check_examples = gr.Examples(
+                            [[e] for e in CHECK_EXAMPLES], inputs=[check_text], label=say["check_examples"]
+                        )
+                    with gr.Column(scale=6, min_width=320):
                         check_view = gr.HTML(elem_id="check-html")
+                check_state = gr.State(None)
 
-            with gr.Tab("关于 About", id="about"):
-                gr.Markdown(model_card_markdown(app.generator.model_dir))
-                gr.Markdown(HOW_IT_WORKS)
-                gr.Markdown(
-                    "### 接口 API\n`/generate` and `/check` are named endpoints; from Python "
-                    "(`pip install gradio_client`):\n\n" + API_SNIPPET
-                )
+            with gr.Tab(say["tab_about"], id="about") as tab_about:
+                about = gr.Markdown(about_markdown(lang0, app.generator.model_dir), elem_id="about")
 
         inputs = [
             form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-            seed, script, show_tones,
+            seed, script, show_tones, language, state,
         ]  # fmt: skip
-        outputs = [poem_view, plain, info, candidates, state]
+        error_slots = [form_error, text_error, rhyme_error, tone_error, options_error, general_error]
+        assert len(error_slots) == len(ERROR_SLOTS)
+        outputs = [poem_view, plain, info, candidates, state, *error_slots, sampling]
         model_events = {"concurrency_id": "model", "concurrency_limit": settings.CONCURRENCY}
-        go.click(app.ui_generate, inputs, outputs, api_visibility="private", **model_events)
+        go.click(
+            app.ui_generate, inputs, outputs, api_visibility="private", js=SCROLL_TO_RESULT, **model_events
+        ).then(None, js=scroll_after("poem-html"))
         example_outputs = [form, mode, text, rhyme_scheme, rhyme_group, tone, seed]
         for button, example in zip(example_buttons, EXAMPLES, strict=True):
             button.click(
-                _example_filler(example), None, example_outputs, api_visibility="private", queue=False
-            ).then(app.ui_generate, inputs, outputs, api_visibility="private", **model_events)
-        mode.change(app.ui_mode, mode, text, api_visibility="private", queue=False)
+                _example_filler(example), language, example_outputs, api_visibility="private", queue=False
+            ).then(
+                app.ui_generate,
+                inputs,
+                outputs,
+                api_visibility="private",
+                js=SCROLL_TO_RESULT,
+                **model_events,
+            ).then(None, js=scroll_after("poem-html"))
+        mode.change(app.ui_mode, [mode, language], text, api_visibility="private", queue=False)
         for trigger in (rhyme_scheme, script):  # either one changes the rhyme groups on offer
             trigger.change(
                 app.ui_groups,
-                [rhyme_scheme, script, rhyme_group],
+                [rhyme_scheme, script, rhyme_group, language],
                 rhyme_group,
                 api_visibility="private",
                 queue=False,
             )
         candidates.select(
-            app.ui_select, [state, show_tones], [poem_view, plain, info, state], api_visibility="private"
+            app.ui_select,
+            [state, show_tones, language],
+            [poem_view, plain, info, state],
+            api_visibility="private",
         )
-        show_tones.change(app.ui_toggle_tones, [state, show_tones], poem_view, api_visibility="private")
+        show_tones.change(
+            app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
+            api_visibility="private",
+        )  # fmt: skip
         reuse_seed.click(
             lambda s: s["poems"][s.get("selected", 0)]["seed"] if s and s.get("poems") else gr.skip(),
             state,
@@ -155,21 +228,83 @@ def build_app(app: PoetryApp) -> gr.Blocks:
         )
         check_button.click(
             app.ui_check,
-            [check_text, check_scheme, check_strictness],
-            check_view,
+            [check_text, check_scheme, check_strictness, language],
+            [check_view, check_error, check_state],
             api_visibility="private",
-        )
+        ).then(None, js=scroll_after("check-html"))
+
+        # The language switch: every label, choice and text of the page, then what is drawn.
+        labelled = {
+            "form": form, "mode": mode, "rhyme_scheme": rhyme_scheme, "rhyme_group": rhyme_group,
+            "first_line_rhymes": first_line_rhymes, "tone": tone, "n": n, "script": script,
+            "temperature": temperature, "top_p": top_p, "seed": seed, "show_tones": show_tones,
+            "plain": plain, "check_text": check_text, "check_scheme": check_scheme,
+            "strictness": check_strictness,
+        }  # fmt: skip
+        choice_names = {"check_scheme": "scheme"}
+        buttons = {"generate": go, "reuse_seed": reuse_seed, "check": check_button}
+        tabs = {"tab_generate": tab_generate, "tab_check": tab_check, "tab_about": tab_about}
+        model_dir = app.generator.model_dir
+
+        def switch_language(lang, mode_value, scheme_value, script_value):
+            lang = lang if lang in LABELS else DEFAULT_LANGUAGE
+            say = LABELS[lang]
+            updates = []
+            for key, component in labelled.items():
+                options = {"label": say[key]}
+                name = choice_names.get(key, key)
+                if key == "rhyme_group":
+                    options["choices"] = app.group_choices(scheme_value, script_value, lang)
+                elif isinstance(component, gr.Radio):
+                    options["choices"] = choices(name, lang)
+                updates.append(gr.update(**options))
+            updates += [gr.update(value=say[key]) for key in buttons]
+            updates += [gr.update(label=say[key]) for key in tabs]
+            updates.append(gr.update(label=say["sampling"]))
+            updates.append(gr.update(label=say["candidates"]))
+            label, placeholder = MODE_TEXT[lang].get(mode_value, MODE_TEXT[lang]["free"])
+            updates.append(gr.update(label=label, placeholder=placeholder))
+            updates.append(gr.update(value=say["header"]))
+            updates.append(gr.update(value=say["examples"]))
+            updates += [gr.update(value=example[0 if lang == "zh" else 1]) for example in EXAMPLES]
+            updates.append(gr.update(value=about_markdown(lang, model_dir)))
+            # A refusal shown in the other language goes: one language at a time.
+            updates += [gr.update(value="", visible=False) for _ in [*error_slots, check_error]]
+            return updates
+
+        language_outputs = [
+            *labelled.values(), *buttons.values(), *tabs.values(), sampling, candidates, text, header,
+            examples_heading, *example_buttons, about, *error_slots, check_error,
+        ]  # fmt: skip
+        language.change(
+            switch_language,
+            [language, mode, rhyme_scheme, script],
+            language_outputs,
+            api_visibility="private",
+            queue=False,
+        ).then(
+            app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
+            api_visibility="private", queue=False,
+        ).then(
+            app.ui_redraw_check, [check_state, language], check_view, api_visibility="private", queue=False
+        )  # fmt: skip
+        del check_examples
         gr.api(app.api_generate, api_name="generate", **model_events)
         gr.api(app.api_check, api_name="check")
     return demo
 
 
+def _error_slot(name: str) -> gr.HTML:
+    """Where a refusal about the field above is shown (hidden while there is none)."""
+    return gr.HTML("", visible=False, elem_id=f"{name}-error", elem_classes=["error-slot"])
+
+
 def _example_filler(example: tuple):
     """A click handler that puts one example's values into the form."""
-    _, form, mode, text, scheme, tone, seed = example
-    label, placeholder = MODE_TEXT[mode]
+    _, _, form, mode, text, scheme, tone, seed = example
 
-    def fill():
+    def fill(lang):
+        label, placeholder = MODE_TEXT.get(lang, MODE_TEXT[DEFAULT_LANGUAGE])[mode]
         textbox = gr.Textbox(value=text, label=label, placeholder=placeholder, visible=mode != "free")
         return form, mode, textbox, scheme, "auto", tone, seed
 

@@ -4,8 +4,15 @@ table, the candidates, the model card. Pure functions of the package's JSON-able
 import html
 from pathlib import Path
 
-from poetry_rnn.prosody.check import FAULT_GLOSSES
-from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.app.text import (
+    COUPLET_NAMES,
+    DEFAULT_LANGUAGE,
+    FAULT_NAMES_EN,
+    FORM_NAMES,
+    MESSAGES,
+    PARALLEL_KINDS,
+    SCHEME_NAMES,
+)
 
 
 def _esc(text) -> str:
@@ -20,54 +27,67 @@ def _fault_positions(analysis: dict) -> set[tuple[int, int]]:
     }
 
 
-def poem_html(poem: dict | None, title: str | None = None, show_tones: bool = True) -> str:
-    """A poem as printed: vertical, right to left; rhyme characters in red; 平仄 marks as ruby."""
+def _punct(index: int) -> str:
+    return "，" if index % 2 == 0 else "。"
+
+
+def poem_html(
+    poem: dict | None, title: str | None = None, show_tones: bool = True, lang: str = DEFAULT_LANGUAGE
+) -> str:
+    """A poem as printed: columns right to left, each character with its 平仄 mark beside it (level with
+    it), the punctuation below the column's last character; rhyme characters in red."""
+    say = MESSAGES[lang]
     if not poem:
-        return (
-            '<div class="poem-card"><div class="poem-placeholder">'
-            "选好体裁与模式，按「作诗」。Choose a form and a mode, then press 作诗 Generate.</div></div>"
-        )
+        return f'<div class="poem-card"><div class="poem-placeholder">{_esc(say["placeholder"])}</div></div>'
     analysis = poem.get("analysis") or {}
     analysed = analysis.get("lines") or []
     faults = _fault_positions(analysis)
-    lang = "zh-Hans" if poem.get("script") == "simplified" else "zh-Hant"
-    parts = [f'<div class="poem-card"><div class="poem-vertical" id="poem-view" lang="{lang}">']
+    script_lang = "zh-Hans" if poem.get("script") == "simplified" else "zh-Hant"
+    parts = [f'<div class="poem-card"><div class="poem-vertical" id="poem-view" lang="{script_lang}">']
     if title:
-        parts.append(f'<div class="poem-title">{_esc(title)}</div>')
+        parts.append(_title_column(title))
     for index, line in enumerate(poem["lines"]):
         info = analysed[index] if index < len(analysed) else {}
-        marks = info.get("tone_marks", "")
-        chars = []
+        marks = info.get("tone_marks", "") if show_tones else ""
+        cells = []
         for position, char in enumerate(line):
             classes = ["ch"]
             if info.get("rhymes") and position == len(line) - 1:
                 classes.append("rhyme")
             if (index, position) in faults:
                 classes.append("fault")
-            mark = marks[position] if show_tones and position < len(marks) else ""
-            rt = f"<rt>{_esc(mark)}</rt>" if mark else ""
-            chars.append(f'<ruby class="{" ".join(classes)}">{_esc(char)}{rt}</ruby>')
-        punct = "，" if index % 2 == 0 else "。"
-        parts.append(f'<div class="poem-line">{"".join(chars)}<span class="punct">{punct}</span></div>')
+            mark = marks[position] if position < len(marks) else ""
+            mark_html = f'<span class="mark">{_esc(mark)}</span>' if mark else ""
+            cells.append(
+                f'<span class="cell"><span class="{" ".join(classes)}">{_esc(char)}</span>{mark_html}</span>'
+            )
+        parts.append(
+            f'<div class="poem-line">{"".join(cells)}<span class="punct">{_punct(index)}</span></div>'
+        )
     parts.append("</div></div>")
-    legend = "红字为韵脚 red: rhyme characters"
-    if show_tones:
-        legend += " · ○ 平 level ● 仄 oblique ◐ 平仄两读 either"
-    parts.append(f'<div class="poem-legend">{legend}</div>')
+    legend = say["legend"] + (say["legend_tones"] if show_tones else "")
+    parts.append(f'<div class="poem-legend">{_esc(legend)}</div>')
+    couplets = couplets_html(analysis, lang)
+    if couplets:
+        parts.append(couplets)
     return "".join(parts)
+
+
+def _title_column(title: str) -> str:
+    chars = "".join(f'<span class="cell"><span class="tch">{_esc(c)}</span></span>' for c in title)
+    return f'<div class="poem-title">{chars}</div>'
 
 
 def partial_html(lines: list[str], title: str | None = None) -> str:
     """The leading candidate while it is being written."""
     parts = ['<div class="poem-card"><div class="poem-vertical streaming" id="poem-view">']
     if title:
-        parts.append(f'<div class="poem-title">{_esc(title)}</div>')
+        parts.append(_title_column(title))
     for index, line in enumerate(lines):
-        punct = "，" if index % 2 == 0 else "。"
         done = index < len(lines) - 1
-        chars = "".join(f'<ruby class="ch">{_esc(c)}</ruby>' for c in line)
+        cells = "".join(f'<span class="cell"><span class="ch">{_esc(c)}</span></span>' for c in line)
         parts.append(
-            f'<div class="poem-line">{chars}<span class="punct">{punct if done else ""}</span></div>'
+            f'<div class="poem-line">{cells}<span class="punct">{_punct(index) if done else ""}</span></div>'
         )
     parts.append("</div></div>")
     return "".join(parts)
@@ -83,39 +103,84 @@ def poem_plain_text(poem: dict, title: str | None = None) -> str:
     return "\n".join(head + couplets)
 
 
-def poem_info_markdown(poem: dict) -> str:
-    bits = [f"**种子 seed** `{poem['seed']}`", f"**分数 score** {poem['score']:.3f}"]
+def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    say = MESSAGES[lang]
+    colon = "：" if lang == "zh" else ": "
+    bits = [
+        f"**{say['seed']}**{colon}`{poem['seed']}`",
+        f"**{say['score']}**{colon}{poem['score']:.2f}（{say['score_help']}）"
+        if lang == "zh"
+        else f"**{say['score']}**{colon}{poem['score']:.2f} ({say['score_help']})",
+    ]
     if poem.get("pattern"):
-        bits.append(f"**格式 pattern** {poem['pattern']}")
+        bits.append(f"**{say['pattern']}**{colon}{poem['pattern']}")
     if poem.get("rhyme_group_label"):
-        bits.append(f"**韵部 rhyme group** {poem['rhyme_group_label']}")
-    bits.append("**合律 regular** ✓" if poem.get("ok") else "**合律 regular** ✗")
+        bits.append(f"**{say['rhyme_group']}**{colon}{poem['rhyme_group_label']}")
+    bits.append(f"**{say['regular']}**{colon}{'✓' if poem.get('ok') else '✗'}")
     text = " · ".join(bits)
     for note in poem.get("notes") or []:
-        text += f"\n\n注 note: {note}"
+        text += f"\n\n{say['note']}{colon}{note}"
     return text
 
 
 def candidate_rows(poems: list[dict]) -> list[list]:
     return [
-        [rank, p["text"], round(p["score"], 3), p.get("pattern") or "", p.get("rhyme_group_label") or ""]
+        [rank, p["text"], round(p["score"], 2), p.get("pattern") or "", p.get("rhyme_group_label") or ""]
         for rank, p in enumerate(poems, 1)
     ]
 
 
-def analysis_html(analysis: dict) -> str:
+def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Each couplet's 对仗 verdict (工对 / 宽对 / 不对) with its word pairs; a 律诗's unparallel middle
+    couplet is marked."""
+    couplets = analysis.get("couplets") or []
+    if not couplets:
+        return ""
+    names = COUPLET_NAMES[lang].get(2 * len(couplets), [])
+    kinds = PARALLEL_KINDS[lang]
+    middle_faults = {f.get("line") for f in analysis.get("parallel_faults") or []}
+    items = []
+    for number, couplet in enumerate(couplets):
+        first, second = couplet["lines"][0] + 1, couplet["lines"][-1] + 1
+        name = names[number] if number < len(names) else ""
+        where = f"{name}（{first}–{second}）" if lang == "zh" else f"{name} (lines {first}–{second})"
+        pairs = " ".join(f"{p['left']}/{p['right']}" for p in couplet.get("pairs") or [])
+        kind = couplet.get("kind", "")
+        bad = " bad" if couplet["lines"][0] in middle_faults or couplet["lines"][-1] in middle_faults else ""
+        items.append(
+            f'<li class="couplet{bad}"><b>{_esc(where)}</b> <span class="kind kind-{_esc(kind)}">'
+            f"{_esc(kinds.get(kind, kind))}</span> <small>{_esc(pairs)}</small></li>"
+        )
+    title = MESSAGES[lang]["parallel"]
+    return f'<div class="couplets"><b>{_esc(title)}</b><ul id="couplet-verdicts">{"".join(items)}</ul></div>'
+
+
+def _fault_text(fault: dict, lang: str) -> tuple[str, str]:
+    """A fault's name and message in one language (the checker writes 'Chinese (English)')."""
+    message = fault.get("message", "")
+    chinese, english = message, message
+    if message.endswith(")") and " (" in message:
+        chinese, english = message[:-1].split(" (", 1)
+    if lang == "zh":
+        return fault["name"], chinese
+    return FAULT_NAMES_EN.get(fault["name"], fault["name"]), english
+
+
+def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     """The checker's analysis: one table row per line, one cell per character (tone mark, required tone),
-    cells that break the pattern shaded, rhyme characters in red, then the faults by name."""
-    scheme = get_scheme(analysis["scheme"])
-    form = {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗"}.get(
-        analysis.get("form") or "", "非近体常式 not a standard form"
-    )
-    head = [f"{scheme.chinese_name} {analysis['scheme']}", form]
+    cells that break the pattern shaded, rhyme characters in red, then the faults and the couplets."""
+    say = MESSAGES[lang]
+    scheme = SCHEME_NAMES[lang].get(analysis["scheme"], analysis["scheme"])
+    form = FORM_NAMES[lang].get(analysis.get("form") or "", say["not_a_form"])
+    head = [scheme, form]
     if analysis.get("pattern"):
         head.append(analysis["pattern"])
     if analysis.get("rhyme_group_labels"):
-        head.append("韵部 " + "、".join(analysis["rhyme_group_labels"]))
-    parts = [f"<p><b>{_esc(' · '.join(head))}</b></p>", '<table class="check-table" id="check-view">']
+        head.append(f"{say['rhyme_group']} " + "、".join(analysis["rhyme_group_labels"]))
+    parts = [
+        f"<p><b>{_esc(' · '.join(head))}</b></p>",
+        '<div class="check-scroll"><table class="check-table" id="check-view">',
+    ]
     faults = _fault_positions(analysis)
     for index, line in enumerate(analysis["lines"]):
         cells = [f'<td class="lineno">{index + 1}</td>']
@@ -134,26 +199,23 @@ def analysis_html(analysis: dict) -> str:
         line_type = " ".join(x for x in (line.get("line_type"), line.get("template")) if x)
         cells.append(f'<td class="linetype">{_esc(line_type)}</td>')
         parts.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append("</table>")
-    parts.append(
-        '<p class="poem-legend" style="text-align:left">○ 平 level · ● 仄 oblique · ◐ 两读 either · '
-        "？ 未收 not in the table · 下行小字为格律要求 (平/仄/中 either) · 红底 breaks the pattern · "
-        "红字 rhyme</p>"
-    )
-    if analysis["ok"]:
-        parts.append('<p class="check-ok">合律：未见问题 — no faults found.</p>')
+    parts.append("</table></div>")
+    parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["check_legend"])}</p>')
+    all_faults = list(analysis.get("faults") or []) + list(analysis.get("parallel_faults") or [])
+    if not all_faults:
+        parts.append(f'<p class="check-ok">{_esc(say["check_ok"])}</p>')
     else:
+        count = len(all_faults)
         parts.append(
-            f'<p class="check-bad">问题 faults（{len(analysis["faults"])}）</p><ul id="check-faults">'
+            f'<p class="check-bad">{_esc(say["faults"].format(count=count))}</p><ul id="check-faults">'
         )
-        for fault in analysis["faults"]:
-            gloss = FAULT_GLOSSES.get(fault["name"], "")
-            parts.append(
-                f"<li><b>{_esc(fault['name'])}</b> <i>{_esc(gloss)}</i>: {_esc(fault['message'])}</li>"
-            )
+        for fault in all_faults:
+            name, message = _fault_text(fault, lang)
+            parts.append(f"<li><b>{_esc(name)}</b>{'：' if lang == 'zh' else ': '}{_esc(message)}</li>")
         parts.append("</ul>")
+    parts.append(couplets_html(analysis, lang))
     for note in analysis.get("notes") or []:
-        parts.append(f'<p class="poem-legend" style="text-align:left">注 note: {_esc(note)}</p>')
+        parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}: {_esc(note)}</p>')
     return "".join(parts)
 
 

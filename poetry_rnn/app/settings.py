@@ -11,4 +11,3 @@ TIME_LIMIT = float(os.environ.get("POETRY_RNN_TIME_LIMIT", "30"))
 TORCH_THREADS = int(os.environ.get("POETRY_RNN_TORCH_THREADS", "1"))
 WARM_UP_EXTRAS_AFTER_S = 8.0
 MAX_POEMS = 8  # per request: a shared 2-vCPU box
-MAX_TEXT_CHARS = 200  # the longest input a mode takes is a theme of 200 characters

@@ -1,75 +1,330 @@
-"""What the app says: the choices it offers, its labels, examples and help texts, its error messages."""
+"""What the app says, in Chinese (the default) and English: the choices it offers, its labels, examples and
+help texts, its messages. One language is shown at a time; `LANGUAGES` is the switch."""
 
-# (label, value) pairs: Chinese first, English after.
-FORMS = [("五绝 wujue", "wujue"), ("七绝 qijue", "qijue"), ("五律 wulv", "wulv"), ("七律 qilv", "qilv")]
-MODES = [
-    ("自由 free", "free"),
-    ("藏头 acrostic", "acrostic"),
-    ("首句 first line", "first_line"),
-    ("命题 title", "title"),
-    ("主题 theme", "theme"),
-]
-SCHEMES = [("平水韵 pingshui", "pingshui"), ("中华新韵 xinyun", "xinyun"), ("不押韵 none", "none")]
-CHECK_SCHEMES = SCHEMES[:2]
-TONES = [("严格 strict", "strict"), ("标准 standard（一三五不论）", "standard"), ("不限 off", "off")]
-CHECK_STRICTNESS = TONES[:2]
-FIRST_LINE_RHYMES = [("自动 auto", "auto"), ("入韵 yes", "yes"), ("不入韵 no", "no")]
-SCRIPTS = [("简体", "simplified"), ("繁體", "traditional")]
-AUTO_GROUP = ("自动 auto", "auto")
+from __future__ import annotations
+
+import re
+
+LANGUAGES = [("中文", "zh"), ("English", "en")]
+DEFAULT_LANGUAGE = "zh"
+
+# (label, value) pairs per language; the values are what the request takes.
+CHOICES: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "form": {
+        "zh": [("五绝", "wujue"), ("七绝", "qijue"), ("五律", "wulv"), ("七律", "qilv")],
+        "en": [("5×4 jueju", "wujue"), ("7×4 jueju", "qijue"), ("5×8 lüshi", "wulv"), ("7×8 lüshi", "qilv")],
+    },
+    "mode": {
+        "zh": [("自由", "free"), ("藏头", "acrostic"), ("首句", "first_line"), ("命题", "title"), ("主题", "theme")],
+        "en": [("free", "free"), ("acrostic", "acrostic"), ("first line", "first_line"), ("title", "title"),
+               ("theme", "theme")],
+    },
+    "rhyme_scheme": {
+        "zh": [("平水韵", "pingshui"), ("中华新韵", "xinyun"), ("不押韵", "none")],
+        "en": [("Pingshui", "pingshui"), ("Xinyun", "xinyun"), ("none", "none")],
+    },
+    "tone": {
+        "zh": [("严格", "strict"), ("一三五不论", "standard"), ("不限", "off")],
+        "en": [("strict", "strict"), ("1-3-5 free", "standard"), ("off", "off")],
+    },
+    "first_line_rhymes": {
+        "zh": [("自动", "auto"), ("入韵", "yes"), ("不入韵", "no")],
+        "en": [("auto", "auto"), ("yes", "yes"), ("no", "no")],
+    },
+    "script": {"zh": [("简体", "simplified"), ("繁體", "traditional")],
+               "en": [("simplified", "simplified"), ("traditional", "traditional")]},
+    "strictness": {
+        "zh": [("严格", "strict"), ("一三五不论", "standard")],
+        "en": [("strict", "strict"), ("1-3-5 free", "standard")],
+    },
+}  # fmt: skip
+CHOICES["scheme"] = {lang: pairs[:2] for lang, pairs in CHOICES["rhyme_scheme"].items()}
+AUTO_GROUP = {"zh": ("自动", "auto"), "en": ("auto", "auto")}
+
+
+def choices(name: str, lang: str) -> list[tuple[str, str]]:
+    return CHOICES[name][lang]
+
+
+def all_choices(name: str) -> list[tuple[str, str]]:
+    """The choices in every language (the API takes a value or any label)."""
+    return [pair for lang in CHOICES[name] for pair in CHOICES[name][lang]]
+
+
+# Labels of the page, by key.
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "header": "## 诗 · 近体诗生成与格律检测",
+        "tab_generate": "作诗",
+        "tab_check": "格律检测",
+        "tab_about": "关于",
+        "form": "体裁",
+        "mode": "模式",
+        "rhyme_scheme": "韵书",
+        "rhyme_group": "韵部（例字）",
+        "first_line_rhymes": "首句入韵",
+        "tone": "平仄",
+        "n": "候选首数",
+        "script": "字体",
+        "sampling": "更多选项",
+        "temperature": "温度（越高越随意）",
+        "top_p": "top-p",
+        "seed": "种子（-1 随机）",
+        "generate": "作诗",
+        "examples": "**示例** — 一按即作：",
+        "show_tones": "显示平仄 ○●",
+        "plain": "纯文本",
+        "reuse_seed": "用此种子",
+        "candidates": "候选 — 点一行查看",
+        "check_text": "诗 — 简体或繁體",
+        "check_scheme": "韵书",
+        "strictness": "严格程度",
+        "check": "检测",
+        "check_examples": "示例",
+    },
+    "en": {
+        "header": "## Poetry · Tang regulated verse: write and check",
+        "tab_generate": "Write",
+        "tab_check": "Check",
+        "tab_about": "About",
+        "form": "Form",
+        "mode": "Mode",
+        "rhyme_scheme": "Rhyme book",
+        "rhyme_group": "Rhyme group (examples)",
+        "first_line_rhymes": "First line rhymes",
+        "tone": "Tone rules",
+        "n": "Candidates",
+        "script": "Script",
+        "sampling": "More options",
+        "temperature": "Temperature (higher: freer)",
+        "top_p": "top-p",
+        "seed": "Seed (-1: random)",
+        "generate": "Write",
+        "examples": "**Examples** — one click writes a poem:",
+        "show_tones": "Show tone marks ○●",
+        "plain": "Plain text",
+        "reuse_seed": "Reuse this seed",
+        "candidates": "Candidates — click a row to show it",
+        "check_text": "Poem — simplified or traditional",
+        "check_scheme": "Rhyme book",
+        "strictness": "Strictness",
+        "check": "Check",
+        "check_examples": "Examples",
+    },
+}
+CANDIDATE_HEADERS = {
+    "zh": ["#", "诗", "自然度", "格式", "韵部"],
+    "en": ["#", "Poem", "Fluency", "Pattern", "Rhyme"],
+}
 
 # What the text box holds in each mode: its label and a placeholder.
 MODE_TEXT = {
-    "free": ("（自由模式不需输入 free mode takes no text）", ""),
-    "acrostic": ("藏头字 acrostic — 每句一字 one character per line", "春江花月"),
-    "first_line": ("首句 first line — 五字或七字 5 or 7 characters", "白日依山尽"),
-    "title": ("题目 title — 至多二十字 up to 20 characters", "秋夜寄远"),
-    "theme": ("主题 theme — 白话描述 a description in modern Chinese", "秋天的夜晚，独自在外，想念家乡"),
+    "zh": {
+        "free": ("（自由模式不需输入）", ""),
+        "acrostic": ("藏头字 — 每句一字", "春江花月"),
+        "first_line": ("首句 — 五字或七字", "白日依山尽"),
+        "title": ("题目 — 至多二十字", "秋夜寄远"),
+        "theme": ("主题 — 用白话描述", "秋天的夜晚，独自在外，想念家乡"),
+    },
+    "en": {
+        "free": ("(free mode takes no text)", ""),
+        "acrostic": ("Acrostic — one head character per line", "春江花月"),
+        "first_line": ("First line — 5 or 7 characters", "白日依山尽"),
+        "title": ("Title — up to 20 characters", "秋夜寄远"),
+        "theme": ("Theme — a description in modern Chinese", "秋天的夜晚，独自在外，想念家乡"),
+    },
 }
 
-# What each mode asks for when its text is empty.
+# What each mode asks for when its text is empty (English: the API's message, and the pattern below).
 MODE_NEEDS = {
-    "acrostic": "give one head character per line, e.g. 春江花月 for a 绝句",
-    "first_line": "give the first line, 5 characters (五言) or 7 (七言)",
-    "title": "give a title of up to 20 characters",
-    "theme": "describe the theme in modern Chinese, e.g. 秋天的夜晚想念家乡",
+    "acrostic": "empty; give one head character per line, e.g. 春江花月 for a 绝句",
+    "first_line": "empty; give the first line, 5 characters (五言) or 7 (七言)",
+    "title": "empty; give a title of up to 20 characters",
+    "theme": "empty; describe the theme in modern Chinese, e.g. 秋天的夜晚想念家乡",
 }
 
-# The form field (or generator parameter) a UserError names → how the UI calls it.
+# The request field a UserError names → how the UI calls it (the API's messages: both languages).
 FIELD_LABELS = {
-    "form": "体裁 form",
-    "mode": "模式 mode",
-    "text": "输入 text",
-    "acrostic": "藏头 acrostic",
-    "first_line": "首句 first line",
-    "title": "题目 title",
-    "theme": "主题 theme",
-    "keywords": "主题 theme",
-    "rhyme_scheme": "韵书 rhyme scheme",
-    "rhyme_group": "韵部 rhyme group",
-    "first_line_rhymes": "首句入韵 first line rhymes",
-    "tone": "平仄 tone rules",
-    "n": "首数 number of poems",
-    "temperature": "温度 temperature",
-    "top_p": "top-p",
-    "seed": "种子 seed",
-    "script": "字体 script",
-    "time_limit": "时限 time limit",
-    "scheme": "韵书 rhyme scheme",
-    "strictness": "严格程度 strictness",
+    "form": ("体裁", "form"),
+    "mode": ("模式", "mode"),
+    "text": ("输入", "text"),
+    "acrostic": ("藏头", "acrostic"),
+    "first_line": ("首句", "first line"),
+    "title": ("题目", "title"),
+    "theme": ("主题", "theme"),
+    "keywords": ("主题", "theme"),
+    "rhyme_scheme": ("韵书", "rhyme scheme"),
+    "rhyme_group": ("韵部", "rhyme group"),
+    "first_line_rhymes": ("首句入韵", "first line rhymes"),
+    "tone": ("平仄", "tone rules"),
+    "n": ("首数", "number of poems"),
+    "temperature": ("温度", "temperature"),
+    "top_p": ("top-p", "top-p"),
+    "seed": ("种子", "seed"),
+    "script": ("字体", "script"),
+    "time_limit": ("时限", "time limit"),
+    "scheme": ("韵书", "rhyme scheme"),
+    "strictness": ("严格程度", "strictness"),
 }
+
+
+def field_label(field: str | None, lang: str | None) -> str:
+    """A field's name in `lang`, or in both languages (lang None: the API)."""
+    zh, en = FIELD_LABELS.get(field or "", (field or "", field or ""))
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en[:1].upper() + en[1:]
+    return f"{zh} {en}" if zh != en else zh
+
+
 GENERIC_ERROR = (
     "出错了，请稍后再试。Something went wrong on the server (it has been logged); please try again, "
     "perhaps with other options."
 )
+MESSAGES = {
+    "zh": {
+        "generic": "出错了（已记入日志），请稍后再试，或换些选项。",
+        "found_fewer": "只找到 {found} 首（要 {wanted} 首）。",
+        "placeholder": "选好体裁与模式，按「作诗」。",
+        "legend": "红字为韵脚",
+        "legend_tones": " · ○ 平 ● 仄 ◐ 平仄两读",
+        "seed": "种子",
+        "score": "自然度",
+        "score_help": "模型给每字的平均对数概率，越接近 0 越自然",
+        "pattern": "格式",
+        "rhyme_group": "韵部",
+        "regular": "合律",
+        "note": "注",
+        "parallel": "对仗",
+        "check_empty": "请贴入一首诗（简体或繁體）",
+        "check_ok": "合律：未见问题。",
+        "faults": "问题（{count}）",
+        "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底：不合格式 · 红字：韵脚",
+        "not_a_form": "非近体常式",
+    },
+    "en": {
+        "generic": "Something went wrong on the server (it has been logged); please try again, perhaps with "
+        "other options.",
+        "found_fewer": "Found {found} of {wanted} poems.",
+        "placeholder": "Choose a form and a mode, then press Write.",
+        "legend": "red: rhyme characters",
+        "legend_tones": " · ○ level ● oblique ◐ either",
+        "seed": "seed",
+        "score": "fluency",
+        "score_help": "the model's average log-probability per character; nearer 0 reads more natural",
+        "pattern": "pattern",
+        "rhyme_group": "rhyme group",
+        "regular": "regular",
+        "note": "note",
+        "parallel": "parallelism",
+        "check_empty": "paste a poem to check (simplified or traditional)",
+        "check_ok": "Regular: no faults found.",
+        "faults": "Faults ({count})",
+        "check_legend": "○ level · ● oblique · ◐ either · ？ not in the table · small print: what the pattern "
+        "asks (平 level / 仄 oblique / 中 either) · red cell: breaks the pattern · red character: rhyme",
+        "not_a_form": "not a standard form",
+    },
+}
+FORM_NAMES = {
+    "zh": {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗"},
+    "en": {"wujue": "5-character jueju", "qijue": "7-character jueju", "wulv": "5-character lüshi",
+           "qilv": "7-character lüshi"},
+}  # fmt: skip
+SCHEME_NAMES = {
+    "zh": {"pingshui": "平水韵", "xinyun": "中华新韵"},
+    "en": {"pingshui": "Pingshui", "xinyun": "Xinyun"},
+}
+FAULT_NAMES_EN = {
+    "字数": "Line length",
+    "句数": "Line count",
+    "出韵": "Out of rhyme",
+    "重韵": "Repeated rhyme",
+    "失粘": "Broken adhesion",
+    "失对": "Broken opposition",
+    "孤平": "Lone level tone",
+    "三平尾": "Three level tones at the end",
+    "不协平仄": "Tone mismatch",
+    "对仗": "Couplet not parallel",
+}
+COUPLET_NAMES = {
+    "zh": {4: ["前联", "后联"], 8: ["首联", "颔联", "颈联", "尾联"]},
+    "en": {
+        4: ["first couplet", "second couplet"],
+        8: ["opening couplet", "chin couplet", "neck couplet", "closing couplet"],
+    },
+}
+PARALLEL_KINDS = {
+    "zh": {"工对": "工对", "宽对": "宽对", "不对": "不对"},
+    "en": {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"},
+}
+
+# Request messages (English) → Chinese. A message no pattern knows is shown as it is.
+_ZH_MESSAGES: list[tuple[re.Pattern, str]] = [
+    (re.compile(p, re.S), zh)
+    for p, zh in [
+        (r"the acrostic has (\d+) characters but a (\S+) has (\d+) lines.*", r"给了 \1 个字，\2有 \3 句：请给 \3 个字"),
+        (r"the acrostic is empty.*", "为空：每句给一个字"),
+        (r"the first line has (\d+) characters; a (\S+) line has (\d+)", r"有 \1 字，\2每句 \3 字"),
+        (r"the first line is empty", "为空"),
+        (r"the (?:title|theme) has ([\d,]+) characters; at most (\d+) are allowed", r"有 \1 字，至多 \2 字"),
+        (r"the text is ([\d,]+) characters long; at most ([\d,]+) are allowed", r"有 \1 字，至多 \2 字"),
+        (r".* may contain only Chinese characters; found (.+)", r"只能用汉字，不能有：\1"),
+        (r".* contains emoji \((.+)\).*", r"不能有表情符号（\1），请只用汉字"),
+        (r"the theme must be written in Chinese", "请用中文描述"),
+        (r"no keywords could be found in the theme.*", "读不出关键词，请多写几句"),
+        (r"a first line that rhymes needs a rhyme scheme.*", "不押韵时首句不能入韵：请选「自动」或「不入韵」，或选一种韵书"),
+        (r"a rhyme group needs a rhyme scheme.*", "选韵部须先选韵书（平水韵或中华新韵）"),
+        (r"'(.+)' is not a level-tone rhyme group of (\S+);.*", r"「\1」不是\2的平声韵部"),
+        (r"the first line 「(.+)」 \((.+)\) fits no (\S+) tone pattern \((.+)\) under tone=\w+: "
+         r"character (\d+) 「(.+)」 cannot stand there.*",
+         r"「\1」（\2）不合\3的平仄格式（\4）：第 \5 字「\6」不能在此（○平 ●仄）"),
+        (r"the first line ends in 「(.+)」, which would have to rhyme \(in (.+)\) but does not.*",
+         r"末字「\1」须押韵（\2）却不押：请以韵字或仄声字收尾，或换韵部"),
+        (r"the first line starts with 「(.+)」 but the acrostic.*", r"首字「\1」与藏头字不同"),
+        (r"the model cannot write (.+) \(not in its vocabulary\).*", r"模型写不出「\1」（不在字表中），请换一句"),
+        (r"the model cannot write the first line as given \(character (\d+) 「(.+)」\)",
+         r"模型写不出这一句（第 \1 字「\2」）"),
+        (r"at most (\d+) poems per request here, got (.+)", r"每次至多 \1 首，现为 \2"),
+        (r".* must be from (\S+) to (\S+), got (.+)", r"须在 \1 到 \2 之间，现为 \3"),
+        (r".* must be a whole number, got (.+)", r"须为整数，现为 \1"),
+        (r".* must be a (?:finite )?number, got (.+)", r"须为数字，现为 \1"),
+        (r"empty; give one head character per line.*", "为空：每句给一个字，如绝句「春江花月」"),
+        (r"empty; give the first line.*", "为空：请给首句，五言五字，七言七字"),
+        (r"empty; give a title.*", "为空：请给题目，至多二十字"),
+        (r"empty; describe the theme.*", "为空：请用白话描述，如「秋天的夜晚想念家乡」"),
+        (r"paste a poem to check.*", "请贴入一首诗（简体或繁體）"),
+        (r"no Chinese characters found.*", "没有汉字：请贴入一首汉字写的诗（简繁均可），句间用，。或换行"),
+        (r"the poem is too long \(([\d,]+) Chinese characters\); the checker takes at most (\d+).*",
+         r"诗太长（\1 字），至多 \2 字（五绝 20、七绝 28、五律 40、七律 56）"),
+        (r".* is not one of: (.+)", r"只能选：\1"),
+    ]
+]  # fmt: skip
+
+
+def localized_message(field: str | None, message: str, lang: str) -> str:
+    """A refusal as the UI shows it: the field's name and what was wrong, in `lang`."""
+    if lang == "zh":
+        for pattern, zh in _ZH_MESSAGES:
+            if pattern.fullmatch(message):
+                message = pattern.sub(zh, message)
+                break
+        label = field_label(field, "zh")
+        return f"{label}：{message}" if label else message
+    label = field_label(field, "en")
+    return f"{label}: {message}" if label else message
+
 
 EXAMPLES = [
-    # (button label, form, mode, text, rhyme scheme, tone, seed)
-    ("自由 · 五绝", "wujue", "free", "", "pingshui", "strict", 11),
-    ("藏头 · 七绝 · 春江花月", "qijue", "acrostic", "春江花月", "pingshui", "strict", 7),
-    ("首句 · 五律 · 白日依山尽", "wulv", "first_line", "白日依山尽", "pingshui", "strict", 3),
-    ("命题 · 七律 · 秋夜寄远", "qilv", "title", "秋夜寄远", "pingshui", "standard", 5),
-    ("主题 · 七绝 · 新韵", "qijue", "theme", "春天到了，江边的桃花都开了", "xinyun", "strict", 2),
-]
+    # (button label zh, en, form, mode, text, rhyme scheme, tone, seed)
+    ("自由 · 五绝", "free · 5×4", "wujue", "free", "", "pingshui", "strict", 11),
+    ("藏头 · 七绝 · 春江花月", "acrostic · 7×4 · 春江花月", "qijue", "acrostic", "春江花月", "pingshui", "strict", 7),
+    ("首句 · 五律 · 白日依山尽", "first line · 5×8 · 白日依山尽", "wulv", "first_line", "白日依山尽", "pingshui",
+     "strict", 3),
+    ("命题 · 七律 · 秋夜寄远", "title · 7×8 · 秋夜寄远", "qilv", "title", "秋夜寄远", "pingshui", "standard", 5),
+    ("主题 · 七绝 · 新韵", "theme · 7×4 · Xinyun", "qijue", "theme", "春天到了，江边的桃花都开了", "xinyun", "strict",
+     2),
+]  # fmt: skip
 CHECK_EXAMPLES = [
     "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
     "朝辭白帝彩雲間，千里江陵一日還。兩岸猿聲啼不住，輕舟已過萬重山。",
@@ -101,22 +356,83 @@ analysis = client.predict(
 print(analysis["ok"], analysis["pattern"], [fault["name"] for fault in analysis["faults"]])
 ```"""
 
-HOW_IT_WORKS = """
-### 格律怎样保证 How the rules are kept
+HOW_TO_USE = {
+    "zh": """### 怎样用
+
+1. **作诗**：选体裁（五绝、七绝、五律、七律）与模式，按「作诗」。
+   - **自由**：不需输入；**藏头**：每句第一字，如七绝「春江花月」；**首句**：整句给出，如「白日依山尽」；
+     **命题**：给题目；**主题**：用白话描述想写的内容。
+   - 韵书选平水韵（古韵）或中华新韵（今音）；「一三五不论」放宽第一、三、五字的平仄。
+   - 同一种子与选项写出同一首诗；「用此种子」把当前这首的种子填回表单。
+2. **格律检测**：贴入一首诗（简体、繁體均可），按「检测」，逐字标出平仄、韵脚与问题。
+
+### 记号
+
+- **○** 平声　**●** 仄声　**◐** 平仄两读（多音字）　**？** 字表未收
+- **红字**：韵脚　**波浪下划线**：不合格律的字
+- **自然度**：模型给每字的平均对数概率（如 −3.2），越接近 0 越自然；只在同一请求的候选之间比较才有意义。
+- **对仗**：每联两句逐词相对的程度：**工对**（词类相同）、**宽对**（大致相对）、**不对**。律诗的颔联、颈联应对仗。
+""",
+    "en": """### How to use
+
+1. **Write**: choose a form (5 or 7 characters a line, 4 lines — jueju — or 8 — lüshi) and a mode, then
+   press *Write*.
+   - **free**: no text; **acrostic**: the first character of each line (春江花月 for a 7×4); **first line**:
+     the whole line (白日依山尽); **title**: a title; **theme**: what the poem is about, in modern Chinese.
+   - Rhyme book: Pingshui (the classical rhymes) or Xinyun (modern pronunciation); *standard* lets the 1st,
+     3rd and 5th characters of a line take either tone.
+   - The same seed and options write the same poem; *Reuse this seed* puts the shown poem's seed in the form.
+2. **Check**: paste a poem (simplified or traditional) and press *Check*: each character's tone, the rhymes
+   and the faults are marked.
+
+### Marks
+
+- **○** level tone (平) **●** oblique tone (仄) **◐** either (a character with two readings) **？** not in
+  the table
+- **red character**: a rhyme; **wavy underline**: a character that breaks the rules
+- **fluency**: the model's average log-probability per character (e.g. −3.2); nearer 0 reads more natural.
+  Compare it between the candidates of one request only.
+- **parallelism** (对仗): how closely the two lines of a couplet match word by word: *strict* (same word
+  classes), *loose*, or *not parallel*. In a lüshi the two middle couplets should be parallel.
+""",
+}
+
+HOW_IT_WORKS = {
+    "zh": """### 格律怎样保证
 
 模型是一个在约五万首唐诗上训练的循环神经网络（GRU），逐字写诗。解码时每一步都有几道约束把不合规则的字屏蔽掉：
+
+- **体裁**：每句五字或七字，四句或八句，标点到位。
+- **平仄**：每个位置合于该体的一种平仄格式（平起/仄起，首句入韵与否）；「严格」另禁孤平、三平尾，
+  「一三五不论」放宽第一、三、五字；解码不会走进死路。
+- **押韵**：韵脚同属平水韵或中华新韵的一个平声韵部，不重韵。
+- **藏头 / 首句**：句首字或整个首句固定。
+- **重复与原创**：一字至多用两次；不整句照抄训练诗句。
+
+每次抽样若干候选（温度、top-p、可复用的种子），每首再经格律检测复核一次，按自然度排序。主题模式用 jieba（TextRank）
+从白话中取关键词；命题模式以题目为条件。
+""",
+    "en": """### How the rules are kept
+
 A recurrent language model (GRU) trained on ~56,000 Tang poems writes one character at a time. At every
 step a set of small, composable constraints masks the characters that would break the rules:
 
-- **体裁 form** — 5 or 7 characters a line, 4 or 8 lines, punctuation in place.
-- **平仄 tones** — each position follows one of the form's tone patterns (平起/仄起, 首句入韵 or not);
-  *strict* also rules out 孤平 and 三平尾, *standard* lets positions 1, 3, 5 go free (一三五不论);
-  the decoder never walks into a dead end.
-- **押韵 rhyme** — the rhyme lines end in one level-tone group of 平水韵 or 中华新韵, no character twice.
-- **藏头 / 首句** — the heads of the lines, or the whole first line, are fixed.
-- **重复与原创** — no character more than twice; no line copied whole from the training poems.
+- **form** — 5 or 7 characters a line, 4 or 8 lines, punctuation in place.
+- **tones** — each position follows one of the form's tone patterns (level or oblique start, first line
+  rhyming or not); *strict* also rules out the lone level tone (孤平) and three level tones at the end
+  (三平尾), *standard* lets positions 1, 3, 5 go free; the decoder never walks into a dead end.
+- **rhyme** — the rhyme lines end in one level-tone group of Pingshui or Xinyun, no character twice.
+- **acrostic / first line** — the heads of the lines, or the whole first line, are fixed.
+- **repetition and originality** — no character more than twice; no line copied whole from the training
+  poems.
 
 Several candidates are sampled (temperature, top-p, a seed you can reuse), each is checked once more by the
-格律 checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by the model's score. 主题 theme
-mode reads keywords out of plain modern Chinese with jieba (TextRank); 命题 title mode conditions on the title.
-"""
+checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Theme mode reads keywords
+out of plain modern Chinese with jieba (TextRank); title mode conditions on the title.
+""",
+}
+API_HEADING = {
+    "zh": "### 接口\n`/generate` 与 `/check` 是具名接口；Python 中（`pip install gradio_client`）：\n\n",
+    "en": "### API\n`/generate` and `/check` are named endpoints; from Python (`pip install gradio_client`):\n\n",
+}
+MODEL_CARD_HEADING = {"zh": "## 模型说明（英文）\n\n", "en": "## Model card\n\n"}

@@ -277,8 +277,8 @@ class PoetryGenerator:
     def _first_line_problem(
         self, request: ResolvedRequest, rule: Rule, state: DecodingState, piece: int
     ) -> str:
-        line = request.first_line
-        chars = self.tables.chars[piece] or self.tokenizer.piece_chars(piece)
+        line = convert(request.first_line, request.script)  # as the user reads it
+        chars = convert(self.tables.chars[piece] or self.tokenizer.piece_chars(piece), request.script)
         position = state.position + 1
         if isinstance(rule, AcrosticRule):
             return (

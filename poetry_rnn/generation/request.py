@@ -90,7 +90,8 @@ class GenerationRequest:
         DEFAULT_TOP_P, "nucleus sampling: the likeliest pieces up to this mass", type=float
     )
     beam: int = _option(0, "beam width (>1: beam search instead of sampling)", type=int)
-    script: str = _option("traditional", "script of the poems", choices=SCRIPTS)
+    # Simplified for every face (app, API, CLI, Python): most readers read it; the model writes traditional.
+    script: str = _option("simplified", "script of the poems (default: simplified)", choices=SCRIPTS)
     originality: bool = _option(
         True, "allow lines that occur in the corpus", flag="--no-originality", off_switch=True
     )
@@ -133,6 +134,12 @@ class GenerationRequest:
         if self.first_line_rhymes is not None and not isinstance(self.first_line_rhymes, bool):
             raise UserError(
                 f"first_line_rhymes must be true, false or unset, got {self.first_line_rhymes!r}",
+                field="first_line_rhymes",
+            )
+        if scheme == "none" and self.first_line_rhymes:
+            raise UserError(
+                "a first line that rhymes needs a rhyme scheme; with none (不押韵) choose auto or no, "
+                "or choose pingshui or xinyun",
                 field="first_line_rhymes",
             )
         if self.acrostic is not None:
