@@ -185,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.generated:
+        import torch
+
         from poetry_rnn.generation.generator import PoetryGenerator
 
+        torch.set_num_threads(1)  # as the app and bench_decode time it
         generator = PoetryGenerator.from_pretrained(args.model)
         parallel = {"yes": True, "no": False, None: None}[args.parallel]
         report = generation_suite(generator, args.seeds, args.n, parallel)

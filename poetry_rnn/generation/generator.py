@@ -224,8 +224,13 @@ class PoetryGenerator:
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
         if request.parallel_couplets:
             second_lines = [line + 1 for line in request.parallel_couplets]
-            heads = range(len(request.heads)) if request.heads else ()
-            rules.append(ParallelRule(tables, form.chars_per_line, second_lines, heads))
+            heads = tuple(tuple(sorted(head)) for head in request.heads or ())
+            rules.append(
+                tables.shared(
+                    ("parallel", form.chars_per_line, tuple(second_lines), heads),
+                    lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads),
+                )
+            )
         if request.max_repeat is not None:
             # Heads that stand for one character are reserved, so that the model cannot spend them early.
             reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
