@@ -252,9 +252,9 @@ class ParallelRule(Rule):
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
         found, excluded = self.shared_mask(state)
-        if found is None or not excluded:
+        if not excluded:
             return found
-        found = found.clone()
+        found = torch.ones(self.tables.vocab_size, dtype=torch.bool) if found is None else found.clone()
         found[list(excluded)] = False
         return found
 
