@@ -6,7 +6,8 @@
 On the split's 律诗 (8 lines of 5 or 7 characters): the share of middle couplets (lines 3–4, 5–6) judged
 parallel (goal ≥ 85 %) and of first couplets (goal ≤ 35 %), for all of them and for the tonally regular
 ones (the checker finds no 失粘/失对 and no 出韵 at standard strictness: 律诗 in form, not 古体 of eight
-lines). Then the time of `python -m poetry_rnn check --batch - --json` on as many couplets.
+lines). Then the share of the regular ones' parallel middle couplets that the decoder's 对仗 rule would let
+a poet write, and the time of `python -m poetry_rnn check --batch - --json` on as many couplets.
 
 With --generated: 律诗 from the model over every mode (free, acrostic, first line, title, theme) × both
 schemes (平水韵, 新韵) × both forms (五律, 七律) × --seeds seeds, n poems each, at strict tone: the share of
@@ -80,6 +81,45 @@ def batch_speed(poems, couplets: int) -> dict:
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     errors = sum("error" in row for row in rows)
     return {"couplets": couplets, "seconds": round(seconds, 2), "rows": len(rows), "errors": errors}
+
+
+def rule_admits(poems, model: str | None) -> dict:
+    """The share of the split's parallel middle couplets whose second line the decoder's 对仗 rule lets
+    through at every position (tones and rhyme aside): how far the rule narrows what a poet could write."""
+    from poetry_rnn.decoding.constraint_set import ConstraintSet
+    from poetry_rnn.decoding.rules.parallel import ParallelRule
+    from poetry_rnn.decoding.vocabulary import VocabularyTables
+    from poetry_rnn.model import default_model_dir
+    from poetry_rnn.tokenizer.registry import load_tokenizer
+
+    tokenizer = load_tokenizer(model or default_model_dir())
+    tables = VocabularyTables.build(tokenizer)
+    table = load_table()
+    out = {}
+    for width, name in ((5, "五言"), (7, "七言")):
+        rule = ParallelRule(tables, width, [1])
+        constraints = ConstraintSet(tables, [rule])
+        admitted = total = 0
+        for poem in poems:
+            for i in (2, 4):
+                first, second = poem.lines[i], poem.lines[i + 1]
+                if len(first) != width or table.kind(*table.scores(first, second)) == "不对":
+                    continue
+                pieces = [*tokenizer.encode(first), tables.comma_id, *tokenizer.encode(second)]
+                if tokenizer.unk_id in pieces:
+                    continue
+                state = constraints.new_state()
+                passed = True
+                for piece in pieces:
+                    allowed = rule.mask(state)
+                    if allowed is not None and not bool(allowed[piece]):
+                        passed = False
+                        break
+                    constraints.advance(state, piece)
+                total += 1
+                admitted += passed
+        out[name] = {"couplets": total, "admitted": round(admitted / (total or 1), 4)}
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -179,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", action="store_true", help="measure generated 律诗 instead")
     parser.add_argument("--seeds", type=int, default=3, help="--generated: seeds per form, scheme and mode")
     parser.add_argument("--n", type=int, default=4, help="--generated: poems per request")
-    parser.add_argument("--model", help="--generated: model folder (default: the shipped model)")
+    parser.add_argument("--model", help="the model folder (default: the shipped model)")
     parser.add_argument(
         "--parallel", choices=("yes", "no"), help="--generated: the request's parallel option (default: auto)"
     )
@@ -205,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             judge_couplet(poem.lines[i], poem.lines[i + 1])
     per_couplet = (time.perf_counter() - started) / (4 * len(poems))
     report["judge_couplet_us"] = round(per_couplet * 1e6, 1)
+    report["decoding rule admits"] = rule_admits(regular, args.model)
     if args.speed:
         report["batch"] = batch_speed(poems, args.speed)
     print(json.dumps(report, ensure_ascii=False, indent=2))
