@@ -318,6 +318,11 @@ def test_doubling_mirrors_or_is_paid_for(vocabulary):
     # other characters are allowed too (both positions halved, tallied as the checker), if they face 蕭
     others = [c for c, p in vocabulary.ids_of_text.items() if c != "滾" and bool(allowed[p[0]])]
     assert others and all(facing_scores(vocabulary).score("蕭", c) >= DEFAULT_FLOOR - 1e-5 for c in others)
+    # at the start of a line too, for a character that faces 夜 poorly alone (夜夜 faces 紛紛)
+    _, constraints, early = couplet_rule(vocabulary, 7)
+    write(vocabulary, constraints, early, "夜夜坐思清曉滿，紛")
+    assert facing_scores(vocabulary).score("夜", "紛") < DEFAULT_FLOOR
+    assert constraints.rules[0].mask(early)[vocabulary.ids_of_text["紛"][0]]
     # a doubling only the second line has is excluded
     _, constraints, plain = couplet_rule(vocabulary, 7)
     write(vocabulary, constraints, plain, "無邊落木蕭山下，不盡長江滾")

@@ -242,7 +242,7 @@ class ParallelRule(Rule):
         if position and first[position] == first[position - 1]:
             # The first line doubles here (蕭蕭): doubling too scores 1 at both positions; any other piece
             # halves both (as the checker scores it), so it must make up for the halved one before it.
-            doubling = own.total - own.last_score + 2.0 >= self.needed - short - EPSILON
+            doubling = 2.0 - own.last_score >= short - EPSILON
             halved = _rounded(max(self.floor, 2 * short + own.last_score))
             mask = self._doubling_mask(first[position], halved, previous if doubling else "")
             return mask, own.excluded
