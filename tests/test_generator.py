@@ -426,3 +426,121 @@ def test_unsatisfiable_vocabulary_gives_up_with_a_user_error():
     with pytest.raises(UserError) as caught:
         generator.generate(form="wujue", rhyme_scheme="none", tone="strict", n=2, seed=1)
     assert "no poem" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------ 对仗
+def parallel_rules(generator, **options):
+    from poetry_rnn.decoding.rules.parallel import ParallelRule
+    from poetry_rnn.generation.request import GenerationRequest
+
+    constraints = generator._constraints(generator._resolve(GenerationRequest(**options)))
+    return [rule for rule in constraints.rules if isinstance(rule, ParallelRule)]
+
+
+def verdicts(poem) -> dict:
+    return {couplet.line: couplet for couplet in poem.analysis.couplets}
+
+
+@pytest.mark.parametrize(
+    ("form", "options"),
+    [
+        ("wulv", {}),
+        ("qilv", {"acrostic": "春江花月夜色正明"}),
+        ("wulv", {"rhyme_scheme": "xinyun", "title": "秋夜"}),
+        ("qilv", {"rhyme_scheme": "xinyun", "keywords": "江 月"}),
+        ("qilv", {"script": "simplified"}),
+    ],
+)
+def test_lushi_middle_couplets_are_written_parallel_by_default(generator, form, options):
+    for seed in (1, 2):
+        poems = generator.generate(form=form, n=3, seed=seed, **options)
+        assert len(poems) == 3
+        for poem in poems:
+            assert_poem_keeps(poem, form, options.get("rhyme_scheme", "pingshui"))
+            found = verdicts(poem)
+            assert found[2].parallel and found[4].parallel, (poem.text, found[2].kind, found[4].kind)
+            assert not poem.analysis.parallel_faults
+            # judged afresh, apart from the analysis the generator attached
+            from poetry_rnn.prosody.parallel import judge_couplet
+
+            assert all(judge_couplet(poem.lines[i], poem.lines[i + 1]).parallel for i in (2, 4))
+
+
+def test_lushi_with_a_given_first_line_is_parallel_too(generator):
+    first = generator.generate(form="wulv", n=1, seed=21)[0].lines[0]
+    poems = generator.generate(form="wulv", first_line=first, n=3, seed=22)
+    assert len(poems) == 3
+    for poem in poems:
+        assert poem.lines[0] == first
+        assert verdicts(poem)[2].parallel and verdicts(poem)[4].parallel
+
+
+def test_parallel_off_writes_the_couplets_freely(generator):
+    assert parallel_rules(generator, form="qilv", parallel=False) == []
+    rule = parallel_rules(generator, form="qilv")[0]
+    assert rule.second_lines == {3, 5}
+    poems = generator.generate(form="wulv", parallel=False, n=6, seed=3)
+    assert len(poems) == 6 and all(p.ok for p in poems)  # 不对 is no fault when it was not asked for
+    # a random model left to itself seldom writes both middle couplets parallel
+    middle = [verdicts(p)[i].parallel for p in poems for i in (2, 4)]
+    assert not all(middle)
+
+
+def test_jueju_last_couplet_is_parallel_on_request(generator):
+    assert parallel_rules(generator, form="qijue") == []  # a 绝句's couplets are free by default
+    assert parallel_rules(generator, form="wujue", parallel=True)[0].second_lines == {3}
+    for form in ("wujue", "qijue"):
+        poems = generator.generate(form=form, parallel=True, n=3, seed=5)
+        assert len(poems) == 3
+        for poem in poems:
+            assert_poem_keeps(poem, form)
+            assert verdicts(poem)[2].parallel, poem.text
+
+
+def test_parallel_beam_search(generator):
+    poems = generator.generate(form="wulv", beam=4, n=2, seed=1)
+    assert poems and all(verdicts(p)[2].parallel and verdicts(p)[4].parallel for p in poems)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "maybe", 0.5])
+def test_parallel_option_must_be_true_false_or_unset(value):
+    from poetry_rnn.generation.request import GenerationRequest
+
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(form="qilv", parallel=value)
+    assert caught.value.field == "parallel" and "parallel" in str(caught.value)
+
+
+def test_cli_shows_each_couplets_verdict(tiny_model_dir, capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "wulv", "--n", "1", "--seed", "3"])
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    line = next(text for text in out.splitlines() if text.strip().startswith("对仗"))
+    assert [word for word in line.split() if word.endswith("联")] == ["首联", "颔联", "颈联", "尾联"]
+    middle = line.split("颔联")[1].split()
+    assert middle[0] in ("工对", "宽对") and 0 < float(middle[1]) <= 1
+    args = parser.parse_args(
+        [
+            "--model",
+            str(tiny_model_dir),
+            "--form",
+            "qijue",
+            "--parallel",
+            "yes",
+            "--n",
+            "1",
+            "--seed",
+            "3",
+            "--json",
+        ]
+    )
+    assert run(args) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert [c["lines"] for c in record["couplets"]] == [[0, 1], [2, 3]]
+    assert record["couplets"][1]["parallel"] and record["parallel_faults"] == []
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--parallel", "maybe"])

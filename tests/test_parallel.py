@@ -220,3 +220,125 @@ def test_build_script_reproduces_the_shipped_file(corpus_dir, tmp_path):
     out = tmp_path / "parallel.json"
     assert build.main(["--corpus", str(corpus_dir), "--lexicon", str(lexicon), "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The 对仗 rule of the decoder (decoding/rules/parallel.py), on the shipped model's vocabulary
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vocabulary():
+    from poetry_rnn.decoding.vocabulary import VocabularyTables
+    from poetry_rnn.tokenizer.registry import load_tokenizer
+
+    directory = REPO / "data" / "default_model"
+    if not (directory / "tokenizer.json").exists():
+        pytest.skip("no shipped model in data/default_model")
+    return VocabularyTables.build(load_tokenizer(directory))
+
+
+def couplet_rule(vocabulary, chars_per_line: int, heads=None):
+    """A rule making line 1 face line 0, in a constraint set of its own, and a fresh state."""
+    from poetry_rnn.decoding.constraint_set import ConstraintSet
+    from poetry_rnn.decoding.rules.parallel import ParallelRule
+
+    rule = ParallelRule(vocabulary, chars_per_line, [1], heads)
+    constraints = ConstraintSet(vocabulary, [rule])
+    return rule, constraints, constraints.new_state()
+
+
+def write(vocabulary, constraints, state, text: str) -> None:
+    for char in text:
+        piece = vocabulary.comma_id if char == "，" else vocabulary.ids_of_text[char][0]
+        constraints.advance(state, piece)
+
+
+def test_facing_scores_equal_the_tables_pair_scores(vocabulary):
+    from poetry_rnn.decoding.rules.parallel import facing_scores
+
+    facing = facing_scores(vocabulary)
+    table = load_table()
+    chars = sorted({c for first, second in PARALLEL + NOT_PARALLEL for c in first + second})
+    for a in chars:
+        for b in chars:
+            expected = 0.0 if a == b else table.pair_scores(a, b)[0]
+            assert facing.score(a, b) == pytest.approx(expected, abs=1e-6), (a, b)
+
+
+def test_rule_leaves_the_first_line_free_and_excludes_what_cannot_face_it(vocabulary):
+    from poetry_rnn.decoding.rules.parallel import DEFAULT_FLOOR, facing_scores
+
+    rule, constraints, state = couplet_rule(vocabulary, 5)
+    assert rule.mask(state) is None  # the first line is free
+    first = "明月松間照"
+    write(vocabulary, constraints, state, first + "，")
+    allowed = rule.mask(state)
+    facing = facing_scores(vocabulary)
+    for char, pieces in vocabulary.ids_of_text.items():
+        expected = char not in first and facing.score("明", char) >= DEFAULT_FLOOR - 1e-5
+        assert bool(allowed[pieces[0]]) == expected, char
+    assert allowed[vocabulary.ids_of_text["清"][0]]  # 明/清 face each other
+    assert not allowed[vocabulary.ids_of_text["月"][0]]  # a character of the first line
+
+
+def test_a_line_ends_only_as_a_parallel_couplet(vocabulary):
+    rule, constraints, state = couplet_rule(vocabulary, 5)
+    first = "明月松間照"
+    write(vocabulary, constraints, state, first + "，清泉石上")
+    allowed = rule.mask(state)
+    kinds = {}
+    for char, pieces in vocabulary.ids_of_text.items():
+        if len(char) == 1 and bool(allowed[pieces[0]]):
+            kinds[char] = couplet_kind(first, "清泉石上" + char)
+    assert kinds and "流" in kinds
+    assert all(kind != "不对" for kind in kinds.values())
+    # a last character that would leave the couplet 不对 is refused even where the floor lets it through
+    write(vocabulary, constraints, state, "流")
+    assert rule.mask(state) is None  # parallel: the line may end
+    _, constraints, state = couplet_rule(vocabulary, 5)
+    write(vocabulary, constraints, state, first + "，明月松間")
+    weak = constraints.rules[0].mask(state)
+    assert not weak.any()  # every position shares a character: nothing can rescue the couplet
+
+
+def test_the_rules_tally_is_the_checkers_score(vocabulary):
+    for first, second in [PARALLEL[0], PARALLEL[4], ("無邊落木蕭蕭下", "不盡長江東流來")]:
+        rule, constraints, state = couplet_rule(vocabulary, len(first))
+        write(vocabulary, constraints, state, first + "，" + second)
+        loose, _ = couplet_scores(first, second)
+        assert state.rule_states[rule].total / len(first) == pytest.approx(loose, abs=1e-5)
+
+
+def test_doubling_mirrors_or_is_paid_for(vocabulary):
+    from poetry_rnn.decoding.rules.parallel import DEFAULT_FLOOR, facing_scores
+
+    rule, constraints, state = couplet_rule(vocabulary, 7)
+    write(vocabulary, constraints, state, "無邊落木蕭蕭下，不盡長江滾")
+    allowed = rule.mask(state)
+    assert allowed[vocabulary.ids_of_text["滾"][0]]  # 蕭蕭 faces 滾滾
+    # other characters are allowed too (both positions halved, tallied as the checker), if they face 蕭
+    others = [c for c, p in vocabulary.ids_of_text.items() if c != "滾" and bool(allowed[p[0]])]
+    assert others and all(facing_scores(vocabulary).score("蕭", c) >= DEFAULT_FLOOR - 1e-5 for c in others)
+    # at the start of a line too, for a character that faces 夜 poorly alone (夜夜 faces 紛紛)
+    _, constraints, early = couplet_rule(vocabulary, 7)
+    write(vocabulary, constraints, early, "夜夜坐思清曉滿，紛")
+    assert facing_scores(vocabulary).score("夜", "紛") < DEFAULT_FLOOR
+    assert constraints.rules[0].mask(early)[vocabulary.ids_of_text["紛"][0]]
+    # a doubling only the second line has is excluded
+    _, constraints, plain = couplet_rule(vocabulary, 7)
+    write(vocabulary, constraints, plain, "無邊落木蕭山下，不盡長江滾")
+    assert not constraints.rules[0].mask(plain)[vocabulary.ids_of_text["滾"][0]]
+    # late in a weak line, a halving piece must make up for the position it halves: fewer pieces qualify
+    _, constraints, weak = couplet_rule(vocabulary, 5)
+    write(vocabulary, constraints, weak, "上下來來去，甚麼誰")
+    halved = constraints.rules[0].mask(weak)
+    _, constraints, free = couplet_rule(vocabulary, 5)
+    write(vocabulary, constraints, free, "上下來去來，甚麼誰")
+    assert halved is not None and halved.sum() <= constraints.rules[0].mask(free).sum()
+
+
+def test_acrostic_heads_are_dictated_and_kept_out_of_the_first_line(vocabulary):
+    rule, constraints, state = couplet_rule(vocabulary, 5, heads=[{"明"}, {"月"}])
+    first_allowed = rule.mask(state)
+    assert first_allowed is not None and not first_allowed[vocabulary.ids_of_text["月"][0]]
+    write(vocabulary, constraints, state, "清泉石上流，")
+    assert rule.mask(state) is None  # the head is dictated: the rule yields

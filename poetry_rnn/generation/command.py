@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
+from poetry_rnn.prosody.parallel import COUPLET_NAMES, CoupletVerdict
 
-__all__ = ["configure_parser", "request_options", "run"]
+__all__ = ["configure_parser", "couplet_verdicts", "request_options", "run"]
 
 
 def _flag(option) -> str:
@@ -60,6 +62,15 @@ def request_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def couplet_verdicts(couplets: Sequence[CoupletVerdict], line_count: int) -> str:
+    """Each couplet's name, verdict and score: `首联 不对 0.41  颔联 工对 0.82  颈联 宽对 0.61  尾联 …`."""
+    names = COUPLET_NAMES if line_count == 8 else ("首联", "尾联")
+    return "  ".join(
+        f"{names[c.line // 2] if c.line // 2 < len(names) else c.line + 1} {c.kind} {c.score:.2f}"
+        for c in couplets
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     poems = generator.generate(GenerationRequest(**request_options(args)))
@@ -68,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             record = poem.to_dict()
             record.pop("analysis")
             record["faults"] = [f.to_dict() for f in poem.analysis.faults]
+            record["couplets"] = [c.to_dict() for c in poem.analysis.couplets]
+            record["parallel_faults"] = [f.to_dict() for f in poem.analysis.parallel_faults]
             print(json.dumps(record, ensure_ascii=False))
             continue
         head = [f"#{rank}", f"score {poem.score:.3f}"]
@@ -77,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         for index, line in enumerate(poem.analysis.lines):
             mark = "，" if index % 2 == 0 else "。"
             print(f"  {line.text}{mark}  {line.tone_marks}")
+        if poem.analysis.couplets:
+            print("  对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines)))
         print("  " + ("合律 ok" if poem.ok else "faults: " + "; ".join(f.name for f in poem.analysis.faults)))
         print()
     return 0

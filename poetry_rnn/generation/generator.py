@@ -34,6 +34,7 @@ from poetry_rnn.decoding.rules import (
     FormRule,
     LineRepetition,
     OriginalityRule,
+    ParallelRule,
     PatternChoice,
     RepetitionRule,
     RhymeRule,
@@ -242,6 +243,15 @@ class PoetryGenerator:
         if request.heads:
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
+        if request.parallel_couplets:
+            second_lines = [line + 1 for line in request.parallel_couplets]
+            heads = tuple(tuple(sorted(head)) for head in request.heads or ())
+            rules.append(
+                tables.shared(
+                    ("parallel", form.chars_per_line, tuple(second_lines), heads),
+                    lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads),
+                )
+            )
         # Heads that stand for one character are reserved, so that the model cannot spend them early.
         reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
         slots = shipped_slots()
@@ -454,10 +464,12 @@ class PoetryGenerator:
         scheme_name = request.tone_scheme
         analysis = analyze_lines(lines, scheme=scheme_name, strictness=request.strictness)
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
+        ok = ok and _parallel_as_asked(analysis, request)
         if request.script == "simplified":
             lines = [convert(line, "simplified") for line in lines]
             analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
+            ok = ok and _parallel_as_asked(analysis, request)
             ok = ok and not self._repeats_too_often(lines, request)
         left = remaining_patterns(state)
         remaining = [request.patterns[i] for i in (range(len(request.patterns)) if left is None else left)]
@@ -486,6 +498,15 @@ class PoetryGenerator:
             script=request.script,
             notes=list(request.notes),
         )
+
+
+def _parallel_as_asked(analysis: Analysis, request: ResolvedRequest) -> bool:
+    """Whether the couplets the request wants parallel are (a 律诗's 对仗 faults, a 绝句's verdicts)."""
+    if not request.parallel_couplets:
+        return True
+    faulted = {fault.line for fault in analysis.parallel_faults}
+    parallel = {couplet.line for couplet in analysis.couplets if couplet.parallel}
+    return all(line in parallel and line not in faulted for line in request.parallel_couplets)
 
 
 def _as_request(request: GenerationRequest | None, options: dict) -> GenerationRequest:

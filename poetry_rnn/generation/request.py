@@ -98,6 +98,12 @@ class GenerationRequest:
     max_repeat: int | None = _option(2, "most times one character may occur", type=int)
     time_limit: float | None = _option(None, "give up after this many seconds", type=float)
     candidates: int | None = _option(None, "candidates to decode and rerank (default: --n)", type=int)
+    parallel: bool | None = _option(
+        None,
+        "对仗: write parallel couplets (default: a 律诗's middle couplets; yes: a 绝句's last one too)",
+        choices=("yes", "no"),
+        values={"yes": True, "no": False},
+    )
     # The user's keywords and those of the theme, once each: what the poem is conditioned on.
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
 
@@ -142,6 +148,8 @@ class GenerationRequest:
                 "or choose pingshui or xinyun",
                 field="first_line_rhymes",
             )
+        if self.parallel is not None and not isinstance(self.parallel, bool):
+            raise UserError(f"parallel must be true, false or unset, got {self.parallel!r}", field="parallel")
         if self.acrostic is not None:
             self._set("acrostic", _acrostic(self.acrostic, form))
         if self.first_line is not None:

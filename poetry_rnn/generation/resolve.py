@@ -53,6 +53,9 @@ class ResolvedRequest:
     originality: bool
     max_repeat: int | None
     time_limit: float | None
+    # the first lines (0-based) of the couplets written parallel: a 律诗's 颔联 and 颈联 (2, 4), a 绝句's
+    # last couplet (2,) when asked for
+    parallel_couplets: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -119,7 +122,17 @@ def resolve_request(
         originality=request.originality,
         max_repeat=request.max_repeat,
         time_limit=request.time_limit,
+        parallel_couplets=_parallel_couplets(request.parallel, form),
     )
+
+
+def _parallel_couplets(parallel: bool | None, form: Form) -> tuple[int, ...]:
+    """None (auto): a 律诗's middle couplets, none of a 绝句's; True: also a 绝句's last couplet."""
+    if parallel is False:
+        return ()
+    if form.is_regulated:
+        return (2, 4)
+    return (2,) if parallel else ()
 
 
 def usable_rhyme_chars(tables: VocabularyTables, scheme: str, group: str) -> frozenset[str]:

@@ -5,6 +5,7 @@ from poetry_rnn.decoding.rules.acrostic import AcrosticRule
 from poetry_rnn.decoding.rules.base import Rule, SoftRule
 from poetry_rnn.decoding.rules.form import FormRule
 from poetry_rnn.decoding.rules.originality import OriginalityRule
+from poetry_rnn.decoding.rules.parallel import FacingScores, ParallelRule, ParallelState
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft, remaining_patterns
 from poetry_rnn.decoding.rules.repetition import LineRepetition, RepetitionRule, RepetitionState
 from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState, rhyme_groups_left
@@ -12,9 +13,12 @@ from poetry_rnn.decoding.rules.tone import ToneRule, ToneState, relaxed_template
 
 __all__ = [
     "AcrosticRule",
+    "FacingScores",
     "FormRule",
     "LineRepetition",
     "OriginalityRule",
+    "ParallelRule",
+    "ParallelState",
     "PatternChoice",
     "PatternsLeft",
     "RepetitionRule",
