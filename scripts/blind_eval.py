@@ -81,7 +81,9 @@ def generate_poems(generator, prompts: Sequence[dict], seed: int, options: dict 
         raise UserError("--options may not set script or n: use --script; each prompt asks for one poem")
     poems = []
     for index, prompt in enumerate(prompts):
-        request = {k: v for k, v in prompt.items() if k != "mode"} | options | {"n": 1, "seed": seed + index}
+        # the model's script, named: the sheet converts both sources alike, whatever the API's default
+        request = {k: v for k, v in prompt.items() if k != "mode"} | options
+        request |= {"n": 1, "seed": seed + index, "script": "traditional"}
         poem = generator.generate(**request)[0]
         poems.append(
             {

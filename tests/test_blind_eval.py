@@ -116,6 +116,8 @@ def test_generate_poems_asks_one_seeded_poem_per_prompt():
     poems = blind_eval.generate_poems(generator, prompts, seed=100, options={"candidates": 8})
     assert [r["seed"] for r in generator.requests] == [100, 101, 102, 103, 104]
     assert all(r["n"] == 1 and r["candidates"] == 8 and "mode" not in r for r in generator.requests)
+    # generated poems come in the real poems' script, not in the API's default (simplified)
+    assert all(r["script"] == "traditional" for r in generator.requests)
     assert generator.requests[4]["title"] == prompts[4]["title"]
     assert [p["mode"] for p in poems] == [p["mode"] for p in prompts]
     with pytest.raises(UserError, match="script"):
