@@ -123,3 +123,11 @@ def test_no_module_over_600_lines():
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
+
+
+def test_readme_stays_a_page_for_users():
+    # the house rule: what it is, how to run it, current results; a development log belongs in git
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    for log_word in ("this session", "load average", "session's", "lent for"):
+        assert log_word not in readme.lower()

@@ -63,8 +63,8 @@ __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpu
 
 log = logging.getLogger(__name__)
 
-# Inference precision of the model's matrix products; $POETRY_RNN_PRECISION overrides it. int8: decoding
-# about 1.9x faster on one CPU thread, test char_ppl 76.31 vs 76.27 in fp32 (see the model card).
+# Inference precision of the model's matrix products; $POETRY_RNN_PRECISION overrides it. int8 by default:
+# the products dominate a decoding step on a CPU, and the shipped model loses almost no perplexity (model card).
 DEFAULT_PRECISION = "int8"
 TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
@@ -143,9 +143,8 @@ class PoetryGenerator:
         corpus_source: str | Path | None = None,
         precision: str | None = None,
     ) -> PoetryGenerator:
-        """precision: "int8" (int8 weights for the matrix products; about 1.9x faster decoding on a CPU,
-        test perplexity within 0.1 % of fp32 for the shipped model) or "fp32"; None = $POETRY_RNN_PRECISION
-        or DEFAULT_PRECISION."""
+        """precision: "int8" (int8 weights for the matrix products: faster decoding on a CPU at almost the
+        same perplexity, see the model card) or "fp32"; None = $POETRY_RNN_PRECISION or DEFAULT_PRECISION."""
         from poetry_rnn.model import default_model_dir, load_pretrained, validate_precision
 
         precision = validate_precision(
