@@ -34,10 +34,12 @@ from poetry_rnn.script import normalize_variants, to_traditional
 # couplets reach it, over half of its unparallel ones' do not. It judges characters, not words: a compound
 # that faces as a whole (棠梨/細柳) can fail it, and of the test split's parallel middle couplets only 45 %
 # (五言) and 29 % (七言) pass at every position, so it narrows the model's choice. Higher floors give more 工对 (generated middle
-# couplets: 0.25 → 22 %, 0.4 → 51 %, the share of the Tang corpus's regular 律诗; 0.6 → 95 %) but force the
-# model harder (its score drops from 0.5). A lower floor with a higher mean to reach instead gave fewer 工对
-# and more dead ends; a floor on two-character words (each character at least 0.2) let through 74 % / 56 %
-# of the corpus's couplets but gave 25 % 工对 and no better model score.
+# couplets: 0.25 → 22 %, 0.4 → 51 %, the share of the Tang corpus's regular 律诗; 0.6 → 92 %) at no measurable
+# cost to the model's score, but blind readers did not see more parallel couplets at 0.6 (a third of the
+# generated middle couplets against under half at 0.4) and rated its 七律 lower (docs/evaluation, rounds b
+# and c), and it drops about 3 % of candidates at a line end; so 0.4. A lower floor with a higher mean to
+# reach gave fewer 工对 and more dead ends; a floor on two-character words (each character at least 0.2)
+# let through 74 % / 56 % of the corpus's couplets but gave 25 % 工对.
 DEFAULT_FLOOR = 0.4
 THRESHOLD_STEP = 0.01  # thresholds are rounded up to this, so that candidates share masks
 # Kept per model: score vectors (float32) and (character, threshold) masks (bool), each vocabulary-sized.
