@@ -198,16 +198,26 @@ def run(args: argparse.Namespace) -> dict:
         resumed_from = checkpoint["step"] if checkpoint else 0
         step_file.write_bytes(struct.pack("<q", resumed_from))
         process = start(args, faulted_dir, step_file, checkpoint is not None, faulted_log)
-        # a random target among the steps still to come, then a random fraction of a step more
+        # a random target among the steps still to come (never the last: a run that ends on its own is no
+        # stop), then a random fraction of a step more
         remaining_stops = len(stops) - index
         horizon = (total_steps or args.epochs * (9 if args.ddp else 18)) - resumed_from
-        target = resumed_from + max(1, int(rng.uniform(0.3, 1.0) * horizon / remaining_stops))
-        while process.poll() is None and completed_steps(step_file) < target:
-            time.sleep(0.005)
+        target = resumed_from + max(1, int(rng.uniform(0.3, 1.0) * (horizon - 1) / remaining_stops))
+        step_times = []  # when each step was seen to complete: how long a step takes on this machine
+        seen = completed_steps(step_file)
+        while process.poll() is None and seen < target:
+            time.sleep(0.002)
+            if (now := completed_steps(step_file)) != seen:
+                seen = now
+                step_times.append(time.perf_counter())
         if process.poll() is not None:
             problems.append(f"stop {index + 1}: the run ended (rc {process.returncode}) before step {target}")
             break
-        time.sleep(rng.uniform(0.0, 0.15))
+        # a fixed pause would let a fast machine run past several steps, or to the end of the run
+        step_seconds = (
+            (step_times[-1] - step_times[0]) / (len(step_times) - 1) if len(step_times) > 1 else 0.01
+        )
+        time.sleep(rng.uniform(0.0, step_seconds))
         stop(process, kind)
         returncode = process.wait(timeout=120)
         if args.ddp:
