@@ -31,3 +31,15 @@ def tiny_model_dir(corpus_dir, tmp_path_factory) -> Path:
     tiny_model_for_tests(tokenizer).save_pretrained(directory, tokenizer)
     write_corpus_lines(directory, corpus)
     return directory
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """The generator over the shipped model (data/default_model) at the default precision."""
+    from poetry_rnn.generation import PoetryGenerator
+    from poetry_rnn.model import default_model_dir
+
+    directory = default_model_dir()
+    if not (directory / "model.safetensors").is_file():
+        pytest.skip(f"no shipped model at {directory}")
+    return PoetryGenerator.from_pretrained(directory)

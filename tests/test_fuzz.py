@@ -50,14 +50,6 @@ def tiny_pools(tiny):
     return _pools(tiny)
 
 
-@pytest.fixture(scope="module")
-def shipped() -> PoetryGenerator:
-    directory = default_model_dir()
-    if not (directory / "model.safetensors").is_file():
-        pytest.skip(f"no shipped model at {directory}")
-    return PoetryGenerator.from_pretrained(directory)
-
-
 # ------------------------------------------------------------------------------------------ API
 @FAST
 @given(data=st.data())

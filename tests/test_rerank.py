@@ -9,7 +9,7 @@ from tiny_model import tiny_model_for_tests
 
 from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.generation.rerank import RELEVANCE_WEIGHT, rank_score, relevance_scores
-from poetry_rnn.model import FloatStepper, Int8Stepper, ModelConfig, PoetryLM, default_model_dir
+from poetry_rnn.model import FloatStepper, Int8Stepper, ModelConfig, PoetryLM
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 
 CHARS = "山風花春秋人天雲江流明月日水樹草夜色落去"
@@ -100,14 +100,6 @@ def test_without_a_title_or_keywords_the_rank_is_the_score(tiny):
     assert all(p.relevance is None and p.rank_score == p.score for p in poems)
     assert [p.score for p in poems] == sorted((p.score for p in poems), reverse=True)
     assert poems[0].to_dict()["relevance"] is None
-
-
-@pytest.fixture(scope="module")
-def shipped() -> PoetryGenerator:
-    directory = default_model_dir()
-    if not (directory / "model.safetensors").is_file():
-        pytest.skip(f"no shipped model at {directory}")
-    return PoetryGenerator.from_pretrained(directory)
 
 
 PROMPTS = [dict(title="秋夜"), dict(title="送別"), dict(title="春江"), dict(keywords=["雁", "霜"]), dict()]
