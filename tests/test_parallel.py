@@ -124,8 +124,12 @@ def test_segmentation_of_five_character_lines():
 def test_reduplication_must_face_reduplication():
     doubled = judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")
     broken = judge_couplet("無邊落木蕭蕭下", "不盡長江東流來")
-    assert broken.score < doubled.score
-    assert broken.pairs[2].score < 1.0
+    assert doubled.kind == "工对" and doubled.pairs[2].label == "叠字"
+    # a reduplication facing none: not parallel, however well the other words face
+    assert broken.kind == "不对" and broken.score == 0.0
+    assert broken.pairs[2].label == "叠字不对" and broken.pairs[2].relation == "不"
+    assert broken.pairs[0].relation != "不"  # 無邊/不盡 still face each other
+    assert judge_couplet("東流不盡長江來", "蕭蕭無邊落木下").kind == "不对"  # either line
 
 
 def test_shared_characters_are_not_parallel():
@@ -236,12 +240,12 @@ def vocabulary():
     return VocabularyTables.build(load_tokenizer(directory))
 
 
-def couplet_rule(vocabulary, chars_per_line: int, heads=None):
+def couplet_rule(vocabulary, chars_per_line: int, heads=None, **options):
     """A rule making line 1 face line 0, in a constraint set of its own, and a fresh state."""
     from poetry_rnn.decoding.constraint_set import ConstraintSet
     from poetry_rnn.decoding.rules.parallel import ParallelRule
 
-    rule = ParallelRule(vocabulary, chars_per_line, [1], heads)
+    rule = ParallelRule(vocabulary, chars_per_line, [1], heads, **options)
     constraints = ConstraintSet(vocabulary, [rule])
     return rule, constraints, constraints.new_state()
 
@@ -301,39 +305,51 @@ def test_a_line_ends_only_as_a_parallel_couplet(vocabulary):
 
 
 def test_the_rules_tally_is_the_checkers_score(vocabulary):
-    for first, second in [PARALLEL[0], PARALLEL[4], ("無邊落木蕭蕭下", "不盡長江東流來")]:
+    for first, second in [PARALLEL[0], PARALLEL[4], ("無邊落木蕭蕭下", "不盡長江滾滾來")]:
         rule, constraints, state = couplet_rule(vocabulary, len(first))
         write(vocabulary, constraints, state, first + "，" + second)
         loose, _ = couplet_scores(first, second)
         assert state.rule_states[rule].total / len(first) == pytest.approx(loose, abs=1e-5)
 
 
-def test_doubling_mirrors_or_is_paid_for(vocabulary):
-    from poetry_rnn.decoding.rules.parallel import DEFAULT_FLOOR, facing_scores
-
+def test_doubling_must_mirror(vocabulary):
     rule, constraints, state = couplet_rule(vocabulary, 7)
     write(vocabulary, constraints, state, "無邊落木蕭蕭下，不盡長江滾")
     allowed = rule.mask(state)
-    assert allowed[vocabulary.ids_of_text["滾"][0]]  # 蕭蕭 faces 滾滾
-    # other characters are allowed too (both positions halved, tallied as the checker), if they face 蕭
-    others = [c for c, p in vocabulary.ids_of_text.items() if c != "滾" and bool(allowed[p[0]])]
-    assert others and all(facing_scores(vocabulary).score("蕭", c) >= DEFAULT_FLOOR - 1e-5 for c in others)
+    assert allowed[vocabulary.ids_of_text["滾"][0]]  # 蕭蕭 faces 滾滾, and nothing else does
+    assert [c for c, p in vocabulary.ids_of_text.items() if bool(allowed[p[0]])] == ["滾"]
     # at the start of a line too, for a character that faces 夜 poorly alone (夜夜 faces 紛紛)
     _, constraints, early = couplet_rule(vocabulary, 7)
     write(vocabulary, constraints, early, "夜夜坐思清曉滿，紛")
-    assert facing_scores(vocabulary).score("夜", "紛") < DEFAULT_FLOOR
     assert constraints.rules[0].mask(early)[vocabulary.ids_of_text["紛"][0]]
     # a doubling only the second line has is excluded
     _, constraints, plain = couplet_rule(vocabulary, 7)
     write(vocabulary, constraints, plain, "無邊落木蕭山下，不盡長江滾")
     assert not constraints.rules[0].mask(plain)[vocabulary.ids_of_text["滾"][0]]
-    # late in a weak line, a halving piece must make up for the position it halves: fewer pieces qualify
-    _, constraints, weak = couplet_rule(vocabulary, 5)
-    write(vocabulary, constraints, weak, "上下來來去，甚麼誰")
-    halved = constraints.rules[0].mask(weak)
-    _, constraints, free = couplet_rule(vocabulary, 5)
-    write(vocabulary, constraints, free, "上下來去來，甚麼誰")
-    assert halved is not None and halved.sum() <= constraints.rules[0].mask(free).sum()
+
+
+def test_head_words_face_as_words(vocabulary):
+    from poetry_rnn.decoding.rules.parallel import DEFAULT_FLOOR, facing_scores
+
+    facing = facing_scores(vocabulary)
+    first = "無邊落木蕭蕭下"
+
+    def second_characters(opening: str, word_floor: float) -> set[str]:
+        rule, constraints, state = couplet_rule(vocabulary, 7, word_floor=word_floor)
+        write(vocabulary, constraints, state, first + "，" + opening)
+        allowed = rule.mask(state)
+        return {c for c, p in vocabulary.ids_of_text.items() if len(c) == 1 and bool(allowed[p[0]])}
+
+    for opening in ("不", "長"):  # 不 faces 無 well (不盡), 長 poorly
+        written = facing.score("無", opening)
+        by_characters = second_characters(opening, 0.0)
+        by_words = second_characters(opening, 0.7)
+        assert by_words and by_words <= by_characters
+        # the word's second character is held to what the word as a whole still needs
+        need = max(DEFAULT_FLOOR, 1.4 - written)
+        assert all(facing.score("邊", c) >= need - 1e-4 for c in by_words)
+        assert (len(by_words) < len(by_characters)) == (need > DEFAULT_FLOOR + 0.01)
+    assert facing.score("無", "長") < facing.score("無", "不")
 
 
 def test_acrostic_heads_are_dictated_and_kept_out_of_the_first_line(vocabulary):

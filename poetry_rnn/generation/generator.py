@@ -87,7 +87,7 @@ class GeneratedPoem:
     script: str = "traditional"
     notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
     # Reranking (poetry_rnn.generation.rerank): relevance to the title and keywords (None without them),
-    # and the score poems are ordered by (score + weight × relevance); set once every candidate is found.
+    # and the score poems are ordered by (score + weights × relevance and 对仗); set once all are found.
     relevance: float | None = None
     rank_score: float | None = None
 
@@ -436,7 +436,7 @@ class PoetryGenerator:
             relevances = relevance_scores(self.stepper, prefix, form_prefix, bodies, self.tokenizer.pad_id)
         for poem, relevance in zip(poems, relevances, strict=True):
             poem.relevance = relevance
-            poem.rank_score = rank_score(poem.score, relevance)
+            poem.rank_score = rank_score(poem.score, relevance, _parallel_score(poem.analysis, request))
 
     def _partial(self, states: list[DecodingState], request: ResolvedRequest) -> list[str] | None:
         alive = [s for s in states if not s.dead]
@@ -497,6 +497,12 @@ class PoetryGenerator:
             script=request.script,
             notes=list(request.notes),
         )
+
+
+def _parallel_score(analysis: Analysis, request: ResolvedRequest) -> float | None:
+    """The mean strict 对仗 score of the couplets the request wants parallel (None if it wants none)."""
+    scores = [c.strict_score for c in analysis.couplets if c.line in request.parallel_couplets]
+    return sum(scores) / len(scores) if scores else None
 
 
 def _parallel_as_asked(analysis: Analysis, request: ResolvedRequest) -> bool:

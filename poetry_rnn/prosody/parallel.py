@@ -9,8 +9,8 @@ seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut). Each facing pair
 by what a character is: its classes (天文 地理 时令 植物 动物 器物 宫室 人伦 形体 名物, 数目 颜色 方位,
 代词 副词 介连, 动作 形状), learned from the Tang corpus's own parallel couplets and 聲律啓蒙 by
 `scripts/build_parallel_data.py` into `data/parallel.json`, and whether the pair itself is attested as
-facing there. Reduplication must face reduplication; the two lines may share no character (a repeated
-character inside each line, mirrored — 巴峽…巫峽 / 襄陽…洛陽 — is not sharing).
+facing there. Reduplication must face reduplication (one alone: 不对); the two lines may share no
+character (a repeated character inside each line, mirrored — 巴峽…巫峽 / 襄陽…洛陽 — is not sharing).
 
 A couplet is 工对 when both its loose and strict scores reach the thresholds chosen on the VALID split,
 宽对 when the loose one does, else 不对. Scores are means over positions, 0..1. The table is read once,
@@ -175,15 +175,18 @@ class ParallelTable:
             doubled_second = second[i] == second[i + 1]
             if doubled_first and doubled_second and first[i] != second[i]:
                 loose[i] = loose[i + 1] = strict[i] = strict[i + 1] = 1.0
-            elif doubled_first != doubled_second:
-                for k in (i, i + 1):
-                    loose[k] *= 0.5
-                    strict[k] *= 0.5
+            elif doubled_first != doubled_second:  # a reduplication facing none faces nothing
+                loose[i] = loose[i + 1] = strict[i] = strict[i + 1] = 0.0
         return loose, strict, _shared(first, second)
 
     def scores(self, first: str, second: str) -> tuple[float, float]:
-        """(loose, strict) of a couplet of two equal-length lines already in traditional characters."""
+        """(loose, strict) of a couplet of two equal-length lines already in traditional characters: the
+        mean over positions, less a penalty per shared character; 0 for a reduplication in one line alone
+        (no real middle couplet has one: 0 of 740 in the valid split's regular 律诗, against 8 % of first
+        couplets), which no other pair makes up for."""
         loose, strict, shared = self.position_scores(first, second)
+        if unmirrored_doubling(first, second):
+            return 0.0, 0.0
         penalty = SHARED_PENALTY * len(shared)
         n = len(first)
         return max(0.0, sum(loose) / n - penalty), max(0.0, sum(strict) / n - penalty)
@@ -195,10 +198,7 @@ class ParallelTable:
 
     def judge(self, first: str, second: str) -> CoupletVerdict:
         loose_at, strict_at, shared = self.position_scores(first, second)
-        n = len(first)
-        penalty = SHARED_PENALTY * len(shared)
-        loose = max(0.0, sum(loose_at) / n - penalty)
-        strict = max(0.0, sum(strict_at) / n - penalty)
+        loose, strict = self.scores(first, second)
         pairs = []
         for start, end in segments(first, second, self):
             left, right = first[start:end], second[start:end]
@@ -209,6 +209,8 @@ class ParallelTable:
         return CoupletVerdict(first, second, self.kind(loose, strict), loose, strict, tuple(pairs), shared)
 
     def _label(self, left: str, right: str) -> str:
+        if len(left) == 2 and (left[0] == left[1]) != (right[0] == right[1]):
+            return "叠字不对"
         if len(left) == 2 and left[0] == left[1] and right[0] == right[1]:
             return "叠字"
         if any(a == b for a, b in zip(left, right, strict=True)):
@@ -239,6 +241,14 @@ def segments(first: str, second: str, table: ParallelTable | None = None) -> lis
 
 
 _VERBAL_CLASSES = frozenset({"动作", "副词", "介连"})
+
+
+def unmirrored_doubling(first: str, second: str) -> bool:
+    """Whether one line reduplicates a character (蕭蕭) where the other does not (滾滾 would mirror it)."""
+    return any(
+        (first[i] == first[i + 1]) != (second[i] == second[i + 1])
+        for i in range(min(len(first), len(second)) - 1)
+    )
 
 
 def _dot(x: tuple[tuple[int, float], ...], y: tuple[tuple[int, float], ...]) -> float:
