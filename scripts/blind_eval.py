@@ -2,11 +2,13 @@
 
     python scripts/blind_eval.py sheet [--generated 12] [--real N] [--round-dir DIR] [--seed S]
                                        [--script traditional|simplified] [--model DIR] [--options JSON]
+                                       [--arm NAME=JSON ...]
     python scripts/blind_eval.py score ROUND_DIR/key.json RATINGS [RATINGS ...] [--out-dir DIR]
 
 `sheet` generates poems for a fixed prompt suite (free, title and theme modes over all four forms) through
 the public API, draws as many real poems of the same forms from the corpus's test split, shuffles and
-numbers them, and writes into the round folder `sheet.txt` (numbers and poems, nothing else) and
+numbers them (with arms, each arm's options on the same prompts and seeds, a poem several arms wrote
+shown once), and writes into the round folder `sheet.txt` (numbers and poems, nothing else) and
 `key.json` (number → source, form, prompt; never shown to readers). `score` checks each ratings file
 against the key and writes `summary.md` and `summary.json` beside it. Protocol and formats:
 docs/evaluation/README.md.
@@ -97,6 +99,37 @@ def generate_poems(generator, prompts: Sequence[dict], seed: int, options: dict 
     return poems
 
 
+def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
+    """`NAME=JSON` arm specifications → name → generate() options (each over `options`); no arm → one
+    arm, "generated", with `options`."""
+    if not specs:
+        return {"generated": options}
+    arms = {}
+    for spec in specs:
+        name, _, text = spec.partition("=")
+        try:
+            extra = json.loads(text or "{}")
+        except ValueError:
+            extra = None
+        if not re.fullmatch(r"[\w.-]+", name) or not isinstance(extra, dict) or name in arms:
+            raise UserError(
+                f"--arm takes NAME=JSON options, a new name of letters, digits, . or -; got {spec!r}"
+            )
+        arms[name] = options | extra
+    return arms
+
+
+def merge_arms(poems_by_arm: dict[str, list[dict]]) -> list[dict]:
+    """The arms' poems, a poem several arms wrote (the same prompt and seed often give the same poem) once,
+    with the names of the arms that wrote it."""
+    merged: dict[tuple[str, ...], dict] = {}
+    for name, poems in poems_by_arm.items():
+        for poem in poems:
+            entry = merged.setdefault(tuple(poem["lines"]), poem | {"arms": []})
+            entry["arms"].append(name)
+    return list(merged.values())
+
+
 def real_poems(corpus, forms: Sequence[str], seed: int, exclude: set[str] = frozenset()) -> list[dict]:
     """One intact test-split poem per entry of `forms`, none twice and none whose body is in `exclude`."""
     choice = random.Random(seed)
@@ -180,6 +213,7 @@ def run_sheet(args: argparse.Namespace) -> int:
     options = json.loads(args.options) if args.options else {}
     if not isinstance(options, dict):
         raise UserError(f"--options must be a JSON object of generate() options, got {args.options!r}")
+    arms = parse_arms(args.arm or [], options)
     round_dir = (
         Path(args.round_dir) if args.round_dir else next_round_dir(EVALUATION_DIR, datetime.date.today())
     )
@@ -189,7 +223,12 @@ def run_sheet(args: argparse.Namespace) -> int:
     corpus_source = str(args.corpus or default_corpus_source())
     corpus = load_corpus(corpus_source)
     generator = PoetryGenerator.from_pretrained(args.model)
-    generated = generate_poems(generator, prompt_suite(args.generated), seed, options)
+    generated = merge_arms(
+        {
+            name: generate_poems(generator, prompt_suite(args.generated), seed, arm)
+            for name, arm in arms.items()
+        }
+    )
     real_count = args.generated if args.real is None else args.real
     forms = [poem["form"] for poem in generated]
     forms = (forms * (real_count // len(forms) + 1))[:real_count]
@@ -203,6 +242,7 @@ def run_sheet(args: argparse.Namespace) -> int:
         "model": str(args.model or "shipped model"),
         "corpus": corpus_source,
         "options": options,
+        "arms": arms,
         "counts": {"generated": len(generated), "real": len(real)},
         "sheet_sha256": hashlib.sha256(sheet.encode("utf-8")).hexdigest(),
         "poems": entries,
@@ -361,6 +401,12 @@ def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dic
         m: _group([x for x in rows if poems[str(x[1])].get("mode") == m], poems)["generated"] for m in modes
     }
     summary["by_reader"] = {r: _group([x for x in rows if x[0] == r], poems) for r in ratings_by_reader}
+    arms = sorted({arm for p in poems.values() for arm in p.get("arms", ())})
+    if len(arms) > 1:  # each arm's poems, those it shares with other arms included
+        summary["by_arm"] = {
+            arm: _group([x for x in rows if arm in poems[str(x[1])].get("arms", ())], poems)["generated"]
+            for arm in arms
+        }
     summary["by_poem"] = {
         n: {
             "source": p["source"],
@@ -412,6 +458,15 @@ def summary_markdown(summary: dict) -> str:
         out.append(
             f"| {mode} | {cell(group['overall'])} | {cell(group['fluency'])} | {share(group['judged_human'])} |"
         )
+    if "by_arm" in summary:
+        out += [
+            "",
+            "| arm | " + " | ".join(MEASURES) + " | judged human |",
+            "|---" * (len(MEASURES) + 2) + "|",
+        ]
+        for arm, group in summary["by_arm"].items():
+            cells = " | ".join(cell(group[m]) for m in MEASURES)
+            out.append(f"| {arm} | {cells} | {share(group['judged_human'])} |")
     out += [
         "",
         "| reader | generated overall | real overall | generated judged human | real judged machine |",
@@ -477,6 +532,12 @@ def main(argv: list[str] | None = None) -> int:
     sheet.add_argument("--model", help="model folder (default: the shipped model)")
     sheet.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")
     sheet.add_argument("--options", help="extra generate() options as JSON, e.g. '{\"candidates\": 8}'")
+    sheet.add_argument(
+        "--arm",
+        action="append",
+        help="NAME=JSON: an arm of generated poems with these options (over --options); repeat to compare "
+        "decoders on the same prompts and seeds before the same readers",
+    )
     score = commands.add_parser("score", help="score ratings files against a round's key")
     score.add_argument("key", help="the round's key.json")
     score.add_argument("ratings", nargs="+", help="ratings files (line format or JSON), one per reader")

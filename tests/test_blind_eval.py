@@ -244,3 +244,33 @@ def test_score_command_writes_the_summary(tmp_path, capsys):
     (tmp_path / "c.txt").write_text("1: H 4 3 3 4\n2: H 4 3 3 4\n3: H 4 3 3 4\n", encoding="utf-8")
     assert blind_eval.main(["score", str(key_path), str(tmp_path / "c.txt")]) == 2
     assert "c.txt: no rating for poem 4" in capsys.readouterr().err
+
+
+def test_arms_are_parsed_over_the_common_options():
+    arms = blind_eval.parse_arms(["one=", 'eight={"candidates": 8}'], {"temperature": 0.8})
+    assert arms == {"one": {"temperature": 0.8}, "eight": {"temperature": 0.8, "candidates": 8}}
+    assert blind_eval.parse_arms([], {"beam": 4}) == {"generated": {"beam": 4}}
+    for bad in ("=", "a b={}", "x=[1]", "x={oops", "x={}|x={}"):
+        with pytest.raises(UserError, match="--arm takes NAME=JSON"):
+            blind_eval.parse_arms(bad.split("|"), {})
+
+
+def test_arms_share_a_poem_both_wrote_and_are_scored_apart():
+    same = {"source": "generated", "form": "wujue", "mode": "free", "lines": ["甲", "乙"]}
+    merged = blind_eval.merge_arms(
+        {"a": [same, {**same, "lines": ["丙", "丁"]}], "b": [dict(same), {**same, "lines": ["戊", "己"]}]}
+    )
+    assert [(p["lines"], p["arms"]) for p in merged] == [
+        (["甲", "乙"], ["a", "b"]),
+        (["丙", "丁"], ["a"]),
+        (["戊", "己"], ["b"]),
+    ]
+    key = {"round": "arms", "poems": {**KEY["poems"]}}
+    key["poems"]["1"] = {**key["poems"]["1"], "arms": ["a", "b"]}
+    key["poems"]["3"] = {**key["poems"]["3"], "arms": ["b"]}
+    _, a = blind_eval.parse_ratings(READER_A, "a.txt")
+    summary = blind_eval.summarize(key, {"A": a})
+    assert summary["by_arm"]["a"]["overall"]["mean"] == 3  # poem 1 only
+    assert summary["by_arm"]["b"]["overall"]["mean"] == 2  # poems 1 and 3
+    assert summary["by_arm"]["b"]["judged_human"] == 0.5
+    assert "| a |" in blind_eval.summary_markdown(summary)
