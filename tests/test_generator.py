@@ -58,7 +58,7 @@ def assert_poem_keeps(poem, form: str, scheme: str = "pingshui", strictness: str
 def test_strict_poems_have_no_faults(generator, corpus_lines, form, scheme):
     poems = generator.generate(form=form, rhyme_scheme=scheme, tone="strict", n=6, seed=7)
     assert len(poems) == 6
-    assert [p.score for p in poems] == sorted((p.score for p in poems), reverse=True)
+    assert [p.rank_score for p in poems] == sorted((p.rank_score for p in poems), reverse=True)
     for poem in poems:
         counts = assert_poem_keeps(poem, form, scheme)
         assert max(counts.values()) <= 2

@@ -126,3 +126,16 @@ def test_the_int8_stepper_scores_relevance_close_to_fp32(shipped):
     for poem in poems:
         if poem.text in by_text:
             assert poem.relevance == pytest.approx(by_text[poem.text], abs=0.02)
+
+
+def test_parallel_couplets_count_in_the_rank(shipped):
+    from poetry_rnn.generation.rerank import PARALLEL_WEIGHT
+
+    poems = shipped.generate(form="wulv", n=3, candidates=6, seed=4)
+    assert [p.rank_score for p in poems] == sorted((p.rank_score for p in poems), reverse=True)
+    for poem in poems:
+        strict = [c.strict_score for c in poem.analysis.couplets if c.line in (2, 4)]
+        assert len(strict) == 2
+        assert poem.rank_score == pytest.approx(poem.score + PARALLEL_WEIGHT * sum(strict) / 2)
+    free = shipped.generate(form="wulv", n=3, candidates=6, seed=4, parallel=False)
+    assert all(p.rank_score == p.score for p in free)
