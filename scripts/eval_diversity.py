@@ -11,8 +11,7 @@ Per mode:
 - dup prompts: share of pairs whose poem is also a poem of another prompt (any seed, the same form);
 - dup any: share of pairs whose poem is any other pair's;
 - logprob: mean per-character log-probability of the poems under the model (GeneratedPoem.score: the
-  characters the model chose, not those the rules dictated), the likelihood beam search is for;
-- s/poem: mean seconds per request.
+  characters the model chose, not those the rules dictated), the likelihood beam search is for.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -58,7 +56,6 @@ class DiversityReport:
     duplicate_across_prompts: float
     duplicate_any: float
     mean_logprob: float
-    seconds_per_poem: float
 
 
 def duplicate_shares(texts: dict[Pair, str]) -> tuple[float, float, float]:
@@ -80,14 +77,12 @@ def duplicate_shares(texts: dict[Pair, str]) -> tuple[float, float, float]:
 def measure(generator, mode: dict, seeds: Sequence[int]) -> DiversityReport:
     texts: dict[Pair, str] = {}
     scores: list[float] = []
-    began = time.perf_counter()
     for form in FORMS:
         for index, prompt in enumerate(PROMPTS):
             for seed in seeds:
                 poem = generator.generate(form=form, n=1, seed=seed, **prompt, **mode)[0]
                 texts[Pair(form, index, seed)] = poem.text
                 scores.append(poem.score)
-    elapsed = time.perf_counter() - began
     across_seeds, across_prompts, any_other = duplicate_shares(texts)
     return DiversityReport(
         pairs=len(texts),
@@ -95,7 +90,6 @@ def measure(generator, mode: dict, seeds: Sequence[int]) -> DiversityReport:
         duplicate_across_prompts=across_prompts,
         duplicate_any=any_other,
         mean_logprob=sum(scores) / len(scores),
-        seconds_per_poem=elapsed / len(texts),
     )
 
 
@@ -148,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:<18}{report.pairs:>6}{report.duplicate_across_seeds:>11.1%}"
             f"{report.duplicate_across_prompts:>13.1%}{report.duplicate_any:>9.1%}"
-            f"{report.mean_logprob:>9.3f}{report.seconds_per_poem:>8.2f}"
+            f"{report.mean_logprob:>9.3f}"
         )
     if args.json_out:
         document = {

@@ -29,7 +29,7 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
 from poetry_rnn.model.stepper import Stepper, StepScores
 
-BEAM_TEMPERATURE = 0.5  # stochastic beam search's, see beam_search
+BEAM_TEMPERATURE = 0.3  # stochastic beam search's, see beam_search; chosen by scripts/eval_diversity.py
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,12 @@ def beam_search(
         generator = None  # the limit of the stochastic beam as the temperature falls: the plain beam
     beams = [start.copy()]
     logprobs, hidden = stepper.prefix(prefix_ids, 1)
-    sampled = torch.zeros(1)  # stochastic: each beam's log-probability under the sampling distribution
-    keys = torch.zeros(1)  # stochastic: each beam's perturbed key (the root's may be any constant)
+    sampled = torch.zeros(
+        1, dtype=torch.float64
+    )  # stochastic: each beam's log-probability under the sampling distribution
+    keys = torch.zeros(
+        1, dtype=torch.float64
+    )  # stochastic: each beam's perturbed key (the root's may be any constant)
     finished: list[DecodingState] = []
     for _ in range(max_steps):
         if deadline:
@@ -163,7 +167,8 @@ def beam_search(
             totals = so_far + logprobs.masked_fill(dictated, 0.0)
             totals = totals.masked_fill(~usable, float("-inf"))
         else:
-            local = torch.log_softmax(logprobs.masked_fill(~usable, float("-inf")) / temperature, dim=1)
+            # in float64: a 律诗's keys reach a few hundred, where float32 would tie children a step apart
+            local = torch.log_softmax(logprobs.double().masked_fill(~usable, float("-inf")) / temperature, 1)
             children = (sampled.unsqueeze(1) + local).masked_fill(~usable, float("-inf"))
             totals = perturbed_keys(children, keys, generator).masked_fill(~usable, float("-inf"))
         flat = totals.flatten()
@@ -194,7 +199,8 @@ def beam_search(
             break
         beams = next_beams
         if generator is not None:
-            sampled, keys = torch.tensor(next_sampled), torch.tensor(next_keys)
+            sampled = torch.tensor(next_sampled, dtype=torch.float64)
+            keys = torch.tensor(next_keys, dtype=torch.float64)
         index = torch.tensor(rows, dtype=torch.long)
         logprobs, hidden = stepper.step(torch.tensor(pieces, dtype=torch.long), stepper.select(hidden, index))
     return sorted(finished, key=lambda s: -s.score())
