@@ -135,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         search.BEAM_TEMPERATURE = shipped_temperature
     print(f"{len(FORMS)} forms × {len(PROMPTS)} prompts × {args.seeds} seeds, one poem each")
-    print(
-        f"{'mode':<18}{'pairs':>6}{'dup seeds':>11}{'dup prompts':>13}{'dup any':>9}{'logprob':>9}{'s/poem':>8}"
-    )
+    print(f"{'mode':<18}{'pairs':>6}{'dup seeds':>11}{'dup prompts':>13}{'dup any':>9}{'logprob':>9}")
     for name, report in reports.items():
         print(
             f"{name:<18}{report.pairs:>6}{report.duplicate_across_seeds:>11.1%}"
