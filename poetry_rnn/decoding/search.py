@@ -29,6 +29,8 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.errors import UserError
 from poetry_rnn.model.stepper import Stepper, StepScores
 
+BEAM_TEMPERATURE = 0.3  # stochastic beam search's, see beam_search; chosen by scripts/eval_diversity.py
+
 
 @dataclass(frozen=True)
 class SamplingOptions:
@@ -128,30 +130,54 @@ def beam_search(
     width: int,
     max_steps: int,
     deadline: Deadline | None = None,
+    generator: torch.Generator | None = None,
+    temperature: float | None = None,
 ) -> Generator[list[DecodingState], None, list[DecodingState]]:
-    """Beam search under the constraints, by total log-probability; returns finished states, best first
-    by length-normalised score."""
+    """Beam search under the constraints; returns finished states, best first by length-normalised score.
+
+    Without `generator`: the plain beam, by total log-probability (deterministic). With it: stochastic beam
+    search (Kool, Van Hoof and Welling 2019, "Stochastic Beams and Where to Find Them"): each candidate is
+    ranked by a Gumbel-perturbed key instead, and the beam holds `width` poems sampled without replacement
+    from the model's distribution over the allowed pieces at `temperature` (renormalised at each step);
+    lower temperatures bring it near the plain beam, so the poems stay likely while each seed draws its
+    own. The search draws only from `generator`: the same seed gives the same poems. `temperature`:
+    BEAM_TEMPERATURE by default; 0 gives the plain beam."""
+    temperature = BEAM_TEMPERATURE if temperature is None else temperature
+    if temperature <= 0:
+        generator = None  # the limit of the stochastic beam as the temperature falls: the plain beam
     beams = [start.copy()]
     logprobs, hidden = stepper.prefix(prefix_ids, 1)
+    sampled = torch.zeros(
+        1, dtype=torch.float64
+    )  # stochastic: each beam's log-probability under the sampling distribution
+    keys = torch.zeros(
+        1, dtype=torch.float64
+    )  # stochastic: each beam's perturbed key (the root's may be any constant)
     finished: list[DecodingState] = []
     for _ in range(max_steps):
         if deadline:
             deadline.check()
         step = constraints.allowed(beams)
-        allowed = step.masks
         alive = torch.tensor([not (b.dead or row in step.dead_ends) for row, b in enumerate(beams)])
+        usable = step.masks & alive.unsqueeze(1)
         # a dictated piece (the only one allowed) is not scored, as in `sample`
-        dictated = allowed.sum(1, keepdim=True) == 1
-        scored = logprobs.masked_fill(dictated, 0.0)
-        totals = torch.tensor([b.logprob for b in beams]).unsqueeze(1) + scored
-        totals = totals.masked_fill(~allowed | ~alive.unsqueeze(1), float("-inf"))
+        dictated = step.masks.sum(1, keepdim=True) == 1
+        if generator is None:
+            so_far = torch.tensor([b.logprob for b in beams]).unsqueeze(1)
+            totals = so_far + logprobs.masked_fill(dictated, 0.0)
+            totals = totals.masked_fill(~usable, float("-inf"))
+        else:
+            # in float64: a 律诗's keys reach a few hundred, where float32 would tie children a step apart
+            local = torch.log_softmax(logprobs.double().masked_fill(~usable, float("-inf")) / temperature, 1)
+            children = (sampled.unsqueeze(1) + local).masked_fill(~usable, float("-inf"))
+            totals = perturbed_keys(children, keys, generator).masked_fill(~usable, float("-inf"))
         flat = totals.flatten()
         k = min(width, int(torch.isfinite(flat).sum()))
         if k == 0:
             break
-        values, indices = flat.topk(k)
+        indices = flat.topk(k).indices
         vocab = logprobs.size(1)
-        next_beams, rows, pieces = [], [], []
+        next_beams, rows, pieces, next_sampled, next_keys = [], [], [], [], []
         for flat_index in indices.tolist():
             row, piece = divmod(flat_index, vocab)
             state = beams[row].copy()
@@ -165,10 +191,31 @@ def beam_search(
                 next_beams.append(state)
                 rows.append(row)
                 pieces.append(piece)
+                if generator is not None:
+                    next_sampled.append(float(children[row, piece]))
+                    next_keys.append(float(totals[row, piece]))
         yield next_beams or finished
         if not next_beams or len(finished) >= width:
             break
         beams = next_beams
+        if generator is not None:
+            sampled = torch.tensor(next_sampled, dtype=torch.float64)
+            keys = torch.tensor(next_keys, dtype=torch.float64)
         index = torch.tensor(rows, dtype=torch.long)
         logprobs, hidden = stepper.step(torch.tensor(pieces, dtype=torch.long), stepper.select(hidden, index))
     return sorted(finished, key=lambda s: -s.score())
+
+
+def perturbed_keys(children: torch.Tensor, parents: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Stochastic beam search's keys [B, V] for the children of B beams: each child's log-probability
+    (`children`, -inf where not allowed) plus Gumbel noise, shifted so that the largest key among a beam's
+    children equals that beam's own key (`parents` [B]; a Gumbel conditioned on its maximum). Top-k by
+    these keys then samples sequences without replacement, level by level. Rows with no finite child give
+    NaN or -inf: the caller masks them."""
+    uniform = torch.rand(children.shape, generator=generator, dtype=children.dtype)
+    gumbel = children - torch.log(-torch.log(uniform.clamp_(min=torch.finfo(children.dtype).tiny)))
+    largest = gumbel.max(dim=1, keepdim=True).values
+    parent = parents.unsqueeze(1)
+    # −log(exp(−parent) − exp(−largest) + exp(−gumbel)), in the numerically stable form of Kool et al.
+    shift = parent - gumbel + torch.log1p(-torch.exp(gumbel - largest))
+    return parent - torch.relu(shift) - torch.log1p(torch.exp(-shift.abs()))

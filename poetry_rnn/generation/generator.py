@@ -378,6 +378,7 @@ class PoetryGenerator:
                         max(request.beam, request.candidates),
                         max_steps,
                         deadline,
+                        generator,  # a stochastic beam: each seed its own poems
                     )
                 else:
                     search = sample(
@@ -410,8 +411,6 @@ class PoetryGenerator:
                         seen.add(poem.text)
                         poems.append(poem)
                         bodies.append(state.ids[len(first_ids) :])
-                if request.beam > 1:
-                    break  # beam search is deterministic: another round finds the same poems
         if not poems:
             raise UserError(
                 "no poem satisfying every constraint was found; try another seed or fewer constraints",

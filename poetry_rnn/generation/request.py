@@ -89,7 +89,7 @@ class GenerationRequest:
     top_p: float = _option(
         DEFAULT_TOP_P, "nucleus sampling: the likeliest pieces up to this mass", type=float
     )
-    beam: int = _option(0, "beam width (>1: beam search instead of sampling)", type=int)
+    beam: int = _option(0, "beam width (>1: a seeded stochastic beam search instead of sampling)", type=int)
     # Simplified for every face (app, API, CLI, Python): most readers read it; the model writes traditional.
     script: str = _option("simplified", "script of the poems (default: simplified)", choices=SCRIPTS)
     originality: bool = _option(
