@@ -145,7 +145,7 @@ def beam_search(
         scored = logprobs.masked_fill(dictated, 0.0)
         totals = torch.tensor([b.logprob for b in beams]).unsqueeze(1) + scored
         totals = totals.masked_fill(~allowed | ~alive.unsqueeze(1), float("-inf"))
-        flat = totals.flatten()
+        flat = (totals if step.bonuses is None else totals + step.bonuses).flatten()  # soft preferences
         k = min(width, int(torch.isfinite(flat).sum()))
         if k == 0:
             break

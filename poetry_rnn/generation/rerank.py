@@ -26,11 +26,17 @@ import torch
 from poetry_rnn.model.stepper import State, Stepper, StepScores, expand_state
 
 RELEVANCE_WEIGHT = 1.0
+PLAN_WEIGHT = 0.3  # per share of couplets with their keyword: all four couplets outweigh 0.3 nats a piece
 ROWS_PER_BATCH = 32  # candidates walked together (twice as many rows: one per prefix)
 
 
-def rank_score(score: float, relevance: float | None, weight: float = RELEVANCE_WEIGHT) -> float:
-    return score if relevance is None else score + weight * relevance
+def rank_score(
+    score: float, relevance: float | None, weight: float = RELEVANCE_WEIGHT, plan: float | None = None
+) -> float:
+    """score + weight × relevance (with a title or keywords) + PLAN_WEIGHT × the share of couplets that
+    contain their plan's keyword (with a plan)."""
+    ranked = score if relevance is None else score + weight * relevance
+    return ranked if plan is None else ranked + PLAN_WEIGHT * plan
 
 
 def relevance_scores(
