@@ -222,3 +222,21 @@ def test_build_script_reproduces_the_shipped_file(corpus_dir, tmp_path):
     out = tmp_path / "plan_keywords.json"
     assert build.main(["--corpus", str(corpus_dir), "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def test_the_apps_plan_field_steers_and_refuses_in_the_users_language():
+    from poetry_rnn.app.handlers import PoetryApp, build_request
+    from poetry_rnn.generation.generator import PoetryGenerator
+
+    options = ("qijue", "title", "送别", "pingshui", "auto", "auto", "strict", 1, 0.85, 0.95, 3, "simplified")
+    assert build_request(*options)[0].plan is None  # empty field: the automatic plan
+    assert build_request(*options, " ")[0].plan is None
+    assert build_request(*options, "off")[0].plan == ()
+    assert build_request(*options, "春风，孤城")[0].plan == ("春風", "孤城")
+    app = PoetryApp(PoetryGenerator.from_pretrained())
+    values = [*options, True, "zh", None, "春风,孤城,归"]
+    refused = list(app.ui_generate(*values))[-1]
+    shown = [update.value for update in refused[5:11] if update.visible]
+    assert len(shown) == 1 and "立意：给了 3 个词，此体有 2 联：每联一词，逗号隔开，或填 off 不用" in shown[0]
+    answer = list(app.ui_generate(*values[:-1], "春风,孤城"))[-1]
+    assert "立意" in answer[2] and "春风" in answer[2]

@@ -63,6 +63,7 @@ FIELD_SLOTS = {
     "temperature": "options",
     "top_p": "options",
     "seed": "options",
+    "plan": "options",
 }
 MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
 
@@ -257,7 +258,7 @@ class PoetryApp:
     def ui_generate(
         self,
         form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None,
+        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None, plan=None,
     ) -> Iterator[tuple]:  # fmt: skip
         """Stream the leading candidate line by line, then show the best poem and the others. Yields
         (poem html, plain text, info, candidates table, state, *error slots). A refusal leaves the last
@@ -267,7 +268,7 @@ class PoetryApp:
         try:
             request, title = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script,
+                top_p, seed, script, plan,
             )  # fmt: skip
         except UserError as error:
             log_refusal("generate", error)

@@ -70,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "temperature": "温度（越高越随意）",
         "top_p": "top-p",
         "seed": "种子（-1 随机）",
+        "plan": "立意：每联一词，逗号隔开（留空自动，off 不用）",
         "generate": "作诗",
         "examples": "**示例** — 一按即作：",
         "show_tones": "显示平仄 ○●",
@@ -99,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "temperature": "Temperature (higher: freer)",
         "top_p": "top-p",
         "seed": "Seed (-1: random)",
+        "plan": "Plan: one keyword per couplet, commas between (empty: automatic; off: none)",
         "generate": "Write",
         "examples": "**Examples** — one click writes a poem:",
         "show_tones": "Show tone marks ○●",
@@ -161,6 +163,7 @@ FIELD_LABELS = {
     "temperature": ("温度", "temperature"),
     "top_p": ("top-p", "top-p"),
     "seed": ("种子", "seed"),
+    "plan": ("立意", "plan"),
     "script": ("字体", "script"),
     "time_limit": ("时限", "time limit"),
     "scheme": ("韵书", "rhyme scheme"),
@@ -300,6 +303,10 @@ _ZH_MESSAGES: list[tuple[re.Pattern, str]] = [
         (r"the poem is too long \(([\d,]+) Chinese characters\); the checker takes at most (\d+).*",
          r"诗太长（\1 字），至多 \2 字（五绝 20、七绝 28、五律 40、七律 56）"),
         (r".* is not one of: (.+)", r"只能选：\1"),
+        (r"(\d+) keywords? given, but this form has (\d+) couplets.*",
+         r"给了 \1 个词，此体有 \2 联：每联一词，逗号隔开，或填 off 不用"),
+        (r"keyword '(.+)' must be one or two Chinese characters.*", r"「\1」须为一两个汉字（如 柳、孤帆）"),
+        (r"plan must be keywords separated by commas.*", "请每联填一词，逗号隔开（如 春风,孤城），或填 off 不用"),
     ]
 ]  # fmt: skip
 

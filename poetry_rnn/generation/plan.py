@@ -102,17 +102,17 @@ def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
     words = []
     for item in items:
         if not isinstance(item, str):
-            raise UserError(f"plan: each keyword must be text, got {item!r}", field="plan")
+            raise UserError(f"each keyword of the plan must be text, got {item!r}", field="plan")
         word = "".join(item.split())
         if not 1 <= len(word) <= MAX_WORD_CHARS or not all(is_cjk(c) for c in word):
             raise UserError(
-                f"plan: keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
+                f"keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
                 field="plan",
             )
         words.append(to_traditional(word))
     if len(words) != couplets:
         raise UserError(
-            f"plan: {len(words)} keyword{'s' if len(words) != 1 else ''} given, but this form has {couplets} "
+            f"{len(words)} keyword{'s' if len(words) != 1 else ''} given, but this form has {couplets} "
             f"couplets; give exactly {couplets} (one per couplet, separated by commas), or off for no plan",
             field="plan",
         )
@@ -294,8 +294,7 @@ def request_plan(
         missing = [word for word in given if not writable(word)]
         if missing:
             raise UserError(
-                f"plan: the model cannot write {'、'.join(missing)} (not in its vocabulary); choose other "
-                "keywords",
+                f"the model cannot write {'、'.join(missing)} (not in its vocabulary); choose other keywords",
                 field="plan",
             )
         return Plan(tuple(given), "given")
