@@ -240,3 +240,29 @@ def test_the_apps_plan_field_steers_and_refuses_in_the_users_language():
     assert len(shown) == 1 and "立意：给了 3 个词，此体有 2 联：每联一词，逗号隔开，或填 off 不用" in shown[0]
     answer = list(app.ui_generate(*values[:-1], "春风,孤城"))[-1]
     assert "立意" in answer[2] and "春风" in answer[2]
+
+
+@pytest.mark.parametrize(("temperature", "top_p"), [(0.8, 0.9), (1.3, 1.0)])
+def test_the_sampler_draws_exactly_by_the_bonus_in_the_shortlist_and_in_a_tail(temperature, top_p):
+    from test_decoding import SPREAD, CountingTails, frequencies, nucleus_distribution
+
+    from poetry_rnn.decoding.penalties import StepPenalties
+    from poetry_rnn.decoding.sampler import sample_scores
+
+    rows = 20000
+    scores = CountingTails(rows, *SPREAD)  # a shortlist of 4 pieces, two tail clusters of 3
+    row = torch.zeros(10)
+    row[1] = float("-inf")
+    bonus = {2: 1.5, 1: 3.0, 8: 2.0}  # 1 is excluded: a bonus never lets it back
+    penalties = StepPenalties([row] * rows, [()] * rows, favoured=[bonus] * rows)
+    choice, _ = sample_scores(
+        scores.scores, 0, top_p, torch.Generator().manual_seed(5), temperature, penalties
+    )
+    with_bonus = row.clone()
+    for piece, value in bonus.items():
+        with_bonus[piece] += value
+    expected = nucleus_distribution(scores.log_probs, with_bonus, temperature, top_p)
+    found = torch.tensor(frequencies(choice, 10))
+    sigma = (expected * (1 - expected) / rows).sqrt()
+    assert found[1] == 0 and expected[8] > 0.05
+    assert ((found - expected).abs() <= 5 * sigma + 1e-4).all(), (found, expected)
