@@ -62,10 +62,14 @@ def reference_opening() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bonuses", default="0,1,2,3", help="comma-separated bonuses to compare")
+    parser.add_argument("--opening", type=float, help="share of the bonus at a couplet's first character")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per request")
     parser.add_argument("--n", type=int, default=8, help="candidates per request and seed")
     args = parser.parse_args(argv)
     generator = PoetryGenerator.from_pretrained()
+    if args.opening is not None:
+        generator_module.PLAN_OPENING = args.opening
+    print(f"opening share of the bonus {generator_module.PLAN_OPENING:g}")
     print(f"{len(SUITE)} requests × {args.seeds} seeds × {args.n} candidates")
     print(f"test split: a plan keyword met in a couplet opens it in {reference_opening():.1%}")
     print("bonus  couplets with keyword  first-ranked  keyword opens  log-prob/char  all rules  seconds")

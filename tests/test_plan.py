@@ -146,6 +146,15 @@ def test_the_rule_favours_the_keyword_until_its_couplet_has_it(shipped):
     row = penalties.select([0])[0]
     assert row[liu] == 3.0 and row[gu] == 0.0
     assert torch.isinf(row[tables.comma_id])  # the form rule still excludes ， at a line's start
+    # with an opening share, the bonus rises from that share at the couplet's start to all of it at its end
+    rising = PlanRule(tables, ["孤城", "柳"], chars_per_line=7, bonus=3.0, opening=0.5)
+    constraints = ConstraintSet(tables, [FormRule(tables, 7, 4), rising])
+    state = constraints.new_state()
+    assert dict(rising.favoured(state)) == {gu: 1.5}
+    for char in "春風不度玉門關":
+        constraints.advance(state, tables.ids_of_text[char][0])
+    constraints.advance(state, tables.comma_id)
+    assert rising.favoured(state)[gu] == pytest.approx(3.0 * (0.5 + 0.5 * 7 / 13))
 
 
 # ------------------------------------------------------------------------------------------ generating

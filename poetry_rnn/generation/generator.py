@@ -50,7 +50,7 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
-from poetry_rnn.generation.plan import PLAN_BONUS, couplets_following, plan_share
+from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
@@ -267,7 +267,9 @@ class PoetryGenerator:
         lines = LineRepetition(form.chars_per_line, slots)
         rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
         if request.plan is not None:
-            rules.append(PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS))
+            rules.append(
+                PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)
+            )
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:

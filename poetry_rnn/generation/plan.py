@@ -44,6 +44,7 @@ __all__ = [
     "plan_share",
     "request_plan",
     "PLAN_BONUS",
+    "PLAN_OPENING",
 ]
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "prosody" / "data" / "plan_keywords.json"
@@ -52,6 +53,7 @@ MAX_WORD_CHARS = 2
 # Whether requests without a plan get one (title, keywords, theme or free requests; not those with an
 # acrostic or a first line, which already say how the poem goes): see docs/experiments.md.
 AUTOMATIC = True
+PLAN_OPENING = 1.0  # the share of the bonus at a couplet's first character, rising to all of it at its last
 PLAN_BONUS = 6.0  # added to the log-weight of the keyword's pieces while its couplet lacks it (measured)
 OFF = frozenset({"off", "none", "no", "无", "無", "关", "關"})  # besides "": what turns the plan off
 FREE_KEYWORDS = 300  # free plans start from one of this many keywords of the most poems

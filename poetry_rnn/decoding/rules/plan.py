@@ -33,26 +33,39 @@ class PlanRule(Rule):
 
     soft = True
 
-    def __init__(self, tables: VocabularyTables, keywords: Sequence[str], chars_per_line: int, bonus: float):
+    def __init__(
+        self,
+        tables: VocabularyTables,
+        keywords: Sequence[str],
+        chars_per_line: int,
+        bonus: float,
+        opening: float = 1.0,
+    ):
+        """opening: the share of `bonus` at the couplet's first character, rising evenly to all of it at
+        its last: a bonus as large at every place writes most keywords at the first place they may stand."""
         self.keywords = [normalize_variants(word) for word in keywords]
         self.chars_per_line = chars_per_line
         self.bonus = bonus
         self._line_ends = (tables.comma_id, tables.period_id)
         self._chars = tables.chars
-        # per couplet: the pieces that start the keyword, and those that complete it after its first char
-        self._starting = [self._favoured(tables, word) for word in self.keywords]
+        last = 2 * chars_per_line - 1
+        bonuses = [bonus * (opening + (1 - opening) * place / last) for place in range(last + 1)]
+        # per couplet and place in it: the pieces that start the keyword, and those that complete it
+        self._starting = [[self._favoured(tables, word, b) for b in bonuses] for word in self.keywords]
         self._completing = [
-            self._favoured(tables, word[1:]) if len(word) > 1 else NOTHING for word in self.keywords
+            [self._favoured(tables, word[1:], b) if len(word) > 1 else NOTHING for b in bonuses]
+            for word in self.keywords
         ]
 
-    def _favoured(self, tables: VocabularyTables, word: str) -> Mapping[int, float]:
+    @staticmethod
+    def _favoured(tables: VocabularyTables, word: str, bonus: float) -> Mapping[int, float]:
         """Pieces whose text starts the word (a one-character piece of its first character, or a longer
         piece that is a prefix of it or starts with it), each with the bonus."""
         pieces = {}
         for piece, _ in tables.ids_containing.get(word[0], ()):
             text = normalize_variants(tables.chars[piece])
             if text[0] == word[0] and (word.startswith(text) or text.startswith(word)):
-                pieces[piece] = self.bonus
+                pieces[piece] = bonus
         return MappingProxyType(pieces)
 
     def start(self, state: DecodingState) -> None:
@@ -66,11 +79,12 @@ class PlanRule(Rule):
         word = self.keywords[couplet]
         if word in own.text:
             return NOTHING
+        place = (state.line % 2) * self.chars_per_line + state.position
         if len(word) > 1 and own.text.endswith(word[0]) and state.position > 0:
-            return self._completing[couplet]
+            return self._completing[couplet][place]
         if state.position > self.chars_per_line - len(word):
             return NOTHING  # the keyword no longer fits in this line
-        return self._starting[couplet]
+        return self._starting[couplet][place]
 
     def advance(self, state: DecodingState, piece_id: int) -> None:
         own: PlanState = state.rule_states[self]
