@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opening", type=float, help="share of the bonus at a couplet's first character")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per request")
     parser.add_argument("--n", type=int, default=8, help="candidates per request and seed")
+    parser.add_argument("--beam", type=int, default=0, help="beam width (beam search instead of sampling)")
     args = parser.parse_args(argv)
     generator = PoetryGenerator.from_pretrained()
     if args.opening is not None:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         followed, first, scores, faults, opening = [], [], [], 0, []
         for request in SUITE:
             for seed in range(1, args.seeds + 1):
-                poems = generator.generate(n=args.n, seed=seed, **request)
+                poems = generator.generate(n=args.n, seed=seed, beam=args.beam, **request)
                 for rank, poem in enumerate(poems):
                     faults += not poem.ok
                     followed += poem.plan_followed

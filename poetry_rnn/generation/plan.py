@@ -53,8 +53,8 @@ MAX_WORD_CHARS = 2
 # Whether requests without a plan get one (title, keywords, theme or free requests; not those with an
 # acrostic or a first line, which already say how the poem goes): see docs/experiments.md.
 AUTOMATIC = True
-PLAN_OPENING = 1.0  # the share of the bonus at a couplet's first character, rising to all of it at its last
-PLAN_BONUS = 6.0  # added to the log-weight of the keyword's pieces while its couplet lacks it (measured)
+PLAN_OPENING = 0.2  # the share of the bonus at a couplet's first character, rising to all of it at its last
+PLAN_BONUS = 10.0  # added to the log-weight of the keyword's pieces while its couplet lacks it (measured)
 OFF = frozenset({"off", "none", "no", "无", "無", "关", "關"})  # besides "": what turns the plan off
 FREE_KEYWORDS = 300  # free plans start from one of this many keywords of the most poems
 COMMON_POEMS = 200  # a character of a title word fills a slot only if it is a keyword of this many poems
