@@ -45,10 +45,10 @@ def test_a_plan_is_read_from_the_request(form, plan, expected):
 @pytest.mark.parametrize(
     ("form", "plan", "message"),
     [
-        ("qijue", "春风,柳,孤城", "3 keywords given, but this form has 2 couplets"),
-        ("qilv", "春风", "1 keyword given, but this form has 4 couplets"),
-        ("qijue", "春风,孤城万里", "'孤城万里' must be one or two Chinese characters"),
-        ("qijue", "spring,柳", "'spring' must be one or two Chinese characters"),
+        ("qijue", "春风,柳,孤城", "the plan has 3 keywords, but this form has 2 couplets"),
+        ("qilv", "春风", "the plan has 1 keyword, but this form has 4 couplets"),
+        ("qijue", "春风,孤城万里", "plan keyword '孤城万里' must be one or two Chinese characters"),
+        ("qijue", "spring,柳", "plan keyword 'spring' must be one or two Chinese characters"),
         ("qijue", 42, "plan must be keywords separated by commas"),
     ],
 )

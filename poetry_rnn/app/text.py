@@ -303,9 +303,9 @@ _ZH_MESSAGES: list[tuple[re.Pattern, str]] = [
         (r"the poem is too long \(([\d,]+) Chinese characters\); the checker takes at most (\d+).*",
          r"诗太长（\1 字），至多 \2 字（五绝 20、七绝 28、五律 40、七律 56）"),
         (r".* is not one of: (.+)", r"只能选：\1"),
-        (r"(\d+) keywords? given, but this form has (\d+) couplets.*",
+        (r"the plan has (\d+) keywords?, but this form has (\d+) couplets.*",
          r"给了 \1 个词，此体有 \2 联：每联一词，逗号隔开，或填 off 不用"),
-        (r"keyword '(.+)' must be one or two Chinese characters.*", r"「\1」须为一两个汉字（如 柳、孤帆）"),
+        (r"plan keyword '(.+)' must be one or two Chinese characters.*", r"「\1」须为一两个汉字（如 柳、孤帆）"),
         (r"plan must be keywords separated by commas.*", "请每联填一词，逗号隔开（如 春风,孤城），或填 off 不用"),
     ]
 ]  # fmt: skip

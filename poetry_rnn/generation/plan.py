@@ -1,6 +1,6 @@
 """A plan: one keyword per couplet, so that a poem stays in one scene and moves (起承转合).
 
-    plan = make_plan(couplets=4, seeds=["送別"], seed=7)   # e.g. Plan(keywords=('送別', '楊柳', '帆', '鄉'))
+    make_plan(couplets=4, seeds=["送別"], seed=7)   # Plan(keywords=('秋', '岸', '楊柳', '舟'), source='title')
 
 Planning-based generators first choose what each part of a poem is about and then write it. Here a plan
 is one short word (one or two characters) per couplet: 2 for a 绝句, 4 for a 律诗. Its keywords come
@@ -108,13 +108,13 @@ def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
         word = "".join(item.split())
         if not 1 <= len(word) <= MAX_WORD_CHARS or not all(is_cjk(c) for c in word):
             raise UserError(
-                f"keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
+                f"plan keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
                 field="plan",
             )
         words.append(to_traditional(word))
     if len(words) != couplets:
         raise UserError(
-            f"{len(words)} keyword{'s' if len(words) != 1 else ''} given, but this form has {couplets} "
+            f"the plan has {len(words)} keyword{'s' if len(words) != 1 else ''}, but this form has {couplets} "
             f"couplets; give exactly {couplets} (one per couplet, separated by commas), or off for no plan",
             field="plan",
         )
