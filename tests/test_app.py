@@ -96,7 +96,7 @@ def test_each_form_and_mode_gives_a_regular_poem(client, form, mode, text, schem
             assert to_simplified(heads) == to_simplified(text)
         if mode == "first_line":
             assert poem["lines"][0] == text
-    assert [p["score"] for p in poems] == sorted((p["score"] for p in poems), reverse=True)
+    assert [p["rank_score"] for p in poems] == sorted((p["rank_score"] for p in poems), reverse=True)
 
 
 def test_rhyme_group_and_first_line_rhymes_are_kept(client):

@@ -8,7 +8,8 @@ import torch
 from tiny_model import tiny_model_for_tests
 
 from poetry_rnn.generation.generator import PoetryGenerator
-from poetry_rnn.generation.rerank import RELEVANCE_WEIGHT, rank_score, relevance_scores
+from poetry_rnn.generation.plan import plan_share
+from poetry_rnn.generation.rerank import PLAN_WEIGHT, RELEVANCE_WEIGHT, rank_score, relevance_scores
 from poetry_rnn.model import FloatStepper, Int8Stepper, ModelConfig, PoetryLM
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 
@@ -71,6 +72,7 @@ def test_rank_score_adds_weighted_relevance_only_where_there_is_one():
     assert rank_score(-3.0, None) == -3.0
     assert rank_score(-3.0, 0.2) == pytest.approx(-3.0 + RELEVANCE_WEIGHT * 0.2)
     assert rank_score(-3.0, 0.2, weight=0.0) == -3.0
+    assert rank_score(-3.0, None, plan=0.5) == pytest.approx(-3.0 + PLAN_WEIGHT * 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,8 @@ def test_poems_come_best_first_by_rank_score_with_their_parts(tiny, options):
     ranks = [p.rank_score for p in poems]
     assert ranks == sorted(ranks, reverse=True)
     for poem in poems:
-        assert poem.rank_score == pytest.approx(poem.score + RELEVANCE_WEIGHT * poem.relevance)
+        planned = PLAN_WEIGHT * plan_share(poem.plan_followed) if poem.plan else 0.0  # a plan's couplets met
+        assert poem.rank_score == pytest.approx(poem.score + RELEVANCE_WEIGHT * poem.relevance + planned)
         record = poem.to_dict()
         assert record["relevance"] == round(poem.relevance, 4) and record["rank_score"] == round(
             poem.rank_score, 4
@@ -96,7 +99,7 @@ def test_poems_come_best_first_by_rank_score_with_their_parts(tiny, options):
 
 
 def test_without_a_title_or_keywords_the_rank_is_the_score(tiny):
-    poems = tiny.generate(form="wujue", n=3, seed=4)
+    poems = tiny.generate(form="wujue", n=3, seed=4, plan="off")  # (a plan adds its share: test_plan.py)
     assert all(p.relevance is None and p.rank_score == p.score for p in poems)
     assert [p.score for p in poems] == sorted((p.score for p in poems), reverse=True)
     assert poems[0].to_dict()["relevance"] is None
@@ -131,11 +134,11 @@ def test_the_int8_stepper_scores_relevance_close_to_fp32(shipped):
 def test_parallel_couplets_count_in_the_rank(shipped):
     from poetry_rnn.generation.rerank import PARALLEL_WEIGHT
 
-    poems = shipped.generate(form="wulv", n=3, candidates=6, seed=4)
+    poems = shipped.generate(form="wulv", n=3, candidates=6, seed=4, plan="off")
     assert [p.rank_score for p in poems] == sorted((p.rank_score for p in poems), reverse=True)
     for poem in poems:
         strict = [c.strict_score for c in poem.analysis.couplets if c.line in (2, 4)]
         assert len(strict) == 2
         assert poem.rank_score == pytest.approx(poem.score + PARALLEL_WEIGHT * sum(strict) / 2)
-    free = shipped.generate(form="wulv", n=3, candidates=6, seed=4, parallel=False)
+    free = shipped.generate(form="wulv", n=3, candidates=6, seed=4, parallel=False, plan="off")
     assert all(p.rank_score == p.score for p in free)

@@ -63,6 +63,7 @@ FIELD_SLOTS = {
     "temperature": "options",
     "top_p": "options",
     "seed": "options",
+    "plan": "options",
 }
 MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
 
@@ -142,6 +143,7 @@ def build_request(
     top_p,
     seed,
     script,
+    plan=None,
 ) -> tuple[GenerationRequest, str | None]:
     """Form values → the GenerationRequest, and the title to show (命题 mode). What the form itself means
     (its mode, its labels, the app's limit on poems) is checked here; the request validates the rest, so a
@@ -178,6 +180,8 @@ def build_request(
         options[mode] = stripped
         if mode == "title":
             title = stripped
+    if plan is not None and str(plan).strip():  # empty: the automatic plan; "off": none
+        options["plan"] = str(plan).strip()
     return GenerationRequest(**options), title
 
 
@@ -203,18 +207,20 @@ class PoetryApp:
         top_p: float = 0.95,
         seed: int = -1,
         script: str = "simplified",
+        plan: str = "",
     ) -> dict:
         """Write poems. form: wujue qijue wulv qilv. mode: free, acrostic (text = one head character per
         line), first_line (text = the first line), title (text = the title), theme (text = a description in
         modern Chinese). rhyme_scheme: pingshui, xinyun, none. rhyme_group: auto or a group such as
         下平七阳. first_line_rhymes: auto, yes, no. tone: strict, standard, off. n: 1-8 poems. seed: -1 for
-        a random one. script: simplified (default) or traditional. Returns {"poems": [...best first],
+        a random one. script: simplified (default) or traditional. plan: one keyword per couplet
+        separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. Returns {"poems": [...best first],
         "seed": int}; each poem has lines, text, score (average log-probability per character: nearer 0
         reads more natural), pattern, rhyme_group_label, seed, ok and the checker's analysis."""
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script,
+                top_p, seed, script, plan,
             )  # fmt: skip
             poems = self.generator.generate(request)
         except UserError as error:
@@ -252,7 +258,7 @@ class PoetryApp:
     def ui_generate(
         self,
         form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None,
+        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None, plan=None,
     ) -> Iterator[tuple]:  # fmt: skip
         """Stream the leading candidate line by line, then show the best poem and the others. Yields
         (poem html, plain text, info, candidates table, state, *error slots). A refusal leaves the last
@@ -262,7 +268,7 @@ class PoetryApp:
         try:
             request, title = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script,
+                top_p, seed, script, plan,
             )  # fmt: skip
         except UserError as error:
             log_refusal("generate", error)

@@ -118,6 +118,10 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         bits.append(f"**{say['rhyme_group']}**{colon}{poem['rhyme_group_label']}")
     bits.append(f"**{say['regular']}**{colon}{'✓' if poem.get('ok') else '✗'}")
     text = " · ".join(bits)
+    if poem.get("plan"):  # each keyword struck through where its couplet does without it
+        followed = poem.get("plan_followed") or [True] * len(poem["plan"])
+        words = [w if kept else f"~~{w}~~" for w, kept in zip(poem["plan"], followed, strict=False)]
+        text += f"\n\n**{say['plan']}**{colon}{' · '.join(words)}"
     for note in poem.get("notes") or []:
         text += f"\n\n{say['note']}{colon}{note}"
     return text

@@ -7,6 +7,9 @@ So the search loop knows no rule, no rule's state and no special piece. Beam sea
 the same rules as a mask per candidate. No query changes a state: the search drops a dead candidate itself,
 as the plan says.
 
+Soft preferences (the plan's keyword) favour a few pieces with a bonus to their log-weight (StepPenalties
+carries them to the sampler; beam search adds them to its scores); they exclude nothing.
+
 Hard rules (form, tone, rhyme, acrostic) always hold. Soft ones (repetition, originality) yield only where a
 forcing rule dictates the piece (an acrostic head that repeats a character); elsewhere a candidate left with
 no piece is a dead end and is dropped.
@@ -14,7 +17,7 @@ no piece is a dead end and is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -74,10 +77,12 @@ class StepPlan:
 @dataclass(frozen=True)
 class AllowedPieces:
     """The rules as masks for a batch (beam search): `masks` [B, V] bool; `dead_ends` the rows that had no
-    allowed piece (their mask allows only </s>; the candidates cannot go on)."""
+    allowed piece (their mask allows only </s>; the candidates cannot go on); `bonuses` [B, V] the soft
+    preferences to add to the scores the beam is chosen by (None: none)."""
 
     masks: torch.Tensor
     dead_ends: frozenset[int]
+    bonuses: torch.Tensor | None = None
 
 
 class ConstraintSet:
@@ -88,6 +93,7 @@ class ConstraintSet:
         self._hard = [r for r in rules if not r.soft]
         self._soft = [r for r in rules if r.soft]
         self._forcing = [r for r in rules if r.forcing]
+        self._favouring = [r for r in self._soft if type(r).favoured is not Rule.favoured]
         self.rules = self._hard + self._soft
         # those that keep state (the others' advance does nothing: no call per candidate and step)
         self._advancing = [r for r in self.rules if type(r).advance is not Rule.advance]
@@ -117,6 +123,7 @@ class ConstraintSet:
         dictated: list[int | None] = []
         rows: list[torch.Tensor] = []
         blocked_rows: list[Collection[int]] = []
+        favoured_rows: list[Mapping[int, float]] = []
         cache = self._tables.penalties
         eos_id = self._tables.eos_id
         for state in states:
@@ -124,6 +131,7 @@ class ConstraintSet:
                 dictated.append(eos_id)
                 rows.append(self._eos_penalty)
                 blocked_rows.append(())
+                favoured_rows.append({})
                 continue
             hard, excluded, blocked = self._rules_of(state)
             penalty, only = cache.both(hard)  # the one piece the shared masks leave, if one
@@ -136,9 +144,22 @@ class ConstraintSet:
             dictated.append(only)
             rows.append(penalty)
             blocked_rows.append(set(blocked).union(excluded) if excluded and blocked else excluded or blocked)
+            favoured_rows.append(self._favoured(state) if only is None and self._favouring else {})
         if all(piece is not None for piece in dictated):
             return StepPlan(dictated, None, states, self)
-        return StepPlan(dictated, StepPenalties(rows, blocked_rows, cache), states, self)
+        favoured = favoured_rows if any(favoured_rows) else None
+        return StepPlan(dictated, StepPenalties(rows, blocked_rows, cache, favoured=favoured), states, self)
+
+    def _favoured(self, state: DecodingState) -> Mapping[int, float]:
+        """The soft preferences' bonuses for a live state (summed where two favour one piece)."""
+        found: Mapping[int, float] = {}
+        for rule in self._favouring:
+            more = rule.favoured(state)
+            if more:
+                found = (
+                    more if not found else {p: found.get(p, 0.0) + more.get(p, 0.0) for p in {*found, *more}}
+                )
+        return found
 
     def _rules_of(
         self, state: DecodingState
@@ -184,10 +205,16 @@ class ConstraintSet:
         """Allowed pieces for each state as masks. Finished and dead states, and dead ends, get </s> only;
         a state with no allowed piece keeps the hard rules where soft ones yield (see dead_end)."""
         rows: list[torch.Tensor] = []
-        for state in states:
+        bonuses = None
+        for index, state in enumerate(states):
             if state.finished or state.dead:
                 rows.append(self._eos_only)
                 continue
+            favoured = self._favoured(state) if self._favouring else {}
+            if favoured:
+                if bonuses is None:
+                    bonuses = torch.zeros(len(states), self._tables.vocab_size)
+                bonuses[index, list(favoured)] = torch.tensor(list(favoured.values()))
             row = self._all_allowed
             for rule in self.rules:
                 found = rule.mask(state)
@@ -203,7 +230,7 @@ class ConstraintSet:
                 if yielded is None:
                     dead_ends.append(index)
                 masks[index] = self._eos_only if yielded is None else yielded
-        return AllowedPieces(masks, frozenset(dead_ends))
+        return AllowedPieces(masks, frozenset(dead_ends), bonuses)
 
     # ------------------------------------------------------------------------------------ advancing
     def advance(self, state: DecodingState, piece_id: int) -> None:

@@ -7,7 +7,7 @@ per model); `StepPenalties` carries one step's rows for a batch to the sampler.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -122,11 +122,14 @@ class StepPenalties:
         blocked: Sequence[Collection[int]],
         cache: MaskPenalties | None = None,
         dense: torch.Tensor | None = None,
+        favoured: Sequence[Mapping[int, float]] | None = None,
     ):
         self.rows = list(rows)  # [V] each, read-only
         self.blocked = list(blocked)
         self.cache = cache
         self._dense = dense
+        # per row, pieces with a bonus added to their log-weight (soft preferences), or None for none
+        self.favoured = list(favoured) if favoured is not None else None
 
     @classmethod
     def of(cls, dense: torch.Tensor) -> StepPenalties:
@@ -148,6 +151,9 @@ class StepPenalties:
         for index, row in enumerate(rows):
             if self.blocked[row]:
                 selected[index, list(self.blocked[row])] = float("-inf")
+            if self.favoured is not None and self.favoured[row]:
+                pieces = list(self.favoured[row])
+                selected[index, pieces] += torch.tensor([self.favoured[row][p] for p in pieces])
         return selected
 
     def span(self, row: int, start: int, end: int) -> torch.Tensor:
@@ -160,6 +166,11 @@ class StepPenalties:
         if blocked:
             found = found.clone()
             found[blocked] = float("-inf")
+        favoured = self.favoured[row] if self.favoured is not None else None
+        inside = [piece for piece in favoured if start <= piece < end] if favoured else ()
+        if inside:
+            found = found.clone() if not blocked else found
+            found[[p - start for p in inside]] += torch.tensor([favoured[p] for p in inside])
         return found
 
     def head(self, width: int, tail: tuple[float, ...]) -> torch.Tensor:
@@ -176,9 +187,22 @@ class StepPenalties:
         return torch.stack([cache.extended(row, width, tail) for row in self.rows])
 
     def block(self, log_weights: torch.Tensor, width: int) -> None:
-        """Set -inf in log_weights [B, >= width] at each row's blocked pieces among the first `width`."""
+        """Set -inf in log_weights [B, >= width] at each row's blocked pieces among the first `width`, and add
+        each row's bonuses: to a favoured piece among them, and (the largest bonus beyond `width`) to every
+        entry after them, so that an entry standing for a tail cluster (sampler.sample_scores) stays an
+        upper bound of its pieces' weights."""
         if self._dense is not None:
             return  # already in the dense penalties
+        if self.favoured is not None:
+            for row, favoured in enumerate(self.favoured):
+                if not favoured:
+                    continue
+                head = [p for p in favoured if p < width]
+                if head:
+                    log_weights[row, head] += torch.tensor([favoured[p] for p in head])
+                beyond = [favoured[p] for p in favoured if p >= width]
+                if beyond and max(beyond) > 0:
+                    log_weights[row, width:] += max(beyond)
         cache = self.cache or MaskPenalties(1)
         stride = log_weights.stride(0)
         flat = [

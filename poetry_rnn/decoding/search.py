@@ -162,13 +162,15 @@ def beam_search(
         usable = step.masks & alive.unsqueeze(1)
         # a dictated piece (the only one allowed) is not scored, as in `sample`
         dictated = step.masks.sum(1, keepdim=True) == 1
+        # soft preferences (a plan's keyword) shift the scores the beam ranks by, not the poem's log-probability
+        biased = logprobs if step.bonuses is None else logprobs + step.bonuses
         if generator is None:
             so_far = torch.tensor([b.logprob for b in beams]).unsqueeze(1)
-            totals = so_far + logprobs.masked_fill(dictated, 0.0)
+            totals = so_far + biased.masked_fill(dictated, 0.0)
             totals = totals.masked_fill(~usable, float("-inf"))
         else:
             # in float64: a 律诗's keys reach a few hundred, where float32 would tie children a step apart
-            local = torch.log_softmax(logprobs.double().masked_fill(~usable, float("-inf")) / temperature, 1)
+            local = torch.log_softmax(biased.double().masked_fill(~usable, float("-inf")) / temperature, 1)
             children = (sampled.unsqueeze(1) + local).masked_fill(~usable, float("-inf"))
             totals = perturbed_keys(children, keys, generator).masked_fill(~usable, float("-inf"))
         flat = totals.flatten()

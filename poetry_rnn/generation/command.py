@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line.text}{mark}  {line.tone_marks}")
         if poem.analysis.couplets:
             print("  对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines)))
+        if poem.plan:
+            print("  plan: " + " · ".join(poem.plan))
         print("  " + ("合律 ok" if poem.ok else "faults: " + "; ".join(f.name for f in poem.analysis.faults)))
         print()
     return 0

@@ -44,11 +44,13 @@ from poetry_rnn.decoding.rules import (
     rhyme_groups_left,
 )
 from poetry_rnn.decoding.rules.heard import HeardLineRule
+from poetry_rnn.decoding.rules.plan import PlanRule
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
+from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
 from poetry_rnn.generation.request import GenerationRequest, scheme_name
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
@@ -90,6 +92,10 @@ class GeneratedPoem:
     # and the score poems are ordered by (score + weights × relevance and 对仗); set once all are found.
     relevance: float | None = None
     rank_score: float | None = None
+    # The plan (generation.plan): one keyword per couplet in the poem's script, and whether each couplet
+    # contains its keyword; None without a plan.
+    plan: list[str] | None = None
+    plan_followed: list[bool] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -98,6 +104,8 @@ class GeneratedPoem:
             "score": round(self.score, 4),
             "relevance": None if self.relevance is None else round(self.relevance, 4),
             "rank_score": None if self.rank_score is None else round(self.rank_score, 4),
+            "plan": self.plan,
+            "plan_followed": self.plan_followed,
             "rhyme_group": self.rhyme_group,
             "rhyme_group_label": self.rhyme_group_label,
             "pattern": self.pattern_name,
@@ -258,6 +266,10 @@ class PoetryGenerator:
             request.notes.append("reduplications unchecked: the table of attested ones is missing")
         lines = LineRepetition(form.chars_per_line, slots)
         rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
+        if request.plan is not None:
+            rules.append(
+                PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)
+            )
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:
@@ -435,7 +447,12 @@ class PoetryGenerator:
             relevances = relevance_scores(self.stepper, prefix, form_prefix, bodies, self.tokenizer.pad_id)
         for poem, relevance in zip(poems, relevances, strict=True):
             poem.relevance = relevance
-            poem.rank_score = rank_score(poem.score, relevance, _parallel_score(poem.analysis, request))
+            poem.rank_score = rank_score(
+                poem.score,
+                relevance,
+                _parallel_score(poem.analysis, request),
+                plan=plan_share(poem.plan_followed or ()),
+            )
 
     def _partial(self, states: list[DecodingState], request: ResolvedRequest) -> list[str] | None:
         alive = [s for s in states if not s.dead]
@@ -495,6 +512,8 @@ class PoetryGenerator:
             tone=request.tone,
             script=request.script,
             notes=list(request.notes),
+            plan=request.plan.shown(request.script) if request.plan else None,
+            plan_followed=couplets_following(state.lines, request.plan.keywords) if request.plan else None,
         )
 
 

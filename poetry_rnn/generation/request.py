@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.generation.plan import parse_plan
 from poetry_rnn.prosody.patterns import Form, get_form
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, to_traditional
@@ -104,6 +105,11 @@ class GenerationRequest:
         choices=("yes", "no"),
         values={"yes": True, "no": False},
     )
+    plan: Sequence[str] | str | None = _option(
+        None,
+        "one keyword per couplet, e.g. 春风,柳,孤城,归 (default: planned from the title or theme, or drawn "
+        "from the corpus; off: no plan)",
+    )
     # The user's keywords and those of the theme, once each: what the poem is conditioned on.
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
 
@@ -162,6 +168,7 @@ class GenerationRequest:
             keywords += _theme_keywords(self.theme)
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
         self._set("originality", bool(self.originality))
+        self._set("plan", parse_plan(self.plan, form.line_count // 2))
 
     def _set(self, name: str, value) -> None:
         object.__setattr__(self, name, value)  # the one place a frozen request is written: while validated

@@ -33,15 +33,23 @@ RELEVANCE_WEIGHT = 1.0
 # parallel candidate (about 0.9) gains about 0.2 nats a piece over a loosely parallel one (about 0.5),
 # less than the fluency spread of one request's candidates.
 PARALLEL_WEIGHT = 0.5
+PLAN_WEIGHT = 0.3  # per share of couplets with their keyword: all four couplets outweigh 0.3 nats a piece
 ROWS_PER_BATCH = 32  # candidates walked together (twice as many rows: one per prefix)
 
 
 def rank_score(
-    score: float, relevance: float | None, parallel: float | None = None, weight: float = RELEVANCE_WEIGHT
+    score: float,
+    relevance: float | None,
+    parallel: float | None = None,
+    weight: float = RELEVANCE_WEIGHT,
+    plan: float | None = None,
 ) -> float:
-    """score + weight × relevance + PARALLEL_WEIGHT × parallel, each term only where it applies."""
-    found = score if relevance is None else score + weight * relevance
-    return found if parallel is None else found + PARALLEL_WEIGHT * parallel
+    """score + weight × relevance (with a title or keywords) + PARALLEL_WEIGHT × the couplets' strict 对仗
+    score (where couplets are written parallel) + PLAN_WEIGHT × the share of couplets that contain their
+    plan's keyword (with a plan)."""
+    ranked = score if relevance is None else score + weight * relevance
+    ranked = ranked if parallel is None else ranked + PARALLEL_WEIGHT * parallel
+    return ranked if plan is None else ranked + PLAN_WEIGHT * plan
 
 
 def relevance_scores(

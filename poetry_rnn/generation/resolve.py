@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from poetry_rnn.decoding.search import SamplingOptions
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
+from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
@@ -56,6 +57,7 @@ class ResolvedRequest:
     # the first lines (0-based) of the couplets written parallel: a 律诗's 颔联 and 颈联 (2, 4), a 绝句's
     # last couplet (2,) when asked for
     parallel_couplets: tuple[int, ...] = ()
+    plan: Plan | None = None  # one keyword per couplet (generation.plan), or None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -103,6 +105,8 @@ def resolve_request(
                 field="first_line",
             )
     groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables)
+    seed = secrets.randbelow(2**31) if request.seed is None else request.seed
+    title = to_model_script(request.title, tables) if request.title is not None else None
     return ResolvedRequest(
         form=form,
         rhyme_scheme=request.rhyme_scheme,
@@ -111,11 +115,11 @@ def resolve_request(
         rhyme_groups=groups,
         heads=heads,
         first_line=line,
-        title=to_model_script(request.title, tables) if request.title is not None else None,
+        title=title,
         keywords=list(request.conditioning_keywords),
         n=request.n,
         candidates=request.n if request.candidates is None else request.candidates,
-        seed=secrets.randbelow(2**31) if request.seed is None else request.seed,
+        seed=seed,
         options=SamplingOptions(temperature=request.temperature, top_k=top_k, top_p=request.top_p),
         beam=request.beam,
         script=request.script,
@@ -123,6 +127,23 @@ def resolve_request(
         max_repeat=request.max_repeat,
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
+        plan=_plan(request, title, seed, tables),
+    )
+
+
+def _plan(request: GenerationRequest, title: str | None, seed: int, tables: VocabularyTables) -> Plan | None:
+    """The user's plan, or one made from the title and keywords (or drawn) where the request says how the
+    poem goes in no other way (no acrostic, no first line)."""
+    known = tables.ids_starting_with
+    source = "title" if title else "theme" if request.theme else "keywords" if request.keywords else "free"
+    return request_plan(
+        request.plan,
+        request.form_spec.line_count // 2,
+        [title, *request.conditioning_keywords] if title else list(request.conditioning_keywords),
+        automatic=request.acrostic is None and request.first_line is None,
+        seed=seed,
+        writable=lambda word: all(c in known or normalize_variants(c) in known for c in word),
+        source=source,
     )
 
 

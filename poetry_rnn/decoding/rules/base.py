@@ -8,7 +8,7 @@ so that forked candidates (beam search) share it safely.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import torch
 
@@ -37,6 +37,12 @@ class Rule:
         """Soft rules: the pieces this rule excludes next (empty: none). A soft rule blocks a few pieces of
         one candidate, so the constraint set takes them as a list rather than a mask."""
         return ()
+
+    def favoured(self, state: DecodingState) -> Mapping[int, float]:
+        """Soft preferences: pieces this rule favours next, each with a bonus added to its log-weight in the
+        sampler (and to its score in beam search), never to the candidate's score; pieces other rules
+        exclude stay excluded. Empty: none."""
+        return {}
 
     def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
         """Hard rules: the rule as a mask shared by every state in the same situation, and the few pieces it

@@ -1,0 +1,305 @@
+"""A plan: one keyword per couplet, so that a poem stays in one scene and moves (起承转合).
+
+    make_plan(couplets=4, seeds=["送別"], seed=7)   # Plan(keywords=('秋', '岸', '楊柳', '舟'), source='title')
+
+Planning-based generators first choose what each part of a poem is about and then write it. Here a plan
+is one short word (one or two characters) per couplet: 2 for a 绝句, 4 for a 律诗. Its keywords come
+- from the title, the keywords and the theme of the request: those that are plan keywords fill the first
+  slots, and all of them choose the rest;
+- or, with none of these, from the corpus: the first keyword drawn by how often poems have it (seeded by
+  the request's seed), the rest as for a title;
+- or from the user (`plan="春风,柳,孤城,归"`, checked by `parse_plan`).
+The rest are drawn from a keyword's neighbours in the corpus (poems that have one keyword often have the
+other: a 送别 poem has 楊柳, 帆, 鄉), favouring those that go with every keyword chosen so far, and put in
+the order in which poems tend to use them (a scene first, a feeling last). The table of keywords and
+neighbours is built from the train split by scripts/build_plan_data.py (prosody/data/plan_keywords.json).
+
+While a couplet is written, poetry_rnn.decoding.rules.plan.PlanRule favours its keyword; reranking favours
+candidates whose couplets contain their keywords (generation.rerank).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.rhyme import is_cjk
+from poetry_rnn.script import convert, normalize_variants, to_traditional
+
+__all__ = [
+    "DATA_FILE",
+    "Plan",
+    "PlanTable",
+    "couplets_following",
+    "load_table",
+    "make_plan",
+    "parse_plan",
+    "plan_share",
+    "request_plan",
+    "PLAN_BONUS",
+    "PLAN_OPENING",
+]
+
+DATA_FILE = Path(__file__).resolve().parent.parent / "prosody" / "data" / "plan_keywords.json"
+DATA_VERSION = 1
+MAX_WORD_CHARS = 2
+# Whether requests without a plan get one (title, keywords, theme or free requests; not those with an
+# acrostic or a first line, which already say how the poem goes): see docs/experiments.md.
+AUTOMATIC = True
+PLAN_OPENING = 0.2  # the share of the bonus at a couplet's first character, rising to all of it at its last
+PLAN_BONUS = 10.0  # added to the log-weight of the keyword's pieces while its couplet lacks it (measured)
+OFF = frozenset({"off", "none", "no", "无", "無", "关", "關"})  # besides "": what turns the plan off
+FREE_KEYWORDS = 300  # free plans start from one of this many keywords of the most poems
+COMMON_POEMS = 200  # a character of a title word fills a slot only if it is a keyword of this many poems
+FREQUENCY_DAMPING = (
+    1.0  # free plans draw their first keyword ∝ poems ** this (below 1: rarer words more often)
+)
+CHOICES = 5  # each keyword after the first is drawn from this many best-scored neighbours
+CHOICE_TEMPERATURE = 0.35  # ... with probability ∝ exp(score / this)
+CHOSEN_WEIGHT = 0.7  # a keyword chosen by the plan counts this much beside a keyword of the request
+MISSING_SCORE = -1.5  # a candidate that is no neighbour of some keyword: below every kept neighbour
+_SPLIT = re.compile(r"[\s,，、;；/|·]+")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One keyword per couplet, in the characters the model writes; `source` says where they came from
+    (title, theme, keywords, free or given)."""
+
+    keywords: tuple[str, ...]
+    source: str
+
+    def shown(self, script: str) -> list[str]:
+        """The keywords in the user's script."""
+        return [convert(word, script) for word in self.keywords]
+
+
+# ------------------------------------------------------------------------------------------ the request
+def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
+    """A plan as a request gives it: None (automatic), () for no plan ("" or "off"), or one keyword per
+    couplet (a string separated by commas, spaces or 、, or a list), each one or two Chinese characters,
+    returned in traditional characters. UserError naming what is wrong otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.strip().lower() in OFF or not value.strip():
+            return ()
+        items = [item for item in _SPLIT.split(value.strip()) if item]
+    elif isinstance(value, (list, tuple)):
+        items = [item for item in value if not (isinstance(item, str) and not item.strip())]
+        if not items:
+            return ()
+    else:
+        raise UserError(
+            f"plan must be keywords separated by commas (e.g. 春风,柳,孤城,归), or off; got {value!r}",
+            field="plan",
+        )
+    words = []
+    for item in items:
+        if not isinstance(item, str):
+            raise UserError(f"each keyword of the plan must be text, got {item!r}", field="plan")
+        word = "".join(item.split())
+        if not 1 <= len(word) <= MAX_WORD_CHARS or not all(is_cjk(c) for c in word):
+            raise UserError(
+                f"plan keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
+                field="plan",
+            )
+        words.append(to_traditional(word))
+    if len(words) != couplets:
+        raise UserError(
+            f"the plan has {len(words)} keyword{'s' if len(words) != 1 else ''}, but this form has {couplets} "
+            f"couplets; give exactly {couplets} (one per couplet, separated by commas), or off for no plan",
+            field="plan",
+        )
+    return tuple(words)
+
+
+# ------------------------------------------------------------------------------------------ the table
+class PlanTable:
+    """The keywords of the train split (poems that have each, where in a poem it stands) and each key's
+    best neighbours with their scores (see scripts/build_plan_data.py)."""
+
+    def __init__(self, document: dict):
+        if document.get("version") != DATA_VERSION:
+            raise ValueError(f"plan data version {document.get('version')!r}, expected {DATA_VERSION}")
+        self.keywords: dict[str, tuple[int, int]] = {w: (n, p) for w, (n, p) in document["keywords"].items()}
+        self.neighbours: dict[str, dict[str, float]] = {
+            key: {word: score for word, score in found} for key, found in document["neighbours"].items()
+        }
+        self._longest_key = max((len(k) for k in self.neighbours), default=1)
+
+    def position(self, word: str) -> int:
+        """Where in a poem the keyword tends to stand: 0 the first couplet … 100 the last."""
+        return self.keywords.get(word, (0, 50))[1]
+
+    def keys_in(self, text: str) -> list[str]:
+        """The table's keys in a text (a title), longest first at each place, then its characters."""
+        text = normalize_variants(text)
+        found: list[str] = []
+        start = 0
+        while start < len(text):
+            for size in range(min(self._longest_key, len(text) - start), 0, -1):
+                piece = text[start : start + size]
+                if piece in self.neighbours or (size == 1 and piece in self.keywords):
+                    found.append(piece)
+                    start += size
+                    break
+            else:
+                start += 1
+        return list(dict.fromkeys(found))
+
+
+_table: PlanTable | None = None
+_lock = threading.Lock()
+
+
+def load_table() -> PlanTable:
+    """The shipped table (loaded once)."""
+    global _table
+    if _table is None:
+        with _lock:
+            if _table is None:
+                _table = PlanTable(json.loads(DATA_FILE.read_text(encoding="utf-8")))
+    return _table
+
+
+# ------------------------------------------------------------------------------------------ planning
+def make_plan(
+    couplets: int,
+    seeds: Sequence[str] = (),
+    seed: int = 0,
+    writable: Callable[[str], bool] = lambda word: True,
+    source: str | None = None,
+    table: PlanTable | None = None,
+) -> Plan:
+    """A plan of `couplets` keywords. `seeds`: words of the request (title words, keywords, a theme's
+    keywords; traditional); the plan keywords among them fill the first slots, and all of them choose the
+    rest. Without seeds the first keyword is drawn from the corpus. `writable(word)` says whether the model
+    can write a word. The same arguments give the same plan."""
+    table = table or load_table()
+    rng = random.Random(seed)
+    queries: dict[str, float] = {}  # key → weight in the neighbours' scores
+    chosen: list[str] = []
+    for seed_word in (normalize_variants(w) for w in seeds):
+        keys = [seed_word] if seed_word in table.neighbours else table.keys_in(seed_word)
+        for key in keys:
+            queries.setdefault(key, 1.0)
+        # the word itself, or the table's words in it (月夜 in 月夜憶舍弟); a single character only if
+        # common (春 of 春望, not 士 of 將士)
+        for word in [seed_word, *keys]:
+            common = word == seed_word or len(word) > 1 or table.keywords.get(word, (0,))[0] >= COMMON_POEMS
+            if len(chosen) < couplets and common and _usable(word, chosen, table, writable):
+                chosen.append(word)
+    given = len(chosen)
+    if not chosen and not queries:
+        chosen.append(_draw_first(table, rng, writable))
+        source = source or "free"
+    for word in chosen:
+        queries.setdefault(word, CHOSEN_WEIGHT)
+    while len(chosen) < couplets:
+        word = _draw_neighbour(table, queries, chosen, rng, writable)
+        chosen.append(word)
+        queries.setdefault(word, CHOSEN_WEIGHT)
+    # the request's own keywords first; the others in the order poems tend to use them
+    planned = chosen[:given] + sorted(chosen[given:], key=table.position)
+    return Plan(tuple(planned), source or "title")
+
+
+def _usable(word: str, chosen: Sequence[str], table: PlanTable, writable: Callable[[str], bool]) -> bool:
+    return (
+        word in table.keywords
+        and len(word) <= MAX_WORD_CHARS
+        and not any(set(word) & set(other) for other in chosen)
+        and writable(word)
+    )
+
+
+def _draw_first(table: PlanTable, rng: random.Random, writable: Callable[[str], bool]) -> str:
+    """A keyword of many poems, drawn by how many: rarer ones are names and oddities (芒, 趨)."""
+    common = sorted(table.keywords, key=lambda w: (-table.keywords[w][0], w))[:FREE_KEYWORDS]
+    words = [w for w in sorted(common) if w in table.neighbours and writable(w)]
+    weights = [table.keywords[w][0] ** FREQUENCY_DAMPING for w in words]
+    return rng.choices(words, weights)[0]
+
+
+def _draw_neighbour(
+    table: PlanTable,
+    queries: dict[str, float],
+    chosen: Sequence[str],
+    rng: random.Random,
+    writable: Callable[[str], bool],
+) -> str:
+    """A keyword that goes with the queries (their neighbours' scores, weighted), sharing no character with
+    a keyword chosen or asked for."""
+    taken = set("".join(chosen)) | set("".join(queries))
+    candidates = {w for key in queries for w in table.neighbours.get(key, {})}
+    scored = []
+    for word in sorted(candidates):
+        if set(word) & taken or not _usable(word, chosen, table, writable):
+            continue
+        score = sum(
+            weight * table.neighbours.get(key, {}).get(word, MISSING_SCORE) for key, weight in queries.items()
+        )
+        scored.append((score / sum(queries.values()), word))
+    if not scored:  # nothing goes with them in the corpus: a keyword drawn as for a free plan
+        for _ in range(100):
+            word = _draw_first(table, rng, writable)
+            if not set(word) & taken:
+                return word
+        return _draw_first(table, rng, writable)
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    best = scored[:CHOICES]
+    top = best[0][0]
+    weights = [math.exp((score - top) / CHOICE_TEMPERATURE) for score, _ in best]
+    return rng.choices([word for _, word in best], weights)[0]
+
+
+# ------------------------------------------------------------------------------------------ following
+def couplets_following(lines: Sequence[str], keywords: Sequence[str]) -> list[bool]:
+    """Per couplet of the plan, whether the couplet (either line) contains its keyword (variants as one)."""
+    found = []
+    for index, word in enumerate(keywords):
+        couplet = lines[2 * index : 2 * index + 2]
+        word = normalize_variants(word)
+        found.append(any(word in normalize_variants(line) for line in couplet))
+    return found
+
+
+def plan_share(followed: Sequence[bool]) -> float | None:
+    """The share of couplets that contain their keyword, from couplets_following (None without a plan)."""
+    return sum(followed) / len(followed) if followed else None
+
+
+# ------------------------------------------------------------------------------------------ one request
+def request_plan(
+    given: tuple[str, ...] | None,
+    couplets: int,
+    seeds: Sequence[str],
+    automatic: bool,
+    seed: int,
+    writable: Callable[[str], bool],
+    source: str,
+) -> Plan | None:
+    """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`,
+    one made from `seeds` (the title and keywords, traditional) with the request's seed. UserError where
+    the model cannot write a keyword the user gave."""
+    if given == ():
+        return None
+    if given is not None:
+        missing = [word for word in given if not writable(word)]
+        if missing:
+            raise UserError(
+                f"the model cannot write {'、'.join(missing)} (not in its vocabulary); choose other keywords",
+                field="plan",
+            )
+        return Plan(tuple(given), "given")
+    if not (automatic and AUTOMATIC):
+        return None
+    return make_plan(couplets, seeds, seed, writable, source)

@@ -1,0 +1,277 @@
+"""The plan: one keyword per couplet (generation/plan.py), favoured while its couplet is written
+(decoding/rules/plan.py), shown in the API result and on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+
+import pytest
+import torch
+
+from poetry_rnn.errors import UserError
+from poetry_rnn.generation.command import configure_parser, run
+from poetry_rnn.generation.plan import (
+    DATA_FILE,
+    couplets_following,
+    load_table,
+    make_plan,
+    parse_plan,
+)
+from poetry_rnn.generation.request import GenerationRequest
+from poetry_rnn.prosody.check import analyze_lines
+from poetry_rnn.script import to_traditional
+
+REPO = DATA_FILE.parent.parent.parent.parent
+
+
+# ------------------------------------------------------------------------------------------ the request
+@pytest.mark.parametrize(
+    ("form", "plan", "expected"),
+    [
+        ("qijue", "春风,孤城", ("春風", "孤城")),
+        ("qilv", "春风、柳 孤城，归", ("春風", "柳", "孤城", "歸")),
+        ("wujue", ["明月", "霜"], ("明月", "霜")),
+        ("qijue", "off", ()),
+        ("qijue", "", ()),
+        ("qijue", None, None),
+    ],
+)
+def test_a_plan_is_read_from_the_request(form, plan, expected):
+    assert GenerationRequest(form=form, plan=plan).plan == expected
+
+
+@pytest.mark.parametrize(
+    ("form", "plan", "message"),
+    [
+        ("qijue", "春风,柳,孤城", "the plan has 3 keywords, but this form has 2 couplets"),
+        ("qilv", "春风", "the plan has 1 keyword, but this form has 4 couplets"),
+        ("qijue", "春风,孤城万里", "plan keyword '孤城万里' must be one or two Chinese characters"),
+        ("qijue", "spring,柳", "plan keyword 'spring' must be one or two Chinese characters"),
+        ("qijue", 42, "plan must be keywords separated by commas"),
+    ],
+)
+def test_a_bad_plan_is_refused_clearly(form, plan, message):
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(form=form, plan=plan)
+    assert caught.value.field == "plan" and message in str(caught.value)
+
+
+def test_parse_plan_keeps_lists_and_treats_blank_lists_as_off():
+    assert parse_plan(["  ", ""], 2) == ()
+    assert parse_plan(("孤帆", "远影"), 2) == ("孤帆", "遠影")
+
+
+# ------------------------------------------------------------------------------------------ planning
+def test_the_table_is_small_and_its_neighbours_are_keywords():
+    assert DATA_FILE.stat().st_size <= 1_000_000
+    table = load_table()
+    assert len(table.keywords) > 1000
+    for key in ("送別", "別", "秋夜", "柳"):
+        neighbours = table.neighbours[key]
+        assert neighbours and all(word in table.keywords for word in neighbours)
+        assert all(not set(word) & set(key) for word in neighbours)
+    # the corpus knows what goes with 柳 in a poem
+    assert {"條", "拂", "春風"} & set(table.neighbours["柳"])
+
+
+def test_a_farewell_title_plans_farewell_keywords():
+    table = load_table()
+    keys = table.keys_in("送別")
+    related = {word for key in keys for word in table.neighbours.get(key, {})}
+    for seed in range(6):
+        plan = make_plan(4, [to_traditional("送别")], seed)
+        assert len(plan.keywords) == 4 and plan.source == "title"
+        assert all(1 <= len(word) <= 2 for word in plan.keywords)
+        # each goes with the title in the corpus, or with a keyword the plan chose before it
+        of_plan = {w for word in plan.keywords for w in table.neighbours.get(word, {})}
+        assert set(plan.keywords) <= related | of_plan, plan
+        assert len(set(plan.keywords) & related) >= 2, plan
+        chars = "".join(plan.keywords)
+        assert len(set(chars)) == len(chars)  # no keyword repeats another's character
+
+
+def test_a_title_keyword_fills_the_first_slot_and_the_rest_follow_the_corpus_order():
+    table = load_table()
+    plan = make_plan(4, ["秋夜"], seed=1)
+    assert plan.keywords[0] == "秋夜"
+    rest = [table.position(word) for word in plan.keywords[1:]]
+    assert rest == sorted(rest)
+
+
+def test_free_plans_are_reproducible_and_vary_with_the_seed():
+    plans = {make_plan(2, [], seed).keywords for seed in range(8)}
+    assert make_plan(2, [], 3) == make_plan(2, [], 3)
+    assert len(plans) >= 4
+    assert all(make_plan(2, [], seed).source == "free" for seed in range(3))
+
+
+def test_unwritable_keywords_are_never_planned():
+    plan = make_plan(4, ["秋夜"], seed=2, writable=lambda word: "夜" not in word)
+    assert not any("夜" in word for word in plan.keywords)
+
+
+def test_couplets_following_reads_either_line_and_variants():
+    lines = ["春風不度玉門關", "楊柳青青江水平", "孤帆遠影碧空盡", "唯見長江天際流"]
+    assert couplets_following(lines, ["楊柳", "孤城"]) == [True, False]
+
+
+# ------------------------------------------------------------------------------------------ the rule
+def test_the_rule_favours_the_keyword_until_its_couplet_has_it(shipped):
+    from poetry_rnn.decoding.constraint_set import ConstraintSet
+    from poetry_rnn.decoding.rules.form import FormRule
+    from poetry_rnn.decoding.rules.plan import PlanRule
+
+    tables = shipped.tables
+    rule = PlanRule(tables, ["孤城", "柳"], chars_per_line=7, bonus=3.0)
+    constraints = ConstraintSet(tables, [FormRule(tables, 7, 4), rule])
+    state = constraints.new_state()
+    gu, cheng, liu = (tables.ids_of_text[c][0] for c in "孤城柳")
+    assert dict(rule.favoured(state)) == {gu: 3.0}
+    constraints.advance(state, gu)
+    assert dict(rule.favoured(state)) == {cheng: 3.0}  # completing the word
+    constraints.advance(state, cheng)
+    assert not rule.favoured(state)  # the couplet has it
+    for char in "上月明時":
+        constraints.advance(state, tables.ids_of_text[char][0])
+    constraints.advance(state, tables.comma_id)
+    assert not rule.favoured(state)  # still the same couplet
+    for char in "春風不度玉門關":
+        constraints.advance(state, tables.ids_of_text[char][0])
+    constraints.advance(state, tables.period_id)
+    assert dict(rule.favoured(state)) == {liu: 3.0}  # the next couplet's keyword
+    # the bonus is added to the log-weights the sampler draws from, never to an excluded piece
+    penalties = constraints.plan([state]).penalties
+    row = penalties.select([0])[0]
+    assert row[liu] == 3.0 and row[gu] == 0.0
+    assert torch.isinf(row[tables.comma_id])  # the form rule still excludes ， at a line's start
+    # with an opening share, the bonus rises from that share at the couplet's start to all of it at its end
+    rising = PlanRule(tables, ["孤城", "柳"], chars_per_line=7, bonus=3.0, opening=0.5)
+    constraints = ConstraintSet(tables, [FormRule(tables, 7, 4), rising])
+    state = constraints.new_state()
+    assert dict(rising.favoured(state)) == {gu: 1.5}
+    for char in "春風不度玉門關":
+        constraints.advance(state, tables.ids_of_text[char][0])
+    constraints.advance(state, tables.comma_id)
+    assert rising.favoured(state)[gu] == pytest.approx(3.0 * (0.5 + 0.5 * 7 / 13))
+
+
+# ------------------------------------------------------------------------------------------ generating
+def test_poems_follow_their_plan_far_more_often_and_keep_every_rule(shipped):
+    with_plan = without = couplets = 0
+    for seed in (1, 2, 3):
+        for form, plan in (("qijue", "春风,孤城"), ("wulv", "明月,松,泉,归")):
+            planned = shipped.generate(form=form, plan=plan, n=4, seed=seed, script="traditional")
+            free = shipped.generate(form=form, plan="off", n=4, seed=seed, script="traditional")
+            keywords = parse_plan(plan, len(planned[0].lines) // 2)
+            for poem in planned:
+                assert poem.plan == list(keywords) and poem.ok
+                assert poem.plan_followed == couplets_following(poem.lines, keywords)
+                assert not analyze_lines(poem.lines).faults
+                with_plan += sum(poem.plan_followed)
+                couplets += len(keywords)
+            for poem in free:
+                assert poem.plan is None and poem.plan_followed is None
+                without += sum(couplets_following(poem.lines, keywords))
+    assert with_plan >= 0.35 * couplets
+    assert with_plan >= 3 * max(1, without)
+
+
+def test_title_requests_get_a_plan_by_default_and_acrostics_do_not(shipped):
+    poem = shipped.generate(form="qilv", title="送别", seed=4)[0]
+    assert poem.plan is not None and len(poem.plan) == 4
+    record = poem.to_dict()
+    assert record["plan"] == poem.plan and len(record["plan_followed"]) == 4
+    assert shipped.generate(form="qijue", acrostic="春夏秋冬", seed=4)[0].plan is None
+    assert shipped.generate(form="qijue", seed=4, plan="off")[0].to_dict()["plan"] is None
+
+
+def test_the_plan_is_shown_in_the_users_script(shipped):
+    simplified = shipped.generate(form="qijue", plan="春風,孤城", seed=5)[0]
+    traditional = shipped.generate(form="qijue", plan="春风,孤城", seed=5, script="traditional")[0]
+    assert simplified.plan == ["春风", "孤城"] and traditional.plan == ["春風", "孤城"]
+
+
+def test_a_keyword_the_model_cannot_write_is_refused(shipped):
+    with pytest.raises(UserError) as caught:
+        shipped.generate(form="qijue", plan="春风,𠀀", seed=1)
+    assert caught.value.field == "plan" and "cannot write" in str(caught.value)
+
+
+def test_cli_shows_the_plan(capsys):
+    from poetry_rnn.model import default_model_dir
+
+    if not (default_model_dir() / "model.safetensors").is_file():
+        pytest.skip("no shipped model")
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    args = parser.parse_args(["--form", "qijue", "--plan", "春风,孤城", "--seed", "2"])
+    assert run(args) == 0
+    assert "  plan: 春风 · 孤城" in capsys.readouterr().out.splitlines()
+    assert run(parser.parse_args(["--form", "qijue", "--plan", "春风,孤城", "--seed", "2", "--json"])) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["plan"] == ["春风", "孤城"]
+
+
+def test_the_app_shows_the_plan_under_the_poem(shipped):
+    from poetry_rnn.app.render import poem_info_markdown
+
+    record = shipped.generate(form="qijue", plan="春风,孤城", seed=2)[0].to_dict()
+    record["plan_followed"] = [True, False]
+    text = poem_info_markdown(record, "zh")
+    assert "立意" in text and "春风 · ~~孤城~~" in text
+    assert "plan (one keyword per couplet)" in poem_info_markdown(record, "en")
+
+
+# ------------------------------------------------------------------------------------------ the data
+def test_build_script_reproduces_the_shipped_file(corpus_dir, tmp_path):
+    spec = importlib.util.spec_from_file_location("build_plan_data", REPO / "scripts" / "build_plan_data.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    out = tmp_path / "plan_keywords.json"
+    assert build.main(["--corpus", str(corpus_dir), "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def test_the_apps_plan_field_steers_and_refuses_in_the_users_language():
+    from poetry_rnn.app.handlers import PoetryApp, build_request
+    from poetry_rnn.generation.generator import PoetryGenerator
+
+    options = ("qijue", "title", "送别", "pingshui", "auto", "auto", "strict", 1, 0.85, 0.95, 3, "simplified")
+    assert build_request(*options)[0].plan is None  # empty field: the automatic plan
+    assert build_request(*options, " ")[0].plan is None
+    assert build_request(*options, "off")[0].plan == ()
+    assert build_request(*options, "春风，孤城")[0].plan == ("春風", "孤城")
+    app = PoetryApp(PoetryGenerator.from_pretrained())
+    values = [*options, True, "zh", None, "春风,孤城,归"]
+    refused = list(app.ui_generate(*values))[-1]
+    shown = [update.value for update in refused[5:11] if update.visible]
+    assert len(shown) == 1 and "立意：给了 3 个词，此体有 2 联：每联一词，逗号隔开，或填 off 不用" in shown[0]
+    answer = list(app.ui_generate(*values[:-1], "春风,孤城"))[-1]
+    assert "立意" in answer[2] and "春风" in answer[2]
+
+
+@pytest.mark.parametrize(("temperature", "top_p"), [(0.8, 0.9), (1.3, 1.0)])
+def test_the_sampler_draws_exactly_by_the_bonus_in_the_shortlist_and_in_a_tail(temperature, top_p):
+    from test_decoding import SPREAD, CountingTails, frequencies, nucleus_distribution
+
+    from poetry_rnn.decoding.penalties import StepPenalties
+    from poetry_rnn.decoding.sampler import sample_scores
+
+    rows = 20000
+    scores = CountingTails(rows, *SPREAD)  # a shortlist of 4 pieces, two tail clusters of 3
+    row = torch.zeros(10)
+    row[1] = float("-inf")
+    bonus = {2: 1.5, 1: 3.0, 8: 2.0}  # 1 is excluded: a bonus never lets it back
+    penalties = StepPenalties([row] * rows, [()] * rows, favoured=[bonus] * rows)
+    choice, _ = sample_scores(
+        scores.scores, 0, top_p, torch.Generator().manual_seed(5), temperature, penalties
+    )
+    with_bonus = row.clone()
+    for piece, value in bonus.items():
+        with_bonus[piece] += value
+    expected = nucleus_distribution(scores.log_probs, with_bonus, temperature, top_p)
+    found = torch.tensor(frequencies(choice, 10))
+    sigma = (expected * (1 - expected) / rows).sqrt()
+    assert found[1] == 0 and expected[8] > 0.05
+    assert ((found - expected).abs() <= 5 * sigma + 1e-4).all(), (found, expected)
