@@ -38,6 +38,7 @@ from poetry_rnn.training.checkpoint import (
 )
 from poetry_rnn.training.config import TrainConfig, check_config, pick_device
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
+from poetry_rnn.training.sources import add_extra_sources, source_names
 
 
 def train_step(
@@ -116,6 +117,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         corpus = load_corpus(source)
     if config.script != corpus.script:
         corpus = to_script(corpus, config.script)
+    if config.extra_sources:  # several corpora, each poem tagged with its own
+        corpus, keywords = add_extra_sources(corpus, keywords, config, log)
+    sources = source_names(corpus)
     train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:
@@ -130,13 +134,23 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         tokenizer = load_tokenizer(checkpoint)
     else:
         tokenizer, coverage = build_tokenizer(
-            config.tokenizer, corpus, config.min_count, config.sp_vocab_size
+            config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    if config.keywords and keywords is None:
-        from poetry_rnn.keywords import corpus_keywords
+    if tokenizer.sources != sources:
+        raise UserError(
+            f"--resume: the checkpoint's tokenizer has the sources {list(tokenizer.sources)}, the corpus "
+            f"{list(sources)}",
+            field="resume",
+        )
+    if config.keywords:
+        missing = [p for p in train_poems if p.body not in (keywords or {})]
+        if keywords is None or (missing and sources):  # (a prepared extra corpus may carry none)
+            from poetry_rnn.keywords import corpus_keywords
 
-        keywords = corpus_keywords(train_poems)
+            keywords = {**(keywords or {}), **corpus_keywords(missing if keywords else train_poems)}
+    if sources and config.primary_repeat > 1:  # upsample the primary corpus against the extra ones
+        train_poems += [p for p in train_poems if p.source == sources[0]] * (config.primary_repeat - 1)
 
     encoded = encode_poems(train_poems, tokenizer, keywords)
     torch.manual_seed(config.seed)
@@ -150,6 +164,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         dropout=config.dropout,
         output_layer=config.output_layer,
         script=config.script,
+        embedding_dropout=config.embedding_dropout,
+        locked_dropout=config.locked_dropout,
+        sources=sources,
     )
     model = PoetryLM(model_config)
     model.tokenizer = tokenizer
