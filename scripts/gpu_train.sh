@@ -7,10 +7,12 @@
 #   bash scripts/gpu_train.sh            # on the GPU machine, with gpu_data carried: train, evaluate, export
 #   TINY=1 bash scripts/gpu_train.sh     # the same pipeline on a CPU in about two minutes (a smoke test)
 #
-# Environment: MINUTES (each candidate's training budget, default 7), CANDIDATES (names below, default
-# "l2h768 l1h1024"), RUNS (run folders, default runs/gpu), RESUME=1 (continue the runs from their
-# checkpoints), TANG / SONG (the corpora, default gpu_data/*.prepared.json.gz), OUT (where the results and
-# the packed winner go; the device tool's $OUT, else $RUNS/out).
+# Environment: MINUTES (each candidate's training budget; default 6, so that the whole command, data
+# loading, evaluation and export included, ends in about 8 of the device tool's 10 minutes), CANDIDATES
+# (names below; default "l2h768 l1h1024", trained side by side), RUNS (run folders, default runs/gpu),
+# RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
+# (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
+# device tool's $OUT, else $RUNS/out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
@@ -45,7 +47,7 @@ if [[ -n "${TINY:-}" ]]; then
 else
     TANG=${TANG:-$DATA/tang.prepared.json.gz}
     SONG=${SONG:-$DATA/song.prepared.json.gz}
-    MINUTES=${MINUTES:-7}
+    MINUTES=${MINUTES:-6}
     CANDIDATES=${CANDIDATES:-"l2h768 l1h1024"}
     RUNS=${RUNS:-runs/gpu}
     DEVICE="--device cuda --batch-tokens 16384 --warmup-steps 200"

@@ -261,3 +261,43 @@ def test_a_single_corpus_run_saves_no_source_keys(tmp_path):
     config = json.loads((out / "best" / "config.json").read_text(encoding="utf-8"))
     assert not {"sources", "embedding_dropout", "locked_dropout"} & set(config)
     assert PoetryLM.from_pretrained(out / "best").tokenizer.sources == ()
+
+
+def test_sentencepiece_tokenizer_keeps_its_source_tags(tmp_path):
+    from poetry_rnn.tokenizer import SentencePieceTokenizer, load_tokenizer
+
+    texts = [p.body for p in load_corpus(str(SMALL_CORPUS), use_cache=False).poems]
+    tokenizer, _ = SentencePieceTokenizer.train(texts, vocab_size=2500, sources=("tang", "song"))
+    assert tokenizer.sources == ("tang", "song") and tokenizer.pieces[-1] == "<song>"
+    tokenizer.save(tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    assert loaded.sources == ("tang", "song") and loaded.encode(texts[0]) == tokenizer.encode(texts[0])
+    assert conditioning_ids(loaded, form="wulv")[0] == loaded.piece_to_id("<tang>")
+
+
+# ------------------------------------------------------------------------------------------ regularisation
+def test_locked_and_embedding_dropout_in_training_only():
+    import torch
+
+    from poetry_rnn.model import ModelConfig
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=50, embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.5,
+                         output_layer="full", embedding_dropout=0.5, locked_dropout=True)  # fmt: skip
+    model = PoetryLM(config).train()
+    values = torch.ones(3, 20, 8)
+    dropped = model.drop(values)
+    assert torch.equal(dropped[:, :1].expand_as(dropped), dropped)  # one mask for every time step
+    assert (dropped == 0).any() and (dropped == 2).any()
+    ids = torch.arange(50).repeat(2, 1)  # every piece twice in a row
+    embedded = model.embed(ids)
+    gone = embedded[0].abs().sum(-1) == 0
+    assert gone.any() and not gone.all() and torch.equal(gone, embedded[1].abs().sum(-1) == 0)
+    model.eval()
+    assert torch.equal(model.drop(values), values) and torch.equal(model.embed(ids), model.embedding(ids))
+    with pytest.raises(UserError, match="embedding_dropout"):
+        ModelConfig(vocab_size=50, embedding_dropout=1.0)
+    with pytest.raises(UserError, match="sources"):
+        ModelConfig(vocab_size=50, sources=("tang", "tang"))
+    with pytest.raises(UserError, match="embedding_dropout"):
+        check_config(TrainConfig(embedding_dropout=-0.1))
