@@ -9,7 +9,7 @@
 #
 # Environment: MINUTES (each candidate's training budget; default 6, so that the whole command, data
 # loading, evaluation and export included, ends in about 8 of the device tool's 10 minutes), CANDIDATES
-# (names below; default "l2h768 l1h1024", trained side by side), RUNS (run folders, default runs/gpu),
+# (names below, each also as NAME_tang: Tang alone; default "l2h768 l1h1024 l2h768_tang", side by side), RUNS (run folders, default runs/gpu),
 # RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
 # (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
 # device tool's $OUT, else $RUNS/out).
@@ -41,14 +41,14 @@ if [[ -n "${TINY:-}" ]]; then
     TANG=${TANG:-tests/data/poet.tang.small.json}
     SONG=${SONG:-../shared/data/song/poet.song.0.json}
     MINUTES=${MINUTES:-0.5}
-    CANDIDATES=${CANDIDATES:-"tiny_l1 tiny_l2"}
+    CANDIDATES=${CANDIDATES:-"tiny_l1 tiny_l2 tiny_l1_tang"}
     RUNS=${RUNS:-runs/gpu-tiny}
     DEVICE="--device cpu --threads 1 --budget-clock cpu --batch-tokens 1024 --warmup-steps 20"
 else
     TANG=${TANG:-$DATA/tang.prepared.json.gz}
     SONG=${SONG:-$DATA/song.prepared.json.gz}
     MINUTES=${MINUTES:-6}
-    CANDIDATES=${CANDIDATES:-"l2h768 l1h1024"}
+    CANDIDATES=${CANDIDATES:-"l2h768 l1h1024 l2h768_tang"}
     RUNS=${RUNS:-runs/gpu}
     DEVICE="--device cuda --batch-tokens 16384 --warmup-steps 200"
 fi
@@ -59,25 +59,29 @@ for path in "$TANG" "$SONG"; do
 done
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 
-# Shared by every candidate: co-training with the source tag, Tang poems twice per epoch against the 4x
-# larger Song corpus, keywords, the regular forms (the test distribution), variational dropout.
-COMMON="--source $TANG --extra-sources song=$SONG --source-name tang --primary-repeat 2 --keywords true
-        --train-forms regular --locked-dropout true --embedding-dropout 0.05 --lr 2e-3 --epochs 60
-        --patience 3 --checkpoint-minutes 2 --max-minutes $MINUTES $DEVICE"
+# Co-training with the source tag, Tang poems twice per epoch against the 4x larger Song corpus; a name
+# ending in _tang is the same shape on Tang alone (the control that says whether Song helps).
+CO_TRAINED="--source $TANG --extra-sources song=$SONG --source-name tang --primary-repeat 2"
+TANG_ONLY="--source $TANG"
+# Shared by every candidate: keywords, the regular forms (the test distribution), variational dropout.
+COMMON="--keywords true --train-forms regular --locked-dropout true --embedding-dropout 0.05 --lr 2e-3
+        --epochs 60 --patience 3 --checkpoint-minutes 2 --max-minutes $MINUTES $DEVICE"
 
 started=$(date +%s)
 pids=()
 for name in $CANDIDATES; do
-    [[ -n "${SHAPES[$name]:-}" ]] || { echo "error: unknown candidate $name (${!SHAPES[*]})" >&2; exit 2; }
+    shape=${name%_tang} data=$CO_TRAINED
+    [[ "$name" == *_tang ]] && data=$TANG_ONLY
+    [[ -n "${SHAPES[$shape]:-}" ]] || { echo "error: unknown candidate $name (${!SHAPES[*]}, each also as NAME_tang)" >&2; exit 2; }
     mkdir -p "$RUNS/$name"
     if [[ -n "${RESUME:-}" && -d "$RUNS/$name/checkpoint" ]]; then
         python -m poetry_rnn train --out "$RUNS/$name" --resume >>"$RUNS/$name/train.log" 2>&1 &
     else
         # shellcheck disable=SC2086  # the flag lists are meant to split
-        python -m poetry_rnn train --out "$RUNS/$name" $COMMON ${SHAPES[$name]} >"$RUNS/$name/train.log" 2>&1 &
+        python -m poetry_rnn train --out "$RUNS/$name" $data $COMMON ${SHAPES[$shape]} >"$RUNS/$name/train.log" 2>&1 &
     fi
     pids+=($!)
-    echo "training $name (pid $!): ${SHAPES[$name]}"
+    echo "training $name (pid $!): ${SHAPES[$shape]} ($([[ $data == "$TANG_ONLY" ]] && echo Tang only || echo Tang + Song))"
 done
 failed=0
 names=($CANDIDATES)
@@ -85,7 +89,7 @@ for index in "${!pids[@]}"; do
     wait "${pids[$index]}" || { failed=1; echo "candidate ${names[$index]} failed (see $RUNS/${names[$index]}/train.log)"; }
 done
 for name in $CANDIDATES; do
-    echo "--- $name"; grep -v "^\s*$" "$RUNS/$name/train.log" | grep -E "source |tokenizer|valid|resumed|error|finished" | tail -8
+    echo "--- $name"; grep -v "^\s*$" "$RUNS/$name/train.log" | grep -E "source |tokenizer|valid|resumed|error|finished" | tail -8 || true
 done
 echo "training took $(( $(date +%s) - started )) s"
 
@@ -123,9 +127,10 @@ for name in names:
                  "test_char_ppl": test["char_ppl"], "test_poems": test["poems"], "fp16_mb": round(parameters * 2 / 1e6, 1)})
 if not rows:
     sys.exit("no candidate finished")
-print(f"\n{'candidate':<10}{'params':>10}{'fp16 MB':>9}{'valid ppl':>11}{'TEST ppl':>10}{'epochs':>8}{'minutes':>9}{'tok/s':>11}")
+print(f"\n{'candidate':<14}{'data':<13}{'params':>10}{'fp16 MB':>9}{'valid ppl':>11}{'TEST ppl':>10}{'epochs':>8}{'minutes':>9}{'tok/s':>11}")
 for row in rows:
-    print(f"{row['name']:<10}{row['parameters'] / 1e6:>9.2f}M{row['fp16_mb']:>9}{row['best_valid_char_ppl']:>11.2f}"
+    data = " + ".join(row["sources"]) if row["sources"] else "tang"
+    print(f"{row['name']:<14}{data:<13}{row['parameters'] / 1e6:>9.2f}M{row['fp16_mb']:>9}{row['best_valid_char_ppl']:>11.2f}"
           f"{row['test_char_ppl']:>10.2f}{row['epochs']:>8}{row['minutes']:>9}{row['tokens_per_s']:>11,}")
 best = min(rows, key=lambda row: row["best_valid_char_ppl"])  # picked by validation, not by test
 print(f"\nbest by validation: {best['name']} (test char_ppl {best['test_char_ppl']} on {best['test_poems']} Tang poems;"
