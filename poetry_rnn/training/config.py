@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.training.sources import parse_extra_sources
 
 
 @dataclass
@@ -95,10 +96,17 @@ def check_config(config: TrainConfig) -> None:
     for name in ("dropout", "embedding_dropout"):
         if not 0 <= getattr(config, name) < 1:
             raise UserError(f"{name} must be in [0, 1), got {getattr(config, name)!r}", field=name)
-    if config.extra_sources:
-        from poetry_rnn.training.sources import parse_extra_sources
+    source_names(config)  # the corpora's names and locations: well-formed, before anything is read
 
-        parse_extra_sources(config.extra_sources, config.source_name)
+
+def source_names(config: TrainConfig) -> tuple[str, ...]:
+    """The run's corpora by name, primary first, when it has extra sources; () for a single-corpus run."""
+    if not config.extra_sources:
+        return ()
+    return (
+        config.source_name,
+        *(extra.name for extra in parse_extra_sources(config.extra_sources, config.source_name)),
+    )
 
 
 def pick_device(name: str) -> torch.device:

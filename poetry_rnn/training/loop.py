@@ -36,9 +36,9 @@ from poetry_rnn.training.checkpoint import (
     save_checkpoint,
     trim_metrics,
 )
-from poetry_rnn.training.config import TrainConfig, check_config, pick_device
+from poetry_rnn.training.config import TrainConfig, check_config, pick_device, source_names
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
-from poetry_rnn.training.sources import add_extra_sources, source_names
+from poetry_rnn.training.sources import add_extra_sources
 
 
 def train_step(
@@ -119,7 +119,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         corpus = to_script(corpus, config.script)
     if config.extra_sources:  # several corpora, each poem tagged with its own
         corpus, keywords = add_extra_sources(corpus, keywords, config, log)
-    sources = source_names(corpus)
+    sources = source_names(config)
     train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:

@@ -130,9 +130,6 @@ def add_extra_sources(
     joined, report = join_corpora(corpus, config.source_name, extras)
     for name, counts in report.items():
         log(f"source {name}: " + ", ".join(f"{key} {value:,}" for key, value in counts.items()))
+        if not counts.get("train"):
+            log(f"warning: source {name} adds no training poem")
     return joined, keywords
-
-
-def source_names(corpus: Corpus) -> tuple[str, ...]:
-    """The sources of a joined corpus in order of first appearance (primary first); () for one corpus."""
-    return tuple(dict.fromkeys(p.source for p in corpus.poems if p.source))
