@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
+    if model.tokenizer.primary_source:  # a model of several corpora reads its primary's tag first
+        result["source"] = model.tokenizer.primary_source
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -134,7 +134,7 @@ def test_a_single_corpus_tokenizer_has_no_tag_and_the_old_prefix():
 
 # ------------------------------------------------------------------------------------------ training
 def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag(
-    corpora, tmp_path, monkeypatch
+    corpora, tmp_path, monkeypatch, capsys
 ):
     out = tmp_path / "run"
     summary = train(two_source_config(corpora, out, primary_repeat=2, embedding_dropout=0.1,
@@ -164,8 +164,20 @@ def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag
     tang_id = model.tokenizer.piece_to_id("<tang>")
     assert prefixes and all(ids[0] == tang_id for ids in prefixes)
 
-    # evaluate scores the Tang test split, conditioned on <tang>
-    assert cli_main(["evaluate", "--model", str(out / "best"), "--data", str(corpora["tang"]), "--json"]) == 0
+    # evaluate scores the Tang test split, conditioned on <tang>; from the raw corpus or a prepared file alike
+    from poetry_rnn.prepared import main as prepare
+
+    prepared = tmp_path / "tang.prepared.json.gz"
+    assert prepare(["--source", str(corpora["tang"]), "--out", str(prepared)]) == 0
+    capsys.readouterr()
+    figures = []
+    for data in (corpora["tang"], prepared):
+        assert cli_main(["evaluate", "--model", str(out / "best"), "--data", str(data), "--json"]) == 0
+        figures.append(json.loads(capsys.readouterr().out))
+    assert figures[0]["source"] == "tang" and figures[0]["poems"] > 0
+    assert figures[0]["char_ppl"] == figures[1]["char_ppl"] and figures[0]["poems"] == figures[1]["poems"]
+    argv = ["evaluate", "--model", str(out / "best"), "--data", str(prepared), "--split", "train"]
+    assert cli_main(argv) == 2 and "valid and test bodies only" in capsys.readouterr().err
 
 
 def test_resume_of_a_two_source_run(corpora, tmp_path):
