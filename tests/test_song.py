@@ -221,8 +221,15 @@ def test_malformed_extra_sources_are_refused_before_reading(text, fragment):
         parse_extra_sources("song=x", "Tang!")
 
 
-def test_a_missing_song_folder_is_a_clear_error(corpora, tmp_path, capsys):
-    missing = tmp_path / "no-such-song"
+@pytest.mark.parametrize("name", ["no-such-song", "no-such-song.prepared.json.gz"])
+def test_a_missing_song_folder_is_a_clear_error(corpora, tmp_path, capsys, monkeypatch, name):
+    from poetry_rnn.training import loop
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the Tang corpus was read before the Song folder was found missing")
+
+    monkeypatch.setattr(loop, "load_corpus", forbidden)
+    missing = tmp_path / name
     argv = ["train", "--source", str(corpora["tang"]), "--extra-source", f"song={missing}",
             "--out", str(tmp_path / "run"), "--max-steps", "1", "--device", "cpu"]  # fmt: skip
     assert cli_main(argv) == 2

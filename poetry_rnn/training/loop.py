@@ -38,7 +38,7 @@ from poetry_rnn.training.checkpoint import (
 )
 from poetry_rnn.training.config import TrainConfig, check_config, pick_device, source_names
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
-from poetry_rnn.training.sources import add_extra_sources
+from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
 
 
 def train_step(
@@ -108,6 +108,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         check_writable(run_dir, needed_bytes=200_000_000)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
 
+    if config.extra_sources:
+        check_locations(parse_extra_sources(config.extra_sources, config.source_name))
     source = config.source or default_source()
     keywords = None
     if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed

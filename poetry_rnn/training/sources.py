@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from poetry_rnn.corpus import Corpus, load_corpus, to_script
+from poetry_rnn.corpus import Corpus, load_corpus, source_fingerprint, to_script
 from poetry_rnn.errors import UserError
 from poetry_rnn.prepared import is_prepared, read_prepared
 from poetry_rnn.tokenizer.base import check_source_name
@@ -51,6 +51,20 @@ def parse_extra_sources(text: str, primary_name: str) -> list[ExtraSource]:
             )
         extras.append(ExtraSource(name, location))
     return extras
+
+
+def check_locations(extras: list[ExtraSource]) -> None:
+    """Each extra corpus is there (its files listed, none read): a wrong path fails before the primary
+    corpus is loaded, not after."""
+    for extra in extras:
+        try:
+            if is_prepared(extra.location):
+                if not Path(extra.location).is_file():
+                    raise UserError(f"no such prepared corpus file: {extra.location}", field="source")
+            else:
+                source_fingerprint(extra.location)  # lists the files: UserError for a missing path
+        except UserError as error:
+            raise UserError(f"extra source {extra.name} ({extra.location}): {error}", field=FIELD) from None
 
 
 def read_source(location: str, what: str) -> tuple[Corpus, dict[str, list[str]]]:
