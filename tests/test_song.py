@@ -191,6 +191,39 @@ def test_resume_of_a_two_source_run(corpora, tmp_path):
     ]
 
 
+def test_prepared_corpora_train_with_the_keywords_they_carry_and_compute_none(corpora, tmp_path, monkeypatch):
+    """The GPU recipe: a prepared Tang file with keywords, a prepared Song file without (the GPU machine has
+    no jieba): Song poems train without the <kw> part, and no keyword is computed."""
+    import poetry_rnn.keywords
+    from poetry_rnn.prepared import main as prepare
+    from poetry_rnn.training import loop
+    from poetry_rnn.training.data import encode_poems
+
+    tang_file, song_file = tmp_path / "tang.prepared.json.gz", tmp_path / "song.prepared.json.gz"
+    assert prepare(["--source", str(corpora["tang"]), "--out", str(tang_file), "--keywords"]) == 0
+    assert prepare(["--source", str(corpora["song"]), "--out", str(song_file)]) == 0
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("keywords were computed")
+
+    seen = {}
+
+    def recording(poems, tokenizer, keywords, *args, **kwargs):
+        seen.update(poems=poems, keywords=keywords)
+        return encode_poems(poems, tokenizer, keywords, *args, **kwargs)
+
+    monkeypatch.setattr(poetry_rnn.keywords, "corpus_keywords", forbidden)
+    monkeypatch.setattr(loop, "encode_poems", recording)
+    train(two_source_config(corpora, tmp_path / "run", source=str(tang_file), extra_sources=f"song={song_file}",
+                            keywords=True, max_steps=2))  # fmt: skip
+    song_poems = [p for p in seen["poems"] if p.source == "song"]
+    tang_poems = [p for p in seen["poems"] if p.source == "tang"]
+    assert len(song_poems) == corpora["song_count"] and all(
+        seen["keywords"][p.body] == [] for p in song_poems
+    )
+    assert sum(bool(seen["keywords"].get(p.body)) for p in tang_poems) > len(tang_poems) // 2
+
+
 def test_the_cli_takes_extra_source(corpora, tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["train", "--source", str(corpora["tang"]), "--extra-source", f"song={corpora['song']}",

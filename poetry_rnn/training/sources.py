@@ -130,7 +130,8 @@ def add_extra_sources(
     corpus: Corpus, keywords: dict[str, list[str]] | None, config, log=lambda *a: None
 ) -> tuple[Corpus, dict[str, list[str]] | None]:
     """The primary corpus joined with `config.extra_sources` (read, converted to the run's script, tagged,
-    de-duplicated); keywords a prepared extra carries are added to the primary's."""
+    de-duplicated). With a prepared primary, a prepared extra's keywords join the primary's (its poems
+    without any train without keywords); a raw extra's are computed by the training loop."""
     extras = []
     for extra in parse_extra_sources(config.extra_sources, config.source_name):
         extra_corpus, extra_keywords = read_source(
@@ -139,8 +140,11 @@ def add_extra_sources(
         if extra_corpus.script != config.script:
             extra_corpus = to_script(extra_corpus, config.script)
         extras.append((extra.name, extra_corpus))
-        if keywords is not None and config.keywords:
-            keywords = {**extra_keywords, **keywords}
+        if keywords is not None and config.keywords and is_prepared(extra.location):
+            # A prepared file's poems have the keywords it carries, or none: nothing is computed for them
+            # (where such files go, jieba may not be installed).
+            carried = {p.body: extra_keywords.get(p.body, []) for p in extra_corpus.poems}
+            keywords = {**carried, **keywords}
     joined, report = join_corpora(corpus, config.source_name, extras)
     for name, counts in report.items():
         log(f"source {name}: " + ", ".join(f"{key} {value:,}" for key, value in counts.items()))
