@@ -161,6 +161,13 @@ data = (out / "ship.tar").read_bytes()
 for index in range(0, len(data), 15_000_000):
     (out / f"ship.tar.part{index // 15_000_000:02d}").write_bytes(data[index : index + 15_000_000])
 print(f"packed into {out}/ship.tar.part* ({len(data) / 1e6:.1f} MB); unpack: cat ship.tar.part* | tar -x")
+# Every candidate's record (curves, metrics, logs, figures), to compare the runs back here.
+with tarfile.open(out / "runs.tar.gz", "w:gz") as archive:
+    for name in names:
+        for item in ("train_config.json", "metrics.jsonl", "curves.png", "summary.json", "train.log", "test.json"):
+            if (runs / name / item).is_file():
+                archive.add(runs / name / item, arcname=f"{name}/{item}")
+print(f"every candidate's curves and logs: {out}/runs.tar.gz")
 EOF
 # The exported model writes a poem through the public CLI (the <tang> tag leads its prefix), where the
 # decoder's packages are installed (the GPU machine's image has none of them; training and evaluation

@@ -117,6 +117,15 @@ def test_tokenizer_has_a_tag_per_source_and_the_prefix_starts_with_it(corpora):
     assert example_ids(tokenizer, song_poem, None)[:2] == [song_id, tokenizer.form_id(song_poem.form)]
     with pytest.raises(UserError, match="yuan"):
         conditioning_ids(tokenizer, source="yuan")
+    # the training loop's sequences: each poem's own tag first, kept when the form tag is dropped
+    from poetry_rnn.training.data import encode_poems, epoch_examples
+
+    train_poems = joined.split("train")
+    examples = epoch_examples(
+        encode_poems(train_poems, tokenizer, None), tokenizer, seed=1, epoch=0, max_len=200
+    )
+    assert [ids[0] for ids in examples] == [tokenizer.source_ids[p.source] for p in train_poems]
+    assert any(ids[1] == tokenizer.bos_id for ids in examples)  # some with the form tag dropped
     # saved and loaded, the tags come back as tags
     directory = corpora["tang"].parent / "tok"
     tokenizer.save(directory)

@@ -66,8 +66,8 @@ CHOICES = {
     "train_forms": ("all", "regular"),
 }
 AT_LEAST = {"min_count": 1, "sp_vocab_size": 64, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
-            "primary_repeat": 1, "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
-            "valid_limit": 0, "max_steps": 0, "max_tokens": 0}  # fmt: skip
+            "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
+            "valid_limit": 0, "max_steps": 0, "max_tokens": 0, "primary_repeat": 1}  # fmt: skip
 ABOVE_ZERO = ("lr", "clip", "checkpoint_minutes")
 
 

@@ -147,7 +147,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         )
     if config.keywords:
         missing = [p for p in train_poems if p.body not in (keywords or {})]
-        if keywords is None or (missing and sources):  # (a prepared extra corpus may carry none)
+        if keywords is None or (missing and sources):  # (a raw extra corpus beside a prepared primary)
             from poetry_rnn.keywords import corpus_keywords
 
             keywords = {**(keywords or {}), **corpus_keywords(missing if keywords else train_poems)}
