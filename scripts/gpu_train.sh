@@ -105,12 +105,14 @@ done
 
 $PYTHON - "$RUNS" "$OUT" "$CANDIDATES" "$TANG" <<'EOF'
 """The table of candidates; the best by validation exported as float16 with its training record, packed."""
+import io
 import json
 import shutil
 import sys
 import tarfile
 from pathlib import Path
 
+from poetry_rnn.files import write_atomic
 from poetry_rnn.model import PoetryLM
 
 runs, out, names, tang = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].split(), sys.argv[4]
@@ -151,22 +153,24 @@ assert reloaded.tokenizer.sources == tuple(best["sources"]), "exported tokenizer
 size = sum(f.stat().st_size for f in ship.rglob("*") if f.is_file())
 print(f"exported {ship}: {size / 1e6:.1f} MB (+ corpus_lines.txt 7.9 MB from data/default_model; data/ <= 35 MB)")
 results = {"candidates": rows, "best": best["name"], "ship_bytes": size, "tang": tang}
-(out / "results.json").write_text(json.dumps(results, indent=2))
+write_atomic(out / "results.json", json.dumps(results, indent=2))
 # Packed in parts under 15 MB each: the device tool returns files of at most 16 MiB. corpus_lines.txt (the
 # Tang train lines, for the originality rule) is left out: data/default_model has the same file.
-with tarfile.open(out / "ship.tar", "w") as archive:
+packed = io.BytesIO()
+with tarfile.open(fileobj=packed, mode="w") as archive:
     archive.add(ship, arcname="ship", filter=lambda info: None if info.name.endswith("corpus_lines.txt") else info)
-data = (out / "ship.tar").read_bytes()
-(out / "ship.tar").unlink()
+data = packed.getvalue()
 for index in range(0, len(data), 15_000_000):
-    (out / f"ship.tar.part{index // 15_000_000:02d}").write_bytes(data[index : index + 15_000_000])
+    write_atomic(out / f"ship.tar.part{index // 15_000_000:02d}", data[index : index + 15_000_000])
 print(f"packed into {out}/ship.tar.part* ({len(data) / 1e6:.1f} MB); unpack: cat ship.tar.part* | tar -x")
 # Every candidate's record (curves, metrics, logs, figures), to compare the runs back here.
-with tarfile.open(out / "runs.tar.gz", "w:gz") as archive:
+packed = io.BytesIO()
+with tarfile.open(fileobj=packed, mode="w:gz") as archive:
     for name in names:
         for item in ("train_config.json", "metrics.jsonl", "curves.png", "summary.json", "train.log", "test.json"):
             if (runs / name / item).is_file():
                 archive.add(runs / name / item, arcname=f"{name}/{item}")
+write_atomic(out / "runs.tar.gz", packed.getvalue())
 print(f"every candidate's curves and logs: {out}/runs.tar.gz")
 EOF
 # The exported model writes a poem through the public CLI (the <tang> tag leads its prefix), where the
