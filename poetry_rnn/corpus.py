@@ -53,6 +53,7 @@ class Poem:
     lines: tuple[str, ...]
     form: str  # one of FORMS or "other"
     split: str  # train / valid / test
+    source: str = ""  # the corpus's name in a run on several corpora (its tag, `<tang>`); "" otherwise
 
     @property
     def body(self) -> str:
@@ -549,7 +550,14 @@ def to_script(corpus: Corpus, script: str) -> Corpus:
         bodies = ["\n".join(convert(line, script) for line in p.lines) for p in corpus.poems]
         titles = [convert(p.title, script) for p in corpus.poems]
     poems = [
-        Poem(title=title, author=p.author, lines=tuple(body.split("\n")), form=p.form, split=p.split)
+        Poem(
+            title=title,
+            author=p.author,
+            lines=tuple(body.split("\n")),
+            form=p.form,
+            split=p.split,
+            source=p.source,
+        )
         for p, body, title in zip(corpus.poems, bodies, titles, strict=True)
     ]
     fingerprint = f"{corpus.fingerprint}-{script}" if corpus.fingerprint else ""

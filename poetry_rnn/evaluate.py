@@ -10,13 +10,17 @@ import time
 import torch
 
 from poetry_rnn.cleaning import FORMS
+from poetry_rnn.errors import UserError
 from poetry_rnn.perplexity import evaluation_bodies, score_bodies
+from poetry_rnn.prepared import is_prepared, read_prepared
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument(
-        "--data", default=None, help="any source the loader takes (default: ../shared/data/tang)"
+        "--data",
+        default=None,
+        help="any source the loader takes, or a prepared corpus file (default: ../shared/data/tang)",
     )
     parser.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     parser.add_argument(
@@ -44,12 +48,20 @@ def run(args: argparse.Namespace) -> int:
     forms = (
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
-    bodies = evaluation_bodies(
-        args.data or default_source(),
-        None if args.split == "all" else args.split,
-        forms,
-        parse_columns(args.columns),
-    )
+    data = args.data or default_source()
+    if is_prepared(data):  # (a GPU box without the raw corpus) the raw bodies the file carries
+        held = read_prepared(data)[2]
+        if args.split not in held or set(forms or ()) != set(FORMS):
+            raise UserError(
+                f"{data} holds the regular-form valid and test bodies only; "
+                f"asked for split {args.split}, forms {args.forms}",
+                field="data",
+            )
+        bodies = held[args.split]
+    else:
+        bodies = evaluation_bodies(
+            data, None if args.split == "all" else args.split, forms, parse_columns(args.columns)
+        )
     if args.limit:
         bodies = bodies[: args.limit]
     result = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward).as_dict()
@@ -62,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
+    if model.tokenizer.primary_source:  # a model of several corpora reads its primary's tag first
+        result["source"] = model.tokenizer.primary_source
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

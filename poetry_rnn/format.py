@@ -1,8 +1,10 @@
 """How a poem and its conditioning become tokens: the prompt format the model is trained on and the
 generator writes after.
 
-A training sequence is `[form tag] [<title> title] [<kw> keywords] <s> body </s>`; the generator gives the
-model the same prefix (the parts it has) and lets it write the body. The body is laid out canonically:
+A training sequence is `[source tag] [form tag] [<title> title] [<kw> keywords] <s> body </s>`; the generator
+gives the model the same prefix (the parts it has) and lets it write the body. The source tag (`<tang>`,
+`<song>`) exists only in models trained on several corpora; it is never dropped, and generation and
+evaluation give the primary source's (the tokenizer's `source_prefix`). The body is laid out canonically:
 "，" after odd lines, "。" after even lines.
 """
 
@@ -43,10 +45,15 @@ class ConditioningDropout:
 
 
 def conditioning_ids(
-    tokenizer, form: str | None = None, title: str | None = None, keywords: Iterable[str] | None = None
+    tokenizer,
+    form: str | None = None,
+    title: str | None = None,
+    keywords: Iterable[str] | None = None,
+    source: str | None = None,
 ) -> list[int]:
-    """Ids of `[form tag] [<title> title] [<kw> keywords] <s>`: the prefix a poem body follows."""
-    ids: list[int] = []
+    """Ids of `[source tag] [form tag] [<title> title] [<kw> keywords] <s>`: the prefix a poem body follows.
+    The source tag is `source`'s, or the primary source's when None; none for a single-corpus model."""
+    ids: list[int] = tokenizer.source_prefix(source)
     if form:
         ids.append(tokenizer.form_id(form))
     if title:
@@ -76,4 +83,9 @@ def example_ids(
     form = poem.form if keep(dropout.form) else None
     title = poem.title[:max_title_chars] if poem.title and keep(dropout.title) else None
     chosen = keywords if keywords and keep(dropout.keywords) else None
-    return [*conditioning_ids(tokenizer, form, title, chosen), *tokenizer.encode(poem.body), tokenizer.eos_id]
+    source = getattr(poem, "source", "") or None  # a poem of a single-corpus run names no source
+    return [
+        *conditioning_ids(tokenizer, form, title, chosen, source),
+        *tokenizer.encode(poem.body),
+        tokenizer.eos_id,
+    ]

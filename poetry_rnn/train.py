@@ -1,6 +1,8 @@
 """`python -m poetry_rnn train`: train a PoetryLM (the loop itself is `poetry_rnn.training`).
 
     python -m poetry_rnn train --out runs/gru512 --max-minutes 40
+    python -m poetry_rnn train --extra-sources song=../shared/data/song --out runs/tang-song ...  (co-training:
+        every poem tagged <tang> or <song>; generation writes with <tang>; validation on Tang only)
     torchrun --nproc_per_node=2 -m poetry_rnn train --out runs/ddp ...   (data-parallel, same script)
 
 Every field of `TrainConfig` is a flag (`--hidden-size 384`), or an entry of a `--config` JSON file.
@@ -22,14 +24,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON file with any of the options below (flags override it)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     for item in fields(TrainConfig):
-        flag = "--" + item.name.replace("_", "-")
+        flags = ["--" + item.name.replace("_", "-")]
+        if item.name == "extra_sources":
+            flags.append("--extra-source")  # the singular reads better with one corpus
         if item.type in ("bool", bool):
             parser.add_argument(
-                flag, type=lambda v: v.lower() in ("1", "true", "yes"), default=None, metavar="true|false"
+                *flags, type=lambda v: v.lower() in ("1", "true", "yes"), default=None, metavar="true|false"
             )
         else:
             kind = {"int": int, "float": float, "str": str}.get(str(item.type), str)
-            parser.add_argument(flag, type=kind, default=None)
+            parser.add_argument(*flags, type=kind, default=None)
 
 
 def run(args: argparse.Namespace) -> int:

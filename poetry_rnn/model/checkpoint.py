@@ -180,7 +180,7 @@ class PretrainedModel:
         document = {
             "model_type": MODEL_TYPE,
             "format_version": FORMAT_VERSION,
-            **asdict(self.config),
+            **(self.config.as_document() if hasattr(self.config, "as_document") else asdict(self.config)),
             **(extra or {}),
         }
         known = {f.name for f in fields(self.config_class)} | {"model_type", "format_version"}
@@ -211,6 +211,12 @@ class PretrainedModel:
         directory = resolve_model_dir(directory)
         config = read_config(directory, cls.config_class)
         tokenizer = read_tokenizer(directory, config.vocab_size)
+        if tuple(getattr(config, "sources", ())) != tokenizer.sources:
+            raise UserError(
+                f"{directory}: config.json names the sources {list(getattr(config, 'sources', ()))} but the "
+                f"tokenizer has tags for {list(tokenizer.sources)}: the files belong to different models",
+                field="model",
+            )
         # Check the weights file against a shape-only (meta) model first: a config.json describing a huge
         # model with a small or forged weights file is refused before its parameters are allocated.
         with torch.device("meta"):

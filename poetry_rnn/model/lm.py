@@ -8,7 +8,7 @@ at a time through a stepper (poetry_rnn.model.stepper), which reads these weight
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -16,6 +16,7 @@ from torch import nn
 from poetry_rnn.errors import UserError
 from poetry_rnn.model.checkpoint import PretrainedModel
 from poetry_rnn.tokenizer import BaseTokenizer
+from poetry_rnn.tokenizer.base import check_source_name
 
 # Refuse configs that would allocate absurd amounts before reading any weight (a hostile config.json).
 LIMITS = {"vocab_size": 200_000, "embedding_dim": 4096, "hidden_size": 8192, "num_layers": 8}
@@ -43,6 +44,13 @@ class ModelConfig:
     cutoffs: tuple[int, ...] = (1500, 4000)  # adaptive: the token ids where the next, cheaper cluster starts
     adaptive_div: float = 4.0
     script: str = "traditional"  # the script of the characters the model writes
+    # Training only (decoding never drops): whole rows of the embedding matrix dropped per batch, and one
+    # dropout mask per sequence for all its time steps (variational) instead of one per step.
+    embedding_dropout: float = 0.0
+    locked_dropout: bool = False
+    # The corpora it was trained on, primary first, when several (each a tag in the tokenizer); () for a
+    # single-corpus model, whose config.json does not name any.
+    sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -76,6 +84,20 @@ class ModelConfig:
             raise UserError(
                 f"config adaptive_div must be from 1 to 64, got {self.adaptive_div!r}", field="config"
             )
+        if not _is_number(self.embedding_dropout) or not 0.0 <= self.embedding_dropout < 1.0:
+            raise UserError(
+                f"config embedding_dropout must be in [0, 1), got {self.embedding_dropout!r}", field="config"
+            )
+        if not isinstance(self.locked_dropout, bool):
+            raise UserError(
+                f"config locked_dropout must be true or false, got {self.locked_dropout!r}", field="config"
+            )
+        if not isinstance(self.sources, (list, tuple)) or len(set(self.sources)) != len(self.sources):
+            raise UserError(
+                f"config sources must be a list of distinct names, got {self.sources!r}", field="config"
+            )
+        for name in self.sources:
+            check_source_name(name, field="config")
         if self.script not in ("traditional", "simplified"):
             raise UserError(
                 f"config script must be traditional or simplified, got {self.script!r}", field="config"
@@ -109,6 +131,15 @@ class ModelConfig:
         """Cutoffs below the vocabulary size, ending with it (as nn.AdaptiveLogSoftmaxWithLoss wants)."""
         return [c for c in self.cutoffs if 0 < c < self.vocab_size] + [self.vocab_size]
 
+    def as_document(self) -> dict:
+        """The fields for config.json; the training-only and multi-corpus ones only when set, so a model of
+        the original kind is saved exactly as before."""
+        document = asdict(self)
+        for name, default in (("embedding_dropout", 0.0), ("locked_dropout", False), ("sources", ())):
+            if document[name] == default:
+                del document[name]
+        return document
+
     @classmethod
     def from_dict(cls, document: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
@@ -118,8 +149,9 @@ class ModelConfig:
         if "vocab_size" not in document:
             raise UserError("config lacks vocab_size", field="config")
         values = {k: v for k, v in document.items() if k in known}
-        if isinstance(values.get("cutoffs"), list):
-            values["cutoffs"] = tuple(values["cutoffs"])
+        for name in ("cutoffs", "sources"):
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])
         return cls(**values)
 
 
@@ -177,8 +209,24 @@ class PoetryLM(nn.Module, PretrainedModel):
         return self.project(hidden), state
 
     def encode(self, input_ids: torch.Tensor, state=None):
-        hidden, state = self.rnn(self.dropout(self.embedding(input_ids)), state)
-        return self.dropout(hidden), state
+        hidden, state = self.rnn(self.drop(self.embed(input_ids)), state)
+        return self.drop(hidden), state
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        rate = self.config.embedding_dropout
+        if not (self.training and rate):
+            return self.embedding(input_ids)
+        # a dropped piece is missing from the whole batch (every occurrence), so no context can stand in
+        keep = self.embedding.weight.new_empty(self.config.vocab_size, 1).bernoulli_(1 - rate) / (1 - rate)
+        return nn.functional.embedding(input_ids, self.embedding.weight * keep)
+
+    def drop(self, values: torch.Tensor) -> torch.Tensor:
+        """Dropout on [batch, time, features]; locked: the same units dropped at every time step."""
+        rate = self.config.dropout
+        if not (self.training and rate and self.config.locked_dropout):
+            return self.dropout(values)
+        keep = values.new_empty(values.shape[0], 1, values.shape[2]).bernoulli_(1 - rate) / (1 - rate)
+        return values * keep
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         if self.config.output_layer == "tied":

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 
 from poetry_rnn.files import write_atomic
 from poetry_rnn.script import VARIANTS
-from poetry_rnn.tokenizer.base import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer
+from poetry_rnn.tokenizer.base import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer, source_tags
 
 
 class CharTokenizer(BaseTokenizer):
@@ -39,7 +39,12 @@ class CharTokenizer(BaseTokenizer):
         return out
 
     @classmethod
-    def train(cls, texts: Iterable[str], min_count: int = 2) -> tuple[CharTokenizer, float]:
+    def train(
+        cls, texts: Iterable[str], min_count: int = 2, sources: Sequence[str] = ()
+    ) -> tuple[CharTokenizer, float]:
+        """Pieces: the specials, punctuation, every character seen `min_count` times (most frequent first:
+        the adaptive output layer's clusters follow the ids), then one tag per source if several."""
+        tags = source_tags(sources)
         counts = Counter("".join(texts))
         kept = sorted(
             (ch for ch, n in counts.items() if n >= min_count and ch not in PUNCTUATION),
@@ -47,7 +52,7 @@ class CharTokenizer(BaseTokenizer):
         )
         covered = sum(counts[ch] for ch in kept) + sum(counts[p] for p in PUNCTUATION)
         coverage = covered / max(1, sum(counts.values()))
-        return cls([*SPECIALS, *PUNCTUATION, *kept]), coverage
+        return cls([*SPECIALS, *PUNCTUATION, *kept, *tags]), coverage
 
     def save(self, directory: str | os.PathLike) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
@@ -30,17 +30,25 @@ def corpus_texts(corpus, split: str | None = "train") -> Iterator[str]:
                 yield poem.title
 
 
-def _train_tokenizer(kind: str, corpus, min_count: int, vocab_size: int) -> tuple[BaseTokenizer, float]:
+def _train_tokenizer(
+    kind: str, corpus, min_count: int, vocab_size: int, sources: Sequence[str]
+) -> tuple[BaseTokenizer, float]:
     # each kind has one setting: the characters' frequency cut-off, or SentencePiece's vocabulary size
     if kind == CharTokenizer.kind:
-        return CharTokenizer.train(corpus_texts(corpus), min_count=min_count)
-    return TOKENIZER_KINDS[kind].train(corpus_texts(corpus), vocab_size=vocab_size)
+        return CharTokenizer.train(corpus_texts(corpus), min_count=min_count, sources=sources)
+    return TOKENIZER_KINDS[kind].train(corpus_texts(corpus), vocab_size=vocab_size, sources=sources)
 
 
 def build_tokenizer(
-    kind: str, corpus, min_count: int = 2, vocab_size: int = 8192, cache: bool = True
+    kind: str,
+    corpus,
+    min_count: int = 2,
+    vocab_size: int = 8192,
+    cache: bool = True,
+    sources: Sequence[str] = (),
 ) -> tuple[BaseTokenizer, float]:
     """Train a tokenizer on the corpus's train split. Returns (tokenizer, character coverage).
+    `sources`: the corpora's names when the corpus joins several (primary first), each given a tag.
 
     Cached beside the cleaned corpus (`corpus.cache_dir/tokenizers/`), keyed by the corpus fingerprint and
     the settings, so the same corpus gives the same tokenizer without training it again."""
@@ -53,16 +61,19 @@ def build_tokenizer(
     fingerprint = getattr(corpus, "fingerprint", "")
     root = getattr(corpus, "cache_dir", None)
     if not (cache and fingerprint and root):
-        return _train_tokenizer(kind, corpus, min_count, vocab_size)
+        return _train_tokenizer(kind, corpus, min_count, vocab_size, sources)
     setting = min_count if kind == "char" else vocab_size
-    key = hashlib.sha256(f"{TOKENIZER_CACHE_VERSION}|{kind}|{setting}|{fingerprint}".encode()).hexdigest()
+    tags = f"|{','.join(sources)}" if sources else ""  # (absent: single-corpus keys stay what they were)
+    key = hashlib.sha256(
+        f"{TOKENIZER_CACHE_VERSION}|{kind}|{setting}|{fingerprint}{tags}".encode()
+    ).hexdigest()
     folder = Path(root) / "tokenizers" / f"{kind}-{key[:24]}"
     try:
         coverage = json.loads((folder / "coverage.json").read_text(encoding="utf-8"))["coverage"]
         return load_tokenizer(folder), float(coverage)
     except (OSError, ValueError, KeyError, TypeError, UserError):
         pass  # not cached yet, or damaged: train
-    tokenizer, coverage = _train_tokenizer(kind, corpus, min_count, vocab_size)
+    tokenizer, coverage = _train_tokenizer(kind, corpus, min_count, vocab_size, sources)
     try:
         tokenizer.save(folder)
         write_atomic(folder / "coverage.json", json.dumps({"coverage": coverage}))  # written last: complete

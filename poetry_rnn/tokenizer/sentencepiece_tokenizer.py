@@ -23,13 +23,20 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.files import write_atomic
 from poetry_rnn.script import normalize_variants
-from poetry_rnn.tokenizer.base import PUNCTUATION, SPECIALS, TOKENIZER_FILE, BaseTokenizer
+from poetry_rnn.tokenizer.base import (
+    PUNCTUATION,
+    SPECIALS,
+    TOKENIZER_FILE,
+    BaseTokenizer,
+    source_tags,
+    trailing_sources,
+)
 
 MODEL_FILE = "sentencepiece.model"
 _WHITESPACE = re.compile(r"(\s+)")
@@ -39,7 +46,7 @@ _LINE_BREAK = re.compile(rf"[{PUNCTUATION}\s]+")
 class SentencePieceTokenizer(BaseTokenizer):
     kind = "sentencepiece"
 
-    def __init__(self, model_proto: bytes):
+    def __init__(self, model_proto: bytes, sources: Sequence[str] = ()):
         import sentencepiece
 
         try:
@@ -62,7 +69,7 @@ class SentencePieceTokenizer(BaseTokenizer):
                     byte_values[len(pieces)] = int(piece[3:-1], 16)  # "<0xE4>"
                 sp_to_ours.append(len(pieces))
                 pieces.append(piece)
-        super().__init__(pieces)
+        super().__init__([*pieces, *source_tags(sources)])
         self.model_proto = bytes(model_proto)
         self._processor = processor
         self._sp_to_ours = sp_to_ours
@@ -127,6 +134,7 @@ class SentencePieceTokenizer(BaseTokenizer):
         vocab_size: int = 8192,
         character_coverage: float = 0.998,
         threads: int = 2,
+        sources: Sequence[str] = (),
     ) -> tuple[SentencePieceTokenizer, float]:
         """Train on the lines of `texts`. `vocab_size` counts every piece (specials and punctuation too);
         a corpus too small for it gets fewer. Returns (tokenizer, share of characters that have a piece
@@ -160,7 +168,7 @@ class SentencePieceTokenizer(BaseTokenizer):
             num_threads=threads,
             minloglevel=2,
         )
-        tokenizer = cls(model.getvalue())
+        tokenizer = cls(model.getvalue(), sources)
         whole = {tokenizer.pieces[i] for i in range(len(SPECIALS), tokenizer.vocab_size)}
         whole -= {tokenizer.pieces[i] for i in tokenizer.byte_ids}
         covered = sum(n for ch, n in counts.items() if ch in whole or ch in PUNCTUATION)
@@ -195,7 +203,8 @@ class SentencePieceTokenizer(BaseTokenizer):
             raise UserError(
                 f"{path} is not the SentencePiece model {TOKENIZER_FILE} was saved with", field="model"
             )
-        tokenizer = cls(proto)
-        if tokenizer.pieces != document.get("pieces"):
+        pieces = document.get("pieces")
+        tokenizer = cls(proto, trailing_sources(pieces) if isinstance(pieces, list) else ())
+        if tokenizer.pieces != pieces:
             raise UserError(f"{path}: pieces differ from those in {TOKENIZER_FILE}", field="model")
         return tokenizer

@@ -8,11 +8,17 @@ from dataclasses import dataclass, fields
 import torch
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.training.sources import parse_extra_sources
 
 
 @dataclass
 class TrainConfig:
     source: str = ""
+    # More corpora to train on, "name=location[,name=location]" (song=../shared/data/song): every poem of them
+    # is training data, tagged with its corpus's name; validation stays on `source`'s valid split.
+    extra_sources: str = ""
+    source_name: str = "tang"  # the tag of `source`'s poems when there are extra sources (generation uses it)
+    primary_repeat: int = 1  # each epoch sees `source`'s train poems this many times (against a larger extra)
     out: str = "runs/default"
     tokenizer: str = "char"  # char | sentencepiece
     script: str = "traditional"  # traditional (as the corpus) | simplified (converted with OpenCC)
@@ -23,6 +29,8 @@ class TrainConfig:
     hidden_size: int = 512
     num_layers: int = 2
     dropout: float = 0.1
+    embedding_dropout: float = 0.0  # share of the vocabulary dropped from each batch's embedding lookups
+    locked_dropout: bool = False  # one dropout mask per sequence, kept over its time steps (variational)
     output_layer: str = "adaptive"  # adaptive | tied | full
     keywords: bool = False  # condition on jieba keywords of each poem (cached per corpus)
     # "all": every poem of the train split; "regular": only 五绝 七绝 五律 七律, the forms the generator writes
@@ -59,7 +67,7 @@ CHOICES = {
 }
 AT_LEAST = {"min_count": 1, "sp_vocab_size": 64, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
             "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
-            "valid_limit": 0, "max_steps": 0, "max_tokens": 0}  # fmt: skip
+            "valid_limit": 0, "max_steps": 0, "max_tokens": 0, "primary_repeat": 1}  # fmt: skip
 ABOVE_ZERO = ("lr", "clip", "checkpoint_minutes")
 
 
@@ -85,8 +93,20 @@ def check_config(config: TrainConfig) -> None:
     for name in ABOVE_ZERO:
         if not getattr(config, name) > 0:
             raise UserError(f"{name} must be above 0, got {getattr(config, name)!r}", field=name)
-    if not 0 <= config.dropout < 1:
-        raise UserError(f"dropout must be in [0, 1), got {config.dropout!r}", field="dropout")
+    for name in ("dropout", "embedding_dropout"):
+        if not 0 <= getattr(config, name) < 1:
+            raise UserError(f"{name} must be in [0, 1), got {getattr(config, name)!r}", field=name)
+    source_names(config)  # the corpora's names and locations: well-formed, before anything is read
+
+
+def source_names(config: TrainConfig) -> tuple[str, ...]:
+    """The run's corpora by name, primary first, when it has extra sources; () for a single-corpus run."""
+    if not config.extra_sources:
+        return ()
+    return (
+        config.source_name,
+        *(extra.name for extra in parse_extra_sources(config.extra_sources, config.source_name)),
+    )
 
 
 def pick_device(name: str) -> torch.device:

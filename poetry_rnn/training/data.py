@@ -36,19 +36,24 @@ def collate(examples: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch
     return inputs, targets
 
 
+Encoded = tuple[list[int], int, list[int], list[int], list[int]]
+
+
 def encode_poems(
     poems: list[Poem],
     tokenizer,
     keywords: dict[str, list[str]] | None,
     max_title_chars: int = MAX_TITLE_CHARS,
-) -> list[tuple[int, list[int], list[int], list[int]]]:
-    """Encode each poem once: (form tag id, title ids, keyword ids, body ids + </s>)."""
+) -> list[Encoded]:
+    """Encode each poem once: (source tag ids, form tag id, title ids, keyword ids, body ids + </s>). The
+    source tag is there only when the tokenizer has tags (a run on several corpora)."""
     encoded = []
     for poem in poems:
         title = tokenizer.encode(poem.title[:max_title_chars]) if poem.title else []
         keyword_ids = [i for word in (keywords or {}).get(poem.body, []) for i in tokenizer.encode(word)]
         encoded.append(
             (
+                tokenizer.source_prefix(poem.source or None),
                 tokenizer.form_id(poem.form),
                 title,
                 keyword_ids,
@@ -59,21 +64,22 @@ def encode_poems(
 
 
 def epoch_examples(
-    encoded: list[tuple[int, list[int], list[int], list[int]]],
+    encoded: list[Encoded],
     tokenizer,
     seed: int,
     epoch: int,
     max_len: int,
     dropout: ConditioningDropout | None = None,
 ) -> list[list[int]]:
-    """The epoch's training sequences `[form] [<title> title] [<kw> keywords] <s> body </s>`, with each
-    conditioning part dropped at random (reproducibly per epoch) so that each is optional at inference.
+    """The epoch's training sequences `[source] [form] [<title> title] [<kw> keywords] <s> body </s>`, with
+    each conditioning part but the source dropped at random (reproducibly per epoch) so that each is
+    optional at inference.
     The layout is `poetry_rnn.format`'s, assembled from ids encoded once rather than from text each epoch."""
     rng = random.Random(f"{seed}-examples-{epoch}")
     dropout = dropout or ConditioningDropout()
     examples = []
-    for form_id, title, keyword_ids, body in encoded:
-        ids = [form_id] if rng.random() >= dropout.form else []
+    for source_ids, form_id, title, keyword_ids, body in encoded:
+        ids = [*source_ids, form_id] if rng.random() >= dropout.form else [*source_ids]
         if title and rng.random() >= dropout.title:
             ids += [tokenizer.title_id, *title]
         if keyword_ids and rng.random() >= dropout.keywords:

@@ -36,8 +36,9 @@ from poetry_rnn.training.checkpoint import (
     save_checkpoint,
     trim_metrics,
 )
-from poetry_rnn.training.config import TrainConfig, check_config, pick_device
+from poetry_rnn.training.config import TrainConfig, check_config, pick_device, source_names
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
+from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
 
 
 def train_step(
@@ -107,6 +108,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         check_writable(run_dir, needed_bytes=200_000_000)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
 
+    if config.extra_sources:
+        check_locations(parse_extra_sources(config.extra_sources, config.source_name))
     source = config.source or default_source()
     keywords = None
     if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
@@ -116,6 +119,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         corpus = load_corpus(source)
     if config.script != corpus.script:
         corpus = to_script(corpus, config.script)
+    if config.extra_sources:  # several corpora, each poem tagged with its own
+        corpus, keywords = add_extra_sources(corpus, keywords, config, log)
+    sources = source_names(config)
     train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
     valid_poems = corpus.split("valid", FORMS)
     if config.valid_limit:
@@ -130,13 +136,23 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         tokenizer = load_tokenizer(checkpoint)
     else:
         tokenizer, coverage = build_tokenizer(
-            config.tokenizer, corpus, config.min_count, config.sp_vocab_size
+            config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    if config.keywords and keywords is None:
-        from poetry_rnn.keywords import corpus_keywords
+    if tokenizer.sources != sources:
+        raise UserError(
+            f"--resume: the checkpoint's tokenizer has the sources {list(tokenizer.sources)}, the corpus "
+            f"{list(sources)}",
+            field="resume",
+        )
+    if config.keywords:
+        missing = [p for p in train_poems if p.body not in (keywords or {})]
+        if keywords is None or (missing and sources):  # (a raw extra corpus beside a prepared primary)
+            from poetry_rnn.keywords import corpus_keywords
 
-        keywords = corpus_keywords(train_poems)
+            keywords = {**(keywords or {}), **corpus_keywords(missing if keywords else train_poems)}
+    if sources and config.primary_repeat > 1:  # upsample the primary corpus against the extra ones
+        train_poems += [p for p in train_poems if p.source == sources[0]] * (config.primary_repeat - 1)
 
     encoded = encode_poems(train_poems, tokenizer, keywords)
     torch.manual_seed(config.seed)
@@ -150,6 +166,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         dropout=config.dropout,
         output_layer=config.output_layer,
         script=config.script,
+        embedding_dropout=config.embedding_dropout,
+        locked_dropout=config.locked_dropout,
+        sources=sources,
     )
     model = PoetryLM(model_config)
     model.tokenizer = tokenizer
