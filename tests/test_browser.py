@@ -264,7 +264,9 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
             tab = page.get_by_role("tab", name=name)
             assert tab.is_visible()
             tab.click()
-        assert page.locator("#about").get_by_text("怎样用").is_visible()
+        page.locator("#about").get_by_text("怎样用").wait_for(
+            state="visible"
+        )  # the tab opens (under load: late)
         page.get_by_role("tab", name="格律检测").click()
         page.locator("#check-text textarea").fill(
             "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"

@@ -37,7 +37,7 @@ from poetry_rnn.app.text import (
     localized_message,
 )
 from poetry_rnn.errors import UserError
-from poetry_rnn.generation.request import GenerationRequest
+from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, GenerationRequest
 from poetry_rnn.prosody.check import analyze
 
 log = logging.getLogger("poetry_rnn.app")
@@ -203,8 +203,8 @@ class PoetryApp:
         first_line_rhymes: str = "auto",
         tone: str = "strict",
         n: int = 1,
-        temperature: float = 0.85,
-        top_p: float = 0.95,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         seed: int = -1,
         script: str = "simplified",
         plan: str = "",

@@ -23,6 +23,7 @@ from poetry_rnn.app.text import (
     MODEL_CARD_HEADING,
     choices,
 )
+from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 # On a narrow screen the result column comes below the form: after Write, go to the poem; after a refusal,
 # to the message (the handler has shown it by then). A `js` run before a handler passes its inputs on.
@@ -118,8 +119,10 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 label=say["first_line_rhymes"],
                                 elem_id="first-line-rhymes",
                             )
-                            temperature = gr.Slider(0.1, 2.0, value=0.85, step=0.05, label=say["temperature"])
-                            top_p = gr.Slider(0.1, 1.0, value=0.95, step=0.05, label=say["top_p"])
+                            temperature = gr.Slider(
+                                0.1, 2.0, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
+                            )
+                            top_p = gr.Slider(0.1, 1.0, value=DEFAULT_TOP_P, step=0.05, label=say["top_p"])
                             seed = gr.Number(
                                 value=-1, precision=0, label=say["seed"], elem_id="seed", minimum=-1
                             )

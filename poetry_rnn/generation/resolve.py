@@ -17,7 +17,7 @@ from poetry_rnn.decoding.search import SamplingOptions
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import Plan, request_plan
-from poetry_rnn.generation.request import GenerationRequest, in_range
+from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.script import SimplifiedIndex, normalize_variants, to_traditional
@@ -118,7 +118,7 @@ def resolve_request(
         title=title,
         keywords=list(request.conditioning_keywords),
         n=request.n,
-        candidates=request.n if request.candidates is None else request.candidates,
+        candidates=_candidates(request),
         seed=seed,
         options=SamplingOptions(temperature=request.temperature, top_k=top_k, top_p=request.top_p),
         beam=request.beam,
@@ -145,6 +145,13 @@ def _plan(request: GenerationRequest, title: str | None, seed: int, tables: Voca
         writable=lambda word: all(c in known or normalize_variants(c) in known for c in word),
         source=source,
     )
+
+
+def _candidates(request: GenerationRequest) -> int:
+    """As asked, else DEFAULT_CANDIDATES sampled (at least n), or n for a beam, whose width already searches."""
+    if request.candidates is not None:
+        return request.candidates
+    return request.n if request.beam > 1 else max(request.n, DEFAULT_CANDIDATES)
 
 
 def _parallel_couplets(parallel: bool | None, form: Form) -> tuple[int, ...]:
