@@ -89,7 +89,7 @@ class GeneratedPoem:
     script: str = "traditional"
     notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
     # Reranking (poetry_rnn.generation.rerank): relevance to the title and keywords (None without them),
-    # and the score poems are ordered by (score + weights × relevance and 对仗); set once all are found.
+    # and the score poems are ordered by (score + weighted relevance, 对仗 and plan); set once all are found.
     relevance: float | None = None
     rank_score: float | None = None
     # The plan (generation.plan): one keyword per couplet in the poem's script, and whether each couplet
