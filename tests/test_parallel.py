@@ -358,3 +358,17 @@ def test_acrostic_heads_are_dictated_and_kept_out_of_the_first_line(vocabulary):
     assert first_allowed is not None and not first_allowed[vocabulary.ids_of_text["月"][0]]
     write(vocabulary, constraints, state, "清泉石上流，")
     assert rule.mask(state) is None  # the head is dictated: the rule yields
+
+
+def test_a_first_line_does_not_double_where_the_mirror_cannot_follow(vocabulary):
+    """A doubling at the first line's end would need a doubled rhyme; after an acrostic head, a doubled head."""
+    rule, constraints, state = couplet_rule(vocabulary, 5)
+    write(vocabulary, constraints, state, "白日依山")
+    assert not rule.mask(state)[vocabulary.ids_of_text["山"][0]]  # 山山 at the end: refused
+    _, constraints, early = couplet_rule(vocabulary, 5)
+    write(vocabulary, constraints, early, "白")
+    assert constraints.rules[0].mask(early) is None  # without a dictated head, 白白 may open the line
+    rule, constraints, headed = couplet_rule(vocabulary, 5, heads=[{"明"}, {"月"}])
+    write(vocabulary, constraints, headed, "白")
+    assert not rule.mask(headed)[vocabulary.ids_of_text["白"][0]]  # the next line's head cannot double
+    assert rule.mask(headed)[vocabulary.ids_of_text["雲"][0]]

@@ -241,7 +241,14 @@ class ParallelRule(Rule):
     def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
         own = state.rule_states[self]
         if own is None:
-            return None, self._reserved.get(state.line, ())
+            reserved = self._reserved.get(state.line, ())
+            if state.line + 1 in self.second_lines and state.position in self._undoubled(state.line + 1):
+                # A doubling here could not be mirrored: at the line's end it would need a doubled rhyme
+                # (杳杳/蒼蒼: 0.5 % of the train split's middle couplets), after an acrostic head a doubled
+                # head; either is mostly a dead end.
+                previous = self.tables.ids_of_text.get(state.line_text[-1], ())
+                return None, frozenset(reserved).union(previous)
+            return None, reserved
         position = state.position
         if position >= self.chars_per_line:
             # the line is written: it ends only if the couplet is parallel (the checker's own judgement, so
@@ -309,6 +316,10 @@ class ParallelRule(Rule):
                 total += score
                 last = score
         state.rule_states[self] = own._replace(total=total, last_score=last)
+
+    def _undoubled(self, second_line: int) -> tuple[int, ...]:
+        """Positions of a parallel couplet's first line that may not repeat the character before them."""
+        return (1, self.chars_per_line - 1) if second_line in self.head_lines else (self.chars_per_line - 1,)
 
     def _repeating(self, char: str) -> torch.Tensor:
         """The pieces that repeat `char` (cached: the penalty rows are cached by the mask's identity)."""
