@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from blind_eval import THEMES, TITLES, seed_of, used_real_bodies  # noqa: E402
+from blind_eval import prompt_suite, seed_of, used_real_bodies  # noqa: E402
 
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
@@ -58,15 +58,7 @@ _LINE = re.compile(r"^\s*(\d+)\s*[:：]\s*(\S+)\s+([1-5])\s*(?:#.*)?$")
 # ------------------------------------------------------------------------------------------- generate
 def prompts(count: int) -> list[dict]:
     """`count` 律诗 prompts: the forms in turn, each mode for two prompts in a row."""
-    found = []
-    for index in range(count):
-        prompt = {"form": FORMS[index % 2], "mode": MODES[(index // 2) % len(MODES)]}
-        if prompt["mode"] == "title":
-            prompt["title"] = TITLES[index % len(TITLES)]
-        elif prompt["mode"] == "theme":
-            prompt["theme"] = THEMES[index % len(THEMES)]
-        found.append(prompt)
-    return found
+    return prompt_suite(count, FORMS)
 
 
 def commit() -> str:

@@ -63,11 +63,11 @@ SOURCES = ("generated", "real")
 
 
 # ---------------------------------------------------------------------------------------------- sheet
-def prompt_suite(count: int) -> list[dict]:
-    """`count` prompts; every 12 in a row cover each form in each mode once."""
+def prompt_suite(count: int, forms: Sequence[str] = FORMS) -> list[dict]:
+    """`count` prompts; every len(forms) × 3 in a row cover each form in each mode once."""
     prompts = []
     for index in range(count):
-        prompt = {"form": FORMS[index % len(FORMS)], "mode": MODES[(index // len(FORMS)) % len(MODES)]}
+        prompt = {"form": forms[index % len(forms)], "mode": MODES[(index // len(forms)) % len(MODES)]}
         if prompt["mode"] == "title":
             prompt["title"] = TITLES[index % len(TITLES)]
         elif prompt["mode"] == "theme":
