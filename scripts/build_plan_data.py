@@ -35,10 +35,9 @@ sys.path.insert(0, str(REPO))
 
 from poetry_rnn.corpus import default_source, load_corpus  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
-from poetry_rnn.generation.plan import DATA_FILE, DATA_VERSION  # noqa: E402
+from poetry_rnn.generation.plan import DATA_FILE, DATA_VERSION, MAX_WORD_CHARS  # noqa: E402
 
 KEYWORDS_PER_POEM = 16
-MAX_PLAN_WORD_CHARS = 2
 MIN_KEYWORD_POEMS = 25  # rarer keywords are mostly names and segmentation accidents
 MIN_KEY_POEMS = 12
 MIN_PAIR_POEMS = 4
@@ -104,7 +103,7 @@ def build(corpus_dir: str) -> dict:
     titles = title_words([poem.title for poem in poems])
     body_sets: list[list[str]] = []
     for poem in poems:
-        words = [normalize_variants(w) for w in keywords.get(poem.body, []) if len(w) <= MAX_PLAN_WORD_CHARS]
+        words = [normalize_variants(w) for w in keywords.get(poem.body, []) if len(w) <= MAX_WORD_CHARS]
         body_sets.append(sorted(set(words)))
     body_count = Counter(w for words in body_sets for w in words)
     vocabulary = {w for w, n in body_count.items() if n >= MIN_KEYWORD_POEMS and is_image_word(w)}

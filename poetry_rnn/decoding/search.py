@@ -147,12 +147,10 @@ def beam_search(
         generator = None  # the limit of the stochastic beam as the temperature falls: the plain beam
     beams = [start.copy()]
     logprobs, hidden = stepper.prefix(prefix_ids, 1)
-    sampled = torch.zeros(
-        1, dtype=torch.float64
-    )  # stochastic: each beam's log-probability under the sampling distribution
-    keys = torch.zeros(
-        1, dtype=torch.float64
-    )  # stochastic: each beam's perturbed key (the root's may be any constant)
+    # stochastic only: each beam's log-probability under the sampling distribution, and its perturbed key
+    # (the root's may be any constant)
+    sampled = torch.zeros(1, dtype=torch.float64)
+    keys = torch.zeros(1, dtype=torch.float64)
     finished: list[DecodingState] = []
     for _ in range(max_steps):
         if deadline:

@@ -1,16 +1,17 @@
 """Reranking finished candidates for sense: fluency under the model, plus relevance to the title and theme.
 
-    rank_score = score + RELEVANCE_WEIGHT * relevance + PARALLEL_WEIGHT * parallel
+    rank_score = score + RELEVANCE_WEIGHT * relevance + PARALLEL_WEIGHT * parallel + PLAN_WEIGHT * plan
 
 - score: the candidate's mean log-probability per chosen piece while it was decoded (search.py), what
   candidates were ranked by before;
 - relevance (only where the request has a title or keywords): how much more likely the conditioning makes
   the poem, per piece, log P(body | form, title, keywords) − log P(body | form), the pointwise mutual
   information of poem and prompt. Fluent but generic poems (「不知何處是」, which fit any title) score
-  near 0; poems that take up the title score above it.
-- parallel (only where couplets are written parallel): the mean strict 对仗 score of those couplets. Both terms are computed on the whole body after
-  any given first line (every piece and </s>: the same pieces under both prefixes), with both prefixes'
-  rows for all finished candidates walked through the stepper as one batch.
+  near 0; poems that take up the title score above it. Both log-probabilities are computed on the whole
+  body after any given first line (every piece and </s>: the same pieces under both prefixes), with both
+  prefixes' rows for all finished candidates walked through the stepper as one batch;
+- parallel (only where couplets are written parallel): the mean strict 对仗 score of those couplets;
+- plan (only with a plan): the share of couplets that contain their keyword.
 
 RELEVANCE_WEIGHT is modest on purpose: among 8 sampled candidates of one request (shipped model) the score
 spans about 0.5–1.0 nats a piece and the relevance about 0.1–0.3 (from −0.03 to +0.26), so a weight of 1
