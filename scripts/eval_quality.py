@@ -5,8 +5,9 @@
 Generated: the 240-poem suite of scripts/poem_digest.py (every form and option, through the public API),
 or the poems of a file it wrote with --out. Real: as many test-split poems of the same forms (seeded
 sample), and the whole regular-form test split for a steadier reference. Attested reduplications come from
-the train split. Real poems with a character marked lost (囗) are left out. Measures: see
-poetry_rnn/quality.py. Simplified poems are converted to traditional first.
+the train split, and so do the phrase shares that say which phrases are overused (its regular-form poems).
+Real poems with a character marked lost (囗) are left out; so is a given first line (the user wrote it).
+Measures: see poetry_rnn/quality.py. Simplified poems are converted to traditional first.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from poetry_rnn.corpus import FORMS, load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
-from poetry_rnn.quality import QualityReport, ReduplicationSlots, is_intact, measure  # noqa: E402
+from poetry_rnn.quality import PhraseShares, QualityReport, ReduplicationSlots, is_intact, measure  # noqa: E402
 from poetry_rnn.script import convert  # noqa: E402
 
 SAMPLE_SEED = 13
@@ -69,10 +70,13 @@ def read_records(path: Path) -> list[dict]:
     return records
 
 
-def traditional_lines(poem: dict) -> list[str]:
+def written_lines(record: dict) -> list[str]:
+    """The lines the generator wrote (a given first line left out), in traditional script."""
+    poem = record["poem"]
+    lines = list(poem["lines"])[1:] if record.get("request", {}).get("first_line") else list(poem["lines"])
     if poem.get("script") == "simplified":
-        return [convert(line, "traditional") for line in poem["lines"]]
-    return list(poem["lines"])
+        return [convert(line, "traditional") for line in lines]
+    return lines
 
 
 def real_sample(corpus, form_counts: Counter[str], seed: int) -> list[list[str]]:
@@ -95,7 +99,7 @@ def row(name: str, report: QualityReport) -> str:
         f"{report.lines_with_repeat_outside_reduplication:>10.1%}{report.reduplications_per_poem:>9.3f}"
         f"{unattested if unattested is not None else float('nan'):>11.3f}"
         f"{report.poems_with_a_reduplication_twice:>7}{report.poems_repeated_verbatim:>9}"
-        f"{report.distinct_2:>9.3f}"
+        f"{report.distinct_2:>9.3f}{report.poems_naming_two_seasons:>9.1%}{report.poems_with_overused_phrase:>10.1%}"
     )
 
 
@@ -112,27 +116,30 @@ def main(argv: list[str] | None = None) -> int:
         corpus = load_corpus(corpus_source)
         slots = ReduplicationSlots.from_corpus(corpus, "train")
         records = read_records(args.poems) if args.poems else generated_records(args.model)
-        generated = [traditional_lines(record["poem"]) for record in records]
+        generated = [written_lines(record) for record in records]
         form_counts = Counter(record["poem"]["form"] for record in records)
         sample = real_sample(corpus, form_counts, args.seed)
         test_all = [list(p.lines) for p in corpus.split("test", forms=FORMS) if is_intact(p.lines)]
+        phrases = PhraseShares(p.lines for p in corpus.split("train", forms=FORMS) if is_intact(p.lines))
         reports = {
-            "generated": measure(generated, slots),
-            "real_sample": measure(sample, slots),
-            "real_test_split": measure(test_all, slots),
+            "generated": measure(generated, slots, phrases),
+            "real_sample": measure(sample, slots, phrases),
+            "real_test_split": measure(test_all, slots, phrases),
         }
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
         f"{'':<22}{'poems':>6}{'rep.line':>10}{'outside':>10}{'redup/p':>9}{'unattest/p':>11}"
-        f"{'redup2':>7}{'verbatim':>9}{'dist-2':>9}"
+        f"{'redup2':>7}{'verbatim':>9}{'dist-2':>9}{'seasons':>9}{'overused':>10}"
     )
     for name, report in reports.items():
         print(row(name, report))
     print(
         "rep.line: lines with a repeated character; outside: ... other than as one reduplication; "
-        "unattest/p: reduplications not attested at that slot of the train split, per poem"
+        "unattest/p: reduplications not attested at that slot of the train split, per poem; seasons: poems "
+        "naming two of 春夏秋冬; overused: poems "
+        "with a phrase used in 1 % of the poems and 10 times as often as in the train split"
     )
     if args.json_out:
         document = {

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from poetry_rnn.corpus import load_corpus
+from poetry_rnn.corpus import FORMS, load_corpus
 from poetry_rnn.errors import UserError
 from poetry_rnn.quality import (
+    PhraseShares,
     ReduplicationSlots,
     distinct_n,
     has_repeated_character,
@@ -129,15 +130,19 @@ def test_eval_quality_script_on_a_poems_file(tmp_path, small_corpus, capsys):
     assert eval_quality.main(argv) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     slots = ReduplicationSlots.from_corpus(small_corpus, "train")
+    phrases = PhraseShares(p.lines for p in small_corpus.split("train", forms=FORMS) if is_intact(p.lines))
     # the simplified poem is measured in traditional: the same poem twice
-    assert report["generated"] == measure([STUTTER, STUTTER], slots).to_dict()
+    assert report["generated"] == measure([STUTTER, STUTTER], slots, phrases).to_dict()
     assert report["generated"]["poems_repeated_verbatim"] == 1
     assert report["generated_poems_sha256"] == eval_quality.poems_digest([STUTTER, STUTTER])
     assert report["real_sample"]["poems"] == 2
     assert report["forms"] == {"wujue": 2}
     test_poems = [list(p.lines) for p in small_corpus.split("test") if is_intact(p.lines)]
-    assert report["real_test_split"] == measure(test_poems, slots).to_dict()
+    assert report["real_test_split"] == measure(test_poems, slots, phrases).to_dict()
     assert "generated" in capsys.readouterr().out
+    # a given first line is the user's: not measured
+    given = {"request": {"first_line": "白日依山盡"}, "poem": {"lines": ["白日依山盡", *STUTTER[1:]]}}
+    assert eval_quality.written_lines(given) == STUTTER[1:]
 
 
 def test_eval_quality_rejects_a_bad_poems_file(tmp_path, capsys):

@@ -44,7 +44,9 @@ from poetry_rnn.decoding.rules import (
     rhyme_groups_left,
 )
 from poetry_rnn.decoding.rules.heard import HeardLineRule
+from poetry_rnn.decoding.rules.phrases import OverusedPhraseRule, read_table
 from poetry_rnn.decoding.rules.plan import PlanRule
+from poetry_rnn.decoding.rules.season import SeasonRule, seasons_named
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
@@ -143,6 +145,8 @@ class PoetryGenerator:
         self._corpus_lines_resolved = corpus_lines is not None
         self._lock = threading.Lock()
         self._simplified_index: SimplifiedIndex | None = None
+        # phrase → penalty: the stock phrases this model overuses (decoding.rules.phrases), None without
+        self.overused_phrases: dict[str, float] | None = read_table(self.model_dir)
 
     @classmethod
     def from_pretrained(
@@ -270,6 +274,15 @@ class PoetryGenerator:
             rules.append(
                 PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)
             )
+        table = self.overused_phrases
+        if request.avoid_overused and table:
+            key = ("overused", tuple(sorted(table.items())))
+            rules.append(tables.shared(key, lambda: OverusedPhraseRule(tables, table)))
+        if request.one_season:
+            # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
+            planned = request.plan.keywords if request.plan is not None else ()
+            named = seasons_named([request.title or "", *request.keywords, *planned])
+            rules.append(tables.shared(("season", named), lambda: SeasonRule(tables, named)))
         if request.originality:
             lines = self.corpus_lines()
             if lines is not None:

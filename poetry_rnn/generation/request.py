@@ -101,6 +101,19 @@ class GenerationRequest:
     originality: bool = _option(
         True, "allow lines that occur in the corpus", flag="--no-originality", off_switch=True
     )
+    avoid_overused: bool = _option(
+        True,
+        "allow the phrases the model overuses (「不知何处」), which are avoided by default",
+        flag="--allow-overused",
+        off_switch=True,
+    )
+    one_season: bool = _option(
+        True,
+        "let the poem name more than one season (by default, once the title or a line names one, the others "
+        "are avoided)",
+        flag="--mixed-seasons",
+        off_switch=True,
+    )
     max_repeat: int | None = _option(2, "most times one character may occur", type=int)
     time_limit: float | None = _option(None, "give up after this many seconds", type=float)
     candidates: int | None = _option(
@@ -177,6 +190,8 @@ class GenerationRequest:
             keywords += _theme_keywords(self.theme)
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
         self._set("originality", bool(self.originality))
+        self._set("avoid_overused", bool(self.avoid_overused))
+        self._set("one_season", bool(self.one_season))
         self._set("plan", parse_plan(self.plan, form.line_count // 2))
 
     def _set(self, name: str, value) -> None:

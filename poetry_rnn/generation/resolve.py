@@ -52,6 +52,8 @@ class ResolvedRequest:
     beam: int
     script: str
     originality: bool
+    avoid_overused: bool
+    one_season: bool
     max_repeat: int | None
     time_limit: float | None
     # the first lines (0-based) of the couplets written parallel: a 律诗's 颔联 and 颈联 (2, 4), a 绝句's
@@ -124,6 +126,8 @@ def resolve_request(
         beam=request.beam,
         script=request.script,
         originality=request.originality,
+        avoid_overused=request.avoid_overused,
+        one_season=request.one_season,
         max_repeat=request.max_repeat,
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
