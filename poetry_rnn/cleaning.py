@@ -2,8 +2,9 @@
 
 Editorial notes are removed (`（一作…）`, `(…)`, `〖1〗`, footnote numbers `[一]`), restored text in square
 brackets is kept (`[汀]洲` → `汀洲`); a body is refused when a glyph is missing (`□`, a `{…}` glyph
-description, private-use or ideographic-description characters), when a note is left open in the middle of
-the text, or when anything but CJK and line punctuation remains. Punctuation is normalised to `，。？！；`,
+description, private-use or ideographic-description characters), when the editors mark a character as lost
+(`囗`, 「近城多囗囗」), when a note is left open in the middle of the text, or when anything but CJK and
+line punctuation remains. Punctuation is normalised to `，。？！；`,
 variant characters to one form (爲 → 為). Each poem's form comes from its shape, its split from a hash of
 its body.
 """
@@ -21,7 +22,7 @@ SPLITS = ("train", "valid", "test")
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 FORM_SHAPES = {(5, 4): "wujue", (7, 4): "qijue", (5, 8): "wulv", (7, 8): "qilv"}
 MIN_BODY_CHARS = 4  # shorter bodies are placeholders (空), not poems
-CLEANING_VERSION = 6  # bump when the rules change, so cached results are not reused
+CLEANING_VERSION = 7  # bump when the rules change, so cached results are not reused
 
 LINE_PUNCTUATION = "，。？！；"
 _PUNCT_MAP = str.maketrans(
@@ -58,6 +59,10 @@ _QUOTES = re.compile(r"[《》「」『』〈〉“”‘’\"' \t\u3000]")
 # A missing glyph: box marks, `{艹/尔}` descriptions of characters Unicode lacks, private-use code points,
 # ideographic description characters (⿰木養), the replacement character.
 _MISSING = re.compile(r"[□○●■◻〇{}\ufffd\ue000-\uf8ff\u2ff0-\u2fff\U000f0000-\U0010ffff]")
+# The corpus's mark for a character the editors know was there but could not read. It is a CJK character
+# itself, so the CJK test lets it through: a poem with a gap is no sample of real verse (a model learns the
+# mark as a word, 「囗囗」 reads as a reduplication), so it is dropped with its own reason.
+LOST_CHARACTER = "囗"
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _NON_BODY = re.compile(rf"[^{_CJK}{LINE_PUNCTUATION}\n]")
 _LINE_SPLIT = re.compile(rf"[{LINE_PUNCTUATION}\n]")
@@ -68,6 +73,7 @@ def _cleaning_fingerprint() -> str:
     parts = [
         str(CLEANING_VERSION),
         str(MIN_BODY_CHARS),
+        LOST_CHARACTER,
         json.dumps(sorted(VARIANTS.items()), ensure_ascii=False),
         *(
             p.pattern
@@ -124,7 +130,8 @@ def clean_title(title: str | None) -> str:
 
 def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | None, str | None]:
     """Clean one poem body (a list of lines or couplets, or one string). Returns (lines, None) or
-    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, non_cjk, too_short."""
+    (None, drop reason): no_body, bad_body, empty, unbalanced_note, missing_glyph, lost_character, non_cjk,
+    too_short."""
     if paragraphs is None:
         return None, "no_body"
     if isinstance(paragraphs, str):
@@ -141,6 +148,8 @@ def clean_body(paragraphs: list[str] | str | None) -> tuple[tuple[str, ...] | No
     text = _QUOTES.sub("", _BRACKETED.sub(r"\1", text))
     if _MISSING.search(text):
         return None, "missing_glyph"
+    if LOST_CHARACTER in text:
+        return None, "lost_character"
     if _NON_BODY.search(text):
         return None, "non_cjk"
     lines = tuple(line for line in _LINE_SPLIT.split(normalize_variants(text)) if line)

@@ -1,8 +1,9 @@
 """Character perplexity of a model on a corpus — defined so numbers compare across tokenizers and systems.
 
 For each poem: body = "".join(paragraphs) exactly as in the file (variant characters mapped one-to-one,
-as the model's vocabulary does). The model reads `[form tag] <s>` — the body's own form, no title, no
-keywords — then the body, and is scored on every body token and the end marker. The negative
+as the model's vocabulary does). The model reads `[source tag] [form tag] <s>` — the source tag only in a
+model co-trained on several corpora, its primary source's (`<tang>`, as generation gives it); the body's
+own form; no title, no keywords — then the body, and is scored on every body token and the end marker. The negative
 log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
     char_ppl = exp(NLL / (chars + poems)),   bits_per_char = NLL / (chars + poems) / ln 2.
 """
@@ -19,7 +20,15 @@ from poetry_rnn.cleaning import FORMS, clean_body, detect_form, split_of
 from poetry_rnn.corpus import load_rows
 from poetry_rnn.format import conditioning_ids
 
-CONDITIONING = "form tag of the body's own form only (no title, no keywords)"
+
+def conditioning_text(tokenizer) -> str:
+    """The prefix each body is scored after, in words (reported beside the figure): a model of several
+    corpora reads its primary source's tag first, a single-corpus model has none."""
+    form = "the body's own form tag"
+    if tokenizer.primary_source:
+        tag = tokenizer.id_to_piece(tokenizer.source_prefix()[0])
+        return f"{tag} (the primary source's tag), then {form} (no title, no keywords)"
+    return f"{form} only (no title, no keywords)"
 
 
 @dataclass
@@ -28,6 +37,7 @@ class Scored:
     chars: int
     oov: int
     nll: float
+    conditioning: str  # conditioning_text of the tokenizer scored with
 
     def as_dict(self) -> dict:
         denominator = max(1, self.chars + self.poems)
@@ -38,7 +48,7 @@ class Scored:
             "nll": round(self.nll, 3),
             "char_ppl": round(math.exp(self.nll / denominator), 3),
             "bits_per_char": round(self.nll / denominator / math.log(2), 4),
-            "conditioning": CONDITIONING,
+            "conditioning": self.conditioning,
         }
 
 
@@ -88,7 +98,9 @@ def score_bodies(
             reduction="sum",
         )
         total_nll += float(loss)
-    return Scored(poems=len(sequences), chars=chars, oov=oov, nll=total_nll)
+    return Scored(
+        poems=len(sequences), chars=chars, oov=oov, nll=total_nll, conditioning=conditioning_text(tokenizer)
+    )
 
 
 def evaluation_bodies(

@@ -26,15 +26,13 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from poetry_rnn.cleaning import LOST_CHARACTER
 from poetry_rnn.errors import UserError
 from poetry_rnn.script import normalize_variants
 
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 10  # examples kept per measure: enough to read what a figure counts
-# The corpus marks lost characters with 囗 (「近城多囗囗」); the cleaning keeps such poems. A poem with a
-# gap is no fair sample of real verse: it would show the gap as a reduplication, and readers would spot it.
-LOST_CHARACTER = "囗"
 # The attested slots of the Tang train split for the line lengths of the regular forms, as the decoder needs
 # them without the corpus (scripts/build_reduplication_slots.py writes it).
 SLOTS_FILE = Path(__file__).resolve().parent / "prosody" / "data" / "reduplication_slots.json"
@@ -47,7 +45,9 @@ SEASONS = "春夏秋冬"
 
 
 def is_intact(lines: Iterable[str]) -> bool:
-    """No character of the poem is marked as lost."""
+    """No character of the poem is marked as lost (囗). The cleaning drops such poems; this guards the
+    measures against poems that did not pass it (a prepared file of an older cleaning, lines given by hand):
+    a poem with a gap is no fair sample of real verse, it would show the gap as a reduplication."""
     return not any(LOST_CHARACTER in line for line in lines)
 
 

@@ -497,6 +497,26 @@ def test_rendering_one_language_at_a_time():
     assert [name in verdicts for name in ("首联", "颔联", "颈联", "尾联")] == [True] * 4
 
 
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。", ["前联", "后联"]),
+        (
+            "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+            ["首联", "颔联", "颈联", "尾联"],
+        ),
+    ],
+)
+def test_the_cli_and_the_app_name_the_couplets_alike(text, names):
+    from poetry_rnn.generation.command import couplet_verdicts
+
+    analysis = analyze(text)
+    shown_by_cli = couplet_verdicts(analysis.couplets, len(analysis.lines))
+    shown_by_app = import_app("render").couplets_html(analysis.to_dict(), "zh")
+    assert [word for word in shown_by_cli.split() if word.endswith("联")] == names
+    assert re.findall(r"<b>(\w+联)（", shown_by_app) == names
+
+
 def test_poem_html_puts_each_mark_beside_its_character():
     render = import_app("render")
     analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").to_dict()

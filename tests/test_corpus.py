@@ -98,6 +98,14 @@ def test_missing_glyphs_drop_the_poem():
         assert clean_body(body) == (None, "missing_glyph"), body
 
 
+def test_characters_marked_lost_drop_the_poem():
+    # 囗 is the editors' mark for a lost character: a CJK code point, yet no character of the poem.
+    for body in ("近城多囗囗，棲息此中安。", ["白日依山盡，黃河入[囗]流。"], "白日依山囗，黃河入海流。"):
+        assert clean_body(body) == (None, "lost_character"), body
+    # inside an editorial note it is the note's, which goes; the poem stays
+    assert clean_body("白日依山盡（一作囗），黃河入海流。") == (("白日依山盡", "黃河入海流"), None)
+
+
 def test_non_cjk_characters_drop_the_poem():
     assert clean_body("Ｂ亂後碧井廢，時清瑤殿深。") == (None, "non_cjk")
     assert clean_body("白日依山盡abc，黃河入海流。") == (None, "non_cjk")
@@ -278,6 +286,28 @@ def test_report_counts_every_drop_by_reason(tmp_path, cache):
     assert report["read"] == 5 and report["kept"] == 1
     assert report["dropped"] == {"missing_glyph": 1, "no_body": 1, "non_cjk": 1, "empty": 1}
     assert report["forms"] == {"wujue": 1, "qijue": 0, "wulv": 0, "qilv": 0, "other": 0}
+
+
+def test_a_poem_with_a_lost_character_is_dropped_with_its_own_reason(tmp_path, cache, capsys):
+    from poetry_rnn.perplexity import evaluation_bodies
+
+    folder = tmp_path / "gaps"
+    write_json(
+        folder / "a.json",
+        [
+            record("登鸛雀樓", DENGGUAN),
+            record("殘篇", ["白日依山盡，黃河入囗流。", "欲窮千里目，更上一層樓。"]),
+        ],
+    )
+    corpus = load_corpus(str(folder), cache_dir=cache)
+    assert corpus.report["dropped"] == {"lost_character": 1}
+    assert [p.title for p in corpus.poems] == ["登鸛雀樓"]
+    code, out, _ = data_cli(capsys, "--source", str(folder), "--cache-dir", str(tmp_path / "c"))
+    assert code == 0 and re.search(r"dropped lost_character +1\n", out) and "kept            1" in out
+    split = corpus.poems[0].split
+    assert evaluation_bodies(str(folder), split) == [
+        ("白日依山盡，黃河入海流。欲窮千里目，更上一層樓。", "wujue")
+    ]
 
 
 # ---------------------------------------------------------------- cache
@@ -560,6 +590,7 @@ def test_real_corpus_counts_and_split_fractions(tang):
         "duplicate",
         "empty",
         "missing_glyph",
+        "lost_character",
         "non_cjk",
         "unbalanced_note",
         "too_short",
@@ -583,6 +614,7 @@ def test_real_corpus_is_clean(tang):
         assert poem.split == split_of(poem.lines)
         assert poem.form == detect_form(poem.lines)
         assert "爲" not in poem.body
+        assert "囗" not in poem.body  # a character marked lost
     regular = [p for p in tang.poems if p.form in FORMS]
     assert {p.form for p in regular} == set(FORMS)
     known = {p.body: p for p in tang.poems}

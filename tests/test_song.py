@@ -141,6 +141,16 @@ def test_a_single_corpus_tokenizer_has_no_tag_and_the_old_prefix():
     assert conditioning_ids(tokenizer, form="wujue", source="tang")[0] == tokenizer.form_id("wujue")
 
 
+def test_the_reported_conditioning_names_a_source_tag_only_where_the_model_has_one():
+    from poetry_rnn.perplexity import conditioning_text
+
+    single = CharTokenizer([*SPECIALS, *PUNCTUATION, *"白日依山盡"])
+    joint = CharTokenizer([*SPECIALS, *PUNCTUATION, *"白日依山盡", "<tang>", "<song>"])
+    assert "form tag" in conditioning_text(single) and "<" not in conditioning_text(single)
+    assert conditioning_text(joint).startswith("<tang>") and "form tag" in conditioning_text(joint)
+    assert "<song>" not in conditioning_text(joint)  # only the primary source is read
+
+
 # ------------------------------------------------------------------------------------------ training
 def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag(
     corpora, tmp_path, monkeypatch, capsys
@@ -184,6 +194,7 @@ def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag
         assert cli_main(["evaluate", "--model", str(out / "best"), "--data", str(data), "--json"]) == 0
         figures.append(json.loads(capsys.readouterr().out))
     assert figures[0]["source"] == "tang" and figures[0]["poems"] > 0
+    assert figures[0]["conditioning"].startswith("<tang>")
     assert figures[0]["char_ppl"] == figures[1]["char_ppl"] and figures[0]["poems"] == figures[1]["poems"]
     argv = ["evaluate", "--model", str(out / "best"), "--data", str(prepared), "--split", "train"]
     assert cli_main(argv) == 2 and "valid and test bodies only" in capsys.readouterr().err

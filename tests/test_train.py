@@ -269,7 +269,7 @@ def test_evaluate_json_on_the_trained_model(finished_run, capsys):
     assert result["char_ppl"] == pytest.approx(best_valid, rel=1e-3)
     assert result["bits_per_char"] == pytest.approx(math.log2(result["char_ppl"]), rel=1e-3)
     assert result["poems"] >= 8 and result["chars"] > 20 * result["poems"]
-    assert "form tag" in result["conditioning"]
+    assert "form tag" in result["conditioning"] and "<" not in result["conditioning"]  # no source tag
 
 
 # ------------------------------------------------------------------------------------------ option files

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from poetry_rnn.prosody.parallel import couplet_names
+
 LANGUAGES = [("中文", "zh"), ("English", "en")]
 DEFAULT_LANGUAGE = "zh"
 
@@ -252,13 +254,12 @@ FAULT_NAMES_EN = {
     "不协平仄": "Tone mismatch",
     "对仗": "Couplet not parallel",
 }
-COUPLET_NAMES = {
-    "zh": {4: ["前联", "后联"], 8: ["首联", "颔联", "颈联", "尾联"]},
-    "en": {
-        4: ["first couplet", "second couplet"],
-        8: ["opening couplet", "chin couplet", "neck couplet", "closing couplet"],
-    },
+# By line count, as prosody.parallel.couplet_names gives the Chinese ones (the checker's and the CLI's).
+COUPLET_NAMES_EN = {
+    4: ("first couplet", "second couplet"),
+    8: ("opening couplet", "chin couplet", "neck couplet", "closing couplet"),
 }
+COUPLET_NAMES = {"zh": {count: couplet_names(count) for count in COUPLET_NAMES_EN}, "en": COUPLET_NAMES_EN}
 PARALLEL_KINDS = {
     "zh": {"工对": "工对", "宽对": "宽对", "不对": "不对"},
     "en": {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"},

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
-from poetry_rnn.prosody.parallel import COUPLET_NAMES, CoupletVerdict
+from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
 
 __all__ = ["configure_parser", "couplet_verdicts", "request_options", "run"]
 
@@ -64,7 +64,7 @@ def request_options(args: argparse.Namespace) -> dict:
 
 def couplet_verdicts(couplets: Sequence[CoupletVerdict], line_count: int) -> str:
     """Each couplet's name, verdict and score: `首联 不对 0.41  颔联 工对 0.82  颈联 宽对 0.61  尾联 …`."""
-    names = COUPLET_NAMES if line_count == 8 else ("首联", "尾联")
+    names = couplet_names(line_count)
     return "  ".join(
         f"{names[c.line // 2] if c.line // 2 < len(names) else c.line + 1} {c.kind} {c.score:.2f}"
         for c in couplets

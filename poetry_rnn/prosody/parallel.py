@@ -397,7 +397,17 @@ def score_second_lines(first: str, candidates: Iterable[str]) -> list[float]:
     return [table.scores(first, c)[0] if len(c) == len(first) else 0.0 for c in spelled[1:]]
 
 
-COUPLET_NAMES = ("首联", "颔联", "颈联", "尾联")
+# The couplets' names, by the poem's line count: the one place the checker, the CLI and the app take them
+# from. A 律诗's four are the parts of its body, head to tail (首 颔 颈 尾). A 绝句 has no middle, so its two
+# are named by their order, 前联 and 后联: 首联/尾联 would call them a 律诗's free first and last couplets,
+# while both may be parallel like a 律诗's middle (杜甫's 「两个黄鹂鸣翠柳，一行白鹭上青天」 and the next).
+_COUPLET_NAMES = {4: ("前联", "后联"), 8: ("首联", "颔联", "颈联", "尾联")}
+
+
+def couplet_names(line_count: int) -> tuple[str, ...]:
+    """The Chinese names of the couplets of a poem of `line_count` lines, in order; () for a count that has
+    none (only the 4 lines of a 绝句 and the 8 of a 律诗 do)."""
+    return _COUPLET_NAMES.get(line_count, ())
 
 
 def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) -> list[tuple[int, str]]:
@@ -408,7 +418,7 @@ def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) 
     faults = []
     for couplet in couplets:
         if couplet.line in (2, 4) and not couplet.parallel:
-            name = COUPLET_NAMES[couplet.line // 2]
+            name = couplet_names(8)[couplet.line // 2]
             words = "".join(f"「{p.left}/{p.right}」" for p in couplet.deciding_pairs())
             because = f"：{words}不相对" if words else ""
             if couplet.shared:
