@@ -227,6 +227,15 @@ def test_repetition_constraint_blocks_a_character_after_max_repeat():
     assert bool(mask[tokenizer.piece_to_id("月")])
 
 
+def test_the_lost_character_mark_is_never_written():
+    """囗 marks a lost character in the corpus; a vocabulary that has it must not let a poem write it."""
+    tokenizer = make_tokenizer(CHARS + "囗")
+    tables = VocabularyTables.build(tokenizer)
+    mark = tokenizer.piece_to_id("囗")
+    assert tables.chars[mark] == "" and not bool(tables.plain[mark]) and "囗" not in tables.ids_of_text
+    assert bool(tables.plain[tokenizer.piece_to_id("山")])
+
+
 def test_originality_masks_the_piece_that_would_complete_a_corpus_line():
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)

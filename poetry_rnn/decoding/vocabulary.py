@@ -18,6 +18,7 @@ from typing import TypeVar
 import torch
 
 from poetry_rnn.cache import BoundedCache
+from poetry_rnn.cleaning import LOST_CHARACTER
 from poetry_rnn.decoding.penalties import MaskPenalties
 from poetry_rnn.decoding.scheme_tables import SchemeTables, build_scheme_tables
 from poetry_rnn.prosody.rhyme import get_scheme, is_cjk
@@ -66,7 +67,9 @@ class VocabularyTables:
         specials = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.eos_id}
         for piece in range(size):
             text = "" if piece in specials else tokenizer.piece_chars(piece)
-            chars.append(text if text and all(is_cjk(c) for c in text) else "")
+            # the corpus's mark for a lost character (囗) is no character to write, though a vocabulary may have it
+            writable = text and all(is_cjk(c) for c in text) and LOST_CHARACTER not in text
+            chars.append(text if writable else "")
         lengths = torch.tensor([len(c) for c in chars], dtype=torch.long)
         plain = lengths > 0
         max_len = int(lengths.max()) if size else 0
