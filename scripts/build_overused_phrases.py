@@ -10,6 +10,11 @@ more often it was written than the poets wrote it added to its penalty (at most 
 next round measures the poems written with that table, which catches the phrases the model turns to
 instead. Writes DIR/overused_phrases.json (the model's folder, the shipped model's by default); the
 generator reads it from there. Build it again for a new model: the phrases are the model's own.
+
+    python scripts/build_overused_phrases.py --measure [--poems 1200]
+
+writes nothing: it measures the table the model has on prompts of another seed (not the ones it was built
+on), without the table and with it.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.decoding.rules.phrases import MAX_PENALTY, write_table  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.prosody.rhyme import is_cjk  # noqa: E402
-from poetry_rnn.quality import PhraseShares, is_intact, overused_phrases  # noqa: E402
+from poetry_rnn.quality import PhraseShares, is_intact, overused_phrases, phrases_of  # noqa: E402
 
 PROMPT_SEED = 20261204  # apart from the digest suite's and the blind rounds' seeds
+MEASURE_SEED = PROMPT_SEED + 1  # --measure: prompts the table was not built on
 
 
 def prompts(corpus, count: int, seed: int) -> list[dict]:
@@ -53,12 +59,33 @@ def prompts(corpus, count: int, seed: int) -> list[dict]:
     return found
 
 
+def overused(generator, requests: list[dict], reference: PhraseShares, name: str) -> dict:
+    """Write a poem for each request; print and return the phrases those poems overuse."""
+    started = time.perf_counter()
+    poems = []
+    for request in requests:
+        try:
+            poems.append(generator.generate(**request)[0].lines)
+        except UserError as error:  # a title the model cannot write: skipped, and said so
+            print(f"  skipped {request}: {error}", file=sys.stderr)
+    found = overused_phrases(poems, reference)
+    with_phrase = sum(bool(phrases_of(poem) & found.keys()) for poem in poems)
+    top = ", ".join(f"{phrase} {share:.1%}" for phrase, (share, _) in list(found.items())[:8])
+    print(
+        f"{name}: {len(poems)} poems in {time.perf_counter() - started:.0f} s, "
+        f"{with_phrase / len(poems):.1%} with an overused phrase; {len(found)} phrases ({top})",
+        flush=True,
+    )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped model), where the table goes")
     parser.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")
     parser.add_argument("--poems", type=int, default=1200, help="poems a round (default 1200)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--measure", action="store_true", help="measure the model's table; write nothing")
     args = parser.parse_args(argv)
     from poetry_rnn.generation.generator import PoetryGenerator
 
@@ -69,31 +96,25 @@ def main(argv: list[str] | None = None) -> int:
         corpus = load_corpus(source)
         reference = PhraseShares(p.lines for p in corpus.split("train", forms=FORMS) if is_intact(p.lines))
         generator = PoetryGenerator.from_pretrained(args.model)
-        requests = prompts(corpus, args.poems, PROMPT_SEED)
+        requests = prompts(corpus, args.poems, MEASURE_SEED if args.measure else PROMPT_SEED)
+        if args.measure and not generator.overused_phrases:
+            raise UserError(f"the model at {generator.model_dir} has no table of overused phrases to measure")
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.measure:
+        shipped = dict(generator.overused_phrases)
+        for name, table in (("without the table", {}), (f"with its {len(shipped)} phrases", shipped)):
+            generator.overused_phrases = table
+            overused(generator, requests, reference, name)
+        return 0
     table: dict[str, float] = {}
     for round_number in range(1, args.rounds + 1):
         generator.overused_phrases = dict(table)
-        started = time.perf_counter()
-        poems = []
-        for request in requests:
-            try:
-                poems.append(generator.generate(**request)[0].lines)
-            except UserError as error:  # a title the model cannot write: skipped, and said so
-                print(f"  skipped {request}: {error}", file=sys.stderr)
-        found = overused_phrases(poems, reference)
-        with_phrase = sum(any(phrase in line for phrase in found for line in poem) for poem in poems)
+        found = overused(generator, requests, reference, f"round {round_number}")
         for phrase, (share, reference_share) in found.items():
             table[phrase] = min(MAX_PENALTY, table.get(phrase, 0.0) + math.log(share / reference_share))
-        top = ", ".join(f"{p} {s:.1%}" for p, (s, _) in list(found.items())[:8])
-        print(
-            f"round {round_number}: {len(poems)} poems in {time.perf_counter() - started:.0f} s, "
-            f"{with_phrase / len(poems):.1%} with an overused phrase, {len(found)} phrases ({top}); "
-            f"table {len(table)}",
-            flush=True,
-        )
+        print(f"  table {len(table)}", flush=True)
     about = {
         "made_by": "scripts/build_overused_phrases.py",
         "poems_a_round": args.poems,
