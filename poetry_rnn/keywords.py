@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.lazy_import import import_modules
 from poetry_rnn.script import SCRIPTS, normalize_variants, to_simplified, to_traditional
 
 METHODS = ("textrank", "tfidf")
@@ -67,6 +68,7 @@ _ready = False
 def _jieba():
     """jieba, initialised once per process: quiet, its cache in a private temporary folder."""
     global _ready
+    import_modules("jieba")
     import jieba
 
     with _lock:
@@ -139,6 +141,7 @@ def extract_keywords(
     if script not in SCRIPTS:
         raise UserError(f"script: choose one of {', '.join(SCRIPTS)}, got {script!r}", field="script")
     jieba = _jieba()
+    import_modules("jieba.analyse")
     from jieba import analyse
 
     original = text.strip()
@@ -172,6 +175,7 @@ def _cache_path(bodies: list[str], k: int, cache_dir: str | os.PathLike | None) 
 
 def _rank_corpus(bodies: list[str], k: int) -> dict[str, list[str]]:
     jieba = _jieba()
+    import_modules("jieba.posseg")
     from jieba import posseg
 
     frequencies = jieba.dt.FREQ

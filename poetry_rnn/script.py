@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from poetry_rnn.lazy_import import import_modules
+
 SCRIPTS = ("traditional", "simplified")
 
 # Variant forms in the corpus → the form the rhyme tables (and the model) use. Applied by corpus cleaning
@@ -48,6 +50,7 @@ _VARIANT_CHARS = re.compile("[" + "".join(VARIANTS) + "]")
 @lru_cache(maxsize=2)
 def _converter(config: str):
     # Official OpenCC only (package `opencc`); `opencc-python-reimplemented` installs the same module name.
+    import_modules("opencc")
     import opencc
 
     return opencc.OpenCC(config if config.endswith(".json") else f"{config}.json")

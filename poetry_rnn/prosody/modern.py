@@ -26,8 +26,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from poetry_rnn.lazy_import import import_modules
 from poetry_rnn.prosody.tones import PING, ZE
 from poetry_rnn.script import normalize_variants, to_simplified
+
+# pypinyin's modules this module uses, imported on first use (lazy_import says why through import_modules)
+PYPINYIN = ("pypinyin", "pypinyin.style", "pypinyin.constants", "pypinyin.seg.simpleseg")
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 POLYPHONES_FILE = "xinyun_polyphones.json"
@@ -100,6 +104,7 @@ class ModernReading:
 @lru_cache(maxsize=4096)
 def syllable(pinyin: str) -> Syllable | None:
     """The toned syllable `pinyin` ("cháng"), or None for a neutral-tone or unreadable one."""
+    import_modules(*PYPINYIN)
     from pypinyin import Style
     from pypinyin.style import convert
 
@@ -117,6 +122,7 @@ def syllable(pinyin: str) -> Syllable | None:
 def listed_readings(char: str) -> tuple[str, ...]:
     """Every reading pypinyin lists for `char` as written (tone marks; neutral ones included), in its
     order; for a character pypinyin lacks, those of its simplified form."""
+    import_modules(*PYPINYIN)
     from pypinyin.constants import PINYIN_DICT
 
     if len(char) != 1:
@@ -168,6 +174,7 @@ def _phrase_reading(char: str, written: str, phrase: str) -> ModernReading | Non
     own = listed_readings(char)
     found = syllable(written)
     if found is None:  # neutral tone: the full tone of the same syllable
+        import_modules(*PYPINYIN)
         from pypinyin import Style
         from pypinyin.style import convert
 
@@ -184,6 +191,7 @@ def _phrase_reading(char: str, written: str, phrase: str) -> ModernReading | Non
 @lru_cache(maxsize=65536)
 def line_readings(line: str) -> tuple[ModernReading, ...]:
     """Each character of `line` (Chinese characters, either script) as a Mandarin reader reads it there."""
+    import_modules(*PYPINYIN)
     from pypinyin.constants import PHRASES_DICT
     from pypinyin.seg.simpleseg import seg
 
@@ -210,6 +218,7 @@ def surprising_pairs() -> dict[str, tuple[tuple[str, str | None, str | None], ..
     (second character, first's tone there or None, second's tone there or None); None where the phrase
     reads the character as `char_reading` settles it. 一 and 不 (sandhi) and neutral tones are left out.
     The decoder steers by these before a line is finished; the finished line is judged by `line_readings`."""
+    import_modules(*PYPINYIN)
     from pypinyin.constants import PHRASES_DICT
 
     found: dict[str, list[tuple[str, str | None, str | None]]] = {}
