@@ -145,8 +145,7 @@ class PoetryGenerator:
         self._corpus_lines_resolved = corpus_lines is not None
         self._lock = threading.Lock()
         self._simplified_index: SimplifiedIndex | None = None
-        # phrase → penalty: the stock phrases this model overuses (decoding.rules.phrases), None without
-        self.overused_phrases: dict[str, float] | None = read_table(self.model_dir)
+        self.overused_phrases = read_table(self.model_dir)
 
     @classmethod
     def from_pretrained(
@@ -172,6 +171,17 @@ class PoetryGenerator:
         return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source, precision=precision)
 
     # ------------------------------------------------------------------------------------------ helpers
+    @property
+    def overused_phrases(self) -> dict[str, float] | None:
+        """phrase → penalty: the stock phrases this model overuses (decoding.rules.phrases), or None."""
+        return self._overused_phrases
+
+    @overused_phrases.setter
+    def overused_phrases(self, table: dict[str, float] | None) -> None:
+        # one rule for every request: it keeps no state of its own (it reads the line being written)
+        self._overused_phrases = table
+        self._overused_rule = OverusedPhraseRule(self.tables, table) if table else None
+
     def corpus_lines(self) -> CorpusLines | None:
         if not self._corpus_lines_resolved:
             with self._lock:
@@ -274,10 +284,8 @@ class PoetryGenerator:
             rules.append(
                 PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)
             )
-        table = self.overused_phrases
-        if request.avoid_overused and table:
-            key = ("overused", tuple(sorted(table.items())))
-            rules.append(tables.shared(key, lambda: OverusedPhraseRule(tables, table)))
+        if request.avoid_overused and self._overused_rule is not None:
+            rules.append(self._overused_rule)
         if request.one_season:
             # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
             planned = request.plan.keywords if request.plan is not None else ()

@@ -2,7 +2,7 @@
 
 Readers of the blind rounds found spring and autumn in one scene. Tang poets name two of 春夏秋冬 in one
 regular poem rarely (2 % of the test split's poems, mostly 春 and 秋 as "the years"); the shipped model
-does so four times as often (poetry_rnn.quality measures both). The model forgets, four lines on, which
+did so three times as often (poetry_rnn.quality measures both). The model forgets, four lines on, which
 season its first couplet set.
 
 A soft preference, not a rule of verse: the piece that names another season loses SEASON_PENALTY from its
