@@ -143,6 +143,12 @@ def shipped_slots() -> ReduplicationSlots | None:
         return None
 
 
+def repeated_share(poem: Sequence[str]) -> float:
+    """The share of the poem's characters that repeat one earlier in it."""
+    text = "".join(poem)
+    return (len(text) - len(set(text))) / len(text) if text else 0.0
+
+
 def seasons_named(texts: Iterable[str]) -> frozenset[str]:
     """The seasons named in any of `texts` (either script: the four characters are the same in both)."""
     return frozenset(season for text in texts for season in SEASONS if season in text)
@@ -201,6 +207,7 @@ class QualityReport:
     poems_repeated_verbatim: int  # poems equal to an earlier poem of the set
     distinct_2: float  # distinct character bigrams within lines / all such bigrams
     poems_naming_two_seasons: float = 0.0  # share of poems
+    repeated_characters: float = 0.0  # mean over poems of the share of characters repeating an earlier one
     overused_phrases: int | None = None  # None without reference poems
     poems_with_overused_phrase: float | None = None  # share of poems
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -294,6 +301,7 @@ def measure(
         poems_repeated_verbatim=verbatim,
         distinct_2=distinct_n(poems, 2),
         poems_naming_two_seasons=sum(len(seasons_named(poem)) > 1 for poem in poems) / len(poems),
+        repeated_characters=sum(map(repeated_share, poems)) / len(poems),
         overused_phrases=None if overused is None else len(overused),
         poems_with_overused_phrase=None if with_overused is None else with_overused / len(poems),
         examples=examples,

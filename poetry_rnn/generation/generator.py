@@ -46,6 +46,7 @@ from poetry_rnn.decoding.rules import (
 from poetry_rnn.decoding.rules.heard import HeardLineRule
 from poetry_rnn.decoding.rules.phrases import OverusedPhraseRule, read_table
 from poetry_rnn.decoding.rules.plan import PlanRule
+from poetry_rnn.decoding.rules.reuse import ReuseRule
 from poetry_rnn.decoding.rules.season import SeasonRule, seasons_named
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
@@ -280,6 +281,9 @@ class PoetryGenerator:
             request.notes.append("reduplications unchecked: the table of attested ones is missing")
         lines = LineRepetition(form.chars_per_line, slots)
         rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
+        if request.repeat_penalty > 0:
+            penalty = request.repeat_penalty
+            rules.append(tables.shared(("reuse", penalty), lambda: ReuseRule(tables, penalty)))
         if request.plan is not None:
             rules.append(
                 PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)

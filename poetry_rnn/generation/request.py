@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from poetry_rnn.decoding.rules.reuse import REPEAT_PENALTY
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
 from poetry_rnn.prosody.patterns import Form, get_form
@@ -43,6 +44,7 @@ DEFAULT_TOP_P = 0.95
 DEFAULT_CANDIDATES = 8  # sampled candidates reranked per request (at least n; a beam request keeps n)
 MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
+MAX_REPEAT_PENALTY = 10.0  # e^-10: a character the poem has is as good as excluded
 MAX_REPEAT = 56  # the characters of a 七律: a higher limit limits nothing
 MAX_TITLE_CHARS = 20
 MAX_THEME_CHARS = 200
@@ -115,6 +117,11 @@ class GenerationRequest:
         off_switch=True,
     )
     max_repeat: int | None = _option(2, "most times one character may occur", type=int)
+    repeat_penalty: float = _option(
+        REPEAT_PENALTY,
+        f"how much a character the poem already has is disfavoured (0–{MAX_REPEAT_PENALTY:g}; 0: not at all)",
+        type=float,
+    )
     time_limit: float | None = _option(None, "give up after this many seconds", type=float)
     candidates: int | None = _option(
         None,
@@ -192,6 +199,13 @@ class GenerationRequest:
         self._set("originality", bool(self.originality))
         self._set("avoid_overused", bool(self.avoid_overused))
         self._set("one_season", bool(self.one_season))
+        penalty = _number(self.repeat_penalty, "repeat_penalty", "repeat_penalty")
+        if not 0 <= penalty <= MAX_REPEAT_PENALTY:
+            raise UserError(
+                f"repeat_penalty must be from 0 to {MAX_REPEAT_PENALTY:g}, got {penalty:g}",
+                field="repeat_penalty",
+            )
+        self._set("repeat_penalty", penalty)
         self._set("plan", parse_plan(self.plan, form.line_count // 2))
 
     def _set(self, name: str, value) -> None:

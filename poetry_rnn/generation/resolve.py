@@ -54,6 +54,7 @@ class ResolvedRequest:
     originality: bool
     avoid_overused: bool
     one_season: bool
+    repeat_penalty: float
     max_repeat: int | None
     time_limit: float | None
     # the first lines (0-based) of the couplets written parallel: a 律诗's 颔联 and 颈联 (2, 4), a 绝句's
@@ -128,6 +129,7 @@ def resolve_request(
         originality=request.originality,
         avoid_overused=request.avoid_overused,
         one_season=request.one_season,
+        repeat_penalty=request.repeat_penalty,
         max_repeat=request.max_repeat,
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
