@@ -418,8 +418,8 @@ HOW_IT_WORKS = {
 - **押韵**：韵脚同属平水韵或中华新韵的一个平声韵部，不重韵。
 - **藏头 / 首句**：句首字或整个首句固定。
 - **重复与原创**：一字至多用两次；不整句照抄训练诗句。
-- **套语与季节**（只是避让，不是禁止）：模型远比唐人爱用的套语（如「不知何处」）少用；题目或诗句点出一个季节后，
-  少写别的季节。
+- **套语、季节与重字**（只是避让，不是禁止）：模型远比唐人爱用的套语（如「不知何处」）少用；题目或诗句点出一个
+  季节后，少写别的季节；诗中已有的字少再用。
 
 每次抽样若干候选（温度、top-p、可复用的种子），每首再经格律检测复核一次，按自然度排序。主题模式用 jieba（TextRank）
 从白话中取关键词；命题模式以题目为条件。
@@ -437,8 +437,9 @@ step a set of small, composable constraints masks the characters that would brea
 - **acrostic / first line** — the heads of the lines, or the whole first line, are fixed.
 - **repetition and originality** — no character more than twice; no line copied whole from the training
   poems.
-- **stock phrases and seasons** (held back, not forbidden) — phrases the model writes far more often than
-  Tang poets did (「不知何處」) are disfavoured; once the title or a line names a season, so are the others.
+- **stock phrases, seasons and reused characters** (held back, not forbidden) — phrases the model writes far
+  more often than Tang poets did (「不知何處」) are disfavoured; once the title or a line names a season, so
+  are the others; so is a character the poem already has.
 
 Several candidates are sampled (temperature, top-p, a seed you can reuse), each is checked once more by the
 checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Theme mode reads keywords
