@@ -93,6 +93,10 @@ class ReduplicationSlots:
         """Whether the reduplication line[position:position + 2] stands at an attested slot."""
         return (len(line), position, line[position]) in self._slots
 
+    def chars_at(self, length: int, position: int) -> frozenset[str]:
+        """The characters attested as a reduplication starting at `position` of a line of `length`."""
+        return frozenset(char for at_length, at, char in self._slots if (at_length, at) == (length, position))
+
     def __contains__(self, slot: object) -> bool:
         return slot in self._slots
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.parallel import (
@@ -372,3 +373,27 @@ def test_a_first_line_does_not_double_where_the_mirror_cannot_follow(vocabulary)
     write(vocabulary, constraints, headed, "白")
     assert not rule.mask(headed)[vocabulary.ids_of_text["白"][0]]  # the next line's head cannot double
     assert rule.mask(headed)[vocabulary.ids_of_text["雲"][0]]
+
+
+def test_the_mirror_of_a_doubling_is_prepared_one_character_early(vocabulary):
+    """Where the first line doubles next (蕭蕭 at 4-5), the second line writes at 4 only a character that may
+    double at that place of a line: with the shipped slots, an attested reduplication; without, anything."""
+    from poetry_rnn.quality import ReduplicationSlots
+
+    slots = ReduplicationSlots([(7, 4, "滾"), (7, 4, "漫")])
+
+    def allowed_at_four(**options) -> set[str]:
+        rule, constraints, state = couplet_rule(vocabulary, 7, **options)
+        write(vocabulary, constraints, state, "無邊落木蕭蕭下，不盡長江")
+        allowed = rule.mask(state)
+        return {c for c, p in vocabulary.ids_of_text.items() if len(c) == 1 and bool(allowed[p[0]])}
+
+    free, prepared = allowed_at_four(), allowed_at_four(slots=slots)
+    assert "滾" in prepared and prepared <= {"滾", "漫"}
+    assert len(free) > len(prepared) and "滾" in free
+    # where the first line does not double next, the slots change nothing
+    rule, constraints, state = couplet_rule(vocabulary, 7, slots=slots)
+    write(vocabulary, constraints, state, "無邊落木蕭蕭下，不盡")
+    _, bare, plain = couplet_rule(vocabulary, 7)
+    write(vocabulary, bare, plain, "無邊落木蕭蕭下，不盡")
+    assert torch.equal(rule.mask(state), bare.rules[0].mask(plain))

@@ -265,18 +265,18 @@ class PoetryGenerator:
         if request.heads:
             key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
             rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
+        slots = shipped_slots()
         if request.parallel_couplets:
             second_lines = [line + 1 for line in request.parallel_couplets]
             heads = tuple(tuple(sorted(head)) for head in request.heads or ())
             rules.append(
                 tables.shared(
                     ("parallel", form.chars_per_line, tuple(second_lines), heads),
-                    lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads),
+                    lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads, slots=slots),
                 )
             )
         # Heads that stand for one character are reserved, so that the model cannot spend them early.
         reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-        slots = shipped_slots()
         if slots is None:
             request.notes.append("reduplications unchecked: the table of attested ones is missing")
         lines = LineRepetition(form.chars_per_line, slots)

@@ -28,6 +28,7 @@ from poetry_rnn.decoding.rules.base import Rule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.parallel import UNKNOWN_SCORE, ParallelTable, load_table, normalize_lines
+from poetry_rnn.quality import ReduplicationSlots
 from poetry_rnn.script import normalize_variants, to_traditional
 
 # A pair scoring below this does not face each other: about 85 % of the positions of the corpus's parallel
@@ -198,8 +199,10 @@ class ParallelRule(Rule):
         floor: float = DEFAULT_FLOOR,
         word_floor: float = DEFAULT_WORD_FLOOR,
         reach: float = DEFAULT_REACH,
+        slots: ReduplicationSlots | None = None,
     ):
-        """heads: the acrostic's head characters per line (each a set of the characters it may be)."""
+        """heads: the acrostic's head characters per line (each a set of the characters it may be). slots: the
+        attested reduplications (normalised), which a mirrored doubling must be one of (None: any)."""
         self.tables = tables
         self.facing = facing_scores(tables)
         self.chars_per_line = chars_per_line
@@ -228,6 +231,20 @@ class ParallelRule(Rule):
         self._none = torch.zeros(tables.vocab_size, dtype=torch.bool)
         self._excluded = BoundedCache[frozenset[int]](4096)
         self._doubled = BoundedCache[torch.Tensor](1024)
+        # Where the first line doubles at p + 1, the second must write at p a character that may double there:
+        # per position p, the one-character pieces attested so (longer pieces left free), and the facing
+        # masks narrowed by it (cached by the facing mask's identity, as the penalty rows are)
+        self._mirrorable: dict[int, torch.Tensor] = {}
+        if slots is not None:
+            single = self.tables.lengths == 1
+            for position in range(chars_per_line - 1):
+                attested = [
+                    piece
+                    for char in slots.chars_at(chars_per_line, position)
+                    for piece in self.tables.ids_of_text.get(char, ())
+                ]
+                self._mirrorable[position] = ~single | self.tables.mask_of(attested)
+        self._narrowed = BoundedCache[tuple[torch.Tensor, torch.Tensor]](1024)
 
     def start(self, state: DecodingState) -> None:
         state.rule_states[self] = None
@@ -268,6 +285,8 @@ class ParallelRule(Rule):
             # the second character of a two-character word: the word faces as a whole (see DEFAULT_WORD_FLOOR)
             floor = max(floor, 2 * self.word_floor - own.last_score)
         found = self.facing.mask(first[position], _rounded(max(floor, short)))
+        if position + 1 < self.chars_per_line and first[position + 1] == first[position]:
+            found = self._mirroring(found, position)
         if previous:  # a doubling only the second line has is no 对仗
             return found, own.excluded.union(self.tables.ids_of_text.get(previous, ()))
         return found, own.excluded
@@ -316,6 +335,22 @@ class ParallelRule(Rule):
                 total += score
                 last = score
         state.rule_states[self] = own._replace(total=total, last_score=last)
+
+    def _mirroring(self, found: torch.Tensor | None, position: int) -> torch.Tensor | None:
+        """`found` less the pieces that could not be doubled at `position` + 1 (the first line doubles there):
+        a mirror that cannot follow is a dead end one character later."""
+        mirrorable = self._mirrorable.get(position)
+        if mirrorable is None:
+            return found
+        if found is None:
+            return mirrorable
+        key = (id(found), position)
+        cached = self._narrowed.get(key)
+        if cached is None:
+            cached = self._narrowed.put(
+                key, (found, found & mirrorable)
+            )  # holds `found`: its id stays its own
+        return cached[1]
 
     def _undoubled(self, second_line: int) -> tuple[int, ...]:
         """Positions of a parallel couplet's first line that may not repeat the character before them."""
