@@ -207,6 +207,26 @@ def test_tone_and_rhyme_constraints_give_faultless_poems_with_multi_char_pieces(
     assert used_multi, "the multi-character pieces should be used somewhere"
 
 
+def test_a_rhyme_is_used_once_as_a_reader_of_simplified_script_sees_it():
+    """迴 and 回 are two characters to the model and one (回) in simplified script: after a line rhyming on 回,
+    no later rhyme line may end on 迴 (the checker, reading the simplified poem, would call it 重韵)."""
+    tokenizer = make_tokenizer(CHARS + "回迴")
+    tables = VocabularyTables.build(tokenizer)
+    assert tables.simplified_twins("迴") == tables.simplified_twins("回") == {"回", "迴"}
+    assert tables.simplified_twins("山") == {"山"}
+    scheme = tables.scheme("pingshui")
+    form = get_form("qijue")
+    choice = PatternChoice(tone_patterns(form))
+    rhyme = RhymeRule(tables, scheme, choice, ("上平十灰",))
+    constraints = ConstraintSet(tables, [FormRule(tables, 7, 4), rhyme])
+    state = constraints.new_state()
+    for piece in tokenizer.encode("山風花春秋人回") + [tables.comma_id] + tokenizer.encode("山風花春秋人"):
+        constraints.advance(state, piece)
+    allowed = rhyme.mask(state)
+    assert not allowed[tokenizer.piece_to_id("迴")] and not allowed[tokenizer.piece_to_id("回")]
+    assert allowed[tokenizer.piece_to_id("來")]
+
+
 def test_repetition_constraint_blocks_a_character_after_max_repeat():
     tokenizer = make_tokenizer(multi=MULTI)
     tables = VocabularyTables.build(tokenizer)

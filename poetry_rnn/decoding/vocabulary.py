@@ -22,7 +22,7 @@ from poetry_rnn.cleaning import LOST_CHARACTER
 from poetry_rnn.decoding.penalties import MaskPenalties
 from poetry_rnn.decoding.scheme_tables import SchemeTables, build_scheme_tables
 from poetry_rnn.prosody.rhyme import get_scheme, is_cjk
-from poetry_rnn.script import normalize_variants
+from poetry_rnn.script import normalize_variants, to_simplified
 
 COMMA, PERIOD = "，", "。"
 MAX_SHARED_RULES = 256  # rule objects kept with their mask caches (acrostics come from users: bounded)
@@ -55,6 +55,7 @@ class VocabularyTables:
     _schemes: dict[str, SchemeTables] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _shared: BoundedCache = field(default_factory=lambda: BoundedCache(MAX_SHARED_RULES))
+    _twins: dict[str, frozenset[str]] | None = None
 
     def __post_init__(self) -> None:
         if self.penalties is None:
@@ -128,6 +129,26 @@ class VocabularyTables:
                     )
                     self._schemes[name] = tables
         return tables
+
+    def simplified_twins(self, char: str) -> frozenset[str]:
+        """The characters of this vocabulary (normalised) that are `char` once simplified, itself included:
+        迴 and 回 are two characters to the model and one to a reader of simplified script (回), where the
+        checker would call them one rhyme written twice (built on first use)."""
+        if self._twins is None:
+            with self._lock:
+                if self._twins is None:
+                    groups: dict[str, set[str]] = defaultdict(set)
+                    for text in self.ids_of_text:
+                        if len(text) == 1:
+                            normal = normalize_variants(text)
+                            groups[to_simplified(normal)].add(normal)
+                    self._twins = {
+                        member: frozenset(group)
+                        for group in groups.values()
+                        if len(group) > 1
+                        for member in group
+                    }
+        return self._twins.get(char, frozenset((char,)))
 
     def shared(self, key: Hashable, make: Callable[[], T]) -> T:
         """The object built by `make` for `key`, kept for later requests: the tone, rhyme and acrostic rules

@@ -149,7 +149,8 @@ class RhymeRule(Rule):
         last = normalize_variants(chars[-1])
         groups = tuple(g for g in own.groups if chars[-1] in self.scheme.group_chars[g])
         if groups and last not in own.used:
-            state.rule_states[self] = RhymeState(groups, own.used | {last})
+            # 迴 after 回 is the same rhyme to a reader of simplified script: both are used
+            state.rule_states[self] = RhymeState(groups, own.used | self.tables.simplified_twins(last))
         elif not every:  # the first line does not rhyme: keep only the patterns where it need not
             patterns = state.rule_states[self.choice].indices
             kept = tuple(p for p in patterns if state.line not in self.patterns[p].rhyme_lines)
