@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from poetry_rnn.cleaning import LOST_CHARACTER
+from poetry_rnn.cleaning import FORMS, LOST_CHARACTER
 from poetry_rnn.errors import UserError
 from poetry_rnn.script import normalize_variants
 
@@ -168,6 +168,12 @@ class PhraseShares:
         for poem in poems:
             self.poems += 1
             self.counts.update(phrases_of(poem, self.lengths))
+
+    @classmethod
+    def from_corpus(cls, corpus, split: str = "train") -> PhraseShares:
+        """The regular-form poems of one split of a `poetry_rnn.corpus.Corpus` (the forms the generator
+        writes), those with a lost character left out: the poets a generated set is compared with."""
+        return cls(poem.lines for poem in corpus.split(split, forms=FORMS) if is_intact(poem.lines))
 
     def share(self, phrase: str) -> float:
         """The share of poems with `phrase`; one never seen counts as half a poem (no ratio is infinite)."""

@@ -34,7 +34,7 @@ from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.decoding.rules.phrases import MAX_PENALTY, write_table  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.prosody.rhyme import is_cjk  # noqa: E402
-from poetry_rnn.quality import PhraseShares, is_intact, overused_phrases, phrases_of  # noqa: E402
+from poetry_rnn.quality import PhraseShares, overused_phrases, phrases_of  # noqa: E402
 
 PROMPT_SEED = 20261204  # apart from the digest suite's and the blind rounds' seeds
 MEASURE_SEED = PROMPT_SEED + 1  # --measure: prompts the table was not built on
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("--poems must be at least 100 and --rounds at least 1")
         source = str(args.corpus or default_corpus_source())
         corpus = load_corpus(source)
-        reference = PhraseShares(p.lines for p in corpus.split("train", forms=FORMS) if is_intact(p.lines))
+        reference = PhraseShares.from_corpus(corpus)
         generator = PoetryGenerator.from_pretrained(args.model)
         requests = prompts(corpus, args.poems, MEASURE_SEED if args.measure else PROMPT_SEED)
         if args.measure and not generator.overused_phrases:

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         form_counts = Counter(record["poem"]["form"] for record in records)
         sample = real_sample(corpus, form_counts, args.seed)
         test_all = [list(p.lines) for p in corpus.split("test", forms=FORMS) if is_intact(p.lines)]
-        phrases = PhraseShares(p.lines for p in corpus.split("train", forms=FORMS) if is_intact(p.lines))
+        phrases = PhraseShares.from_corpus(corpus)
         reports = {
             "generated": measure(generated, slots, phrases),
             "real_sample": measure(sample, slots, phrases),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from poetry_rnn.corpus import FORMS, load_corpus
+from poetry_rnn.corpus import load_corpus
 from poetry_rnn.errors import UserError
 from poetry_rnn.quality import (
     PhraseShares,
@@ -130,7 +130,7 @@ def test_eval_quality_script_on_a_poems_file(tmp_path, small_corpus, capsys):
     assert eval_quality.main(argv) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     slots = ReduplicationSlots.from_corpus(small_corpus, "train")
-    phrases = PhraseShares(p.lines for p in small_corpus.split("train", forms=FORMS) if is_intact(p.lines))
+    phrases = PhraseShares.from_corpus(small_corpus)
     # the simplified poem is measured in traditional: the same poem twice
     assert report["generated"] == measure([STUTTER, STUTTER], slots, phrases).to_dict()
     assert report["generated"]["poems_repeated_verbatim"] == 1

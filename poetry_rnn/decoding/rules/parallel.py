@@ -346,10 +346,8 @@ class ParallelRule(Rule):
             return mirrorable
         key = (id(found), position)
         cached = self._narrowed.get(key)
-        if cached is None:
-            cached = self._narrowed.put(
-                key, (found, found & mirrorable)
-            )  # holds `found`: its id stays its own
+        if cached is None:  # the entry holds `found` too, so that its id cannot be reused while cached
+            cached = self._narrowed.put(key, (found, found & mirrorable))
         return cached[1]
 
     def _undoubled(self, second_line: int) -> tuple[int, ...]:
