@@ -37,6 +37,9 @@ class SamplingOptions:
     temperature: float = 0.8
     top_k: int = 0
     top_p: float = 0.9
+    select_lines: frozenset[int] = (
+        frozenset()
+    )  # after these lines, the weaker candidates continue the stronger
 
 
 class Deadline:
@@ -73,6 +76,7 @@ def sample(
     logprobs, hidden = stepper.prefix(prefix_ids, batch)
     scores = StepScores(logprobs)
     plan = constraints.plan(states)
+    selected_line = 0
     for _ in range(max_steps):
         if deadline:
             deadline.check()
@@ -111,6 +115,14 @@ def sample(
         yield states
         if all(s.finished or s.dead for s in states):
             break
+        if options.select_lines and _at_line_end(states, selected_line, options.select_lines):
+            selected_line = max(s.line for s in states)
+            rows = _line_survivors(states)
+            if rows is not None:
+                states = [states[row].copy() for row in rows]
+                index = torch.tensor(rows, dtype=torch.long)
+                hidden = stepper.select(hidden, index)
+                choice = choice[index]
         plan = constraints.plan(states)
         if plan.every_piece_dictated:  # the next pieces are dictated: no output layer
             hidden = stepper.step(choice, hidden, project=False)[1]
@@ -120,6 +132,32 @@ def sample(
         if not state.finished:
             state.dead = True  # ran out of steps: cannot happen with the form constraint, but never loop
     return states
+
+
+def _at_line_end(states: list[DecodingState], selected_line: int, lines: frozenset[int]) -> bool:
+    """Every live candidate has just ended the same line, one of `lines` not yet selected at."""
+    live = [s for s in states if not (s.finished or s.dead)]
+    if not live or live[0].position or live[0].line in (selected_line,) or live[0].line not in lines:
+        return False
+    return all(s.position == 0 and s.line == live[0].line for s in live)
+
+
+def _line_survivors(states: list[DecodingState]) -> list[int] | None:
+    """Rows to continue: the stronger half of the live candidates by mean log-probability, each kept once,
+    and each row of the weaker half (and of dead candidates) replaced by a copy of a stronger one, best
+    first. None where fewer than two candidates live."""
+    live = sorted(
+        (row for row, s in enumerate(states) if not (s.finished or s.dead)),
+        key=lambda row: -states[row].score(),
+    )
+    if len(live) < 2:
+        return None
+    keep = live[: (len(live) + 1) // 2]
+    rows = list(range(len(states)))
+    replaced = [row for row in rows if row not in keep and not states[row].finished]
+    for number, row in enumerate(replaced):
+        rows[row] = keep[number % len(keep)]
+    return rows
 
 
 def beam_search(

@@ -116,6 +116,13 @@ class GenerationRequest:
         flag="--mixed-seasons",
         off_switch=True,
     )
+    select_lines: bool = _option(
+        True,
+        "let every candidate continue from its own lines (by default, after each line the likelier half of "
+        "the candidates continue in place of the others)",
+        flag="--no-line-selection",
+        off_switch=True,
+    )
     max_repeat: int | None = _option(2, "most times one character may occur", type=int)
     repeat_penalty: float = _option(
         REPEAT_PENALTY,
@@ -199,6 +206,7 @@ class GenerationRequest:
         self._set("originality", bool(self.originality))
         self._set("avoid_overused", bool(self.avoid_overused))
         self._set("one_season", bool(self.one_season))
+        self._set("select_lines", bool(self.select_lines))
         penalty = _number(self.repeat_penalty, "repeat_penalty", "repeat_penalty")
         if not 0 <= penalty <= MAX_REPEAT_PENALTY:
             raise UserError(

@@ -123,7 +123,13 @@ def resolve_request(
         n=request.n,
         candidates=_candidates(request),
         seed=seed,
-        options=SamplingOptions(temperature=request.temperature, top_k=top_k, top_p=request.top_p),
+        options=SamplingOptions(
+            temperature=request.temperature,
+            top_k=top_k,
+            top_p=request.top_p,
+            # every line but the last: after it only </s> follows
+            select_lines=frozenset(range(1, form.line_count)) if request.select_lines else frozenset(),
+        ),
         beam=request.beam,
         script=request.script,
         originality=request.originality,
