@@ -51,7 +51,7 @@ HANG_SECONDS = 60.0  # a hang guard, not a speed target: the slowest honest call
 MAX_MESSAGE_CHARS = 2000  # an error message must not echo a 200k-character input back
 GENERATE_FIELDS = frozenset(
     "form rhyme_scheme rhyme_group first_line_rhymes tone acrostic first_line title keywords theme n seed "
-    "temperature top_k top_p beam script originality avoid_overused one_season repeat_penalty max_repeat "
+    "temperature top_k top_p beam script originality avoid_overused one_season select_lines repeat_penalty max_repeat "
     "time_limit candidates "
     "model".split()
 )
@@ -144,6 +144,7 @@ def generate_options(first_lines: list[str], rhyme_groups: list[str]) -> st.Sear
         "originality": _mostly(st.booleans()),
         "avoid_overused": _mostly(st.booleans()),
         "one_season": _mostly(st.booleans()),
+        "select_lines": _mostly(st.booleans()),
         "repeat_penalty": _mostly(st.floats(0.0, 10.0) | st.sampled_from([-0.5, 10.5, "2", float("nan")])),
         "max_repeat": _mostly(st.sampled_from([None, 1, 2, 3, 56, 0, 57])),
         "time_limit": _mostly(st.sampled_from([None, 30.0, 5.0, 0.5, 1e-6, 0, -1.0])),

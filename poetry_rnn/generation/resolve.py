@@ -127,8 +127,7 @@ def resolve_request(
             temperature=request.temperature,
             top_k=top_k,
             top_p=request.top_p,
-            # every line but the last: after it only </s> follows
-            select_lines=frozenset(range(1, form.line_count)) if request.select_lines else frozenset(),
+            select_lines=_selection_lines(request, form),
         ),
         beam=request.beam,
         script=request.script,
@@ -242,3 +241,12 @@ def _rhyme_groups(
             field="rhyme_group",
         )
     return (group,)
+
+
+def _selection_lines(request: GenerationRequest, form: Form) -> frozenset[int]:
+    """After which lines the search lets the likelier candidates continue in place of the others: every
+    line but the last (only </s> follows it), and only where one poem is asked for, since several poems
+    of one request would then share their first lines."""
+    if not request.select_lines or request.n > 1 or request.beam > 1:
+        return frozenset()
+    return frozenset(range(1, form.line_count))
