@@ -54,6 +54,8 @@ def test_the_option_defaults_on_reads_the_command_line_and_applies_to_one_poem(t
     assert resolved.options.select_lines == frozenset(range(1, 8))  # every line but the last
     # several poems of one request would share their first lines; a beam keeps its own search
     for options in ({"n": 2}, {"beam": 2}, {"select_lines": False}):
-        assert generator._resolve(GenerationRequest(form="qilv", **options)).options.select_lines == frozenset()
+        assert (
+            generator._resolve(GenerationRequest(form="qilv", **options)).options.select_lines == frozenset()
+        )
     poems = generator.generate(form="wujue", seed=3)
     assert poems[0].ok
