@@ -41,14 +41,14 @@ except ImportError:  # a revision from before the generation package
 torch.set_num_threads(1)
 request = json.loads(sys.argv[3])
 generator = PoetryGenerator.from_pretrained(sys.argv[1] + "/data/default_model")
-generator.generate(n=8, seed=0, **request)
+generator.generate(seed=0, **request)
 found = []
 for batch in (1, 8):
     times = []
     for index in range(int(sys.argv[2])):
         started = time.perf_counter()
         # candidates named: the default grew from n to 8 (both trees must decode as many)
-        generator.generate(n=batch, candidates=batch, seed=100 + index, **request)
+        generator.generate(candidates=batch, seed=100 + index, **request)
         times.append((time.perf_counter() - started) * 1000)
     found.append(statistics.median(times))
 print(*found)

@@ -4,7 +4,8 @@
                                    [--breakdown]
 
 Reports (medians over --repeats seeds, after one warm-up call that builds the tables):
-- ms for one candidate (n=1) and for 8 candidates decoded as one batch and reranked (n=8);
+- ms for one poem from one candidate and from 8 candidates decoded as one batch (with line selection, the
+  default) and reranked;
 - the same number of steps sampled without any constraint (same model, prefix and sampler), and the
   constraints' overhead over it, for 1 and 8 candidates;
 - where the time goes: the decoding loop vs. the final check of each poem with the 格律 checker (and the
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
-    generator.generate(n=8, seed=0, **REQUEST)  # warm-up: tables, caches, corpus lines
+    generator.generate(seed=0, **REQUEST)  # warm-up: tables, caches, corpus lines
     cold_seconds = time.perf_counter() - started
 
     precision = generator.stepper.precision
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     for batch in (1, 8):
         constrained, baseline = interleaved_median_ms(
             [
-                lambda i, b=batch: generator.generate(n=b, candidates=b, seed=100 + i, **REQUEST),
+                lambda i, b=batch: generator.generate(candidates=b, seed=100 + i, **REQUEST),
                 lambda i, b=batch: unconstrained(generator, b, 100 + i),
             ],
             args.repeats,
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     # Where the time goes for 8 candidates: decode loop vs. the checker's final analysis of each poem.
     from poetry_rnn.generation.generator import analyze_lines  # the checker as the generator calls it
 
-    poems = generator.generate(n=8, seed=7, **REQUEST)
+    poems = generator.generate(n=8, seed=7, select_lines=False, **REQUEST)  # eight poems of one search
     check_ms = median_ms(
         lambda i: [analyze_lines(p.lines, "pingshui", "strict") for p in poems], args.repeats
     )

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         followed, first, scores, faults, opening = [], [], [], 0, []
         for request in SUITE:
             for seed in range(1, args.seeds + 1):
-                poems = generator.generate(n=args.n, seed=seed, beam=args.beam, **request)
+                # every candidate of one search (line selection would decode n poems one by one)
+                poems = generator.generate(n=args.n, seed=seed, beam=args.beam, select_lines=False, **request)
                 for rank, poem in enumerate(poems):
                     faults += not poem.ok
                     followed += poem.plan_followed

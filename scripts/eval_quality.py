@@ -2,7 +2,7 @@
 
     python scripts/eval_quality.py [--model DIR] [--poems poems.jsonl] [--json-out report.json]
 
-Generated: the 240-poem suite of scripts/poem_digest.py (every form and option, through the public API),
+Generated: the 244-poem suite of scripts/poem_digest.py (every form and option, through the public API),
 or the poems of a file it wrote with --out. Real: as many test-split poems of the same forms (seeded
 sample), and the whole regular-form test split for a steadier reference. Attested reduplications come from
 the train split, and so do the phrase shares that say which phrases are overused (its regular-form poems).

@@ -1,6 +1,6 @@
 """How well 中华新韵 poems hold by the modern reading: rhyme and strict tone as a Mandarin reader hears them.
 
-    python scripts/eval_xinyun.py --generate [--out poems.jsonl]   # the 240-request suite of poem_digest.py, all 新韵
+    python scripts/eval_xinyun.py --generate [--out poems.jsonl]   # the 244-poem suite of poem_digest.py, all 新韵
     python scripts/eval_xinyun.py --jsonl poems.jsonl               # poems written by poem_digest.py --out
 
 Each line is read in context as `poetry_rnn.prosody.modern.line_readings` reads it (pypinyin's phrase-aware

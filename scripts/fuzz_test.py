@@ -247,8 +247,11 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
             overused = {c: n for c, n in Counter("".join(lines)).items() if n > max(max_repeat, given[c])}
             if overused:
                 problems.append(f"{where}: characters used too often {overused} (max_repeat {max_repeat})")
-        if options.get("seed") is not None and poem.get("seed") != int(options["seed"]):
-            problems.append(f"{where}: seed {poem.get('seed')}, asked for {options['seed']}")
+        if options.get("seed") is not None:
+            # several poems are written one by one (line selection), with the seed and the next ones
+            seed = int(options["seed"])
+            if poem.get("seed") not in {(seed + k) % 2**63 for k in range(n)}:
+                problems.append(f"{where}: seed {poem.get('seed')}, asked for {options['seed']} (n {n})")
         if corpus_lines is not None and options.get("script", "traditional") == "traditional":
             copied = [line for line in lines[1 if first_line is not None else 0 :] if line in corpus_lines]
             if copied:

@@ -1,11 +1,12 @@
-"""A fixed 240-poem suite through the public API, and one digest of every poem it gives.
+"""A fixed 244-poem suite through the public API, and one digest of every poem it gives.
 
     python scripts/poem_digest.py [--model DIR] [--out poems.txt]
 
 Two revisions that print the same digest wrote byte-identical poems for every request of the suite: the
 check that a change to the code's structure changed no behaviour. The suite covers every form, both rhyme
 schemes and no rhyme, strict and standard tones, acrostic, a given first line, title, keywords, theme,
-both scripts, reranked candidates, beam search, streaming and both precisions (int8 and fp32).
+both scripts, reranked candidates, line selection (a request for one poem), beam search, streaming and
+both precisions (int8 and fp32).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ FIRST_LINES = {5: "白日依山盡", 7: "朝辭白帝彩雲間"}
 
 
 def suite() -> list[dict]:
-    """48 requests of 5 poems each: 240 poems."""
+    """48 requests of 5 poems each and 4 of one poem (where line selection applies): 244 poems."""
     requests = []
     seed = 500
     for form in FORMS:
@@ -45,6 +46,7 @@ def suite() -> list[dict]:
             {"tone": "off", "max_repeat": 1, "top_p": 0.8},
             {"stream": True, "rhyme_group": "下平一先"},
             {"precision": "fp32", "originality": False},
+            {"n": 1, "title": "春望"},
         ]
         for variant in variants:
             seed += 1

@@ -88,7 +88,10 @@ def test_each_form_and_mode_gives_a_regular_poem(client, form, mode, text, schem
     for poem in poems:
         assert_regular(poem, form, scheme=scheme, strictness=tone)
         assert poem["script"] == script
-        assert poem["seed"] == 5
+        assert poem["seed"] in (
+            5,
+            6,
+        )  # the poems are written one by one, with the request's seed and the next
         if script == "simplified":
             assert to_simplified(poem["text"]) == poem["text"]
         if mode == "acrostic":

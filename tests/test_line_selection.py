@@ -10,7 +10,8 @@ from poetry_rnn.decoding.search import _line_survivors
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.generation import PoetryGenerator
 from poetry_rnn.generation.command import configure_parser, request_options
-from poetry_rnn.generation.request import GenerationRequest
+from poetry_rnn.generation.generator import line_selection_families
+from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest
 
 
 def _state(logprob: float, steps: int = 10, dead: bool = False) -> DecodingState:
@@ -59,3 +60,25 @@ def test_the_option_defaults_on_reads_the_command_line_and_applies_to_one_poem(t
         )
     poems = generator.generate(form="wujue", seed=3)
     assert poems[0].ok
+
+
+def test_several_poems_are_decoded_one_by_one_each_as_its_own_one_poem_request(shipped):
+    """With line selection the candidates of one search share their first lines, so n poems are n searches:
+    each poem is the one-poem request of its seed, and no two poems share a line."""
+    poems = shipped.generate(form="qijue", title="送別", n=3, seed=40, script="traditional")
+    assert sorted(poem.seed for poem in poems) == [40, 41, 42]
+    assert [p.rank_score for p in poems] == sorted((p.rank_score for p in poems), reverse=True)
+    for poem in poems:
+        alone = shipped.generate(form="qijue", title="送別", seed=poem.seed, script="traditional")[0]
+        assert alone.text == poem.text
+    lines = [line for poem in poems for line in poem.lines]
+    assert len(set(lines)) == len(lines)
+
+
+def test_families_share_out_the_candidates():
+    families = line_selection_families(GenerationRequest(n=4, seed=7, candidates=12))
+    assert [(f.n, f.seed, f.candidates) for f in families] == [(1, s, 3) for s in (7, 8, 9, 10)]
+    drawn = line_selection_families(GenerationRequest(n=2))
+    assert drawn[1].seed == drawn[0].seed + 1 and drawn[0].candidates == DEFAULT_CANDIDATES
+    for one_search in ({"n": 1}, {"n": 3, "select_lines": False}, {"n": 3, "beam": 4}):
+        assert line_selection_families(GenerationRequest(**one_search)) is None

@@ -215,8 +215,10 @@ class PoetryApp:
         下平七阳. first_line_rhymes: auto, yes, no. tone: strict, standard, off. n: 1-8 poems. seed: -1 for
         a random one. script: simplified (default) or traditional. plan: one keyword per couplet
         separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. Returns {"poems": [...best first],
-        "seed": int}; each poem has lines, text, score (average log-probability per character: nearer 0
-        reads more natural), pattern, rhyme_group_label, seed, ok and the checker's analysis."""
+        "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
+        log-probability per character: nearer 0 reads more natural), pattern, rhyme_group_label, seed (the
+        poem's own: several poems are written one by one, with the request's seed and the next ones), ok
+        and the checker's analysis."""
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
@@ -230,7 +232,8 @@ class PoetryApp:
             log.exception("generate failed")
             raise server_error() from None
         dicts = [p.to_dict() for p in poems]
-        return {"poems": dicts, "seed": dicts[0]["seed"] if dicts else None}
+        first = request.seed if request.seed is not None else min((p["seed"] for p in dicts), default=None)
+        return {"poems": dicts, "seed": first}
 
     def api_check(self, text: str, scheme: str = "pingshui", strictness: str = "strict") -> dict:
         """Analyse the 格律 of a poem (simplified or traditional; punctuation or line breaks between

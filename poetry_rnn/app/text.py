@@ -421,7 +421,8 @@ HOW_IT_WORKS = {
 - **套语、季节与重字**（只是避让，不是禁止）：模型远比唐人爱用的套语（如「不知何处」）少用；题目或诗句点出一个
   季节后，少写别的季节；诗中已有的字少再用。
 
-每次抽样若干候选（温度、top-p、可复用的种子），每首再经格律检测复核一次，按自然度排序。主题模式用 jieba（TextRank）
+每首诗从 8 个候选里选出：候选同时抽样（温度、top-p、可复用的种子），每写完一句，较通顺的一半候选接替另一半续写；
+每首再经格律检测复核一次，按自然度排序。多首诗逐首这样写，种子依次加一。主题模式用 jieba（TextRank）
 从白话中取关键词；命题模式以题目为条件。
 """,
     "en": """### How the rules are kept
@@ -441,8 +442,10 @@ step a set of small, composable constraints masks the characters that would brea
   more often than Tang poets did (「不知何處」) are disfavoured; once the title or a line names a season, so
   are the others; so is a character the poem already has.
 
-Several candidates are sampled (temperature, top-p, a seed you can reuse), each is checked once more by the
-checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Theme mode reads keywords
+Each poem is the best of 8 candidates sampled side by side (temperature, top-p, a seed you can reuse); after
+each line the more fluent half of them carry on in place of the others. Each is checked once more by the
+checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Several poems are written
+one by one this way, with the seed and the next ones. Theme mode reads keywords
 out of plain modern Chinese with jieba (TextRank); title mode conditions on the title.
 """,
 }

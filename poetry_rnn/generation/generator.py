@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
-from poetry_rnn.generation.request import GenerationRequest, scheme_name
+from poetry_rnn.generation.request import DEFAULT_CANDIDATES, MAX_SEED, GenerationRequest, scheme_name
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
@@ -383,8 +384,23 @@ class PoetryGenerator:
                 return
 
     def _generate(self, stream: bool, asked: GenerationRequest):
-        request = self._resolve(asked)
-        deadline = Deadline(request.time_limit)
+        families = line_selection_families(asked)
+        if families is None:
+            return (yield from self._decode(stream, self._resolve(asked)))[: asked.n]
+        # Several poems with line selection: each poem is the best of its own family of candidates, decoded
+        # as the one-poem request of its seed would be (the same poem), so the poems share no lines.
+        resolved = [self._resolve(one) for one in families]  # every family checked before any decoding
+        deadline = Deadline(asked.time_limit)
+        poems: list[GeneratedPoem] = []
+        for number, request in enumerate(resolved):
+            found = yield from self._decode(stream and number == 0, request, deadline)
+            poems += [poem for poem in found if poem.text not in {p.text for p in poems}][:1]
+        poems.sort(key=lambda p: -p.rank_score)
+        return poems
+
+    def _decode(self, stream: bool, request: ResolvedRequest, deadline: Deadline | None = None):
+        """Every poem found for `request` (its candidates that passed the final check), best first."""
+        deadline = deadline or Deadline(request.time_limit)
         constraints = self._constraints(request)
         start, first_ids = self._start_state(request, constraints)
         prefix = conditioning_ids(
@@ -455,7 +471,7 @@ class PoetryGenerator:
             )
         self._rerank(poems, bodies, request, prefix, first_ids)
         poems.sort(key=lambda p: -p.rank_score)
-        return poems[: request.n]
+        return poems
 
     def _rerank(
         self,
@@ -540,6 +556,20 @@ class PoetryGenerator:
             plan=request.plan.shown(request.script) if request.plan else None,
             plan_followed=couplets_following(state.lines, request.plan.keywords) if request.plan else None,
         )
+
+
+def line_selection_families(request: GenerationRequest) -> list[GenerationRequest] | None:
+    """Where several poems are asked for with line selection: one request of one poem each, with seeds
+    seed, seed + 1, … and the candidates shared out (DEFAULT_CANDIDATES each unless `candidates` says
+    otherwise). None where the request is decoded as one (one poem, no line selection, or a beam)."""
+    if request.n == 1 or not request.select_lines or request.beam > 1:
+        return None
+    seed = secrets.randbelow(2**31) if request.seed is None else request.seed
+    each = DEFAULT_CANDIDATES if request.candidates is None else request.candidates // request.n
+    return [
+        dataclasses.replace(request, n=1, seed=(seed + number) % (MAX_SEED + 1), candidates=each)
+        for number in range(request.n)
+    ]
 
 
 def _parallel_score(analysis: Analysis, request: ResolvedRequest) -> float | None:

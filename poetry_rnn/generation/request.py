@@ -118,8 +118,8 @@ class GenerationRequest:
     )
     select_lines: bool = _option(
         True,
-        "let every candidate continue from its own lines (by default, where one poem is asked for, after "
-        "each line the likelier half of the candidates continue in place of the others)",
+        "let every candidate continue from its own lines (by default, after each line the likelier half of "
+        "a poem's candidates continue in place of the others; several poems are then decoded one by one)",
         flag="--no-line-selection",
         off_switch=True,
     )
