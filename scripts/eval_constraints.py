@@ -1,11 +1,11 @@
 """How well generated poems keep the rules: a fixed, seeded prompt suite through the public generator API.
 
-    python scripts/eval_constraints.py [--model DIR] [--per-prompt 10] [--single] [--json-out out.json] [--show 20]
+    python scripts/eval_constraints.py [--model DIR] [--per-prompt 10] [--json-out out.json] [--show 20]
 
 Suite: every form (五绝 七绝 五律 七律) × (free / acrostic / first line / title / theme) × both rhyme schemes
 (平水韵, 中华新韵), tone="strict"; plus every form × scheme with tone="standard" for the fixed-position
-rate. Each prompt asks for --per-prompt poems with its own seed (default 10 → 400 strict poems); with
---single, as many requests of one poem each (seeds of their own), which decode with line selection.
+rate. Each prompt asks for --per-prompt poems with its own seed (default 10 → 400 strict poems), which
+the generator writes one by one with line selection, as it writes any request for several poems.
 
 Reports: format, rhyme in the chosen scheme, acrostic compliance, strict poems without any fault,
 standard fixed positions kept, 孤平/三平尾 in strict, lines copied verbatim from the corpus (all splits;
@@ -46,9 +46,7 @@ THEMES = ["春天夜里细雨无声，润泽万物", "秋日登高望远，思�
 THEME_FALLBACK_KEYWORDS = [["春雨", "夜"], ["登高", "故鄉"], ["送別", "江"]]
 
 
-def prompt_suite(per_prompt: int, single: bool = False) -> list[dict]:
-    """Each prompt once with n=per_prompt, or (single) as per_prompt requests of one poem each, with seeds of
-    their own: the decoding a request for one poem gets (line selection)."""
+def prompt_suite(per_prompt: int) -> list[dict]:
     prompts = []
     seed = 1000
     for tone in ("strict", "standard"):
@@ -70,12 +68,7 @@ def prompt_suite(per_prompt: int, single: bool = False) -> list[dict]:
                         index = choice.randrange(len(THEMES))
                         request["theme"] = THEMES[index]
                         request["_fallback_keywords"] = THEME_FALLBACK_KEYWORDS[index]
-                    if not single:
-                        prompts.append({"condition": condition, "request": request})
-                        continue
-                    for number in range(per_prompt):
-                        one = dict(request, n=1, seed=seed * 1000 + number)
-                        prompts.append({"condition": condition, "request": one})
+                    prompts.append({"condition": condition, "request": request})
     return prompts
 
 
@@ -93,13 +86,13 @@ def load_reference_lines(generator: PoetryGenerator) -> tuple[CorpusLines | None
     return lines, "model corpus_lines.txt (train split)" if lines is not None else "none"
 
 
-def evaluate(generator: PoetryGenerator, per_prompt: int, single: bool = False) -> tuple[dict, list[dict]]:
+def evaluate(generator: PoetryGenerator, per_prompt: int) -> tuple[dict, list[dict]]:
     reference, reference_name = load_reference_lines(generator)
     records = []
     refused = []
     theme_fallbacks = 0
     started = time.perf_counter()
-    for prompt in prompt_suite(per_prompt, single):
+    for prompt in prompt_suite(per_prompt):
         request = {k: v for k, v in prompt["request"].items() if not k.startswith("_")}
         try:
             poems = generator.generate(**request)
@@ -221,9 +214,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: data/default_model or $POETRY_RNN_MODEL)")
     parser.add_argument("--per-prompt", type=int, default=10, help="poems per prompt (10 → 400 strict poems)")
-    parser.add_argument(
-        "--single", action="store_true", help="ask for each prompt's poems one request each (line selection)"
-    )
     parser.add_argument("--json-out", help="write the summary and every poem as JSON here")
     parser.add_argument("--show", type=int, default=0, help="print this many poems, chosen by --show-seed")
     parser.add_argument("--show-seed", type=int, default=0)
@@ -231,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     generator = PoetryGenerator.from_pretrained(args.model)
-    summary, records = evaluate(generator, args.per_prompt, args.single)
+    summary, records = evaluate(generator, args.per_prompt)
     print_table(summary)
     if args.show:
         chosen = random.Random(args.show_seed).sample(records, min(args.show, len(records)))

@@ -5,8 +5,8 @@
 Two revisions that print the same digest wrote byte-identical poems for every request of the suite: the
 check that a change to the code's structure changed no behaviour. The suite covers every form, both rhyme
 schemes and no rhyme, strict and standard tones, acrostic, a given first line, title, keywords, theme,
-both scripts, reranked candidates, line selection (a request for one poem), beam search, streaming and
-both precisions (int8 and fp32).
+both scripts, reranked candidates, line selection (requests for one poem and for several, which are written
+one by one), beam search, streaming and both precisions (int8 and fp32).
 """
 
 from __future__ import annotations
