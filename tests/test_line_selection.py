@@ -82,3 +82,14 @@ def test_families_share_out_the_candidates():
     assert drawn[1].seed == drawn[0].seed + 1 and drawn[0].candidates == DEFAULT_CANDIDATES
     for one_search in ({"n": 1}, {"n": 3, "select_lines": False}, {"n": 3, "beam": 4}):
         assert line_selection_families(GenerationRequest(**one_search)) is None
+
+
+def test_the_app_switches_it_off_and_says_so_in_both_languages():
+    from poetry_rnn.app.handlers import build_request
+    from poetry_rnn.app.text import LABELS
+
+    options = ("qijue", "free", "", "pingshui", "auto", "auto", "strict", 2, 0.7, 0.95, 3, "simplified", "")
+    assert build_request(*options)[0].select_lines is True
+    assert build_request(*options, None)[0].select_lines is True  # an API call that left it out
+    assert build_request(*options, False)[0].select_lines is False
+    assert "逐句择优" in LABELS["zh"]["select_lines"] and "Line selection" in LABELS["en"]["select_lines"]

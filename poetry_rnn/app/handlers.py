@@ -64,6 +64,7 @@ FIELD_SLOTS = {
     "top_p": "options",
     "seed": "options",
     "plan": "options",
+    "select_lines": "options",
 }
 MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
 
@@ -144,6 +145,7 @@ def build_request(
     seed,
     script,
     plan=None,
+    select_lines=True,
 ) -> tuple[GenerationRequest, str | None]:
     """Form values → the GenerationRequest, and the title to show (命题 mode). What the form itself means
     (its mode, its labels, the app's limit on poems) is checked here; the request validates the rest, so a
@@ -159,6 +161,7 @@ def build_request(
         "temperature": temperature,
         "top_p": top_p,
         "time_limit": settings.TIME_LIMIT,
+        "select_lines": select_lines is not False,  # a checkbox: None (an API call that left it out) is on
     }
     try:
         too_many = not isinstance(n, bool) and float(n) > settings.MAX_POEMS
@@ -208,13 +211,16 @@ class PoetryApp:
         seed: int = -1,
         script: str = "simplified",
         plan: str = "",
+        select_lines: bool = True,
     ) -> dict:
         """Write poems. form: wujue qijue wulv qilv. mode: free, acrostic (text = one head character per
         line), first_line (text = the first line), title (text = the title), theme (text = a description in
         modern Chinese). rhyme_scheme: pingshui, xinyun, none. rhyme_group: auto or a group such as
         下平七阳. first_line_rhymes: auto, yes, no. tone: strict, standard, off. n: 1-8 poems. seed: -1 for
         a random one. script: simplified (default) or traditional. plan: one keyword per couplet
-        separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. Returns {"poems": [...best first],
+        separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. select_lines: after
+        each line the likelier half of a poem's candidates continue in place of the others (default true;
+        false: more varied, less fluent poems). Returns {"poems": [...best first],
         "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
         log-probability per character: nearer 0 reads more natural), pattern, rhyme_group_label, seed (the
         poem's own: several poems are written one by one, with the request's seed and the next ones), ok
@@ -222,7 +228,7 @@ class PoetryApp:
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script, plan,
+                top_p, seed, script, plan, select_lines,
             )  # fmt: skip
             poems = self.generator.generate(request)
         except UserError as error:
@@ -261,7 +267,7 @@ class PoetryApp:
     def ui_generate(
         self,
         form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None, plan=None,
+        seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None, plan=None, select_lines=True,
     ) -> Iterator[tuple]:  # fmt: skip
         """Stream the leading candidate line by line, then show the best poem and the others. Yields
         (poem html, plain text, info, candidates table, state, *error slots). A refusal leaves the last
@@ -271,7 +277,7 @@ class PoetryApp:
         try:
             request, title = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script, plan,
+                top_p, seed, script, plan, select_lines,
             )  # fmt: skip
         except UserError as error:
             log_refusal("generate", error)

@@ -129,6 +129,9 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                             plan = gr.Textbox(
                                 label=say["plan"], placeholder="春风, 孤城", max_lines=1, elem_id="plan"
                             )
+                            select_lines = gr.Checkbox(
+                                value=True, label=say["select_lines"], elem_id="select-lines"
+                            )
                             options_error = _error_slot("options")
                         general_error = _error_slot("general")
                         go = gr.Button(say["generate"], variant="primary", elem_id="generate-button")
@@ -185,7 +188,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
 
         inputs = [
             form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-            seed, script, show_tones, language, state, plan,
+            seed, script, show_tones, language, state, plan, select_lines,
         ]  # fmt: skip
         error_slots = [form_error, text_error, rhyme_error, tone_error, options_error, general_error]
         assert len(error_slots) == len(ERROR_SLOTS)
@@ -243,7 +246,8 @@ def build_app(app: PoetryApp) -> gr.Blocks:
         labelled = {
             "form": form, "mode": mode, "rhyme_scheme": rhyme_scheme, "rhyme_group": rhyme_group,
             "first_line_rhymes": first_line_rhymes, "tone": tone, "n": n, "script": script,
-            "temperature": temperature, "top_p": top_p, "seed": seed, "plan": plan, "show_tones": show_tones,
+            "temperature": temperature, "top_p": top_p, "seed": seed, "plan": plan, "select_lines": select_lines,
+            "show_tones": show_tones,
             "plain": plain, "check_text": check_text, "check_scheme": check_scheme,
             "strictness": check_strictness,
         }  # fmt: skip
