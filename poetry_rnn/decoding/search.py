@@ -1,9 +1,11 @@
 """Search: batched constrained sampling (temperature, top-k, top-p) and beam search.
 
 Both walk the model one piece at a time for a whole batch of candidates and take the allowed pieces from a
-`ConstraintSet` (one plan per step: dictated pieces, penalties, dead ends); they know nothing of verse. The
-sampler itself is in `sampler`. Both are generators that yield the candidate states after
-every step (for streaming) and return the final states.
+`ConstraintSet` (one plan per step: dictated pieces, penalties, dead ends); they know nothing of verse. With
+`SamplingOptions.select_lines`, sampling lets the likelier half of its candidates continue in place of the
+others each time they all end one of the given lines (line selection). The sampler itself is in
+`sampler`. Both are generators that yield the candidate states after every step (for streaming) and
+return the final states.
 
 Scores: each candidate accumulates the log-probability of its pieces under the model's own, unconstrained
 distribution (temperature 1), and is ranked by the mean over its pieces. The raw distribution, rather
@@ -37,9 +39,8 @@ class SamplingOptions:
     temperature: float = 0.8
     top_k: int = 0
     top_p: float = 0.9
-    select_lines: frozenset[int] = (
-        frozenset()
-    )  # after these lines, the weaker candidates continue the stronger
+    # After these lines (counted from 1) the likelier half of the candidates continue in place of the others.
+    select_lines: frozenset[int] = frozenset()
 
 
 class Deadline:
@@ -137,15 +138,15 @@ def sample(
 def _at_line_end(states: list[DecodingState], selected_line: int, lines: frozenset[int]) -> bool:
     """Every live candidate has just ended the same line, one of `lines` not yet selected at."""
     live = [s for s in states if not (s.finished or s.dead)]
-    if not live or live[0].position or live[0].line in (selected_line,) or live[0].line not in lines:
+    if not live or live[0].position or live[0].line == selected_line or live[0].line not in lines:
         return False
     return all(s.position == 0 and s.line == live[0].line for s in live)
 
 
 def _line_survivors(states: list[DecodingState]) -> list[int] | None:
-    """Rows to continue: the stronger half of the live candidates by mean log-probability, each kept once,
-    and each row of the weaker half (and of dead candidates) replaced by a copy of a stronger one, best
-    first. None where fewer than two candidates live."""
+    """The row each row continues from: the likelier half of the live candidates (by mean log-probability)
+    stay, and every other unfinished row, dead ones included, copies one of them, the likeliest first.
+    None where fewer than two candidates live."""
     live = sorted(
         (row for row, s in enumerate(states) if not (s.finished or s.dead)),
         key=lambda row: -states[row].score(),

@@ -7,8 +7,10 @@
 A request is validated completely before decoding (every bad field raises `UserError` naming it): what
 does not depend on the model when the GenerationRequest is made (poetry_rnn.generation.request), the rest
 against this model's vocabulary when it is resolved (poetry_rnn.generation.resolve). The rules become
-constraints (poetry_rnn.decoding); candidates are sampled as one batch (or found by beam search), checked
-once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned best first. Each call
+constraints (poetry_rnn.decoding); candidates are sampled as one batch with line selection (or found by
+beam search), checked once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned
+best first. Several poems with line selection are several such searches, one a poem
+(`line_selection_families`). Each call
 keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
 serve concurrent requests and the same seed and options give the same poems. The command line is
 poetry_rnn.generation.command.
