@@ -93,3 +93,30 @@ def test_the_app_switches_it_off_and_says_so_in_both_languages():
     assert build_request(*options, None)[0].select_lines is True  # an API call that left it out
     assert build_request(*options, False)[0].select_lines is False
     assert "逐句择优" in LABELS["zh"]["select_lines"] and "Line selection" in LABELS["en"]["select_lines"]
+
+
+def test_a_selected_candidate_carries_its_own_history(tiny_model_dir):
+    """After selection a copied candidate goes on from the hidden state of the one it copies: its score
+    (the mean log-probability of the characters it chose) is what the model gives its text read afresh.
+    With no tone, rhyme or plan, only punctuation and </s> are dictated, so every character was chosen."""
+    import torch
+
+    from poetry_rnn.format import conditioning_ids, render_body
+
+    generator = PoetryGenerator.from_pretrained(tiny_model_dir, precision="fp32")
+    tokenizer, model = generator.tokenizer, generator.model
+    for seed in range(3):
+        poem = generator.generate(
+            form="qijue", tone="off", rhyme_scheme="none", plan="off", seed=seed, script="traditional"
+        )[0]
+        prefix = conditioning_ids(tokenizer, form="qijue")
+        body = tokenizer.encode(render_body(poem.lines))
+        with torch.no_grad():
+            output, _ = model(torch.tensor([prefix + body[:-1]]))
+        log_probs = torch.log_softmax(output[0].float(), dim=-1)[len(prefix) - 1 :]
+        chosen = [
+            float(log_probs[position, piece])
+            for position, piece in enumerate(body)
+            if tokenizer.id_to_piece(piece) not in "，。"
+        ]
+        assert abs(sum(chosen) / len(chosen) - poem.score) < 1e-3
