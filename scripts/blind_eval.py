@@ -4,14 +4,16 @@
                                        [--script traditional|simplified] [--model DIR] [--options JSON]
                                        [--arm NAME=JSON ...]
     python scripts/blind_eval.py score ROUND_DIR/key.json RATINGS [RATINGS ...] [--out-dir DIR]
+    python scripts/blind_eval.py pool --pair ROUND_DIR ARM OTHER_ARM [--pair ...]
 
 `sheet` generates poems for a fixed prompt suite (free, title and theme modes over all four forms) through
 the public API, draws as many real poems of the same forms from the corpus's test split, shuffles and
 numbers them (with arms, each arm's options on the same prompts and seeds, a poem several arms wrote
 shown once), and writes into the round folder `sheet.txt` (numbers and poems, nothing else) and
 `key.json` (number → source, form, prompt; never shown to readers). `score` checks each ratings file
-against the key and writes `summary.md` and `summary.json` beside it. Protocol and formats:
-docs/evaluation/README.md.
+against the key and writes `summary.md` and `summary.json` beside it; with arms, each pair of arms is also
+compared prompt by prompt (the arms share prompts and seeds). `pool` makes that comparison over several
+rounds' folders together. Protocol and formats: docs/evaluation/README.md.
 """
 
 from __future__ import annotations
@@ -407,6 +409,10 @@ def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dic
             arm: _group([x for x in rows if arm in poems[str(x[1])].get("arms", ())], poems)["generated"]
             for arm in arms
         }
+    if len(arms) > 1:
+        summary["paired"] = {
+            f"{a} − {b}": paired_stats(prompt_differences(poems, rows, a, b)) for a, b in arm_pairs(arms)
+        }
     summary["by_poem"] = {
         n: {
             "source": p["source"],
@@ -418,6 +424,68 @@ def summarize(key: dict, ratings_by_reader: dict[str, dict[int, Rating]]) -> dic
         for n, p in sorted(poems.items(), key=lambda item: int(item[0]))
     }
     return summary
+
+
+def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
+    return [(a, b) for i, a in enumerate(arms) for b in arms[i + 1 :]]
+
+
+def prompt_differences(
+    poems: dict, rows: list[tuple[str, int, Rating]], first: str, second: str
+) -> list[dict[str, float]]:
+    """Per prompt (the request's seed) that both arms wrote for: arm `first`'s poem minus arm `second`'s,
+    each measure the mean over readers (a poem both arms wrote differs by 0)."""
+    means: dict[str, dict[str, float]] = {}
+    for number, poem in poems.items():
+        ratings = [r for _, n, r in rows if str(n) == number]
+        if poem["source"] == "generated" and ratings:
+            means[number] = {m: statistics.fmean(getattr(r, m) for r in ratings) for m in MEASURES}
+    by_arm: dict[str, dict[int, str]] = {first: {}, second: {}}
+    for number, poem in poems.items():
+        seed = poem.get("request", {}).get("seed")
+        for arm in poem.get("arms", ()):
+            if arm in by_arm and number in means and seed is not None:
+                by_arm[arm][seed] = number
+    shared = sorted(by_arm[first].keys() & by_arm[second].keys())
+    return [
+        {m: means[by_arm[first][seed]][m] - means[by_arm[second][seed]][m] for m in MEASURES}
+        for seed in shared
+    ]
+
+
+def paired_stats(differences: Sequence[dict[str, float]]) -> dict:
+    """Per measure: the mean difference, its standard error, and how many prompts went each way."""
+    found = {"prompts": len(differences)}
+    for measure in MEASURES:
+        values = [d[measure] for d in differences]
+        error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else None
+        found[measure] = {
+            "mean": round(statistics.fmean(values), 4) if values else None,
+            "se": None if error is None else round(error, 4),
+            "better": sum(v > 0 for v in values),
+            "equal": sum(v == 0 for v in values),
+            "worse": sum(v < 0 for v in values),
+        }
+    return found
+
+
+def paired_markdown(paired: dict) -> list[str]:
+    def cell(s: dict) -> str:
+        if s["mean"] is None:
+            return "–"
+        spread = "" if s["se"] is None else f" ± {s['se']:.2f}"
+        return f"{s['mean']:+.2f}{spread} ({s['better']}/{s['equal']}/{s['worse']})"
+
+    out = [
+        "",
+        "Paired by prompt (mean difference ± standard error; prompts better / equal / worse):",
+        "",
+        "| arms | prompts | " + " | ".join(MEASURES) + " |",
+        "|---" * (len(MEASURES) + 2) + "|",
+    ]
+    for name, found in paired.items():
+        out.append(f"| {name} | {found['prompts']} | " + " | ".join(cell(found[m]) for m in MEASURES) + " |")
+    return out
 
 
 def summary_markdown(summary: dict) -> str:
@@ -467,6 +535,8 @@ def summary_markdown(summary: dict) -> str:
         for arm, group in summary["by_arm"].items():
             cells = " | ".join(cell(group[m]) for m in MEASURES)
             out.append(f"| {arm} | {cells} | {share(group['judged_human'])} |")
+    if "paired" in summary:
+        out += paired_markdown(summary["paired"])
     out += [
         "",
         "| reader | generated overall | real overall | generated judged human | real judged machine |",
@@ -493,12 +563,11 @@ def load_key(path: Path) -> dict:
     return key
 
 
-def run_score(args: argparse.Namespace) -> int:
-    key_path = Path(args.key)
-    key = load_key(key_path)
+def load_ratings(key: dict, paths: Sequence[Path]) -> dict[str, dict[int, Rating]]:
+    """Each ratings file checked against the key, by reader."""
     numbers = set(map(int, key["poems"]))
     ratings_by_reader: dict[str, dict[int, Rating]] = {}
-    for path in map(Path, args.ratings):
+    for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
@@ -509,7 +578,13 @@ def run_score(args: argparse.Namespace) -> int:
         if reader in ratings_by_reader:
             raise UserError(f"{path.name}: reader {reader!r} already rated this sheet in another file")
         ratings_by_reader[reader] = ratings
-    summary = summarize(key, ratings_by_reader)
+    return ratings_by_reader
+
+
+def run_score(args: argparse.Namespace) -> int:
+    key_path = Path(args.key)
+    key = load_key(key_path)
+    summary = summarize(key, load_ratings(key, [Path(path) for path in args.ratings]))
     markdown = summary_markdown(summary)
     out_dir = Path(args.out_dir) if args.out_dir else key_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -517,6 +592,29 @@ def run_score(args: argparse.Namespace) -> int:
     write_atomic(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     print(markdown)
     print(f"wrote {out_dir / 'summary.md'} and summary.json")
+    return 0
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    """Paired differences of two arms over several rounds: each round's key.json and ratings/ files."""
+    differences: list[dict[str, float]] = []
+    for round_dir, first, second in args.pair:
+        folder = Path(round_dir)
+        key = load_key(folder / KEY_FILE)
+        arms = {arm for poem in key["poems"].values() for arm in poem.get("arms", ())}
+        missing = [arm for arm in (first, second) if arm not in arms]
+        if missing:
+            raise UserError(
+                f"{folder}: no arm {missing[0]!r} (its arms: {', '.join(sorted(arms)) or 'none'})"
+            )
+        paths = sorted(p for p in (folder / "ratings").glob("*") if p.suffix in (".txt", ".json"))
+        if not paths:
+            raise UserError(f"{folder}: no ratings files in {folder / 'ratings'}")
+        ratings_by_reader = load_ratings(key, paths)
+        rows = [(r, n, x) for r, ratings in ratings_by_reader.items() for n, x in sorted(ratings.items())]
+        differences += prompt_differences(key["poems"], rows, first, second)
+    name = " + ".join(f"{Path(d).name}: {a} − {b}" for d, a, b in args.pair)
+    print("\n".join(paired_markdown({name: paired_stats(differences)})).strip())
     return 0
 
 
@@ -542,9 +640,19 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("key", help="the round's key.json")
     score.add_argument("ratings", nargs="+", help="ratings files (line format or JSON), one per reader")
     score.add_argument("--out-dir", help="where summary.md/.json go (default: the key's folder)")
+    pool = commands.add_parser("pool", help="paired differences of two arms, pooled over rounds")
+    pool.add_argument(
+        "--pair",
+        nargs=3,
+        action="append",
+        required=True,
+        metavar=("ROUND_DIR", "ARM", "OTHER_ARM"),
+        help="a round folder (key.json, ratings/) and the two arms to compare there; repeat for more rounds",
+    )
     args = parser.parse_args(argv)
+    commands_run = {"sheet": run_sheet, "score": run_score, "pool": run_pool}
     try:
-        return run_sheet(args) if args.command == "sheet" else run_score(args)
+        return commands_run[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

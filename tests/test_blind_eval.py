@@ -274,3 +274,40 @@ def test_arms_share_a_poem_both_wrote_and_are_scored_apart():
     assert summary["by_arm"]["b"]["overall"]["mean"] == 2  # poems 1 and 3
     assert summary["by_arm"]["b"]["judged_human"] == 0.5
     assert "| a |" in blind_eval.summary_markdown(summary)
+
+
+def _arms_round(folder: Path, first: list[int], second: list[int]) -> None:
+    """A round of three prompts (seeds 1-3), arms x and y on each, 6 generated poems rated by one reader:
+    overall `first` for x's poems and `second` for y's (fluency, coherence, meaning 3 throughout)."""
+    poems, lines = {}, []
+    for index, (seed, x, y) in enumerate(zip((1, 2, 3), first, second, strict=True)):
+        for offset, (arm, overall) in enumerate((("x", x), ("y", y))):
+            number = str(2 * index + offset + 1)
+            poems[number] = {
+                "source": "generated", "form": "wujue", "mode": "free", "arms": [arm],
+                "request": {"form": "wujue", "seed": seed, "n": 1},
+            }  # fmt: skip
+            lines.append(f"{number}: M 3 3 3 {overall}")
+    folder.mkdir()
+    (folder / "key.json").write_text(json.dumps({"round": folder.name, "poems": poems}), encoding="utf-8")
+    (folder / "ratings").mkdir()
+    (folder / "ratings" / "r.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_arms_are_compared_prompt_by_prompt_and_pooled_over_rounds(tmp_path, capsys):
+    _arms_round(tmp_path / "one", [3, 2, 4], [2, 2, 2])  # x − y: +1, 0, +2
+    _arms_round(tmp_path / "two", [1, 3, 3], [2, 3, 2])  # −1, 0, +1
+    key = json.loads((tmp_path / "one" / "key.json").read_text(encoding="utf-8"))
+    _, ratings = blind_eval.parse_ratings(
+        (tmp_path / "one" / "ratings" / "r.txt").read_text("utf-8"), "r.txt"
+    )
+    paired = blind_eval.summarize(key, {"r": ratings})["paired"]["x − y"]
+    assert paired["prompts"] == 3 and paired["fluency"]["mean"] == 0
+    assert paired["overall"] == {"mean": 1.0, "se": 0.5774, "better": 2, "equal": 1, "worse": 0}
+    assert "| x − y | 3 |" in blind_eval.summary_markdown(blind_eval.summarize(key, {"r": ratings}))
+    pair = ["--pair", str(tmp_path / "one"), "x", "y", "--pair", str(tmp_path / "two"), "x", "y"]
+    assert blind_eval.main(["pool", *pair]) == 0
+    out = capsys.readouterr().out
+    assert "| 6 |" in out and "+0.50 ± 0.43 (3/2/1)" in out  # overall over both rounds
+    assert blind_eval.main(["pool", "--pair", str(tmp_path / "one"), "x", "z"]) == 2
+    assert "no arm 'z' (its arms: x, y)" in capsys.readouterr().err
