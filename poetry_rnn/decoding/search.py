@@ -77,7 +77,6 @@ def sample(
     logprobs, hidden = stepper.prefix(prefix_ids, batch)
     scores = StepScores(logprobs)
     plan = constraints.plan(states)
-    selected_line = 0
     for _ in range(max_steps):
         if deadline:
             deadline.check()
@@ -116,8 +115,7 @@ def sample(
         yield states
         if all(s.finished or s.dead for s in states):
             break
-        if options.select_lines and _at_line_end(states, selected_line, options.select_lines):
-            selected_line = max(s.line for s in states)
+        if options.select_lines and _at_line_end(states, options.select_lines):
             rows = _line_survivors(states)
             if rows is not None:
                 states = [states[row].copy() for row in rows]
@@ -135,10 +133,11 @@ def sample(
     return states
 
 
-def _at_line_end(states: list[DecodingState], selected_line: int, lines: frozenset[int]) -> bool:
-    """Every live candidate has just ended the same line, one of `lines` not yet selected at."""
+def _at_line_end(states: list[DecodingState], lines: frozenset[int]) -> bool:
+    """Every live candidate has just ended the same line, one of `lines` (true for one step only: the next
+    piece starts the next line)."""
     live = [s for s in states if not (s.finished or s.dead)]
-    if not live or live[0].position or live[0].line == selected_line or live[0].line not in lines:
+    if not live or live[0].position or live[0].line not in lines:
         return False
     return all(s.position == 0 and s.line == live[0].line for s in live)
 
