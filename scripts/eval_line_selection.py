@@ -1,15 +1,18 @@
-"""Line selection (`select_lines`) against free sampling, on prompts apart from the evaluation suites.
+"""Line selection (`select_lines`) against free sampling, or any decoders side by side, on prompts apart
+from the evaluation suites.
 
     python scripts/eval_line_selection.py [--model DIR] [--poems 400] [--options JSON]
+    python scripts/eval_line_selection.py --arm lines='{}' --arm beam8='{"beam": 8}' --poems 200
 
-Writes one poem a request through the public API, the same requests and seeds twice: with the defaults
-(after each line the likelier half of the 8 candidates continue in place of the others) and with
-select_lines=False. The prompts are those of scripts/build_overused_phrases.py --measure (the four forms in
-turn, every other one under a title from the Tang train split). Reports for each: the chosen poem's mean
-log-probability a piece under the model (what selection raises), how many requests the selected poem is
-likelier in, distinct-2 over the poems, the share of poems with a phrase the model overuses (as
-poetry_rnn.quality measures it against the train split), the share of characters repeating an earlier one
-in the poem, and the median time a request (one thread).
+Writes one poem a request through the public API, the same requests and seeds for every arm: by default
+two arms, `selected` (the defaults: after each line the likelier half of the 8 candidates continue in place
+of the others) and `free` (select_lines=False); `--arm NAME=JSON` (repeatable) names the arms instead, each
+its generate() options over `--options`. The prompts are those of scripts/build_overused_phrases.py
+--measure (the four forms in turn, every other one under a title from the Tang train split). Reports for
+each arm: the chosen poem's mean log-probability a piece under the model (what selection raises), how many
+requests its poem is likelier in than the first arm's, distinct-2 over the poems, the share of poems with a
+phrase the model overuses (as poetry_rnn.quality measures it against the train split), the share of
+characters repeating an earlier one in the poem, and the median time a request (one thread).
 """
 
 from __future__ import annotations
@@ -62,7 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")
     parser.add_argument("--poems", type=int, default=400, help="requests (default 400)")
     parser.add_argument(
-        "--options", default="{}", help="extra generate() options for both, e.g. '{\"candidates\": 16}'"
+        "--options", default="{}", help="extra generate() options for every arm, e.g. '{\"candidates\": 16}'"
+    )
+    parser.add_argument(
+        "--arm",
+        action="append",
+        default=[],
+        help="NAME=JSON: an arm with these generate() options (over --options); repeat. "
+        "Default: selected='{\"select_lines\": true}' and free='{\"select_lines\": false}'",
     )
     args = parser.parse_args(argv)
     from poetry_rnn.generation.generator import PoetryGenerator
@@ -71,32 +81,53 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.poems < 20:
             raise UserError("--poems must be at least 20")
-        options = json.loads(args.options)
-        if not isinstance(options, dict):
-            raise UserError(f"--options must be a JSON object, got {args.options!r}")
+        options = _json_object(args.options, "--options")
+        arm_options = dict(_arm(text) for text in args.arm) or {
+            "selected": {"select_lines": True},
+            "free": {"select_lines": False},
+        }
+        if len(arm_options) < len(args.arm):
+            raise UserError("--arm: each arm needs its own name")
         corpus = load_corpus(str(args.corpus or default_corpus_source()))
         reference = PhraseShares.from_corpus(corpus)
         generator = PoetryGenerator.from_pretrained(args.model)
         requests = [
             dict(request, script="traditional") for request in prompts(corpus, args.poems, MEASURE_SEED)
         ]
-        arms = {
-            "selected": write(generator, requests, {**options, "select_lines": True}),
-            "free": write(generator, requests, {**options, "select_lines": False}),
-        }
+        arms = {name: write(generator, requests, {**options, **more}) for name, more in arm_options.items()}
     except (UserError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    likelier = sum(s["score"] > f["score"] for s, f in zip(arms["selected"], arms["free"], strict=True))
-    print(f"{len(requests)} requests, options {options or 'defaults'}; selected poem likelier in {likelier}")
-    print(f"{'':<10}{'log-prob':>9}{'distinct-2':>11}{'overused':>10}{'repeated':>10}{'ms':>7}")
+    first = next(iter(arms))
+    print(f"{len(requests)} requests, options {options or 'defaults'}; likelier: than {first}'s poem")
+    print(
+        f"{'':<10}{'log-prob':>9}{'likelier':>9}{'distinct-2':>11}{'overused':>10}{'repeated':>10}{'ms':>7}"
+    )
     for name, poems in arms.items():
         found = summary(poems, reference)
+        likelier = sum(p["score"] > f["score"] for p, f in zip(poems, arms[first], strict=True))
         print(
-            f"{name:<10}{found['mean_logprob']:>9.3f}{found['distinct_2']:>11.3f}"
+            f"{name:<10}{found['mean_logprob']:>9.3f}{likelier:>9}{found['distinct_2']:>11.3f}"
             f"{found['overused_phrase_poems']:>10.1%}{found['repeated_characters']:>10.1%}{found['median_ms']:>7.0f}"
         )
     return 0
+
+
+def _json_object(text: str, flag: str) -> dict:
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{flag} must be a JSON object ({error.msg}), got {text!r}") from None
+    if not isinstance(found, dict):
+        raise UserError(f"{flag} must be a JSON object, got {text!r}")
+    return found
+
+
+def _arm(text: str) -> tuple[str, dict]:
+    name, equals, options = text.partition("=")
+    if not equals or not name.strip():
+        raise UserError(f"--arm must be NAME=JSON, got {text!r}")
+    return name.strip(), _json_object(options, f"--arm {name.strip()}")
 
 
 if __name__ == "__main__":
