@@ -1,6 +1,6 @@
 """Build a model's table of overused phrases (poetry_rnn.decoding.rules.phrases) by generating with it.
 
-    python scripts/build_overused_phrases.py [--model DIR] [--poems 1200] [--rounds 3]
+    python scripts/build_overused_phrases.py [--model DIR] [--poems 1200] [--rounds 5]
 
 Each round writes --poems poems through the public API with the request's defaults and the table so far
 (one poem a request, the four forms in turn, half of them untitled and half under a title drawn from the
@@ -34,7 +34,7 @@ from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.decoding.rules.phrases import MAX_PENALTY, write_table  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.prosody.rhyme import is_cjk  # noqa: E402
-from poetry_rnn.quality import PhraseShares, overused_phrases, phrases_of  # noqa: E402
+from poetry_rnn.quality import OVERUSE_MIN_SHARE, PhraseShares, overused_phrases, phrases_of  # noqa: E402
 
 PROMPT_SEED = 20261204  # apart from the digest suite's and the blind rounds' seeds
 MEASURE_SEED = PROMPT_SEED + 1  # --measure: prompts the table was not built on
@@ -59,7 +59,9 @@ def prompts(corpus, count: int, seed: int) -> list[dict]:
     return found
 
 
-def overused(generator, requests: list[dict], reference: PhraseShares, name: str) -> dict:
+def overused(
+    generator, requests: list[dict], reference: PhraseShares, name: str, min_share: float = OVERUSE_MIN_SHARE
+) -> dict:
     """Write a poem for each request; print and return the phrases those poems overuse."""
     started = time.perf_counter()
     poems = []
@@ -68,7 +70,7 @@ def overused(generator, requests: list[dict], reference: PhraseShares, name: str
             poems.append(generator.generate(**request)[0].lines)
         except UserError as error:  # a title the model cannot write: skipped, and said so
             print(f"  skipped {request}: {error}", file=sys.stderr)
-    found = overused_phrases(poems, reference)
+    found = overused_phrases(poems, reference, min_share=min_share)
     with_phrase = sum(bool(phrases_of(poem) & found.keys()) for poem in poems)
     top = ", ".join(f"{phrase} {share:.1%}" for phrase, (share, _) in list(found.items())[:8])
     print(
@@ -84,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model folder (default: the shipped model), where the table goes")
     parser.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")
     parser.add_argument("--poems", type=int, default=1200, help="poems a round (default 1200)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument(
+        "--min-share",
+        type=float,
+        default=OVERUSE_MIN_SHARE,
+        help=f"a phrase counts as overused from this share of a round's poems (default {OVERUSE_MIN_SHARE:g})",
+    )
     parser.add_argument("--measure", action="store_true", help="measure the model's table; write nothing")
     args = parser.parse_args(argv)
     from poetry_rnn.generation.generator import PoetryGenerator
@@ -92,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.poems < 100 or args.rounds < 1:
             raise UserError("--poems must be at least 100 and --rounds at least 1")
+        if not 0 < args.min_share < 1:
+            raise UserError(f"--min-share must be between 0 and 1, got {args.min_share:g}")
         source = str(args.corpus or default_corpus_source())
         corpus = load_corpus(source)
         reference = PhraseShares.from_corpus(corpus)
@@ -111,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, float] = {}
     for round_number in range(1, args.rounds + 1):
         generator.overused_phrases = dict(table)
-        found = overused(generator, requests, reference, f"round {round_number}")
+        found = overused(generator, requests, reference, f"round {round_number}", args.min_share)
         for phrase, (share, reference_share) in found.items():
             table[phrase] = min(MAX_PENALTY, table.get(phrase, 0.0) + math.log(share / reference_share))
         print(f"  table {len(table)}", flush=True)
@@ -119,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "made_by": "scripts/build_overused_phrases.py",
         "poems_a_round": args.poems,
         "rounds": args.rounds,
+        "min_share": args.min_share,
         "reference": "Tang train split, regular forms",
     }
     path = write_table(generator.model_dir, dict(sorted(table.items())), about)

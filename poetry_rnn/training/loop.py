@@ -414,5 +414,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
         log(json.dumps(summary))
     if distributed:
+        # every process leaves together: one that tore down its group while another still wrote the
+        # summary was seen to abort at exit under load
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return summary

@@ -9,11 +9,16 @@ so that forked candidates (beam search) share it safely.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from types import MappingProxyType
 
 import torch
 
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
+
+NO_BONUSES: Mapping[int, float] = MappingProxyType(
+    {}
+)  # `favoured` where a rule favours nothing (shared, read-only)
 
 
 class Rule:
@@ -42,7 +47,7 @@ class Rule:
         """Soft preferences: pieces this rule favours next, each with a bonus added to its log-weight in the
         sampler (and to its score in beam search), never to the candidate's score; pieces other rules
         exclude stay excluded. Empty: none."""
-        return {}
+        return NO_BONUSES
 
     def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
         """Hard rules: the rule as a mask shared by every state in the same situation, and the few pieces it

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from poetry_rnn.decoding.rules.base import Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.files import write_atomic
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 TABLE_FILE = "overused_phrases.json"  # in a model's folder
 TABLE_FORMAT = 1
 MAX_PENALTY = 4.0  # e^-4: a phrase still possible where the rules leave little else
-NOTHING: Mapping[int, float] = MappingProxyType({})
 
 
 class OverusedPhraseRule(Rule):
@@ -60,7 +59,7 @@ class OverusedPhraseRule(Rule):
             if length <= len(text) and (start := normalize_variants(text[-length:])) in self._completing
         ]
         if not matched:
-            return NOTHING
+            return NO_BONUSES
         if len(matched) == 1:
             return matched[0]
         merged: dict[int, float] = {}  # a phrase and a longer one ending alike: the stronger penalty

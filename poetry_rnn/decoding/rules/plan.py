@@ -14,12 +14,10 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
-from poetry_rnn.decoding.rules.base import Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
-
-NOTHING: Mapping[int, float] = MappingProxyType({})
 
 
 class PlanState(NamedTuple):
@@ -53,7 +51,7 @@ class PlanRule(Rule):
         # per couplet and place in it: the pieces that start the keyword, and those that complete it
         self._starting = [[self._favoured(tables, word, b) for b in bonuses] for word in self.keywords]
         self._completing = [
-            [self._favoured(tables, word[1:], b) if len(word) > 1 else NOTHING for b in bonuses]
+            [self._favoured(tables, word[1:], b) if len(word) > 1 else NO_BONUSES for b in bonuses]
             for word in self.keywords
         ]
 
@@ -75,15 +73,15 @@ class PlanRule(Rule):
         own: PlanState = state.rule_states[self]
         couplet = own.couplet
         if couplet >= len(self.keywords) or not self.bonus:
-            return NOTHING
+            return NO_BONUSES
         word = self.keywords[couplet]
         if word in own.text:
-            return NOTHING
+            return NO_BONUSES
         place = (state.line % 2) * self.chars_per_line + state.position
         if len(word) > 1 and own.text.endswith(word[0]) and state.position > 0:
             return self._completing[couplet][place]
         if state.position > self.chars_per_line - len(word):
-            return NOTHING  # the keyword no longer fits in this line
+            return NO_BONUSES  # the keyword no longer fits in this line
         return self._starting[couplet][place]
 
     def advance(self, state: DecodingState, piece_id: int) -> None:

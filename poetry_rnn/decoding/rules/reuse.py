@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from poetry_rnn.decoding.rules.base import Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
@@ -26,7 +26,6 @@ from poetry_rnn.script import normalize_variants
 # The default: on the 240-poem suite (scripts/eval_quality.py) penalties 0 / 1.5 / 2 / 3 leave 6.8 / 3.3 /
 # 2.6 / 1.5 % of characters repeating, Tang poems 2.4-2.6 %; the mean log-probability falls by 0.025 at 2.
 REPEAT_PENALTY = 2.0
-NOTHING: Mapping[int, float] = MappingProxyType({})
 
 
 class ReuseState(NamedTuple):
@@ -49,7 +48,7 @@ class ReuseRule(Rule):
         self._line_ends = (tables.comma_id, tables.period_id)
 
     def start(self, state: DecodingState) -> None:
-        state.rule_states[self] = ReuseState(frozenset(), NOTHING, NOTHING)
+        state.rule_states[self] = ReuseState(frozenset(), NO_BONUSES, NO_BONUSES)
 
     def favoured(self, state: DecodingState) -> Mapping[int, float]:
         return state.rule_states[self].next
