@@ -105,11 +105,10 @@ def test_table_round_trip_and_bad_tables(tmp_path, caplog):
         assert "overused phrases not avoided" in caplog.text
 
 
-def test_the_generator_avoids_the_phrases_listed_beside_its_model_unless_asked_not_to(
-    tiny_model_dir, tmp_path
-):
-    """Every three-character phrase the tiny model wrote, listed in its folder: written again far less;
-    `avoid_overused=False` (`--allow-overused`) writes as without the table; every rule still holds."""
+def test_the_generator_avoids_the_phrases_listed_beside_its_model_when_asked(tiny_model_dir, tmp_path):
+    """Every three-character phrase the tiny model wrote, listed in its folder: written again far less with
+    `avoid_overused=True` (`--avoid-overused`); by default the table is not used and the poems are as
+    without it; every rule still holds."""
     directory = tmp_path / "model"
     shutil.copytree(tiny_model_dir, directory)
     bare = PoetryGenerator.from_pretrained(directory, precision="fp32")
@@ -119,22 +118,22 @@ def test_the_generator_avoids_the_phrases_listed_beside_its_model_unless_asked_n
     write_table(directory, {phrase: 4.0 for phrase in listed}, {"made_by": "a test"})
     avoiding = PoetryGenerator.from_pretrained(directory, precision="fp32")
     assert avoiding.overused_phrases == {phrase: 4.0 for phrase in listed}
-    after = [poem for request in requests for poem in avoiding.generate(**request)]
+    after = [poem for request in requests for poem in avoiding.generate(**request, avoid_overused=True)]
     assert all(poem.ok for poem in after)
 
     def uses(poems):
         return sum(listed[phrase] > 0 for poem in poems for phrase in PhraseShares([poem], (3,)).counts)
 
     assert uses([poem.lines for poem in after]) < uses(before) / 2
-    allowed = [poem.lines for r in requests for poem in avoiding.generate(**r, avoid_overused=False)]
-    assert allowed == before
+    by_default = [poem.lines for r in requests for poem in avoiding.generate(**r)]
+    assert by_default == before
     document = json.loads((directory / TABLE_FILE).read_text(encoding="utf-8"))
     assert document["format"] == 1 and document["made_by"] == "a test"
 
 
-def test_the_option_is_on_by_default_and_read_from_the_command_line():
-    assert GenerationRequest().avoid_overused is True
+def test_the_option_is_off_by_default_and_read_from_the_command_line():
+    assert GenerationRequest().avoid_overused is False
     parser = argparse.ArgumentParser()
     configure_parser(parser)
-    assert request_options(parser.parse_args(["--allow-overused"]))["avoid_overused"] is False
-    assert request_options(parser.parse_args([]))["avoid_overused"] is True
+    assert request_options(parser.parse_args(["--avoid-overused"]))["avoid_overused"] is True
+    assert request_options(parser.parse_args([]))["avoid_overused"] is False

@@ -27,7 +27,7 @@ def _flag(option) -> str:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     for option in option_fields():
         spec = option.metadata
-        if spec.get("off_switch"):
+        if spec.get("off_switch") or spec.get("on_switch"):
             parser.add_argument(_flag(option), dest=option.name, action="store_true", help=spec["help"])
             continue
         parser.add_argument(
