@@ -422,8 +422,8 @@ HOW_IT_WORKS = {
 - **押韵**：韵脚同属平水韵或中华新韵的一个平声韵部，不重韵。
 - **藏头 / 首句**：句首字或整个首句固定。
 - **重复与原创**：一字至多用两次；不整句照抄训练诗句。
-- **套语、季节与重字**（只是避让，不是禁止）：模型远比唐人爱用的套语（如「不知何处」）少用；题目或诗句点出一个
-  季节后，少写别的季节；诗中已有的字少再用。
+- **季节与重字**（只是避让，不是禁止）：题目或诗句点出一个季节后，少写别的季节；诗中已有的字少再用。
+  模型爱用的套语（如「不知何处」）不作避让：盲评中避让反而读来更差（Python API 与命令行可用 avoid_overused 打开）。
 
 每首诗从 8 个候选里选出：候选同时抽样（温度、top-p、可复用的种子），每写完一句，较通顺的一半候选接替另一半续写；
 每首再经格律检测复核一次，按自然度排序。多首诗逐首这样写，种子依次加一。主题模式用 jieba（TextRank）
@@ -442,9 +442,10 @@ step a set of small, composable constraints masks the characters that would brea
 - **acrostic / first line** — the heads of the lines, or the whole first line, are fixed.
 - **repetition and originality** — no character more than twice; no line copied whole from the training
   poems.
-- **stock phrases, seasons and reused characters** (held back, not forbidden) — phrases the model writes far
-  more often than Tang poets did (「不知何處」) are disfavoured; once the title or a line names a season, so
-  are the others; so is a character the poem already has.
+- **seasons and reused characters** (held back, not forbidden) — once the title or a line names a season,
+  the others are disfavoured; so is a character the poem already has. The model's stock phrases
+  (「不知何處」) are not: blind readers liked the poems less with them held back (`avoid_overused` turns
+  that on in the Python API and the command line).
 
 Each poem is the best of 8 candidates sampled side by side (temperature, top-p, a seed you can reuse); after
 each line the more fluent half of them carry on in place of the others. Each is checked once more by the
