@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from blind_eval import parse_arms  # noqa: E402
 from build_overused_phrases import MEASURE_SEED, prompts  # noqa: E402
 
 from poetry_rnn.corpus import load_corpus  # noqa: E402
@@ -82,19 +83,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.poems < 20:
             raise UserError("--poems must be at least 20")
         options = _json_object(args.options, "--options")
-        arm_options = dict(_arm(text) for text in args.arm) or {
-            "selected": {"select_lines": True},
-            "free": {"select_lines": False},
-        }
-        if len(arm_options) < len(args.arm):
-            raise UserError("--arm: each arm needs its own name")
+        arm_options = (
+            parse_arms(args.arm, options)
+            if args.arm
+            else {"selected": options | {"select_lines": True}, "free": options | {"select_lines": False}}
+        )
         corpus = load_corpus(str(args.corpus or default_corpus_source()))
         reference = PhraseShares.from_corpus(corpus)
         generator = PoetryGenerator.from_pretrained(args.model)
         requests = [
             dict(request, script="traditional") for request in prompts(corpus, args.poems, MEASURE_SEED)
         ]
-        arms = {name: write(generator, requests, {**options, **more}) for name, more in arm_options.items()}
+        arms = {name: write(generator, requests, arm) for name, arm in arm_options.items()}
     except (UserError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -121,13 +121,6 @@ def _json_object(text: str, flag: str) -> dict:
     if not isinstance(found, dict):
         raise UserError(f"{flag} must be a JSON object, got {text!r}")
     return found
-
-
-def _arm(text: str) -> tuple[str, dict]:
-    name, equals, options = text.partition("=")
-    if not equals or not name.strip():
-        raise UserError(f"--arm must be NAME=JSON, got {text!r}")
-    return name.strip(), _json_object(options, f"--arm {name.strip()}")
 
 
 if __name__ == "__main__":

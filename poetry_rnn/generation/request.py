@@ -38,8 +38,8 @@ MAX_TEMPERATURE = 5.0
 # Chosen by blind reading (docs/evaluation: settings side by side on fresh sheets): eight reranked
 # candidates read better than one, and 0.7 better than 0.85 (round d). With line selection, 0.55 read better
 # than 0.7 on two fresh sheets (rounds l and m, 48 prompts paired: overall +0.15 ± 0.08, coherence +0.19 ±
-# 0.09), as likely as a beam of 8 at a third of its time. The price is more of the model's stock lines
-# across poems, which the table of overused phrases (built at this temperature) holds back.
+# 0.09), as good as a beam of 8 at a third of its time. The price is more of the model's stock lines across
+# poems (see avoid_overused).
 DEFAULT_TEMPERATURE = 0.55
 DEFAULT_TOP_P = 0.95
 DEFAULT_CANDIDATES = 8  # sampled candidates reranked per request (at least n; a beam request keeps n)

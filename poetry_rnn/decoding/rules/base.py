@@ -16,9 +16,8 @@ import torch
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 
-NO_BONUSES: Mapping[int, float] = MappingProxyType(
-    {}
-)  # `favoured` where a rule favours nothing (shared, read-only)
+# What `favoured` returns where a rule favours nothing: one shared, read-only empty mapping.
+NO_BONUSES: Mapping[int, float] = MappingProxyType({})
 
 
 class Rule:
