@@ -101,6 +101,19 @@ def generate_poems(generator, prompts: Sequence[dict], seed: int, options: dict 
     return poems
 
 
+def parse_options(text: str | None, flag: str = "--options") -> dict:
+    """generate() options given as a JSON object on the command line ({} for none)."""
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError as error:
+        raise UserError(
+            f"{flag} must be a JSON object of generate() options ({error}), got {text!r}"
+        ) from None
+    if not isinstance(found, dict):
+        raise UserError(f"{flag} must be a JSON object of generate() options, got {text!r}")
+    return found
+
+
 def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
     """`NAME=JSON` arm specifications → name → generate() options (each over `options`); no arm → one
     arm, "generated", with `options`."""
@@ -212,9 +225,7 @@ def run_sheet(args: argparse.Namespace) -> int:
 
     if args.generated < 1 or (args.real is not None and args.real < 0):
         raise UserError("--generated must be at least 1 and --real at least 0")
-    options = json.loads(args.options) if args.options else {}
-    if not isinstance(options, dict):
-        raise UserError(f"--options must be a JSON object of generate() options, got {args.options!r}")
+    options = parse_options(args.options)
     arms = parse_arms(args.arm or [], options)
     round_dir = (
         Path(args.round_dir) if args.round_dir else next_round_dir(EVALUATION_DIR, datetime.date.today())

@@ -18,7 +18,6 @@ characters repeating an earlier one in the poem, and the median time a request (
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from blind_eval import parse_arms  # noqa: E402
+from blind_eval import parse_arms, parse_options  # noqa: E402
 from build_overused_phrases import MEASURE_SEED, prompts  # noqa: E402
 
 from poetry_rnn.corpus import load_corpus  # noqa: E402
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.poems < 20:
             raise UserError("--poems must be at least 20")
-        options = _json_object(args.options, "--options")
+        options = parse_options(args.options)
         arm_options = (
             parse_arms(args.arm, options)
             if args.arm
@@ -111,16 +110,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{found['overused_phrase_poems']:>10.1%}{found['repeated_characters']:>10.1%}{found['median_ms']:>7.0f}"
         )
     return 0
-
-
-def _json_object(text: str, flag: str) -> dict:
-    try:
-        found = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{flag} must be a JSON object ({error.msg}), got {text!r}") from None
-    if not isinstance(found, dict):
-        raise UserError(f"{flag} must be a JSON object, got {text!r}")
-    return found
 
 
 if __name__ == "__main__":

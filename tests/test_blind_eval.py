@@ -255,6 +255,14 @@ def test_arms_are_parsed_over_the_common_options():
             blind_eval.parse_arms(bad.split("|"), {})
 
 
+def test_options_must_be_a_json_object():
+    assert blind_eval.parse_options('{"temperature": 0.8}') == {"temperature": 0.8}
+    assert blind_eval.parse_options(None) == {} == blind_eval.parse_options("")
+    for bad in ("{oops", "[1]", "0.8"):  # a traceback before, for text that is not JSON
+        with pytest.raises(UserError, match="--options must be a JSON object"):
+            blind_eval.parse_options(bad)
+
+
 def test_arms_share_a_poem_both_wrote_and_are_scored_apart():
     same = {"source": "generated", "form": "wujue", "mode": "free", "lines": ["甲", "乙"]}
     merged = blind_eval.merge_arms(

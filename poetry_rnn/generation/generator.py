@@ -396,7 +396,8 @@ class PoetryGenerator:
         poems: list[GeneratedPoem] = []
         for number, request in enumerate(resolved):
             found = yield from self._decode(stream and number == 0, request, deadline)
-            poems += [poem for poem in found if poem.text not in {p.text for p in poems}][:1]
+            written = {poem.text for poem in poems}
+            poems += [poem for poem in found if poem.text not in written][:1]
         poems.sort(key=lambda p: -p.rank_score)
         return poems
 
