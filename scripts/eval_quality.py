@@ -94,10 +94,12 @@ def real_sample(corpus, form_counts: Counter[str], seed: int) -> list[list[str]]
 
 def row(name: str, report: QualityReport) -> str:
     unattested = report.unattested_reduplications_per_poem
+    split = report.split_word_reduplications_per_poem
     return (
         f"{name:<22}{report.poems:>6}{report.lines_with_repeated_character:>10.1%}"
         f"{report.lines_with_repeat_outside_reduplication:>10.1%}{report.reduplications_per_poem:>9.3f}"
         f"{unattested if unattested is not None else float('nan'):>11.3f}"
+        f"{split if split is not None else float('nan'):>9.3f}"
         f"{report.poems_with_a_reduplication_twice:>7}{report.poems_repeated_verbatim:>9}"
         f"{report.distinct_2:>9.3f}{report.repeated_characters:>8.1%}{report.poems_naming_two_seasons:>9.1%}"
         f"{report.poems_with_overused_phrase:>10.1%}"
@@ -131,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
-        f"{'':<22}{'poems':>6}{'rep.line':>10}{'outside':>10}{'redup/p':>9}{'unattest/p':>11}"
+        f"{'':<22}{'poems':>6}{'rep.line':>10}{'outside':>10}{'redup/p':>9}{'unattest/p':>11}{'split/p':>9}"
         f"{'redup2':>7}{'verbatim':>9}{'dist-2':>9}{'reused':>8}{'seasons':>9}{'overused':>10}"
     )
     for name, report in reports.items():
         print(row(name, report))
     print(
         "rep.line: lines with a repeated character; outside: ... other than as one reduplication; "
-        "unattest/p: reduplications not attested at that slot of the train split, per poem; reused: characters repeating one earlier in the poem; seasons: poems "
+        "unattest/p: reduplications not attested at that slot of the train split, per poem; split/p: "
+        "reduplications splitting a word beside them (滿城城), per poem; reused: characters repeating one "
+        "earlier in the poem; seasons: poems "
         "naming two of 春夏秋冬; overused: poems "
         "with a phrase used in 1 % of the poems and 10 times as often as in the train split"
     )

@@ -11,6 +11,8 @@ import pytest
 from poetry_rnn.corpus import load_corpus
 from poetry_rnn.errors import UserError
 from poetry_rnn.quality import (
+    SPLIT_MAX_SHARE,
+    WORD_MIN_COUNT,
     PhraseShares,
     ReduplicationSlots,
     distinct_n,
@@ -63,6 +65,34 @@ def test_slots_from_the_train_split_only(small_corpus):
     assert "夜夜夢中到" not in train_lines
     assert not slots.is_attested("夜夜夢中到", 0)
     assert ReduplicationSlots.from_corpus(small_corpus, "test").is_attested("夜夜夢中到", 0)
+
+
+def test_words_a_reduplication_would_split_come_from_how_often_the_pairs_stand_together():
+    assert WORD_MIN_COUNT * SPLIT_MAX_SHARE < 1  # one line with the triple in WORD_MIN_COUNT lets the word be
+    word_lines = ["春滿城"] * WORD_MIN_COUNT + [
+        "依舊"
+    ] * WORD_MIN_COUNT  # only these pairs have a doubled one
+    rare_lines = ["滿川花"] * (WORD_MIN_COUNT - 1)  # 滿川 too rare to count as a word
+    doubled = ["城城外路邊", "依依楊柳綠", "川川流水"]
+    slots = ReduplicationSlots.from_lines(word_lines + rare_lines + doubled)
+    assert slots.words_before == {"城": {"滿"}} and slots.words_after == {"依": {"舊"}}
+    assert slots.splits_word("春滿城城裡", 2) and not slots.splits_word("春滿川川裡", 2)
+    assert slots.splits_word("依依舊路難", 0) and not slots.splits_word("依依楊柳綠", 0)
+    # where the three characters stand together often enough, the reduplication reads as a word there
+    attested = ReduplicationSlots.from_lines(word_lines + doubled + ["滿城城外"])
+    assert not attested.splits_word("春滿城城裡", 2)
+    # the table survives its file, and variants map as the decoder reads text
+    again = ReduplicationSlots.from_json(json.loads(json.dumps(slots.to_json())))
+    assert again.words_before == slots.words_before and again.words_after == slots.words_after
+    assert ReduplicationSlots([], {"靑": "淸"}).normalized().words_before == {"青": {"清"}}
+
+
+def test_measure_counts_reduplications_that_split_a_word():
+    slots = ReduplicationSlots.from_lines(["蕭蕭遠樹疏", "城城外路邊"] + ["春滿城中客"] * WORD_MIN_COUNT)
+    report = measure([STUTTER, ["春風吹客衣", "蕭蕭落木下"]], slots)
+    assert report.split_word_reduplications_per_poem == 1 / 2  # 滿城城
+    assert report.examples["split_word_reduplication"] == ["滿城城裡客"]
+    assert measure([STUTTER]).split_word_reduplications_per_poem is None  # no slots, no figure
 
 
 def test_measure_counts_hand_made_poems():

@@ -108,6 +108,22 @@ def test_pieces_of_several_characters_are_judged_by_every_character():
     assert allows(rule, written(constraints, tokenizer, "花山風月落，春"), tokenizer, "山風")  # mirrored
 
 
+def test_a_reduplication_never_splits_a_word_beside_it():
+    # 風寂 ends a word (寂寂 may not take its first 寂), 蕭山 begins one (蕭蕭 may not give its second 蕭)
+    slots = ReduplicationSlots(
+        [(5, 0, "蕭"), (5, 2, "寂")], words_before={"寂": "風"}, words_after={"蕭": "山"}
+    )
+    tokenizer, _, rule, constraints = build(slots=slots, multi=("山風", "寂寂"))
+    assert not allows(rule, written(constraints, tokenizer, "山風寂"), tokenizer, "寂")  # 風寂 is a word
+    assert allows(rule, written(constraints, tokenizer, "山花寂"), tokenizer, "寂")  # 花寂 is not
+    assert not allows(rule, written(constraints, tokenizer, "山風"), tokenizer, "寂寂")  # a longer piece too
+    state = written(constraints, tokenizer, "蕭蕭")
+    assert not allows(rule, state, tokenizer, "山") and not allows(rule, state, tokenizer, "山風")
+    assert allows(rule, state, tokenizer, "花")
+    assert allows(rule, written(constraints, tokenizer, "蕭"), tokenizer, "蕭")  # the slot itself is free
+    assert allows(rule, written(constraints, tokenizer, "花"), tokenizer, "山")  # 山 only after 蕭蕭
+
+
 def test_without_the_slot_table_any_reduplication_is_allowed_but_the_line_rules_hold():
     tokenizer, _, rule, constraints = build(slots=None)
     assert allows(rule, written(constraints, tokenizer, "山蕭"), tokenizer, "蕭")
@@ -164,6 +180,10 @@ def test_the_shipped_slot_table_is_the_train_split_of_the_regular_line_lengths()
     assert slots is not None and len(slots) > 1000
     assert (7, 0, "蕭") in slots  # 「蕭蕭遠樹疏林外」
     assert (5, 3, "燕") not in slots and (5, 2, "已") not in slots  # 「春風上燕燕」「秋花已已遲」
+    # the words a reduplication may not split: 「滿城城」「丹青青草」「何處處」「依依舊」 are refused
+    assert slots.splits_word("春滿城城裡", 2) and slots.splits_word("丹青青草是", 1)
+    assert slots.splits_word("不知何處處", 3) and slots.splits_word("客舍依依舊路難", 2)
+    assert not slots.splits_word("蕭蕭遠樹疏林外", 0) and not slots.splits_word("門前寂寂苔痕冷", 2)
 
 
 def test_the_shipped_slot_table_is_what_the_build_script_makes(corpus_dir, tmp_path):

@@ -78,12 +78,12 @@ def test_generated_poems_keep_to_the_titles_season(shipped):
             temperature=0.7,
             avoid_overused=False,
         )
-        for seed in range(3)
+        for seed in range(6)
     ]
     mixed = [p.lines for r in requests for p in shipped.generate(**r, one_season=False)]
     kept = [p for r in requests for p in shipped.generate(**r)]
     assert all(poem.ok for poem in kept)
-    assert sum("春" in "".join(lines) for lines in mixed) >= 2  # what the rule is for
+    assert sum("春" in "".join(lines) for lines in mixed) >= 3  # what the rule is for
     assert sum("春" in "".join(poem.lines) for poem in kept) < sum("春" in "".join(lines) for lines in mixed)
 
 

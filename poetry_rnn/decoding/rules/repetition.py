@@ -3,7 +3,8 @@ repetition only where verse repeats (issue 13).
 
 With a `LineRepetition` (the generator's default) the rule also keeps, as real Tang verse does:
 - a reduplication (叠词, 「蕭蕭」) only where it reads as one word: attested at that position of a line of
-  that length in the train split (poetry_rnn/quality.py; without the table, anywhere, as before it);
+  that length in the train split, and not splitting a word beside it (「滿城城」: 滿城 is a word, 「依依舊」:
+  依舊 is one; poetry_rnn/quality.py; without the table, anywhere, as before it);
 - never two reduplications of the same character in a poem;
 - no character twice in a line outside one reduplication (「高閣開樓閣」, 「滿城城」 are refused);
 - in the second line of a couplet, no character of the first line except at the same position: the
@@ -33,6 +34,23 @@ class LineRepetition:
 
     chars_per_line: int
     slots: ReduplicationSlots | None
+
+    def may_double(self, line: str, position: int) -> bool:
+        """Whether line[-1] may be written again at `position`: the slot is attested and the reduplication
+        does not take its first character from a word with the one before it."""
+        if self.slots is None:
+            return True
+        char = line[-1]
+        before = line[-2] if len(line) > 1 else ""
+        attested = (self.chars_per_line, position - 1, char) in self.slots
+        return attested and before not in self.slots.words_before.get(char, ())
+
+    def refused_after(self, line: str) -> frozenset[str]:
+        """The characters that may not follow `line`: after a reduplication, those that begin a word with
+        its character (「依依」 then not 「舊」)."""
+        if self.slots is None or len(line) < 2 or line[-1] != line[-2]:
+            return frozenset()
+        return self.slots.words_after.get(line[-1], frozenset())
 
 
 def _pieces_by_kind(
@@ -158,18 +176,16 @@ class RepetitionRule(SoftRule):
             last
             and line.count(last) == 1
             and last not in own.doubled
-            and (
-                self.lines.slots is None
-                or (self.lines.chars_per_line, position - 1, last) in self.lines.slots
-            )
+            and self.lines.may_double(line, position)
         )
         mirrored = first[position] if position < len(first) else ""
         refused_chars = {c for c in line if not (doubling and c == last)}
         refused_chars.update(c for c in first if c != mirrored)
+        refused_chars.update(self.lines.refused_after(line))
         refused = [piece for char in refused_chars for piece in self._single.get(char, ())]
         if self._longer or self._self_repeating:
             suspects = set(self._self_repeating)
-            for char in set(line) | set(first):
+            for char in set(line) | set(first) | self.lines.refused_after(line):
                 suspects.update(self._longer.get(char, ()))
             chars = self.tables.chars
             refused += [
@@ -182,19 +198,20 @@ class RepetitionRule(SoftRule):
         text = normalize_variants(text)
         if position + len(text) > self.lines.chars_per_line:
             return True  # the form rule refuses it; nothing to judge here
-        slots = self.lines.slots
         written = line + text
         for offset, char in enumerate(text):
             at = position + offset
             if first and char in first and (at >= len(first) or first[at] != char):
                 return False  # a character of the couplet's first line, not mirrored
             earlier = written[:at]
+            if char in self.lines.refused_after(earlier):
+                return False
             if char not in earlier:
                 continue
             # only as the second of a reduplication: its one earlier occurrence just before it, the first
-            # reduplication of that character in the poem, at a slot where it reads as a word
+            # reduplication of that character in the poem, where it reads as a word
             if earlier.count(char) > 1 or earlier[-1] != char or char in own.doubled:
                 return False
-            if slots is not None and (self.lines.chars_per_line, at - 1, char) not in slots:
+            if not self.lines.may_double(earlier, at):
                 return False
         return True
