@@ -388,9 +388,7 @@ def test_a_refusal_after_streaming_began_restores_the_last_result():
 
         def generate_stream(self, request):
             yield {"partial": ["春风"]}
-            raise UserError(
-                "the model cannot write 龘 (not in its vocabulary); change the first line", "first_line"
-            )
+            raise UserError.of("first_line_not_writable", "first_line", chars="龘")
 
     poem = {
         "lines": ["白日依山尽", "黄河入海流"],
@@ -456,7 +454,7 @@ def test_first_line_message_quotes_the_line_in_the_users_script(poetry_app):
     with pytest.raises(UserError) as caught:
         poetry_app.generator.generate(request)
     assert "「白日依山尽」" in str(caught.value) and "盡" not in str(caught.value)
-    shown = import_app("text").localized_message(caught.value.field, str(caught.value), "zh")
+    shown = import_app("text").localized_message(caught.value, "zh")
     assert shown.startswith("首句：「白日依山尽」") and "fits no" not in shown
 
 
@@ -479,7 +477,7 @@ def test_common_refusals_read_in_chinese():
     ]:
         with pytest.raises(UserError) as caught:
             GenerationRequest(**options)
-        shown = text.localized_message(caught.value.field, str(caught.value), "zh")
+        shown = text.localized_message(caught.value, "zh")
         assert not re.search(r"[A-Za-z]{3,}", shown.replace("Spri", "")), (options, shown)
 
 

@@ -128,7 +128,7 @@ def _choice(value, name: str, field: str, what: str) -> str:
     labels = {label: v for label, v in allowed}
     if value in labels:
         return labels[value]
-    raise UserError(f"{what} {value!r} is not one of: {', '.join(values)}", field=field)
+    raise UserError.of("not_a_choice", field, what=what, value=value, allowed=", ".join(values))
 
 
 def build_request(
@@ -168,7 +168,7 @@ def build_request(
     except (TypeError, ValueError):
         too_many = False  # not a number: the request says so
     if too_many:
-        raise UserError(f"at most {settings.MAX_POEMS} poems per request here, got {n}", field="n")
+        raise UserError.of("too_many_poems", "n", most=settings.MAX_POEMS, given=n)
     group = "" if rhyme_group is None else str(rhyme_group).strip()
     if group and group not in {label for label, _ in AUTO_GROUP.values()} | {"auto"}:
         options["rhyme_group"] = group
@@ -179,7 +179,7 @@ def build_request(
     title = None
     if mode != "free":
         if not stripped:
-            raise UserError(MODE_NEEDS[mode], field=mode)
+            raise UserError.of(MODE_NEEDS[mode], mode)
         options[mode] = stripped
         if mode == "title":
             title = stripped
@@ -260,7 +260,7 @@ class PoetryApp:
         scheme = _choice(scheme, "scheme", "scheme", "the rhyme scheme")
         strictness = _choice(strictness, "strictness", "strictness", "the strictness")
         if text is None or not str(text).strip():
-            raise UserError("paste a poem to check (simplified or traditional)", field="text")
+            raise UserError.of("check_empty", "text")
         return analyze(str(text), scheme=scheme, strictness=strictness).to_dict()
 
     # -- UI -----------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ class PoetryApp:
     @staticmethod
     def _refusal(error: UserError, lang: str) -> tuple:
         slot = FIELD_SLOTS.get(error.field or "", "general")
-        return slot_updates(slot, localized_message(error.field, str(error), lang))
+        return slot_updates(slot, localized_message(error, lang))
 
     def _restore(self, state: dict | None, show_tones: bool, lang: str, streamed: bool) -> tuple:
         """The last good result, whole, where streaming had replaced it; else nothing changes."""
@@ -368,7 +368,7 @@ class PoetryApp:
             analysis = self._analyse(text, scheme, strictness)
         except UserError as error:
             log_refusal("check", error)
-            message = localized_message(error.field, str(error), lang)
+            message = localized_message(error, lang)
             return gr.skip(), gr.HTML(value=error_html(message), visible=True), gr.skip()
         except Exception:
             log.exception("check failed")

@@ -3,8 +3,7 @@ help texts, its messages. One language is shown at a time; `LANGUAGES` is the sw
 
 from __future__ import annotations
 
-import re
-
+from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.parallel import couplet_names
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
@@ -143,11 +142,12 @@ MODE_TEXT = {
 }
 
 # What each mode asks for when its text is empty (English: the API's message, and the pattern below).
+# What a mode needs when its text box is empty: message ids of poetry_rnn.refusals.
 MODE_NEEDS = {
-    "acrostic": "empty; give one head character per line, e.g. 春江花月 for a 绝句",
-    "first_line": "empty; give the first line, 5 characters (五言) or 7 (七言)",
-    "title": "empty; give a title of up to 20 characters",
-    "theme": "empty; describe the theme in modern Chinese, e.g. 秋天的夜晚想念家乡",
+    "acrostic": "acrostic_missing",
+    "first_line": "first_line_missing",
+    "title": "title_missing",
+    "theme": "theme_missing",
 }
 
 # The request field a UserError names → how the UI calls it (the API's messages: both languages).
@@ -269,64 +269,12 @@ PARALLEL_KINDS = {
     "en": {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"},
 }
 
-# Request messages (English) → Chinese. A message no pattern knows is shown as it is.
-_ZH_MESSAGES: list[tuple[re.Pattern, str]] = [
-    (re.compile(p, re.S), zh)
-    for p, zh in [
-        (r"the acrostic has (\d+) characters but a (\S+) has (\d+) lines.*", r"给了 \1 个字，\2有 \3 句：请给 \3 个字"),
-        (r"the acrostic is empty.*", "为空：每句给一个字"),
-        (r"the first line has (\d+) characters; a (\S+) line has (\d+)", r"有 \1 字，\2每句 \3 字"),
-        (r"the first line is empty", "为空"),
-        (r"the (?:title|theme) has ([\d,]+) characters; at most (\d+) are allowed", r"有 \1 字，至多 \2 字"),
-        (r"the text is ([\d,]+) characters long; at most ([\d,]+) are allowed", r"有 \1 字，至多 \2 字"),
-        (r".* may contain only Chinese characters; found (.+)", r"只能用汉字，不能有：\1"),
-        (r".* contains emoji \((.+)\).*", r"不能有表情符号（\1），请只用汉字"),
-        (r"the theme must be written in Chinese", "请用中文描述"),
-        (r"no keywords could be found in the theme.*", "读不出关键词，请多写几句"),
-        (r"a first line that rhymes needs a rhyme scheme.*", "不押韵时首句不能入韵：请选「自动」或「不入韵」，或选一种韵书"),
-        (r"a rhyme group needs a rhyme scheme.*", "选韵部须先选韵书（平水韵或中华新韵）"),
-        (r"'(.+)' is not a level-tone rhyme group of (\S+);.*", r"「\1」不是\2的平声韵部"),
-        (r"the first line 「(.+)」 \((.+)\) fits no (\S+) tone pattern \((.+)\) under tone=\w+: "
-         r"character (\d+) 「(.+)」 cannot stand there.*",
-         r"「\1」（\2）不合\3的平仄格式（\4）：第 \5 字「\6」不能在此（○平 ●仄）"),
-        (r"the first line ends in 「(.+)」, which would have to rhyme \(in (.+)\) but does not.*",
-         r"末字「\1」须押韵（\2）却不押：请以韵字或仄声字收尾，或换韵部"),
-        (r"the first line starts with 「(.+)」 but the acrostic.*", r"首字「\1」与藏头字不同"),
-        (r"the model cannot write (.+) \(not in its vocabulary\).*", r"模型写不出「\1」（不在字表中），请换一句"),
-        (r"the model cannot write the first line as given \(character (\d+) 「(.+)」\)",
-         r"模型写不出这一句（第 \1 字「\2」）"),
-        (r"at most (\d+) poems per request here, got (.+)", r"每次至多 \1 首，现为 \2"),
-        (r".* must be from (\S+) to (\S+), got (.+)", r"须在 \1 到 \2 之间，现为 \3"),
-        (r".* must be a whole number, got (.+)", r"须为整数，现为 \1"),
-        (r".* must be a (?:finite )?number, got (.+)", r"须为数字，现为 \1"),
-        (r"empty; give one head character per line.*", "为空：每句给一个字，如绝句「春江花月」"),
-        (r"empty; give the first line.*", "为空：请给首句，五言五字，七言七字"),
-        (r"empty; give a title.*", "为空：请给题目，至多二十字"),
-        (r"empty; describe the theme.*", "为空：请用白话描述，如「秋天的夜晚想念家乡」"),
-        (r"paste a poem to check.*", "请贴入一首诗（简体或繁體）"),
-        (r"no Chinese characters found.*", "没有汉字：请贴入一首汉字写的诗（简繁均可），句间用，。或换行"),
-        (r"the poem is too long \(([\d,]+) Chinese characters\); the checker takes at most (\d+).*",
-         r"诗太长（\1 字），至多 \2 字（五绝 20、七绝 28、五律 40、七律 56）"),
-        (r".* is not one of: (.+)", r"只能选：\1"),
-        (r"the plan has (\d+) keywords?, but this form has (\d+) couplets.*",
-         r"给了 \1 个词，此体有 \2 联：每联一词，逗号隔开，或填 off 不用"),
-        (r"plan keyword '(.+)' must be one or two Chinese characters.*", r"「\1」须为一两个汉字（如 柳、孤帆）"),
-        (r"plan must be keywords separated by commas.*", "请每联填一词，逗号隔开（如 春风,孤城），或填 off 不用"),
-    ]
-]  # fmt: skip
 
-
-def localized_message(field: str | None, message: str, lang: str) -> str:
+def localized_message(error: UserError, lang: str) -> str:
     """A refusal as the UI shows it: the field's name and what was wrong, in `lang`."""
-    if lang == "zh":
-        for pattern, zh in _ZH_MESSAGES:
-            if pattern.fullmatch(message):
-                message = pattern.sub(zh, message)
-                break
-        label = field_label(field, "zh")
-        return f"{label}：{message}" if label else message
-    label = field_label(field, "en")
-    return f"{label}: {message}" if label else message
+    label = field_label(error.field, lang)
+    message = error.text(lang)
+    return (f"{label}：{message}" if lang == "zh" else f"{label}: {message}") if label else message
 
 
 EXAMPLES = [

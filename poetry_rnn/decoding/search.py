@@ -50,11 +50,7 @@ class Deadline:
 
     def check(self) -> None:
         if self.end is not None and time.monotonic() > self.end:
-            raise UserError(
-                f"generation took longer than the time limit of {self.seconds:g} s; "
-                "ask for fewer candidates or a smaller beam",
-                field="time_limit",
-            )
+            raise UserError.of("time_limit_passed", "time_limit", seconds=f"{self.seconds:g}")
 
 
 def sample(

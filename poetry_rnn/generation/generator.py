@@ -167,10 +167,7 @@ class PoetryGenerator:
         )
         directory = Path(path) if path else default_model_dir()
         if not directory.is_dir():
-            raise UserError(
-                f"no model at {directory}; train one (python -m poetry_rnn train) or pass --model",
-                field="model",
-            )
+            raise UserError.of("no_model", "model", path=directory)
         model, tokenizer = load_pretrained(directory)
         return cls(model, tokenizer, model_dir=directory, corpus_source=corpus_source, precision=precision)
 
@@ -319,49 +316,54 @@ class PoetryGenerator:
         for piece in ids:
             refusing = constraints.refusing_rule(state, piece)
             if refusing is not None:
-                raise UserError(self._first_line_problem(request, refusing, state, piece), field="first_line")
+                raise self._first_line_problem(request, refusing, state, piece)
             constraints.advance(state, piece)
         return state, ids
 
     def _first_line_problem(
         self, request: ResolvedRequest, rule: Rule, state: DecodingState, piece: int
-    ) -> str:
+    ) -> UserError:
         line = convert(request.first_line, request.script)  # as the user reads it
         chars = convert(self.tables.chars[piece] or self.tokenizer.piece_chars(piece), request.script)
         position = state.position + 1
         if isinstance(rule, AcrosticRule):
-            return (
-                f"the first line starts with 「{line[0]}」 but the acrostic asks for another head character"
-            )
+            return UserError.of("first_line_head", "first_line", head=line[0])
         if isinstance(rule, ToneRule):
             scheme = get_scheme(request.tone_scheme)
             marks = tone_marks(scheme.line_tones(line))
             templates = " / ".join(dict.fromkeys(p.lines[0] for p in request.patterns))
-            return (
-                f"the first line 「{line}」 ({marks}) fits no {request.form.chinese_name} tone pattern "
-                f"({templates}) under tone={request.tone}: character {position} 「{chars}」 cannot stand there "
-                f"(○ 平 ● 仄; 孤平 and 三平尾 are not allowed in strict)"
+            return UserError.of(
+                "first_line_tone",
+                "first_line",
+                line=line,
+                marks=marks,
+                form=request.form.chinese_name,
+                templates=templates,
+                tone=request.tone,
+                position=position,
+                char=chars,
             )
         if isinstance(rule, HeardLineRule):
             scheme = get_scheme(request.rhyme_scheme)
             heard = " ".join(
                 note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None
             )
-            return (
-                f"the first line 「{line}」, read as a Mandarin speaker reads it ({tone_marks(scheme.line_tones(line))}"
-                f"{'; ' + heard if heard else ''}), fits no {request.form.chinese_name} tone pattern or rhyme "
-                f"under {scheme.chinese_name} with tone={request.tone}; change the characters whose reading "
-                "breaks the pattern"
+            return UserError.of(
+                "first_line_heard",
+                "first_line",
+                line=line,
+                marks=tone_marks(scheme.line_tones(line)),
+                heard="; " + heard if heard else "",
+                form=request.form.chinese_name,
+                scheme=scheme.chinese_name,
+                tone=request.tone,
             )
         if isinstance(rule, RhymeRule):
             scheme = get_scheme(request.rhyme_scheme)
             groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
             more = " …" if len(request.rhyme_groups) > 6 else ""
-            return (
-                f"the first line ends in 「{chars}」, which would have to rhyme (in {groups}{more}) but does not; "
-                "end it with a rhyme character or an oblique-tone character, or choose another rhyme group"
-            )
-        return f"the model cannot write the first line as given (character {position} 「{chars}」)"
+            return UserError.of("first_line_rhyme", "first_line", char=chars, groups=groups + more)
+        return UserError.of("first_line_unwritable", "first_line", position=position, char=chars)
 
     # ------------------------------------------------------------------------------------------ decoding
     def generate(self, request: GenerationRequest | None = None, /, **options) -> list[GeneratedPoem]:
@@ -468,10 +470,7 @@ class PoetryGenerator:
                         poems.append(poem)
                         bodies.append(state.ids[len(first_ids) :])
         if not poems:
-            raise UserError(
-                "no poem satisfying every constraint was found; try another seed or fewer constraints",
-                field=None,
-            )
+            raise UserError.of("no_poem_found")
         self._rerank(poems, bodies, request, prefix, first_ids)
         poems.sort(key=lambda p: -p.rank_score)
         return poems

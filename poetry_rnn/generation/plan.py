@@ -97,27 +97,18 @@ def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
         if not items:
             return ()
     else:
-        raise UserError(
-            f"plan must be keywords separated by commas (e.g. 春风,柳,孤城,归), or off; got {value!r}",
-            field="plan",
-        )
+        raise UserError.of("plan_not_keywords", "plan", value=value)
     words = []
     for item in items:
         if not isinstance(item, str):
-            raise UserError(f"each keyword of the plan must be text, got {item!r}", field="plan")
+            raise UserError.of("plan_keyword_not_text", "plan", value=item)
         word = "".join(item.split())
         if not 1 <= len(word) <= MAX_WORD_CHARS or not all(is_cjk(c) for c in word):
-            raise UserError(
-                f"plan keyword {word!r} must be one or two Chinese characters (e.g. 柳 or 孤帆)",
-                field="plan",
-            )
+            raise UserError.of("plan_keyword_chars", "plan", word=word)
         words.append(to_traditional(word))
     if len(words) != couplets:
-        raise UserError(
-            f"the plan has {len(words)} keyword{'s' if len(words) != 1 else ''}, but this form has {couplets} "
-            f"couplets; give exactly {couplets} (one per couplet, separated by commas), or off for no plan",
-            field="plan",
-        )
+        plural = "s" if len(words) != 1 else ""
+        raise UserError.of("plan_count", "plan", given=len(words), plural=plural, couplets=couplets)
     return tuple(words)
 
 
@@ -295,10 +286,7 @@ def request_plan(
     if given is not None:
         missing = [word for word in given if not writable(word)]
         if missing:
-            raise UserError(
-                f"the model cannot write {'、'.join(missing)} (not in its vocabulary); choose other keywords",
-                field="plan",
-            )
+            raise UserError.of("plan_not_writable", "plan", words="、".join(missing))
         return Plan(tuple(given), "given")
     if not (automatic and AUTOMATIC):
         return None

@@ -155,17 +155,15 @@ class GenerationRequest:
         # With several bad fields, the message names the first in this order (the generator's order before
         # the request existed, which the CLI, the app and the tests see).
         if not isinstance(self.form, str):
-            raise UserError(f"form must be a name such as qijue or 七绝, got {self.form!r}", field="form")
+            raise UserError.of("form_not_text", "form", value=self.form)
         form = get_form(self.form)
         self._set("form", form.name)
         scheme = scheme_name(self.rhyme_scheme)
         self._set("rhyme_scheme", scheme)
         if self.tone not in TONE_MODES:
-            raise UserError(
-                f"unknown tone setting {self.tone!r}; allowed: {', '.join(TONE_MODES)}", field="tone"
-            )
+            raise UserError.of("tone_unknown", "tone", value=self.tone, allowed=", ".join(TONE_MODES))
         if self.script not in SCRIPTS:
-            raise UserError(f"unknown script {self.script!r}; allowed: {', '.join(SCRIPTS)}", field="script")
+            raise UserError.of("script_unknown", "script", value=self.script, allowed=", ".join(SCRIPTS))
         n = _integer(self.n, "n", 1, MAX_N, "n (number of poems)")
         self._set("n", n)
         if self.candidates is not None:
@@ -179,21 +177,16 @@ class GenerationRequest:
         if self.time_limit is not None:
             time_limit = _number(self.time_limit, "time_limit", "time_limit")
             if time_limit <= 0:
-                raise UserError(f"time_limit must be above 0 seconds, got {time_limit:g}", field="time_limit")
+                raise UserError.of("time_limit_not_positive", "time_limit", value=f"{time_limit:g}")
             self._set("time_limit", time_limit)
         if self.first_line_rhymes is not None and not isinstance(self.first_line_rhymes, bool):
-            raise UserError(
-                f"first_line_rhymes must be true, false or unset, got {self.first_line_rhymes!r}",
-                field="first_line_rhymes",
+            raise UserError.of(
+                "not_yes_no", "first_line_rhymes", what="first_line_rhymes", value=self.first_line_rhymes
             )
         if scheme == "none" and self.first_line_rhymes:
-            raise UserError(
-                "a first line that rhymes needs a rhyme scheme; with none (不押韵) choose auto or no, "
-                "or choose pingshui or xinyun",
-                field="first_line_rhymes",
-            )
+            raise UserError.of("first_line_rhymes_needs_scheme", "first_line_rhymes")
         if self.parallel is not None and not isinstance(self.parallel, bool):
-            raise UserError(f"parallel must be true, false or unset, got {self.parallel!r}", field="parallel")
+            raise UserError.of("not_yes_no", "parallel", what="parallel", value=self.parallel)
         if self.acrostic is not None:
             self._set("acrostic", _acrostic(self.acrostic, form))
         if self.first_line is not None:
@@ -211,9 +204,8 @@ class GenerationRequest:
         self._set("select_lines", bool(self.select_lines))
         penalty = _number(self.repeat_penalty, "repeat_penalty", "repeat_penalty")
         if not 0 <= penalty <= MAX_REPEAT_PENALTY:
-            raise UserError(
-                f"repeat_penalty must be from 0 to {MAX_REPEAT_PENALTY:g}, got {penalty:g}",
-                field="repeat_penalty",
+            raise UserError.of(
+                "repeat_penalty_range", "repeat_penalty", high=f"{MAX_REPEAT_PENALTY:g}", value=f"{penalty:g}"
             )
         self._set("repeat_penalty", penalty)
         self._set("plan", parse_plan(self.plan, form.line_count // 2))
@@ -224,16 +216,20 @@ class GenerationRequest:
     def _check_sampling(self) -> None:
         temperature = _number(self.temperature, "temperature", "temperature")
         if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
-            raise UserError(
-                f"temperature must be from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}, got {temperature:g}",
-                field="temperature",
+            raise UserError.of(
+                "out_of_range",
+                "temperature",
+                what="temperature",
+                low=f"{MIN_TEMPERATURE:g}",
+                high=f"{MAX_TEMPERATURE:g}",
+                value=f"{temperature:g}",
             )
         self._set("temperature", temperature)
         # The upper limit of top_k is the model's vocabulary size: the generator checks it.
         self._set("top_k", _whole_number(self.top_k or 0, "top_k", "top_k"))
         top_p = _number(self.top_p, "top_p", "top_p")
         if not 0 < top_p <= 1:
-            raise UserError(f"top_p must be above 0 and at most 1, got {top_p:g}", field="top_p")
+            raise UserError.of("top_p_range", "top_p", value=f"{top_p:g}")
         self._set("top_p", top_p)
 
     @property
@@ -252,10 +248,7 @@ def scheme_name(value) -> str:
     key = str(value).strip().lower() if value is not None else "none"
     key = _SCHEME_ALIASES.get(key, key)
     if key not in RHYME_SCHEMES:
-        raise UserError(
-            f"unknown rhyme scheme {value!r}; allowed: pingshui (平水韵), xinyun (中华新韵), none",
-            field="rhyme_scheme",
-        )
+        raise UserError.of("rhyme_scheme_unknown", "rhyme_scheme", value=value)
     return key
 
 
@@ -280,9 +273,8 @@ def find_rhyme_group(scheme: RhymeScheme, value) -> str:
     if len(matches) == 1:
         return matches[0]
     allowed = " ".join(scheme.group_label(g) for g in scheme.level_groups)
-    raise UserError(
-        f"{text!r} is not a level-tone rhyme group of {scheme.chinese_name}; allowed: {allowed}",
-        field="rhyme_group",
+    raise UserError.of(
+        "rhyme_group_unknown", "rhyme_group", value=text, scheme=scheme.chinese_name, allowed=allowed
     )
 
 
@@ -290,7 +282,7 @@ def _rhyme_group(scheme: str, value) -> str | None:
     if value in (None, ""):
         return None
     if scheme == "none":
-        raise UserError("a rhyme group needs a rhyme scheme (pingshui or xinyun)", field="rhyme_group")
+        raise UserError.of("rhyme_group_needs_scheme", "rhyme_group")
     return find_rhyme_group(get_scheme(scheme), value)
 
 
@@ -308,32 +300,26 @@ def _is_emoji(char: str) -> bool:
 def _chinese_text(value, field_name: str, what: str, allow_punctuation: bool = False) -> str:
     """The text with spaces removed; UserError unless it is only Chinese characters."""
     if not isinstance(value, str):
-        raise UserError(f"{what} must be text, got {type(value).__name__}", field=field_name)
+        raise UserError.of("not_text", field_name, what=what, kind=type(value).__name__)
     text = "".join(value.split())
     if allow_punctuation:
         text = text.strip("，。、；！？,.;!?")
     emoji = [c for c in text if _is_emoji(c)]
     if emoji:
-        raise UserError(
-            f"{what} contains emoji ({''.join(emoji)}); use Chinese characters only", field=field_name
-        )
+        raise UserError.of("emoji", field_name, what=what, emoji="".join(emoji))
     other = sorted({c for c in text if not is_cjk(c)})
     if other:
-        raise UserError(
-            f"{what} may contain only Chinese characters; found {' '.join(other)}", field=field_name
-        )
+        raise UserError.of("not_chinese", field_name, what=what, found=" ".join(other))
     return text
 
 
 def _acrostic(value, form: Form) -> str:
     text = _chinese_text(value, "acrostic", "the acrostic")
     if not text:
-        raise UserError("the acrostic is empty; give one character per line", field="acrostic")
+        raise UserError.of("acrostic_empty", "acrostic")
     if len(text) != form.line_count:
-        raise UserError(
-            f"the acrostic has {len(text)} characters but a {form.chinese_name} has {form.line_count} "
-            f"lines; give exactly {form.line_count}",
-            field="acrostic",
+        raise UserError.of(
+            "acrostic_length", "acrostic", given=len(text), form=form.chinese_name, lines=form.line_count
         )
     return text
 
@@ -341,12 +327,14 @@ def _acrostic(value, form: Form) -> str:
 def _first_line(value, form: Form) -> str:
     line = _chinese_text(value, "first_line", "the first line", True)
     if not line:
-        raise UserError("the first line is empty", field="first_line")
+        raise UserError.of("first_line_empty", "first_line")
     if len(line) != form.chars_per_line:
-        raise UserError(
-            f"the first line has {len(line)} characters; a {form.chinese_name} line has "
-            f"{form.chars_per_line}",
-            field="first_line",
+        raise UserError.of(
+            "first_line_length",
+            "first_line",
+            given=len(line),
+            form=form.chinese_name,
+            length=form.chars_per_line,
         )
     return line
 
@@ -356,8 +344,8 @@ def _title(value) -> str | None:
         return None
     text = _chinese_text(value, "title", "the title")
     if len(text) > MAX_TITLE_CHARS:
-        raise UserError(
-            f"the title has {len(text)} characters; at most {MAX_TITLE_CHARS} are allowed", field="title"
+        raise UserError.of(
+            "too_many_characters", "title", what="the title", given=len(text), most=MAX_TITLE_CHARS
         )
     return text
 
@@ -371,16 +359,15 @@ def _keywords(keywords) -> list[str]:
     elif isinstance(keywords, (list, tuple)):
         items = [k for k in keywords if not (isinstance(k, str) and not k.strip())]
     else:
-        raise UserError("keywords must be a list of words or one string", field="keywords")
+        raise UserError.of("keywords_not_words", "keywords")
     if len(items) > MAX_KEYWORDS:
-        raise UserError(f"at most {MAX_KEYWORDS} keywords are allowed, got {len(items)}", field="keywords")
+        raise UserError.of("keywords_too_many", "keywords", most=MAX_KEYWORDS, given=len(items))
     words = []
     for item in items:
         word = _chinese_text(item, "keywords", "a keyword")
         if len(word) > MAX_KEYWORD_CHARS:
-            raise UserError(
-                f"keyword {word!r} is too long ({len(word)} characters; at most {MAX_KEYWORD_CHARS})",
-                field="keywords",
+            raise UserError.of(
+                "keyword_too_long", "keywords", word=word, given=len(word), most=MAX_KEYWORD_CHARS
             )
         words.append(to_traditional(word))
     return words
@@ -388,32 +375,28 @@ def _keywords(keywords) -> list[str]:
 
 def _theme_keywords(theme) -> list[str]:
     if not isinstance(theme, str):
-        raise UserError("the theme must be text", field="theme")
+        raise UserError.of("not_text", "theme", what="the theme", kind=type(theme).__name__)
     if len(theme) > MAX_THEME_CHARS:
-        raise UserError(
-            f"the theme has {len(theme)} characters; at most {MAX_THEME_CHARS} are allowed", field="theme"
+        raise UserError.of(
+            "too_many_characters", "theme", what="the theme", given=len(theme), most=MAX_THEME_CHARS
         )
     emoji = [c for c in theme if _is_emoji(c)]
     if emoji:
-        raise UserError(f"the theme contains emoji ({''.join(emoji)}); use words only", field="theme")
+        raise UserError.of("emoji", "theme", what="the theme", emoji="".join(emoji))
     if not any(is_cjk(c) for c in theme):
-        raise UserError("the theme must be written in Chinese", field="theme")
+        raise UserError.of("theme_not_chinese", "theme")
     try:  # jieba is imported only when a theme is given (it takes a while to load)
         from poetry_rnn.keywords import extract_keywords
     except ImportError:
-        raise UserError(
-            "themes are not available in this installation (poetry_rnn.keywords is missing); "
-            "give keywords instead",
-            field="theme",
-        ) from None
+        raise UserError.of("theme_unavailable", "theme") from None
     try:
         words = [w for w in extract_keywords(theme, k=4, method="textrank", script="traditional") if w]
     except UserError as error:
-        raise UserError(f"the theme could not be read: {error}", field="theme") from None
+        raise UserError.of("theme_unreadable", "theme", reason=str(error)) from None
     words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]
     words = [w for w in words if w]
     if not words:
-        raise UserError("no keywords could be found in the theme; describe it in more words", field="theme")
+        raise UserError.of("theme_no_keywords", "theme")
     return words
 
 
@@ -429,13 +412,13 @@ def _whole_number(value, field_name: str, what: str) -> int:
             else:
                 raise ValueError
         except ValueError:
-            raise UserError(f"{what} must be a whole number, got {value!r}", field=field_name) from None
+            raise UserError.of("not_whole_number", field_name, what=what, value=value) from None
     return value
 
 
 def in_range(value: int, field_name: str, low: int, high: int, what: str) -> int:
     if not low <= value <= high:
-        raise UserError(f"{what} must be from {low} to {high}, got {value}", field=field_name)
+        raise UserError.of("out_of_range", field_name, what=what, low=low, high=high, value=value)
     return value
 
 
@@ -445,11 +428,11 @@ def _integer(value, field_name: str, low: int, high: int, what: str) -> int:
 
 def _number(value, field_name: str, what: str) -> float:
     if isinstance(value, bool):
-        raise UserError(f"{what} must be a number, got {value!r}", field=field_name)
+        raise UserError.of("not_number", field_name, what=what, value=value)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"{what} must be a number, got {value!r}", field=field_name) from None
+        raise UserError.of("not_number", field_name, what=what, value=value) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise UserError(f"{what} must be a finite number, got {value!r}", field=field_name)
+        raise UserError.of("not_finite", field_name, what=what, value=value)
     return number

@@ -102,10 +102,8 @@ def resolve_request(
         line = to_model_script(request.first_line, tables)
         missing = [c for c in line if c not in tables.ids_of_text]
         if missing and tokenizer.decode(tokenizer.encode(line)) != line:
-            raise UserError(
-                f"the model cannot write {'、'.join(dict.fromkeys(missing))} (not in its vocabulary); "
-                "change the first line",
-                field="first_line",
+            raise UserError.of(
+                "first_line_not_writable", "first_line", chars="、".join(dict.fromkeys(missing))
             )
     groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables)
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
@@ -198,10 +196,7 @@ def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> l
     for char in acrostic:
         found = {c for c in index.candidates(char) if c in tables.ids_starting_with}
         if not found:
-            raise UserError(
-                f"the model cannot write 「{char}」 (not in its vocabulary); choose another head character",
-                field="acrostic",
-            )
+            raise UserError.of("head_not_writable", "acrostic", char=char)
         heads.append(found)
     return heads
 
@@ -226,19 +221,19 @@ def _rhyme_groups(
                 if len(usable_rhyme_chars(tables, scheme_name, g)) > rhyme_lines
             )
         if not groups:
-            raise UserError(
-                f"the model's vocabulary has no {scheme.chinese_name} group with {rhyme_lines + 1} "
-                "rhyme characters",
-                field="rhyme_group",
+            raise UserError.of(
+                "no_rhyme_group", "rhyme_group", scheme=scheme.chinese_name, needed=rhyme_lines + 1
             )
         return groups
     usable = usable_rhyme_chars(tables, scheme_name, group)
     if len(usable) <= rhyme_lines:
-        raise UserError(
-            f"rhyme group {scheme.group_label(group)} has only {len(usable)} characters the model can "
-            f"write, but a {form.chinese_name} needs {rhyme_lines} different rhyme characters (and a "
-            "spare); choose another group",
-            field="rhyme_group",
+        raise UserError.of(
+            "rhyme_group_too_small",
+            "rhyme_group",
+            group=scheme.group_label(group),
+            usable=len(usable),
+            form=form.chinese_name,
+            needed=rhyme_lines,
         )
     return (group,)
 

@@ -16,9 +16,7 @@ PRECISIONS = ("fp32", "int8")  # inference precision of the matrix products (see
 
 def validate_precision(precision) -> str:
     if precision not in PRECISIONS:
-        raise UserError(
-            f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}", field="precision"
-        )
+        raise UserError.of("precision_unknown", "precision", allowed=", ".join(PRECISIONS), value=precision)
     return precision
 
 

@@ -208,31 +208,19 @@ def analyze(text: str, scheme: str | RhymeScheme = "pingshui", strictness: str =
     """Analyse the 格律 of a poem (simplified or traditional; punctuation and line breaks optional)."""
     rhyme_scheme = scheme if isinstance(scheme, RhymeScheme) else get_scheme(scheme)
     if strictness not in STRICTNESS_LEVELS:
-        raise UserError(
-            f"unknown strictness {strictness!r}; allowed: {', '.join(STRICTNESS_LEVELS)}", field="strictness"
+        raise UserError.of(
+            "strictness_unknown", "strictness", value=strictness, allowed=", ".join(STRICTNESS_LEVELS)
         )
     if not isinstance(text, str):
-        raise UserError("the poem must be text", field="text")
+        raise UserError.of("not_text", "text", what="the poem", kind=type(text).__name__)
     if len(text) > MAX_INPUT_CHARS:
-        raise UserError(
-            f"the text is too long ({len(text):,} characters); the checker takes one poem of at most "
-            f"{MAX_POEM_CHARS} Chinese characters (a 七律 has 56)",
-            field="text",
-        )
+        raise UserError.of("check_input_too_long", "text", given=len(text), most=MAX_POEM_CHARS)
     lines, notes = split_lines(text)
     total = sum(len(line) for line in lines)
     if total == 0:
-        raise UserError(
-            "no Chinese characters found: enter a poem in Chinese characters (simplified or traditional), "
-            "lines separated by punctuation (，。) or line breaks",
-            field="text",
-        )
+        raise UserError.of("check_no_chinese", "text")
     if total > MAX_POEM_CHARS:
-        raise UserError(
-            f"the poem is too long ({total:,} Chinese characters); the checker takes at most {MAX_POEM_CHARS} "
-            "(五绝 20, 七绝 28, 五律 40, 七律 56)",
-            field="text",
-        )
+        raise UserError.of("check_poem_too_long", "text", given=total, most=MAX_POEM_CHARS)
     return _Analyzer(lines, rhyme_scheme, strictness, notes).run()
 
 

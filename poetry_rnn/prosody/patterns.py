@@ -65,7 +65,7 @@ def get_form(name: str) -> Form:
     key = _FORM_ALIASES.get(key, key.lower())
     if key not in FORMS:
         allowed = ", ".join(f"{f.name} ({f.chinese_name})" for f in FORMS.values())
-        raise UserError(f"unknown form {name!r}; allowed: {allowed}", field="form")
+        raise UserError.of("form_unknown", "form", value=name, allowed=allowed)
     return FORMS[key]
 
 
