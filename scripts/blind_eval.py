@@ -146,19 +146,21 @@ def merge_arms(poems_by_arm: dict[str, list[dict]]) -> list[dict]:
 
 
 def real_poems(corpus, forms: Sequence[str], seed: int, exclude: set[str] = frozenset()) -> list[dict]:
-    """One intact test-split poem per entry of `forms`, none twice and none whose body is in `exclude`."""
+    """One intact test-split poem per entry of `forms`, none twice. Poems whose body is in `exclude` (shown
+    by earlier rounds) come only where a form has too few others left; each such poem is marked
+    `"shown_before": True` (readers who rated earlier rounds may know it)."""
     choice = random.Random(seed)
     poems = []
     for form in sorted(set(forms)):
-        pool = [
-            p
-            for p in corpus.split("test", forms=[form])
-            if is_intact(p.lines) and "".join(p.lines) not in exclude
-        ]
+        intact = [p for p in corpus.split("test", forms=[form]) if is_intact(p.lines)]
+        fresh = [p for p in intact if "".join(p.lines) not in exclude]
         wanted = list(forms).count(form)
-        if wanted > len(pool):
-            raise UserError(f"the test split has {len(pool)} unused {form} poems; {wanted} are needed")
-        for poem in choice.sample(pool, wanted):
+        if wanted > len(intact):
+            raise UserError(f"the test split has {len(intact)} {form} poems; {wanted} are needed")
+        picked = choice.sample(fresh, min(wanted, len(fresh)))
+        shown = [p for p in intact if "".join(p.lines) in exclude]
+        picked += choice.sample(shown, wanted - len(picked))
+        for poem in picked:
             poems.append(
                 {
                     "source": "real",
@@ -166,6 +168,7 @@ def real_poems(corpus, forms: Sequence[str], seed: int, exclude: set[str] = froz
                     "title": poem.title,
                     "author": poem.author,
                     "lines": list(poem.lines),
+                    "shown_before": "".join(poem.lines) in exclude,
                 }
             )
     return poems
@@ -256,7 +259,11 @@ def run_sheet(args: argparse.Namespace) -> int:
         "corpus": corpus_source,
         "options": options,
         "arms": arms,
-        "counts": {"generated": len(generated), "real": len(real)},
+        "counts": {
+            "generated": len(generated),
+            "real": len(real),
+            "real_shown_before": sum(poem["shown_before"] for poem in real),
+        },
         "sheet_sha256": hashlib.sha256(sheet.encode("utf-8")).hexdigest(),
         "poems": entries,
     }
@@ -264,6 +271,11 @@ def run_sheet(args: argparse.Namespace) -> int:
     write_atomic(round_dir / SHEET_FILE, sheet)
     write_atomic(round_dir / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(entries)} poems ({len(generated)} generated, {len(real)} real), seed {seed}")
+    if key["counts"]["real_shown_before"]:
+        print(
+            f"{key['counts']['real_shown_before']} real poems were shown by earlier rounds (too few others "
+            "left of their form): give the sheet to readers who did not rate those rounds"
+        )
     print(f"sheet (hand to readers): {round_dir / SHEET_FILE}")
     print(f"key (keep from readers): {round_dir / KEY_FILE}")
     return 0

@@ -91,9 +91,16 @@ def test_real_poems_come_from_the_test_split_with_the_forms_asked():
     assert sorted(p["form"] for p in poems) == ["qijue", "qijue", "qilv", "wujue"]
     assert all("".join(p["lines"]) in test_bodies for p in poems)
     assert len({"".join(p["lines"]) for p in poems}) == 4
+    assert not any(p["shown_before"] for p in poems)
+    # the only test 七律 was shown before: it comes again, marked, as there is no other; two cannot
     qilv = "".join(next(p["lines"] for p in poems if p["form"] == "qilv"))
-    with pytest.raises(UserError, match="qilv"):  # the only test 七律 was shown before
-        blind_eval.real_poems(corpus, ["qilv"], seed=3, exclude={qilv})
+    again = blind_eval.real_poems(corpus, ["qilv", "qijue"], seed=3, exclude={qilv})
+    assert [("".join(p["lines"]) == qilv, p["shown_before"]) for p in again if p["form"] == "qilv"] == [
+        (True, True)
+    ]
+    assert not next(p for p in again if p["form"] == "qijue")["shown_before"]
+    with pytest.raises(UserError, match="1 qilv poems; 2 are needed"):
+        blind_eval.real_poems(corpus, ["qilv", "qilv"], seed=3, exclude={qilv})
 
 
 class StubPoem:
@@ -131,22 +138,23 @@ def test_sheet_command_end_to_end(tmp_path):
     assert blind_eval.main(argv) == 0
     sheet = (round_dir / "sheet.txt").read_text(encoding="utf-8")
     key = json.loads((round_dir / "key.json").read_text(encoding="utf-8"))
-    assert key["counts"] == {"generated": 4, "real": 4}
+    assert key["counts"] == {"generated": 4, "real": 4, "real_shown_before": 0}
     assert sorted(p["form"] for p in key["poems"].values()) == sorted(FORMS * 2)
     for block in sheet_blocks(sheet):
         assert block[0].isdigit() and all(POEM_ROW.match(row) for row in block[1:])
     assert blind_eval.main(argv) == 2  # never a second sheet in one round
-    # a later round leaves out the real poems this one showed (the small test split has one 七律)
-    later = [
-        "sheet",
-        "--generated",
-        "4",
-        "--round-dir",
-        str(tmp_path / "round-b"),
-        "--corpus",
-        str(SMALL_CORPUS),
-    ]
-    assert blind_eval.main(later) == 2
+    # a later round prefers real poems this one did not show; the small test split has one 七律, so that
+    # one comes again, marked in the key
+    later = tmp_path / "round-b"
+    assert (
+        blind_eval.main(
+            ["sheet", "--generated", "4", "--round-dir", str(later), "--corpus", str(SMALL_CORPUS)]
+        )
+        == 0
+    )
+    again = json.loads((later / "key.json").read_text(encoding="utf-8"))
+    shown = [p["form"] for p in again["poems"].values() if p.get("shown_before")]
+    assert "qilv" in shown and again["counts"]["real_shown_before"] == len(shown)
 
 
 KEY = {
