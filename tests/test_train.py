@@ -424,3 +424,50 @@ def test_empty_or_too_small_dataset(tmp_path, content, fragment):
 def test_missing_source(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         train(tiny_config(tmp_path / "run", source=str(tmp_path / "nothing.json")))
+
+
+# ------------------------------------------------------------------------------------------ --init-from
+def test_a_run_can_start_from_a_trained_model_widened(tmp_path, finished_run):
+    """Starting from the trained tiny model with more units: at a vanishing learning rate the first
+    validation equals the trained model's, far below a fresh model's, and the saved model is the wider one."""
+    records = [json.loads(line) for line in (finished_run / "metrics.jsonl").read_text().splitlines()]
+    trained_ppl = min(r["char_ppl"] for r in records if r["kind"] == "valid")
+    summary = train(tiny_config(tmp_path / "grown", init_from=str(finished_run / "best"), hidden_size=48,
+                                lr=1e-12, max_steps=1))  # fmt: skip
+    assert summary["best_valid_char_ppl"] == pytest.approx(trained_ppl, rel=1e-3)
+    fresh = train(tiny_config(tmp_path / "fresh", hidden_size=48, lr=1e-12, max_steps=1))
+    assert fresh["best_valid_char_ppl"] > 3 * trained_ppl
+    grown = PoetryLM.from_pretrained(tmp_path / "grown" / "best")
+    assert grown.config.hidden_size == 48
+    assert grown.tokenizer.vocab_size == PoetryLM.from_pretrained(finished_run / "best").tokenizer.vocab_size
+
+
+@pytest.mark.parametrize(
+    "changes, fragments",
+    [
+        ({"hidden_size": 16}, ["hidden_size 16 (the model has 32; it can grow, not shrink)"]),
+        (
+            {"num_layers": 2, "cell": "lstm"},
+            ["cell 'lstm' (the model has 'gru')", "num_layers 2 (the model has 1)"],
+        ),
+        ({"embedding_dim": 8}, ["embedding_dim 8 (the model has 16)"]),
+    ],
+)
+def test_init_from_refuses_settings_that_do_not_fit_before_reading_data(
+    tmp_path, finished_run, no_data_reading, changes, fragments
+):
+    with pytest.raises(UserError) as caught:
+        train(tiny_config(tmp_path / "run", init_from=str(finished_run / "best"), **changes))
+    assert caught.value.field == "init_from"
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+def test_init_from_a_folder_that_is_not_a_model(tmp_path, no_data_reading, capsys):
+    with pytest.raises(UserError, match="--init-from: model folder .* does not exist") as caught:
+        train(tiny_config(tmp_path / "run", init_from=str(tmp_path / "nowhere")))
+    assert caught.value.field == "init_from"
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["train", "--out", str(tmp_path / "run"), "--init-from", str(tmp_path / "empty")]) == 2
+    error = capsys.readouterr().err
+    assert "--init-from:" in error and "config file missing" in error

@@ -19,6 +19,9 @@ class TrainConfig:
     extra_sources: str = ""
     source_name: str = "tang"  # the tag of `source`'s poems when there are extra sources (generation uses it)
     primary_repeat: int = 1  # each epoch sees `source`'s train poems this many times (against a larger extra)
+    # Start from a trained model folder instead of random weights: its tokenizer and weights, widened to
+    # hidden_size when that is larger (poetry_rnn.model.grow); the other architecture fields must match it.
+    init_from: str = ""
     out: str = "runs/default"
     tokenizer: str = "char"  # char | sentencepiece
     script: str = "traditional"  # traditional (as the corpus) | simplified (converted with OpenCC)

@@ -39,6 +39,7 @@ from poetry_rnn.training.checkpoint import (
 from poetry_rnn.training.config import TrainConfig, check_config, pick_device, source_names
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
 from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
+from poetry_rnn.training.warm_start import load_starting_model, starting_weights
 
 
 def train_step(
@@ -107,6 +108,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     if main_process:
         check_writable(run_dir, needed_bytes=200_000_000)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
+    # a starting model is read and checked before the corpus: a wrong folder is refused at once
+    base = load_starting_model(config) if config.init_from and checkpoint is None else None
 
     if config.extra_sources:
         check_locations(parse_extra_sources(config.extra_sources, config.source_name))
@@ -134,16 +137,23 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         )
     if checkpoint is not None:
         tokenizer = load_tokenizer(checkpoint)
+    elif base is not None:
+        tokenizer = base.tokenizer
+        log(
+            f"starting from {config.init_from}: {tokenizer.vocab_size:,} pieces, {base.config.hidden_size} units"
+        )
     else:
         tokenizer, coverage = build_tokenizer(
             config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
     if tokenizer.sources != sources:
+        whose, field = (
+            ("--init-from: the model's", "init_from") if base else ("--resume: the checkpoint's", "resume")
+        )
         raise UserError(
-            f"--resume: the checkpoint's tokenizer has the sources {list(tokenizer.sources)}, the corpus "
-            f"{list(sources)}",
-            field="resume",
+            f"{whose} tokenizer has the sources {list(tokenizer.sources)}, the corpus {list(sources)}",
+            field=field,
         )
     if config.keywords:
         missing = [p for p in train_poems if p.body not in (keywords or {})]
@@ -171,6 +181,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         sources=sources,
     )
     model = PoetryLM(model_config)
+    if base is not None:
+        model.load_state_dict(starting_weights(base, model_config))
+        del base
     model.tokenizer = tokenizer
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
