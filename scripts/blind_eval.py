@@ -116,7 +116,8 @@ def parse_options(text: str | None, flag: str = "--options") -> dict:
 
 def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
     """`NAME=JSON` arm specifications → name → generate() options (each over `options`); no arm → one
-    arm, "generated", with `options`."""
+    arm, "generated", with `options`. An arm's `"model": DIR` writes its poems with that model folder
+    instead of --model (so readers can compare two models on the same prompts and seeds)."""
     if not specs:
         return {"generated": options}
     arms = {}
@@ -130,6 +131,8 @@ def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
             raise UserError(
                 f"--arm takes NAME=JSON options, a new name of letters, digits, . or -; got {spec!r}"
             )
+        if "model" in extra and not (isinstance(extra["model"], str) and extra["model"]):
+            raise UserError(f'--arm {name}: "model" must name a model folder, got {extra["model"]!r}')
         arms[name] = options | extra
     return arms
 
@@ -238,10 +241,22 @@ def run_sheet(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else seed_of(round_dir.name)
     corpus_source = str(args.corpus or default_corpus_source())
     corpus = load_corpus(corpus_source)
-    generator = PoetryGenerator.from_pretrained(args.model)
+    generators: dict = {}  # model folder → generator, each loaded once
+
+    def generator_for(arm: dict):
+        location = arm.get("model", args.model)
+        if location not in generators:
+            generators[location] = PoetryGenerator.from_pretrained(location)
+        return generators[location]
+
     generated = merge_arms(
         {
-            name: generate_poems(generator, prompt_suite(args.generated), seed, arm)
+            name: generate_poems(
+                generator_for(arm),
+                prompt_suite(args.generated),
+                seed,
+                {k: v for k, v in arm.items() if k != "model"},
+            )
             for name, arm in arms.items()
         }
     )

@@ -327,3 +327,27 @@ def test_arms_are_compared_prompt_by_prompt_and_pooled_over_rounds(tmp_path, cap
     assert "| 6 |" in out and "+0.50 ± 0.43 (3/2/1)" in out  # overall over both rounds
     assert blind_eval.main(["pool", "--pair", str(tmp_path / "one"), "x", "z"]) == 2
     assert "no arm 'z' (its arms: x, y)" in capsys.readouterr().err
+
+
+def test_an_arm_may_write_with_its_own_model(tmp_path):
+    """Two models side by side on one sheet: the arm naming a model folder gets that model's poems."""
+    from tiny_model import tiny_model_for_tests
+
+    from poetry_rnn.model import PoetryLM
+
+    shipped = PoetryLM.from_pretrained(REPO / "data" / "default_model")
+    tiny_model_for_tests(shipped.tokenizer, seed=5).save_pretrained(tmp_path / "tiny")
+    round_dir = tmp_path / "round-20260101-m"
+    argv = ["sheet", "--generated", "4", "--round-dir", str(round_dir), "--corpus", str(SMALL_CORPUS),
+            "--arm", "shipped={}", "--arm", f'tiny={{"model": "{tmp_path / "tiny"}"}}']  # fmt: skip
+    assert blind_eval.main(argv) == 0
+    key = json.loads((round_dir / "key.json").read_text(encoding="utf-8"))
+    assert key["arms"]["tiny"] == {"model": str(tmp_path / "tiny")} and key["arms"]["shipped"] == {}
+    generated = [p for p in key["poems"].values() if p["source"] == "generated"]
+    by_arm = {arm: [p for p in generated if arm in p["arms"]] for arm in ("shipped", "tiny")}
+    assert len(by_arm["shipped"]) == len(by_arm["tiny"]) == 4
+    # a random model writes other poems than the trained one (on the same prompts and seeds)
+    assert {tuple(p["lines"]) for p in by_arm["shipped"]} != {tuple(p["lines"]) for p in by_arm["tiny"]}
+    assert all("model" not in p["request"] for p in generated)
+    with pytest.raises(UserError, match='--arm bad: "model" must name a model folder'):
+        blind_eval.parse_arms(['bad={"model": 3}'], {})
