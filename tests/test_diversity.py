@@ -117,3 +117,12 @@ def test_duplicate_shares_count_pairs_that_share_their_poem():
     assert across_prompts == pytest.approx(3 / 6)
     assert any_other == pytest.approx(5 / 6)
     assert duplicate_shares({Pair("wujue", 0, seed): str(seed) for seed in range(3)}) == (0.0, 0.0, 0.0)
+
+
+def test_requests_that_differ_only_in_their_rules_draw_their_own_poems(shipped):
+    # Before the rules were mixed into the random stream, the looser request drew the same characters as
+    # the strict one and, its poem keeping both sets of rules, returned the very same poem (seed 518).
+    strict = shipped.generate(form="qijue", seed=518, rhyme_scheme="pingshui", tone="strict")[0]
+    loose = shipped.generate(form="qijue", seed=518, rhyme_scheme="none", tone="standard")[0]
+    assert strict.text != loose.text
+    assert shipped.generate(form="qijue", seed=518, rhyme_scheme="none", tone="standard")[0].text == loose.text

@@ -417,7 +417,7 @@ class PoetryGenerator:
         prefix = prefix + first_ids
         form_spec = request.form
         max_steps = form_spec.line_count * (form_spec.chars_per_line + 1) + 2
-        generator = torch.Generator().manual_seed(request.seed)
+        generator = torch.Generator().manual_seed(request.stream_seed)
         poems: list[GeneratedPoem] = []
         bodies: list[list[int]] = []  # each poem's pieces after the given first line, for reranking
         seen: set[str] = set()

@@ -9,6 +9,7 @@ head characters and the texts in the characters the model writes.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,29 @@ class ResolvedRequest:
     parallel_couplets: tuple[int, ...] = ()
     plan: Plan | None = None  # one keyword per couplet (generation.plan), or None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def stream_seed(self) -> int:
+        """The seed of the decoder's random stream: the request's seed mixed with what the poem must be
+        (form, rules, heads, given line, conditioning). Two requests that differ only in their rules would
+        otherwise draw the same characters and, where the looser poem happens to keep the stricter rules,
+        return the same poem. The sampling settings stay out: they change a poem, not its draws."""
+        asked = repr(
+            (
+                self.form.name,
+                self.rhyme_scheme,
+                self.tone,
+                [pattern.name for pattern in self.patterns],
+                self.rhyme_groups,
+                [sorted(chars) for chars in self.heads] if self.heads else None,
+                self.first_line,
+                self.title,
+                self.keywords,
+                self.parallel_couplets,
+            )
+        )
+        digest = hashlib.blake2b(f"{self.seed}|{asked}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") >> 1  # torch.Generator takes a signed 64-bit seed
 
     @property
     def tone_scheme(self) -> str:
