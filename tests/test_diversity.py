@@ -125,4 +125,6 @@ def test_requests_that_differ_only_in_their_rules_draw_their_own_poems(shipped):
     strict = shipped.generate(form="qijue", seed=518, rhyme_scheme="pingshui", tone="strict")[0]
     loose = shipped.generate(form="qijue", seed=518, rhyme_scheme="none", tone="standard")[0]
     assert strict.text != loose.text
-    assert shipped.generate(form="qijue", seed=518, rhyme_scheme="none", tone="standard")[0].text == loose.text
+    assert (
+        shipped.generate(form="qijue", seed=518, rhyme_scheme="none", tone="standard")[0].text == loose.text
+    )
