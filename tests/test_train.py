@@ -31,7 +31,7 @@ from poetry_rnn.training import TrainConfig, train  # noqa: E402
 from poetry_rnn.training import loop as train_module  # noqa: E402
 from poetry_rnn.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches  # noqa: E402
-from poetry_rnn.training.loop import learning_rate  # noqa: E402
+from poetry_rnn.training.loop import fit_schedule, learning_rate  # noqa: E402
 
 SMALL_CORPUS = Path(__file__).resolve().parent / "data" / "poet.tang.small.json"
 TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "device": "cpu"}
@@ -471,3 +471,19 @@ def test_init_from_a_folder_that_is_not_a_model(tmp_path, no_data_reading, capsy
     assert cli_main(["train", "--out", str(tmp_path / "run"), "--init-from", str(tmp_path / "empty")]) == 2
     error = capsys.readouterr().err
     assert "--init-from:" in error and "config file missing" in error
+
+
+def test_a_time_budget_fits_the_schedule_and_refits_it_once_the_start_up_is_past():
+    budget = 1000.0
+    state = {"step": 100, "seconds": 50.0, "total_steps": 10_000}  # start-up: 2 steps a second
+    fit_schedule(state, budget)
+    assert state["total_steps"] == 2000 and state["step_bound"] == 10_000
+    state.update(step=500, seconds=150.0)  # since the first fit: 4 steps a second
+    fit_schedule(state, budget)
+    assert state["total_steps"] == 500 + int((budget - 150.0) * 4)  # 3,900: the budget at the steady speed
+    state.update(step=2600, seconds=600.0)  # past half the budget: the schedule stays
+    fit_schedule(state, budget)
+    assert state["total_steps"] == 3900
+    fast = {"step": 100, "seconds": 1.0, "total_steps": 3000}
+    fit_schedule(fast, budget)
+    assert fast["total_steps"] == 3000  # never beyond the epochs' steps

@@ -41,6 +41,9 @@ from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make
 from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
 from poetry_rnn.training.warm_start import load_starting_model, starting_weights
 
+# a time-budgeted run fits its cosine schedule to the budget at this step, then refits it this often
+SCHEDULE_FIT_STEPS = 100
+
 
 def train_step(
     trained: torch.nn.Module,
@@ -72,6 +75,27 @@ def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
     progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
     floor = config.lr * config.min_lr_ratio
     return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def fit_schedule(state: dict, budget: float) -> None:
+    """Fit the cosine schedule's length (`state["total_steps"]`) to a time budget of `budget` seconds from
+    the measured speed. First at step SCHEDULE_FIT_STEPS from the speed so far, then every
+    SCHEDULE_FIT_STEPS steps through the first half of the budget from the speed since that first fit: the
+    first steps run slower (start-up, a machine busy with something else), and a schedule fitted to them
+    alone ends long before the budget does. Never beyond the epochs' steps (`state["step_bound"]`); after
+    half the budget the schedule stays as it is. Kept in `state`, so a resumed run follows it."""
+    step, seconds = state["step"], state["seconds"]
+    bound = state.setdefault("step_bound", state["total_steps"])
+    anchor = state.get("schedule_anchor")
+    if anchor is None:
+        by_time = int(step * budget / max(seconds, 1e-9))
+        state["schedule_anchor"] = [step, seconds]
+    elif seconds < budget / 2 and step > anchor[0] and seconds > anchor[1]:
+        steps_a_second = (step - anchor[0]) / (seconds - anchor[1])
+        by_time = step + int((budget - seconds) * steps_a_second)
+    else:
+        return
+    state["total_steps"] = max(step + 1, min(bound, by_time))
 
 
 def train(config: TrainConfig, resume: bool = False) -> dict:
@@ -335,10 +359,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             state["tokens"] += real_tokens
             window_tokens += real_tokens
             state["seconds"] = seconds
-            if state["step"] == 100 and budget:  # (a run resumed from before step 100 fits it too)
-                # fit the cosine schedule to the time budget from the measured speed (then fixed: resumable)
-                by_time = int(state["step"] * budget / state["seconds"])
-                state["total_steps"] = max(state["step"] + 1, min(state["total_steps"], by_time))
+            if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
+                fit_schedule(state, budget)
             if state["step"] % 50 == 0:
                 speed = window_tokens / max(1e-9, clock() - window_started)
                 progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
