@@ -243,10 +243,12 @@ def load_rows(source: str, columns: dict[str, str] | None = None, cache_dir: str
     """Load a source into a `datasets.Dataset` with columns body (a list of lines or one string), title and
     author where present (and body_error when the rows were read record by record)."""
     import datasets
-    from datasets.utils.logging import disable_progress_bar, set_verbosity_error
+    from datasets.utils.logging import CRITICAL, disable_progress_bar, set_verbosity
 
     disable_progress_bar()
-    set_verbosity_error()
+    # a file datasets cannot read is read again record by record below and any fault told in words; its
+    # own log line ("Failed to load JSON from file ...") would only stand before that message
+    set_verbosity(CRITICAL)
     columns = dict(columns or {})
     if source.startswith("hf:"):
         dataset = _load_hub(source, cache_dir)

@@ -466,6 +466,26 @@ def test_unknown_hub_dataset_offline_is_one_line_error(tmp_path):
     assert "offline" in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
+def test_a_malformed_json_file_is_one_line_of_error(tmp_path):
+    """Through the real CLI in a fresh process: datasets fails on the file and logs it; the user sees only
+    our message naming the file."""
+    folder = tmp_path / "poems"
+    folder.mkdir()
+    (folder / "poet.tang.0.json").write_text("{oops\n", encoding="utf-8")
+    env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf"), "POETRY_RNN_CACHE": str(tmp_path / "ours")}
+    done = subprocess.run(
+        [sys.executable, "-m", "poetry_rnn", "data", "--source", str(folder)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "poet.tang.0.json is not valid JSON" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Failed to load JSON" not in done.stderr
+
+
 # ---------------------------------------------------------------- CLI report
 
 
