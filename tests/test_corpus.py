@@ -472,7 +472,11 @@ def test_a_malformed_json_file_is_one_line_of_error(tmp_path):
     folder = tmp_path / "poems"
     folder.mkdir()
     (folder / "poet.tang.0.json").write_text("{oops\n", encoding="utf-8")
-    env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf"), "POETRY_RNN_CACHE": str(tmp_path / "ours")}
+    env = {
+        **os.environ,
+        "HF_DATASETS_CACHE": str(tmp_path / "hf"),
+        "POETRY_RNN_CACHE": str(tmp_path / "ours"),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "poetry_rnn", "data", "--source", str(folder)],
         cwd=REPO,
