@@ -443,8 +443,8 @@ def test_wrong_body_column_and_mixed_files(tmp_path, cache):
     assert cli.main(["data", "--source", str(path), "--columns", "verse"]) == 2
 
 
-def test_unknown_hub_dataset_offline_is_one_line_error(tmp_path):
-    """Through the real CLI in a fresh process, offline: no network, no traceback, exit 2."""
+def _data_command_in_a_fresh_process(source: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`python -m poetry_rnn data --source SOURCE` as a user runs it, offline, with caches under tmp_path."""
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -453,38 +453,30 @@ def test_unknown_hub_dataset_offline_is_one_line_error(tmp_path):
         "HF_HOME": str(tmp_path / "hf_home"),
         "POETRY_RNN_CACHE": str(tmp_path / "ours"),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "poetry_rnn", "data", "--source", "hf:nobody-here/no-such-poems@train"],
+    return subprocess.run(
+        [sys.executable, "-m", "poetry_rnn", "data", "--source", source],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_unknown_hub_dataset_offline_is_one_line_error(tmp_path):
+    """Through the real CLI in a fresh process, offline: no network, no traceback, exit 2."""
+    done = _data_command_in_a_fresh_process("hf:nobody-here/no-such-poems@train", tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: could not load Hub dataset 'nobody-here/no-such-poems'")
     assert "offline" in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def test_a_malformed_json_file_is_one_line_of_error(tmp_path):
-    """Through the real CLI in a fresh process: datasets fails on the file and logs it; the user sees only
-    our message naming the file."""
+    """datasets fails on the file and logs it; the user sees only our message naming the file."""
     folder = tmp_path / "poems"
     folder.mkdir()
     (folder / "poet.tang.0.json").write_text("{oops\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "HF_DATASETS_CACHE": str(tmp_path / "hf"),
-        "POETRY_RNN_CACHE": str(tmp_path / "ours"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "poetry_rnn", "data", "--source", str(folder)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _data_command_in_a_fresh_process(str(folder), tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "poet.tang.0.json is not valid JSON" in done.stderr
     assert done.stderr.count("\n") == 1 and "Failed to load JSON" not in done.stderr
