@@ -163,8 +163,9 @@ def generation_suite(generator, seeds: int, n: int, parallel: bool | None) -> di
                             "theme": {"theme": THEME},
                         }[mode]
                         started = time.perf_counter()
+                        # n poems take seeds seed … seed + n − 1: spaced by n, no two requests share a poem
                         poems = generator.generate(
-                            form=form, rhyme_scheme=scheme, n=n, seed=seed, parallel=parallel, **options
+                            form=form, rhyme_scheme=scheme, n=n, seed=seed * n, parallel=parallel, **options
                         )
                         seconds.append(time.perf_counter() - started)
                         counts["requests"] += 1
