@@ -319,11 +319,33 @@ def test_config_sources_must_match_the_tokenizer(corpora, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ the old kind
-def test_the_shipped_model_is_of_the_single_corpus_kind(shipped):
+def test_the_shipped_model_is_co_trained_and_writes_with_the_tang_tag(shipped):
     tokenizer = shipped.tokenizer
-    assert tokenizer.sources == () and shipped.model.config.sources == ()
-    assert conditioning_ids(tokenizer, form="qijue") == [tokenizer.form_id("qijue"), tokenizer.bos_id]
+    assert tokenizer.sources == ("tang", "song") and shipped.model.config.sources == ("tang", "song")
+    tang_id = tokenizer.piece_to_id("<tang>")
+    assert conditioning_ids(tokenizer, form="qijue") == [
+        tang_id,
+        tokenizer.form_id("qijue"),
+        tokenizer.bos_id,
+    ]
     assert shipped.generate(form="qijue", seed=3)[0].lines
+
+
+def test_a_model_of_the_single_corpus_kind_loads_and_writes_as_before(tmp_path):
+    """The models shipped before the co-trained one have no sources: no tag in their prefix, same API."""
+    from tiny_model import tiny_model_for_tests
+
+    from poetry_rnn.generation import PoetryGenerator
+
+    characters = sorted({c for p in load_corpus(str(SMALL_CORPUS), use_cache=False).poems for c in p.body})
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *[c for c in characters if c not in PUNCTUATION]])
+    tiny_model_for_tests(tokenizer, seed=2).save_pretrained(tmp_path / "single")
+    assert "sources" not in json.loads((tmp_path / "single" / "config.json").read_text(encoding="utf-8"))
+    generator = PoetryGenerator.from_pretrained(tmp_path / "single", corpus_source=str(SMALL_CORPUS))
+    assert generator.model.tokenizer.sources == ()
+    assert conditioning_ids(generator.model.tokenizer, form="wujue")[0] == tokenizer.form_id("wujue")
+    poems = generator.generate(form="wujue", rhyme_scheme="none", tone="off", seed=1)
+    assert poems and [len(line) for line in poems[0].lines] == [5, 5, 5, 5]
 
 
 def test_a_single_corpus_run_saves_no_source_keys(tmp_path):

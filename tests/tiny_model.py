@@ -18,6 +18,7 @@ def tiny_model_for_tests(tokenizer: BaseTokenizer, cell: str = "gru", seed: int 
             hidden_size=48,
             num_layers=1,
             dropout=0.0,
+            sources=tokenizer.sources,  # a co-trained tokenizer's tags belong in the config too
         )
     )
     model.tokenizer = tokenizer
