@@ -11,7 +11,7 @@ import torch
 
 from poetry_rnn.cleaning import FORMS
 from poetry_rnn.errors import UserError
-from poetry_rnn.perplexity import evaluation_bodies, score_bodies
+from poetry_rnn.perplexity import BODIES, corpus_bodies, evaluation_bodies, score_bodies
 from poetry_rnn.prepared import is_prepared, read_prepared
 
 
@@ -25,6 +25,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     parser.add_argument(
         "--forms", default="regular", help="'regular' (the four forms), 'all', or a comma list"
+    )
+    parser.add_argument(
+        "--bodies",
+        default="clean",
+        choices=BODIES,
+        help="clean: the cleaned bodies the model trains on (default); raw: as the files have them, variant "
+        "glyphs and notes included (poetry_rnn.perplexity)",
     )
     parser.add_argument("--columns", help="column mapping, e.g. body=content")
     parser.add_argument("--limit", type=int, default=0, help="score at most this many poems (0 = all)")
@@ -49,18 +56,20 @@ def run(args: argparse.Namespace) -> int:
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
     data = args.data or default_source()
-    if is_prepared(data):  # (a GPU box without the raw corpus) the raw bodies the file carries
-        held = read_prepared(data)[2]
+    if is_prepared(
+        data
+    ):  # (a GPU box without the raw corpus) its cleaned poems, or the raw bodies it carries
+        corpus, _keywords, held = read_prepared(data)
         if args.split not in held or set(forms or ()) != set(FORMS):
             raise UserError(
                 f"{data} holds the regular-form valid and test bodies only; "
                 f"asked for split {args.split}, forms {args.forms}",
                 field="data",
             )
-        bodies = held[args.split]
+        bodies = corpus_bodies(corpus, args.split) if args.bodies == "clean" else held[args.split]
     else:
         bodies = evaluation_bodies(
-            data, None if args.split == "all" else args.split, forms, parse_columns(args.columns)
+            data, None if args.split == "all" else args.split, forms, parse_columns(args.columns), args.bodies
         )
     if args.limit:
         bodies = bodies[: args.limit]
@@ -70,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             "model": str(model_dir),
             "precision": stepper.precision,
             "split": args.split,
+            "bodies": args.bodies,
             "forms": args.forms,
             "seconds": round(time.perf_counter() - started, 2),
         }

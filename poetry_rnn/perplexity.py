@@ -1,7 +1,10 @@
 """Character perplexity of a model on a corpus — defined so numbers compare across tokenizers and systems.
 
-For each poem: body = "".join(paragraphs) exactly as in the file (variant characters mapped one-to-one,
-as the model's vocabulary does). The model reads `[source tag] [form tag] <s>` — the source tag only in a
+For each poem the body is, by default, the cleaned one the model trains on and is validated on: its lines
+in the canonical layout (poetry_rnn.format.render_body), variant notes and odd punctuation gone, variant
+glyphs mapped to the standard ones (`bodies="clean"`). `bodies="raw"` scores "".join(paragraphs) exactly as in
+the file instead: its variant glyphs, notes and stray punctuation mostly fall out of the vocabulary, so that
+figure measures the file's noise as much as the model (kept to compare with earlier reports). The model reads `[source tag] [form tag] <s>` — the source tag only in a
 model co-trained on several corpora, its primary source's (`<tang>`, as generation gives it); the body's
 own form; no title, no keywords — then the body, and is scored on every body token and the end marker. The negative
 log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
@@ -18,7 +21,7 @@ import torch
 
 from poetry_rnn.cleaning import FORMS, clean_body, detect_form, split_of
 from poetry_rnn.corpus import load_rows
-from poetry_rnn.format import conditioning_ids
+from poetry_rnn.format import conditioning_ids, render_body
 
 
 def conditioning_text(tokenizer) -> str:
@@ -103,13 +106,22 @@ def score_bodies(
     )
 
 
+BODIES = ("clean", "raw")
+
+
 def evaluation_bodies(
-    source: str, split: str | None = "test", forms: Sequence[str] | None = FORMS, columns: dict | None = None
+    source: str,
+    split: str | None = "test",
+    forms: Sequence[str] | None = FORMS,
+    columns: dict | None = None,
+    bodies: str = "clean",
 ) -> list[tuple[str, str]]:
-    """(raw body, form) for the poems of one split; split and form come from the cleaned body, as in training.
-    Exact duplicate bodies are scored once."""
+    """(body, form) for the poems of one split, the body cleaned or raw (module docstring); split and form
+    come from the cleaned body, as in training. Exact duplicate bodies are scored once."""
+    if bodies not in BODIES:
+        raise ValueError(f"bodies must be one of {BODIES}, not {bodies!r}")
     rows = load_rows(source, columns)
-    seen, bodies = set(), []
+    seen, scored = set(), []
     titles_free = rows.select_columns(["body"])
     for raw in titles_free.data.column("body").to_pylist():
         lines, _reason = clean_body(raw)
@@ -118,9 +130,23 @@ def evaluation_bodies(
         form = detect_form(lines)
         if (split and split_of(lines) != split) or (forms and form not in forms):
             continue
-        body = raw if isinstance(raw, str) else "".join(raw)
+        if bodies == "clean":
+            body = render_body(lines)
+        else:
+            body = raw if isinstance(raw, str) else "".join(raw)
         if body in seen:
             continue
         seen.add(body)
-        bodies.append((body, form))
-    return bodies
+        scored.append((body, form))
+    return scored
+
+
+def corpus_bodies(corpus, split: str, forms: Sequence[str] = FORMS) -> list[tuple[str, str]]:
+    """(clean body, form) of a cleaned corpus's poems of one split, each body once: what
+    `evaluation_bodies(..., bodies="clean")` gives for the raw corpus the cleaned one came from."""
+    seen, scored = set(), []
+    for poem in corpus.split(split, forms):
+        if poem.body not in seen:
+            seen.add(poem.body)
+            scored.append((poem.body, poem.form))
+    return scored

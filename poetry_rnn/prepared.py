@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         from poetry_rnn.keywords import corpus_keywords
 
         keywords = corpus_keywords(corpus.split("train"))
-    eval_bodies = {split: evaluation_bodies(args.source, split, FORMS) for split in ("valid", "test")}
+    eval_bodies = {
+        split: evaluation_bodies(args.source, split, FORMS, bodies="raw") for split in ("valid", "test")
+    }
     write_prepared(corpus, args.out, keywords, eval_bodies)
     print(f"wrote {args.out}: {len(corpus.poems):,} poems, {len(keywords or {}):,} with keywords")
     return 0

@@ -84,13 +84,13 @@ def score(name: str, args: argparse.Namespace) -> dict:
     import torch
 
     from poetry_rnn.model import PoetryLM
-    from poetry_rnn.perplexity import evaluation_bodies, score_bodies
+    from poetry_rnn.perplexity import corpus_bodies, evaluation_bodies, score_bodies
     from poetry_rnn.prepared import is_prepared, read_prepared
 
     run_dir = Path(args.runs) / name
     summary = json.loads((run_dir / "summary.json").read_text())
     if is_prepared(args.source):
-        bodies = read_prepared(args.source)[2]["test"]
+        bodies = corpus_bodies(read_prepared(args.source)[0], "test")
     else:
         bodies = evaluation_bodies(args.source, "test")
     torch.set_num_threads(2)

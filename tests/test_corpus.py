@@ -310,6 +310,25 @@ def test_a_poem_with_a_lost_character_is_dropped_with_its_own_reason(tmp_path, c
     ]
 
 
+def test_evaluation_scores_the_cleaned_bodies_unless_asked_for_the_raw_ones(tmp_path, cache):
+    from poetry_rnn.perplexity import corpus_bodies, evaluation_bodies
+
+    folder = tmp_path / "noisy"
+    write_json(
+        folder / "a.json",
+        [record("登鸛雀樓", ["白日依山盡（一作落），黃河入海流？", "欲窮千里目，更上一層樓。"])],
+    )
+    split = load_corpus(str(folder), cache_dir=cache).poems[0].split
+    clean = evaluation_bodies(str(folder), split)
+    assert clean == [("白日依山盡，黃河入海流。欲窮千里目，更上一層樓。", "wujue")]
+    assert clean == corpus_bodies(load_corpus(str(folder), cache_dir=cache), split)  # the training's bodies
+    assert evaluation_bodies(str(folder), split, bodies="raw") == [
+        ("白日依山盡（一作落），黃河入海流？欲窮千里目，更上一層樓。", "wujue")
+    ]
+    with pytest.raises(ValueError, match="bodies must be one of"):
+        evaluation_bodies(str(folder), split, bodies="cleaned")
+
+
 # ---------------------------------------------------------------- cache
 
 

@@ -196,6 +196,13 @@ def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag
     assert figures[0]["source"] == "tang" and figures[0]["poems"] > 0
     assert figures[0]["conditioning"].startswith("<tang>")
     assert figures[0]["char_ppl"] == figures[1]["char_ppl"] and figures[0]["poems"] == figures[1]["poems"]
+    assert figures[0]["bodies"] == "clean"
+    raw = []
+    for data in (corpora["tang"], prepared):
+        assert cli_main(["evaluate", "--model", str(out / "best"), "--data", str(data), "--json",
+                         "--bodies", "raw"]) == 0  # fmt: skip
+        raw.append(json.loads(capsys.readouterr().out))
+    assert raw[0]["char_ppl"] == raw[1]["char_ppl"] and raw[0]["bodies"] == "raw"
     argv = ["evaluate", "--model", str(out / "best"), "--data", str(prepared), "--split", "train"]
     assert cli_main(argv) == 2 and "valid and test bodies only" in capsys.readouterr().err
 
@@ -305,6 +312,36 @@ def test_a_malformed_song_file_is_a_clear_error_naming_it(corpora, tmp_path, con
     with pytest.raises(UserError, match=fragment) as caught:
         train(two_source_config(corpora, tmp_path / "run", extra_sources=f"song={bad}"))
     assert str(bad / "poet.song.0.json") in str(caught.value) and "extra source song" in str(caught.value)
+
+
+def test_a_co_trained_model_fine_tunes_on_its_primary_corpus_alone(corpora, tmp_path, monkeypatch):
+    import poetry_rnn.training.loop as loop
+    from poetry_rnn.training.data import encode_poems
+
+    base = tmp_path / "base"
+    train(two_source_config(corpora, base, max_steps=2))
+    source_tags = []
+
+    def recording(poems, tokenizer, *args, **kwargs):
+        encoded = encode_poems(poems, tokenizer, *args, **kwargs)
+        source_tags.extend(tuple(example[0]) for example in encoded)
+        return encoded
+
+    monkeypatch.setattr(loop, "encode_poems", recording)
+    out = tmp_path / "tang-only"
+    summary = train(
+        two_source_config(corpora, out, extra_sources="", init_from=str(base / "best"), max_steps=2)
+    )
+    assert summary["steps"] == 2
+    tang_id = PoetryLM.from_pretrained(base / "best").tokenizer.piece_to_id("<tang>")
+    assert source_tags and set(source_tags) == {(tang_id,)}  # every Tang poem trains with the Tang tag
+    tuned = PoetryLM.from_pretrained(out / "best")
+    assert tuned.tokenizer.sources == ("tang", "song") and tuned.config.sources == ("tang", "song")
+    # a primary corpus of another name is a different corpus: refused, naming both
+    other = two_source_config(corpora, tmp_path / "x", extra_sources="", init_from=str(base / "best"),
+                              source_name="song")  # fmt: skip
+    with pytest.raises(UserError, match=r"sources \['tang', 'song'\], the corpus \[\]"):
+        train(other)
 
 
 def test_config_sources_must_match_the_tokenizer(corpora, tmp_path):

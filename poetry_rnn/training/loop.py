@@ -171,7 +171,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    if tokenizer.sources != sources:
+    # a co-trained model fine-tuned on its primary corpus alone: each poem reads the primary's tag
+    fine_tunes_primary = base is not None and not sources and tokenizer.primary_source == config.source_name
+    if tokenizer.sources != sources and not fine_tunes_primary:
         whose, field = (
             ("--init-from: the model's", "init_from") if base else ("--resume: the checkpoint's", "resume")
         )
@@ -179,6 +181,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             f"{whose} tokenizer has the sources {list(tokenizer.sources)}, the corpus {list(sources)}",
             field=field,
         )
+    if fine_tunes_primary:  # the model keeps its sources: generation still gives it the primary's tag
+        sources = tokenizer.sources
     if config.keywords:
         missing = [p for p in train_poems if p.body not in (keywords or {})]
         if keywords is None or (missing and sources):  # (a raw extra corpus beside a prepared primary)
