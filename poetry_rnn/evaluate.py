@@ -56,9 +56,8 @@ def run(args: argparse.Namespace) -> int:
         FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
     )
     data = args.data or default_source()
-    if is_prepared(
-        data
-    ):  # (a GPU box without the raw corpus) its cleaned poems, or the raw bodies it carries
+    # a prepared file (a GPU box without the raw corpus): its cleaned poems, or the raw bodies it carries
+    if is_prepared(data):
         corpus, _keywords, held = read_prepared(data)
         if args.split not in held or set(forms or ()) != set(FORMS):
             raise UserError(
