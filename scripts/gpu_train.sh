@@ -12,7 +12,10 @@
 # (names below, each also as NAME_tang: Tang alone; default "l2h768 l1h1024 l2h768_tang", side by side), RUNS (run folders, default runs/gpu),
 # RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
 # (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
-# device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768) and LR (2e-3).
+# device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768), LR (2e-3) and INIT_FROM (a model folder every
+# candidate starts from instead of random weights, e.g. data/default_model: its shape must match, so
+# CANDIDATES="l1h1024 l1h1024_tang" LR=5e-4 continues the shipped model's co-training beside a fine-tune
+# of it on Tang alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
@@ -68,7 +71,8 @@ CO_TRAINED="--source $TANG --extra-sources song=$SONG --source-name tang --prima
 TANG_ONLY="--source $TANG"
 # Shared by every candidate: keywords, the regular forms (the test distribution), variational dropout.
 COMMON="--keywords true --train-forms regular --locked-dropout true --embedding-dropout 0.05 --lr ${LR:-2e-3}
-        --epochs 60 --patience 3 --checkpoint-minutes 2 --max-minutes $MINUTES $DEVICE"
+        --epochs 60 --patience 3 --checkpoint-minutes 2 --max-minutes $MINUTES $DEVICE
+        ${INIT_FROM:+--init-from $INIT_FROM}"
 
 started=$(date +%s)
 pids=()
@@ -96,6 +100,9 @@ for name in $CANDIDATES; do
 done
 echo "training took $(( $(date +%s) - started )) s"
 
+# the shipped model scored here too, by the same evaluate (its training record may hold an older measure)
+$PYTHON -m poetry_rnn evaluate --model data/default_model --data "$TANG" --json >"$RUNS/shipped_test.json" \
+    || echo "evaluate failed for the shipped model"
 for name in $CANDIDATES; do
     if [[ -f "$RUNS/$name/best/model.safetensors" ]]; then
         $PYTHON -m poetry_rnn evaluate --model "$RUNS/$name/best" --data "$TANG" --json >"$RUNS/$name/test.json" \
@@ -134,12 +141,12 @@ if not rows:
     sys.exit("no candidate finished")
 print(f"\n{'candidate':<14}{'data':<13}{'params':>10}{'fp16 MB':>9}{'valid ppl':>11}{'TEST ppl':>10}{'epochs':>8}{'minutes':>9}{'tok/s':>11}")
 for row in rows:
-    data = " + ".join(row["sources"]) if row["sources"] else "tang"
+    data = "tang" if row["name"].endswith("_tang") else " + ".join(row["sources"])  # (a fine-tune keeps its tags)
     print(f"{row['name']:<14}{data:<13}{row['parameters'] / 1e6:>9.2f}M{row['fp16_mb']:>9}{row['best_valid_char_ppl']:>11.2f}"
           f"{row['test_char_ppl']:>10.2f}{row['epochs']:>8}{row['minutes']:>9}{row['tokens_per_s']:>11,}")
 best = min(rows, key=lambda row: row["best_valid_char_ppl"])  # picked by validation, not by test
-try:  # the shipped model's own score, from its training record
-    shipped = json.loads(Path("data/default_model/training/test.json").read_text())["char_ppl"]
+try:  # the shipped model's score, measured above
+    shipped = json.loads((runs / "shipped_test.json").read_text())["char_ppl"]
 except (OSError, ValueError, KeyError):
     shipped = "not recorded"
 print(f"\nbest by validation: {best['name']} (test char_ppl {best['test_char_ppl']} on {best['test_poems']} Tang poems;"
