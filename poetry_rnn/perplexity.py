@@ -4,9 +4,10 @@ For each poem the body is, by default, the cleaned one the model trains on and i
 in the canonical layout (poetry_rnn.format.render_body), variant notes and odd punctuation gone, variant
 glyphs mapped to the standard ones (`bodies="clean"`). `bodies="raw"` scores "".join(paragraphs) exactly as in
 the file instead: its variant glyphs, notes and stray punctuation mostly fall out of the vocabulary, so that
-figure measures the file's noise as much as the model (kept to compare with earlier reports). The model reads `[source tag] [form tag] <s>` — the source tag only in a
-model co-trained on several corpora, its primary source's (`<tang>`, as generation gives it); the body's
-own form; no title, no keywords — then the body, and is scored on every body token and the end marker. The negative
+figure measures the file's noise as much as the model (kept to compare with earlier reports).
+The model reads `[source tag] [form tag] <s>` — the source tag only in a model co-trained on several
+corpora, its primary source's (`<tang>`, as generation gives it); the body's own form; no title, no
+keywords — then the body, and is scored on every body token and the end marker. The negative
 log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
     char_ppl = exp(NLL / (chars + poems)),   bits_per_char = NLL / (chars + poems) / ln 2.
 """
