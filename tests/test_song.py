@@ -337,6 +337,12 @@ def test_a_co_trained_model_fine_tunes_on_its_primary_corpus_alone(corpora, tmp_
     assert source_tags and set(source_tags) == {(tang_id,)}  # every Tang poem trains with the Tang tag
     tuned = PoetryLM.from_pretrained(out / "best")
     assert tuned.tokenizer.sources == ("tang", "song") and tuned.config.sources == ("tang", "song")
+    # the fine-tune resumes from its checkpoint, whose tokenizer has the tags its corpus has not
+    resumed = train(
+        two_source_config(corpora, out, extra_sources="", init_from=str(base / "best")), resume=True
+    )
+    assert resumed["steps"] > 2
+    assert PoetryLM.from_pretrained(out / "best").config.sources == ("tang", "song")
     # a primary corpus of another name is a different corpus: refused, naming both
     other = two_source_config(corpora, tmp_path / "x", extra_sources="", init_from=str(base / "best"),
                               source_name="song")  # fmt: skip

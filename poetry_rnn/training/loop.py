@@ -171,8 +171,11 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
         )
         log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    # a co-trained model fine-tuned on its primary corpus alone: each poem reads the primary's tag
-    fine_tunes_primary = base is not None and not sources and tokenizer.primary_source == config.source_name
+    # a co-trained model fine-tuned on its primary corpus alone (or such a run resumed): each poem reads the
+    # primary's tag
+    fine_tunes_primary = (
+        bool(config.init_from) and not sources and tokenizer.primary_source == config.source_name
+    )
     if tokenizer.sources != sources and not fine_tunes_primary:
         whose, field = (
             ("--init-from: the model's", "init_from") if base else ("--resume: the checkpoint's", "resume")
@@ -181,8 +184,6 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             f"{whose} tokenizer has the sources {list(tokenizer.sources)}, the corpus {list(sources)}",
             field=field,
         )
-    if fine_tunes_primary:  # the model keeps its sources: generation still gives it the primary's tag
-        sources = tokenizer.sources
     if config.keywords:
         missing = [p for p in train_poems if p.body not in (keywords or {})]
         if keywords is None or (missing and sources):  # (a raw extra corpus beside a prepared primary)
@@ -206,7 +207,9 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         script=config.script,
         embedding_dropout=config.embedding_dropout,
         locked_dropout=config.locked_dropout,
-        sources=sources,
+        # a fine-tune on the primary corpus keeps the model's tags: generation still gives it the primary's;
+        # the run itself stays a single-corpus one (no upsampling, only the keywords the corpus carries)
+        sources=tokenizer.sources if fine_tunes_primary else sources,
     )
     model = PoetryLM(model_config)
     if base is not None:
