@@ -12,10 +12,13 @@
 # (names below, each also as NAME_tang: Tang alone; default "l2h768 l1h1024 l2h768_tang", side by side), RUNS (run folders, default runs/gpu),
 # RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
 # (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
-# device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768), LR (2e-3) and INIT_FROM (a model folder every
-# candidate starts from instead of random weights, e.g. data/default_model: its shape must match, so
-# CANDIDATES="l1h1024 l1h1024_tang" LR=5e-4 continues the shipped model's co-training beside a fine-tune
-# of it on Tang alone).
+# device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768), LR (2e-3), INIT_FROM (a model folder every
+# candidate starts from instead of random weights, e.g. data/default_model; its shape must match) and
+# FINE_TUNE_MINUTES (default 0, off: after training, each co-trained candidate's best is fine-tuned on Tang
+# alone for this budget, as NAME_ft beside it, the recipe of the shipped model: 6 epochs of FT_BATCH_TOKENS
+# (8192) at FT_LR (3e-4)). The call planned for the next GPU session continues the shipped model's
+# co-training on the whole GPU, then fine-tunes the result on Tang:
+#   INIT_FROM=data/default_model CANDIDATES=l1h1024 MINUTES=7 FINE_TUNE_MINUTES=1.5 LR=1e-3 bash scripts/gpu_train.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
@@ -100,6 +103,36 @@ for name in $CANDIDATES; do
 done
 echo "training took $(( $(date +%s) - started )) s"
 
+# Tang fine-tunes of the co-trained candidates (the recipe of the shipped model), one per candidate, side by side.
+tuned=()
+if [[ "${FINE_TUNE_MINUTES:-0}" != "0" ]]; then
+    pids=()
+    for name in $CANDIDATES; do
+        [[ "$name" == *_tang || ! -f "$RUNS/$name/best/model.safetensors" ]] && continue
+        mkdir -p "$RUNS/${name}_ft"
+        if [[ -n "${RESUME:-}" && -d "$RUNS/${name}_ft/checkpoint" ]]; then
+            $PYTHON -m poetry_rnn train --out "$RUNS/${name}_ft" --resume >>"$RUNS/${name}_ft/train.log" 2>&1 &
+        else
+            # shellcheck disable=SC2086
+            $PYTHON -m poetry_rnn train --out "$RUNS/${name}_ft" --init-from "$RUNS/$name/best" $TANG_ONLY --source-name tang \
+                --keywords true --train-forms regular --locked-dropout true --embedding-dropout 0.05 \
+                ${SHAPES[$name]} $DEVICE --dropout 0.3 --lr "${FT_LR:-3e-4}" --warmup-steps 30 --min-lr-ratio 0.1 \
+                --batch-tokens "${FT_BATCH_TOKENS:-8192}" --epochs 6 --patience 2 --checkpoint-minutes 2 \
+                --max-minutes "$FINE_TUNE_MINUTES" >"$RUNS/${name}_ft/train.log" 2>&1 &
+        fi
+        pids+=($!) tuned+=("${name}_ft")
+        echo "fine-tuning $name on Tang alone as ${name}_ft (pid $!)"
+    done
+    for index in "${!pids[@]}"; do
+        wait "${pids[$index]}" || { failed=1; echo "fine-tune ${tuned[$index]} failed (see $RUNS/${tuned[$index]}/train.log)"; }
+    done
+    for name in "${tuned[@]}"; do
+        echo "--- $name"; grep -E "starting from|valid|error|finished" "$RUNS/$name/train.log" | tail -8 || true
+    done
+    echo "training and fine-tuning took $(( $(date +%s) - started )) s"
+fi
+CANDIDATES="$CANDIDATES ${tuned[*]}"
+
 # the shipped model scored here too, by the same evaluate (its training record may hold an older measure)
 $PYTHON -m poetry_rnn evaluate --model data/default_model --data "$TANG" --json >"$RUNS/shipped_test.json" \
     || echo "evaluate failed for the shipped model"
@@ -141,7 +174,8 @@ if not rows:
     sys.exit("no candidate finished")
 print(f"\n{'candidate':<14}{'data':<13}{'params':>10}{'fp16 MB':>9}{'valid ppl':>11}{'TEST ppl':>10}{'epochs':>8}{'minutes':>9}{'tok/s':>11}")
 for row in rows:
-    data = "tang" if row["name"].endswith("_tang") else " + ".join(row["sources"])  # (a fine-tune keeps its tags)
+    name = row["name"]  # (a fine-tune keeps its model's source tags)
+    data = "tang" if name.endswith("_tang") else "ft on tang" if name.endswith("_ft") else " + ".join(row["sources"])
     print(f"{row['name']:<14}{data:<13}{row['parameters'] / 1e6:>9.2f}M{row['fp16_mb']:>9}{row['best_valid_char_ppl']:>11.2f}"
           f"{row['test_char_ppl']:>10.2f}{row['epochs']:>8}{row['minutes']:>9}{row['tokens_per_s']:>11,}")
 best = min(rows, key=lambda row: row["best_valid_char_ppl"])  # picked by validation, not by test
