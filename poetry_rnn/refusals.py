@@ -130,9 +130,9 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "首字「{head}」与藏头字不同",
     ),
     "first_line_tone": (
-        "the first line 「{line}」 ({marks}) fits no {form} tone pattern ({templates}) under tone={tone}: "
-        "character {position} 「{char}」 cannot stand there (○ 平 ● 仄; 孤平 and 三平尾 are not allowed in strict)",
-        "「{line}」（{marks}）不合{form}的平仄格式（{templates}）：第 {position} 字「{char}」不能在此（○平 ●仄）",
+        "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}) under "
+        "tone={tone}; the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed)",
+        "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）：{breaks}",
     ),
     "first_line_heard": (
         "the first line 「{line}」, read as a Mandarin speaker reads it ({marks}{heard}), fits no {form} tone "

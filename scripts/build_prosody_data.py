@@ -8,6 +8,12 @@
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
   (lines 2, 4, 6, 8) of a Tang 绝句/律诗 in the TRAIN split rhyming in that group, most used first: the
   group's common characters in the reading they are used with (不 is common, but rarely rhymes in 尤).
+- pingshui_rare_readings.json: the tone classes the rhyme book lists for a character but Tang regulated verse
+  hardly uses (不 as 平 fǒu, 空 and 中 as 仄). Counted in TRAIN-split 绝句/律诗 whose every line keeps the
+  2-4-6 alternation and 粘对 as far as their one-tone characters show: where a two-tone character stands at
+  a place whose tone the poem fixes (the 2nd, 4th, 6th character, except the second-to-last of a 仄-ending
+  line, where 拗 is common; the last character of lines 2–8), the tone that place takes. A tone class taken
+  in under RARE_SHARE of at least MIN_USES such places is rare: the scheme leaves it out.
 """
 
 from __future__ import annotations
@@ -24,12 +30,25 @@ sys.path.insert(0, str(REPO))
 from poetry_rnn.corpus import clean_body, detect_form, split_of  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.prosody.modern import POLYPHONES_FILE, listed_readings, syllable  # noqa: E402
-from poetry_rnn.prosody.rhyme import DATA_DIR, RHYME_USE_FILE, get_scheme  # noqa: E402
+from poetry_rnn.prosody.rhyme import (  # noqa: E402
+    DATA_DIR,
+    PING,
+    RARE_READINGS_FILE,
+    RHYME_USE_FILE,
+    ZE,
+    _load_pingshui,
+    get_scheme,
+)
 from poetry_rnn.script import to_simplified  # noqa: E402
 
 MIN_PHRASES = 10
 OTHER_SHARE = 0.2
 RHYME_USE_PER_GROUP = 40
+MIN_USES = 100
+RARE_SHARE = 0.01
+# Whether line i of a quatrain or octave has the opposite 2nd-character tone to line 1 (对, then 粘).
+_FLIPPED = (False, True, True, False, False, True, True, False)
+_OTHER_TONE = {PING: ZE, ZE: PING}
 
 
 def build_polyphones() -> dict:
@@ -103,6 +122,77 @@ def build_rhyme_use(corpus_dir: Path) -> dict:
     }
 
 
+def _poem_tones(lines: list[str], one_tone) -> str | None:
+    """The tone of the first line's 2nd character, where the poem's one-tone characters show that every
+    line alternates (2nd ≠ 4th = ≠ 6th), the lines keep 粘对 and the line ends their tones (lines 2, 4, 6, 8
+    平, lines 3, 5, 7 仄); None for a poem that breaks any of that or shows nothing."""
+    fixed = range(1, len(lines[0]), 2)
+    first: set[str] = set()
+    for index, line in enumerate(lines):
+        for position in fixed:
+            tone = one_tone(line[position])
+            if tone is None:
+                continue
+            second = tone if position % 4 == 1 else _OTHER_TONE[tone]  # the line's 2nd-character tone
+            first.add(_OTHER_TONE[second] if _FLIPPED[index] else second)
+        end = one_tone(line[-1])
+        if index and end is not None and end != (PING if index % 2 else ZE):
+            return None
+    return first.pop() if len(first) == 1 else None
+
+
+def build_rare_readings(corpus_dir: Path) -> dict:
+    book = _load_pingshui(verse_readings=False)
+
+    def one_tone(char: str) -> str | None:
+        tones = book.tones(char)
+        return next(iter(tones)) if len(tones) == 1 else None
+
+    taken: dict[str, Counter[str]] = defaultdict(Counter)  # two-tone table character → tone → places
+    poems = 0
+    for path in sorted(corpus_dir.glob("poet.tang.*.json")):
+        with open(path, encoding="utf-8") as handle:
+            records = json.load(handle)
+        for record in records:
+            lines, _ = clean_body(record.get("paragraphs"))
+            if not lines or detect_form(lines) == "other" or split_of(lines) != "train":
+                continue
+            first = _poem_tones(lines, one_tone)
+            if first is None:
+                continue
+            poems += 1
+            length = len(lines[0])
+            for index, line in enumerate(lines):
+                second = _OTHER_TONE[first] if _FLIPPED[index] else first
+                places = [
+                    (p, second if p % 4 == 1 else _OTHER_TONE[second])
+                    for p in range(1, length, 2)
+                    if not (p == length - 2 and index % 2 == 0)  # 拗 is common there
+                ]
+                if index:
+                    places.append((length - 1, PING if index % 2 else ZE))
+                for position, tone in places:
+                    char = line[position]
+                    if len(book.table_tones(char)) == 2:
+                        taken[char][tone] += 1
+    rare = {}
+    for char in sorted(taken):
+        total = sum(taken[char].values())
+        for tone in (PING, ZE):
+            if total >= MIN_USES and taken[char][tone] < RARE_SHARE * total:
+                rare[char] = tone
+    return {
+        "about": (
+            "平水韵 characters → the tone class the rhyme book lists but Tang regulated verse hardly uses; the "
+            "scheme leaves those readings out (poetry_rnn/prosody/rhyme.py). Built by "
+            f"scripts/build_prosody_data.py from {poems} TRAIN-split 绝句/律诗 that keep 2-4-6 alternation "
+            f"and 粘对: at least {MIN_USES} places whose tone the poem fixes, under {RARE_SHARE:.0%} of them "
+            "in this tone."
+        ),
+        "readings": rare,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     polyphones = build_polyphones()
     write_atomic(DATA_DIR / POLYPHONES_FILE, json.dumps(polyphones, ensure_ascii=False, indent=1) + "\n")
     print(f"{POLYPHONES_FILE}: {len(polyphones['readings'])} polyphones")
+    rare = build_rare_readings(args.corpus)
+    write_atomic(DATA_DIR / RARE_READINGS_FILE, json.dumps(rare, ensure_ascii=False, indent=1) + "\n")
+    print(f"{RARE_READINGS_FILE}: {len(rare['readings'])} rare readings")
+    _load_pingshui.cache_clear()  # rhyme use is counted with the rare readings left out
     rhyme_use = build_rhyme_use(args.corpus)
     write_atomic(DATA_DIR / RHYME_USE_FILE, json.dumps(rhyme_use, ensure_ascii=False, indent=1) + "\n")
     print(f"{RHYME_USE_FILE}: {rhyme_use['about']}")

@@ -456,6 +456,8 @@ def test_first_line_message_quotes_the_line_in_the_users_script(poetry_app):
     assert "「白日依山尽」" in str(caught.value) and "盡" not in str(caught.value)
     shown = import_app("text").localized_message(caught.value, "zh")
     assert shown.startswith("首句：「白日依山尽」") and "fits no" not in shown
+    # the nearest pattern and every character that breaks it, not only where the search stopped
+    assert "中仄仄平平" in str(caught.value) and "3「依」→仄、5「尽」→平" in shown
 
 
 def test_common_refusals_read_in_chinese():
@@ -533,3 +535,7 @@ def test_poem_html_puts_each_mark_beside_its_character():
     info = render.poem_info_markdown(poem, "zh")
     assert "平均对数概率" in info and "-3.10" in info
     assert "log-probability" in render.poem_info_markdown(poem, "en")
+    assert "未要求" not in info
+    loose = {**poem, "unasked_faults": ["孤平", "三平尾"]}  # tone rules off: named, not passed over
+    assert "未要求：孤平、三平尾" in render.poem_info_markdown(loose, "zh")
+    assert "not asked for: 孤平、三平尾" in render.poem_info_markdown(loose, "en")

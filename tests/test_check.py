@@ -565,3 +565,57 @@ def test_readings_say_which_reading_of_a_polyphone_was_used():
     for reading in analysis.readings:
         assert len(analysis.lines[reading["line"]].chars[reading["index"]].tones) == 2
         assert "读仄" in reading["note"] or "读平" in reading["note"]
+
+
+def test_a_rare_rhyme_book_reading_excuses_nothing():
+    # 崔颢《黄鹤楼》: 空 in 空悠悠 is 平 in verse (its 去聲 reading is all but unused), so the line ends in
+    # three level tones, and 不 at a place that needs 平 breaks the pattern; each fault says why.
+    analysis = analyze(
+        "昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
+        "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是，烟波江上使人愁。"
+    )
+    faults = {(f.name, f.line): f for f in analysis.faults}
+    assert "「空」另有仄读" in faults[("三平尾", 3)].message
+    bu = [f for f in analysis.faults if f.line == 2 and analysis.lines[2].text[f.index] == "不"]
+    assert bu and "「不」另有平读" in bu[0].message
+    assert {(r["line"], r["char"]) for r in analysis.readings} >= {(3, "空"), (2, "不")}
+
+
+def test_an_oblique_rhyme_poem_is_named_as_such():
+    # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: 出韵 for regulated verse, with a note saying what it is.
+    analysis = analyze("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
+    assert len(analysis.faults_named("出韵")) == 2
+    assert [n for n in analysis.notes if n.startswith("押仄韵（入聲九屑：灭、雪）")]
+    assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
+
+
+def test_report_counts_parallel_faults_and_unjudged_characters():
+    report = analyze(
+        "昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
+        "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是，烟波江上使人愁。"
+    ).format()
+    assert "；另有对仗问题 1 处" in report and "黄鹤/白云（工）" in report
+    # a rhyme character the table lacks is not judged, and the verdict says so
+    report = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层𠀀。").format()
+    assert "1 字未收未判" in report and "未见问题 — no faults found" not in report
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        (
+            "静夜思\n李白\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。",
+            "首行「静夜思」、「李白」当作题目或作者",
+        ),
+        ("静夜思 床前明月光，疑是地上霜。举头望明月，低头思故乡。", "首行「静夜思」当作题目或作者"),
+        ("《静夜思》床前明月光，疑是地上霜。举头望明月，低头思故乡。", "题目《静夜思》不计入诗句"),
+        ("李白——床前明月光，疑是地上霜。举头望明月，低头思故乡。", "首行「李白」当作题目或作者"),
+        ("床前明月光，疑是地上霜。\n😀😀 ok\n举头望明月，低头思故乡。", "无汉字的一段不算诗句：「😀😀 ok」"),
+    ],
+)
+def test_title_author_and_empty_segments_are_not_poem_lines(text, note):
+    lines, notes = split_lines(text)
+    assert lines == ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
+    assert [n for n in notes if n.startswith(note)], notes
+    # a short line inside a poem is still a line (and a 字数 fault), not a header
+    assert len(split_lines("床前明月，疑是地上霜。举头望明月，低头思故乡。")[0]) == 4

@@ -93,6 +93,19 @@ def test_no_rhyme_scheme_keeps_only_the_form(generator):
         assert [len(line) for line in poem.lines] == [7, 7, 7, 7]
 
 
+def test_faults_of_rules_not_asked_for_are_named_not_passed_over(generator, tiny_model_dir, capsys):
+    # A first line of five level tones breaks 三平尾 and, with tone rules off, nothing stops it: the poem is
+    # `ok` (the rules asked for hold) but the faults are named, in the record and the printed verdict.
+    from poetry_rnn.generation.command import verdict
+
+    poem = generator.generate(form="wujue", first_line="平平平平平", tone="off", n=1, seed=1)[0]
+    assert poem.ok and "三平尾" in poem.unasked_faults
+    assert poem.to_dict()["unasked_faults"] == poem.unasked_faults
+    assert "not asked for: " in verdict(poem) and "合律 ok" not in verdict(poem)
+    strict = generator.generate(form="wujue", n=1, seed=1)[0]
+    assert strict.ok and strict.unasked_faults == [] and verdict(strict) == "合律 ok"
+
+
 def test_acrostic_heads_including_simplified_input(generator):
     poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=4, seed=1)
     for poem in poems:

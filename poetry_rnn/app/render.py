@@ -116,7 +116,10 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         bits.append(f"**{say['pattern']}**{colon}{poem['pattern']}")
     if poem.get("rhyme_group_label"):
         bits.append(f"**{say['rhyme_group']}**{colon}{poem['rhyme_group_label']}")
-    bits.append(f"**{say['regular']}**{colon}{'✓' if poem.get('ok') else '✗'}")
+    verdict = "✓" if poem.get("ok") else "✗"
+    if poem.get("ok") and poem.get("unasked_faults"):  # the rules asked for hold, others were left out
+        verdict += say["unasked"].format(names="、".join(poem["unasked_faults"]))
+    bits.append(f"**{say['regular']}**{colon}{verdict}")
     text = " · ".join(bits)
     if poem.get("plan"):  # each keyword struck through where its couplet does without it
         followed = poem.get("plan_followed") or [True] * len(poem["plan"])

@@ -71,6 +71,17 @@ def couplet_verdicts(couplets: Sequence[CoupletVerdict], line_count: int) -> str
     )
 
 
+def verdict(poem) -> str:
+    """合律 only for a poem with no fault at all; rules the request left out are named, not passed over."""
+    if not poem.ok:
+        return "faults: " + "; ".join(f.name for f in poem.analysis.faults)
+    if poem.unasked_faults:
+        return "所求格律无误 the rules asked for hold; 未要求的 not asked for: " + "、".join(
+            poem.unasked_faults
+        )
+    return "合律 ok"
+
+
 def run(args: argparse.Namespace) -> int:
     generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     poems = generator.generate(GenerationRequest(**request_options(args)))
@@ -94,6 +105,6 @@ def run(args: argparse.Namespace) -> int:
             print("  对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines)))
         if poem.plan:
             print("  plan: " + " · ".join(poem.plan))
-        print("  " + ("合律 ok" if poem.ok else "faults: " + "; ".join(f.name for f in poem.analysis.faults)))
+        print("  " + verdict(poem))
         print()
     return 0

@@ -62,6 +62,7 @@ from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
+from poetry_rnn.prosody.heard import line_breaks
 from poetry_rnn.prosody.patterns import tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.quality import shipped_slots
@@ -76,6 +77,21 @@ log = logging.getLogger(__name__)
 DEFAULT_PRECISION = "int8"
 TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
+
+
+def _nearest_template(
+    scheme, line: str, shown: str, templates: list[str], strictness: str
+) -> tuple[str, list[str]]:
+    """The template `line` breaks least (read as the checker reads it) and what breaks it: each character
+    at the wrong tone with the tone it needs (白日依山尽 against 中仄仄平平: 3「依」→仄, 5「尽」→平), then
+    孤平, 三平尾. `shown`: the line in the user's script, to quote."""
+    judged = [(template, line_breaks(scheme, line, template, strictness)) for template in templates]
+    template, broken = min(
+        judged, key=lambda item: len(item[1].tone_positions) + item[1].gu_ping + item[1].san_ping_wei
+    )
+    breaks = [f"{i + 1}「{shown[i]}」→{template[i]}" for i in broken.tone_positions]
+    breaks += ["孤平"] * broken.gu_ping + ["三平尾"] * broken.san_ping_wei
+    return template, breaks
 
 
 @dataclass
@@ -102,6 +118,9 @@ class GeneratedPoem:
     # contains its keyword; None without a plan.
     plan: list[str] | None = None
     plan_followed: list[bool] | None = None
+    # Faults the checker finds of kinds the request did not ask to avoid (孤平 with tone "off", 出韵 with
+    # rhyme "none"): `ok` holds all the same, but the poem is not 合律 in full.
+    unasked_faults: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -117,6 +136,7 @@ class GeneratedPoem:
             "pattern": self.pattern_name,
             "seed": self.seed,
             "ok": self.ok,
+            "unasked_faults": self.unasked_faults,
             "form": self.form,
             "rhyme_scheme": self.rhyme_scheme,
             "tone": self.tone,
@@ -330,18 +350,21 @@ class PoetryGenerator:
             return UserError.of("first_line_head", "first_line", head=line[0])
         if isinstance(rule, ToneRule):
             scheme = get_scheme(request.tone_scheme)
-            marks = tone_marks(scheme.line_tones(line))
-            templates = " / ".join(dict.fromkeys(p.lines[0] for p in request.patterns))
+            templates = list(dict.fromkeys(p.lines[0] for p in request.patterns))
+            nearest, breaks = _nearest_template(
+                scheme, request.first_line, line, templates, request.strictness
+            )
             return UserError.of(
                 "first_line_tone",
                 "first_line",
                 line=line,
-                marks=marks,
+                marks=tone_marks(scheme.line_tones(line)),
                 form=request.form.chinese_name,
-                templates=templates,
+                templates=" / ".join(templates),
                 tone=request.tone,
-                position=position,
-                char=chars,
+                nearest=nearest,
+                # where the whole line, read in context, fits: the character the search could not pass
+                breaks="、".join(breaks) or f"{position}「{chars}」",
             )
         if isinstance(rule, HeardLineRule):
             scheme = get_scheme(request.rhyme_scheme)
@@ -557,6 +580,9 @@ class PoetryGenerator:
             notes=list(request.notes),
             plan=request.plan.shown(request.script) if request.plan else None,
             plan_followed=couplets_following(state.lines, request.plan.keywords) if request.plan else None,
+            unasked_faults=list(
+                dict.fromkeys(f.name for f in analysis.faults if f.name not in request.judged_faults)
+            ),
         )
 
 

@@ -171,23 +171,35 @@ class Analysis:
             groups = "、".join(self.rhyme_group_labels)
             out.append(f"韵部 rhyme group: {groups}")
         out.append("")
-        if self.ok:
+        unjudged = sum(1 for line in self.lines for c in line.chars if not c.tones)
+        parallel = (
+            f"；另有对仗问题 {len(self.parallel_faults)} 处，见下 (+{len(self.parallel_faults)} 对仗 below)"
+        )
+        if self.ok and unjudged:
+            out.append(
+                f"合律：所判之字未见问题，{unjudged} 字未收未判 — no faults among the characters judged; "
+                f"{unjudged} not in the table, not judged."
+            )
+        elif self.ok:
             out.append("合律：未见问题 — no faults found.")
         else:
-            out.append(f"问题 faults ({len(self.faults)}):")
+            extra = parallel if self.parallel_faults else ""
+            out.append(f"问题 faults ({len(self.faults)}){extra}:")
             for fault in self.faults:
                 out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
+        if self.ok and self.parallel_faults:
+            out.append(parallel[1:].replace("，见下", "") + ":")
         if self.couplets:
             out.append("对仗 parallelism:")
             for couplet in self.couplets:
-                pairs = " ".join(f"{p.left}/{p.right}{p.relation}" for p in couplet.pairs)
+                pairs = " ".join(f"{p.left}/{p.right}（{p.relation}）" for p in couplet.pairs)
                 out.append(
                     f"  {couplet.line + 1}–{couplet.line + 2}  {couplet.kind} {couplet.score:.2f}  {pairs}"
                 )
         for fault in self.parallel_faults:
             out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
         if self.readings:
-            out.append("读音 readings used: " + " ".join(r["note"] for r in self.readings))
+            out.append("读音 readings used: " + "；".join(r["note"] for r in self.readings))
         for note in self.notes:
             out.append(f"注 note: {note}")
         return "\n".join(out)
@@ -302,6 +314,9 @@ class _Analyzer:
             self.notes.append(
                 f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
             )
+        oblique = self._oblique_rhyme_note()
+        if oblique:
+            self.notes.append(oblique)
         form = form_for(self.chars_per_line, len(self.lines))
         faults.sort(
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
@@ -353,10 +368,35 @@ class _Analyzer:
                 if note:
                     found[(fault.line, fault.index)] = note
                     fault.message += f" [{note}]"
+        for fault in faults:  # 平水韵: a fault the rhyme book's rare reading (不 平, 空 仄) would excuse
+            if fault.line is None or fault.index is None or fault.name == "重韵":
+                continue
+            text = self.lines[fault.line]
+            span = range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,)
+            for position in span:
+                note = self.scheme.rare_reading_note(text[position])
+                if note and (fault.line, position) not in found:
+                    found[(fault.line, position)] = note
+                    fault.message += f" [{note}]"
         return [
             {"line": line, "index": position, "char": self.lines[line][position], "note": note}
             for (line, position), note in sorted(found.items())
         ]
+
+    def _oblique_rhyme_note(self) -> str | None:
+        """For a poem whose even lines end in 仄 characters of one oblique group (柳宗元《江雪》: 绝 灭 雪):
+        that it rhymes, in 仄声, as 古绝 and old-style verse do; the checker judges regulated verse only."""
+        ends = [line[-1] for line in self.lines[1::2] if line]
+        if len(ends) < 2 or any(self.scheme.tones(c) != {ZE} for c in ends):
+            return None
+        shared = set.intersection(*({r.group for r in self.scheme.readings(c)} for c in ends))
+        if not shared:
+            return None
+        group = self.scheme.group_label(sorted(shared)[0])
+        return (
+            f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
+            "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
+        )
 
     def _nearest_note(self, pattern: str | None, faults: list[Fault]) -> str | None:
         """For a 4- or 8-line poem that breaks its pattern: the nearest pattern and what breaks it."""

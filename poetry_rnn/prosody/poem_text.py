@@ -7,8 +7,9 @@ from collections import Counter
 
 from poetry_rnn.prosody.rhyme import is_cjk
 
-# Line separators: Chinese and ASCII sentence punctuation, and line breaks.
-_SEPARATORS = re.compile(r"[，。？！；、,.?!;：:\n\r\u2028\u2029]+")
+# Line separators: Chinese and ASCII sentence punctuation, dashes and ellipses, and line breaks.
+_SEPARATORS = re.compile(r"[，。？！；、,.?!;：:—―–…\n\r\u2028\u2029]+")
+_TITLE = re.compile(r"《[^》]*》")  # a title in book-title marks is not part of the poem
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 
 
@@ -22,16 +23,37 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     dropped: Counter[str] = Counter()
     lines: list[str] = []
+    titles = _TITLE.findall(text)
+    if titles:
+        text = _TITLE.sub("\n", text)
+        notes.append(f"题目{''.join(titles)}不计入诗句 (the title is not checked)")
+    empty: list[str] = []
     for segment in _SEPARATORS.split(text):
         pieces = [p for p in _SPACES.split(segment.strip()) if p]
         cleaned = ["".join(c for c in piece if is_cjk(c)) for piece in pieces]
-        for piece in pieces:
-            dropped.update(c for c in piece if not is_cjk(c))
         cleaned = [c for c in cleaned if c]
-        if len(cleaned) > 1 and all(len(c) in (5, 7) for c in cleaned):
+        if cleaned:
+            for piece in pieces:
+                dropped.update(c for c in piece if not is_cjk(c))
+        # space-separated lines, or a title or author before the first line (靜夜思 床前明月光)
+        if len(cleaned) > 1 and all(len(c) in (5, 7) for c in cleaned[0 if lines else 1 :]):
             lines.extend(cleaned)
         elif cleaned:
             lines.append("".join(cleaned))
+        elif pieces:
+            empty.append(" ".join(pieces)[:20])
+    if empty:
+        notes.append(
+            f"无汉字的一段不算诗句：{'、'.join(f'「{e}」' for e in empty)} "
+            "(a segment without Chinese characters is not a line)"
+        )
+    header = _header_lines(lines)
+    if header:
+        lines = lines[len(header) :]
+        notes.append(
+            f"首行{'、'.join(f'「{h}」' for h in header)}当作题目或作者，不计入诗句 "
+            "(taken as the title or author, not checked)"
+        )
     if len(lines) == 1:
         length = len(lines[0])
         for chars_per_line in (5, 7):
@@ -46,3 +68,14 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
         shown = " ".join(sorted(dropped))
         notes.append(f"已忽略非汉字字符 (ignored non-Chinese characters): {shown}")
     return lines, notes
+
+
+def _header_lines(lines: list[str]) -> list[str]:
+    """Leading lines that are a title or an author (靜夜思 / 李白 above the poem): the lines after them
+    make a whole 绝句 or 律诗 of 5- or 7-character lines, and they themselves are of another length."""
+    for start in (1, 2):
+        body = lines[start:]
+        if len(body) in (4, 8) and len({len(line) for line in body}) == 1 and len(body[0]) in (5, 7):
+            if all(len(line) != len(body[0]) for line in lines[:start]):
+                return lines[:start]
+    return []

