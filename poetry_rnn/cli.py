@@ -28,9 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
-    if not argv or argv[0] not in COMMANDS:
-        parser.print_help(sys.stderr if argv else sys.stdout)
-        return 2 if argv and argv[0] not in ("-h", "--help") else 0
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help(sys.stdout)
+        return 0
+    if argv[0] not in COMMANDS:
+        parser.print_usage(sys.stderr)
+        print(f"error: unknown command {argv[0]!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
     name = argv[0]
     module = importlib.import_module(COMMANDS[name][0])
     command_parser = argparse.ArgumentParser(
@@ -42,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
+        chinese = error.text("zh")
+        if chinese != str(error):  # a refusal with a Chinese text: the option at fault, then the text
+            where = f"（--{error.field.replace('_', '-')}）" if error.field not in (None, "text") else ""
+            print(f"错误{where}：{chinese}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -41,8 +41,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "time_limit_not_positive": ("time_limit must be above 0 seconds, got {value}", "须大于 0 秒，现为 {value}"),
     "top_p_range": ("top_p must be above 0 and at most 1, got {value}", "须大于 0 且至多为 1，现为 {value}"),
     "first_line_rhymes_needs_scheme": (
-        "a first line that rhymes needs a rhyme scheme; with none (不押韵) choose auto or no, "
-        "or choose pingshui or xinyun",
+        "a first line that rhymes needs a rhyme scheme; with none (不押韵) leave first_line_rhymes unset (auto) "
+        "or choose no, or choose pingshui or xinyun",
         "不押韵时首句不能入韵：请选「自动」或「不入韵」，或选一种韵书",
     ),
     "rhyme_scheme_unknown": (

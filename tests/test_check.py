@@ -71,8 +71,8 @@ def test_chun_wang_rhymes_in_pingshui_but_not_in_xinyun():
     [
         # 字数: the last line has six characters.
         ("白日依山盡，黃河入海流。欲窮千里目，更上一層高樓。", [("字数", 3, None)]),
-        # 句数: two lines.
-        ("白日依山盡，黃河入海流。", [("句数", None, None)]),
+        # 句数: three lines (a couplet alone is judged as one: see below).
+        ("白日依山盡，黃河入海流。欲窮千里目。", [("句数", None, None)]),
         # 出韵: 天 (下平一先) among 尤 rhymes; 閣 is an oblique (入声) rhyme.
         ("白日依山盡，黃河入海流。欲窮千里目，更上一層天。", [("出韵", 3, 4)]),
         ("白日依山盡，黃河入海流。欲窮千里目，更上一層閣。", [("出韵", 3, 4)]),
@@ -585,7 +585,7 @@ def test_an_oblique_rhyme_poem_is_named_as_such():
     # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: 出韵 for regulated verse, with a note saying what it is.
     analysis = analyze("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
     assert len(analysis.faults_named("出韵")) == 2
-    assert [n for n in analysis.notes if n.startswith("押仄韵（入聲九屑：灭、雪）")]
+    assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：灭、雪）")]
     assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
 
 
@@ -619,3 +619,29 @@ def test_title_author_and_empty_segments_are_not_poem_lines(text, note):
     assert [n for n in notes if n.startswith(note)], notes
     # a short line inside a poem is still a line (and a 字数 fault), not a header
     assert len(split_lines("床前明月，疑是地上霜。举头望明月，低头思故乡。")[0]) == 4
+
+
+def test_rhyme_group_labels_follow_the_poems_script():
+    simplified = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。")
+    traditional = analyze("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。")
+    assert simplified.rhyme_group_labels == ["下平七阳"] and traditional.rhyme_group_labels == ["下平七陽"]
+
+
+def test_cli_help_goes_to_stdout_and_an_unknown_command_is_named(capsys):
+    assert cli_main(["--help"]) == 0
+    out, err = capsys.readouterr()
+    assert "check" in out and "generate" in out and not err
+    assert cli_main(["chek", "白日依山尽"]) == 2
+    out, err = capsys.readouterr()
+    assert "unknown command 'chek'" in err and not out
+    assert cli_main(["check", "hello"]) == 2  # a refusal: in English, then in Chinese
+    err = capsys.readouterr().err
+    assert err.startswith("error: no Chinese characters") and "\n错误：没有汉字" in err
+
+
+def test_a_couplet_alone_is_judged_as_a_couplet():
+    # The batch mode takes couplets (for 对仗); one is no 句数 fault, and a note says how it was read.
+    analysis = analyze("白日依山盡，黃河入海流。")
+    assert analysis.ok and [n for n in analysis.notes if n.startswith("只有一联")]
+    assert len(analysis.couplets) == 1
+    assert [f.name for f in analyze("白日依山盡，白河入海流。").faults] == ["孤平"]

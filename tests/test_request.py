@@ -27,6 +27,11 @@ def test_names_in_either_script_and_aliases_are_normalised():
     assert GenerationRequest(rhyme_scheme="中華新韻").rhyme_scheme == "xinyun"
     assert GenerationRequest(keywords=["云"]).keywords == ("雲",)  # keywords condition in traditional
     assert GenerationRequest(title="   ").title is None
+    # a group as users write it: full label in either script, without 上平/下平, or its character
+    for name in ("上平一東", "上平一东", "一东", "一東", "東", "东"):
+        assert GenerationRequest(rhyme_group=name).rhyme_group == "上平一東", name
+    assert GenerationRequest(rhyme_group="七阳").rhyme_group == "下平七陽"
+    assert GenerationRequest(seed=-1).seed is None  # -1 draws a seed, as in the app's API
 
 
 def test_a_bad_value_is_refused_when_the_request_is_made():

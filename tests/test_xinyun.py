@@ -238,6 +238,8 @@ def test_chun_wang_in_xinyun_names_the_faults_a_mandarin_reader_hears():
     assert [(f.line, f.index) for f in analysis.faults_named("失粘")] == [(4, 1)]
     assert (7, 3) in [(f.line, f.index) for f in analysis.faults_named("不协平仄")]  # 勝 shèng in 不勝
     assert "bié" in analysis.faults_named("失对")[0].message
+    assert "由上句「別」不合格式所致" in analysis.faults_named("失粘")[0].message  # 火 is not to blame
+    assert "所致" not in analysis.faults_named("失对")[0].message
     notes = {(r["line"], r["index"]): r["note"] for r in analysis.to_dict()["readings"]}
     assert "shèng" in notes[(7, 3)] and "不勝" in notes[(7, 3)]
     assert "zān" in analysis.faults_named("出韵")[0].message

@@ -90,7 +90,7 @@ class GenerationRequest:
     )
     theme: str | None = _option(None, "a description; its keywords condition the poem")
     n: int = _option(1, f"number of poems (1–{MAX_N})", type=int)
-    seed: int | None = _option(None, "random seed (default: drawn and reported)", type=int)
+    seed: int | None = _option(None, "random seed (default or -1: drawn and reported)", type=int)
     temperature: float = _option(
         DEFAULT_TEMPERATURE, f"sampling temperature ({MIN_TEMPERATURE:g}–{MAX_TEMPERATURE:g})", type=float
     )
@@ -170,7 +170,8 @@ class GenerationRequest:
             self._set("candidates", _integer(self.candidates, "candidates", n, MAX_N, "candidates"))
         self._set("beam", _integer(self.beam or 0, "beam", 0, MAX_BEAM, "beam"))
         if self.seed is not None:
-            self._set("seed", _integer(self.seed, "seed", 0, MAX_SEED, "seed"))
+            seed = _integer(self.seed, "seed", -1, MAX_SEED, "seed")
+            self._set("seed", None if seed == -1 else seed)  # -1 draws one, as in the app
         self._check_sampling()
         if self.max_repeat is not None:
             self._set("max_repeat", _integer(self.max_repeat, "max_repeat", 1, MAX_REPEAT, "max_repeat"))
@@ -263,6 +264,15 @@ def find_rhyme_group(scheme: RhymeScheme, value) -> str:
         }
         if text in labels:
             return group
+    # A label without its 上平/下平 (一东, 七陽) where only one group has it.
+    unprefixed = [
+        g
+        for g in scheme.level_groups
+        if text in {scheme.group_label(g, script)[2:] for script in ("traditional", "simplified")}
+        and scheme.group_label(g)[:2] in ("上平", "下平")
+    ]
+    if len(unprefixed) == 1:
+        return unprefixed[0]
     # A bare group character (尤, 東) names the group whose label ends with it.
     matches = [
         g

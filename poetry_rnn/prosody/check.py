@@ -34,6 +34,7 @@ from poetry_rnn.prosody.patterns import (
 from poetry_rnn.prosody.poem_text import split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.prosody.rhyme_faults import rhyme_faults
+from poetry_rnn.script import to_traditional
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
 MAX_POEM_CHARS = 400  # Chinese characters: a 七律 has 56; this leaves room for long 排律
@@ -255,6 +256,9 @@ class _Analyzer:
         self.scheme = scheme
         self.strictness = strictness
         self.notes = notes
+        # rhyme group labels in the poem's script: 下平七阳 for a simplified poem, 下平七陽 for a traditional one
+        joined = "".join(lines)
+        self.script = "simplified" if to_traditional(joined) != joined else None
         # each line read as a whole: 平水韵 per character; 中华新韵 the modern reading in context
         self.tones = [list(scheme.line_tones(line)) for line in lines]
         self.last_groups = [scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines]
@@ -335,7 +339,7 @@ class _Analyzer:
             pattern=pattern,
             lines=analysed_lines,
             rhyme_groups=groups,
-            rhyme_group_labels=[self.scheme.group_label(g) for g in groups],
+            rhyme_group_labels=[self.scheme.group_label(g, self.script) for g in groups],
             faults=faults,
             notes=self.notes,
             strictness=self.strictness,
@@ -392,7 +396,7 @@ class _Analyzer:
         shared = set.intersection(*({r.group for r in self.scheme.readings(c)} for c in ends))
         if not shared:
             return None
-        group = self.scheme.group_label(sorted(shared)[0])
+        group = self.scheme.group_label(sorted(shared)[0], self.script)
         return (
             f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
             "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
@@ -421,7 +425,9 @@ class _Analyzer:
     def _shape_faults(self) -> list[Fault]:
         faults = []
         count = len(self.lines)
-        if count not in (4, 8):
+        if count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
+            self.notes.append("只有一联，按一联判 (a single couplet, judged as such)")
+        elif count not in (4, 8):
             faults.append(
                 Fault(
                     "句数",
@@ -522,7 +528,15 @@ class _Analyzer:
             for fault in line_costs[index][starts[index]]
             if not (fault.index == 1 and fault.name == "不协平仄" and index in linked)
         ]
-        faults += [self._link_fault(i) for i in links] + rhyme_faults
+        link_faults = [self._link_fault(i) for i in links]
+        # One line whose 2nd character goes against the pattern breaks the links on both its sides; the
+        # second fault says where it comes from (恨别 read bié: 失对 with 感时, and 烽火 then cannot stick).
+        for fault, i in zip(link_faults, links, strict=True):
+            if i - 1 in links and heard[i - 1] != starts[i - 1] and heard[i] == starts[i]:
+                fault.message += (
+                    f"；由上句「{self.lines[i - 1][1]}」不合格式所致 (follows from line {i}'s 2nd character)"
+                )
+        faults += link_faults + rhyme_faults
         return (len(faults), len(links)), first_line_rhymes, starts, faults, rhyme
 
     def _heard_start(self, index: int, chosen: bool) -> bool:
@@ -620,7 +634,9 @@ class _Analyzer:
     def _rhyme_faults(self, first_line_rhymes: bool) -> tuple[list[Fault], dict]:
         positions = sorted(self._rhyme_lines(first_line_rhymes))
         last_tones = [tones[-1] if tones else frozenset() for tones in self.tones]
-        faults, groups = rhyme_faults(self.scheme, self.lines, last_tones, self.last_groups, positions, Fault)
+        faults, groups = rhyme_faults(
+            self.scheme, self.lines, last_tones, self.last_groups, positions, Fault, self.script
+        )
         return faults, {"groups": groups}
 
 

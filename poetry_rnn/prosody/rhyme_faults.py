@@ -17,10 +17,12 @@ def rhyme_faults(
     last_groups: Sequence[frozenset[str]],
     positions: Sequence[int],
     fault: type,
+    script: str | None = None,
 ) -> tuple[list, list[str]]:
     """The rhyme faults (as `fault(name, line, index, message)`) of the rhyme lines at `positions`, and
     the level groups every rhyme character shares (else the one most share). `last_tones`/`last_groups`:
-    per line, its last character's tones and level groups as read in the line."""
+    per line, its last character's tones and level groups as read in the line. `script`: of the group
+    labels in messages (None: the scheme's own)."""
     entries = [(i, lines[i][-1]) for i in positions if lines[i]]
     faults: list = []
     # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
@@ -43,7 +45,7 @@ def rhyme_faults(
     for line in known:
         shared &= last_groups[line]
     groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
-    label = scheme.group_label(main) if main else ""
+    label = scheme.group_label(main, script) if main else ""
     seen: dict[str, int] = {}
     for line, char in entries:
         tones = last_tones[line]
@@ -74,7 +76,7 @@ def rhyme_faults(
                 )
             )
         elif main and main not in last_groups[line]:
-            own = "、".join(scheme.group_label(g) for g in sorted(last_groups[line]))
+            own = "、".join(scheme.group_label(g, script) for g in sorted(last_groups[line]))
             faults.append(
                 fault(
                     "出韵",
