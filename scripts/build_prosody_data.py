@@ -38,8 +38,9 @@ from poetry_rnn.prosody.rhyme import (  # noqa: E402
     ZE,
     _load_pingshui,
     get_scheme,
+    pingshui_book,
 )
-from poetry_rnn.script import to_simplified  # noqa: E402
+from poetry_rnn.script import normalize_variants, to_simplified  # noqa: E402
 
 MIN_PHRASES = 10
 OTHER_SHARE = 0.2
@@ -84,28 +85,35 @@ def build_polyphones() -> dict:
     }
 
 
-def build_rhyme_use(corpus_dir: Path) -> dict:
-    scheme = get_scheme("pingshui")
-    uses: dict[str, Counter[str]] = defaultdict(Counter)
-    poems = 0
+def train_poems(corpus_dir: Path):
+    """The lines of each TRAIN-split Tang 绝句 or 律诗 of the corpus."""
     for path in sorted(corpus_dir.glob("poet.tang.*.json")):
         with open(path, encoding="utf-8") as handle:
             records = json.load(handle)
         for record in records:
             lines, _ = clean_body(record.get("paragraphs"))
-            if not lines or detect_form(lines) == "other" or split_of(lines) != "train":
-                continue
-            ends = [line[-1] for line in lines[1::2]]
-            votes = Counter(g for char in ends for g in scheme.rhyme_groups(char))
-            if not votes:
-                continue
-            group, count = votes.most_common(1)[0]
-            if count < len(ends) - 1:  # no group most rhyme characters share: not a rhymed poem
-                continue
-            poems += 1
-            for char in ends:
-                if group in scheme.rhyme_groups(char):
-                    uses[group][char] += 1
+            if lines and detect_form(lines) != "other" and split_of(lines) == "train":
+                yield lines
+
+
+def build_rhyme_use(corpus_dir: Path) -> dict:
+    scheme = get_scheme("pingshui")
+    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    poems = 0
+    for lines in train_poems(corpus_dir):
+        ends = [line[-1] for line in lines[1::2]]
+        votes = Counter(g for char in ends for g in scheme.rhyme_groups(char))
+        if not votes:
+            continue
+        # a tie goes to the group earlier in the book, never to the order of a set (it follows the hash seed)
+        group = max(votes, key=lambda g: (votes[g], -scheme.level_groups.index(g)))
+        count = votes[group]
+        if count < len(ends) - 1:  # no group most rhyme characters share: not a rhymed poem
+            continue
+        poems += 1
+        for char in ends:
+            if group in scheme.rhyme_groups(char):
+                uses[group][char] += 1
     by_group = {
         group: "".join(c for c, _ in sorted(uses[group].items(), key=lambda kv: (-kv[1], kv[0])))[
             :RHYME_USE_PER_GROUP
@@ -142,7 +150,7 @@ def _poem_tones(lines: list[str], one_tone) -> str | None:
 
 
 def build_rare_readings(corpus_dir: Path) -> dict:
-    book = _load_pingshui(verse_readings=False)
+    book = pingshui_book()
 
     def one_tone(char: str) -> str | None:
         tones = book.tones(char)
@@ -150,31 +158,25 @@ def build_rare_readings(corpus_dir: Path) -> dict:
 
     taken: dict[str, Counter[str]] = defaultdict(Counter)  # two-tone table character → tone → places
     poems = 0
-    for path in sorted(corpus_dir.glob("poet.tang.*.json")):
-        with open(path, encoding="utf-8") as handle:
-            records = json.load(handle)
-        for record in records:
-            lines, _ = clean_body(record.get("paragraphs"))
-            if not lines or detect_form(lines) == "other" or split_of(lines) != "train":
-                continue
-            first = _poem_tones(lines, one_tone)
-            if first is None:
-                continue
-            poems += 1
-            length = len(lines[0])
-            for index, line in enumerate(lines):
-                second = _OTHER_TONE[first] if _FLIPPED[index] else first
-                places = [
-                    (p, second if p % 4 == 1 else _OTHER_TONE[second])
-                    for p in range(1, length, 2)
-                    if not (p == length - 2 and index % 2 == 0)  # 拗 is common there
-                ]
-                if index:
-                    places.append((length - 1, PING if index % 2 else ZE))
-                for position, tone in places:
-                    char = line[position]
-                    if len(book.table_tones(char)) == 2:
-                        taken[char][tone] += 1
+    for lines in train_poems(corpus_dir):
+        first = _poem_tones(lines, one_tone)
+        if first is None:
+            continue
+        poems += 1
+        length = len(lines[0])
+        for index, line in enumerate(lines):
+            second = _OTHER_TONE[first] if _FLIPPED[index] else first
+            places = [
+                (p, second if p % 4 == 1 else _OTHER_TONE[second])
+                for p in range(1, length, 2)
+                if not (p == length - 2 and index % 2 == 0)  # 拗 is common there
+            ]
+            if index:
+                places.append((length - 1, PING if index % 2 else ZE))
+            for position, tone in places:
+                char = line[position]
+                if len(book.table_tones(char)) == 2:
+                    taken[normalize_variants(char)][tone] += 1
     rare = {}
     for char in sorted(taken):
         total = sum(taken[char].values())

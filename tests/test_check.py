@@ -13,7 +13,8 @@ import pytest
 
 from poetry_rnn.cli import main as cli_main
 from poetry_rnn.errors import UserError
-from poetry_rnn.prosody.check import FAULT_GLOSSES, analyze, analyze_lines, split_lines
+from poetry_rnn.prosody.analysis import FAULT_GLOSSES
+from poetry_rnn.prosody.check import analyze, analyze_lines, split_lines
 from poetry_rnn.script import to_simplified
 
 DENG_GUANQUE_LOU = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"

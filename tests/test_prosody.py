@@ -27,7 +27,7 @@ from poetry_rnn.prosody.patterns import (
     tone_marks,
     tone_patterns,
 )
-from poetry_rnn.prosody.rhyme import PING, ZE, _load_pingshui, get_scheme, is_cjk
+from poetry_rnn.prosody.rhyme import PING, ZE, get_scheme, is_cjk, pingshui_book
 from poetry_rnn.script import VARIANTS, to_simplified
 
 P, Z = frozenset({PING}), frozenset({ZE})
@@ -83,7 +83,7 @@ def test_polyphones_have_both_tones(pingshui, char):
 def test_readings_verse_hardly_uses_are_left_out(pingshui, char, kept):
     # The rhyme book lists 不 in 尤 (fǒu) and 空 中 鄉 聞 in 去聲 too, but Tang regulated verse all but never
     # reads them so: neither the decoder nor the checker may take 不 as 平 because a pattern needs it.
-    book = _load_pingshui(verse_readings=False)
+    book = pingshui_book()
     assert book.tones(char) == BOTH
     assert pingshui.tones(char) == kept
     assert "另有" in pingshui.rare_reading_note(char)

@@ -56,14 +56,13 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
+from poetry_rnn.generation.first_line import first_line_problem
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, MAX_SEED, GenerationRequest, scheme_name
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
-from poetry_rnn.prosody.heard import line_breaks
-from poetry_rnn.prosody.patterns import tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert
@@ -77,21 +76,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PRECISION = "int8"
 TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
-
-
-def _nearest_template(
-    scheme, line: str, shown: str, templates: list[str], strictness: str
-) -> tuple[str, list[str]]:
-    """The template `line` breaks least (read as the checker reads it) and what breaks it: each character
-    at the wrong tone with the tone it needs (白日依山尽 against 中仄仄平平: 3「依」→仄, 5「尽」→平), then
-    孤平, 三平尾. `shown`: the line in the user's script, to quote."""
-    judged = [(template, line_breaks(scheme, line, template, strictness)) for template in templates]
-    template, broken = min(
-        judged, key=lambda item: len(item[1].tone_positions) + item[1].gu_ping + item[1].san_ping_wei
-    )
-    breaks = [f"{i + 1}「{shown[i]}」→{template[i]}" for i in broken.tone_positions]
-    breaks += ["孤平"] * broken.gu_ping + ["三平尾"] * broken.san_ping_wei
-    return template, breaks
 
 
 @dataclass
@@ -336,57 +320,10 @@ class PoetryGenerator:
         for piece in ids:
             refusing = constraints.refusing_rule(state, piece)
             if refusing is not None:
-                raise self._first_line_problem(request, refusing, state, piece)
+                chars = self.tables.chars[piece] or self.tokenizer.piece_chars(piece)
+                raise first_line_problem(request, refusing, state.position + 1, chars)
             constraints.advance(state, piece)
         return state, ids
-
-    def _first_line_problem(
-        self, request: ResolvedRequest, rule: Rule, state: DecodingState, piece: int
-    ) -> UserError:
-        line = convert(request.first_line, request.script)  # as the user reads it
-        chars = convert(self.tables.chars[piece] or self.tokenizer.piece_chars(piece), request.script)
-        position = state.position + 1
-        if isinstance(rule, AcrosticRule):
-            return UserError.of("first_line_head", "first_line", head=line[0])
-        if isinstance(rule, ToneRule):
-            scheme = get_scheme(request.tone_scheme)
-            templates = list(dict.fromkeys(p.lines[0] for p in request.patterns))
-            nearest, breaks = _nearest_template(
-                scheme, request.first_line, line, templates, request.strictness
-            )
-            return UserError.of(
-                "first_line_tone",
-                "first_line",
-                line=line,
-                marks=tone_marks(scheme.line_tones(line)),
-                form=request.form.chinese_name,
-                templates=" / ".join(templates),
-                tone=request.tone,
-                nearest=nearest,
-                # where the whole line, read in context, fits: the character the search could not pass
-                breaks="、".join(breaks) or f"{position}「{chars}」",
-            )
-        if isinstance(rule, HeardLineRule):
-            scheme = get_scheme(request.rhyme_scheme)
-            heard = " ".join(
-                note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None
-            )
-            return UserError.of(
-                "first_line_heard",
-                "first_line",
-                line=line,
-                marks=tone_marks(scheme.line_tones(line)),
-                heard="; " + heard if heard else "",
-                form=request.form.chinese_name,
-                scheme=scheme.chinese_name,
-                tone=request.tone,
-            )
-        if isinstance(rule, RhymeRule):
-            scheme = get_scheme(request.rhyme_scheme)
-            groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
-            more = " …" if len(request.rhyme_groups) > 6 else ""
-            return UserError.of("first_line_rhyme", "first_line", char=chars, groups=groups + more)
-        return UserError.of("first_line_unwritable", "first_line", position=position, char=chars)
 
     # ------------------------------------------------------------------------------------------ decoding
     def generate(self, request: GenerationRequest | None = None, /, **options) -> list[GeneratedPoem]:

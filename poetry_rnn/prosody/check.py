@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.analysis import (
+    PARALLEL_FAULT,
+    Analysis,
+    CharAnalysis,
+    Fault,
+    LineAnalysis,
+)
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
@@ -29,189 +35,14 @@ from poetry_rnn.prosody.patterns import (
     is_san_ping_wei,
     line_type_name,
     pattern_name,
-    tone_marks,
 )
 from poetry_rnn.prosody.poem_text import split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
-from poetry_rnn.prosody.rhyme_faults import rhyme_faults
+from poetry_rnn.prosody.rhyme_faults import oblique_rhyme_note, rhyme_faults
 from poetry_rnn.script import to_traditional
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
 MAX_POEM_CHARS = 400  # Chinese characters: a 七律 has 56; this leaves room for long 排律
-
-FAULT_GLOSSES: dict[str, str] = {
-    "字数": "wrong number of characters in a line",
-    "句数": "wrong number of lines",
-    "出韵": "rhyme character outside the poem's rhyme group",
-    "重韵": "the same rhyme character used twice",
-    "失粘": "broken adhesion (粘): the line's 2nd character should match the previous line's",
-    "失对": "broken opposition (对): the line's 2nd character should oppose its partner's",
-    "孤平": "lone level tone: only one 平 besides the rhyme character",
-    "三平尾": "three level tones at the end of the line",
-    "不协平仄": "tone mismatch at a fixed position",
-    "对仗": "a middle couplet of a 律诗 (lines 3–4 or 5–6) is not parallel",
-}
-PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
-FAULT_ORDER = tuple(FAULT_GLOSSES)
-
-
-@dataclass
-class Fault:
-    name: str  # one of FAULT_GLOSSES
-    line: int | None  # 0-based; None for whole-poem faults (句数)
-    index: int | None  # 0-based character in the line; None for whole-line faults
-    message: str  # Chinese, then English
-
-    @property
-    def gloss(self) -> str:
-        return FAULT_GLOSSES[self.name]
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "gloss": self.gloss}
-
-
-@dataclass
-class CharAnalysis:
-    char: str
-    tones: list[str]  # "ping"/"ze"; both for a polyphone; empty if the character is not in the table
-    required: str | None  # 平 仄 中 from the line template; None when the line has no template
-    fits: bool  # unknown characters and polyphones fit
-
-    @property
-    def polyphone(self) -> bool:  # 多音 with both tones: fits either position
-        return len(self.tones) == 2
-
-
-@dataclass
-class LineAnalysis:
-    text: str
-    chars: list[CharAnalysis]
-    line_type: str | None  # 平起平收 … as matched; None for a line of the wrong length
-    template: str | None  # e.g. "中仄平平仄"
-    rhymes: bool  # a rhyme line (its last character rhymes)
-
-    @property
-    def tone_marks(self) -> str:
-        return tone_marks([c.tones for c in self.chars])
-
-
-@dataclass
-class Analysis:
-    text: str  # the poem as lines joined with ，/。
-    scheme: str  # pingshui | xinyun
-    form: str | None  # wujue qijue wulv qilv, or None when the shape is none of them
-    chars_per_line: int
-    pattern: str | None  # e.g. "仄起首句不入韵"
-    lines: list[LineAnalysis]
-    rhyme_groups: list[str]  # the level-tone group(s) shared by the rhyme characters
-    rhyme_group_labels: list[str]
-    faults: list[Fault]
-    notes: list[str] = field(default_factory=list)
-    strictness: str = STRICT
-    couplets: list[CoupletVerdict] = field(default_factory=list)  # each with .line, its first line
-    parallel_faults: list[Fault] = field(default_factory=list)  # 对仗 of a 律诗; not counted by `ok`
-    # where a character's readings differ in tone, the one used: {line, index, char, note}
-    readings: list[dict] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.faults
-
-    def faults_named(self, name: str) -> list[Fault]:
-        return [f for f in self.faults if f.name == name]
-
-    def to_dict(self) -> dict:
-        return {
-            "text": self.text,
-            "scheme": self.scheme,
-            "strictness": self.strictness,
-            "form": self.form,
-            "chars_per_line": self.chars_per_line,
-            "pattern": self.pattern,
-            "ok": self.ok,
-            "rhyme_groups": self.rhyme_groups,
-            "rhyme_group_labels": self.rhyme_group_labels,
-            "lines": [
-                {
-                    "text": line.text,
-                    "line_type": line.line_type,
-                    "template": line.template,
-                    "rhymes": line.rhymes,
-                    "tone_marks": line.tone_marks,
-                    "chars": [{**asdict(c), "polyphone": c.polyphone} for c in line.chars],
-                }
-                for line in self.lines
-            ],
-            "faults": [f.to_dict() for f in self.faults],
-            "notes": self.notes,
-            "couplets": [c.to_dict() for c in self.couplets],
-            "parallel_faults": [f.to_dict() for f in self.parallel_faults],
-            "readings": self.readings,
-        }
-
-    def format(self) -> str:
-        """Readable report: the poem with ○ 平 ● 仄 ◐ either ？ unknown, then the faults."""
-        scheme = get_scheme(self.scheme)
-        form = _FORM_LABELS.get(self.form or "", "非近体常式 (not a standard form)")
-        head = f"{scheme.chinese_name} ({self.scheme}) · {form}"
-        if self.pattern:
-            head += f" · {self.pattern}"
-        out = [head, ""]
-        width = max((len(line.text) for line in self.lines), default=0)
-        for number, line in enumerate(self.lines, 1):
-            pad = "　" * (width - len(line.text))
-            row = f"{number:>2}  {line.text}{pad}  {line.tone_marks}{' ' * (width - len(line.text))}"
-            if line.template:
-                row += f"  {line.line_type} {line.template}"
-            if line.rhymes and line.chars:
-                row += f"  韵「{line.chars[-1].char}」"
-            out.append(row)
-        out.append("")
-        out.append("○ 平 level  ● 仄 oblique  ◐ 多音 either  ？ 未收 not in the table")
-        if self.rhyme_groups:
-            groups = "、".join(self.rhyme_group_labels)
-            out.append(f"韵部 rhyme group: {groups}")
-        out.append("")
-        unjudged = sum(1 for line in self.lines for c in line.chars if not c.tones)
-        parallel = (
-            f"；另有对仗问题 {len(self.parallel_faults)} 处，见下 (+{len(self.parallel_faults)} 对仗 below)"
-        )
-        if self.ok and unjudged:
-            out.append(
-                f"合律：所判之字未见问题，{unjudged} 字未收未判 — no faults among the characters judged; "
-                f"{unjudged} not in the table, not judged."
-            )
-        elif self.ok:
-            out.append("合律：未见问题 — no faults found.")
-        else:
-            extra = parallel if self.parallel_faults else ""
-            out.append(f"问题 faults ({len(self.faults)}){extra}:")
-            for fault in self.faults:
-                out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
-        if self.ok and self.parallel_faults:
-            out.append(parallel[1:].replace("，见下", "") + ":")
-        if self.couplets:
-            out.append("对仗 parallelism:")
-            for couplet in self.couplets:
-                pairs = " ".join(f"{p.left}/{p.right}（{p.relation}）" for p in couplet.pairs)
-                out.append(
-                    f"  {couplet.line + 1}–{couplet.line + 2}  {couplet.kind} {couplet.score:.2f}  {pairs}"
-                )
-        for fault in self.parallel_faults:
-            out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
-        if self.readings:
-            out.append("读音 readings used: " + "；".join(r["note"] for r in self.readings))
-        for note in self.notes:
-            out.append(f"注 note: {note}")
-        return "\n".join(out)
-
-
-_FORM_LABELS = {
-    "wujue": "五言绝句 (wujue)",
-    "qijue": "七言绝句 (qijue)",
-    "wulv": "五言律诗 (wulv)",
-    "qilv": "七言律诗 (qilv)",
-}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -318,7 +149,7 @@ class _Analyzer:
             self.notes.append(
                 f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
             )
-        oblique = self._oblique_rhyme_note()
+        oblique = oblique_rhyme_note(self.scheme, self.lines, self.script)
         if oblique:
             self.notes.append(oblique)
         form = form_for(self.chars_per_line, len(self.lines))
@@ -386,21 +217,6 @@ class _Analyzer:
             {"line": line, "index": position, "char": self.lines[line][position], "note": note}
             for (line, position), note in sorted(found.items())
         ]
-
-    def _oblique_rhyme_note(self) -> str | None:
-        """For a poem whose even lines end in 仄 characters of one oblique group (柳宗元《江雪》: 绝 灭 雪):
-        that it rhymes, in 仄声, as 古绝 and old-style verse do; the checker judges regulated verse only."""
-        ends = [line[-1] for line in self.lines[1::2] if line]
-        if len(ends) < 2 or any(self.scheme.tones(c) != {ZE} for c in ends):
-            return None
-        shared = set.intersection(*({r.group for r in self.scheme.readings(c)} for c in ends))
-        if not shared:
-            return None
-        group = self.scheme.group_label(sorted(shared)[0], self.script)
-        return (
-            f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
-            "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
-        )
 
     def _nearest_note(self, pattern: str | None, faults: list[Fault]) -> str | None:
         """For a 4- or 8-line poem that breaks its pattern: the nearest pattern and what breaks it."""

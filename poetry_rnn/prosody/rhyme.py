@@ -515,6 +515,11 @@ def xinyun_group_number(group: str) -> str:
     return "十" + _XINYUN_NUMBERS[index - 11]
 
 
+def pingshui_book() -> RhymeScheme:
+    """平水韵 with every reading the rhyme book lists, the rare ones too (to measure which are rare)."""
+    return _load_pingshui(verse_readings=False)
+
+
 def get_scheme(name: str) -> RhymeScheme:
     """The rhyme scheme called `name`: "pingshui" (平水韵) or "xinyun" (中华新韵). Loaded once."""
     key = (name if isinstance(name, str) else "").strip().lower()  # a list or number: unknown, not a crash
@@ -545,5 +550,6 @@ __all__ = [
     "RhymeScheme",
     "get_scheme",
     "is_cjk",
+    "pingshui_book",
     "xinyun_group_number",
 ]

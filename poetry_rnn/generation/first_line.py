@@ -1,0 +1,75 @@
+"""Why a given first line is refused: the rule that stopped it, told in the user's script."""
+
+from __future__ import annotations
+
+from poetry_rnn.decoding.rules import AcrosticRule, RhymeRule, Rule, ToneRule
+from poetry_rnn.decoding.rules.heard import HeardLineRule
+from poetry_rnn.errors import UserError
+from poetry_rnn.generation.resolve import ResolvedRequest
+from poetry_rnn.prosody.heard import line_breaks
+from poetry_rnn.prosody.patterns import tone_marks
+from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
+from poetry_rnn.script import convert
+
+
+def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piece_chars: str) -> UserError:
+    """The refusal of a given first line that `rule` stopped at `position` (1-based), writing `piece_chars`:
+    in the user's script, naming what breaks the rule (for tones: the nearest pattern and each character
+    at the wrong tone, not only where the search stopped)."""
+    line = convert(request.first_line, request.script)  # as the user reads it
+    chars = convert(piece_chars, request.script)
+    if isinstance(rule, AcrosticRule):
+        return UserError.of("first_line_head", "first_line", head=line[0])
+    if isinstance(rule, ToneRule):
+        scheme = get_scheme(request.tone_scheme)
+        templates = list(dict.fromkeys(p.lines[0] for p in request.patterns))
+        nearest, breaks = nearest_template(scheme, request.first_line, line, templates, request.strictness)
+        return UserError.of(
+            "first_line_tone",
+            "first_line",
+            line=line,
+            marks=tone_marks(scheme.line_tones(line)),
+            form=request.form.chinese_name,
+            templates=" / ".join(templates),
+            tone=request.tone,
+            nearest=nearest,
+            # where the whole line, read in context, fits: the character the search could not pass
+            breaks="、".join(breaks) or f"{position}「{chars}」",
+        )
+    if isinstance(rule, HeardLineRule):
+        scheme = get_scheme(request.rhyme_scheme)
+        heard = " ".join(note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None)
+        return UserError.of(
+            "first_line_heard",
+            "first_line",
+            line=line,
+            marks=tone_marks(scheme.line_tones(line)),
+            heard="; " + heard if heard else "",
+            form=request.form.chinese_name,
+            scheme=scheme.chinese_name,
+            tone=request.tone,
+        )
+    if isinstance(rule, RhymeRule):
+        scheme = get_scheme(request.rhyme_scheme)
+        groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
+        more = " …" if len(request.rhyme_groups) > 6 else ""
+        return UserError.of("first_line_rhyme", "first_line", char=chars, groups=groups + more)
+    return UserError.of("first_line_unwritable", "first_line", position=position, char=chars)
+
+
+def nearest_template(
+    scheme: RhymeScheme, line: str, shown: str, templates: list[str], strictness: str
+) -> tuple[str, list[str]]:
+    """The template `line` breaks least (read as the checker reads it) and what breaks it: each character
+    at the wrong tone with the tone it needs (白日依山尽 against 中仄仄平平: 3「依」→仄, 5「尽」→平), then
+    孤平, 三平尾. `shown`: the line in the user's script, to quote."""
+    judged = [(template, line_breaks(scheme, line, template, strictness)) for template in templates]
+    template, broken = min(
+        judged, key=lambda item: len(item[1].tone_positions) + item[1].gu_ping + item[1].san_ping_wei
+    )
+    breaks = [f"{i + 1}「{shown[i]}」→{template[i]}" for i in broken.tone_positions]
+    breaks += ["孤平"] * broken.gu_ping + ["三平尾"] * broken.san_ping_wei
+    return template, breaks
+
+
+__all__ = ["first_line_problem", "nearest_template"]
