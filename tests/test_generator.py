@@ -362,6 +362,10 @@ def test_cli_pretty_output(tiny_model_dir, capsys):
     assert run(args) == 0
     out = capsys.readouterr().out
     assert out.count("#") == 2 and "seed 3" in out and "合律" in out
+    args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--script", "traditional"])
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert "對仗" in out and "韻" in out and "对仗" not in out  # labels in the poem's script
     args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--acrostic", "春"])
     with pytest.raises(UserError):
         run(args)

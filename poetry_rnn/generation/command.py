@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
+from poetry_rnn.script import to_traditional
 
 __all__ = ["configure_parser", "couplet_verdicts", "request_options", "run"]
 
@@ -94,17 +95,19 @@ def run(args: argparse.Namespace) -> int:
             record["parallel_faults"] = [f.to_dict() for f in poem.analysis.parallel_faults]
             print(json.dumps(record, ensure_ascii=False))
             continue
+        # the labels in the poem's script too (平起首句入韻, 對仗 for a traditional poem)
+        labels = to_traditional if poem.script == "traditional" else str
         head = [f"#{rank}", f"score {poem.score:.3f}"]
-        head += [x for x in (poem.pattern_name, poem.rhyme_group_label) if x]
+        head += [labels(x) for x in (poem.pattern_name, poem.rhyme_group_label) if x]
         head.append(f"seed {poem.seed}")
         print("  ".join(head))
         for index, line in enumerate(poem.analysis.lines):
             mark = "，" if index % 2 == 0 else "。"
             print(f"  {line.text}{mark}  {line.tone_marks}")
         if poem.analysis.couplets:
-            print("  对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines)))
+            print("  " + labels("对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines))))
         if poem.plan:
             print("  plan: " + " · ".join(poem.plan))
-        print("  " + verdict(poem))
+        print("  " + labels(verdict(poem)))
         print()
     return 0
