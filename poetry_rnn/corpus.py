@@ -200,6 +200,12 @@ def _rows_from_json(files: list[str], kind: str, columns: dict[str, str]):
             for ours in ("title", "author"):
                 value = record.get(columns.get(ours, ours))
                 data[ours].append(value if isinstance(value, str) else "")
+    if not data["body"]:
+        raise UserError(
+            f"{files[0] if len(files) == 1 else 'the source files'}: no records (an empty list); a corpus is "
+            "a list of poems, each with a body (paragraphs / content / body / text / poem)",
+            field="source",
+        )
     if not any(b is not None or e for b, e in zip(data["body"], data["body_error"], strict=True)):
         wanted = columns.get("body") or " / ".join(BODY_COLUMNS)
         raise UserError(
@@ -393,6 +399,12 @@ def load_corpus(
     files and the cleaning rules are unchanged; `use_cache=False` always rebuilds (and writes nothing)."""
     started = time.perf_counter()
     source = str(source)
+    if not source.strip():
+        raise UserError(
+            "the corpus source is empty: name a folder of chinese-poetry JSON files, a .json/.jsonl/.parquet "
+            "file or a Hub dataset id",
+            field="source",
+        )
     columns = dict(columns or {})
     root = (Path(cache_dir) / "poetry_rnn" if cache_dir else default_cache_dir()) if use_cache else None
     key = source_fingerprint(source, columns)  # also: a clear error for a missing path, before `datasets`

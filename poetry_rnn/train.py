@@ -16,24 +16,85 @@ from dataclasses import fields
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
-from poetry_rnn.training.config import TrainConfig
+from poetry_rnn.training.config import CHOICES, TrainConfig
 from poetry_rnn.training.loop import train
+
+# What each option does, for --help (TrainConfig's comments say why it exists)
+HELP = {
+    "source": "the corpus: a chinese-poetry folder, a JSON file or a prepared .json.gz (default: ../shared/data/tang)",
+    "extra_sources": "more corpora to co-train on, name=location[,name=location] (e.g. song=../shared/data/song); "
+    "each poem is tagged with its corpus, validation stays on --source",
+    "source_name": "the tag of --source's poems when there are extra sources; generation writes with it",
+    "primary_repeat": "each epoch sees --source's train poems this many times (against a larger extra corpus)",
+    "init_from": "start from this trained model folder instead of random weights (its tokenizer too)",
+    "out": "the run's folder: checkpoint/, best/, metrics.jsonl, curves.png, summary.json",
+    "tokenizer": "characters, or sentencepiece pieces",
+    "script": "train on the corpus's traditional characters, or converted to simplified",
+    "min_count": "a character seen fewer times becomes <unk>",
+    "sp_vocab_size": "sentencepiece vocabulary size",
+    "cell": "the recurrent cell",
+    "embedding_dim": "size of a character's embedding",
+    "hidden_size": "units per recurrent layer",
+    "num_layers": "recurrent layers",
+    "dropout": "dropout between layers and before the output",
+    "embedding_dropout": "share of the vocabulary whose embeddings are dropped from each batch",
+    "locked_dropout": "one dropout mask per sequence for all its steps (variational)",
+    "output_layer": "adaptive softmax (cheapest), tied to the embeddings, or a full softmax",
+    "keywords": "condition each poem on its jieba keywords (what title and theme generation need)",
+    "train_forms": "all poems of the train split, or only 五绝 七绝 五律 七律",
+    "batch_tokens": "target characters per batch",
+    "max_len": "longer poems are cut to this many tokens",
+    "lr": "peak learning rate (AdamW)",
+    "weight_decay": "AdamW weight decay of the matrices",
+    "warmup_steps": "steps of linear warm-up before the cosine decay",
+    "min_lr_ratio": "the cosine decay ends at lr × this",
+    "clip": "gradient norm clipping",
+    "epochs": "at most this many passes over the train split",
+    "max_minutes": "time budget; the learning-rate schedule is fitted to it (0: by epochs)",
+    "budget_clock": "wall time, or this process's CPU time (comparable runs on a shared machine)",
+    "patience": "epochs without a better validation perplexity before stopping",
+    "checkpoint_minutes": "write a checkpoint at least this often (also every epoch and on Ctrl-C)",
+    "seed": "random seed (data order, initial weights, dropout)",
+    "threads": "CPU threads (0: PyTorch's choice)",
+    "device": "auto, cpu, cuda, cuda:N or mps",
+    "valid_limit": "validate on at most this many poems (0: the whole valid split)",
+    "max_steps": "stop after this many optimizer steps (0: no limit)",
+    "max_tokens": "stop after this many training tokens; the schedule is fitted to it (0: no limit)",
+}
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON file with any of the options below (flags override it)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint, with the settings it started with",
+    )
     for item in fields(TrainConfig):
         flags = ["--" + item.name.replace("_", "-")]
         if item.name == "extra_sources":
             flags.append("--extra-source")  # the singular reads better with one corpus
+        default = f" (default: {item.default!r})" if "default:" not in HELP[item.name] else ""
+        help_text = (HELP[item.name] + default).replace("%", "%%")
         if item.type in ("bool", bool):
             parser.add_argument(
-                *flags, type=lambda v: v.lower() in ("1", "true", "yes"), default=None, metavar="true|false"
+                *flags, type=true_or_false, default=None, metavar="true|false", help=help_text
             )
         else:
             kind = {"int": int, "float": float, "str": str}.get(str(item.type), str)
-            parser.add_argument(*flags, type=kind, default=None)
+            parser.add_argument(
+                *flags, type=kind, default=None, choices=CHOICES.get(item.name), help=help_text
+            )
+
+
+def true_or_false(text: str) -> bool:
+    """A yes/no flag's value; any other word is refused (argparse names the flag), never read as false."""
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false (allowed: true, false, yes, no, 1, 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +114,15 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             values[item.name] = value
     config = TrainConfig(**values)
-    if config.cell not in ("gru", "lstm"):
-        raise UserError("--cell must be gru or lstm", field="cell")
-    train(config, resume=args.resume)
+    asked = [item.name for item in fields(TrainConfig) if getattr(args, item.name) is not None]
+    try:
+        train(config, resume=args.resume, asked=asked)
+    except UserError as error:
+        # the message names the option as the config does (hidden_size): name the flag too
+        flag = "--" + (error.field or "").replace("_", "-")
+        if error.field in {item.name for item in fields(TrainConfig)} and str(error).startswith(
+            f"{error.field} "
+        ):
+            raise UserError(f"{flag}: {error}", field=error.field) from None
+        raise
     return 0

@@ -6,6 +6,7 @@
 #   bash scripts/gpu_train.sh prepare    # on a CPU, once (a few minutes): the corpora as prepared files in gpu_data/
 #   bash scripts/gpu_train.sh            # on the GPU machine, with gpu_data carried: train, evaluate, export
 #   TINY=1 bash scripts/gpu_train.sh     # the same pipeline on a CPU in about two minutes (a smoke test)
+#   bash scripts/gpu_train.sh --help     # this text
 #
 # Environment: MINUTES (each candidate's training budget; default 6, so that the whole command, data
 # loading, evaluation and export included, ends in about 8 of the device tool's 10 minutes), CANDIDATES
@@ -22,6 +23,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
+
+case "${1:-}" in
+    -h|--help|help)
+        # the usage is this file's header comment
+        sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+        exit 0 ;;
+    ""|prepare) ;;
+    *)
+        echo "gpu_train.sh: unknown argument '$1' (allowed: prepare, --help, or none to train)" >&2
+        exit 2 ;;
+esac
 
 PYTHON=${PYTHON:-python3}  # (the GPU machine's image has python3, the one with PyTorch)
 DATA=${DATA:-gpu_data}
@@ -76,6 +88,17 @@ TANG_ONLY="--source $TANG"
 COMMON="--keywords true --train-forms regular --locked-dropout true --embedding-dropout 0.05 --lr ${LR:-2e-3}
         --epochs 60 --patience 3 --checkpoint-minutes 2 --max-minutes $MINUTES $DEVICE
         ${INIT_FROM:+--init-from $INIT_FROM}"
+
+if [[ -z "${RESUME:-}" ]]; then  # a run is never silently replaced (train refuses too, deep in a log)
+    for name in $CANDIDATES; do
+        for run in "$RUNS/$name" "$RUNS/${name}_ft"; do
+            if [[ -e "$run/train_config.json" ]]; then
+                echo "error: $run already holds a run: RESUME=1 continues it, RUNS=<another folder> starts afresh" >&2
+                exit 2
+            fi
+        done
+    done
+fi
 
 started=$(date +%s)
 pids=()

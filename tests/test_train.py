@@ -12,6 +12,7 @@ import math
 import os
 import random
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -258,6 +259,12 @@ def test_a_run_writes_metrics_curves_best_model_and_summary(finished_run):
     assert not list(finished_run.rglob("*.tmp")) and not (finished_run / "checkpoint.tmp").exists()
 
 
+def test_evaluate_on_a_run_folder_points_at_its_model(finished_run, capsys):
+    assert cli_main(["evaluate", "--model", str(finished_run), "--split", "test"]) == 2
+    err = capsys.readouterr().err
+    assert "is a training run's folder: give its model" in err and str(finished_run / "best") in err
+
+
 def test_evaluate_json_on_the_trained_model(finished_run, capsys):
     assert cli_main(["evaluate", "--model", str(finished_run / "best"), "--data", str(SMALL_CORPUS),
                      "--split", "valid", "--json", "--threads", "1"]) == 0  # fmt: skip
@@ -366,12 +373,43 @@ def no_data_reading(monkeypatch):
         ({"device": "gpu9"}, "device"),
         ({"warmup_steps": -1}, "warmup_steps"),
         ({"seed": "7"}, "seed"),
+        ({"device": "meta"}, "device"),
+        ({"device": "mps"}, "device"),  # (this machine has no MPS)
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"num_layers": -1}, "num_layers"),
+        ({"embedding_dim": 5000}, "embedding_dim"),
+        ({"out": ""}, "out"),
     ],
 )
 def test_bad_options_are_refused_before_any_data_is_read(tmp_path, no_data_reading, changes, field):
+    if changes.get("device") == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    config = tiny_config(tmp_path / "run")
+    for name, value in changes.items():
+        setattr(config, name, value)
     with pytest.raises(UserError) as caught:
-        train(tiny_config(tmp_path / "run", **changes))
+        train(config)
     assert caught.value.field == field
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_cli_names_the_flag_of_a_refused_option(tmp_path, no_data_reading, capsys):
+    assert cli_main(["train", "--out", str(tmp_path / "run"), "--hidden-size", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --hidden-size: hidden_size must be from 1 to")
+    assert cli_main(["train", "--out", ""]) == 2
+    assert "--out: out must name the run's folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("word, accepted", [("true", True), ("No", False), ("1", True), ("maybe", None)])
+def test_yes_no_flags_refuse_other_words(tmp_path, no_data_reading, capsys, word, accepted):
+    from poetry_rnn.train import true_or_false
+
+    if accepted is None:
+        with pytest.raises(SystemExit):
+            cli_main(["train", "--out", str(tmp_path / "run"), "--locked-dropout", word])
+        assert "'maybe' is not true or false" in capsys.readouterr().err
+    else:
+        assert true_or_false(word) is accepted
 
 
 def test_cuda_when_there_is_none(tmp_path, no_data_reading):
@@ -389,9 +427,16 @@ def test_resume_pointing_at_nothing(tmp_path, no_data_reading, capsys):
     assert "--resume: no checkpoint" in capsys.readouterr().err
 
 
+def _unfinished_copy(finished_run: Path, run: Path) -> None:
+    """The finished run, with a third epoch left to train."""
+    shutil.copytree(finished_run, run)
+    settings = json.loads((run / "train_config.json").read_text())
+    (run / "train_config.json").write_text(json.dumps({**settings, "epochs": 3}))
+
+
 def test_resume_with_a_damaged_checkpoint(tmp_path, finished_run):
     run = tmp_path / "run"
-    shutil.copytree(finished_run, run)
+    _unfinished_copy(finished_run, run)
     (run / "checkpoint" / "optimizer.safetensors").write_bytes(b"\x00" * 100)
     with pytest.raises(UserError, match="is damaged") as caught:
         train(tiny_config(run), resume=True)
@@ -401,11 +446,50 @@ def test_resume_with_a_damaged_checkpoint(tmp_path, finished_run):
         train(tiny_config(run), resume=True)
 
 
+def test_resuming_a_finished_run_trains_nothing(tmp_path, finished_run, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    weights = (run / "checkpoint" / "model.safetensors").read_bytes()
+    summary = train(tiny_config(run), resume=True)
+    assert (
+        summary["finished"] == "epochs"
+        and summary["steps"] == json.loads((finished_run / "summary.json").read_text())["steps"]
+    )
+    assert (run / "checkpoint" / "model.safetensors").read_bytes() == weights
+    assert "has already finished (epochs" in capsys.readouterr().err
+
+
+def test_resume_names_the_flags_it_ignores(tmp_path, finished_run, capsys):
+    run = tmp_path / "run"
+    _unfinished_copy(finished_run, run)
+    assert cli_main(["train", "--out", str(run), "--resume", "--lr", "0.5", "--seed", "11", "--max-steps",
+                     str(json.loads((finished_run / "summary.json").read_text())["steps"] + 2)]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "ignored: --lr 0.5 (the run's: 0.003), --max-steps" in err
+    assert "--seed" not in err  # the run's own value: nothing ignored
+    assert json.loads((run / "summary.json").read_text())["finished"] == "epochs"
+
+
+def test_a_new_run_never_replaces_a_run(tmp_path, finished_run, no_data_reading, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    before = sorted(p.name for p in run.iterdir())
+    with pytest.raises(UserError, match="already holds a training run: continue it with --resume") as caught:
+        train(tiny_config(run))
+    assert caught.value.field == "out"
+    assert cli_main(["train", "--out", str(run)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == before
+    (tmp_path / "logged").mkdir()  # a folder holding only a log (as gpu_train.sh makes) is no run
+    (tmp_path / "logged" / "train.log").write_text("")
+    assert not train_module.holds_a_run(tmp_path / "logged")
+
+
 @pytest.mark.parametrize(
     "content, fragment",
     [
         ("", "is not valid JSON"),
-        ("[]", "no record has a poem body"),
+        ("[]", "no records (an empty list)"),
         ('[{"title": "x", "paragraphs": []}]', "no usable poems"),
         ("FIRST_FIVE", "too few poems to train on (5 train"),
     ],
@@ -419,6 +503,7 @@ def test_empty_or_too_small_dataset(tmp_path, content, fragment):
     with pytest.raises(UserError) as caught:
         train(tiny_config(tmp_path / "run", source=str(source)))
     assert fragment in str(caught.value)
+    assert not (tmp_path / "run").exists()  # a refused run leaves no empty folder behind
 
 
 def test_missing_source(tmp_path):
@@ -487,3 +572,30 @@ def test_a_time_budget_fits_the_schedule_and_refits_it_once_the_start_up_is_past
     fast = {"step": 100, "seconds": 1.0, "total_steps": 3000}
     fit_schedule(fast, budget)
     assert fast["total_steps"] == 3000  # never beyond the epochs' steps
+
+
+# ------------------------------------------------------------------------------------------ scripts/gpu_train.sh
+GPU_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_train.sh"
+
+
+def test_gpu_train_help_prints_the_usage_and_trains_nothing(tmp_path):
+    shown = subprocess.run(["bash", str(GPU_SCRIPT), "--help"], capture_output=True, text=True, timeout=60,
+                           cwd=tmp_path, env={**os.environ, "RUNS": str(tmp_path / "runs")})  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "bash scripts/gpu_train.sh prepare" in shown.stdout and "set -euo" not in shown.stdout
+    assert not (tmp_path / "runs").exists()
+    wrong = subprocess.run(
+        ["bash", str(GPU_SCRIPT), "--frobnicate"], capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode == 2 and "unknown argument '--frobnicate'" in wrong.stderr
+
+
+def test_gpu_train_never_replaces_a_run(tmp_path):
+    run = tmp_path / "runs" / "tiny_l1"
+    run.mkdir(parents=True)
+    (run / "train_config.json").write_text("{}")
+    env = {**os.environ, "TINY": "1", "RUNS": str(tmp_path / "runs"), "CANDIDATES": "tiny_l1",
+           "TANG": str(SMALL_CORPUS), "SONG": str(SMALL_CORPUS)}  # fmt: skip
+    refused = subprocess.run(["bash", str(GPU_SCRIPT)], capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode == 2 and "already holds a run: RESUME=1 continues it" in refused.stderr
+    assert sorted(p.name for p in run.iterdir()) == ["train_config.json"]

@@ -289,6 +289,39 @@ def test_config_that_is_not_a_config(bad_dir, text, fragment):
     _refused(bad_dir, fragment)
 
 
+@pytest.mark.parametrize(
+    "changes, fragments",
+    [
+        ({"model_type": "bert"}, ["model_type is 'bert'", "not a poetry_rnn model"]),
+        ({"format_version": 2}, ["format_version 2 is not one this poetry_rnn reads", "newer poetry_rnn"]),
+        ({"format_version": "1"}, ["format_version '1'"]),
+    ],
+)
+def test_a_config_of_another_kind_or_a_newer_format(bad_dir, changes, fragments):
+    _write_config(bad_dir, **changes)
+    _refused(bad_dir, *fragments)
+
+
+def test_a_config_without_model_type_and_version_loads(good_dir, bad_dir):
+    """The first format had neither key."""
+    config = {k: v for k, v in _config(bad_dir).items() if k not in ("model_type", "format_version")}
+    (bad_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert PoetryLM.from_pretrained(bad_dir).config == PoetryLM.from_pretrained(good_dir).config
+
+
+@pytest.mark.parametrize("missing", [["hidden_size"], ["cell", "num_layers"]])
+def test_a_config_missing_an_architecture_field_names_it(bad_dir, missing):
+    config = {k: v for k, v in _config(bad_dir).items() if k not in missing}
+    (bad_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    message = _refused(bad_dir, f"config lacks {', '.join(missing)}")
+    assert "weights" not in message  # not blamed on model.safetensors
+
+
+def test_pickled_weights_are_named_and_not_loaded(bad_dir):
+    (bad_dir / "model.safetensors").rename(bad_dir / "pytorch_model.bin")
+    _refused(bad_dir, "weights file missing", "pytorch_model.bin cannot stand in for it", "only safetensors")
+
+
 def test_oversized_config_file(bad_dir):
     config = _config(bad_dir)
     config["model_type"] = "x" * 2_000_000

@@ -68,7 +68,14 @@ def read_config(directory: Path, config_class: type) -> Any:
     """config.json as a `config_class` (a dataclass with `from_dict`, which validates the values)."""
     path = directory / CONFIG_FILE
     if not path.is_file():
-        raise UserError(f"{path}: config file missing", field="model")
+        runs = [name for name in ("best", "checkpoint") if (directory / name / CONFIG_FILE).is_file()]
+        hint = (
+            f"; {directory} is a training run's folder: give its model, {directory / runs[0]}"
+            + (" (the best by validation)" if runs[0] == "best" else "")
+            if runs
+            else ""
+        )
+        raise UserError(f"{path}: config file missing{hint}", field="model")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise UserError(f"{path}: config file is too large to be a model config", field="model")
     try:
@@ -77,10 +84,31 @@ def read_config(directory: Path, config_class: type) -> Any:
         raise UserError(f"{path}: not valid JSON ({error})", field="model") from None
     if not isinstance(document, dict):
         raise UserError(f"{path}: expected a JSON object", field="model")
+    # (a config without these two is of the first format, which had neither)
+    if document.get("model_type", MODEL_TYPE) != MODEL_TYPE:
+        raise UserError(
+            f"{path}: model_type is {_shown(document['model_type'])}, not {MODEL_TYPE!r}: this is not a "
+            "poetry_rnn model",
+            field="model",
+        )
+    version = document.get("format_version", FORMAT_VERSION)
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        raise UserError(
+            f"{path}: format_version {_shown(version)} is not one this poetry_rnn reads (it reads "
+            f"{', '.join(map(str, range(1, FORMAT_VERSION + 1)))}); a model saved by a newer poetry_rnn needs "
+            "that version",
+            field="model",
+        )
     try:
         return config_class.from_dict(document)
     except (UserError, TypeError) as error:
         raise UserError(f"{path}: {error}", field="model") from None
+
+
+def _shown(value: Any) -> str:
+    """A config value quoted in a message, cut short (a hostile file may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def read_tokenizer(directory: Path, vocab_size: int) -> BaseTokenizer:
@@ -109,7 +137,14 @@ def read_weights(directory: Path, model: nn.Module) -> dict[str, torch.Tensor]:
 
     path = directory / WEIGHTS_FILE
     if not path.is_file():
-        raise UserError(f"{path}: weights file missing", field="model")
+        pickled = sorted(p.name for p in directory.glob("*") if p.suffix in (".pt", ".pth", ".bin", ".ckpt"))
+        hint = (
+            f"; {', '.join(pickled)} cannot stand in for it: pickled weights are never loaded (they can run "
+            "code), only safetensors"
+            if pickled
+            else ""
+        )
+        raise UserError(f"{path}: weights file missing{hint}", field="model")
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     with open(path, "rb") as handle:  # the JSON header's length comes first: refuse absurd ones unparsed
         header_bytes = int.from_bytes(handle.read(8), "little")

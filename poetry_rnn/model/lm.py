@@ -146,8 +146,11 @@ class ModelConfig:
         unknown = set(document) - known - {"model_type", "format_version"}
         if unknown:
             raise UserError(f"config has unknown keys {sorted(unknown)}", field="config")
-        if "vocab_size" not in document:
-            raise UserError("config lacks vocab_size", field="config")
+        # the architecture is never guessed: a default would be blamed on the weights file instead
+        missing = [name for name in ("vocab_size", "cell", "embedding_dim", "hidden_size", "num_layers")
+                   if name not in document]  # fmt: skip
+        if missing:
+            raise UserError(f"config lacks {', '.join(missing)}", field="config")
         values = {k: v for k, v in document.items() if k in known}
         for name in ("cutoffs", "sources"):
             if isinstance(values.get(name), list):

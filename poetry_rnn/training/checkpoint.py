@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -69,21 +70,37 @@ def load_checkpoint(path: Path, model: PoetryLM, optimizer: torch.optim.Optimize
 
 
 def check_writable(run_dir: Path, needed_bytes: int) -> None:
-    """Fail at the start, not after an hour: the folder must be writable with room for checkpoints."""
+    """Fail at the start, not after an hour: the run's folder (or the nearest folder above it that exists,
+    where it will be made) must be writable with room for checkpoints. Makes nothing: a run refused or
+    interrupted before it writes its first file leaves no empty folder behind."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"output folder {run_dir} is a file; name a folder for the run", field="out")
+    existing = run_dir.resolve()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            f"output folder {run_dir} is not writable ({existing} is a file, not a folder)", field="out"
+        )
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_bytes(b"0" * 1024)
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=existing):
+            pass
     except OSError as error:
         raise UserError(f"output folder {run_dir} is not writable ({error.strerror})", field="out") from None
-    free = shutil.disk_usage(run_dir).free
+    free = shutil.disk_usage(existing).free
     if free < needed_bytes:
         raise UserError(
             f"output folder {run_dir} has {free / 1e6:.0f} MB free; checkpoints need about "
             f"{needed_bytes / 1e6:.0f} MB",
             field="out",
         )
+
+
+def holds_a_run(run_dir: Path) -> bool:
+    """Whether a training run has written into `run_dir` (a log file or an empty folder does not count)."""
+    return any(
+        (run_dir / name).exists() for name in ("train_config.json", "checkpoint", "checkpoint.old", "best")
+    )
 
 
 def trim_metrics(path: Path, step: int) -> None:

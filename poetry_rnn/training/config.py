@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.model.lm import LIMITS as MODEL_LIMITS
 from poetry_rnn.training.sources import parse_extra_sources
 
 
@@ -93,6 +94,13 @@ def check_config(config: TrainConfig) -> None:
     for name, low in AT_LEAST.items():
         if getattr(config, name) < low:
             raise UserError(f"{name} must be at least {low}, got {getattr(config, name)!r}", field=name)
+    for name in ("embedding_dim", "hidden_size", "num_layers"):  # the model's own limits, before the data
+        if not 1 <= getattr(config, name) <= MODEL_LIMITS[name]:
+            raise UserError(
+                f"{name} must be from 1 to {MODEL_LIMITS[name]:,}, got {getattr(config, name)!r}", field=name
+            )
+    if not config.out.strip():
+        raise UserError("out must name the run's folder (e.g. runs/gru512), got an empty name", field="out")
     for name in ABOVE_ZERO:
         if not getattr(config, name) > 0:
             raise UserError(f"{name} must be above 0, got {getattr(config, name)!r}", field=name)
@@ -113,18 +121,36 @@ def source_names(config: TrainConfig) -> tuple[str, ...]:
 
 
 def pick_device(name: str) -> torch.device:
+    """The device `name` names, refused at once if this machine cannot train on it ("auto": CUDA, then
+    Apple's MPS, then the CPU)."""
     if name != "auto":
         try:
             device = torch.device(name)
         except RuntimeError:
+            device = None
+        if device is None or device.type not in ("cpu", "cuda", "mps"):
             raise UserError(
-                f"unknown device {name!r}; e.g. auto, cpu, cuda, cuda:1, mps", field="device"
-            ) from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise UserError(f"device {name!r}: CUDA is not available on this machine", field="device")
+                f"unknown device {name!r}; one of auto, cpu, cuda, cuda:N (a GPU's number), mps",
+                field="device",
+            )
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise UserError(f"device {name!r}: CUDA is not available on this machine", field="device")
+            if device.index is not None and device.index >= torch.cuda.device_count():
+                raise UserError(
+                    f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                    f"numbered from 0",
+                    field="device",
+                )
+        if device.type == "mps" and not _mps_available():
+            raise UserError(f"device {name!r}: Apple's MPS is not available on this machine", field="device")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

@@ -4,7 +4,8 @@ No compute on padding: each batch holds poems of (nearly) the same length. AdamW
 learning rate, gradient clipping, validation perplexity every epoch, early stopping. A checkpoint is
 written every epoch, every few minutes and on SIGINT/SIGTERM, atomically; `resume=True` continues exactly
 where it stopped (model, optimizer, schedule, random state, data order), so a resumed run ends with the
-same weights as an uninterrupted one. Under `torchrun` the same loop runs data-parallel.
+weights of an uninterrupted one (up to floating-point rounding). Under `torchrun` the same loop runs
+data-parallel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from poetry_rnn.tokenizer.registry import build_tokenizer, load_tokenizer
 from poetry_rnn.training.checkpoint import (
     check_writable,
     find_checkpoint,
+    holds_a_run,
     load_checkpoint,
     plot_curves,
     save_checkpoint,
@@ -98,40 +101,116 @@ def fit_schedule(state: dict, budget: float) -> None:
     state["total_steps"] = max(step + 1, min(bound, by_time))
 
 
-def train(config: TrainConfig, resume: bool = False) -> dict:
+def finished_reason(config: TrainConfig, state: dict) -> str | None:
+    """Why a run whose progress is `state` has nothing left to train, or None: the loop's own stopping
+    rules, so that a finished run resumed does not take one more step."""
+    if state["epoch"] >= config.epochs:
+        return "epochs"
+    if config.max_minutes and state["seconds"] >= config.max_minutes * 60:
+        return "time budget"
+    if (config.max_steps and state["step"] >= config.max_steps) or (
+        config.max_tokens and state["tokens"] >= config.max_tokens
+    ):
+        return "step/token budget"
+    if state["bad_epochs"] >= config.patience:
+        return "early stopping"
+    return None
+
+
+def run_summary(run_dir: Path, finished: str, state: dict) -> dict:
+    return {
+        "run": str(run_dir),
+        "finished": finished,
+        "best_valid_char_ppl": state["best_ppl"],
+        "steps": state["step"],
+        "epochs": state["epoch"],
+        "minutes": round(state["seconds"] / 60, 2),
+        "tokens": state["tokens"],
+        "tokens_per_s": round(state["tokens"] / max(1e-9, state["seconds"])),
+    }
+
+
+def resumed_run(
+    run_dir: Path, given: TrainConfig, asked: Collection[str], log
+) -> tuple[Path, TrainConfig, dict | None]:
+    """The checkpoint to resume from and the run's own settings (they win, so the resumed run is the same
+    run); the third item is the summary when the run has already finished, else None."""
+    checkpoint = find_checkpoint(run_dir)
+    if checkpoint is None:
+        raise UserError(
+            f"--resume: no checkpoint in {run_dir} (looked for {run_dir}/checkpoint)", field="resume"
+        )
+    try:
+        saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
+        config = TrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}})
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise UserError(
+            f"--resume: {run_dir / 'train_config.json'} is missing or damaged ({error})", field="resume"
+        ) from None
+    check_config(config)
+    ignored = [
+        name for name in sorted(asked) if name != "out" and getattr(given, name) != getattr(config, name)
+    ]
+    if ignored:
+        log(
+            "--resume continues the run with the settings it started with; ignored: "
+            + ", ".join(
+                f"--{name.replace('_', '-')} {getattr(given, name)} (the run's: {getattr(config, name)})"
+                for name in ignored
+            )
+        )
+    try:
+        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+        finished = finished_reason(config, state)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise UserError(
+            f"--resume: checkpoint {checkpoint} is damaged ({type(error).__name__}: {error})", field="resume"
+        ) from None
+    if finished is None:
+        return checkpoint, config, None
+    summary = run_summary(run_dir, finished, state)
+    log(
+        f"{run_dir} has already finished ({finished}, step {state['step']}); nothing left to train. "
+        "To train further, start a new run from its best model: --init-from "
+        f"{run_dir / 'best'} --out <a new folder>"
+    )
+    return checkpoint, config, summary
+
+
+def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()) -> dict:
+    """Train as `config` says into `config.out`; returns the run's summary (also in summary.json).
+
+    A new run refuses a folder that already holds one. `resume=True` continues the run in `config.out` with
+    the settings it was started with; `asked` names the options the user set (the CLI's flags), so that those
+    a resumed run ignores can be named. A run that has already finished is not trained further."""
     check_config(config)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    main_process = rank == 0
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
+    run_dir = Path(config.out)
+    checkpoint = None
+    if resume:
+        checkpoint, config, finished = resumed_run(run_dir, config, asked, log)
+        if finished is not None:
+            return finished
+    elif holds_a_run(run_dir):
+        raise UserError(
+            f"{run_dir} already holds a training run: continue it with --resume, or train into a new --out "
+            "folder (or delete this one first)",
+            field="out",
+        )
     device = pick_device(config.device)
     if distributed:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    main_process = rank == 0
     if config.threads:
         torch.set_num_threads(config.threads)
-    run_dir = Path(config.out)
-    checkpoint = find_checkpoint(run_dir) if resume else None
-    if resume and checkpoint is None:
-        raise UserError(
-            f"--resume: no checkpoint in {run_dir} (looked for {run_dir}/checkpoint)", field="resume"
-        )
-    if checkpoint is not None:  # the run's own settings win, so the resumed run is the same run
-        try:
-            saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))
-            config = TrainConfig(
-                **{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
-            )
-        except (OSError, ValueError, TypeError, AttributeError) as error:
-            raise UserError(
-                f"--resume: {run_dir / 'train_config.json'} is missing or damaged ({error})", field="resume"
-            ) from None
-        check_config(config)
     if main_process:
         check_writable(run_dir, needed_bytes=200_000_000)
-    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
     # a starting model is read and checked before the corpus: a wrong folder is refused at once
     base = load_starting_model(config) if config.init_from and checkpoint is None else None
 
@@ -254,7 +333,13 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         if main_process:
             trim_metrics(run_dir / "metrics.jsonl", state["step"])
     elif main_process:
-        write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
+        try:  # the folder is made only now: a run refused or stopped before this leaves nothing behind
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
+        except OSError as error:
+            raise UserError(
+                f"output folder {run_dir} is not writable ({error.strerror})", field="out"
+            ) from None
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     model.to(device)
     trained = model
@@ -310,7 +395,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
     started = clock() - state["seconds"]
     last_checkpoint = time.perf_counter()
     budget = config.max_minutes * 60
-    finished_reason = "epochs"
+    finished = "epochs"
     model.train()
     while state["epoch"] < config.epochs:
         epoch = state["epoch"]
@@ -402,7 +487,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
         if stop_signal:
             checkpoint_now()
             log(f"stopped by signal {stop_signal[0]}; checkpoint saved, continue with --resume")
-            finished_reason = "signal"
+            finished = "signal"
             break
         epoch_done = state["batch"] >= len(batches)
         if epoch_done:
@@ -435,23 +520,14 @@ def train(config: TrainConfig, resume: bool = False) -> dict:
             if main_process:
                 plot_curves(run_dir)
         if out_of_time or out_of_steps:
-            finished_reason = "time budget" if out_of_time else "step/token budget"
+            finished = "time budget" if out_of_time else "step/token budget"
             break
         if state["bad_epochs"] >= config.patience:
-            finished_reason = "early stopping"
+            finished = "early stopping"
             break
     for signum, handler in previous_handlers.items():  # a caller's Ctrl-C works again after train()
         signal.signal(signum, handler)
-    summary = {
-        "run": str(run_dir),
-        "finished": finished_reason,
-        "best_valid_char_ppl": state["best_ppl"],
-        "steps": state["step"],
-        "epochs": state["epoch"],
-        "minutes": round(state["seconds"] / 60, 2),
-        "tokens": state["tokens"],
-        "tokens_per_s": round(state["tokens"] / max(1e-9, state["seconds"])),
-    }
+    summary = run_summary(run_dir, finished, state)
     if main_process:
         write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
         log(json.dumps(summary))

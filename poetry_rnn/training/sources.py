@@ -102,7 +102,7 @@ def join_corpora(
             held_out_by_line[line].add(index)
     report = {primary_name: {"poems": len(poems), "train": sum(p.split == "train" for p in poems)}}
     for name, corpus in extras:
-        counts = Counter(read=len(corpus.poems))
+        counts = Counter(poems=len(corpus.poems))  # (after cleaning, as the primary's)
         for poem in corpus.poems:
             key = "".join(poem.lines)
             if key in seen:
