@@ -7,6 +7,7 @@ checker, and saves screenshots to artifacts/ (git-ignored). Skips when /usr/bin/
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -348,3 +349,72 @@ def test_check_tab_annotates_a_pasted_poem(page):
     verdicts = page.locator("#couplet-verdicts li").all_inner_texts()
     assert len(verdicts) == 2 and "不对" in verdicts[0] and ("工对" in verdicts[1] or "宽对" in verdicts[1])
     page.screenshot(path=str(ARTIFACTS / "check.png"), full_page=True)
+
+
+# Which of the poem's lines come fully into the card's view at some scroll position, and whether the first
+# line is in view as the card opens.
+LINES_REACHABLE = """() => {
+    const card = document.querySelector('.poem-card');
+    const box = card.getBoundingClientRect();
+    const lines = Array.from(card.querySelectorAll('.poem-line'));
+    const inView = line => { const r = line.getBoundingClientRect();
+        return r.left >= box.left - 1 && r.right <= box.right + 1; };
+    const firstAtOpening = inView(lines[0]);
+    const seen = lines.map(() => false);
+    const range = card.scrollWidth;  // (right to left: scrollLeft runs from 0 down to minus the overflow)
+    for (let x = -range; x <= range; x += 8) {
+        card.scrollLeft = x;
+        lines.forEach((line, k) => { if (inView(line)) seen[k] = true; });
+    }
+    return {seen, firstAtOpening, overflows: card.scrollWidth > card.clientWidth};
+}"""
+
+
+# How many lines each score (-2.31) and pattern name (平起首句入韵) of the candidates table takes.
+CANDIDATE_LABEL_LINES = """() => {
+    const walker = document.createTreeWalker(document.querySelector('#candidates'), NodeFilter.SHOW_TEXT);
+    const counts = [];
+    while (walker.nextNode()) {
+        const text = walker.currentNode.textContent.trim();
+        if (/^-?\\d+\\.\\d+$/.test(text) || /^[平仄]起首句/.test(text)) {
+            const range = document.createRange();
+            range.selectNodeContents(walker.currentNode);
+            counts.push(new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size);
+        }
+    }
+    return counts;
+}"""
+
+
+def test_on_a_phone_every_line_of_a_qilv_can_be_scrolled_into_view(browser, app_url):
+    context = browser.new_context(
+        viewport={"width": 360, "height": 780}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#generate-button")
+        page.locator("#example-3").click()  # 命题 · 七律 · 秋夜寄远
+        page.wait_for_function(FINISHED, arg=8)
+        found = page.evaluate(LINES_REACHABLE)
+        assert all(found["seen"]), found
+        assert found["firstAtOpening"], found
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-qilv.png"))
+        # the candidates table scrolls sideways rather than breaking a score or a pattern's name over lines
+        page.wait_for_function("() => /首句/.test(document.querySelector('#candidates').innerText)")
+        line_counts = page.evaluate(CANDIDATE_LABEL_LINES)
+        assert line_counts and set(line_counts) == {1}, line_counts
+    finally:
+        context.close()
+
+
+def test_after_an_example_the_write_button_draws_a_new_poem(page):
+    page.locator("#example-0").click()  # 自由 · 五绝, with the example's seed
+    page.wait_for_function(FINISHED, arg=4)
+    example = page.evaluate(READ_POEM)
+    page.locator("#generate-button").click()
+    page.wait_for_function(f"() => ({READ_POEM})().join('') !== {json.dumps(''.join(example))}")
+    page.wait_for_function(FINISHED, arg=4)
+    assert page.evaluate(READ_POEM) != example

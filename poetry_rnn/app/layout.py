@@ -152,7 +152,9 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                             datatype=["number", "str", "number", "str", "str"],
                             interactive=False,
                             wrap=True,
-                            column_widths=["7%", "55%", "12%", "14%", "12%"],
+                            # in pixels: on a phone the table scrolls instead of breaking a score or a
+                            # pattern's name one character a line
+                            column_widths=["36px", "290px", "72px", "128px", "100px"],
                             label=say["candidates"],
                             elem_id="candidates",
                         )
@@ -208,6 +210,13 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                 api_visibility="private",
                 js=SCROLL_TO_RESULT,
                 **model_events,
+            ).then(
+                # the example's seed wrote its poem; the next 作诗 draws a new one (reuse-seed brings it back)
+                lambda: -1,
+                None,
+                seed,
+                api_visibility="private",
+                queue=False,
             ).then(None, js=scroll_after("poem-html"))
         mode.change(app.ui_mode, [mode, language], text, api_visibility="private", queue=False)
         for trigger in (rhyme_scheme, script):  # either one changes the rhyme groups on offer

@@ -4,7 +4,8 @@ No compute on padding: each batch holds poems of (nearly) the same length. AdamW
 learning rate, gradient clipping, validation perplexity every epoch, early stopping. A checkpoint is
 written every epoch, every few minutes and on SIGINT/SIGTERM, atomically; `resume=True` continues exactly
 where it stopped (model, optimizer, schedule, random state, data order), so a resumed run ends with the
-weights of an uninterrupted one (up to floating-point rounding). Under `torchrun` the same loop runs
+weights of an uninterrupted one (bit for bit on one CPU thread, as scripts/fault_test.py checks; with more
+threads the sums' order may differ in the last bits). Under `torchrun` the same loop runs
 data-parallel.
 """
 
