@@ -20,6 +20,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "not_finite": ("{what} must be a finite number, got {value!r}", "须为有限的数字，现为 {value!r}"),
     "out_of_range": ("{what} must be from {low} to {high}, got {value}", "须在 {low} 到 {high} 之间，现为 {value}"),
     "not_yes_no": ("{what} must be true, false or unset, got {value!r}", "须为 true、false 或不填，现为 {value!r}"),
+    "not_true_false": ("{what} must be true or false, got {value!r}", "须为 true 或 false，现为 {value!r}"),
     "not_a_choice": ("{what} {value!r} is not one of: {allowed}", "只能选：{allowed}"),
     "emoji": (
         "{what} contains emoji ({emoji}); use Chinese characters only",
@@ -134,6 +135,25 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "tone={tone}; the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed)",
         "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）：{breaks}",
     ),
+    "first_line_no_reading": (
+        "the first line 「{line}」 cannot keep a tone pattern: 「{chars}」 has no 平仄 reading in the chosen rhyme "
+        "book ({scheme}), so no position of a pattern can take it; change {it}",
+        "「{line}」中的「{chars}」在{scheme}中没有平仄读音，放不进平仄格式：请换字",
+    ),
+    "first_line_rhymes_rules_out": (
+        "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits the {form} pattern {pattern} ({template}), whose first "
+        "line does not rhyme: first_line_rhymes=yes (首句入韵) is what rules it out; leave first_line_rhymes unset "
+        "(auto) or set it to no",
+        "「{line}」（{marks}；○平 ●仄）合{form}「{pattern}」的首句（{template}），是「首句入韵」把它排除了："
+        "请改选「自动」或「不入韵」",
+    ),
+    "first_line_unrhymed_rules_out": (
+        "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits the {form} pattern {pattern} ({template}), whose first "
+        "line rhymes: first_line_rhymes=no (首句不入韵) is what rules it out; leave first_line_rhymes unset (auto) "
+        "or set it to yes",
+        "「{line}」（{marks}；○平 ●仄）合{form}「{pattern}」的首句（{template}），是「首句不入韵」把它排除了："
+        "请改选「自动」或「入韵」",
+    ),
     "first_line_heard": (
         "the first line 「{line}」, read as a Mandarin speaker reads it ({marks}{heard}), fits no {form} tone "
         "pattern or rhyme under {scheme} with tone={tone}; change the characters whose reading breaks the pattern",
@@ -164,6 +184,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "precision_unknown": ("precision must be one of {allowed}, got {value!r}", "只能选：{allowed}"),
     # ------------------------------------------------------------------ the checker
     "strictness_unknown": ("unknown strictness {value!r}; allowed: {allowed}", "只能选：{allowed}"),
+    "check_scheme_unknown": (
+        "unknown rhyme scheme {value!r}; allowed: pingshui (平水韵), xinyun (中华新韵)",
+        "没有这种韵书：{value!r}；可选：平水韵（pingshui）、中华新韵（xinyun）",
+    ),
     "check_input_too_long": (
         "the text is too long ({given:,} characters); the checker takes one poem of at most {most} Chinese "
         "characters (a 七律 has 56)",
@@ -180,7 +204,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "诗太长（{given:,} 字），至多 {most} 字（五绝 20、七绝 28、五律 40、七律 56）",
     ),
     # ------------------------------------------------------------------ the app
-    "too_many_poems": ("at most {most} poems per request here, got {given}", "每次至多 {most} 首，现为 {given}"),
+    "too_many_poems": (
+        "the number of poems must be from 1 to {most} here, got {given}",
+        "首数须在 1 到 {most} 之间，现为 {given}",
+    ),
     "check_empty": ("paste a poem to check (simplified or traditional)", "请贴入一首诗（简体或繁體）"),
     "acrostic_missing": (
         "empty; give one head character per line, e.g. 春江花月 for a 绝句",

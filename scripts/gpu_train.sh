@@ -92,7 +92,7 @@ COMMON="--keywords true --train-forms regular --locked-dropout true --embedding-
 if [[ -z "${RESUME:-}" ]]; then  # a run is never silently replaced (train refuses too, deep in a log)
     for name in $CANDIDATES; do
         for run in "$RUNS/$name" "$RUNS/${name}_ft"; do
-            if [[ -e "$run/train_config.json" ]]; then
+            if [[ -e "$run/checkpoint" || -e "$run/checkpoint.old" ]]; then
                 echo "error: $run already holds a run: RESUME=1 continues it, RUNS=<another folder> starts afresh" >&2
                 exit 2
             fi

@@ -447,17 +447,25 @@ def test_first_line_message_quotes_the_line_in_the_users_script(poetry_app):
     from poetry_rnn.errors import UserError
     from poetry_rnn.generation.request import GenerationRequest
 
-    # 依 (level) cannot stand at position 3 of a rhyming 五绝 first line under strict rules.
+    # 依 (level) cannot stand at position 3 of a rhyming 五绝 first line under strict rules, and 依山来
+    # ends in three level tones (白日依山尽 keeps a pattern whose first line does not rhyme: another refusal).
+    request = GenerationRequest(
+        form="wujue", first_line="白日依山来", first_line_rhymes=True, script="simplified"
+    )
+    with pytest.raises(UserError) as caught:
+        poetry_app.generator.generate(request)
+    assert "「白日依山来」" in str(caught.value) and "來" not in str(caught.value)
+    shown = import_app("text").localized_message(caught.value, "zh")
+    assert shown.startswith("首句：「白日依山来」") and "fits no" not in shown
+    # the nearest pattern and every character that breaks it, not only where the search stopped
+    assert "中仄仄平平" in str(caught.value) and "3「依」→仄、三平尾" in shown
     request = GenerationRequest(
         form="wujue", first_line="白日依山尽", first_line_rhymes=True, script="simplified"
     )
     with pytest.raises(UserError) as caught:
         poetry_app.generator.generate(request)
-    assert "「白日依山尽」" in str(caught.value) and "盡" not in str(caught.value)
     shown = import_app("text").localized_message(caught.value, "zh")
-    assert shown.startswith("首句：「白日依山尽」") and "fits no" not in shown
-    # the nearest pattern and every character that breaks it, not only where the search stopped
-    assert "中仄仄平平" in str(caught.value) and "3「依」→仄、5「尽」→平" in shown
+    assert shown.startswith("首句：「白日依山尽」") and "「首句入韵」把它排除了" in shown
 
 
 def test_common_refusals_read_in_chinese():
@@ -539,3 +547,27 @@ def test_poem_html_puts_each_mark_beside_its_character():
     loose = {**poem, "unasked_faults": ["孤平", "三平尾"]}  # tone rules off: named, not passed over
     assert "未要求：孤平、三平尾" in render.poem_info_markdown(loose, "zh")
     assert "not asked for: 孤平、三平尾" in render.poem_info_markdown(loose, "en")
+
+
+@pytest.mark.parametrize("n", [0, -3, 9])
+def test_the_number_of_poems_is_refused_with_the_apps_own_range(n):
+    from poetry_rnn.errors import UserError
+
+    handlers = import_app("handlers")
+    settings = import_app("settings")
+    with pytest.raises(UserError) as caught:
+        handlers.build_request("qijue", "free", "", "pingshui", "auto", "auto", "strict", n, 0.55, 0.9, -1,
+                               "simplified")  # fmt: skip
+    assert caught.value.field == "n"
+    assert f"from 1 to {settings.MAX_POEMS} here, got {n}" in str(caught.value)
+    assert f"首数须在 1 到 {settings.MAX_POEMS} 之间" in caught.value.text("zh")
+
+
+def test_a_traditional_result_is_traditional_throughout(poetry_app):
+    """Title (typed in simplified), plain text, info line and table labels in the poem's script."""
+    answers = _generate_ui(poetry_app, form="qilv", mode="title", text="秋夜寄远", script="traditional", n=1)
+    view, plain, info, table = answers[-1][:4]
+    assert plain.startswith("《秋夜寄遠》") and "遠" in view
+    assert "首句入韻" in info or "首句不入韻" in info  # (the UI's own labels stay in its language: 韵部)
+    assert any("韻" in str(cell) for row in table.value["data"] for cell in row)
+    assert any(partial[0].count("遠") for partial in answers[:-1])  # the title while the poem is written

@@ -15,6 +15,7 @@ from poetry_rnn.cli import main as cli_main
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import FAULT_GLOSSES
 from poetry_rnn.prosody.check import analyze, analyze_lines, split_lines
+from poetry_rnn.prosody.check_command import check_batch
 from poetry_rnn.script import to_simplified
 
 DENG_GUANQUE_LOU = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
@@ -646,3 +647,48 @@ def test_a_couplet_alone_is_judged_as_a_couplet():
     assert analysis.ok and [n for n in analysis.notes if n.startswith("只有一联")]
     assert len(analysis.couplets) == 1
     assert [f.name for f in analyze("白日依山盡，白河入海流。").faults] == ["孤平"]
+
+
+def test_a_single_line_is_judged_as_a_line_not_as_a_poem():
+    analysis = analyze("白日依山盡")
+    assert analysis.ok and analysis.pattern is None and analysis.form is None
+    assert (analysis.lines[0].line_type, analysis.lines[0].template) == ("仄起仄收", "中仄平平仄")
+    assert [n for n in analysis.notes if n.startswith("只有一句")]
+    head = analysis.format().splitlines()[0]
+    assert head == "平水韵 (pingshui) · 单句 (a single line)", head
+    # its tones against the line types: 依山來 ends in three level tones whichever type it takes
+    assert fault_sites(analyze("白日依山來")) == [("三平尾", 0, 2)]
+
+
+def test_counts_in_english_messages_are_singular_for_one():
+    three = analyze("白日依山盡，黃河入海流。欲窮千里目。").faults_named("句数")[0]
+    assert "(3 lines;" in three.message
+    short = analyze("白日依山盡，黃河入海流。欲窮千里目，樓。").faults_named("字数")[0]
+    assert "(1 character;" in short.message
+
+
+@pytest.mark.parametrize("marks", ["「」", "『』", "“”", "‘’", "「『』」"])
+def test_quotation_marks_around_a_poem_are_set_aside_at_both_ends(marks):
+    opening, closing = marks[: len(marks) // 2], marks[len(marks) // 2 :]
+    analysis = analyze(opening + DENG_GUANQUE_LOU + closing)
+    assert analysis.text == DENG_GUANQUE_LOU and analysis.ok
+    assert analysis.notes == []
+    # the batch mode takes a quoted poem too
+    (row,) = check_batch([opening + DENG_GUANQUE_LOU + closing])
+    assert "error" not in row and row["ok"], row
+
+
+def test_the_ideographic_zero_is_a_character_left_unjudged():
+    analysis = analyze("白日依山〇，黃河入海流。欲窮千里目，更上一層樓。")
+    assert analysis.lines[0].text == "白日依山〇" and not analysis.faults_named("字数")
+    assert analysis.ok and analysis.lines[0].chars[4].tones == []
+    assert [n for n in analysis.notes if n.startswith("平水韵未收") and "〇" in n]
+    assert "1 字未收未判" in analysis.format()
+
+
+def test_a_japanese_spelling_reads_as_the_character_it_spells():
+    # 隠 is 隱 in a Japanese spelling: read, not left out as unknown
+    analysis = analyze("白日依山隠，黃河入海流。欲窮千里目，更上一層樓。")
+    assert analysis.ok and analysis.lines[0].chars[4].tones == ["ze"]
+    assert not [n for n in analysis.notes if "未收" in n]
+    assert fault_sites(analyze("白日依山頼，黃河入海流。欲窮千里目，更上一層樓。")) == []

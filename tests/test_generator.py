@@ -17,12 +17,14 @@ import pytest
 from tiny_model import tiny_model_for_tests
 
 from poetry_rnn.decoding.originality import CorpusLines
+from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, run
 from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.tones import ZE
 from poetry_rnn.script import to_simplified
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 
@@ -96,14 +98,13 @@ def test_no_rhyme_scheme_keeps_only_the_form(generator):
 def test_faults_of_rules_not_asked_for_are_named_not_passed_over(generator, tiny_model_dir, capsys):
     # A first line of five level tones breaks 三平尾 and, with tone rules off, nothing stops it: the poem is
     # `ok` (the rules asked for hold) but the faults are named, in the record and the printed verdict.
-    from poetry_rnn.generation.command import verdict
-
     poem = generator.generate(form="wujue", first_line="平平平平平", tone="off", n=1, seed=1)[0]
     assert poem.ok and "三平尾" in poem.unasked_faults
     assert poem.to_dict()["unasked_faults"] == poem.unasked_faults
-    assert "not asked for: " in verdict(poem) and "合律 ok" not in verdict(poem)
+    assert "not asked for: " in poem.verdict() and "合律 ok" not in poem.verdict()
+    assert poem.verdict() in str(poem)
     strict = generator.generate(form="wujue", n=1, seed=1)[0]
-    assert strict.ok and strict.unasked_faults == [] and verdict(strict) == "合律 ok"
+    assert strict.ok and strict.unasked_faults == [] and strict.verdict() == "合律 ok"
 
 
 def test_acrostic_heads_including_simplified_input(generator):
@@ -124,7 +125,7 @@ def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
     for poem in poems:
         assert poem.lines[0] == first
         assert_poem_keeps(poem, "wujue")
-        assert poem.pattern_name == "仄起首句不入韵"
+        assert poem.pattern_name == "仄起首句不入韻"  # in the poem's script
     # Simplified input is converted to the model's characters.
     poems = generator.generate(form="wujue", first_line="白日依山尽", n=1, seed=5, script="traditional")
     assert poems[0].lines[0] == first
@@ -308,6 +309,54 @@ def test_first_line_against_the_rhyme_group_or_pattern(generator):
     assert caught.value.field == "first_line"
 
 
+def test_a_first_line_that_only_its_first_line_rhymes_choice_rules_out(generator):
+    # 白日依山尽 keeps 仄起首句不入韵: asking for a rhyming first line is what refuses it, and it says so
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="白日依山尽", first_line_rhymes=True, n=1, seed=1)
+    message = str(caught.value)
+    assert caught.value.field == "first_line" and "「白日依山尽」" in message
+    assert "pattern 仄起首句不入韵 (中仄平平仄), whose first line does not rhyme" in message
+    assert "first_line_rhymes=yes (首句入韵) is what rules it out" in message and "set it to no" in message
+    assert "是「首句入韵」把它排除了：请改选「自动」或「不入韵」" in caught.value.text("zh")
+    # the other way round: 床前明月光 keeps only patterns whose first line rhymes
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="床前明月光", first_line_rhymes=False, n=1, seed=1)
+    assert "平起首句入韵 (中平中仄平), whose first line rhymes" in str(caught.value)
+    assert "「首句不入韵」" in caught.value.text("zh")
+    # a line that keeps no pattern under either choice still gets the nearest one and what breaks it
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="白日依山来", first_line_rhymes=True, n=1, seed=1)
+    assert "the nearest, 中仄仄平平, breaks at 3「依」→仄、三平尾" in str(caught.value)
+
+
+def test_a_first_line_in_a_japanese_spelling_is_read_and_an_unread_character_is_named(generator):
+    # 隠, the Japanese spelling of 隱, reads 仄 like it: the line keeps 仄起首句不入韵, written in its
+    # Chinese form; the checker reads the Japanese spelling as it is
+    poem = generator.generate(form="wujue", first_line="白日依山隠", n=1, seed=1)[0]
+    assert poem.text.startswith("白日依山隐，") and poem.analysis.ok
+    assert get_scheme("pingshui").line_tones("白日依山隠")[4] == {ZE}
+    heads = generator.generate(form="wujue", acrostic="隠頼浄寛", n=1, seed=1)[0]
+    assert [line[0] for line in heads.lines] == list("隐赖净宽")
+    # 它 has no reading in the rhyme book: the refusal says so rather than where the search stopped
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line="白日依山它", n=1, seed=1)
+    assert caught.value.field == "first_line"
+    assert "「它」 has no 平仄 reading in the chosen rhyme book (平水韵)" in str(caught.value)
+    assert "「它」在平水韵中没有平仄读音" in caught.value.text("zh")
+
+
+def test_japanese_spellings_are_read_but_never_written():
+    """A vocabulary holding Japanese spellings (the corpus has a few): the decoder does not write them,
+    though their Chinese forms it does, and the checker reads both alike."""
+    tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *"隠隱頼賴山風"])
+    tables = VocabularyTables.build(tokenizer)
+    assert set(tables.ids_of_text) == set("隱賴山風")
+    pingshui = get_scheme("pingshui")
+    assert pingshui.reads_as_foreign_spelling("隠") and not pingshui.reads_as_foreign_spelling("隱")
+    assert not pingshui.reads_as_foreign_spelling("黄")  # a simplified form is no foreign spelling
+    assert pingshui.tones("隠") == pingshui.tones("隱")
+
+
 def test_head_character_the_model_cannot_write(tmp_path):
     tokenizer = CharTokenizer([*SPECIALS, *PUNCTUATION, *"山風花春秋人天雲江流月日水樹草雪夜色落去入少小老"])
     model = tiny_model_for_tests(tokenizer)
@@ -350,6 +399,61 @@ def test_rhyme_groups_listing(generator):
     assert all(label.startswith(group) for group, label in listing)
     assert [g for g, _ in generator.rhyme_groups("xinyun")][:2] == ["麻", "波"]
     assert generator.check("白日依山盡，黃河入海流。欲窮千里目，更上一層樓。").ok
+
+
+# ------------------------------------------------------------------------------------------ the result
+@pytest.mark.parametrize(
+    ("script", "title", "rhyme_mark"), [("simplified", "春江送别", "韵"), ("traditional", "春江送別", "韻")]
+)
+def test_a_results_labels_and_title_are_in_the_poems_script(generator, script, title, rhyme_mark):
+    poem = generator.generate(form="qijue", title="春江送别", n=1, seed=3, script=script)[0]
+    other = {"韵": "韻", "韻": "韵"}[rhyme_mark]
+    assert rhyme_mark in poem.pattern_name and other not in poem.pattern_name  # 平起首句入韻 when traditional
+    assert poem.to_dict()["pattern"] == poem.pattern_name
+    assert poem.title == title and poem.to_dict()["title"] == title
+    plain = poem.plain_text().splitlines()
+    assert plain == [f"《{title}》", poem.text[: len(poem.text) // 2], poem.text[len(poem.text) // 2 :]]
+    assert str(poem).startswith(poem.plain_text())
+    summary = str(poem).splitlines()[-1]
+    assert poem.pattern_name in summary and poem.rhyme_group_label in summary
+    assert other not in summary
+
+
+def test_a_poem_prints_as_its_lines_and_a_summary_and_reprs_short(generator):
+    poem = generator.generate(form="qijue", n=1, seed=3)[0]
+    shown = str(poem).splitlines()
+    assert shown[:2] == [
+        poem.lines[0] + "，" + poem.lines[1] + "。",
+        poem.lines[2] + "，" + poem.lines[3] + "。",
+    ]
+    assert shown[2] == f"七绝 · {poem.pattern_name} · {poem.rhyme_group_label} · 合律 ok" and len(shown) == 3
+    assert repr(poem) == f"GeneratedPoem(form='qijue', lines={poem.lines!r}, score={poem.score:.3f}, ok=True)"
+    assert len(repr(poem)) < 200
+    off = generator.generate(form="wujue", n=1, seed=3, tone="off", rhyme_scheme="none")[0]
+    assert str(off).splitlines()[-1].startswith("五绝 · ") and len(str(off).splitlines()) == 3
+
+
+def test_check_takes_the_options_analyze_takes(generator):
+    import inspect
+
+    def options(function):
+        return [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[1:]]
+
+    assert options(generator.check) == options(analyze)
+    # 落 (仄) where the strict pattern fixes 平: a fault unless 一三五不论
+    text = "白日落山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    assert not generator.check(text).ok and not generator.check(text, strictness="strict").ok
+    for standard in ("standard", "STANDARD", "一三五不论"):
+        analysis = generator.check(text, strictness=standard)
+        assert analysis.ok and analysis.strictness == "standard", standard
+    assert (
+        generator.check(text, "xinyun", "standard").to_dict() == analyze(text, "xinyun", "standard").to_dict()
+    )
+    assert generator.check(text, scheme="中华新韵").scheme == "xinyun"
+    for bad, field in [(dict(strictness="off"), "strictness"), (dict(scheme="none"), "scheme")]:
+        with pytest.raises(UserError) as caught:
+            generator.check(text, **bad)
+        assert caught.value.field == field and caught.value.message_id, bad
 
 
 # ------------------------------------------------------------------------------------------ CLI

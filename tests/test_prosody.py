@@ -166,6 +166,28 @@ def test_variants_map_to_forms_with_readings(pingshui):
         assert pingshui.tones(variant), variant
 
 
+def test_japanese_and_regional_spellings_read_as_their_standard_form(pingshui):
+    # Japanese 新字体 and Hong Kong forms the table lacks: each reads as the character it spells
+    for variant, standard in [
+        ("隠", "隱"),
+        ("浄", "淨"),
+        ("頼", "賴"),
+        ("歳", "歲"),
+        ("涙", "淚"),
+        ("敍", "敘"),
+    ]:
+        assert pingshui.readings(variant) == pingshui.readings(standard) != frozenset(), variant
+    assert pingshui.line_tones("白日依山隠") == pingshui.line_tones("白日依山隐")
+    assert pingshui.rhyme_groups("帰") == pingshui.rhyme_groups("歸") == {"上平五微"}
+    # only a character with no reading of its own is folded: 芸 (yún, level) is no spelling of 藝 here
+    assert pingshui.tones("芸") == P and pingshui.tones("藝") == Z
+
+
+def test_the_ideographic_zero_is_a_character_without_a_rhyme_book_reading(pingshui):
+    assert is_cjk("〇") and not is_cjk("。") and not is_cjk("○")
+    assert pingshui.tones("〇") == frozenset()
+
+
 def test_supplement_readings(pingshui):
     assert pingshui.rhyme_groups("啼") == {"上平八齊"}
     assert pingshui.tones("遍") == Z

@@ -10,7 +10,7 @@ import pytest
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, request_options
 from poetry_rnn.generation.generator import PoetryGenerator
-from poetry_rnn.generation.request import GenerationRequest, option_fields
+from poetry_rnn.generation.request import GenerationRequest, option_fields, strictness_name
 
 
 def test_names_in_either_script_and_aliases_are_normalised():
@@ -83,3 +83,81 @@ def test_the_cli_has_one_flag_per_option_with_the_request_defaults():
     options = request_options(args)
     assert options["rhyme_scheme"] == "xinyun" and options["first_line_rhymes"] is False
     assert options["originality"] is False and options["n"] == 3
+
+
+# ------------------------------------------------------------------------------------------ the audit's names
+@pytest.mark.parametrize("name", ["originality", "avoid_overused", "one_season", "select_lines"])
+@pytest.mark.parametrize("value", ["no", "false", "yes", "true", 0, 1, None])
+def test_on_off_options_refuse_anything_but_true_or_false(name, value):
+    # bool("no") is True: a word must be refused, not read as on
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(**{name: value})
+    assert caught.value.field == name
+    assert name in str(caught.value) and "true or false" in str(caught.value)
+    assert "true 或 false" in caught.value.text("zh")
+    assert getattr(GenerationRequest(**{name: False}), name) is False
+    assert getattr(GenerationRequest(**{name: True}), name) is True
+
+
+def test_choices_by_english_name_in_any_case_or_chinese_label():
+    request = GenerationRequest(form="QIJUE", tone="STRICT", rhyme_scheme="PINGSHUI", script="Traditional")
+    assert (request.form, request.tone, request.rhyme_scheme, request.script) == (
+        "qijue",
+        "strict",
+        "pingshui",
+        "traditional",
+    )
+    for label, tone in [("严格", "strict"), ("嚴格", "strict"), ("一三五不论", "standard"), ("标准", "standard"),
+                        ("不限", "off"), (" Standard ", "standard")]:  # fmt: skip
+        assert GenerationRequest(tone=label).tone == tone, label
+    for label, script in [
+        ("简体", "simplified"),
+        ("簡體", "simplified"),
+        ("繁體", "traditional"),
+        ("繁体", "traditional"),
+    ]:
+        assert GenerationRequest(script=label).script == script, label
+    assert GenerationRequest(rhyme_scheme="不押韵").rhyme_scheme == "none"
+
+
+def test_every_label_the_app_shows_is_a_name_the_request_takes():
+    from poetry_rnn.app.text import all_choices
+
+    for name in ("tone", "rhyme_scheme", "script"):
+        for label, value in all_choices(name):
+            assert getattr(GenerationRequest(**{name: label}), name) == value, (name, label)
+    for label, value in all_choices("strictness"):
+        assert strictness_name(label) == value, label
+
+
+def test_a_refused_choice_names_what_is_allowed_with_the_apps_labels():
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(tone="loose")
+    assert caught.value.field == "tone" and "standard (一三五不论)" in str(caught.value)
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(script="latin")
+    assert caught.value.field == "script" and "traditional (繁體)" in str(caught.value)
+
+
+def test_rhyme_group_auto_or_as_the_apps_dropdown_shows_it(tiny_model_dir):
+    for auto in ("auto", "AUTO", "自动", " "):
+        assert GenerationRequest(rhyme_group=auto).rhyme_group is None, auto
+    assert GenerationRequest(rhyme_group="下平七阳 阳光长乡香").rhyme_group == "下平七陽"
+    generator = PoetryGenerator.from_pretrained(tiny_model_dir)
+    for scheme in ("pingshui", "xinyun"):
+        for script in ("simplified", "traditional"):
+            for group, label in generator.rhyme_groups(scheme, script):
+                request = GenerationRequest(rhyme_scheme=scheme, rhyme_group=label, script=script)
+                assert request.rhyme_group == group, label
+
+
+@pytest.mark.parametrize(
+    ("script", "shown", "not_shown"),
+    [("simplified", "下平七阳", "下平七陽"), ("traditional", "下平七陽", "下平七阳")],
+)
+def test_a_refused_rhyme_group_lists_the_groups_in_the_requests_script(script, shown, not_shown):
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(rhyme_group="下平九十 九十", script=script)
+    assert caught.value.field == "rhyme_group"
+    for text in (str(caught.value), caught.value.text("zh")):
+        assert shown in text and not_shown not in text

@@ -470,7 +470,7 @@ def test_resume_names_the_flags_it_ignores(tmp_path, finished_run, capsys):
     assert json.loads((run / "summary.json").read_text())["finished"] == "epochs"
 
 
-def test_a_new_run_never_replaces_a_run(tmp_path, finished_run, no_data_reading, capsys):
+def test_a_new_run_never_replaces_a_run(tmp_path, finished_run, no_data_reading, capsys, monkeypatch):
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
     before = sorted(p.name for p in run.iterdir())
@@ -480,9 +480,12 @@ def test_a_new_run_never_replaces_a_run(tmp_path, finished_run, no_data_reading,
     assert cli_main(["train", "--out", str(run)]) == 2
     assert "--resume" in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == before
-    (tmp_path / "logged").mkdir()  # a folder holding only a log (as gpu_train.sh makes) is no run
-    (tmp_path / "logged" / "train.log").write_text("")
-    assert not train_module.holds_a_run(tmp_path / "logged")
+    # a run stopped before its first checkpoint (its settings, a best model, a log) has nothing to resume:
+    # a new run may start there
+    shutil.rmtree(run / "checkpoint")
+    assert not train_module.holds_a_run(run)
+    monkeypatch.undo()  # (the data may be read now)
+    assert train(tiny_config(run, epochs=1, max_steps=2))["steps"] == 2
 
 
 @pytest.mark.parametrize(
@@ -592,10 +595,9 @@ def test_gpu_train_help_prints_the_usage_and_trains_nothing(tmp_path):
 
 def test_gpu_train_never_replaces_a_run(tmp_path):
     run = tmp_path / "runs" / "tiny_l1"
-    run.mkdir(parents=True)
-    (run / "train_config.json").write_text("{}")
+    (run / "checkpoint").mkdir(parents=True)
     env = {**os.environ, "TINY": "1", "RUNS": str(tmp_path / "runs"), "CANDIDATES": "tiny_l1",
            "TANG": str(SMALL_CORPUS), "SONG": str(SMALL_CORPUS)}  # fmt: skip
     refused = subprocess.run(["bash", str(GPU_SCRIPT)], capture_output=True, text=True, timeout=60, env=env)
     assert refused.returncode == 2 and "already holds a run: RESUME=1 continues it" in refused.stderr
-    assert sorted(p.name for p in run.iterdir()) == ["train_config.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint"]

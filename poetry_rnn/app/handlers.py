@@ -39,6 +39,7 @@ from poetry_rnn.app.text import (
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, GenerationRequest
 from poetry_rnn.prosody.check import analyze
+from poetry_rnn.script import convert
 
 log = logging.getLogger("poetry_rnn.app")
 
@@ -161,13 +162,14 @@ def build_request(
         "temperature": temperature,
         "top_p": top_p,
         "time_limit": settings.TIME_LIMIT,
-        "select_lines": select_lines is not False,  # a checkbox: None (an API call that left it out) is on
+        # a checkbox: None (an API call that left it out) is on; anything else the request checks
+        "select_lines": True if select_lines is None else select_lines,
     }
     try:
-        too_many = not isinstance(n, bool) and float(n) > settings.MAX_POEMS
+        out_of_range = not isinstance(n, bool) and not 1 <= float(n) <= settings.MAX_POEMS
     except (TypeError, ValueError):
-        too_many = False  # not a number: the request says so
-    if too_many:
+        out_of_range = False  # not a number: the request says so
+    if out_of_range:
         raise UserError.of("too_many_poems", "n", most=settings.MAX_POEMS, given=n)
     group = "" if rhyme_group is None else str(rhyme_group).strip()
     if group and group not in {label for label, _ in AUTO_GROUP.values()} | {"auto"}:
@@ -292,7 +294,7 @@ class PoetryApp:
         try:
             for event in self.generator.generate_stream(request):
                 if "partial" in event:
-                    view = partial_html(event["partial"], title)
+                    view = partial_html(event["partial"], title and convert(title, request.script))
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True
                         empty = self._table([], lang)
@@ -339,7 +341,7 @@ class PoetryApp:
         if not state or not state.get("poems"):
             return poem_html(None, lang=lang), "", ""
         poem = state["poems"][state.get("selected", 0)]
-        title = state.get("title")
+        title = poem.get("title") or state.get("title")  # (the poem's: in its script)
         return (
             poem_html(poem, title, show_tones, lang),
             poem_plain_text(poem, title),

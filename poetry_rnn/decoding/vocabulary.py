@@ -66,10 +66,16 @@ class VocabularyTables:
         size = tokenizer.vocab_size
         chars: list[str] = []
         specials = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.eos_id}
+        pingshui = get_scheme("pingshui")
         for piece in range(size):
             text = "" if piece in specials else tokenizer.piece_chars(piece)
-            # the corpus's mark for a lost character (囗) is no character to write, though a vocabulary may have it
-            writable = text and all(is_cjk(c) for c in text) and LOST_CHARACTER not in text
+            # the corpus's mark for a lost character (囗) is no character to write, though a vocabulary may have
+            # it; nor is a Japanese spelling (隠 for 隱), though the checker reads one
+            writable = (
+                text
+                and all(is_cjk(c) and not pingshui.reads_as_foreign_spelling(c) for c in text)
+                and LOST_CHARACTER not in text
+            )
             chars.append(text if writable else "")
         lengths = torch.tensor([len(c) for c in chars], dtype=torch.long)
         plain = lengths > 0

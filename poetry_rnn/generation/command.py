@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
-from poetry_rnn.script import to_traditional
 
 __all__ = ["configure_parser", "couplet_verdicts", "request_options", "run"]
 
@@ -72,17 +71,6 @@ def couplet_verdicts(couplets: Sequence[CoupletVerdict], line_count: int) -> str
     )
 
 
-def verdict(poem) -> str:
-    """合律 only for a poem with no fault at all; rules the request left out are named, not passed over."""
-    if not poem.ok:
-        return "faults: " + "; ".join(f.name for f in poem.analysis.faults)
-    if poem.unasked_faults:
-        return "所求格律无误 the rules asked for hold; 未要求的 not asked for: " + "、".join(
-            poem.unasked_faults
-        )
-    return "合律 ok"
-
-
 def run(args: argparse.Namespace) -> int:
     generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     poems = generator.generate(GenerationRequest(**request_options(args)))
@@ -95,19 +83,18 @@ def run(args: argparse.Namespace) -> int:
             record["parallel_faults"] = [f.to_dict() for f in poem.analysis.parallel_faults]
             print(json.dumps(record, ensure_ascii=False))
             continue
-        # the labels in the poem's script too (平起首句入韻, 對仗 for a traditional poem)
-        labels = to_traditional if poem.script == "traditional" else str
+        # the result's labels are in the poem's script (平起首句入韻, 對仗 for a traditional poem)
         head = [f"#{rank}", f"score {poem.score:.3f}"]
-        head += [labels(x) for x in (poem.pattern_name, poem.rhyme_group_label) if x]
+        head += [x for x in (poem.pattern_name, poem.rhyme_group_label) if x]
         head.append(f"seed {poem.seed}")
         print("  ".join(head))
         for index, line in enumerate(poem.analysis.lines):
             mark = "，" if index % 2 == 0 else "。"
             print(f"  {line.text}{mark}  {line.tone_marks}")
         if poem.analysis.couplets:
-            print("  " + labels("对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines))))
+            print("  " + poem.in_script("对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines))))
         if poem.plan:
             print("  plan: " + " · ".join(poem.plan))
-        print("  " + labels(verdict(poem)))
+        print("  " + poem.verdict())
         print()
     return 0

@@ -7,7 +7,7 @@ from poetry_rnn.decoding.rules.heard import HeardLineRule
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.resolve import ResolvedRequest
 from poetry_rnn.prosody.heard import line_breaks
-from poetry_rnn.prosody.patterns import tone_marks
+from poetry_rnn.prosody.patterns import TonePattern, fits, tone_marks, tone_patterns
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.script import convert
 
@@ -22,6 +22,34 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
         return UserError.of("first_line_head", "first_line", head=line[0])
     if isinstance(rule, ToneRule):
         scheme = get_scheme(request.tone_scheme)
+        # a character with no tone at all fits no pattern: no template is nearer than another
+        unread = [
+            c for c, tones in zip(line, scheme.line_tones(request.first_line), strict=True) if not tones
+        ]
+        if unread:
+            named = list(dict.fromkeys(unread))
+            return UserError.of(
+                "first_line_no_reading",
+                "first_line",
+                line=line,
+                chars="、".join(named),
+                scheme=scheme.chinese_name,
+                it="it" if len(named) == 1 else "them",
+            )
+        # the line keeps a pattern, but not one of the 首句入韵 choice asked for: that choice refuses it
+        ruled_out = _ruled_out_pattern(request, scheme)
+        if ruled_out is not None:
+            return UserError.of(
+                "first_line_unrhymed_rules_out"
+                if ruled_out.first_line_rhymes
+                else "first_line_rhymes_rules_out",
+                "first_line",
+                line=line,
+                marks=tone_marks(scheme.line_tones(line)),
+                form=request.form.chinese_name,
+                pattern=convert(ruled_out.name, request.script),
+                template=ruled_out.lines[0],
+            )
         templates = list(dict.fromkeys(p.lines[0] for p in request.patterns))
         nearest, breaks = nearest_template(scheme, request.first_line, line, templates, request.strictness)
         return UserError.of(
@@ -55,6 +83,26 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
         more = " …" if len(request.rhyme_groups) > 6 else ""
         return UserError.of("first_line_rhyme", "first_line", char=chars, groups=groups + more)
     return UserError.of("first_line_unwritable", "first_line", position=position, char=chars)
+
+
+def _ruled_out_pattern(request: ResolvedRequest, scheme: RhymeScheme) -> TonePattern | None:
+    """The first pattern the request's 首句入韵 choice leaves out whose first line the given line keeps
+    (白日依山尽 keeps 仄起首句不入韵, which first_line_rhymes=yes rules out); None where the choice
+    leaves nothing out or the line keeps none of what it leaves out."""
+    chosen = {p.first_line_rhymes for p in request.patterns}
+    left_out = [p for p in tone_patterns(request.form) if p.first_line_rhymes not in chosen]
+    line = request.first_line
+    judged = [
+        (pattern, line_breaks(scheme, line, pattern.lines[0], request.strictness)) for pattern in left_out
+    ]
+    if request.tone == "off":  # the tone rule then judges the line end alone: show the pattern it fits best
+        last = scheme.line_tones(line)[-1]
+        kept = [item for item in judged if fits(item[0].lines[0][-1], last)]
+    else:
+        kept = [item for item in judged if not item[1]]
+    if not kept:
+        return None
+    return min(kept, key=lambda item: len(item[1].tone_positions) + item[1].gu_ping + item[1].san_ping_wei)[0]
 
 
 def nearest_template(

@@ -25,7 +25,6 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -58,14 +57,23 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.generation.first_line import first_line_problem
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
-from poetry_rnn.generation.request import DEFAULT_CANDIDATES, MAX_SEED, GenerationRequest, scheme_name
+from poetry_rnn.generation.poem import GeneratedPoem
+from poetry_rnn.generation.request import (
+    DEFAULT_CANDIDATES,
+    MAX_SEED,
+    GenerationRequest,
+    scheme_name,
+    script_name,
+    strictness_name,
+)
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
 from poetry_rnn.model import make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
-from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.patterns import STRICT
+from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.quality import shipped_slots
-from poetry_rnn.script import SimplifiedIndex, convert
+from poetry_rnn.script import SimplifiedIndex, convert, to_traditional
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
 
@@ -76,58 +84,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PRECISION = "int8"
 TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
-
-
-@dataclass
-class GeneratedPoem:
-    lines: list[str]  # in the requested script
-    text: str  # lines joined with ，。
-    score: float  # mean log-probability per chosen piece under the model (dictated ones not counted)
-    rhyme_group: str | None
-    rhyme_group_label: str | None
-    pattern_name: str | None  # e.g. 平起首句入韵
-    seed: int
-    analysis: Analysis  # the checker's analysis of `text`
-    ok: bool  # no fault of the kinds the request asked to avoid
-    form: str = ""
-    rhyme_scheme: str = "pingshui"
-    tone: str = "strict"
-    script: str = "traditional"
-    notes: list[str] = field(default_factory=list)  # e.g. that the originality check was off
-    # Reranking (poetry_rnn.generation.rerank): relevance to the title and keywords (None without them),
-    # and the score poems are ordered by (score + weighted relevance, 对仗 and plan); set once all are found.
-    relevance: float | None = None
-    rank_score: float | None = None
-    # The plan (generation.plan): one keyword per couplet in the poem's script, and whether each couplet
-    # contains its keyword; None without a plan.
-    plan: list[str] | None = None
-    plan_followed: list[bool] | None = None
-    # Faults the checker finds of kinds the request did not ask to avoid (孤平 with tone "off", 出韵 with
-    # rhyme "none"): `ok` holds all the same, but the poem is not 合律 in full.
-    unasked_faults: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "lines": self.lines,
-            "text": self.text,
-            "score": round(self.score, 4),
-            "relevance": None if self.relevance is None else round(self.relevance, 4),
-            "rank_score": None if self.rank_score is None else round(self.rank_score, 4),
-            "plan": self.plan,
-            "plan_followed": self.plan_followed,
-            "rhyme_group": self.rhyme_group,
-            "rhyme_group_label": self.rhyme_group_label,
-            "pattern": self.pattern_name,
-            "seed": self.seed,
-            "ok": self.ok,
-            "unasked_faults": self.unasked_faults,
-            "form": self.form,
-            "rhyme_scheme": self.rhyme_scheme,
-            "tone": self.tone,
-            "script": self.script,
-            "notes": self.notes,
-            "analysis": self.analysis.to_dict(),
-        }
 
 
 class PoetryGenerator:
@@ -202,8 +158,23 @@ class PoetryGenerator:
                     self._simplified_index = SimplifiedIndex(self.tables.ids_starting_with)
         return self._simplified_index
 
-    def check(self, text: str, scheme: str = "pingshui") -> Analysis:
-        return analyze(text, scheme=scheme)
+    def check(self, text: str, scheme: str | RhymeScheme = "pingshui", strictness: str = STRICT) -> Analysis:
+        """The 格律 checker's analysis of a poem (simplified or traditional; lines separated by punctuation
+        or line breaks), with the options of poetry_rnn.prosody.check.analyze and the app's /check:
+
+        scheme: "pingshui" (平水韵, the default) or "xinyun" (中华新韵), any case or its Chinese name.
+        strictness: "strict" (严格, the default: the tone of every position the pattern fixes) or
+            "standard" (一三五不论: only the 2nd, 4th, 6th and last characters'), any case or the app's label.
+        A bad option or text raises UserError naming it."""
+        if not isinstance(scheme, RhymeScheme):
+            try:
+                name = scheme_name(scheme) if isinstance(scheme, str) and scheme.strip() else None
+            except UserError:
+                name = None
+            if name not in ("pingshui", "xinyun"):  # "none" is the generator's: nothing to check against
+                raise UserError.of("check_scheme_unknown", "scheme", value=scheme)
+            scheme = name
+        return analyze(text, scheme=scheme, strictness=strictness_name(strictness))
 
     def usable_rhyme_chars(self, scheme: str, group: str) -> frozenset[str]:
         """Characters of `group` that the model can write at a rhyme position."""
@@ -212,6 +183,7 @@ class PoetryGenerator:
     def rhyme_groups(self, scheme: str = "pingshui", script: str = "traditional") -> list[tuple[str, str]]:
         """(group id, label with example characters) for each group the model can rhyme in, for UI lists."""
         name = scheme_name(scheme)
+        script = script_name(script)
         if name == "none":
             return []
         rhyme_scheme = get_scheme(name)
@@ -494,6 +466,8 @@ class PoetryGenerator:
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
         if pattern is None and remaining and request.tone != "off":
             pattern = remaining[0].name
+        if pattern is not None and request.script == "traditional":
+            pattern = to_traditional(pattern)  # 平起首句入韻: labels in the poem's script
         group = label = None
         if request.rhyme_scheme != "none":
             groups = rhyme_groups_left(state)
@@ -520,6 +494,7 @@ class PoetryGenerator:
             unasked_faults=list(
                 dict.fromkeys(f.name for f in analysis.faults if f.name not in request.judged_faults)
             ),
+            title=convert(request.title, request.script) if request.title else None,
         )
 
 

@@ -6,11 +6,12 @@
 Each field carries its default, its help text and how the command line spells it; the CLI builds its
 parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request, so an option
 is added or changed here only. Making a request checks everything that does not depend on a model (types,
-ranges, names, the text of acrostic, first line, title and keywords) and normalises it (七绝 → qijue,
-平水韵 → pingshui, 先 → 下平一先, simplified keywords → traditional, a theme → its keywords); a bad value
-raises `UserError` naming the field. What depends on the model's vocabulary (whether it can write the first
-line or the head characters, which rhyme groups it can use, top_k up to its vocabulary size) the generator
-checks when it resolves the request for decoding (poetry_rnn.generation.resolve).
+ranges, names, the text of acrostic, first line, title and keywords) and normalises it (七绝 or QIJUE →
+qijue, 平水韵 → pingshui, 严格 → strict, 繁體 → traditional, 先 → 下平一先, auto → no fixed group,
+simplified keywords → traditional, a theme → its keywords); a bad value (a word for an on/off option
+too) raises `UserError` naming the field. What depends on the model's vocabulary (whether it can write the
+first line or the head characters, which rhyme groups it can use, top_k up to its vocabulary size) the
+generator checks when it resolves the request for decoding (poetry_rnn.generation.resolve).
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ from dataclasses import dataclass, field
 from poetry_rnn.decoding.rules.reuse import REPEAT_PENALTY
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
-from poetry_rnn.prosody.patterns import Form, get_form
+from poetry_rnn.prosody.patterns import STRICTNESS_LEVELS, Form, get_form
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, to_traditional
 
-__all__ = ["GenerationRequest", "find_rhyme_group", "in_range", "option_fields", "scheme_name"]
+__all__ = [
+    "GenerationRequest",
+    "find_rhyme_group",
+    "in_range",
+    "option_fields",
+    "scheme_name",
+    "script_name",
+    "strictness_name",
+    "tone_name",
+]
 
 RHYME_SCHEMES = ("pingshui", "xinyun", "none")
 TONE_MODES = ("strict", "standard", "off")
@@ -52,8 +62,20 @@ MAX_THEME_CHARS = 200
 MAX_KEYWORDS = 8
 MAX_KEYWORD_CHARS = 8
 
+# Names users type for a choice → its value, besides the value itself in any case: the labels the app shows
+# for it (poetry_rnn/app/text.py, CHOICES) in either script, so that Python, the CLI and the app's API read
+# the same words. Keys are lower case (the lookup lowers what was typed).
 _SCHEME_ALIASES = {"平水韵": "pingshui", "平水韻": "pingshui", "中华新韵": "xinyun", "中華新韻": "xinyun",
-                   "新韵": "xinyun", "新韻": "xinyun", "无": "none", "無": "none", "": "none"}  # fmt: skip
+                   "新韵": "xinyun", "新韻": "xinyun", "无": "none", "無": "none", "": "none",
+                   "不押韵": "none", "不押韻": "none"}  # fmt: skip
+_TONE_ALIASES = {"严格": "strict", "嚴格": "strict", "一三五不论": "standard", "一三五不論": "standard",
+                 "标准": "standard", "標準": "standard", "1-3-5 free": "standard", "不限": "off"}  # fmt: skip
+_SCRIPT_ALIASES = {"简体": "simplified", "簡體": "simplified", "简体字": "simplified", "簡體字": "simplified",
+                   "繁体": "traditional", "繁體": "traditional", "繁体字": "traditional",
+                   "繁體字": "traditional"}  # fmt: skip
+_TONE_LABELS = {"strict": "严格", "standard": "一三五不论", "off": "不限"}
+_SCRIPT_LABELS = {"simplified": "简体", "traditional": "繁體"}
+_AUTO_GROUP = frozenset({"auto", "自动", "自動"})  # the app's 韵部 dropdown: no fixed group
 _KEYWORD_SPLIT = re.compile(r"[\s,，、;；/|]+")
 
 
@@ -73,7 +95,7 @@ class GenerationRequest:
     form: str = _option("qijue", "wujue qijue wulv qilv (or 五绝 七绝 五律 七律)")
     rhyme_scheme: str = _option("pingshui", "rhyme scheme: pingshui, xinyun or none", flag="--rhyme")
     rhyme_group: str | None = _option(
-        None, "a level-tone rhyme group, e.g. 下平一先 (default: the model's choice)"
+        None, "a level-tone rhyme group, e.g. 下平一先 (default or auto: the model's choice)"
     )
     first_line_rhymes: bool | None = _option(
         None,
@@ -160,10 +182,8 @@ class GenerationRequest:
         self._set("form", form.name)
         scheme = scheme_name(self.rhyme_scheme)
         self._set("rhyme_scheme", scheme)
-        if self.tone not in TONE_MODES:
-            raise UserError.of("tone_unknown", "tone", value=self.tone, allowed=", ".join(TONE_MODES))
-        if self.script not in SCRIPTS:
-            raise UserError.of("script_unknown", "script", value=self.script, allowed=", ".join(SCRIPTS))
+        self._set("tone", tone_name(self.tone))
+        self._set("script", script_name(self.script))
         n = _integer(self.n, "n", 1, MAX_N, "n (number of poems)")
         self._set("n", n)
         if self.candidates is not None:
@@ -192,17 +212,18 @@ class GenerationRequest:
             self._set("acrostic", _acrostic(self.acrostic, form))
         if self.first_line is not None:
             self._set("first_line", _first_line(self.first_line, form))
-        self._set("rhyme_group", _rhyme_group(scheme, self.rhyme_group))
+        self._set("rhyme_group", _rhyme_group(scheme, self.rhyme_group, self.script))
         self._set("title", _title(self.title))
         keywords = _keywords(self.keywords)
         self._set("keywords", tuple(keywords) if self.keywords is not None else None)
         if self.theme is not None and str(self.theme).strip():
             keywords += _theme_keywords(self.theme)
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
-        self._set("originality", bool(self.originality))
-        self._set("avoid_overused", bool(self.avoid_overused))
-        self._set("one_season", bool(self.one_season))
-        self._set("select_lines", bool(self.select_lines))
+        for name in ("originality", "avoid_overused", "one_season", "select_lines"):
+            # a word such as "no" is true to bool(): refused rather than read as on
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise UserError.of("not_true_false", name, what=name, value=value)
         penalty = _number(self.repeat_penalty, "repeat_penalty", "repeat_penalty")
         if not 0 <= penalty <= MAX_REPEAT_PENALTY:
             raise UserError.of(
@@ -244,31 +265,71 @@ def option_fields() -> tuple[dataclasses.Field, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- names
+def _named(value, aliases: dict[str, str], allowed: tuple[str, ...]) -> str | None:
+    """The choice among `allowed` that `value` names (in any case, or by an alias), or None."""
+    if not isinstance(value, str):
+        return None
+    key = value.strip().lower()
+    key = aliases.get(key, key)
+    return key if key in allowed else None
+
+
 def scheme_name(value) -> str:
-    """A rhyme scheme's name from what users type (pingshui, 平水韵, 中華新韻, 无 …)."""
-    key = str(value).strip().lower() if value is not None else "none"
-    key = _SCHEME_ALIASES.get(key, key)
-    if key not in RHYME_SCHEMES:
+    """A rhyme scheme's name from what users type (pingshui, PINGSHUI, 平水韵, 中華新韻, 不押韵, 无 …)."""
+    name = _named("none" if value is None else value, _SCHEME_ALIASES, RHYME_SCHEMES)
+    if name is None:
         raise UserError.of("rhyme_scheme_unknown", "rhyme_scheme", value=value)
-    return key
+    return name
 
 
-def find_rhyme_group(scheme: RhymeScheme, value) -> str:
-    """A level-tone group of `scheme` by its id, its label in either script, or its last character."""
+def tone_name(value) -> str:
+    """A tone setting from what users type: strict standard off in any case, or the app's labels (严格,
+    一三五不论, 不限; 标准 for standard)."""
+    name = _named(value, _TONE_ALIASES, TONE_MODES)
+    if name is None:
+        allowed = ", ".join(f"{mode} ({label})" for mode, label in _TONE_LABELS.items())
+        raise UserError.of("tone_unknown", "tone", value=value, allowed=allowed)
+    return name
+
+
+def script_name(value) -> str:
+    """A script from what users type: simplified traditional in any case, or 简体 繁體 (either script)."""
+    name = _named(value, _SCRIPT_ALIASES, SCRIPTS)
+    if name is None:
+        allowed = ", ".join(f"{script} ({label})" for script, label in _SCRIPT_LABELS.items())
+        raise UserError.of("script_unknown", "script", value=value, allowed=allowed)
+    return name
+
+
+def strictness_name(value) -> str:
+    """The checker's strictness from what users type: strict standard in any case, or the app's labels
+    (严格, 一三五不论; 标准 for standard)."""
+    name = _named(value, _TONE_ALIASES, STRICTNESS_LEVELS)
+    if name is None:
+        allowed = ", ".join(f"{level} ({_TONE_LABELS[level]})" for level in STRICTNESS_LEVELS)
+        raise UserError.of("strictness_unknown", "strictness", value=value, allowed=allowed)
+    return name
+
+
+def find_rhyme_group(scheme: RhymeScheme, value, script: str | None = None) -> str:
+    """A level-tone group of `scheme` by its id, its label in either script, or its last character; a
+    name followed by example characters, as the app's dropdown shows it (下平七阳 阳光长乡香), by the name.
+    A refusal lists the groups in `script` (default: the scheme's own)."""
     text = str(value).strip()
+    name = text.split()[0] if text else text
     for group in scheme.level_groups:
         labels = {
             group,
             scheme.group_label(group, "traditional"),
             scheme.group_label(group, "simplified"),
         }
-        if text in labels:
+        if name in labels:
             return group
     # A label without its 上平/下平 (一东, 七陽) where only one group has it.
     unprefixed = [
         g
         for g in scheme.level_groups
-        if text in {scheme.group_label(g, script)[2:] for script in ("traditional", "simplified")}
+        if name in {scheme.group_label(g, either)[2:] for either in SCRIPTS}
         and scheme.group_label(g)[:2] in ("上平", "下平")
     ]
     if len(unprefixed) == 1:
@@ -277,23 +338,22 @@ def find_rhyme_group(scheme: RhymeScheme, value) -> str:
     matches = [
         g
         for g in scheme.level_groups
-        if len(text) == 1
-        and text in (scheme.group_label(g, "traditional")[-1], scheme.group_label(g, "simplified")[-1])
+        if len(name) == 1
+        and name in (scheme.group_label(g, "traditional")[-1], scheme.group_label(g, "simplified")[-1])
     ]
     if len(matches) == 1:
         return matches[0]
-    allowed = " ".join(scheme.group_label(g) for g in scheme.level_groups)
-    raise UserError.of(
-        "rhyme_group_unknown", "rhyme_group", value=text, scheme=scheme.chinese_name, allowed=allowed
-    )
+    allowed = " ".join(scheme.group_label(g, script) for g in scheme.level_groups)
+    named = to_traditional(scheme.chinese_name) if script == "traditional" else scheme.chinese_name
+    raise UserError.of("rhyme_group_unknown", "rhyme_group", value=text, scheme=named, allowed=allowed)
 
 
-def _rhyme_group(scheme: str, value) -> str | None:
-    if value in (None, ""):
-        return None
+def _rhyme_group(scheme: str, value, script: str) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in _AUTO_GROUP | {""}):
+        return None  # auto: the model chooses, as in the app
     if scheme == "none":
         raise UserError.of("rhyme_group_needs_scheme", "rhyme_group")
-    return find_rhyme_group(get_scheme(scheme), value)
+    return find_rhyme_group(get_scheme(scheme), value, script)
 
 
 # ---------------------------------------------------------------------------------------------- text

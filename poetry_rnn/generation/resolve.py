@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from poetry_rnn.decoding.search import SamplingOptions
@@ -21,6 +21,7 @@ from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.variants import standard_forms
 from poetry_rnn.script import SimplifiedIndex, normalize_variants, to_traditional
 
 __all__ = ["ResolvedRequest", "resolve_request"]
@@ -129,7 +130,7 @@ def resolve_request(
             raise UserError.of(
                 "first_line_not_writable", "first_line", chars="、".join(dict.fromkeys(missing))
             )
-    groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables)
+    groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables, request.script)
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
     title = to_model_script(request.title, tables) if request.title is not None else None
     return ResolvedRequest(
@@ -207,11 +208,22 @@ def to_model_script(text: str, tables: VocabularyTables) -> str:
     known = tables.ids_starting_with
     converted = to_traditional(text)
     if len(converted) != len(text):
-        return "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
-    return "".join(
-        normalize_variants(c) if normalize_variants(c) in known else t
-        for c, t in zip(text, converted, strict=True)
-    )
+        written = "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
+    else:
+        written = "".join(
+            normalize_variants(c) if normalize_variants(c) in known else t
+            for c, t in zip(text, converted, strict=True)
+        )
+    return "".join(_chinese_spelling(c, known) for c in written)
+
+
+def _chinese_spelling(char: str, known: Mapping[str, object]) -> str:
+    """A Japanese or regional spelling the model does not write (隠) → its Chinese form the model writes
+    (隱); any other character as it is."""
+    if char in known:
+        return char
+    forms = [form for form in sorted(standard_forms(char)) if form in known]
+    return forms[0] if forms else char
 
 
 def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> list[set[str]]:
@@ -219,6 +231,8 @@ def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> l
     heads = []
     for char in acrostic:
         found = {c for c in index.candidates(char) if c in tables.ids_starting_with}
+        if not found:  # a Japanese spelling (隠) heads with its Chinese form (隱)
+            found = {c for c in standard_forms(char) if c in tables.ids_starting_with}
         if not found:
             raise UserError.of("head_not_writable", "acrostic", char=char)
         heads.append(found)
@@ -226,9 +240,15 @@ def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> l
 
 
 def _rhyme_groups(
-    scheme_name: str, group: str | None, form: Form, patterns: list[TonePattern], tables: VocabularyTables
+    scheme_name: str,
+    group: str | None,
+    form: Form,
+    patterns: list[TonePattern],
+    tables: VocabularyTables,
+    script: str,
 ) -> tuple[str, ...]:
-    """The named group if the model has enough of its characters, or every group it could rhyme in."""
+    """The named group if the model has enough of its characters, or every group it could rhyme in (a
+    refusal names the group in the request's script)."""
     if scheme_name == "none":
         return ()
     scheme = get_scheme(scheme_name)
@@ -254,7 +274,7 @@ def _rhyme_groups(
         raise UserError.of(
             "rhyme_group_too_small",
             "rhyme_group",
-            group=scheme.group_label(group),
+            group=scheme.group_label(group, script),
             usable=len(usable),
             form=form.chinese_name,
             needed=rhyme_lines,

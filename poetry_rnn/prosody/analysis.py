@@ -21,8 +21,16 @@ FAULT_GLOSSES: dict[str, str] = {
     "不协平仄": "tone mismatch at a fixed position",
     "对仗": "a middle couplet of a 律诗 (lines 3–4 or 5–6) is not parallel",
 }
+SINGLE_LINE_NOTE = (
+    "只有一句，按单句判，不定全诗格式 (a single line: judged against the line types, no poem pattern)"
+)
 PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
 FAULT_ORDER = tuple(FAULT_GLOSSES)
+
+
+def counted(count: int, noun: str) -> str:
+    """`count` English `noun`s, singular for one: "1 line", "3 lines"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass
@@ -135,7 +143,10 @@ _FORM_LABELS = {
 def format_analysis(analysis: Analysis) -> str:
     """Readable report: the poem with ○ 平 ● 仄 ◐ either ？ unknown, then the faults, 对仗 and notes."""
     scheme = get_scheme(analysis.scheme)
-    form = _FORM_LABELS.get(analysis.form or "", "非近体常式 (not a standard form)")
+    if len(analysis.lines) == 1:
+        form = "单句 (a single line)"
+    else:
+        form = _FORM_LABELS.get(analysis.form or "", "非近体常式 (not a standard form)")
     head = f"{scheme.chinese_name} ({analysis.scheme}) · {form}"
     if analysis.pattern:
         head += f" · {analysis.pattern}"

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import (
     PARALLEL_FAULT,
+    SINGLE_LINE_NOTE,
     Analysis,
     CharAnalysis,
     Fault,
     LineAnalysis,
+    counted,
 )
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
 from poetry_rnn.prosody.patterns import (
@@ -157,7 +159,9 @@ class _Analyzer:
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
         groups = rhyme["groups"]
-        pattern = pattern_name(starts[0], first_line_rhymes) if self.has_templates and self.valid[0] else None
+        # a pattern is the whole poem's: a single line has a line type only
+        judged = self.has_templates and self.valid[0] and len(self.lines) > 1
+        pattern = pattern_name(starts[0], first_line_rhymes) if judged else None
         nearest = self._nearest_note(pattern, faults)
         if nearest:
             self.notes.append(nearest)
@@ -241,7 +245,9 @@ class _Analyzer:
     def _shape_faults(self) -> list[Fault]:
         faults = []
         count = len(self.lines)
-        if count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
+        if count == 1:  # one line given to see its tones: judged as a line, not as a short poem
+            self.notes.append(SINGLE_LINE_NOTE)
+        elif count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
             self.notes.append("只有一联，按一联判 (a single couplet, judged as such)")
         elif count not in (4, 8):
             faults.append(
@@ -249,7 +255,7 @@ class _Analyzer:
                     "句数",
                     None,
                     None,
-                    f"共{count}句，绝句应为4句、律诗8句 ({count} lines; 绝句 have 4, 律诗 8)",
+                    f"共{count}句，绝句应为4句、律诗8句 ({counted(count, 'line')}; 绝句 have 4, 律诗 8)",
                 )
             )
         for index, line in enumerate(self.lines):
@@ -269,7 +275,7 @@ class _Analyzer:
                         index,
                         None,
                         f"第{index + 1}句{len(line)}字，应为{self.chars_per_line}字 "
-                        f"({len(line)} characters; the poem's lines have {self.chars_per_line})",
+                        f"({counted(len(line), 'character')}; the poem's lines have {self.chars_per_line})",
                     )
                 )
         return faults

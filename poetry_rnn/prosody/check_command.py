@@ -19,13 +19,15 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.analysis import counted
 from poetry_rnn.prosody.check import MAX_INPUT_CHARS, MAX_POEM_CHARS, analyze
 from poetry_rnn.prosody.patterns import STRICT, STRICTNESS_LEVELS
-from poetry_rnn.prosody.poem_text import split_lines
+from poetry_rnn.prosody.poem_text import QUOTES, split_lines
 from poetry_rnn.prosody.rhyme import is_cjk
 
-# What a batch line may hold besides Chinese characters: the separators split_lines understands.
-BATCH_PUNCTUATION = frozenset("，。？！；、,.?!;：: \t\u3000\u00a0")
+# What a batch line may hold besides Chinese characters: the separators split_lines understands, and
+# quotation marks, which it sets aside.
+BATCH_PUNCTUATION = frozenset("，。？！；、,.?!;：: \t\u3000\u00a0" + QUOTES)
 MAX_BATCH_LINE_CHARS = 1000  # raw characters of one input line: a 七律 with punctuation has 64
 SHOWN_INPUT_CHARS = 40  # how much of an unusable line its error object quotes
 
@@ -120,7 +122,8 @@ def _batch_text(raw: str) -> str:
         raise UserError("an empty line: one poem or couplet a line, its lines separated by ，。 or spaces")
     if len(lines) < 2:
         raise UserError(
-            f"a single line ({len(lines[0])} characters): give a couplet or a poem, its lines separated by ，。"
+            f"a single line ({counted(len(lines[0]), 'character')}): give a couplet or a poem, its lines "
+            "separated by ，。"
         )
     lengths = sorted({len(line) for line in lines})
     if len(lengths) > 1:
@@ -128,7 +131,7 @@ def _batch_text(raw: str) -> str:
             f"lines of unequal length ({', '.join(map(str, lengths))} characters); all have 5 or 7"
         )
     if lengths[0] not in (5, 7):
-        raise UserError(f"lines of {lengths[0]} characters; regulated verse has lines of 5 or 7")
+        raise UserError(f"lines of {counted(lengths[0], 'character')}; regulated verse has lines of 5 or 7")
     return raw
 
 

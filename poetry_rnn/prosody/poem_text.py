@@ -11,18 +11,22 @@ from poetry_rnn.prosody.rhyme import is_cjk
 _SEPARATORS = re.compile(r"[，。？！；、,.?!;：:—―–…\n\r\u2028\u2029]+")
 _TITLE = re.compile(r"《[^》]*》")  # a title in book-title marks is not part of the poem
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
+# Quotation marks around a poem (or a line) belong to the text that quotes it: set aside like spaces.
+QUOTES = '「」『』“”‘’﹁﹂﹃﹄"'
+_QUOTES = re.compile(f"[{QUOTES}]")
 
 
 def split_lines(text: str) -> tuple[list[str], list[str]]:
     """The poem's lines (Chinese characters only) and notes about what was dropped.
 
-    Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Spaces are removed, except that
-    space-separated chunks of 5 or 7 characters count as lines. An unpunctuated run of 20, 28, 40 or 56
-    characters is cut into 5- or 7-character lines.
+    Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Quotation marks (「」『』“”‘’) and spaces
+    are removed, except that space-separated chunks of 5 or 7 characters count as lines. An unpunctuated
+    run of 20, 28, 40 or 56 characters is cut into 5- or 7-character lines.
     """
     notes: list[str] = []
     dropped: Counter[str] = Counter()
     lines: list[str] = []
+    text = _QUOTES.sub(" ", text)
     titles = _TITLE.findall(text)
     if titles:
         text = _TITLE.sub("\n", text)

@@ -36,17 +36,20 @@ from poetry_rnn.prosody.modern import (
     syllable,
 )
 from poetry_rnn.prosody.tones import PING, TONES, ZE
+from poetry_rnn.prosody.variants import standard_forms
 from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
 
 SCHEMES = ("pingshui", "xinyun")
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-# CJK Unified Ideographs, Extension A, compatibility ideographs, Extensions B–F.
-_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+# CJK Unified Ideographs, Extension A, compatibility ideographs, Extensions B–F, and 〇 (U+3007, the
+# ideographic zero: written as a character in Chinese text, 二〇二四, though it lies among the symbols).
+_CJK_RE = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 
 
 def is_cjk(char: str) -> bool:
+    """Whether `char` is a Chinese character (〇 included)."""
     return bool(_CJK_RE.fullmatch(char))
 
 
@@ -269,6 +272,15 @@ class RhymeScheme:
             return frozenset(r.group for r in self._read(normalize_variants(char)) if r.tone == PING)
         return self.rhyme_groups(char)
 
+    def reads_as_foreign_spelling(self, char: str) -> bool:
+        """Whether `char` has its readings only as a Japanese or regional spelling of a table character (隠
+        for 隱): the checker reads such a character; the decoder does not write it."""
+        if not self._inherits_script:
+            return False
+        return not self._origins.chinese(char) & self.characters and bool(
+            self._origins(char) & self.characters
+        )
+
     @lru_cache(maxsize=65536)  # noqa: B019 - schemes are module-level singletons
     def _lookup(self, char: str) -> frozenset[Reading]:
         if not self._inherits_script:
@@ -293,7 +305,8 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
 
     That is the character itself (after variant normalisation, 爲 → 為); for a simplified character, every
     table character that simplifies to it (发 → 發 髮); an alias from the supplement (爐 read as 鑪); and,
-    for a variant the table lacks, the table characters sharing its simplified form (迴 → 回).
+    for a variant the table lacks, the table characters sharing its simplified form (迴 → 回); failing
+    all of these, the standard form of a Japanese or regional spelling (隠 → 隱, `variants`).
     """
     chars = sorted(table_chars)
     # One conversion call; newlines keep OpenCC from matching multi-character phrases.
@@ -306,7 +319,7 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
     alias_of = dict(aliases)
 
     @lru_cache(maxsize=65536)
-    def origins(char: str) -> frozenset[str]:
+    def chinese_origins(char: str) -> frozenset[str]:
         char = normalize_variants(char)
         found = {char} | by_simplified.get(char, set())
         if len(char) != 1:
@@ -319,6 +332,14 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
             found |= by_simplified.get(simple, set()) | ({simple} & table_chars)
         return frozenset(c for c in found if len(c) == 1)
 
+    @lru_cache(maxsize=65536)
+    def origins(char: str) -> frozenset[str]:
+        found = chinese_origins(char)
+        if not found & table_chars:  # a Japanese or regional spelling (隠 for 隱) reads as its standard form
+            found |= standard_forms(char)
+        return found
+
+    origins.chinese = chinese_origins  # (without the foreign spellings: see reads_as_foreign_spelling)
     return origins
 
 

@@ -97,10 +97,9 @@ def check_writable(run_dir: Path, needed_bytes: int) -> None:
 
 
 def holds_a_run(run_dir: Path) -> bool:
-    """Whether a training run has written into `run_dir` (a log file or an empty folder does not count)."""
-    return any(
-        (run_dir / name).exists() for name in ("train_config.json", "checkpoint", "checkpoint.old", "best")
-    )
+    """Whether `run_dir` holds a run that `--resume` would continue: one with a checkpoint. (A run stopped
+    before its first checkpoint left nothing to continue: a new run may start there afresh.)"""
+    return find_checkpoint(run_dir) is not None
 
 
 def trim_metrics(path: Path, step: int) -> None:
