@@ -7,6 +7,7 @@ checker, and saves screenshots to artifacts/ (git-ignored). Skips when /usr/bin/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -241,15 +242,24 @@ def test_vertical_poem_keeps_punctuation_and_marks_beside_their_characters(page)
     assert lefts == sorted(lefts, reverse=True)
 
 
-def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, app_url):
+@contextlib.contextmanager
+def phone_page(browser, app_url: str, width: int, height: int):
+    """The app open on a phone's screen of `width` × `height`, ready to write."""
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+        viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=True, has_touch=True
     )
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
     try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(app_url)
         page.wait_for_selector("#generate-button")
+        yield page
+    finally:
+        context.close()
+
+
+def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, app_url):
+    with phone_page(browser, app_url, 390, 844) as page:
         page.locator("#generate-button").click()
         page.wait_for_function(FINISHED, arg=4)
         # In view without scrolling by hand (the page goes there once the answer is in: allow it a moment).
@@ -282,8 +292,6 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
                 && (table.scrollWidth <= box.clientWidth || getComputedStyle(box).overflowX === 'auto'); }"""
         )
         assert fits
-    finally:
-        context.close()
 
 
 def test_generate_is_above_the_fold_on_a_1366_by_900_desktop(browser, app_url):
@@ -387,14 +395,7 @@ CANDIDATE_LABEL_LINES = """() => {
 
 
 def test_on_a_phone_every_line_of_a_qilv_can_be_scrolled_into_view(browser, app_url):
-    context = browser.new_context(
-        viewport={"width": 360, "height": 780}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    try:
-        page.goto(app_url)
-        page.wait_for_selector("#generate-button")
+    with phone_page(browser, app_url, 360, 780) as page:
         page.locator("#example-3").click()  # 命题 · 七律 · 秋夜寄远
         page.wait_for_function(FINISHED, arg=8)
         found = page.evaluate(LINES_REACHABLE)
@@ -406,8 +407,6 @@ def test_on_a_phone_every_line_of_a_qilv_can_be_scrolled_into_view(browser, app_
         page.wait_for_function("() => /首句/.test(document.querySelector('#candidates').innerText)")
         line_counts = page.evaluate(CANDIDATE_LABEL_LINES)
         assert line_counts and set(line_counts) == {1}, line_counts
-    finally:
-        context.close()
 
 
 def test_after_an_example_the_write_button_draws_a_new_poem(page):

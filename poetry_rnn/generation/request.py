@@ -282,33 +282,30 @@ def scheme_name(value) -> str:
     return name
 
 
+def _label_name(value, aliases: dict[str, str], allowed: tuple[str, ...], labels: dict[str, str], field: str):
+    """The choice `value` names, or a refusal (`<field>_unknown`) listing each choice with its app label."""
+    name = _named(value, aliases, allowed)
+    if name is None:
+        listed = ", ".join(f"{choice} ({labels[choice]})" for choice in allowed)
+        raise UserError.of(f"{field}_unknown", field, value=value, allowed=listed)
+    return name
+
+
 def tone_name(value) -> str:
     """A tone setting from what users type: strict standard off in any case, or the app's labels (严格,
     一三五不论, 不限; 标准 for standard)."""
-    name = _named(value, _TONE_ALIASES, TONE_MODES)
-    if name is None:
-        allowed = ", ".join(f"{mode} ({label})" for mode, label in _TONE_LABELS.items())
-        raise UserError.of("tone_unknown", "tone", value=value, allowed=allowed)
-    return name
+    return _label_name(value, _TONE_ALIASES, TONE_MODES, _TONE_LABELS, "tone")
 
 
 def script_name(value) -> str:
     """A script from what users type: simplified traditional in any case, or 简体 繁體 (either script)."""
-    name = _named(value, _SCRIPT_ALIASES, SCRIPTS)
-    if name is None:
-        allowed = ", ".join(f"{script} ({label})" for script, label in _SCRIPT_LABELS.items())
-        raise UserError.of("script_unknown", "script", value=value, allowed=allowed)
-    return name
+    return _label_name(value, _SCRIPT_ALIASES, SCRIPTS, _SCRIPT_LABELS, "script")
 
 
 def strictness_name(value) -> str:
     """The checker's strictness from what users type: strict standard in any case, or the app's labels
     (严格, 一三五不论; 标准 for standard)."""
-    name = _named(value, _TONE_ALIASES, STRICTNESS_LEVELS)
-    if name is None:
-        allowed = ", ".join(f"{level} ({_TONE_LABELS[level]})" for level in STRICTNESS_LEVELS)
-        raise UserError.of("strictness_unknown", "strictness", value=value, allowed=allowed)
-    return name
+    return _label_name(value, _TONE_ALIASES, STRICTNESS_LEVELS, _TONE_LABELS, "strictness")
 
 
 def find_rhyme_group(scheme: RhymeScheme, value, script: str | None = None) -> str:
