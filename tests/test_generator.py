@@ -473,6 +473,12 @@ def test_cli_pretty_output(tiny_model_dir, capsys):
     args = parser.parse_args(["--model", str(tiny_model_dir), "--form", "qijue", "--acrostic", "春"])
     with pytest.raises(UserError):
         run(args)
+    # the app's labels on the command line too
+    args = parser.parse_args(["--model", str(tiny_model_dir), "--tone", "一三五不论", "--script", "繁體"])
+    assert args.tone == "一三五不论" and run(args) == 0
+    assert "對仗" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"allowed: strict \(严格\), standard \(一三五不论\), off"):
+        run(parser.parse_args(["--model", str(tiny_model_dir), "--tone", "loose"]))
 
 
 def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):

@@ -103,7 +103,8 @@ class GenerationRequest:
         choices=("yes", "no"),
         values={"yes": True, "no": False},
     )
-    tone: str = _option("strict", "tone rules (平仄)", choices=TONE_MODES)
+    # (no fixed choices for the command line: the request reads the app's labels too, 严格 …)
+    tone: str = _option("strict", "tone rules (平仄): strict (严格), standard (一三五不论) or off (不限)")
     acrostic: str | None = _option(None, "藏头: one head character per line")
     first_line: str | None = _option(None, "the first line, written as given")
     title: str | None = _option(None, f"title to condition on (at most {MAX_TITLE_CHARS} characters)")
@@ -122,7 +123,9 @@ class GenerationRequest:
     )
     beam: int = _option(0, "beam width (>1: a seeded stochastic beam search instead of sampling)", type=int)
     # Simplified for every face (app, API, CLI, Python): most readers read it; the model writes traditional.
-    script: str = _option("simplified", "script of the poems (default: simplified)", choices=SCRIPTS)
+    script: str = _option(
+        "simplified", "script of the poems: simplified (简体, default) or traditional (繁體)"
+    )
     originality: bool = _option(
         True, "allow lines that occur in the corpus", flag="--no-originality", off_switch=True
     )
