@@ -692,3 +692,11 @@ def test_a_japanese_spelling_reads_as_the_character_it_spells():
     assert analysis.ok and analysis.lines[0].chars[4].tones == ["ze"]
     assert not [n for n in analysis.notes if "未收" in n]
     assert fault_sites(analyze("白日依山頼，黃河入海流。欲窮千里目，更上一層樓。")) == []
+
+
+def test_an_analysis_prints_as_its_report_and_reprs_in_one_line():
+    analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层高。")
+    assert str(analysis) == analysis.format()
+    shown = repr(analysis)
+    assert "\n" not in shown and len(shown) < 300
+    assert "form='wujue'" in shown and "ok=False" in shown and "faults=['出韵@4']" in shown

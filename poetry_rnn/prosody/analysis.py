@@ -95,6 +95,19 @@ class Analysis:
     def ok(self) -> bool:
         return not self.faults
 
+    def __repr__(self) -> str:  # short: the whole report is `format()`, every field `to_dict()`
+        # each fault by name and line (counted from 1)
+        faults = [
+            fault.name if fault.line is None else f"{fault.name}@{fault.line + 1}" for fault in self.faults
+        ]
+        return (
+            f"Analysis(text={self.text!r}, form={self.form!r}, pattern={self.pattern!r}, "
+            f"rhyme_groups={self.rhyme_groups!r}, ok={self.ok}, faults={faults})"
+        )
+
+    def __str__(self) -> str:
+        return self.format()
+
     def faults_named(self, name: str) -> list[Fault]:
         return [f for f in self.faults if f.name == name]
 
