@@ -37,6 +37,7 @@ from poetry_rnn.corpus import FORMS, load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
+from poetry_rnn.generation.request import option_fields  # noqa: E402
 from poetry_rnn.quality import is_intact  # noqa: E402
 from poetry_rnn.script import SCRIPTS, convert  # noqa: E402
 
@@ -111,7 +112,18 @@ def parse_options(text: str | None, flag: str = "--options") -> dict:
         ) from None
     if not isinstance(found, dict):
         raise UserError(f"{flag} must be a JSON object of generate() options, got {text!r}")
+    check_option_names(found, flag)
     return found
+
+
+def check_option_names(options: dict, flag: str, extra: Sequence[str] = ()) -> None:
+    """Refuse an option generate() does not have (a typo would otherwise end in a traceback mid-sheet)."""
+    known = {option.name for option in option_fields()} | set(extra)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UserError(
+            f"{flag}: unknown option(s) {', '.join(unknown)}; generate() takes {', '.join(sorted(known))}"
+        )
 
 
 def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
@@ -122,15 +134,16 @@ def parse_arms(specs: Sequence[str], options: dict) -> dict[str, dict]:
         return {"generated": options}
     arms = {}
     for spec in specs:
-        name, _, text = spec.partition("=")
+        name, equals, text = spec.partition("=")
         try:
-            extra = json.loads(text or "{}")
+            extra = json.loads(text or "{}") if equals else None  # (NAME= : the common options alone)
         except ValueError:
             extra = None
         if not re.fullmatch(r"[\w.-]+", name) or not isinstance(extra, dict) or name in arms:
             raise UserError(
                 f"--arm takes NAME=JSON options, a new name of letters, digits, . or -; got {spec!r}"
             )
+        check_option_names(extra, f"--arm {name}", extra=("model",))
         if "model" in extra and not (isinstance(extra["model"], str) and extra["model"]):
             raise UserError(f'--arm {name}: "model" must name a model folder, got {extra["model"]!r}')
         arms[name] = options | extra
@@ -287,8 +300,9 @@ def run_sheet(args: argparse.Namespace) -> int:
     write_atomic(round_dir / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(entries)} poems ({len(generated)} generated, {len(real)} real), seed {seed}")
     if key["counts"]["real_shown_before"]:
+        shown = key["counts"]["real_shown_before"]
         print(
-            f"{key['counts']['real_shown_before']} real poems were shown by earlier rounds (too few others "
+            f"{shown} real {'poem was' if shown == 1 else 'poems were'} shown by earlier rounds (too few others "
             "left of their form): give the sheet to readers who did not rate those rounds"
         )
     print(f"sheet (hand to readers): {round_dir / SHEET_FILE}")
@@ -352,7 +366,9 @@ def parse_ratings(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
                 f"{name} line {line_number}: poem {number} is rated again (first on line {lines_of[number]})"
             )
         values = match[2].replace(",", " ").split()
-        ratings[number] = _rating(values, f"{name} line {line_number}", "known" in comment.lower())
+        # `# known` (or `# known: 王维 …`) marks a poem the reader recognised; "unknown" or "not known" does not
+        known = re.match(r"known\b", comment.lower()) is not None
+        ratings[number] = _rating(values, f"{name} line {line_number}", known)
         lines_of[number] = line_number
     return reader, ratings
 
@@ -378,7 +394,9 @@ def _parse_json(text: str, name: str) -> tuple[str | None, dict[int, Rating]]:
             missing = [k for k in ("guess", *MEASURES) if k not in entry]
             if missing:
                 raise UserError(f"{where}: missing {', '.join(missing)}")
-            known = entry.get("known") is True
+            known = entry.get("known", False)
+            if not isinstance(known, bool):
+                raise UserError(f'{where}: "known" must be true or false, got {known!r}')
             entry = [entry["guess"], *(entry[m] for m in MEASURES)]
         elif isinstance(entry, list):
             known = False
@@ -607,9 +625,11 @@ def load_ratings(key: dict, paths: Sequence[Path]) -> dict[str, dict[int, Rating
     ratings_by_reader: dict[str, dict[int, Rating]] = {}
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as Notepad writes, is dropped)
         except OSError as error:
             raise UserError(f"cannot read ratings file {path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"ratings file {path} is not UTF-8 text; save it as UTF-8") from None
         reader, ratings = parse_ratings(text, path.name)
         check_complete(ratings, numbers, path.name)
         reader = reader or path.stem

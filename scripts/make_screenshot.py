@@ -11,6 +11,7 @@ on a 390×844 phone, and a 五律 acrostic of four characters (refused beside it
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +30,11 @@ CHECKED_POEM = (
 )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # no options: the parser only answers --help (and refuses anything else) before any work starts
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():

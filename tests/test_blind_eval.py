@@ -351,3 +351,31 @@ def test_an_arm_may_write_with_its_own_model(tmp_path):
     assert all("model" not in p["request"] for p in generated)
     with pytest.raises(UserError, match='--arm bad: "model" must name a model folder'):
         blind_eval.parse_arms(['bad={"model": 3}'], {})
+
+
+def test_only_a_plain_known_marks_a_recognised_poem(tmp_path):
+    text = "1: H 3 3 3 3  # unknown to me\n2: H 4 4 4 4  # not known\n3: M 2 2 2 2  # known: 王维\n"
+    _, ratings = blind_eval.parse_ratings(text, "r.txt")
+    assert [ratings[n].known for n in (1, 2, 3)] == [False, False, True]
+    with pytest.raises(UserError, match='"known" must be true or false'):
+        blind_eval.parse_ratings('{"ratings": {"1": {"guess": "H", "fluency": 3, "coherence": 3, '
+                                 '"meaning": 3, "overall": 3, "known": "yes"}}}', "r.json")  # fmt: skip
+
+
+def test_a_ratings_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_text("reader: bom\n1: H 4 3 3 4\n", encoding="utf-8-sig")
+    key = {"poems": {"1": {"source": "real"}}}
+    assert list(blind_eval.load_ratings(key, [path])) == ["bom"]
+
+
+def test_unknown_generate_options_and_an_arm_without_json_are_refused():
+    with pytest.raises(UserError, match=r"--options: unknown option\(s\) candidate; generate\(\) takes"):
+        blind_eval.parse_options('{"candidate": 8}')
+    with pytest.raises(UserError, match="--arm takes NAME=JSON"):
+        blind_eval.parse_arms(["one"], {})
+    with pytest.raises(UserError, match=r"--arm b: unknown option\(s\) temprature"):
+        blind_eval.parse_arms(['b={"temprature": 0.5}'], {})
+    assert blind_eval.parse_arms(['a={"model": "x", "temperature": 0.5}'], {}) == {
+        "a": {"model": "x", "temperature": 0.5}
+    }
