@@ -22,7 +22,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="any source the loader takes, or a prepared corpus file (default: ../shared/data/tang)",
     )
-    parser.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "valid", "test", "all"),
+        help="which split (default: test)",
+    )
     parser.add_argument(
         "--forms", default="regular", help="'regular' (the four forms), 'all', or a comma list"
     )
@@ -39,7 +44,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", default="fp32", choices=("fp32", "int8"), help="inference precision of the model"
     )
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -679,7 +679,11 @@ def run_pool(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    sheet = commands.add_parser("sheet", help="build a rating sheet and its key in a new round folder")
+    sheet = commands.add_parser(
+        "sheet",
+        help="build a rating sheet and its key in a new round folder",
+        description="Build a rating sheet and its key in a new round folder.",
+    )
     sheet.add_argument("--generated", type=int, default=12, help="generated poems (default 12)")
     sheet.add_argument("--real", type=int, help="real poems (default: as many as generated)")
     sheet.add_argument("--round-dir", help="round folder (default: docs/evaluation/round-YYYYMMDD-x, new)")
@@ -694,11 +698,19 @@ def main(argv: list[str] | None = None) -> int:
         help="NAME=JSON: an arm of generated poems with these options (over --options); repeat to compare "
         "decoders on the same prompts and seeds before the same readers",
     )
-    score = commands.add_parser("score", help="score ratings files against a round's key")
+    score = commands.add_parser(
+        "score",
+        help="score ratings files against a round's key",
+        description="Score ratings files against a round's key.",
+    )
     score.add_argument("key", help="the round's key.json")
     score.add_argument("ratings", nargs="+", help="ratings files (line format or JSON), one per reader")
     score.add_argument("--out-dir", help="where summary.md/.json go (default: the key's folder)")
-    pool = commands.add_parser("pool", help="paired differences of two arms, pooled over rounds")
+    pool = commands.add_parser(
+        "pool",
+        help="paired differences of two arms, pooled over rounds",
+        description="Paired differences of two arms, pooled over rounds.",
+    )
     pool.add_argument(
         "--pair",
         nargs=3,

@@ -105,8 +105,15 @@ def document() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "classics.md")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "docs" / "classics.md",
+        help="where the table goes (default: docs/classics.md)",
+    )
     args = parser.parse_args(argv)
     text = document()
     write_atomic(args.out, text)

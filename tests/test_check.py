@@ -468,20 +468,19 @@ def batch_rows(capsys, monkeypatch, text: str, *args: str) -> tuple[int, list[di
 def test_batch_gives_one_json_object_per_input_line_and_goes_on_after_bad_lines(capsys, monkeypatch):
     status, rows = batch_rows(capsys, monkeypatch, BATCH)
     assert status == 2  # some lines were unusable
-    assert [row["line"] for row in rows] == list(range(1, 11))
+    assert [row["line"] for row in rows] == [1, 2, 3, 4, 5, 6, 7, 9, 10]  # the blank line 8 gives none
     errors = {row["line"]: row["error"] for row in rows if "error" in row}
-    assert set(errors) == {3, 4, 5, 6, 7, 8, 9}
+    assert set(errors) == {3, 4, 5, 6, 7, 9}
     assert "single line" in errors[3]
     assert "unequal length" in errors[4]
     assert "only Chinese characters" in errors[5] and "h" in errors[5]
     assert "😀" in errors[6]
     assert "too long" in errors[7] and len(rows[6]["input"]) < 50
-    assert "empty" in errors[8]
     assert "5 or 7" in errors[9]
     couplet = rows[0]
     assert couplet["couplets"][0]["kind"] == "工对" and couplet["couplets"][0]["lines"] == [0, 1]
     assert set(rows[1]) == {"line", *analyze(CHUN_WANG).to_dict()}  # the keys of check --json, and "line"
-    assert rows[9]["form"] == "wulv" and [f["line"] for f in rows[9]["parallel_faults"]] == [2]
+    assert rows[8]["form"] == "wulv" and [f["line"] for f in rows[8]["parallel_faults"]] == [2]
 
 
 def test_batch_of_good_poems_and_exit_status(capsys, monkeypatch, tmp_path):
@@ -700,3 +699,9 @@ def test_an_analysis_prints_as_its_report_and_reprs_in_one_line():
     shown = repr(analysis)
     assert "\n" not in shown and len(shown) < 300
     assert "form='wujue'" in shown and "ok=False" in shown and "faults=['出韵@4']" in shown
+
+
+def test_a_batch_passes_over_blank_lines_and_keeps_the_line_numbers():
+    rows = list(check_batch([DENG_GUANQUE_LOU + "\n", "\n", "   \n", "白日依山尽\n", DENG_GUANQUE_LOU]))
+    assert [row["line"] for row in rows] == [1, 4, 5]
+    assert rows[0]["ok"] and "error" in rows[1] and rows[2]["ok"]

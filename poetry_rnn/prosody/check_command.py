@@ -91,9 +91,12 @@ def run_batch(source: str, scheme: str, strictness: str, as_json: bool, out: Tex
 
 
 def check_batch(lines: Iterable[str], scheme: str = "pingshui", strictness: str = STRICT) -> Iterator[dict]:
-    """One dict per input line: {"line": n, **analysis.to_dict()} or {"line": n, "error", "input"}."""
+    """One dict per input line: {"line": n, **analysis.to_dict()} or {"line": n, "error", "input"}; a blank
+    line (between groups of poems) gives none."""
     for number, raw in enumerate(lines, 1):
         raw = raw.rstrip("\r\n")
+        if not raw.strip():
+            continue
         try:
             analysis = analyze(_batch_text(raw), scheme=scheme, strictness=strictness)
         except UserError as error:

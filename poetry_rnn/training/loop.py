@@ -394,7 +394,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         return time.perf_counter()
 
     started = clock() - state["seconds"]
-    last_checkpoint = time.perf_counter()
+    last_checkpoint = last_log = time.perf_counter()
     budget = config.max_minutes * 60
     finished = "epochs"
     model.train()
@@ -468,12 +468,15 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                         "minutes": round(state["seconds"] / 60, 3),
                     }
                 )
-                if not sys.stderr.isatty() and state["step"] % 500 == 0:
-                    log(
-                        f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
-                        f"loss {loss.item():.3f} {speed:,.0f} tok/s {state['seconds'] / 60:.1f} min"
-                    )
                 window_tokens, window_started = 0, clock()
+            # without a progress bar (a log file): a line every 500 steps, and at least one a minute
+            if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60):
+                log(
+                    f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
+                    f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
+                    f"{state['seconds'] / 60:.1f} min"
+                )
+                last_log = now
             progress.update(1)
             out_of_time = budget and state["seconds"] >= budget
             out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
