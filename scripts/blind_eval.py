@@ -603,6 +603,13 @@ def summary_markdown(summary: dict) -> str:
             f"| {reader} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
             f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
         )
+    out += ["", "| poem | source | form | overall | judged human | recognised |", "|---|---|---|---|---|---|"]
+    for number, poem in summary["by_poem"].items():
+        overall = "–" if poem["overall"] is None else f"{poem['overall']:.2f}"
+        out.append(
+            f"| {number} | {poem['source']} | {poem['form']} | {overall} | {poem['judged_human']} | "
+            f"{poem['known']} |"
+        )
     return "\n".join(out) + "\n"
 
 

@@ -203,7 +203,9 @@ def test_scores_known_ratings_into_known_means():
     }
     assert summary["by_poem"]["2"]["known"] == 1 and summary["by_poem"]["4"]["known"] == 1
     assert summary["known_ratings"] == 2
-    assert "| generated |" in blind_eval.summary_markdown(summary)
+    markdown = blind_eval.summary_markdown(summary)
+    assert "| generated |" in markdown
+    assert "| 1 | generated | wujue | 2.50 | 1 | 0 |" in markdown  # the per-poem table, as in summary.json
 
 
 @pytest.mark.parametrize(
