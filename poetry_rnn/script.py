@@ -47,7 +47,7 @@ _VARIANT_TABLE = str.maketrans(VARIANTS)
 _VARIANT_CHARS = re.compile("[" + "".join(VARIANTS) + "]")
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=8)
 def _converter(config: str):
     # Official OpenCC only (package `opencc`); `opencc-python-reimplemented` installs the same module name.
     import_modules("opencc")
@@ -86,6 +86,23 @@ def to_simplified(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     return normalize_variants(_converter("s2t").convert(text))
+
+
+# OpenCC configurations that turn a Japanese (新字体) or Taiwan / Hong Kong spelling into OpenCC's standard
+# traditional form.
+_TO_STANDARD = ("jp2t", "tw2t", "hk2t")
+
+
+@lru_cache(maxsize=65536)
+def standard_forms(char: str) -> frozenset[str]:
+    """The standard traditional characters `char` is a variant spelling of (隠 → {隱}, 敍 → {敘}); empty when
+    it is none, or when `char` is not one character. Unlike `normalize_variants` (the corpus's own spellings,
+    folded everywhere), these are looked up only for a character that has no reading of its own
+    (prosody.rhyme), so no table character's reading ever changes."""
+    if len(char) != 1:
+        return frozenset()
+    found = {normalize_variants(_converter(config).convert(char)) for config in _TO_STANDARD}
+    return frozenset(form for form in found if len(form) == 1 and form != char)
 
 
 def convert(text: str, script: str) -> str:

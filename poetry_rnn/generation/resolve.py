@@ -21,8 +21,7 @@ from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
-from poetry_rnn.prosody.variants import standard_forms
-from poetry_rnn.script import SimplifiedIndex, normalize_variants, to_traditional
+from poetry_rnn.script import SimplifiedIndex, normalize_variants, standard_forms, to_traditional
 
 __all__ = ["ResolvedRequest", "resolve_request"]
 

@@ -36,8 +36,7 @@ from poetry_rnn.prosody.modern import (
     syllable,
 )
 from poetry_rnn.prosody.tones import PING, TONES, ZE
-from poetry_rnn.prosody.variants import standard_forms
-from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
+from poetry_rnn.script import normalize_variants, standard_forms, to_simplified, to_traditional
 
 SCHEMES = ("pingshui", "xinyun")
 
@@ -306,7 +305,7 @@ def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str],
     That is the character itself (after variant normalisation, 爲 → 為); for a simplified character, every
     table character that simplifies to it (发 → 發 髮); an alias from the supplement (爐 read as 鑪); and,
     for a variant the table lacks, the table characters sharing its simplified form (迴 → 回); failing
-    all of these, the standard form of a Japanese or regional spelling (隠 → 隱, `variants`).
+    all of these, the standard form of a Japanese or regional spelling (隠 → 隱, `script.standard_forms`).
     """
     chars = sorted(table_chars)
     # One conversion call; newlines keep OpenCC from matching multi-character phrases.
