@@ -4,7 +4,8 @@
 
 - xinyun_polyphones.json: the true modern polyphones (see poetry_rnn/prosody/modern.py): characters whose
   readings in pypinyin's phrase dictionary number at least MIN_PHRASES, the tone class other than the
-  standard reading's taking at least OTHER_SHARE of them. Each maps to [standard, other] readings.
+  standard reading's taking at least OTHER_SHARE of them, or, for a level standard reading, level readings
+  of another 新韵 group (还 hái, huán in 归还 还乡). Each maps to [standard, other] readings.
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
   (lines 2, 4, 6, 8) of a Tang 绝句/律诗 in the TRAIN split rhyming in that group, most used first: the
   group's common characters in the reading they are used with (不 is common, but rarely rhymes in 尤).
@@ -70,16 +71,27 @@ def build_polyphones() -> dict:
         standard = toned[0]
         counts = {r: n for r, n in uses[to_simplified(char)].items() if r in own and syllable(r) is not None}
         total = sum(counts.values())
-        other = {r: n for r, n in counts.items() if syllable(r).tone != standard.tone}  # type: ignore[union-attr]
-        if total >= MIN_PHRASES and sum(other.values()) >= OTHER_SHARE * total:
+        if total < MIN_PHRASES:
+            continue
+        readings = {r: syllable(r) for r in counts}
+        other = {r: n for r, n in counts.items() if readings[r].tone != standard.tone}  # type: ignore[union-attr]
+        if sum(other.values()) < OTHER_SHARE * total and standard.tone == PING:
+            # both level, rhyming apart (还 hái 开 / huán 寒): the rhyme, not the tone, is open
+            other = {
+                r: n
+                for r, n in counts.items()
+                if readings[r].tone == PING and readings[r].group != standard.group
+            }  # type: ignore[union-attr]
+        if sum(other.values()) >= OTHER_SHARE * total:
             found[char] = [standard.pinyin, max(other, key=lambda r: (other[r], r))]
     return {
         "about": (
             "True modern polyphones for 中华新韵 (poetry_rnn/prosody/modern.py): a character read alone, or "
             "outside any phrase of pypinyin's phrase dictionary, may take either reading. Built by "
             f"scripts/build_prosody_data.py from pypinyin {pypinyin.__version__}'s phrase dictionary: at "
-            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them. "
-            "Value: [standard reading, commonest reading of the other tone class]."
+            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them, or, "
+            "for a level standard reading, level readings of another rhyme group as many. Value: [standard "
+            "reading, commonest reading of the other tone class or rhyme group]."
         ),
         "readings": found,
     }

@@ -72,13 +72,47 @@ def test_neutral_first_reading_takes_the_full_tone():
     assert char_reading("子").pinyin == "zǐ"  # pypinyin lists the neutral zi first
 
 
-def test_polyphone_table_holds_two_tone_classes():
+def test_polyphone_table_holds_two_tone_classes_or_two_level_rhymes():
     with open(DATA_DIR / POLYPHONES_FILE, encoding="utf-8") as handle:
         readings = json.load(handle)["readings"]
-    assert "長" in readings and "金" not in readings and "看" not in readings
+    assert "長" in readings and "還" in readings and "金" not in readings and "看" not in readings
     for char, pair in readings.items():
         first, second = (syllable(p) for p in pair)
-        assert first is not None and second is not None and first.tone != second.tone, char
+        assert first is not None and second is not None, char
+        assert first.tone != second.tone or (first.tone == PING and first.group != second.group), char
+
+
+def test_a_rhyme_polyphone_rhymes_in_either_group_alone(xinyun):
+    # 还 is hái (开) as pypinyin's standard reading, huán (寒) in 归还 还乡 and at the end of 一日还
+    for char in "还還":
+        assert xinyun.tones(char) == P and xinyun.rhyme_groups(char) == {"开", "寒"}, char
+    assert "還" in xinyun.chars_in_group("寒") and "還" in xinyun.chars_in_group("开")  # the decoder's tables
+    # a phrase decides: 还是 hái, 归还 huán
+    assert [r.pinyin for r in line_readings("他还是不来")][1] == "hái"
+    assert [r.pinyin for r in line_readings("何时是归还")][-1] == "huán"
+    assert xinyun.line_rhyme_groups("何时是归还")[-1] == {"寒"}
+
+
+@pytest.mark.parametrize(
+    "poem",
+    [
+        "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。",
+        "朝辭白帝彩雲間，千里江陵一日還。兩岸猿聲啼不住，輕舟已過萬重山。",
+    ],
+)
+def test_li_bai_rhymes_huan_under_xinyun(poem):
+    analysis = analyze(poem, scheme="xinyun")
+    assert analysis.faults == [] and analysis.rhyme_groups == ["寒"]
+    assert {"line": 1, "index": 6, "char": poem[14], "note": f"「{poem[14]}」读huán"} in analysis.readings
+
+
+def test_a_rhyme_polyphone_out_of_both_groups_is_still_out(xinyun):
+    # 来 开 rhyme with 还 as hái; 东 (庚) rhymes with neither reading
+    kai = analyze("白日依山来，黄河入海开。欲穷千里目，更上一层还。", scheme="xinyun")
+    assert kai.rhyme_groups == ["开"] and not [f for f in kai.faults if f.name == "出韵"]
+    assert {"line": 3, "index": 4, "char": "还", "note": "「还」读hái"} in kai.readings
+    geng = analyze("白日依山东，黄河入海中。欲穷千里目，更上一层还。", scheme="xinyun")
+    assert [(f.name, f.line) for f in geng.faults if f.name == "出韵"] == [("出韵", 3)]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ class _Analyzer:
                     rhymes=index in rhyme_lines,
                 )
             )
-        readings = self._readings(analysed_lines, faults)
+        readings = self._readings(analysed_lines, faults, rhyme["groups"])
         unknown = sorted(
             {
                 c
@@ -186,10 +186,17 @@ class _Analyzer:
             readings=readings,
         )
 
-    def _readings(self, analysed: list[LineAnalysis], faults: list[Fault]) -> list[dict]:
+    def _readings(
+        self, analysed: list[LineAnalysis], faults: list[Fault], groups: Sequence[str]
+    ) -> list[dict]:
         """The reading used where it matters (`RhymeScheme.reading_note`): a ◐ character at a fixed position,
-        and under 中华新韵 a character of two-tone readings at a fault (its message names it too)."""
+        under 中华新韵 a character of two-tone readings at a fault (its message names it too), and a rhyme
+        character whose readings rhyme apart, in the reading that rhymes (`rhyme_reading_note`)."""
         found: dict[tuple[int, int], str] = {}
+        for index, line in enumerate(analysed):
+            note = self.scheme.rhyme_reading_note(line.text, groups) if line.rhymes else None
+            if note:
+                found[(index, len(line.text) - 1)] = note
         for index, line in enumerate(analysed):
             if not line.template:
                 continue

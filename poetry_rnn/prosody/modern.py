@@ -9,12 +9,14 @@ and in 生长 as zhǎng), on the simplified text. The rule, character by charact
    a phrase reading the character as written does not have (OpenCC merged 隻 into 只) is ignored.
 2. Outside any phrase, the character's standard reading: pypinyin's first toned reading of the character
    as written (traditional characters have their own entries: 髮 fà, 發 fā).
-3. A character reads as either tone only when it is a true modern polyphone and nothing in the line
+3. A character reads either way only when it is a true modern polyphone and nothing in the line
    decides: outside any phrase, and listed in data/xinyun_polyphones.json. That list
    (scripts/build_prosody_data.py) holds the characters whose readings in pypinyin's phrase dictionary
    are at least 10 phrases, with the tone class other than the standard reading's taking at least 20 %
    of them (长 cháng/zhǎng, 为 wéi/wèi, 应 yīng/yìng; not 看, whose kān is 11 %, nor 金 春 风, which have
-   one reading). Its two readings: the standard one and the commonest of the other tone class.
+   one reading). Its two readings: the standard one and the commonest of the other tone class. A level
+   character whose level readings rhyme apart as often is listed too (还 hái 开, huán 寒 in 归还 还乡, 87 %
+   of its phrases): either tone class, or either rhyme, as the position needs.
 
 Tones 1–2 are 平, 3–4 仄. A reading's rhyme group comes from its final (14 groups, 一麻 … 十四姑).
 """

@@ -9,8 +9,9 @@ character's tones and groups as read there (`line_tones`, `line_rhyme_groups`).
   from (发 → 發 ∪ 髮), so user input in either script works. `reading_note` says which reading a line
   position took (「看」读平).
 - 中华新韵 reads by today's Standard Mandarin (`poetry_rnn.prosody.modern`): a character alone takes its
-  standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长);
-  in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长 zhǎng).
+  standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长
+  平 or 仄; 还 rhymes as hái or huán); in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长
+  zhǎng; 归还 huán).
 
 Per-character lookups are dict-based and cached; the decoder builds its vocabulary masks from them.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -167,6 +168,17 @@ class RhymeScheme:
             return f"「{char}」读{taken[0].pinyin} ({'平' if tone == PING else '仄'})"
         where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
         return f"「{char}」读{reading.pinyin}{where}"
+
+    def rhyme_reading_note(self, line: str, groups: Iterable[str]) -> str | None:
+        """中华新韵: for a line-end character whose level readings rhyme apart (还 hái 开, huán 寒) and that
+        rhymes here in one of `groups`, the reading that rhymes, 「还」读huán; None elsewhere."""
+        if self._read_line is None or not line:
+            return None
+        level = [s for s in self._read_line(line)[-1].syllables if s.tone == PING and s.group]
+        taken = [s for s in level if s.group in set(groups)]
+        if len({s.group for s in level}) < 2 or len(taken) != 1:
+            return None
+        return f"「{line[-1]}」读{taken[0].pinyin}"
 
     def rare_reading_note(self, char: str) -> str | None:
         """For a character read without a reading the rhyme book lists but Tang regulated verse hardly
