@@ -500,6 +500,11 @@ def test_rendering_one_language_at_a_time():
     assert "line 2, character 4 should be level" in english and "应平" not in english
     assert chinese.count('<li class="couplet') == 2 and "不对" in chinese
     assert "not parallel" in english
+    # A 拗救 the checker accepts is said, in the page's language.
+    licensed = analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict()
+    assert "特拗: 第1句「泊烟」平仄互换，为特拗（平平仄平仄），合律<" in render.analysis_html(licensed, "zh")
+    assert "characters 3–4 swap tones, the accepted 特拗 form<" in render.analysis_html(licensed, "en")
+    assert "合律 (line" not in render.analysis_html(licensed, "en")
     # A 律诗 whose neck couplet is not parallel: the fault is listed and the couplet marked.
     lushi = analyze(
         "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"

@@ -16,6 +16,8 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import FAULT_GLOSSES
 from poetry_rnn.prosody.check import analyze, analyze_lines, split_lines
 from poetry_rnn.prosody.check_command import check_batch
+from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.rhyme_faults import neighbour_groups
 from poetry_rnn.script import to_simplified
 
 DENG_GUANQUE_LOU = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
@@ -108,6 +110,69 @@ def test_seven_character_gu_ping():
 def test_ao_jiu_is_not_gu_ping():
     # 仄平平仄平 rescues the lone 平 (拗救): accepted.
     assert analyze("白日依山盡，白河千海流。欲窮千里目，更上一層樓。").ok
+
+
+SU_JIANDE_JIANG = "移舟泊煙渚，日暮客愁新。野曠天低樹，江清月近人。"  # 孟浩然: line 1 平平仄平仄
+FU_DE = "離離原上草，一歲一枯榮。野火燒不盡，春風吹又生。"  # 白居易: 野火燒不盡 rescued by 吹
+
+
+@pytest.mark.parametrize("strictness", ["strict", "standard"])
+def test_te_ao_swaps_the_third_and_fourth_tones(strictness):
+    analysis = analyze(SU_JIANDE_JIANG, strictness=strictness)
+    assert analysis.ok and analysis.pattern == "平起首句不入韵"
+    assert [(lic["line"], lic["kind"]) for lic in analysis.licences] == [(0, "特拗")]
+    assert "「泊煙」平仄互换" in analysis.licences[0]["note"] and "特拗 licence" in analysis.format()
+    first = analysis.lines[0]
+    assert first.template == "平平仄平仄" and all(c.fits for c in first.chars)  # shown in the form it takes
+
+
+@pytest.mark.parametrize("strictness", ["strict", "standard"])
+def test_te_ao_needs_a_level_first_character(strictness):
+    # 客 is oblique: 仄平仄平仄 is not the 特拗 form, and the swapped 4th character is a fault at any level
+    analysis = analyze(SU_JIANDE_JIANG.replace("移舟", "客舟"), strictness=strictness)
+    assert ("不协平仄", 0, 3) in fault_sites(analysis) and not analysis.licences
+
+
+def test_seven_character_te_ao():
+    assert [lic["kind"] for lic in analyze("遠客秦關月如水").licences] == ["特拗"]  # 仄仄平平仄平仄
+    assert analyze("遠客秦關月如水").ok
+    assert not analyze("遠客楚關月如水").ok  # the core's first character (楚) must be 平
+
+
+def test_ao_rescued_by_the_next_line():
+    analysis = analyze(FU_DE)
+    assert analysis.ok
+    assert [(lic["line"], lic["kind"], lic["positions"]) for lic in analysis.licences] == [(2, "拗救", [3])]
+    assert "「吹」用平声相救" in analysis.licences[0]["note"]
+    assert all(c.fits for c in analysis.lines[2].chars)
+    # without the rescue (草 is oblique) the 4th character of line 3 is a fault again
+    unrescued = analyze(FU_DE.replace("春風吹又生", "春風草又生"))
+    assert fault_sites(unrescued) == [("不协平仄", 2, 3)] and not unrescued.licences
+
+
+def test_a_rescue_excuses_only_the_core_of_its_own_line():
+    # 仄仄仄仄仄 with 2nd-character faults elsewhere: 野 → 原 makes the 2nd character wrong, not excused
+    analysis = analyze(FU_DE.replace("野火燒不盡", "野原燒不盡"))
+    assert not analysis.ok and not analysis.licences
+
+
+BOOK = get_scheme("pingshui").level_groups
+QING_MING = "清明時節雨紛紛，路上行人欲斷魂。借問酒家何處有，牧童遙指杏花村。"  # 紛 文, 魂 村 元
+
+
+def test_a_first_line_may_borrow_a_neighbouring_rhyme_group():
+    analysis = analyze(QING_MING)
+    assert analysis.ok and analysis.rhyme_groups == ["上平十三元"]
+    assert [(lic["line"], lic["kind"]) for lic in analysis.licences] == [(0, "邻韵")]
+    assert "借上平十三元的邻韵" in analysis.licences[0]["note"]
+    # a group that is no neighbour (茫 陽) is 出韵, and so is a neighbour on any line but the first
+    assert fault_sites(analyze(QING_MING.replace("雨紛紛", "雨茫茫"))) == [("出韵", 0, 6)]
+    # (雲 makes 紛 雲 the 文 poem; 魂 on line 2 may not borrow)
+    assert fault_sites(analyze(QING_MING.replace("杏花村", "杏花雲"))) == [("出韵", 1, 6)]
+    assert sorted(neighbour_groups(get_scheme("pingshui"), "上平十三元"), key=BOOK.index) == [
+        "上平十一真", "上平十二文", "上平十四寒", "上平十五刪", "下平一先"
+    ]  # fmt: skip
+    assert neighbour_groups(get_scheme("xinyun"), "文") == frozenset()
 
 
 def test_mixed_line_lengths_are_zishu_faults():

@@ -131,6 +131,21 @@ def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
     assert poems[0].lines[0] == first
 
 
+@pytest.mark.parametrize("tone", ["strict", "standard"])
+def test_a_first_line_in_a_licensed_form_is_continued(generator, tone):
+    # 特拗 (平平仄平仄) and a 拗 the second line must rescue: the checker accepts both, so the decoder does
+    for first, kind in (("移舟泊煙渚", "特拗"), ("野火燒不盡", "拗救")):
+        poems = generator.generate(
+            form="wulv", first_line=first, n=2, seed=4, tone=tone, script="traditional"
+        )
+        for poem in poems:
+            assert poem.lines[0] == first
+            assert_poem_keeps(poem, "wulv", strictness=tone)
+            assert [lic["kind"] for lic in poem.analysis.licences] == [kind]
+            if kind == "拗救":
+                assert "ping" in get_scheme("pingshui").tones(poem.lines[1][2])
+
+
 def test_first_line_that_rhymes_fixes_the_rhyme_group(generator):
     poems = generator.generate(form="qijue", first_line="朝辭白帝彩雲間", n=4, seed=6)
     for poem in poems:
@@ -293,10 +308,16 @@ def test_impossible_requests_are_refused_naming_the_field(generator, options, fi
 
 
 def test_first_line_against_the_rhyme_group_or_pattern(generator):
-    # 間 rhymes in 上平十五刪, not in 下平一先.
+    # 間 rhymes in 上平十五刪, not in 下平一先. (Left to rhyme or not, the line is taken unrhymed: 間 read
+    # jiàn, 仄, and 彩 a 拗 the second line rescues.)
     with pytest.raises(UserError) as caught:
         generator.generate(
-            form="qijue", first_line="朝辭白帝彩雲間", rhyme_group="下平一先", seed=1, script="traditional"
+            form="qijue",
+            first_line="朝辭白帝彩雲間",
+            first_line_rhymes=True,
+            rhyme_group="下平一先",
+            seed=1,
+            script="traditional",
         )
     assert caught.value.field == "first_line" and "間" in str(caught.value)
     # 白日依山盡 ends in an oblique tone: it cannot be a rhyming first line.

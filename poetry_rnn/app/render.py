@@ -162,15 +162,20 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     return f'<div class="couplets"><b>{_esc(title)}</b><ul id="couplet-verdicts">{"".join(items)}</ul></div>'
 
 
-def _fault_text(fault: dict, lang: str) -> tuple[str, str]:
-    """A fault's name and message in one language (the checker writes 'Chinese (English)')."""
-    message = fault.get("message", "")
+def _one_language(message: str, lang: str) -> str:
+    """One language of a checker message, which the checker writes 'Chinese (English)'."""
     chinese, english = message, message
     if message.endswith(")") and " (" in message:
         chinese, english = message[:-1].split(" (", 1)
+    return chinese if lang == "zh" else english
+
+
+def _fault_text(fault: dict, lang: str) -> tuple[str, str]:
+    """A fault's name and message in one language."""
+    message = _one_language(fault.get("message", ""), lang)
     if lang == "zh":
-        return fault["name"], chinese
-    return FAULT_NAMES_EN.get(fault["name"], fault["name"]), english
+        return fault["name"], message
+    return FAULT_NAMES_EN.get(fault["name"], fault["name"]), message
 
 
 def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -221,6 +226,10 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
             parts.append(f"<li><b>{_esc(name)}</b>{'：' if lang == 'zh' else ': '}{_esc(message)}</li>")
         parts.append("</ul>")
     parts.append(couplets_html(analysis, lang))
+    for licence in analysis.get("licences") or []:
+        label = _esc(say["licence"].format(kind=licence["kind"]))
+        note = _esc(_one_language(licence["note"], lang))
+        parts.append(f'<p class="poem-legend check-licence" style="text-align:left">{label}: {note}</p>')
     for note in analysis.get("notes") or []:
         parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}: {_esc(note)}</p>')
     return "".join(parts)

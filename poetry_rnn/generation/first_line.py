@@ -50,7 +50,7 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
                 pattern=convert(ruled_out.name, request.script),
                 template=ruled_out.lines[0],
             )
-        templates = list(dict.fromkeys(p.lines[0] for p in request.patterns))
+        templates = list(dict.fromkeys(p.lines[0] for p in request.patterns if not p.licence))
         nearest, breaks = nearest_template(scheme, request.first_line, line, templates, request.strictness)
         return UserError.of(
             "first_line_tone",

@@ -210,9 +210,9 @@ class PoetryGenerator:
         form = request.form
         rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
         if request.tone != "off" or request.rhyme_scheme != "none":
-            names = tuple(p.name for p in request.patterns)
             # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
-            choice = tables.shared(("patterns", form.name, names), lambda: PatternChoice(request.patterns))
+            patterns = tuple((p.name, p.lines) for p in request.patterns)
+            choice = tables.shared(("patterns", form.name, patterns), lambda: PatternChoice(request.patterns))
             rules.append(
                 tables.shared(
                     ("tone", choice, request.tone_scheme, request.tone),

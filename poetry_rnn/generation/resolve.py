@@ -19,7 +19,7 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
-from poetry_rnn.prosody.patterns import Form, TonePattern, tone_patterns
+from poetry_rnn.prosody.patterns import Form, TonePattern, first_line_licences, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.script import SimplifiedIndex, normalize_variants, standard_forms, to_traditional
 
@@ -118,6 +118,8 @@ def resolve_request(
     top_k = in_range(request.top_k, "top_k", 0, tables.vocab_size, "top_k")
     first_line_rhymes = request.first_line_rhymes
     patterns = [p for p in tone_patterns(form) if first_line_rhymes in (None, p.first_line_rhymes)]
+    if request.first_line is not None:  # a given first line may take a 拗救 form the checker accepts
+        patterns += [variant for p in patterns for variant in first_line_licences(p)]
     heads = None
     if request.acrostic is not None:
         heads = _heads(request.acrostic, tables, simplified_index())

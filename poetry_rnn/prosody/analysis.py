@@ -90,6 +90,9 @@ class Analysis:
     parallel_faults: list[Fault] = field(default_factory=list)  # 对仗 of a 律诗; not counted by `ok`
     # where a character's readings differ in tone, the one used: {line, index, char, note}
     readings: list[dict] = field(default_factory=list)
+    # what the poem does outside the charts that the tradition accepts (特拗, 拗救: 对句相救, 邻韵: a first
+    # line's rhyme borrowed from a neighbouring group): {line, kind, positions, note}
+    licences: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,6 +141,7 @@ class Analysis:
             "couplets": [c.to_dict() for c in self.couplets],
             "parallel_faults": [f.to_dict() for f in self.parallel_faults],
             "readings": self.readings,
+            "licences": self.licences,
         }
 
     def format(self) -> str:
@@ -204,6 +208,8 @@ def format_analysis(analysis: Analysis) -> str:
             )
     for fault in analysis.parallel_faults:
         out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
+    for licence in analysis.licences:
+        out.append(f"{licence['kind']} licence: {licence['note']}")
     if analysis.readings:
         out.append("读音 readings used: " + "；".join(r["note"] for r in analysis.readings))
     for note in analysis.notes:

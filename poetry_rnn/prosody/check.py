@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import (
@@ -27,8 +28,10 @@ from poetry_rnn.prosody.patterns import (
     FREE_MARK,
     LINE_TEMPLATES,
     PING_MARK,
+    RESCUABLE_POSITIONS,
     STRICT,
     STRICTNESS_LEVELS,
+    TE_AO_TEMPLATES,
     TONE_OF_MARK,
     fixed_positions,
     form_for,
@@ -37,6 +40,7 @@ from poetry_rnn.prosody.patterns import (
     is_san_ping_wei,
     line_type_name,
     pattern_name,
+    rescue_position,
 )
 from poetry_rnn.prosody.poem_text import split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
@@ -105,6 +109,8 @@ class _Analyzer:
         self.has_templates = self.chars_per_line in LINE_TEMPLATES
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
         self._judged: dict[tuple[int, str], list[Fault]] = {}
+        # (line, chart template) → the 拗救 that makes the line 合律 there (see _judge_line)
+        self._licences: dict[tuple[int, str], _Licence] = {}
 
     def run(self) -> Analysis:
         faults: list[Fault] = []
@@ -119,14 +125,24 @@ class _Analyzer:
         faults += line_faults
         rhyme_lines = self._rhyme_lines(first_line_rhymes)
         analysed_lines = []
+        licences = [rhyme["borrowed"]] if rhyme["borrowed"] else []
         for index, line in enumerate(self.lines):
             template = self._template(index, starts[index], first_line_rhymes) if self.valid[index] else None
+            licence = self._licences.get((index, template)) if template else None
+            if licence:
+                licences.append(licence.describe(index, line, self.lines))
+            shown = licence.template if licence else template  # a 特拗 line shows the form it takes
+            excused = licence.positions if licence else ()
             chars = []
             for position, char in enumerate(line):
                 tones = self.tones[index][position]
-                required = template[position] if template else None
+                required = shown[position] if shown else None
                 fits = (
-                    required is None or required == FREE_MARK or not tones or TONE_OF_MARK[required] in tones
+                    required is None
+                    or required == FREE_MARK
+                    or not tones
+                    or TONE_OF_MARK[required] in tones
+                    or position in excused
                 )
                 chars.append(CharAnalysis(char, sorted(tones), required, fits))
             analysed_lines.append(
@@ -134,7 +150,7 @@ class _Analyzer:
                     text=line,
                     chars=chars,
                     line_type=line_type_name(starts[index], template[-1] == PING_MARK) if template else None,
-                    template=template,
+                    template=shown,
                     rhymes=index in rhyme_lines,
                 )
             )
@@ -184,6 +200,7 @@ class _Analyzer:
                 for line, message in middle_couplet_faults(couplets, form.name if form else None)
             ],
             readings=readings,
+            licences=licences,
         )
 
     def _readings(
@@ -413,6 +430,30 @@ class _Analyzer:
         return found
 
     def _judge_line(self, index: int, template: str) -> list[Fault]:
+        """The line's tone faults against `template`, none where a 拗救 the tradition accepts explains them:
+        the 特拗 form of the line (TE_AO_TEMPLATES), or a 拗 the next line rescues (RESCUABLE_POSITIONS)."""
+        faults = self._tone_faults(index, template, self.strictness)
+        if not faults:
+            return faults
+        variant = TE_AO_TEMPLATES.get(template)
+        if variant and not self._tone_faults(index, variant, STRICT):
+            self._licences[(index, template)] = _Licence("特拗", variant, ())
+            return []
+        positions = RESCUABLE_POSITIONS.get(template, ())
+        if self._rescued(index) and all(f.name == "不协平仄" and f.index in positions for f in faults):
+            excused = tuple(f.index for f in faults if f.index is not None)
+            self._licences[(index, template)] = _Licence("拗救", template, excused)
+            return []
+        return faults
+
+    def _rescued(self, index: int) -> bool:
+        """Whether line `index` opens a couplet whose second line takes 平 at rescue_position."""
+        following = index + 1
+        if index % 2 or following >= len(self.lines) or not self.valid[following]:
+            return False
+        return PING in self.tones[following][rescue_position(self.chars_per_line)]
+
+    def _tone_faults(self, index: int, template: str, strictness: str) -> list[Fault]:
         line = self.lines[index]
         tones = self.tones[index]
         faults: list[Fault] = []
@@ -442,7 +483,7 @@ class _Analyzer:
                 )
             )
         rhyme_position = len(template) - 1 if template[-1] == PING_MARK else None
-        for position in fixed_positions(template, self.strictness):
+        for position in fixed_positions(template, strictness):
             if position in explained or position == rhyme_position:
                 continue  # the rhyme position is judged by the rhyme check (出韵)
             mark = template[position]
@@ -463,11 +504,40 @@ class _Analyzer:
     def _rhyme_faults(self, first_line_rhymes: bool) -> tuple[list[Fault], dict]:
         positions = sorted(self._rhyme_lines(first_line_rhymes))
         last_tones = [tones[-1] if tones else frozenset() for tones in self.tones]
-        faults, groups = rhyme_faults(
+        faults, groups, borrowed = rhyme_faults(
             self.scheme, self.lines, last_tones, self.last_groups, positions, Fault, self.script
         )
-        return faults, {"groups": groups}
+        return faults, {"groups": groups, "borrowed": borrowed}
 
 
 def _joined(lines: list[str]) -> str:
     return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
+
+
+class _Licence(NamedTuple):
+    """A 拗救 that makes a line 合律: its kind (特拗, 拗救), the template the line takes, the positions excused."""
+
+    kind: str
+    template: str
+    positions: tuple[int, ...]
+
+    def describe(self, index: int, line: str, lines: Sequence[str]) -> dict:
+        """{line, kind, positions, note}: the licence as the analysis reports it."""
+        core_third = len(line) - 3
+        if self.kind == "特拗":
+            swapped = line[core_third : core_third + 2]
+            note = (
+                f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "
+                f"(line {index + 1}: characters {core_third + 1}–{core_third + 2} swap tones, the accepted 特拗 form)"
+            )
+        else:
+            chars = "".join(line[p] for p in self.positions)
+            places = "、".join(str(p + 1) for p in self.positions)
+            rescuer = lines[index + 1][core_third]
+            note = (
+                f"第{index + 1}句第{places}字「{chars}」拗，第{index + 2}句第{core_third + 1}字「{rescuer}」用平声相救"
+                f"（对句相救），合律 (line {index + 1}, {'characters' if len(chars) > 1 else 'character'} {places}: "
+                f"oblique, rescued by the level "
+                f"character {core_third + 1} of line {index + 2})"
+            )
+        return {"line": index, "kind": self.kind, "positions": list(self.positions), "note": note}

@@ -13,7 +13,7 @@ with both readings (看 思 過 …) fits either mark.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import product
 
@@ -118,6 +118,39 @@ LINE_TEMPLATES: dict[int, dict[str, str]] = {
 GU_PING_TEMPLATES = frozenset({LINE_TEMPLATES[5]["平起平收"], LINE_TEMPLATES[7]["仄起平收"]})
 
 
+# 拗救 (王力《诗词格律》): lines outside the charts that regulated verse accepts.
+# 特拗: in 平平平仄仄 (七言 仄仄平平平仄仄) the third and fourth characters of the five-character core may
+# swap tones, 平平仄平仄, provided the core's first character stays 平. Chart template → the accepted form.
+TE_AO_TEMPLATES: dict[str, str] = {
+    LINE_TEMPLATES[5]["平起仄收"]: "平平仄平仄",
+    LINE_TEMPLATES[7]["仄起仄收"]: "中仄平平仄平仄",
+}
+# 对句相救: in 仄仄平平仄 (七言 平平仄仄平平仄) the core's third and fourth characters may be 仄 (小拗,
+# 大拗) when the next line, 平平仄仄平, takes 平 at its core's third character (平平平仄平; rescue_position).
+RESCUABLE_POSITIONS: dict[str, tuple[int, ...]] = {
+    LINE_TEMPLATES[5]["仄起仄收"]: (2, 3),
+    LINE_TEMPLATES[7]["平起仄收"]: (4, 5),
+}
+
+
+def rescue_position(chars_per_line: int) -> int:
+    """The position (0-based) of the next line whose 平 rescues a 拗 in RESCUABLE_POSITIONS."""
+    return chars_per_line - 3
+
+
+def _rescuing(template: str) -> str:
+    """The second line of a couplet that rescues a 拗 of its first (平平仄仄平 → 平平平仄平)."""
+    position = rescue_position(len(template))
+    return template[:position] + PING_MARK + template[position + 1 :]
+
+
+# Templates of a line in a 拗救 form: judged as written at any strictness (一三五不论 would undo the
+# condition that makes them acceptable, e.g. the 平 that opens a 特拗 line or rescues a 拗).
+LICENSED_TEMPLATES = frozenset(TE_AO_TEMPLATES.values()) | frozenset(
+    _rescuing(LINE_TEMPLATES[n][t]) for n, t in ((5, "平起平收"), (7, "仄起平收"))
+)
+
+
 def line_type_name(starts_level: bool, ends_level: bool) -> str:
     return f"{'平' if starts_level else '仄'}起{'平' if ends_level else '仄'}收"
 
@@ -149,6 +182,7 @@ class TonePattern:
     line_types: tuple[str, ...]
     lines: tuple[str, ...]  # template per line, e.g. "中平中仄仄平平"
     rhyme_lines: tuple[int, ...]  # 0-based lines whose last character rhymes
+    licence: str = ""  # 特拗 or 拗救 for a pattern whose first line takes that form (first_line_licences)
 
     @property
     def line_count(self) -> int:
@@ -201,6 +235,22 @@ def tone_patterns(form: Form | str) -> list[TonePattern]:
         for starts_level in (True, False)
         for rhymes in (True, False)
     ]
+
+
+def first_line_licences(pattern: TonePattern) -> list[TonePattern]:
+    """`pattern` with its first line in a 拗救 form, where it has one (for a given first line, so that a line
+    the checker accepts is one the decoder continues): the 特拗 form, or 拗 at RESCUABLE_POSITIONS with the
+    second line rescuing it."""
+    first = pattern.lines[0]
+    found = []
+    if first in TE_AO_TEMPLATES:
+        found.append(replace(pattern, lines=(TE_AO_TEMPLATES[first], *pattern.lines[1:]), licence="特拗"))
+    positions = RESCUABLE_POSITIONS.get(first, ())
+    if positions and pattern.line_count > 1:
+        opened = "".join(FREE_MARK if i in positions else mark for i, mark in enumerate(first))
+        lines = (opened, _rescuing(pattern.lines[1]), *pattern.lines[2:])
+        found.append(replace(pattern, lines=lines, licence="拗救"))
+    return found
 
 
 def get_pattern(form: Form | str, name: str) -> TonePattern:

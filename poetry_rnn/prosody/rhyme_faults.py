@@ -9,6 +9,19 @@ from collections.abc import Sequence
 from poetry_rnn.prosody.rhyme import ZE, RhymeScheme
 from poetry_rnn.script import normalize_variants
 
+# 邻韵 of 平水韵, by each level group's name character: groups whose sounds lie close. A rhyming first line
+# may borrow from one (首句借邻韵, 孤雁出群), as Tang poets often did: in the train split's 绝句 and 律诗, a
+# third of the 冬 poems with a level first line end it in 東, a sixth of the 微 poems in 支.
+NEIGHBOURS = ("東冬", "江陽", "支微齊", "魚虞", "佳灰", "真文元", "元寒刪先", "蕭肴豪", "庚青蒸", "覃鹽咸")
+
+
+def neighbour_groups(scheme: RhymeScheme, group: str) -> frozenset[str]:
+    """The level groups a first line rhyming in `group` may borrow from (平水韵 only; none for 新韵)."""
+    if scheme.name != "pingshui":
+        return frozenset()
+    close = {name for cluster in NEIGHBOURS if group[-1] in cluster for name in cluster} - {group[-1]}
+    return frozenset(g for g in scheme.level_groups if g[-1] in close)
+
 
 def rhyme_faults(
     scheme: RhymeScheme,
@@ -18,11 +31,12 @@ def rhyme_faults(
     positions: Sequence[int],
     fault: type,
     script: str | None = None,
-) -> tuple[list, list[str]]:
-    """The rhyme faults (as `fault(name, line, index, message)`) of the rhyme lines at `positions`, and
-    the level groups every rhyme character shares (else the one most share). `last_tones`/`last_groups`:
-    per line, its last character's tones and level groups as read in the line. `script`: of the group
-    labels in messages (None: the scheme's own)."""
+) -> tuple[list, list[str], dict | None]:
+    """The rhyme faults (as `fault(name, line, index, message)`) of the rhyme lines at `positions`, the
+    level groups every rhyme character shares (else the one most share), and where the first line borrows
+    a neighbouring group (not a fault), that licence: {line, kind 邻韵, positions, note}.
+    `last_tones`/`last_groups`: per line, its last character's tones and level groups as read in the line.
+    `script`: of the group labels in messages (None: the scheme's own)."""
     entries = [(i, lines[i][-1]) for i in positions if lines[i]]
     faults: list = []
     # The poem's group: the one most rhyme characters share (line 0 counts half: 首句 may borrow).
@@ -47,6 +61,7 @@ def rhyme_faults(
     groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
     label = scheme.group_label(main, script) if main else ""
     seen: dict[str, int] = {}
+    borrowed = None
     for line, char in entries:
         tones = last_tones[line]
         end = len(lines[line]) - 1
@@ -77,6 +92,13 @@ def rhyme_faults(
             )
         elif main and main not in last_groups[line]:
             own = "、".join(scheme.group_label(g, script) for g in sorted(last_groups[line]))
+            if line == 0 and neighbour_groups(scheme, main) & last_groups[line]:
+                note = (
+                    f"首句韵脚「{char}」属{own}，借{label}的邻韵（孤雁出群），合律 (the first line rhymes in {own}, "
+                    f"a neighbour of the poem's group {label}: an accepted borrowing)"
+                )
+                borrowed = {"line": 0, "kind": "邻韵", "positions": [end], "note": note}
+                continue
             faults.append(
                 fault(
                     "出韵",
@@ -86,7 +108,7 @@ def rhyme_faults(
                     f"(rhyme character belongs to {own}, not to the poem's group {label})",
                 )
             )
-    return faults, groups
+    return faults, groups, borrowed
 
 
 def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | None = None) -> str | None:
@@ -105,4 +127,4 @@ def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | 
     )
 
 
-__all__ = ["oblique_rhyme_note", "rhyme_faults"]
+__all__ = ["NEIGHBOURS", "neighbour_groups", "oblique_rhyme_note", "rhyme_faults"]
