@@ -4,8 +4,9 @@
 
 - xinyun_polyphones.json: the true modern polyphones (see poetry_rnn/prosody/modern.py): characters whose
   readings in pypinyin's phrase dictionary number at least MIN_PHRASES, the tone class other than the
-  standard reading's taking at least OTHER_SHARE of them, or, for a level standard reading, level readings
-  of another 新韵 group (还 hái, huán in 归还 还乡). Each maps to [standard, other] readings.
+  standard reading's taking at least OTHER_SHARE of them. Each maps to [standard, other] readings. And
+  under "line_end", the level characters whose phrases mostly read them in another rhyme (还: hái
+  standard, huán in 归还 还乡): the reading a line ends in.
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
   (lines 2, 4, 6, 8) of a Tang 绝句/律诗 in the TRAIN split rhyming in that group, most used first: the
   group's common characters in the reading they are used with (不 is common, but rarely rhymes in 尤).
@@ -62,6 +63,7 @@ def build_polyphones() -> dict:
         for char, reading in zip(phrase, readings, strict=False):
             uses[char][reading[0]] += 1
     found: dict[str, list[str]] = {}
+    line_end: dict[str, str] = {}
     for code in sorted(PINYIN_DICT):
         char = chr(code)
         own = listed_readings(char)
@@ -75,25 +77,26 @@ def build_polyphones() -> dict:
             continue
         readings = {r: syllable(r) for r in counts}
         other = {r: n for r, n in counts.items() if readings[r].tone != standard.tone}  # type: ignore[union-attr]
-        if sum(other.values()) < OTHER_SHARE * total and standard.tone == PING:
-            # both level, rhyming apart (还 hái 开 / huán 寒): the rhyme, not the tone, is open
-            other = {
-                r: n
-                for r, n in counts.items()
-                if readings[r].tone == PING and readings[r].group != standard.group
-            }  # type: ignore[union-attr]
         if sum(other.values()) >= OTHER_SHARE * total:
             found[char] = [standard.pinyin, max(other, key=lambda r: (other[r], r))]
+        elif standard.tone == PING:
+            # both level, rhyming apart: at a line end the phrases' reading (还 huán, not hái)
+            rhyming = {r: n for r, n in counts.items() if readings[r].tone == PING}  # type: ignore[union-attr]
+            best = max(rhyming, key=lambda r: (rhyming[r], r), default=None)
+            if best and readings[best].group != standard.group and rhyming[best] > total / 2:  # type: ignore[union-attr]
+                line_end[char] = best
     return {
         "about": (
             "True modern polyphones for 中华新韵 (poetry_rnn/prosody/modern.py): a character read alone, or "
             "outside any phrase of pypinyin's phrase dictionary, may take either reading. Built by "
             f"scripts/build_prosody_data.py from pypinyin {pypinyin.__version__}'s phrase dictionary: at "
-            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them, or, "
-            "for a level standard reading, level readings of another rhyme group as many. Value: [standard "
-            "reading, commonest reading of the other tone class or rhyme group]."
+            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them. "
+            "Value: [standard reading, commonest reading of the other tone class]. 'line_end': characters "
+            "whose readings are all of one tone class but rhyme apart, where more than half the phrases "
+            "read one level reading other than the standard one: a line ends in that reading (还 huán)."
         ),
         "readings": found,
+        "line_end": line_end,
     }
 
 

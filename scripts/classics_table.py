@@ -94,9 +94,8 @@ def document() -> str:
             "today, `poetry_rnn.prosody.modern`). A cell lists faults as *line·character fault*; ✓ means none. "
             "静夜思 and 黄鹤楼 are 古体 in regulated dress, 春晓 rhymes in oblique tones (近体 rhyme in level "
             "tones): their faults are the checker doing its job. Under 新韵, characters of the old entering "
-            "tone read level today (别 bié, 国 guó, 白 bái, 急 jí) and move the faults; a rhyme character whose "
-            "readings rhyme apart is read in the one that rhymes (还 at the end of 一日还 is huán, 寒, not "
-            "the standard hái, 开).",
+            "tone read level today (别 bié, 国 guó, 白 bái, 急 jí) and move the faults; a line ends in the reading "
+            "most phrases give a character (还 at the end of 一日还 is huán, 寒, not the standard hái, 开).",
             "",
             *table_rows(),
             "",

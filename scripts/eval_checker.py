@@ -7,7 +7,8 @@ faults it names.
 Poems: the corpus's 绝句 and 律诗 (4 or 8 lines of 5 or 7 characters) of the split, as cleaned for training,
 each judged by `poetry_rnn.prosody.check.analyze_lines` at both strictness levels. Not every such poem is
 regulated verse (古绝 and early poems in regulated shape are among them), so 100 % is not the aim; the
-figures say how often the checker's verdict and its 拗救 (特拗, 对句相救) come into play on real poems.
+figures say how often the checker's verdict and its licences (特拗, 三仄尾, 对句相救, 邻韵) come into play
+on real poems.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def judge(poems, scheme: str, strictness: str, examples: int) -> dict:
     report = {
         "poems": len(poems),
         "合律 %": round(100 * ok / count, 1),
-        "合律 only through a 拗救 %": round(100 * licensed_ok / count, 1),
+        "合律 only through a licence %": round(100 * licensed_ok / count, 1),
         "poems with a licence %": {kind: round(100 * n / count, 1) for kind, n in sorted(poems_with.items())},
         "licences per 100 poems": {kind: round(100 * n / count, 1) for kind, n in sorted(licences.items())},
         "faults per 100 poems": {name: round(100 * n / count, 1) for name, n in faults.most_common()},

@@ -139,6 +139,31 @@ def test_seven_character_te_ao():
     assert not analyze("遠客楚關月如水").ok  # the core's first character (楚) must be 平
 
 
+@pytest.mark.parametrize(
+    "poem",
+    [
+        "功蓋三分國，名成八陣圖。江流石不轉，遺恨失吞吳。",  # 杜甫: 平平仄仄仄
+        "風急天高猿嘯哀，渚清沙白鳥飛迴。無邊落木蕭蕭下，不盡長江滾滾來。"
+        "萬里悲秋常作客，百年多病獨登臺。艱難苦恨繁霜鬢，潦倒新停濁酒杯。".replace("常作客", "久作客"),
+    ],
+)
+def test_three_oblique_tones_at_the_end_are_no_fault(poem):
+    analysis = analyze(poem)
+    assert analysis.ok and [lic["kind"] for lic in analysis.licences] == ["三仄尾"]
+    assert "皆仄（三仄尾），不算失律" in analysis.licences[0]["note"]
+
+
+def test_three_oblique_tones_need_the_core_first_level():
+    # 仄平仄仄仄 (故 for 江): the line then has one level tone; strict flags it, standard lets it pass
+    poem = "功蓋三分國，名成八陣圖。故流石不轉，遺恨失吞吳。"
+    assert ("不协平仄", 2, 2) in fault_sites(analyze(poem)) and analyze(poem, strictness="standard").ok
+
+
+def test_table_errata_are_left_out():
+    # the rhyme table lists 宦 (去聲十六諫) in 上平四支 too, where it stands for 宧
+    assert fault_sites(analyze("白日依山盡，黃河入海流。欲窮千里目，更上一宦樓。")) == [("不协平仄", 3, 3)]
+
+
 def test_ao_rescued_by_the_next_line():
     analysis = analyze(FU_DE)
     assert analysis.ok

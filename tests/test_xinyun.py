@@ -13,6 +13,7 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.modern import (
     DATA_DIR,
+    LINE_END,
     PHRASE,
     POLYPHONE,
     POLYPHONES_FILE,
@@ -68,29 +69,49 @@ def test_scripts_read_as_written(xinyun):
     assert xinyun.tones("發") == P and xinyun.tones("髮") == Z and xinyun.tones("发") == BOTH
 
 
+@pytest.mark.parametrize(
+    ("char", "reading"), [("迹", "jì"), ("跡", "jì"), ("颇", "pō"), ("萎", "wěi"), ("俟", "sì")]
+)
+def test_standard_readings_pypinyin_gets_wrong(xinyun, char, reading):
+    assert char_reading(char).pinyin == reading
+
+
+def test_ji_in_sheng_ji_is_oblique(xinyun):
+    # 孟浩然「江山留胜迹」: 迹 is jì (仄) alone and in 行迹; pypinyin's 跡 has only jī
+    assert xinyun.line_tones("江山留勝跡")[-1] == Z and line_readings("行迹")[1].pinyin == "jì"
+
+
 def test_neutral_first_reading_takes_the_full_tone():
     assert char_reading("子").pinyin == "zǐ"  # pypinyin lists the neutral zi first
 
 
-def test_polyphone_table_holds_two_tone_classes_or_two_level_rhymes():
+def test_polyphone_table_holds_two_tone_classes():
     with open(DATA_DIR / POLYPHONES_FILE, encoding="utf-8") as handle:
-        readings = json.load(handle)["readings"]
-    assert "長" in readings and "還" in readings and "金" not in readings and "看" not in readings
+        table = json.load(handle)
+    readings = table["readings"]
+    assert "長" in readings and "金" not in readings and "看" not in readings and "還" not in readings
     for char, pair in readings.items():
         first, second = (syllable(p) for p in pair)
-        assert first is not None and second is not None, char
-        assert first.tone != second.tone or (first.tone == PING and first.group != second.group), char
+        assert first is not None and second is not None and first.tone != second.tone, char
+    # level characters whose phrases mostly read them in another rhyme: the reading a line ends in
+    assert table["line_end"]["還"] == "huán" and table["line_end"]["都"] == "dū"
+    for char, reading in table["line_end"].items():
+        assert syllable(reading).group != char_reading(char).syllables[0].group, char
 
 
-def test_a_rhyme_polyphone_rhymes_in_either_group_alone(xinyun):
-    # 还 is hái (开) as pypinyin's standard reading, huán (寒) in 归还 还乡 and at the end of 一日还
+def test_a_line_ends_in_huan_and_reads_hai_elsewhere(xinyun):
+    # 还 is hái as pypinyin's standard reading ("still", never at a line end), huán in 归还 还乡 and at the
+    # end of 一日还 ("return")
     for char in "还還":
-        assert xinyun.tones(char) == P and xinyun.rhyme_groups(char) == {"开", "寒"}, char
-    assert "還" in xinyun.chars_in_group("寒") and "還" in xinyun.chars_in_group("开")  # the decoder's tables
-    # a phrase decides: 还是 hái, 归还 huán
-    assert [r.pinyin for r in line_readings("他还是不来")][1] == "hái"
+        assert xinyun.tones(char) == P and xinyun.rhyme_groups(char) == {"寒"}, char
+    assert "還" in xinyun.chars_in_group("寒") and "還" not in xinyun.chars_in_group(
+        "开"
+    )  # the decoder's tables
+    end = line_readings("千里江陵一日还")[-1]
+    assert (end.pinyin, end.source) == ("huán", LINE_END)
+    assert [(r.pinyin, r.source) for r in line_readings("还似旧时游")][0] == ("hái", STANDARD)
+    assert [r.pinyin for r in line_readings("他还是不来")][1] == "hái"  # a phrase decides
     assert [r.pinyin for r in line_readings("何时是归还")][-1] == "huán"
-    assert xinyun.line_rhyme_groups("何时是归还")[-1] == {"寒"}
 
 
 @pytest.mark.parametrize(
@@ -106,13 +127,11 @@ def test_li_bai_rhymes_huan_under_xinyun(poem):
     assert {"line": 1, "index": 6, "char": poem[14], "note": f"「{poem[14]}」读huán"} in analysis.readings
 
 
-def test_a_rhyme_polyphone_out_of_both_groups_is_still_out(xinyun):
-    # 来 开 rhyme with 还 as hái; 东 (庚) rhymes with neither reading
-    kai = analyze("白日依山来，黄河入海开。欲穷千里目，更上一层还。", scheme="xinyun")
-    assert kai.rhyme_groups == ["开"] and not [f for f in kai.faults if f.name == "出韵"]
-    assert {"line": 3, "index": 4, "char": "还", "note": "「还」读hái"} in kai.readings
-    geng = analyze("白日依山东，黄河入海中。欲穷千里目，更上一层还。", scheme="xinyun")
-    assert [(f.name, f.line) for f in geng.faults if f.name == "出韵"] == [("出韵", 3)]
+def test_huan_at_a_line_end_does_not_rhyme_in_kai(xinyun):
+    analysis = analyze("春风一夜百花开，燕子双双去又来。莫问人间多少事，故人何日不曾还。", scheme="xinyun")
+    assert [(f.name, f.line) for f in analysis.faults] == [("出韵", 3)] and "读huán" in analysis.faults[
+        0
+    ].message
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -27,11 +27,11 @@ from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_coup
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
     LINE_TEMPLATES,
+    LINE_VARIANTS,
     PING_MARK,
     RESCUABLE_POSITIONS,
     STRICT,
     STRICTNESS_LEVELS,
-    TE_AO_TEMPLATES,
     TONE_OF_MARK,
     fixed_positions,
     form_for,
@@ -154,7 +154,7 @@ class _Analyzer:
                     rhymes=index in rhyme_lines,
                 )
             )
-        readings = self._readings(analysed_lines, faults, rhyme["groups"])
+        readings = self._readings(analysed_lines, faults)
         unknown = sorted(
             {
                 c
@@ -203,15 +203,13 @@ class _Analyzer:
             licences=licences,
         )
 
-    def _readings(
-        self, analysed: list[LineAnalysis], faults: list[Fault], groups: Sequence[str]
-    ) -> list[dict]:
+    def _readings(self, analysed: list[LineAnalysis], faults: list[Fault]) -> list[dict]:
         """The reading used where it matters (`RhymeScheme.reading_note`): a ◐ character at a fixed position,
         under 中华新韵 a character of two-tone readings at a fault (its message names it too), and a rhyme
-        character whose readings rhyme apart, in the reading that rhymes (`rhyme_reading_note`)."""
+        character read as its phrases mostly read it (`rhyme_reading_note`: 还 huán)."""
         found: dict[tuple[int, int], str] = {}
         for index, line in enumerate(analysed):
-            note = self.scheme.rhyme_reading_note(line.text, groups) if line.rhymes else None
+            note = self.scheme.rhyme_reading_note(line.text) if line.rhymes else None
             if note:
                 found[(index, len(line.text) - 1)] = note
         for index, line in enumerate(analysed):
@@ -431,14 +429,15 @@ class _Analyzer:
 
     def _judge_line(self, index: int, template: str) -> list[Fault]:
         """The line's tone faults against `template`, none where a 拗救 the tradition accepts explains them:
-        the 特拗 form of the line (TE_AO_TEMPLATES), or a 拗 the next line rescues (RESCUABLE_POSITIONS)."""
+        an accepted form of the line (LINE_VARIANTS: 特拗, 三仄尾), or a 拗 the next line rescues
+        (RESCUABLE_POSITIONS)."""
         faults = self._tone_faults(index, template, self.strictness)
         if not faults:
             return faults
-        variant = TE_AO_TEMPLATES.get(template)
-        if variant and not self._tone_faults(index, variant, STRICT):
-            self._licences[(index, template)] = _Licence("特拗", variant, ())
-            return []
+        for form, name in LINE_VARIANTS.get(template, ()):
+            if not self._tone_faults(index, form, STRICT):
+                self._licences[(index, template)] = _Licence(name, form, ())
+                return []
         positions = RESCUABLE_POSITIONS.get(template, ())
         if self._rescued(index) and all(f.name == "不协平仄" and f.index in positions for f in faults):
             excused = tuple(f.index for f in faults if f.index is not None)
@@ -515,7 +514,8 @@ def _joined(lines: list[str]) -> str:
 
 
 class _Licence(NamedTuple):
-    """A 拗救 that makes a line 合律: its kind (特拗, 拗救), the template the line takes, the positions excused."""
+    """What makes a line 合律 outside the chart: its kind (特拗, 三仄尾, 拗救), the template the line takes, the
+    positions excused."""
 
     kind: str
     template: str
@@ -524,7 +524,12 @@ class _Licence(NamedTuple):
     def describe(self, index: int, line: str, lines: Sequence[str]) -> dict:
         """{line, kind, positions, note}: the licence as the analysis reports it."""
         core_third = len(line) - 3
-        if self.kind == "特拗":
+        if self.kind == "三仄尾":
+            note = (
+                f"第{index + 1}句末三字「{line[-3:]}」皆仄（三仄尾），不算失律 "
+                f"(line {index + 1} ends in three oblique tones: no fault, unlike three level ones)"
+            )
+        elif self.kind == "特拗":
             swapped = line[core_third : core_third + 2]
             note = (
                 f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "

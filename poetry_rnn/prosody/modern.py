@@ -14,9 +14,10 @@ and in 生长 as zhǎng), on the simplified text. The rule, character by charact
    (scripts/build_prosody_data.py) holds the characters whose readings in pypinyin's phrase dictionary
    are at least 10 phrases, with the tone class other than the standard reading's taking at least 20 %
    of them (长 cháng/zhǎng, 为 wéi/wèi, 应 yīng/yìng; not 看, whose kān is 11 %, nor 金 春 风, which have
-   one reading). Its two readings: the standard one and the commonest of the other tone class. A level
-   character whose level readings rhyme apart as often is listed too (还 hái 开, huán 寒 in 归还 还乡, 87 %
-   of its phrases): either tone class, or either rhyme, as the position needs.
+   one reading). Its two readings: the standard one and the commonest of the other tone class.
+4. At the end of a line, outside any phrase, a level character whose readings rhyme apart takes the
+   reading most of its phrases have where that is not the standard one (the same file's "line_end"): 还
+   ends a line as huán (归还 还乡, 87 % of its phrases; hái means "still" and ends no line), 都 as dū.
 
 Tones 1–2 are 平, 3–4 仄. A reading's rhyme group comes from its final (14 groups, 一麻 … 十四姑).
 """
@@ -61,9 +62,22 @@ for _group, _finals in {
         _FINAL_GROUP[_final] = _group
 _APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})  # their "-i" is 支, not 齐
 _OWN_TONE = frozenset("一不")  # the phrase dictionary writes their sandhi; verse counts the own tone
+# Standard readings pypinyin gets wrong, as 现代汉语词典 and the 审音表 give them (迹 is jì; pypinyin lists
+# 跡, its traditional form, only as jī, and 颇 萎 甸 俟 first in a reading today's dictionaries drop).
+_STANDARD_FIXES = {
+    "迹": "jì",
+    "跡": "jì",
+    "蹟": "jì",
+    "颇": "pō",
+    "頗": "pō",
+    "萎": "wěi",
+    "甸": "diàn",
+    "俟": "sì",
+}
 
 PHRASE = "phrase"  # the phrase dictionary decided the reading
 STANDARD = "standard"  # no phrase: the character's standard reading
+LINE_END = "line end"  # no phrase, at a line end: the reading its phrases mostly have (rule 4)
 POLYPHONE = "polyphone"  # no phrase, a true modern polyphone: either tone
 UNKNOWN = "unknown"  # pypinyin has no toned reading for it
 
@@ -133,7 +147,9 @@ def listed_readings(char: str) -> tuple[str, ...]:
     if found is None:
         simple = to_simplified(char)
         found = PINYIN_DICT.get(ord(simple)) if len(simple) == 1 else None
-    return tuple(found.split(",")) if found else ()
+    readings = tuple(found.split(",")) if found else ()
+    fixed = _STANDARD_FIXES.get(char)
+    return (fixed, *(r for r in readings if r != fixed)) if fixed else readings
 
 
 def _toned(readings: tuple[str, ...]) -> list[Syllable]:
@@ -147,6 +163,24 @@ def _polyphones() -> dict[str, tuple[str, str]]:
         return {}
     with open(path, encoding="utf-8") as handle:
         return {char: (pair[0], pair[1]) for char, pair in json.load(handle)["readings"].items()}
+
+
+@lru_cache(maxsize=1)
+def _line_end_readings() -> dict[str, str]:
+    path = DATA_DIR / POLYPHONES_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return dict(json.load(handle).get("line_end", {}))
+
+
+def line_end_reading(char: str) -> ModernReading:
+    """`char` read at the end of a line, outside any phrase (rule 4): 还 huán; otherwise `char_reading`."""
+    written = _line_end_readings().get(normalize_variants(char))
+    found = syllable(written) if written else None
+    if found is None:
+        return char_reading(char)
+    return ModernReading(normalize_variants(char), (found,), LINE_END)
 
 
 def polyphone_readings(char: str) -> tuple[str, str] | None:
@@ -210,6 +244,8 @@ def line_readings(line: str) -> tuple[ModernReading, ...]:
             written = chars[start : start + len(segment)]
             decided = _phrase_reading(char, phrase[offset][0], written) if phrase else None
             readings.append(decided or char_reading(char))
+    if readings and readings[-1].source == STANDARD:
+        readings[-1] = line_end_reading(readings[-1].char)
     return tuple(readings)
 
 
@@ -238,6 +274,7 @@ def surprising_pairs() -> dict[str, tuple[tuple[str, str | None, str | None], ..
 
 
 __all__ = [
+    "LINE_END",
     "PHRASE",
     "POLYPHONE",
     "STANDARD",
@@ -246,6 +283,7 @@ __all__ = [
     "ModernReading",
     "Syllable",
     "char_reading",
+    "line_end_reading",
     "line_readings",
     "listed_readings",
     "polyphone_readings",

@@ -118,12 +118,13 @@ LINE_TEMPLATES: dict[int, dict[str, str]] = {
 GU_PING_TEMPLATES = frozenset({LINE_TEMPLATES[5]["平起平收"], LINE_TEMPLATES[7]["仄起平收"]})
 
 
-# 拗救 (王力《诗词格律》): lines outside the charts that regulated verse accepts.
-# 特拗: in 平平平仄仄 (七言 仄仄平平平仄仄) the third and fourth characters of the five-character core may
-# swap tones, 平平仄平仄, provided the core's first character stays 平. Chart template → the accepted form.
-TE_AO_TEMPLATES: dict[str, str] = {
-    LINE_TEMPLATES[5]["平起仄收"]: "平平仄平仄",
-    LINE_TEMPLATES[7]["仄起仄收"]: "中仄平平仄平仄",
+# Lines outside the charts that regulated verse accepts (王力《诗词格律》), chart template → (form, name):
+# 特拗: in 平平平仄仄 (七言 仄仄平平平仄仄) the third and fourth characters of the five-character core swap
+# tones, 平平仄平仄; 三仄尾: the core's third is 仄 too, 平平仄仄仄 (three oblique tones at the end are no
+# fault, unlike 三平尾). Either way the core's first character stays 平.
+LINE_VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
+    LINE_TEMPLATES[5]["平起仄收"]: (("平平仄平仄", "特拗"), ("平平仄仄仄", "三仄尾")),
+    LINE_TEMPLATES[7]["仄起仄收"]: (("中仄平平仄平仄", "特拗"), ("中仄平平仄仄仄", "三仄尾")),
 }
 # 对句相救: in 仄仄平平仄 (七言 平平仄仄平平仄) the core's third and fourth characters may be 仄 (小拗,
 # 大拗) when the next line, 平平仄仄平, takes 平 at its core's third character (平平平仄平; rescue_position).
@@ -146,7 +147,7 @@ def _rescuing(template: str) -> str:
 
 # Templates of a line in a 拗救 form: judged as written at any strictness (一三五不论 would undo the
 # condition that makes them acceptable, e.g. the 平 that opens a 特拗 line or rescues a 拗).
-LICENSED_TEMPLATES = frozenset(TE_AO_TEMPLATES.values()) | frozenset(
+LICENSED_TEMPLATES = frozenset(form for forms in LINE_VARIANTS.values() for form, _ in forms) | frozenset(
     _rescuing(LINE_TEMPLATES[n][t]) for n, t in ((5, "平起平收"), (7, "仄起平收"))
 )
 
@@ -182,7 +183,9 @@ class TonePattern:
     line_types: tuple[str, ...]
     lines: tuple[str, ...]  # template per line, e.g. "中平中仄仄平平"
     rhyme_lines: tuple[int, ...]  # 0-based lines whose last character rhymes
-    licence: str = ""  # 特拗 or 拗救 for a pattern whose first line takes that form (first_line_licences)
+    licence: str = (
+        ""  # 特拗, 三仄尾 or 拗救 for a pattern whose first line takes that form (first_line_licences)
+    )
 
     @property
     def line_count(self) -> int:
@@ -238,13 +241,14 @@ def tone_patterns(form: Form | str) -> list[TonePattern]:
 
 
 def first_line_licences(pattern: TonePattern) -> list[TonePattern]:
-    """`pattern` with its first line in a 拗救 form, where it has one (for a given first line, so that a line
-    the checker accepts is one the decoder continues): the 特拗 form, or 拗 at RESCUABLE_POSITIONS with the
-    second line rescuing it."""
+    """`pattern` with its first line in an accepted form outside the chart, where it has one (for a given
+    first line, so that a line the checker accepts is one the decoder continues): LINE_VARIANTS, or 拗 at
+    RESCUABLE_POSITIONS with the second line rescuing it."""
     first = pattern.lines[0]
-    found = []
-    if first in TE_AO_TEMPLATES:
-        found.append(replace(pattern, lines=(TE_AO_TEMPLATES[first], *pattern.lines[1:]), licence="特拗"))
+    found = [
+        replace(pattern, lines=(form, *pattern.lines[1:]), licence=name)
+        for form, name in LINE_VARIANTS.get(first, ())
+    ]
     positions = RESCUABLE_POSITIONS.get(first, ())
     if positions and pattern.line_count > 1:
         opened = "".join(FREE_MARK if i in positions else mark for i, mark in enumerate(first))

@@ -9,9 +9,8 @@ character's tones and groups as read there (`line_tones`, `line_rhyme_groups`).
   from (发 → 發 ∪ 髮), so user input in either script works. `reading_note` says which reading a line
   position took (「看」读平).
 - 中华新韵 reads by today's Standard Mandarin (`poetry_rnn.prosody.modern`): a character alone takes its
-  standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长
-  平 or 仄; 还 rhymes as hái or huán); in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长
-  zhǎng; 归还 huán).
+  standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长);
+  in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长 zhǎng), and a line ends in 还 huán.
 
 Per-character lookups are dict-based and cached; the decoder builds its vocabulary masks from them.
 """
@@ -21,17 +20,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.modern import (
+    LINE_END,
     PHRASE,
     XINYUN_GROUPS,
     ModernReading,
     char_reading,
+    line_end_reading,
     line_readings,
     listed_readings,
     syllable,
@@ -169,16 +170,13 @@ class RhymeScheme:
         where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
         return f"「{char}」读{reading.pinyin}{where}"
 
-    def rhyme_reading_note(self, line: str, groups: Iterable[str]) -> str | None:
-        """中华新韵: for a line-end character whose level readings rhyme apart (还 hái 开, huán 寒) and that
-        rhymes here in one of `groups`, the reading that rhymes, 「还」读huán; None elsewhere."""
+    def rhyme_reading_note(self, line: str) -> str | None:
+        """中华新韵: for a line-end character read as its phrases mostly read it, not in its standard
+        reading (still rhyming apart: 还 huán 寒, not hái 开), that reading, 「还」读huán; None elsewhere."""
         if self._read_line is None or not line:
             return None
-        level = [s for s in self._read_line(line)[-1].syllables if s.tone == PING and s.group]
-        taken = [s for s in level if s.group in set(groups)]
-        if len({s.group for s in level}) < 2 or len(taken) != 1:
-            return None
-        return f"「{line[-1]}」读{taken[0].pinyin}"
+        last = self._read_line(line)[-1]
+        return f"「{line[-1]}」读{last.pinyin}" if last.source == LINE_END else None
 
     def rare_reading_note(self, char: str) -> str | None:
         """For a character read without a reading the rhyme book lists but Tang regulated verse hardly
@@ -448,6 +446,11 @@ def _load_pingshui(verse_readings: bool = True) -> RhymeScheme:
             tone = PING if group in level_groups else ZE
             for char in chars:
                 readings.setdefault(normalize_variants(char), set()).add(Reading(group, tone))
+        for group, chars in supplement.get("errata", {}).items():  # readings the table lists wrongly
+            for char in chars:
+                readings[normalize_variants(char)].discard(
+                    Reading(group, PING if group in level_groups else ZE)
+                )
     simplified_labels = to_simplified("\n".join(all_groups)).split("\n")
     labels = dict(zip(all_groups, zip(all_groups, simplified_labels, strict=True), strict=True))
     for alias, target in supplement["aliases"].items():
@@ -507,9 +510,10 @@ _XINYUN_NUMBERS = "一二三四五六七八九十"
 
 @cache
 def _xinyun_read(char: str) -> frozenset[Reading]:
-    """A character's 新韵 readings on its own (`modern.char_reading`): the standard reading, both readings
-    of a true modern polyphone; neutral and syllabic-nasal readings (嗯 ń) carry no rhyme."""
-    return frozenset(Reading(s.group, s.tone) for s in char_reading(char).syllables if s.group)
+    """A character's 新韵 readings on its own, as it would end a line (`modern.line_end_reading`): the
+    standard reading, both readings of a true modern polyphone, 还 as huán; neutral and syllabic-nasal
+    readings (嗯 ń) carry no rhyme."""
+    return frozenset(Reading(s.group, s.tone) for s in line_end_reading(char).syllables if s.group)
 
 
 def _xinyun_main_groups(char: str) -> frozenset[str]:
