@@ -175,6 +175,13 @@ def test_ao_rescued_by_the_next_line():
     assert fault_sites(unrescued) == [("不协平仄", 2, 3)] and not unrescued.licences
 
 
+def test_a_line_alone_says_a_next_line_could_rescue_it():
+    analysis = analyze("野火燒不盡")
+    assert fault_sites(analysis) == [("不协平仄", 0, 3)]
+    assert any("对句第3字用平声可救" in note for note in analysis.notes)
+    assert not any("可救" in note for note in analyze("白日依山盡").notes)  # nothing to rescue
+
+
 def test_a_rescue_excuses_only_the_core_of_its_own_line():
     # 仄仄仄仄仄 with 2nd-character faults elsewhere: 野 → 原 makes the 2nd character wrong, not excused
     analysis = analyze(FU_DE.replace("野火燒不盡", "野原燒不盡"))

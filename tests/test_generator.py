@@ -148,6 +148,12 @@ def test_a_first_line_in_a_licensed_form_is_continued(generator, tone):
                 assert "ping" in get_scheme("pingshui").tones(poem.lines[1][2])
 
 
+def test_a_simplified_first_line_is_written_in_traditional_throughout(generator):
+    # the model knows 径 as well as 徑: a simplified line still comes back in traditional characters
+    poem = generator.generate(form="qijue", first_line="远上寒山石径斜", n=1, seed=2, script="traditional")[0]
+    assert poem.lines[0] == "遠上寒山石徑斜"
+
+
 def test_first_line_that_rhymes_fixes_the_rhyme_group(generator):
     poems = generator.generate(form="qijue", first_line="朝辭白帝彩雲間", n=4, seed=6)
     for poem in poems:
@@ -332,6 +338,22 @@ def test_first_line_against_the_rhyme_group_or_pattern(generator):
     assert caught.value.field == "first_line"
 
 
+@pytest.mark.parametrize(
+    ("line", "tone", "breaks"),
+    [
+        ("渭水东流深", "standard", "三平尾「东流深」"),  # 一三五不论 leaves only the 三平尾 to name
+        ("远山不见人", "strict", "孤平 1「远」→平"),
+        ("远山不见人", "standard", "孤平 1「远」→平"),
+    ],
+)
+def test_a_refused_first_line_names_the_character_to_change(generator, line, tone, breaks):
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", first_line=line, tone=tone, n=1, seed=1)
+    assert breaks in str(caught.value) and caught.value.field == "first_line"
+    if tone == "standard":  # the templates shown are those the decoder judges by: 2-4-6 and the end
+        assert "中平中仄仄" in str(caught.value) and "中平平仄仄" not in str(caught.value)
+
+
 def test_a_first_line_that_only_its_first_line_rhymes_choice_rules_out(generator):
     # 白日依山尽 keeps 仄起首句不入韵: asking for a rhyming first line is what refuses it, and it says so
     with pytest.raises(UserError) as caught:
@@ -502,6 +524,16 @@ def test_cli_pretty_output(tiny_model_dir, capsys):
     assert "對仗" in capsys.readouterr().out
     with pytest.raises(UserError, match=r"allowed: strict \(严格\), standard \(一三五不论\), off"):
         run(parser.parse_args(["--model", str(tiny_model_dir), "--tone", "loose"]))
+    # a first line in 特拗 form: the licence the poem uses is named
+    assert (
+        run(
+            parser.parse_args(
+                ["--model", str(tiny_model_dir), "--form", "wujue", "--first-line", "移舟泊烟渚"]
+            )
+        )
+        == 0
+    )
+    assert "特拗 licence: 第1句「泊烟」平仄互换" in capsys.readouterr().out
 
 
 def test_sentencepiece_tokenizer_with_multi_character_pieces(corpus_lines):

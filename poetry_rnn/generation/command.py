@@ -96,5 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if poem.plan:
             print("  plan: " + " · ".join(poem.plan))
         print("  " + poem.verdict())
+        for licence in poem.analysis.licences:  # a given first line in 特拗, 三仄尾 or 拗 form
+            print(f"  {licence['kind']} licence: {licence['note']}")
         print()
     return 0

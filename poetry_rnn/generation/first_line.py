@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from poetry_rnn.decoding.rules import AcrosticRule, RhymeRule, Rule, ToneRule
 from poetry_rnn.decoding.rules.heard import HeardLineRule
+from poetry_rnn.decoding.rules.tone import relaxed_template
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.resolve import ResolvedRequest
 from poetry_rnn.prosody.heard import line_breaks
-from poetry_rnn.prosody.patterns import TonePattern, fits, tone_marks, tone_patterns
+from poetry_rnn.prosody.patterns import (
+    STANDARD,
+    STRICT,
+    TonePattern,
+    fits,
+    gu_ping_position,
+    tone_marks,
+    tone_patterns,
+)
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.script import convert
 
@@ -51,7 +60,11 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
                 template=ruled_out.lines[0],
             )
         templates = list(dict.fromkeys(p.lines[0] for p in request.patterns if not p.licence))
-        nearest, breaks = nearest_template(scheme, request.first_line, line, templates, request.strictness)
+        if (
+            request.strictness == STANDARD
+        ):  # as the decoder judges: 2-4-6 and the end, 孤平 and 三平尾 guarded
+            templates = list(dict.fromkeys(relaxed_template(t, STANDARD) for t in templates))
+        nearest, breaks = nearest_template(scheme, request.first_line, line, templates, STRICT)
         return UserError.of(
             "first_line_tone",
             "first_line",
@@ -116,7 +129,12 @@ def nearest_template(
         judged, key=lambda item: len(item[1].tone_positions) + item[1].gu_ping + item[1].san_ping_wei
     )
     breaks = [f"{i + 1}「{shown[i]}」→{template[i]}" for i in broken.tone_positions]
-    breaks += ["孤平"] * broken.gu_ping + ["三平尾"] * broken.san_ping_wei
+    if broken.gu_ping:
+        position = gu_ping_position(template)
+        assert position is not None
+        breaks.append(f"孤平 {position + 1}「{shown[position]}」→平")
+    if broken.san_ping_wei:
+        breaks.append(f"三平尾「{shown[-3:]}」")
     return template, breaks
 
 

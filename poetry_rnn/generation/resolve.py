@@ -21,7 +21,13 @@ from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, first_line_licences, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
-from poetry_rnn.script import SimplifiedIndex, normalize_variants, standard_forms, to_traditional
+from poetry_rnn.script import (
+    SimplifiedIndex,
+    normalize_variants,
+    standard_forms,
+    to_simplified,
+    to_traditional,
+)
 
 __all__ = ["ResolvedRequest", "resolve_request"]
 
@@ -205,14 +211,21 @@ def usable_rhyme_chars(tables: VocabularyTables, scheme: str, group: str) -> fro
 
 def to_model_script(text: str, tables: VocabularyTables) -> str:
     """Input in either script → the characters the model writes (traditional for the default model).
-    A character the model knows stays as it is; others are converted."""
+    Simplified input (nothing in it is traditional only) is converted wherever the model knows the
+    converted character (径 → 徑, though the model knows 径 too); otherwise a character the model knows stays
+    as it is (云 in a traditional line is not 雲) and the others are converted."""
     known = tables.ids_starting_with
     converted = to_traditional(text)
+    simplified = converted != text and to_simplified(text) == text
     if len(converted) != len(text):
         written = "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
     else:
         written = "".join(
-            normalize_variants(c) if normalize_variants(c) in known else t
+            normalize_variants(t)
+            if simplified and normalize_variants(t) in known
+            else normalize_variants(c)
+            if normalize_variants(c) in known
+            else t
             for c, t in zip(text, converted, strict=True)
         )
     return "".join(_chinese_spelling(c, known) for c in written)

@@ -167,6 +167,9 @@ class _Analyzer:
             self.notes.append(
                 f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
             )
+        rescuable = self._rescuable_alone(starts, first_line_rhymes, faults)
+        if rescuable:
+            self.notes.append(rescuable)
         oblique = oblique_rhyme_note(self.scheme, self.lines, self.script)
         if oblique:
             self.notes.append(oblique)
@@ -444,6 +447,21 @@ class _Analyzer:
             self._licences[(index, template)] = _Licence("拗救", template, excused)
             return []
         return faults
+
+    def _rescuable_alone(
+        self, starts: list[bool], first_line_rhymes: bool, faults: list[Fault]
+    ) -> str | None:
+        """For a single line whose only faults a next line could rescue (对句相救): a note saying how."""
+        if len(self.lines) != 1 or not self.valid[0] or not faults:
+            return None
+        positions = RESCUABLE_POSITIONS.get(self._template(0, starts[0], first_line_rhymes), ())
+        if not all(f.name == "不协平仄" and f.index in positions for f in faults):
+            return None
+        rescue = rescue_position(self.chars_per_line) + 1
+        return (
+            f"此句之拗，对句第{rescue}字用平声可救（对句相救），合律 (a next line with a level character "
+            f"{rescue} would rescue this, 对句相救)"
+        )
 
     def _rescued(self, index: int) -> bool:
         """Whether line `index` opens a couplet whose second line takes 平 at rescue_position."""
