@@ -215,7 +215,6 @@ class _Analyzer:
             note = self.scheme.rhyme_reading_note(line.text) if line.rhymes else None
             if note:
                 found[(index, len(line.text) - 1)] = note
-        for index, line in enumerate(analysed):
             if not line.template:
                 continue
             for position in fixed_positions(line.template, self.strictness):
@@ -441,8 +440,7 @@ class _Analyzer:
             if not self._tone_faults(index, form, STRICT):
                 self._licences[(index, template)] = _Licence(name, form, ())
                 return []
-        positions = RESCUABLE_POSITIONS.get(template, ())
-        if self._rescued(index) and all(f.name == "不协平仄" and f.index in positions for f in faults):
+        if self._rescued(index) and _rescuable(template, faults):
             excused = tuple(f.index for f in faults if f.index is not None)
             self._licences[(index, template)] = _Licence("拗救", template, excused)
             return []
@@ -454,8 +452,7 @@ class _Analyzer:
         """For a single line whose only faults a next line could rescue (对句相救): a note saying how."""
         if len(self.lines) != 1 or not self.valid[0] or not faults:
             return None
-        positions = RESCUABLE_POSITIONS.get(self._template(0, starts[0], first_line_rhymes), ())
-        if not all(f.name == "不协平仄" and f.index in positions for f in faults):
+        if not _rescuable(self._template(0, starts[0], first_line_rhymes), faults):
             return None
         rescue = rescue_position(self.chars_per_line) + 1
         return (
@@ -525,6 +522,12 @@ class _Analyzer:
             self.scheme, self.lines, last_tones, self.last_groups, positions, Fault, self.script
         )
         return faults, {"groups": groups, "borrowed": borrowed}
+
+
+def _rescuable(template: str, faults: Sequence[Fault]) -> bool:
+    """Whether every fault is a 拗 that a next line's 平 could rescue (RESCUABLE_POSITIONS)."""
+    positions = RESCUABLE_POSITIONS.get(template, ())
+    return all(f.name == "不协平仄" and f.index in positions for f in faults)
 
 
 def _joined(lines: list[str]) -> str:
