@@ -60,9 +60,8 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
                 template=ruled_out.lines[0],
             )
         templates = list(dict.fromkeys(p.lines[0] for p in request.patterns if not p.licence))
-        if (
-            request.strictness == STANDARD
-        ):  # as the decoder judges: 2-4-6 and the end, 孤平 and 三平尾 guarded
+        # judged as the decoder judges: under standard, 2-4-6 and the end, with 孤平 and 三平尾 guarded
+        if request.strictness == STANDARD:
             templates = list(dict.fromkeys(relaxed_template(t, STANDARD) for t in templates))
         nearest, breaks = nearest_template(scheme, request.first_line, line, templates, STRICT)
         return UserError.of(

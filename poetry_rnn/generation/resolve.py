@@ -220,14 +220,13 @@ def to_model_script(text: str, tables: VocabularyTables) -> str:
     if len(converted) != len(text):
         written = "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
     else:
-        written = "".join(
-            normalize_variants(t)
-            if simplified and normalize_variants(t) in known
-            else normalize_variants(c)
-            if normalize_variants(c) in known
-            else t
-            for c, t in zip(text, converted, strict=True)
-        )
+        chosen = []
+        for given, traditional in zip(text, converted, strict=True):
+            # simplified input: the converted character first; otherwise the character as given first
+            options = (traditional, given) if simplified else (given,)
+            kept = [normalize_variants(c) for c in options if normalize_variants(c) in known]
+            chosen.append(kept[0] if kept else traditional)
+        written = "".join(chosen)
     return "".join(_chinese_spelling(c, known) for c in written)
 
 

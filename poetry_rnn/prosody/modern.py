@@ -137,7 +137,8 @@ def syllable(pinyin: str) -> Syllable | None:
 @lru_cache(maxsize=65536)
 def listed_readings(char: str) -> tuple[str, ...]:
     """Every reading pypinyin lists for `char` as written (tone marks; neutral ones included), in its
-    order; for a character pypinyin lacks, those of its simplified form."""
+    order; for a character pypinyin lacks, those of its simplified form. Where pypinyin's first reading is
+    wrong today (_STANDARD_FIXES), the right one comes first."""
     import_modules(*PYPINYIN)
     from pypinyin.constants import PINYIN_DICT
 
@@ -157,21 +158,22 @@ def _toned(readings: tuple[str, ...]) -> list[Syllable]:
 
 
 @lru_cache(maxsize=1)
-def _polyphones() -> dict[str, tuple[str, str]]:
+def _polyphone_table() -> dict:
+    """data/xinyun_polyphones.json: "readings" (rule 3) and "line_end" (rule 4); empty without the file."""
     path = DATA_DIR / POLYPHONES_FILE
     if not path.exists():
         return {}
     with open(path, encoding="utf-8") as handle:
-        return {char: (pair[0], pair[1]) for char, pair in json.load(handle)["readings"].items()}
+        return json.load(handle)
 
 
 @lru_cache(maxsize=1)
+def _polyphones() -> dict[str, tuple[str, str]]:
+    return {char: (pair[0], pair[1]) for char, pair in _polyphone_table().get("readings", {}).items()}
+
+
 def _line_end_readings() -> dict[str, str]:
-    path = DATA_DIR / POLYPHONES_FILE
-    if not path.exists():
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        return dict(json.load(handle).get("line_end", {}))
+    return _polyphone_table().get("line_end", {})
 
 
 def line_end_reading(char: str) -> ModernReading:
