@@ -802,3 +802,13 @@ def test_a_batch_passes_over_blank_lines_and_keeps_the_line_numbers():
     rows = list(check_batch([DENG_GUANQUE_LOU + "\n", "\n", "   \n", "白日依山尽\n", DENG_GUANQUE_LOU]))
     assert [row["line"] for row in rows] == [1, 4, 5]
     assert rows[0]["ok"] and "error" in rows[1] and rows[2]["ok"]
+
+
+def test_a_first_line_ending_in_a_polyphone_that_rhymes_is_taken_as_rhyming():
+    # 征 (simplified: also 徵, 仄) ends line 1 of a 五绝 rhyming in 庚: read as a rhyme, 首句入韵, not the
+    # 五言 default of an unrhymed first line; a polyphone that rhymes with nothing keeps the default
+    analysis = analyze("秋风送远征，落日照孤城。野旷人烟少，山高鸟道横。")
+    assert analysis.ok and analysis.pattern == "平起首句入韵"
+    assert 0 in {i for i, line in enumerate(analysis.lines) if line.rhymes}
+    analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    assert analysis.pattern == "仄起首句不入韵"

@@ -735,3 +735,16 @@ def test_cli_shows_each_couplets_verdict(tiny_model_dir, capsys):
     assert record["couplets"][1]["parallel"] and record["parallel_faults"] == []
     with pytest.raises(SystemExit):
         parser.parse_args(["--parallel", "maybe"])
+
+
+def test_the_decoder_reads_its_traditional_characters_as_written(generator):
+    # The model writes traditional script, where 征 is 征 (平) and not 徵 (仄 too): the decoder's tables read
+    # it as the checker reads a traditional poem, so a first line that needs 征 仄 is refused, and says why.
+    tables = generator.tables.scheme("pingshui")
+    assert tables.scheme.tones("征") == {"ping"} and tables.scheme.tones("干") == {"ping"}
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qijue", first_line="遠征千山雪未消", tone="strict", n=1, seed=1)
+    assert "2「征」→仄" in str(caught.value) and caught.value.field == "first_line"
+    # where 征 may stay 平, the line is continued and the poem checks in traditional script
+    poem = generator.generate(form="qijue", first_line="萬里長征人未還", n=1, seed=1, script="traditional")[0]
+    assert poem.lines[0] == "萬里長征人未還" and poem.ok and analyze(poem.text).ok

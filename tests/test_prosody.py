@@ -149,6 +149,32 @@ def test_simplified_character_inherits_all_traditional_readings(pingshui, xinyun
     assert pingshui.rhyme_groups("干") >= pingshui.rhyme_groups("乾") | pingshui.rhyme_groups("干")
 
 
+def test_a_traditional_text_reads_a_table_character_as_itself(pingshui, xinyun):
+    # In traditional script 干 is 干 (寒, level) and 征 is 征 (庚, level): the 仄 of 幹 and 徵 belongs to
+    # those characters, which only a simplified 干 or 征 may stand for.
+    traditional = pingshui.for_text("征人去日殷勤囑，歸雁來時數附書。")
+    assert traditional.tones("征") == P and traditional.tones("干") == P
+    assert traditional.rhyme_groups("干") == pingshui.as_traditional().rhyme_groups("干")
+    assert pingshui.tones("征") == BOTH  # read alone or in simplified text, still both
+    assert pingshui.for_text("征人去日殷勤嘱，归雁来时数附书。") is pingshui
+    assert pingshui.for_text("干戈寥落四周星") is pingshui  # nothing shows the script: inherited readings
+    # characters outside the table and simplified forms read as before in the traditional view
+    assert traditional.tones("發") == pingshui.tones("發") and traditional.tones("发") == pingshui.tones("发")
+    assert traditional.tones("看") == BOTH  # a true polyphone of the table keeps both
+    assert xinyun.for_text("征人去日殷勤囑") is xinyun  # 新韵 reads the character as written anyway
+
+
+def test_the_checker_reads_a_traditional_poem_as_written():
+    from poetry_rnn.prosody.check import analyze
+
+    # 征 as the 2nd character of 仄仄平平仄仄平 needs 仄: only a simplified 征 (maybe 徵) may have it
+    traditional = analyze("遠征千山雪未消", strictness=STRICT)
+    simplified = analyze("远征千山雪未消", strictness=STRICT)
+    assert [(f.name, f.index) for f in traditional.faults] == [("不协平仄", 1)]
+    assert traditional.lines[0].chars[1].tones == ["ping"]
+    assert simplified.ok and simplified.lines[0].chars[1].tones == ["ping", "ze"]
+
+
 def test_every_table_character_keeps_its_readings_when_simplified(pingshui):
     chars = sorted(pingshui.characters)
     simplified = to_simplified("\n".join(chars)).split("\n")

@@ -130,9 +130,9 @@ class VocabularyTables:
             with self._lock:
                 tables = self._schemes.get(name)
                 if tables is None:
-                    tables = build_scheme_tables(
-                        get_scheme(name), self.chars, self.length_exactly[1], self.mask_of
-                    )
+                    # a traditional vocabulary's 干 is 干 (平), as the checker reads a traditional poem
+                    scheme = get_scheme(name).for_text("".join(self.chars))
+                    tables = build_scheme_tables(scheme, self.chars, self.length_exactly[1], self.mask_of)
                     self._schemes[name] = tables
         return tables
 

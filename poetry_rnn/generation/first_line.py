@@ -30,7 +30,7 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
     if isinstance(rule, AcrosticRule):
         return UserError.of("first_line_head", "first_line", head=line[0])
     if isinstance(rule, ToneRule):
-        scheme = get_scheme(request.tone_scheme)
+        scheme = rule.scheme.scheme  # as the decoder read the line (a traditional 干 is 平 only)
         # a character with no tone at all fits no pattern: no template is nearer than another
         unread = [
             c for c, tones in zip(line, scheme.line_tones(request.first_line), strict=True) if not tones

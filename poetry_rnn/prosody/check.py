@@ -90,15 +90,15 @@ def analyze_lines(
 class _Analyzer:
     def __init__(self, lines: list[str], scheme: RhymeScheme, strictness: str, notes: list[str]):
         self.lines = lines
-        self.scheme = scheme
+        joined = "".join(lines)
+        self.scheme = scheme.for_text(joined)  # a traditional poem's 干 is 干 (平), not also 幹 (仄)
         self.strictness = strictness
         self.notes = notes
         # rhyme group labels in the poem's script: 下平七阳 for a simplified poem, 下平七陽 for a traditional one
-        joined = "".join(lines)
         self.script = "simplified" if to_traditional(joined) != joined else None
         # each line read as a whole: 平水韵 per character; 中华新韵 the modern reading in context
-        self.tones = [list(scheme.line_tones(line)) for line in lines]
-        self.last_groups = [scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines]
+        self.tones = [list(self.scheme.line_tones(line)) for line in lines]
+        self.last_groups = [self.scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines]
         lengths = Counter(len(line) for line in lines)
         regular = [n for n in (5, 7) if lengths[n]]
         # The intended line length: the commonest of 5/7 (ties → 7), else the commonest length.
@@ -240,7 +240,8 @@ class _Analyzer:
                 note = self.scheme.rare_reading_note(text[position])
                 if note and (fault.line, position) not in found:
                     found[(fault.line, position)] = note
-                    fault.message += f" [{note}]"
+                    if f"[{note}]" not in fault.message:  # 雲沈沈: one note for both 沈
+                        fault.message += f" [{note}]"
         return [
             {"line": line, "index": position, "char": self.lines[line][position], "note": note}
             for (line, position), note in sorted(found.items())
@@ -306,13 +307,16 @@ class _Analyzer:
 
     # -- pattern choice -----------------------------------------------------------------------------
     def _first_line_options(self) -> list[bool]:
-        # On a tie: a first line ending surely 平 rhymes, surely 仄 does not; otherwise the usual choice
-        # (七言 首句入韵, 五言 不入韵).
+        # On a tie: a first line ending surely 平 rhymes, surely 仄 does not; a polyphone that rhymes with
+        # the even lines (征 in a 庚 poem) rhymes; otherwise the usual choice (七言 首句入韵, 五言 不入韵).
         last = self.tones[0][-1] if self.lines and self.lines[0] else frozenset()
         if last == {PING}:
             return [True, False]
         if last == {ZE}:
             return [False, True]
+        even_ends = [groups for groups in self.last_groups[1::2] if groups]
+        if last and even_ends and self.last_groups[0] & frozenset.intersection(*even_ends):
+            return [True, False]
         return [True, False] if self.chars_per_line == 7 else [False, True]
 
     def _rhyme_lines(self, first_line_rhymes: bool) -> set[int]:

@@ -17,6 +17,7 @@ Per-character lookups are dict-based and cached; the decoder builds its vocabula
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
@@ -38,7 +39,8 @@ from poetry_rnn.prosody.modern import (
     syllable,
 )
 from poetry_rnn.prosody.tones import PING, TONES, ZE
-from poetry_rnn.script import normalize_variants, standard_forms, to_simplified, to_traditional
+from poetry_rnn.prosody.origins import script_origins, written_in_traditional
+from poetry_rnn.script import normalize_variants, to_simplified
 
 SCHEMES = ("pingshui", "xinyun")
 
@@ -93,7 +95,10 @@ class RhymeScheme:
         self._labels = labels  # group → (traditional label, simplified label)
         self._native_script = native_script
         self._rank = rank  # commonness rank of a character (for example lists)
-        self._origins = _script_origins(characters, tuple(sorted((aliases or {}).items())))
+        self._aliases = aliases or {}
+        self._origins = script_origins(characters, tuple(sorted(self._aliases.items())))
+        self._as_traditional: RhymeScheme | None = None  # the view `for_text` gives a traditional poem
+        self._reads_as_written = False  # in that view: a table character reads as itself alone
         # 新韵 reads the character as written (pypinyin knows both scripts), so no inheritance across
         # scripts; with it, 发 would read fā and fà, every traditional source's reading at once.
         self._inherits_script = read_line is None
@@ -125,6 +130,26 @@ class RhymeScheme:
 
     def is_known(self, char: str) -> bool:
         return bool(self._lookup(char))
+
+    def for_text(self, text: str) -> RhymeScheme:
+        """This scheme as it reads `text`. Where `text` is written in traditional script, a character of
+        the table reads as itself alone: 干 平 and 征 平, not also the 仄 of 幹 and 徵, which only a
+        simplified 干 or 征 may stand for. Otherwise (simplified or undecided text, 中华新韵) the scheme."""
+        if not self._inherits_script or not written_in_traditional(text, self.characters):
+            return self
+        return self.as_traditional()
+
+    def as_traditional(self) -> RhymeScheme:
+        """The view of this scheme for text known to be in traditional script (see `for_text`); the
+        decoder reads a traditional vocabulary through it."""
+        if not self._inherits_script or self._reads_as_written:
+            return self
+        if self._as_traditional is None:
+            view = copy.copy(self)
+            view._reads_as_written = True
+            view._members = None
+            self._as_traditional = view
+        return self._as_traditional
 
     # -- per line -----------------------------------------------------------------------------------
     @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
@@ -183,7 +208,7 @@ class RhymeScheme:
         uses (平水韵: 不 as 平, 空 as 仄): a note saying so; None for any other character."""
         if not self._inherits_script:
             return None
-        rare = {self._rare_tones[c] for c in self._origins(char) if c in self._rare_tones}
+        rare = {self._rare_tones[c] for c in self._sources(char) if c in self._rare_tones}
         rare -= self.tones(char)  # a simplified form may have the tone through another source
         if not rare:
             return None
@@ -295,9 +320,16 @@ class RhymeScheme:
         if not self._inherits_script:
             return self._read(normalize_variants(char)) if len(char) == 1 else frozenset()
         found: set[Reading] = set()
-        for origin in self._origins(char):
+        for origin in self._sources(char):
             found |= self._read(origin)
         return frozenset(found)
+
+    def _sources(self, char: str) -> frozenset[str]:
+        """The table characters whose readings `char` has (see `for_text` for the traditional view)."""
+        own = normalize_variants(char)
+        if self._reads_as_written and own in self.characters:
+            return frozenset({own, self._aliases[own]} if own in self._aliases else {own})
+        return self._origins(char)
 
     @lru_cache(maxsize=65536)  # noqa: B019
     def _tones(self, char: str) -> frozenset[str]:
@@ -306,50 +338,6 @@ class RhymeScheme:
     @lru_cache(maxsize=65536)  # noqa: B019
     def _rhyme_groups(self, char: str) -> frozenset[str]:
         return frozenset(r.group for r in self._lookup(char) if r.tone == PING)
-
-
-@lru_cache(maxsize=4)
-def _script_origins(table_chars: frozenset[str], aliases: tuple[tuple[str, str], ...] = ()):
-    """A function char → the table characters whose readings `char` has.
-
-    That is the character itself (after variant normalisation, 爲 → 為); for a simplified character, every
-    table character that simplifies to it (发 → 發 髮); an alias from the supplement (爐 read as 鑪); and,
-    for a variant the table lacks, the table characters sharing its simplified form (迴 → 回); failing
-    all of these, the standard form of a Japanese or regional spelling (隠 → 隱, `script.standard_forms`).
-    """
-    chars = sorted(table_chars)
-    # One conversion call; newlines keep OpenCC from matching multi-character phrases.
-    simplified = to_simplified("\n".join(chars)).split("\n")
-    by_simplified: dict[str, set[str]] = {}
-    if len(simplified) == len(chars):
-        for trad, simple in zip(chars, simplified, strict=True):
-            if len(simple) == 1 and simple != trad:
-                by_simplified.setdefault(simple, set()).add(trad)
-    alias_of = dict(aliases)
-
-    @lru_cache(maxsize=65536)
-    def chinese_origins(char: str) -> frozenset[str]:
-        char = normalize_variants(char)
-        found = {char} | by_simplified.get(char, set())
-        if len(char) != 1:
-            return frozenset(found)
-        if not found & table_chars:
-            found.add(normalize_variants(to_traditional(char)))
-        found |= {alias_of[c] for c in found if c in alias_of}
-        if not found & table_chars:
-            simple = to_simplified(char)
-            found |= by_simplified.get(simple, set()) | ({simple} & table_chars)
-        return frozenset(c for c in found if len(c) == 1)
-
-    @lru_cache(maxsize=65536)
-    def origins(char: str) -> frozenset[str]:
-        found = chinese_origins(char)
-        if not found & table_chars:  # a Japanese or regional spelling (隠 for 隱) reads as its standard form
-            found |= standard_forms(char)
-        return found
-
-    origins.chinese = chinese_origins  # (without the foreign spellings: see reads_as_foreign_spelling)
-    return origins
 
 
 # ---------------------------------------------------------------------------------------------------
