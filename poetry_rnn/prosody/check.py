@@ -98,7 +98,9 @@ class _Analyzer:
         self.script = "simplified" if to_traditional(joined) != joined else None
         # each line read as a whole: 平水韵 per character; 中华新韵 the modern reading in context
         self.tones = [list(self.scheme.line_tones(line)) for line in lines]
-        self.last_groups = [self.scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines]
+        self.last_groups = [
+            self.scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines
+        ]
         lengths = Counter(len(line) for line in lines)
         regular = [n for n in (5, 7) if lengths[n]]
         # The intended line length: the commonest of 5/7 (ties → 7), else the commonest length.

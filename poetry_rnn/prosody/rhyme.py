@@ -38,8 +38,8 @@ from poetry_rnn.prosody.modern import (
     listed_readings,
     syllable,
 )
-from poetry_rnn.prosody.tones import PING, TONES, ZE
 from poetry_rnn.prosody.origins import script_origins, written_in_traditional
+from poetry_rnn.prosody.tones import PING, TONES, ZE
 from poetry_rnn.script import normalize_variants, to_simplified
 
 SCHEMES = ("pingshui", "xinyun")
