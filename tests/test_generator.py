@@ -316,14 +316,14 @@ def test_impossible_requests_are_refused_naming_the_field(generator, options, fi
 
 
 def test_first_line_against_the_rhyme_group_or_pattern(generator):
-    # 間 rhymes in 上平十五刪, not in 下平一先. (Left to rhyme or not, the line is taken unrhymed: 間 read
-    # jiàn, 仄, and 彩 a 拗 the second line rescues.)
+    # 間 rhymes in 上平十五刪, neither in 下平七陽 nor in a neighbour of it (下平一先 would be one: 首句借邻韵).
+    # (Left to rhyme or not, the line is taken unrhymed: 間 read jiàn, 仄, and 彩 a 拗 the second line rescues.)
     with pytest.raises(UserError) as caught:
         generator.generate(
             form="qijue",
             first_line="朝辭白帝彩雲間",
             first_line_rhymes=True,
-            rhyme_group="下平一先",
+            rhyme_group="下平七陽",
             seed=1,
             script="traditional",
         )
@@ -748,3 +748,29 @@ def test_the_decoder_reads_its_traditional_characters_as_written(generator):
     # where 征 may stay 平, the line is continued and the poem checks in traditional script
     poem = generator.generate(form="qijue", first_line="萬里長征人未還", n=1, seed=1, script="traditional")[0]
     assert poem.lines[0] == "萬里長征人未還" and poem.ok and analyze(poem.text).ok
+
+
+def test_a_given_first_line_may_borrow_a_neighbouring_rhyme_group(generator):
+    # 紛 rhymes in 上平十二文, a neighbour of 上平十三元: the checker accepts the borrowing, so generate does,
+    # and the other lines keep the group asked for
+    poems = generator.generate(
+        form="qijue", first_line="清明時節雨紛紛", rhyme_group="上平十三元", n=2, seed=3, script="traditional"
+    )
+    scheme = get_scheme("pingshui")
+    for poem in poems:
+        assert poem.lines[0] == "清明時節雨紛紛" and poem.ok and poem.rhyme_group == "上平十三元"
+        assert all("上平十三元" in scheme.rhyme_groups(line[-1]) for line in poem.lines[1::2])
+        assert [lic["kind"] for lic in poem.analysis.licences] == ["邻韵"]
+    # a group that is no neighbour of 文 still refuses the line, naming its rhyme character
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qijue", first_line="清明時節雨紛紛", rhyme_group="下平七陽", n=1, seed=3)
+    assert caught.value.field == "first_line" and "纷" in str(caught.value)
+
+
+def test_a_licensed_first_line_ruled_out_by_the_rhyme_choice_says_so(generator):
+    # 移舟泊烟渚 keeps 平起首句不入韵 as a 特拗 line: a rhyming first line is what refuses it
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wulv", first_line="移舟泊烟渚", first_line_rhymes=True, n=1, seed=1)
+    message = str(caught.value)
+    assert "pattern 平起首句不入韵（特拗） (平平仄平仄), whose first line does not rhyme" in message
+    assert "first_line_rhymes=yes (首句入韵) is what rules it out" in message

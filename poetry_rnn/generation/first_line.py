@@ -12,6 +12,7 @@ from poetry_rnn.prosody.patterns import (
     STANDARD,
     STRICT,
     TonePattern,
+    first_line_licences,
     fits,
     gu_ping_position,
     tone_marks,
@@ -56,7 +57,8 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
                 line=line,
                 marks=tone_marks(scheme.line_tones(line)),
                 form=request.form.chinese_name,
-                pattern=convert(ruled_out.name, request.script),
+                pattern=convert(ruled_out.name, request.script)
+                + (f"（{ruled_out.licence}）" if ruled_out.licence else ""),
                 template=ruled_out.lines[0],
             )
         templates = list(dict.fromkeys(p.lines[0] for p in request.patterns if not p.licence))
@@ -103,6 +105,7 @@ def _ruled_out_pattern(request: ResolvedRequest, scheme: RhymeScheme) -> TonePat
     leaves nothing out or the line keeps none of what it leaves out."""
     chosen = {p.first_line_rhymes for p in request.patterns}
     left_out = [p for p in tone_patterns(request.form) if p.first_line_rhymes not in chosen]
+    left_out += [variant for p in left_out for variant in first_line_licences(p)]  # 特拗 移舟泊烟渚 too
     line = request.first_line
     judged = [
         (pattern, line_breaks(scheme, line, pattern.lines[0], request.strictness)) for pattern in left_out

@@ -222,9 +222,19 @@ class PoetryGenerator:
             if request.rhyme_scheme != "none":
                 rules.append(
                     tables.shared(
-                        ("rhyme", choice, request.rhyme_scheme, request.rhyme_groups),
+                        (
+                            "rhyme",
+                            choice,
+                            request.rhyme_scheme,
+                            request.rhyme_groups,
+                            request.first_line_borrows,
+                        ),
                         lambda: RhymeRule(
-                            tables, tables.scheme(request.rhyme_scheme), choice, request.rhyme_groups
+                            tables,
+                            tables.scheme(request.rhyme_scheme),
+                            choice,
+                            request.rhyme_groups,
+                            request.first_line_borrows,
                         ),
                     )
                 )

@@ -21,6 +21,7 @@ from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
 from poetry_rnn.prosody.patterns import Form, TonePattern, first_line_licences, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.rhyme_faults import neighbour_groups
 from poetry_rnn.script import (
     SimplifiedIndex,
     normalize_variants,
@@ -68,6 +69,8 @@ class ResolvedRequest:
     # last couplet (2,) when asked for
     parallel_couplets: tuple[int, ...] = ()
     plan: Plan | None = None  # one keyword per couplet (generation.plan), or None
+    # groups a given first line may rhyme in beside a named group: its neighbours (首句借邻韵, 平水韵)
+    first_line_borrows: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -138,6 +141,10 @@ def resolve_request(
                 "first_line_not_writable", "first_line", chars="、".join(dict.fromkeys(missing))
             )
     groups = _rhyme_groups(request.rhyme_scheme, request.rhyme_group, form, patterns, tables, request.script)
+    borrows: tuple[str, ...] = ()
+    if line is not None and request.rhyme_group is not None and request.rhyme_scheme == "pingshui":
+        # the checker accepts a first line rhyming in a neighbouring group (清明时节雨纷纷 文 in a 元 poem)
+        borrows = tuple(sorted(neighbour_groups(get_scheme("pingshui"), request.rhyme_group)))
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
     title = to_model_script(request.title, tables) if request.title is not None else None
     return ResolvedRequest(
@@ -168,6 +175,7 @@ def resolve_request(
         max_repeat=request.max_repeat,
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
+        first_line_borrows=borrows,
         plan=_plan(request, title, seed, tables),
     )
 

@@ -37,7 +37,8 @@ class RhymeRule(Rule):
     Several groups may stay possible until the first rhyme character is chosen (by the model's
     preference); the groups it belongs to are kept for the remaining rhyme lines. Where the first line's
     rhyming is still open (patterns of both kinds remain), its last character either rhymes or has an
-    oblique reading; the choice settles the pattern.
+    oblique reading; the choice settles the pattern. `first_line_borrows`: groups the first line may end
+    in besides the rhyme groups without changing them (首句借邻韵, for a first line the user gave).
     """
 
     def __init__(
@@ -46,12 +47,14 @@ class RhymeRule(Rule):
         scheme: SchemeTables,
         choice: PatternChoice,
         rhyme_groups: Sequence[str],
+        first_line_borrows: Sequence[str] = (),
     ):
         self.tables = tables
         self.scheme = scheme
         self.choice = choice
         self.patterns = choice.patterns
         self.initial_groups = tuple(rhyme_groups)
+        self.first_line_borrows = tuple(g for g in first_line_borrows if g not in self.initial_groups)
         self.chars_per_line = choice.chars_per_line
         self.line_count = choice.line_count
         # (groups, characters left, every pattern rhymes, used) → mask, one object per situation
@@ -85,6 +88,8 @@ class RhymeRule(Rule):
         if not some:
             return None
         own = state.rule_states[self]
+        if state.line == 0 and self.first_line_borrows:
+            return own.groups + self.first_line_borrows, remaining, every, own.used
         return own.groups, remaining, every, own.used
 
     def mask(self, state: DecodingState) -> torch.Tensor | None:
@@ -148,6 +153,12 @@ class RhymeRule(Rule):
         own = state.rule_states[self]
         last = normalize_variants(chars[-1])
         groups = tuple(g for g in own.groups if chars[-1] in self.scheme.group_chars[g])
+        if (
+            state.line == 0
+            and not groups
+            and any(chars[-1] in self.scheme.group_chars[g] for g in self.first_line_borrows)
+        ):
+            groups = own.groups  # a borrowed first rhyme leaves the poem's group as it was
         if groups and last not in own.used:
             # 迴 after 回 is the same rhyme to a reader of simplified script: both are used
             state.rule_states[self] = RhymeState(groups, own.used | self.tables.simplified_twins(last))
