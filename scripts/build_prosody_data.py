@@ -4,7 +4,8 @@
 
 - xinyun_polyphones.json: the true modern polyphones (see poetry_rnn/prosody/modern.py): characters whose
   readings in pypinyin's phrase dictionary number at least MIN_PHRASES, the tone class other than the
-  standard reading's taking at least OTHER_SHARE of them. Each maps to [standard, other] readings. And
+  standard reading's taking at least OTHER_SHARE of them, leaving out those verse reads one way
+  (modern.VERSE_READINGS: 侯 hóu, 塞 sài). Each maps to [standard, other] readings. And
   under "line_end", the level characters whose phrases mostly read them in another rhyme (还: hái
   standard, huán in 归还 还乡): the reading a line ends in.
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
@@ -31,7 +32,12 @@ sys.path.insert(0, str(REPO))
 
 from poetry_rnn.corpus import clean_body, detect_form, split_of  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
-from poetry_rnn.prosody.modern import POLYPHONES_FILE, listed_readings, syllable  # noqa: E402
+from poetry_rnn.prosody.modern import (  # noqa: E402
+    POLYPHONES_FILE,
+    VERSE_READINGS,
+    listed_readings,
+    syllable,
+)
 from poetry_rnn.prosody.rhyme import (  # noqa: E402
     DATA_DIR,
     PING,
@@ -68,7 +74,7 @@ def build_polyphones() -> dict:
         char = chr(code)
         own = listed_readings(char)
         toned = [s for s in map(syllable, own) if s is not None]
-        if not toned:
+        if not toned or char in VERSE_READINGS:  # verse reads it one way (modern.VERSE_READINGS)
             continue
         standard = toned[0]
         counts = {r: n for r, n in uses[to_simplified(char)].items() if r in own and syllable(r) is not None}
@@ -90,7 +96,8 @@ def build_polyphones() -> dict:
             "True modern polyphones for 中华新韵 (poetry_rnn/prosody/modern.py): a character read alone, or "
             "outside any phrase of pypinyin's phrase dictionary, may take either reading. Built by "
             f"scripts/build_prosody_data.py from pypinyin {pypinyin.__version__}'s phrase dictionary: at "
-            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them. "
+            f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them, "
+            "less the characters verse reads one way (modern.VERSE_READINGS). "
             "Value: [standard reading, commonest reading of the other tone class]. 'line_end': characters "
             "whose readings are all of one tone class but rhyme apart, where more than half the phrases "
             "read one level reading other than the standard one: a line ends in that reading (还 huán)."

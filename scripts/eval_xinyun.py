@@ -2,6 +2,7 @@
 
     python scripts/eval_xinyun.py --generate [--out poems.jsonl]   # the 244-poem suite of poem_digest.py, all 新韵
     python scripts/eval_xinyun.py --jsonl poems.jsonl               # poems written by poem_digest.py --out
+    python scripts/eval_xinyun.py --tang [../shared/data/tang]      # readings against Tang meter
 
 Each line is read in context as `poetry_rnn.prosody.modern.line_readings` reads it (pypinyin's phrase-aware
 reading; either tone only for a true modern polyphone outside any phrase), and also by pypinyin alone (one
@@ -11,6 +12,14 @@ reading per character, no exception for polyphones), and per form it reports:
 - strict tone: some tone pattern of the form fits every fixed position (every 平/仄 mark) of every line.
 Strict tone counts only poems whose request asked for strict tones (the default); `tone=off` and
 `standard` requests are left out of it. Only poems with rhyme scheme xinyun are read from a JSONL file.
+
+--tang checks the readings themselves on real verse. In Tang 绝句/律诗 that keep the 2-4-6 alternation and
+粘对 (as scripts/build_prosody_data.py finds them), each place whose tone the meter fixes holds a character
+whose modern readings differ in tone class (长 看 华 和); the meter says which tone class the poet read
+there, and for a character without an entering-tone (入声) reading the modern reading of that meaning keeps
+the class (華山 去 huà, 太華 not huá). Reported: the places read in the meter's class (agree), in the
+other (wrong), or left open. Characters whose modern reading dropped a classical one (看 kàn, 听 tīng)
+count as wrong whatever the reader does, so compare readers, not the figure with 100 %.
 """
 
 from __future__ import annotations
@@ -120,6 +129,56 @@ def report(totals: dict) -> str:
     return "\n".join(rows)
 
 
+def tang_agreement(corpus_dir: Path) -> dict[str, int]:
+    """Places of Tang regulated verse (see the module docstring, --tang) by how `line_readings` reads them."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from build_prosody_data import _FLIPPED, _OTHER_TONE, _poem_tones
+
+    from poetry_rnn.corpus import clean_body, detect_form
+    from poetry_rnn.prosody.modern import listed_readings
+    from poetry_rnn.prosody.rhyme import ZE, pingshui_book
+
+    book = pingshui_book()
+
+    def one_tone(char: str) -> str | None:
+        tones = book.tones(char)
+        return next(iter(tones)) if len(tones) == 1 else None
+
+    def counts(char: str, tone: str) -> bool:
+        both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
+        split = len({s.tone for s in map(syllable, both) if s is not None}) == 2
+        entering = any(r.group.startswith("入") for r in book.readings(char))
+        return split and tone in book.table_tones(char) and not (tone == ZE and entering)
+
+    found = {"places": 0, "agree": 0, "wrong": 0, "open": 0}
+    for path in sorted(corpus_dir.glob("poet.tang.*.json")):
+        with open(path, encoding="utf-8") as handle:
+            records = json.load(handle)
+        for record in records:
+            lines, _ = clean_body(record.get("paragraphs"))
+            first = _poem_tones(lines, one_tone) if lines and detect_form(lines) != "other" else None
+            if first is None:
+                continue
+            for index, line in enumerate(lines):
+                second = _OTHER_TONE[first] if _FLIPPED[index] else first
+                places = [
+                    (p, second if p % 4 == 1 else _OTHER_TONE[second])
+                    for p in range(1, len(line), 2)
+                    if not (p == len(line) - 2 and index % 2 == 0)  # 拗 is common there
+                ]
+                if index:
+                    places.append((len(line) - 1, PING if index % 2 else ZE))
+                readings = None
+                for position, tone in places:
+                    if not counts(line[position], tone):
+                        continue
+                    readings = readings or line_readings(line)
+                    tones = readings[position].tones
+                    found["places"] += 1
+                    found["open" if len(tones) > 1 else "agree" if tones == {tone} else "wrong"] += 1
+    return found
+
+
 def generate_suite(model: str | None) -> tuple[list[dict], list[str]]:
     """The poem_digest.py suite with every request in 新韵 (a 平水韵 rhyme group dropped)."""
     sys.path.insert(0, str(REPO / "scripts"))
@@ -152,9 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--jsonl", type=Path, help="poems as poem_digest.py --out writes them")
     source.add_argument("--generate", action="store_true", help="generate the suite, every request in 新韵")
+    source.add_argument(
+        "--tang",
+        type=Path,
+        nargs="?",
+        const=REPO.parent / "shared" / "data" / "tang",
+        help="check the readings against the meter of Tang regulated verse (corpus folder)",
+    )
     parser.add_argument("--model", help="model folder for --generate (default: the shipped model)")
     parser.add_argument("--out", type=Path, help="with --generate: also write the poems as JSON lines")
     args = parser.parse_args(argv)
+    if args.tang:
+        found = tang_agreement(args.tang)
+        total = found.pop("places")
+        print(
+            f"{total} metered places: "
+            + ", ".join(f"{k} {n} ({100 * n / total:.2f} %)" for k, n in found.items())
+        )
+        return 0
     if args.generate:
         records, skipped = generate_suite(args.model)
         for line in skipped:

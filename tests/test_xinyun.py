@@ -372,3 +372,94 @@ def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, 
     assert not set(tables.ids_starting_with.get("月", ())) & steered  # 相月 is no dictionary pair
     state.rule_states[choice] = PatternsLeft(tuple(i for i in range(4) if i not in level_start))
     assert not shi & set(rule.shared_mask(state)[1])  # a 平 slot: 相識 is fine
+
+
+# ---------------------------------------------------------------------------------------------------
+# Verse phrases and verse readings (modern.VERSE_PHRASES, modern.VERSE_READINGS)
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "index", "reading"),
+    [
+        ("昨夜月同行", 4, "xíng"),  # walk together, not 同行 tóngháng "same trade"
+        ("玉陽峰下學長生", 5, "cháng"),  # 長生, not 學長 xuézhǎng
+        ("素心爱简朴", 4, "pǔ"),  # pypinyin's dictionary has piáo
+        ("太華峰前是故鄉", 1, "huà"),  # Mount Hua
+        ("九華山色在西南", 1, "huá"),  # 九華山, not 華山 huà
+        ("和詩將惠政", 0, "hè"),  # answering a poem
+        ("北乘羸馬到燕然", 5, "yān"),  # Mount Yanran
+        ("司徒急爲破幽燕", 6, "yān"),
+        ("曦和韻紫霞", 1, "hé"),  # 曦和 the sun's charioteer, not 和韻 hè
+        ("李廣不侯身漸老", 3, "hóu"),
+        ("魂夢自分明", 3, "fēn"),  # 分明, not 自分 zìfèn
+        ("君還望月苦相思", 5, "xiāng"),  # 相思, not 苦相 kǔxiàng
+    ],
+)
+def test_verse_phrases_decide_the_reading(line, index, reading):
+    assert line_readings(line)[index].pinyin == reading
+
+
+@pytest.mark.parametrize(
+    ("line", "index", "reading"),
+    [
+        ("古來征戰幾人回", 4, "jǐ"),
+        ("今我雖愚亦庶幾", 6, "jī"),  # 庶幾, a verse phrase
+        ("高入塞雲燕雁稀", 2, "sài"),  # the frontier; sāi "to stuff" is colloquial
+        ("泉聲咽危石", 2, "yè"),
+        ("塞垣高鳥沒狼煙", 4, "mò"),  # to sink, vanish; pypinyin lists 沒 as méi only
+        ("不是愛封侯", 4, "hóu"),
+        ("事遂鼎湖遺劍履", 1, "suì"),
+        ("宫阙万间都做了土", 1, "què"),  # standard què; quē stays open outside phrases
+    ],
+)
+def test_characters_alone_read_as_verse_reads_them(line, index, reading):
+    assert line_readings(line)[index].pinyin.split("/")[0] == reading
+
+
+def test_verse_tables_hold_listed_readings_and_no_polyphone():
+    from poetry_rnn.prosody.modern import VERSE_PHRASES, VERSE_READINGS, listed_readings
+
+    for phrase, readings in VERSE_PHRASES.items():
+        assert len(readings.split()) == len(phrase), phrase
+        for char, reading in zip(phrase, readings.split(), strict=True):
+            assert reading in listed_readings(char), (phrase, char, reading)
+    with open(DATA_DIR / POLYPHONES_FILE, encoding="utf-8") as handle:
+        polyphones = json.load(handle)["readings"]
+    assert not set(VERSE_READINGS) & set(polyphones)  # the build script leaves them out
+    for char in VERSE_READINGS:
+        assert char_reading(char).source == STANDARD and len(char_reading(char).syllables) == 1
+
+
+def test_hou_rhymes_in_you_only(xinyun):
+    assert xinyun.tones("侯") == P and xinyun.rhyme_groups("侯") == {"尤"}
+    assert xinyun.tones("塞") == Z and xinyun.tones("咽") == Z and xinyun.tones("遂") == Z
+
+
+@pytest.mark.parametrize(
+    ("poem", "before", "after"),
+    [
+        # 胡曾《詠史詩·黃金臺》: 燕 in 燕然 is yān (平), as the line's 6th character must be
+        ("北乘羸馬到燕然，此地何人復禮賢。若問昭王無處所，黃金臺上草連天。", ("不协平仄", 0, 5), []),
+        # 楊汝士《題畫山水》: 太華 huà (仄) makes line 1 仄起, so line 2 (平起) 对 it
+        (
+            "太華峰前是故鄉，路人遙指讀書堂。如今老大騎官馬，羞向關西道姓楊。",
+            ("失对", 1, 1),
+            [("三平尾", 1, 4)],
+        ),
+        # 李昭象《寄尉遲侍御》: 九華 huá (平), not 華山 huà, so the last line 对s the third
+        (
+            "我眠青嶂弄澄潭，君戴貂蟬白玉篸。應向謝公樓上望，九華山色在西南。",
+            ("失对", 3, 1),
+            [("出韵", 1, 6)],
+        ),
+        # 杜牧《邊上聞笳》: 沒 is mò (仄), so 鳥沒狼煙 ends in no three level tones
+        (
+            "何處吹笳薄暮天，塞垣高鳥沒狼煙。遊人一聽頭堪白，蘇武爭禁十九年。",
+            ("三平尾", 1, 4),
+            [("不协平仄", 2, 3), ("不协平仄", 2, 6), ("不协平仄", 3, 3)],
+        ),
+    ],
+)
+def test_checker_verdicts_follow_the_verse_reading(poem, before, after):
+    # `before`: the fault the checker gave when pypinyin alone decided; gone now
+    faults = sorted((f.name, f.line, f.index) for f in analyze(poem, scheme="xinyun").faults)
+    assert before not in faults and faults == after

@@ -3,11 +3,17 @@
 The reading of a line comes from pypinyin, phrase-aware (its phrase dictionary reads 长 in 长安 as cháng
 and in 生长 as zhǎng), on the simplified text. The rule, character by character:
 
+0. Verse phrases first (VERSE_PHRASES): a short table of phrases whose reading in verse pypinyin's phrase
+   dictionary misses or gets wrong (太华 huà, 奉和 hè, 燕然 yān, 同行 xíng). They are matched before the
+   dictionary and win over any dictionary phrase that overlaps them: its greedy left-to-right match would
+   otherwise read 学长 in 学长生 (long life) and 华山 in 九华山. The rest of the line is segmented as before.
 1. Inside a phrase of pypinyin's phrase dictionary, the phrase's reading decides (one reading). Except:
    一 and 不 keep their own tone (the dictionary writes their tone sandhi, 不见 bú jiàn, which is not the
    character's tone); a neutral-tone reading (东西 xi) takes the character's full tone of that syllable;
    a phrase reading the character as written does not have (OpenCC merged 隻 into 只) is ignored.
-2. Outside any phrase, the character's standard reading: pypinyin's first toned reading of the character
+2. Outside any phrase, a character in VERSE_READINGS reads as verse reads it (塞 sài, not the colloquial
+   sāi; 侯 hóu, not the hòu of 闽侯); checked against Tang regulated verse (`scripts/eval_xinyun.py --tang`).
+   Any other character takes its standard reading: pypinyin's first toned reading of the character
    as written (traditional characters have their own entries: 髮 fà, 發 fā).
 3. A character reads either way only when it is a true modern polyphone and nothing in the line
    decides: outside any phrase, and listed in data/xinyun_polyphones.json. That list
@@ -73,6 +79,53 @@ _STANDARD_FIXES = {
     "萎": "wěi",
     "甸": "diàn",
     "俟": "sì",
+    "阙": "què",  # 宫阙 城阙 (quē, "lacking", is the rarer 阙疑 补阙)
+}
+# Verse phrases (rule 0), as written in simplified script: each character in its standard reading for that
+# sense (现代汉语词典). Each entry fixes a misreading of real Tang lines (tests/test_xinyun.py).
+VERSE_PHRASES: dict[str, str] = {
+    # a modern dictionary word must not take a character from the verse word beside it
+    "同行": "tóng xíng",  # walk together (与月同行); tóngháng "same trade" is a modern word
+    "长生": "cháng shēng",  # long life (学长生), not 学长 xuézhǎng "senior student"
+    "相思": "xiāng sī",  # 苦相思, not 苦相 kǔxiàng "a bitter face"
+    "分明": "fēn míng",  # 自分明, not 自分 zìfèn "reckon oneself"
+    "分流": "fēn liú",  # 水分流, not 水分 shuǐfèn "moisture"
+    "简朴": "jiǎn pǔ",  # pypinyin's dictionary has piáo, the surname's reading
+    "羲和": "xī hé",  # the sun's charioteer (曦和韵紫霞), not 和韵
+    "曦和": "xī hé",
+    "李广不侯": "lǐ guǎng bù hóu",  # pypinyin writes hòu; the Tang line's meter wants 侯 level
+    # 几 jī (VERSE_READINGS has jǐ alone): the affairs of state, "almost"
+    "万几": "wàn jī",
+    "庶几": "shù jī",
+    # 华 huà: Mount Hua and the places named for it; 九华山 is huá
+    "太华": "tài huà",
+    "华岳": "huà yuè",
+    "华阴": "huà yīn",
+    "九华": "jiǔ huá",
+    # 和 hè: to answer a poem in kind
+    "奉和": "fèng hè",
+    "和诗": "hè shī",
+    "追和": "zhuī hè",
+    "和韵": "hè yùn",
+    # 燕 yān: the state of Yan and its region (燕山 燕赵 燕京 are in the dictionary)
+    "燕然": "yān rán",  # Mount Yanran (燕然未勒)
+    "幽燕": "yōu yān",
+    "燕歌": "yān gē",  # 燕歌行
+    "燕台": "yān tái",  # the Gold Terrace of Yan
+}
+_VERSE_LONGEST = max(map(len, VERSE_PHRASES))
+# A character alone in verse (rule 2), where the standard reading or the polyphone pair misreads it. The
+# counts: tone at the places Tang regulated verse fixes (eval_xinyun.py --tang); 入声 characters (塞 咽 没)
+# show only that verse never takes their level reading.
+VERSE_READINGS: dict[str, str] = {
+    "侯": "hóu",  # 298 of 298 level; hòu is only the place name 闽侯
+    "遂": "suì",  # 51 of 51 oblique; suí only in 半身不遂
+    "几": "jǐ",  # 29 of 29 oblique: "how many"; jī in phrases (几乎 茶几; 庶几 万几 above)
+    "幾": "jǐ",  # 265 of 268 oblique
+    "塞": "sài",  # 262 of 262 oblique: the frontier (塞鸿 紫塞); sāi "to stuff" is colloquial
+    "咽": "yè",  # 88 of 89 oblique: to sob (泉声咽); yān in 咽喉, a dictionary phrase
+    "没": "mò",  # to sink, to vanish (草没 出没); méi "not have" comes in phrases (没有)
+    "沒": "mò",  # pypinyin lists only méi
 }
 
 PHRASE = "phrase"  # the phrase dictionary decided the reading
@@ -194,6 +247,10 @@ def polyphone_readings(char: str) -> tuple[str, str] | None:
 def char_reading(char: str) -> ModernReading:
     """`char` read on its own: its standard reading, or both readings of a true modern polyphone."""
     char = normalize_variants(char)
+    verse = VERSE_READINGS.get(char)
+    found_verse = syllable(verse) if verse else None
+    if found_verse is not None:
+        return ModernReading(char, (found_verse,), STANDARD)
     pair = polyphone_readings(char)
     if pair is not None:
         found = tuple(s for s in map(syllable, pair) if s is not None)
@@ -226,25 +283,50 @@ def _phrase_reading(char: str, written: str, phrase: str) -> ModernReading | Non
     return ModernReading(char, (found,), PHRASE, phrase)
 
 
+def _verse_phrase(phrase: str) -> list[str]:
+    return VERSE_PHRASES[phrase].split()
+
+
+def _segments(simple: str) -> list[tuple[str, list[str] | None]]:
+    """`simple` cut into pieces, each with its phrase reading (one syllable per character) or None: verse
+    phrases first, the longest at each place from the left (rule 0), pypinyin's segmentation between."""
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg.simpleseg import seg
+
+    def dictionary(text: str) -> list[tuple[str, list[str] | None]]:
+        found = [(s, PHRASES_DICT.get(s) if len(s) > 1 else None) for s in seg(text)] if text else []
+        return [(s, [r[0] for r in readings] if readings else None) for s, readings in found]
+
+    pieces: list[tuple[str, list[str] | None]] = []
+    done = place = 0
+    while place < len(simple):
+        lengths = range(min(_VERSE_LONGEST, len(simple) - place), 1, -1)
+        verse = next(
+            (simple[place : place + n] for n in lengths if simple[place : place + n] in VERSE_PHRASES), None
+        )
+        if verse is None:
+            place += 1
+            continue
+        pieces += dictionary(simple[done:place]) + [(verse, _verse_phrase(verse))]
+        place = done = place + len(verse)
+    return pieces + dictionary(simple[done:])
+
+
 @lru_cache(maxsize=65536)
 def line_readings(line: str) -> tuple[ModernReading, ...]:
     """Each character of `line` (Chinese characters, either script) as a Mandarin reader reads it there."""
     import_modules(*PYPINYIN)
-    from pypinyin.constants import PHRASES_DICT
-    from pypinyin.seg.simpleseg import seg
-
     chars = normalize_variants(line)
     simple = to_simplified(chars)
     if len(simple) != len(chars):  # OpenCC changed the length: convert character by character
         simple = "".join(to_simplified(c)[:1] or c for c in chars)
     readings: list[ModernReading] = []
-    for segment in seg(simple):
+    for segment, phrase in _segments(simple):
         start = len(readings)
-        phrase = PHRASES_DICT.get(segment) if len(segment) > 1 else None
         for offset in range(len(segment)):
             char = chars[start + offset]
             written = chars[start : start + len(segment)]
-            decided = _phrase_reading(char, phrase[offset][0], written) if phrase else None
+            decided = _phrase_reading(char, phrase[offset], written) if phrase else None
             readings.append(decided or char_reading(char))
     if readings and readings[-1].source == STANDARD:
         readings[-1] = line_end_reading(readings[-1].char)
@@ -262,11 +344,13 @@ def surprising_pairs() -> dict[str, tuple[tuple[str, str | None, str | None], ..
     from pypinyin.constants import PHRASES_DICT
 
     found: dict[str, list[tuple[str, str | None, str | None]]] = {}
-    for phrase, readings in PHRASES_DICT.items():
+    phrases = {phrase: [r[0] for r in readings] for phrase, readings in PHRASES_DICT.items()}
+    phrases.update({phrase: _verse_phrase(phrase) for phrase in VERSE_PHRASES})  # as the line reads them
+    for phrase, readings in phrases.items():
         if len(phrase) != 2 or _OWN_TONE & set(phrase):
             continue
         tones: list[str | None] = []
-        for char, (written, *_) in zip(phrase, readings, strict=True):
+        for char, written in zip(phrase, readings, strict=True):
             read = syllable(written)
             own = char_reading(char).tones
             tones.append(read.tone if read is not None and own and own != {read.tone} else None)
@@ -281,6 +365,8 @@ __all__ = [
     "POLYPHONE",
     "STANDARD",
     "UNKNOWN",
+    "VERSE_PHRASES",
+    "VERSE_READINGS",
     "XINYUN_GROUPS",
     "ModernReading",
     "Syllable",
