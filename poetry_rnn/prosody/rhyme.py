@@ -278,7 +278,12 @@ class RhymeScheme:
         for char in named + used + rest:
             if script == "simplified":
                 simple = to_simplified(char)
-                if simple != char and len(simple) == 1 and group not in self._own_groups(simple):
+                # 才 as a table character of its own, not inheriting 纔's 咸
+                if (
+                    simple != char
+                    and len(simple) == 1
+                    and group not in self.as_traditional().rhyme_groups(simple)
+                ):
                     continue
                 char = simple
             if char not in shown:
@@ -298,13 +303,6 @@ class RhymeScheme:
                 f"allowed: {' '.join(self.level_groups)}",
                 field="rhyme_group",
             )
-
-    def _own_groups(self, char: str) -> frozenset[str]:
-        """Level groups of `char` as a table character of its own (not inheriting 纔's 咸 for 才); for a
-        character the table lacks, its groups as looked up."""
-        if normalize_variants(char) in self.characters or not self._inherits_script:
-            return frozenset(r.group for r in self._read(normalize_variants(char)) if r.tone == PING)
-        return self.rhyme_groups(char)
 
     def reads_as_foreign_spelling(self, char: str) -> bool:
         """Whether `char` has its readings only as a Japanese or regional spelling of a table character (隠
