@@ -6,9 +6,11 @@ character stands for every traditional character that converts to it (发 → �
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 from poetry_rnn.lazy_import import import_modules
 
@@ -84,8 +86,47 @@ def to_simplified(text: str) -> str:
     )
 
 
-def to_traditional(text: str) -> str:
-    return normalize_variants(_converter("s2t").convert(text))
+VERSE_SPELLINGS_FILE = Path(__file__).resolve().parent / "data" / "verse_spellings.json"
+
+
+@lru_cache(maxsize=1)
+def verse_spellings() -> tuple[dict[str, str], dict[str, str]]:
+    """(simplified character → the traditional one Tang verse writes, where OpenCC's choice alone differs;
+    simplified word → its own spelling, where the corpus spells it otherwise), from
+    `scripts/build_verse_spellings.py`; empty when the file is missing."""
+    try:
+        data = json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, {}
+    return dict(data["chars"]), dict(data["words"])
+
+
+def to_traditional(text: str, verse: bool = True) -> str:
+    """Traditional script by OpenCC; with `verse`, a character OpenCC converts by itself (no phrase decided
+    it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 远征 → 遠征, not 遠徵."""
+    converted = normalize_variants(_converter("s2t").convert(text))
+    if not verse:
+        return converted
+    chars, words = verse_spellings()
+    if len(converted) != len(text) or not any(c in chars for c in text):
+        return converted
+    spelled = list(converted)
+    for k, simple in enumerate(text):
+        preferred = chars.get(simple)
+        if preferred is None:
+            continue
+        # the corpus's spelling of the word first, then OpenCC's phrases, then the verse form
+        before, after = words.get(text[k - 1 : k + 1]) if k else None, words.get(text[k : k + 2])
+        if before or after:
+            spelled[k] = before[1] if before else after[0]
+        elif converted[k] == _opencc_alone(simple):
+            spelled[k] = preferred
+    return "".join(spelled)
+
+
+@lru_cache(maxsize=4096)
+def _opencc_alone(char: str) -> str:
+    return normalize_variants(_converter("s2t").convert(char))
 
 
 # OpenCC configurations that turn a Japanese (新字体) or Taiwan / Hong Kong spelling into OpenCC's standard

@@ -135,7 +135,7 @@ def jieba_hints() -> dict[str, str]:
             if len(word) == 1 and tag in JIEBA_HINTS and int(frequency) > best.get(word, (0, ""))[0]:
                 best[word] = (int(frequency), JIEBA_HINTS[tag])
     simplified = "".join(best)
-    traditional = to_traditional(simplified)
+    traditional = to_traditional(simplified, verse=False)  # a modern dictionary: OpenCC's modern forms
     hints = {}
     for simp, trad in zip(simplified, traditional, strict=True):
         hints.setdefault(trad, best[simp][1])

@@ -247,7 +247,7 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
             overused = {c: n for c, n in Counter("".join(lines)).items() if n > max(max_repeat, given[c])}
             if overused:
                 problems.append(f"{where}: characters used too often {overused} (max_repeat {max_repeat})")
-        if options.get("seed") is not None:
+        if options.get("seed") is not None and int(options["seed"]) != -1:  # -1 draws a seed
             # several poems are written one by one (line selection), with the seed and the next ones
             seed = int(options["seed"])
             if poem.get("seed") not in {(seed + k) % 2**63 for k in range(n)}:

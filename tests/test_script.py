@@ -95,3 +95,44 @@ def _opencc_simplified(text: str) -> str:
     import opencc
 
     return opencc.OpenCC("t2s.json").convert(text)
+
+
+def test_a_character_opencc_converts_alone_takes_the_form_tang_verse_writes():
+    # OpenCC alone: 钟 → 鍾 and 征 → 徵; Tang verse means the bell 鐘 and 征 (to march) far more often
+    assert to_traditional("古寺疏钟度", verse=False) == "古寺疏鍾度"
+    assert to_traditional("古寺疏钟度") == "古寺疏鐘度"
+    assert to_traditional("戍卒征人") == "戍卒征人"
+    assert to_traditional("吊古") == "弔古"
+    # a word the corpus spells otherwise keeps its own spelling, before OpenCC's phrase (钟山 → 鐘山)
+    assert to_traditional("钟山", verse=False) == "鐘山"
+    assert to_traditional("钟山") == "鍾山"
+    assert to_traditional("千钟") == "千鍾"
+    # characters outside the table convert as before, phrases included
+    assert to_traditional("白发三千丈") == to_traditional("白发三千丈", verse=False) == "白髮三千丈"
+    assert convert("疏钟", "traditional") == "疏鐘"
+
+
+def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from poetry_rnn.script import VERSE_SPELLINGS_FILE
+
+    repo = Path(__file__).resolve().parent.parent
+    out = Path(__file__).parent / ".verse_spellings.test.json"
+    try:
+        done = subprocess.run(
+            [sys.executable, "scripts/build_verse_spellings.py", "--corpus", str(corpus_dir), "--out", str(out)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        rebuilt = json.loads(out.read_text(encoding="utf-8"))
+    finally:
+        out.unlink(missing_ok=True)
+    assert rebuilt == json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
+    assert rebuilt["chars"]["钟"] == "鐘" and rebuilt["words"]["钟山"] == "鍾山"
