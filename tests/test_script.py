@@ -112,7 +112,7 @@ def test_a_character_opencc_converts_alone_takes_the_form_tang_verse_writes():
     assert convert("疏钟", "traditional") == "疏鐘"
 
 
-def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir):
+def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir, tmp_path):
     import json
     import subprocess
     import sys
@@ -121,18 +121,11 @@ def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir):
     from poetry_rnn.script import VERSE_SPELLINGS_FILE
 
     repo = Path(__file__).resolve().parent.parent
-    out = Path(__file__).parent / ".verse_spellings.test.json"
-    try:
-        done = subprocess.run(
-            [sys.executable, "scripts/build_verse_spellings.py", "--corpus", str(corpus_dir), "--out", str(out)],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        rebuilt = json.loads(out.read_text(encoding="utf-8"))
-    finally:
-        out.unlink(missing_ok=True)
+    out = tmp_path / "verse_spellings.json"
+    script = "scripts/build_verse_spellings.py"
+    build = [sys.executable, script, "--corpus", str(corpus_dir), "--out", str(out)]
+    done = subprocess.run(build, cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rebuilt = json.loads(out.read_text(encoding="utf-8"))
     assert rebuilt == json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
     assert rebuilt["chars"]["钟"] == "鐘" and rebuilt["words"]["钟山"] == "鍾山"
