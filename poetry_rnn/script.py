@@ -103,7 +103,7 @@ def verse_spellings() -> tuple[dict[str, str], dict[str, str]]:
 
 def to_traditional(text: str, verse: bool = True) -> str:
     """Traditional script by OpenCC; with `verse`, a character OpenCC converts by itself (no phrase decided
-    it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 远征 → 遠征, not 遠徵."""
+    it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 征鸿 → 征鴻, not 徵鴻."""
     converted = normalize_variants(_converter("s2t").convert(text))
     if not verse:
         return converted
@@ -126,7 +126,7 @@ def to_traditional(text: str, verse: bool = True) -> str:
 
 @lru_cache(maxsize=4096)
 def _opencc_alone(char: str) -> str:
-    return normalize_variants(_converter("s2t").convert(char))
+    return to_traditional(char, verse=False)
 
 
 # OpenCC configurations that turn a Japanese (新字体) or Taiwan / Hong Kong spelling into OpenCC's standard
