@@ -2,20 +2,21 @@
 
     python scripts/blind_couplets.py generate --out ARM.json [--label L] [--poems 12] [--seed S]
                                               [--model DIR] [--options JSON]
-    python scripts/blind_couplets.py sheet --arm ARM.json [--arm ARM2.json ...] [--real-middle 16]
-                                           [--real-first 8] [--round-dir DIR] [--seed S]
+    python scripts/blind_couplets.py sheet [--arm ARM.json ...] [--real-middle 16] [--real-first 8]
+                                           [--real-last 0] [--round-dir DIR] [--seed S]
     python scripts/blind_couplets.py score ROUND_DIR/key.json RATINGS [RATINGS ...]
 
 `generate` writes 律诗 for a prompt suite (五律 and 七律 in turn, free, title and theme modes) through the
 public API and keeps their middle couplets (lines 3–4 and 5–6) in an arm file, with the commit that wrote
 them: arms from different decoders (another checkout running this script) can share one sheet, so the
 same readers compare them. `sheet` mixes the arms' couplets with real middle couplets (the controls that
-are parallel by convention) and real first couplets (mostly not) of regular 律诗 from the test split,
-shuffles and numbers them, and writes `sheet.txt` (numbers and couplets, nothing else) and `key.json` into
+are parallel by convention), real first couplets (mostly not) and, on request, real last couplets of
+regular 律诗 from the test split, shuffles and numbers them, and writes `sheet.txt` (numbers and couplets, nothing else) and `key.json` into
 a new folder `docs/evaluation/couplets-YYYYMMDD-x/`. Readers get `couplet_instructions.md` and the sheet
 (docs/evaluation/README.md). `score` reads one file per reader (`N: 工|宽|不 fluency`) and writes, per
-source, the share judged parallel (工 or 宽) and 工, the mean fluency, and the checker's verdicts beside
-them.
+source, the share judged parallel (工 or 宽) and 工, the mean fluency, the checker's verdicts beside
+them, and how often the checker agrees with the readers' majority on parallel or not. A sheet of real
+couplets alone (no --arm) measures the checker itself against readers.
 """
 
 from __future__ import annotations
@@ -97,9 +98,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- sheet
-def real_couplets(corpus, middle: int, first: int, seed: int, exclude: set[str]) -> list[dict]:
-    """`middle` middle couplets and `first` first couplets of regular test-split 律诗 (the checker finds no
-    失粘, 失对 or 出韵), one couplet per poem, no poem in `exclude`."""
+def real_couplets(corpus, middle: int, first: int, seed: int, exclude: set[str], last: int = 0) -> list[dict]:
+    """`middle` middle couplets, `first` first couplets and `last` last couplets of regular test-split 律诗
+    (the checker finds no 失粘, 失对 or 出韵), one couplet per poem, no poem in `exclude`."""
     choice = random.Random(seed)
     pool = []
     for poem in corpus.split("test", list(FORMS)):
@@ -108,11 +109,15 @@ def real_couplets(corpus, middle: int, first: int, seed: int, exclude: set[str])
         faults = analyze_lines(poem.lines, strictness="standard").faults
         if not any(f.name in ("失粘", "失对", "出韵") for f in faults):
             pool.append(poem)
-    if middle + first > len(pool):
-        raise UserError(f"the test split has {len(pool)} unused regular 律诗; {middle + first} are needed")
+    if middle + first + last > len(pool):
+        needed = middle + first + last
+        raise UserError(f"the test split has {len(pool)} unused regular 律诗; {needed} are needed")
     found = []
-    for number, poem in enumerate(choice.sample(pool, middle + first)):
-        source, line = ("real middle", choice.choice((2, 4))) if number < middle else ("real first", 0)
+    for number, poem in enumerate(choice.sample(pool, middle + first + last)):
+        if number < middle:
+            source, line = "real middle", choice.choice((2, 4))
+        else:
+            source, line = ("real first", 0) if number < middle + first else ("real last", 6)
         found.append(
             {"source": source, "form": poem.form, "title": poem.title, "author": poem.author, "line": line}
             | {"first": poem.lines[line], "second": poem.lines[line + 1], "body": "".join(poem.lines)}
@@ -144,7 +149,7 @@ def run_sheet(args: argparse.Namespace) -> int:
     # A couplet several arms wrote (the same seed often gives the same couplet) is shown once, and counts
     # for each of them.
     generated: dict[tuple[str, str], dict] = {}
-    for path in args.arm:
+    for path in args.arm or ():
         arm = json.loads(Path(path).read_text(encoding="utf-8"))
         label = arm["label"]
         if label.startswith("real") or "+" in label:
@@ -158,7 +163,11 @@ def run_sheet(args: argparse.Namespace) -> int:
                 entry["commits"].append(arm["commit"])
     entries = [entry | {"source": "+".join(entry["arms"])} for entry in generated.values()]
     corpus = load_corpus(args.corpus or default_corpus_source())
-    entries += real_couplets(corpus, args.real_middle, args.real_first, seed, used_bodies())
+    entries += real_couplets(
+        corpus, args.real_middle, args.real_first, seed, used_bodies(), last=args.real_last
+    )
+    if not entries:
+        raise UserError("nothing to show: give an --arm or real couplets")
     random.Random(seed).shuffle(entries)
     blocks, key = [], {}
     for number, entry in enumerate(entries, 1):
@@ -205,6 +214,9 @@ def summarize(key: dict, ratings: dict[str, dict[str, tuple[str, int]]]) -> dict
     arms = sorted({arm for c in couplets.values() for arm in c.get("arms", ())})
     if len(arms) > 1:
         groups |= {f"arm {arm}": [n for n, c in couplets.items() if arm in c.get("arms", ())] for arm in arms}
+    real = [n for n, c in couplets.items() if c["source"].startswith("real")]
+    if len({couplets[n]["source"] for n in real}) > 1:
+        groups["real, all"] = real
     out = {"round": key["round"], "readers": sorted(ratings), "sources": {}}
     for source, numbers in groups.items():
         verdicts = Counter(ratings[r][n][0] for r in ratings for n in numbers)
@@ -212,7 +224,9 @@ def summarize(key: dict, ratings: dict[str, dict[str, tuple[str, int]]]) -> dict
         checker = Counter(couplets[n]["checker"] for n in numbers)
         total = sum(verdicts.values()) or 1
         # a couplet "seen as parallel" when most readers call it 工 or 宽
-        seen = sum(2 * sum(ratings[r][n][0] != "不" for r in ratings) > len(ratings) for n in numbers)
+        majority = {n: 2 * sum(ratings[r][n][0] != "不" for r in ratings) > len(ratings) for n in numbers}
+        seen = sum(majority.values())
+        agree = sum(majority[n] == (couplets[n]["checker"] != "不对") for n in numbers)
         out["sources"][source] = {
             "couplets": len(numbers),
             "ratings": total,
@@ -222,6 +236,7 @@ def summarize(key: dict, ratings: dict[str, dict[str, tuple[str, int]]]) -> dict
             "fluency": round(sum(fluency) / (len(fluency) or 1), 2),
             "checker parallel": round((checker["工对"] + checker["宽对"]) / (len(numbers) or 1), 3),
             "checker 工对": round(checker["工对"] / (len(numbers) or 1), 3),
+            "checker agrees with the majority": round(agree / (len(numbers) or 1), 3),
         }
     return out
 
@@ -234,14 +249,14 @@ def summary_markdown(summary: dict) -> str:
         "readers call it 工对 or 宽对.",
         "",
         "| source | couplets | judged parallel | judged 工对 | parallel by majority | fluency | "
-        "checker: parallel | checker: 工对 |",
-        "|---|---|---|---|---|---|---|---|",
+        "checker: parallel | checker: 工对 | checker agrees |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for source, s in summary["sources"].items():
         rows.append(
             f"| {source} | {s['couplets']} | {s['judged parallel']:.0%} | {s['judged 工对']:.0%} | "
             f"{s['parallel by majority']:.0%} | {s['fluency']:.2f} | {s['checker parallel']:.0%} | "
-            f"{s['checker 工对']:.0%} |"
+            f"{s['checker 工对']:.0%} | {s['checker agrees with the majority']:.0%} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -273,9 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("--model", help="model folder (default: the shipped model)")
     generate.add_argument("--options", help="extra generate() options as JSON")
     sheet = commands.add_parser("sheet", help="mix arms with real couplets into a new round folder")
-    sheet.add_argument("--arm", action="append", required=True, help="an arm file from `generate`")
+    sheet.add_argument(
+        "--arm", action="append", help="an arm file from `generate` (none: real couplets only)"
+    )
     sheet.add_argument("--real-middle", type=int, default=16, help="real middle couplets (parallel)")
     sheet.add_argument("--real-first", type=int, default=8, help="real first couplets (mostly not)")
+    sheet.add_argument("--real-last", type=int, default=0, help="real last couplets")
     sheet.add_argument("--round-dir", help="round folder (default: docs/evaluation/couplets-YYYYMMDD-x)")
     sheet.add_argument("--seed", type=int, help="seed (default: from the round folder's name)")
     sheet.add_argument("--corpus", help="Tang corpus folder (default: ../shared/data/tang)")

@@ -108,6 +108,34 @@ def test_scores_known_ratings_into_known_shares():
     assert summary["arm after"]["judged parallel"] == round(4 / 6, 3)
     assert summary["arm before"]["checker 工对"] == 0.5
     assert summary["real middle"]["fluency"] == round(14 / 3, 2)
+    # the checker called couplet 1 parallel (宽对) where two readers of three did not
+    assert summary["before"]["checker agrees with the majority"] == 0.0
+    assert summary["after"]["checker agrees with the majority"] == 1.0
+    assert summary["real middle"]["checker agrees with the majority"] == 1.0
+    assert "real, all" not in summary  # one real source: no pooled row
+
+
+def test_a_sheet_of_real_couplets_alone_measures_the_checker(tmp_path, corpus_dir):
+    round_dir = tmp_path / "couplets-real"
+    argv = ["sheet", "--real-middle", "2", "--real-first", "1", "--real-last", "2"]
+    assert blind_couplets.main([*argv, "--round-dir", str(round_dir), "--corpus", str(corpus_dir)]) == 0
+    key = json.loads((round_dir / "key.json").read_text(encoding="utf-8"))
+    entries = key["couplets"].values()
+    assert sorted(e["source"] for e in entries) == ["real first", *["real last"] * 2, *["real middle"] * 2]
+    assert all(e["line"] == 6 for e in entries if e["source"] == "real last")
+    assert len({e["body"] for e in entries}) == 5  # one couplet a poem
+    numbers = set(key["couplets"])
+    ratings = {
+        reader: blind_couplets.parse_ratings("".join(f"{n}: {verdict} 4\n" for n in numbers), reader, numbers)
+        for reader, verdict in (("a", "工"), ("b", "宽"), ("c", "不"))
+    }
+    summary = blind_couplets.summarize(key, ratings)["sources"]
+    checker_parallel = sum(e["checker"] != "不对" for e in entries)
+    # every couplet is parallel by majority (工, 宽, 不): the checker agrees where it says parallel
+    assert summary["real, all"]["couplets"] == 5
+    assert summary["real, all"]["checker agrees with the majority"] == round(checker_parallel / 5, 3)
+    empty = ["sheet", "--real-middle", "0", "--real-first", "0", "--round-dir", str(tmp_path / "none")]
+    assert blind_couplets.main([*empty, "--corpus", str(corpus_dir)]) == 2
 
 
 @pytest.mark.parametrize(
