@@ -392,6 +392,8 @@ def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, 
         ("李廣不侯身漸老", 3, "hóu"),
         ("魂夢自分明", 3, "fēn"),  # 分明, not 自分 zìfèn
         ("君還望月苦相思", 5, "xiāng"),  # 相思, not 苦相 kǔxiàng
+        ("昔日沈郎腰", 2, "shěn"),  # the surname (沈約) keeps shěn; 沈 alone is chén
+        ("詞人沈約在", 2, "shěn"),
     ],
 )
 def test_verse_phrases_decide_the_reading(line, index, reading):
@@ -409,6 +411,8 @@ def test_verse_phrases_decide_the_reading(line, index, reading):
         ("不是愛封侯", 4, "hóu"),
         ("事遂鼎湖遺劍履", 1, "suì"),
         ("宫阙万间都做了土", 1, "què"),  # standard què; quē stays open outside phrases
+        ("宮殿沈沈月欲分", 2, "chén"),  # 沈 is 沉 in verse; pypinyin's first reading is the surname shěn
+        ("彫甍白日沈", 4, "chén"),
     ],
 )
 def test_characters_alone_read_as_verse_reads_them(line, index, reading):

@@ -112,6 +112,14 @@ VERSE_PHRASES: dict[str, str] = {
     "幽燕": "yōu yān",
     "燕歌": "yān gē",  # 燕歌行
     "燕台": "yān tái",  # the Gold Terrace of Yan
+    # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎
+    "沈约": "shěn yuē",
+    "沈侯": "shěn hóu",
+    "沈宋": "shěn sòng",
+    "沈谢": "shěn xiè",
+    "沈郎": "shěn láng",
+    "沈生": "shěn shēng",
+    "姓沈": "xìng shěn",
 }
 _VERSE_LONGEST = max(map(len, VERSE_PHRASES))
 # A character alone in verse (rule 2), where the standard reading or the polyphone pair misreads it. The
@@ -126,6 +134,7 @@ VERSE_READINGS: dict[str, str] = {
     "咽": "yè",  # 88 of 89 oblique: to sob (泉声咽); yān in 咽喉, a dictionary phrase
     "没": "mò",  # to sink, to vanish (草没 出没); méi "not have" comes in phrases (没有)
     "沒": "mò",  # pypinyin lists only méi
+    "沈": "chén",  # 311 of 314 level: 沈 is 沉 in verse (沈沈 浮沈); shěn is the surname (phrases above)
 }
 
 PHRASE = "phrase"  # the phrase dictionary decided the reading
