@@ -393,6 +393,10 @@ def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, 
         ("魂夢自分明", 3, "fēn"),  # 分明, not 自分 zìfèn
         ("君還望月苦相思", 5, "xiāng"),  # 相思, not 苦相 kǔxiàng
         ("昔日沈郎腰", 2, "shěn"),  # the surname (沈約) keeps shěn; 沈 alone is chén
+        ("萬乘旌旗何處在", 1, "shèng"),  # chariots (萬乘之君), not chéng "to ride"
+        ("千乘萬騎西南行", 1, "shèng"),  # the verse phrase wins over the dictionary's 千乘萬騎
+        ("路傍誰家子", 1, "páng"),  # beside (路旁), not bàng
+        ("平生無分到", 3, "fèn"),  # one's lot, not fēn "to divide"
         ("詞人沈約在", 2, "shěn"),
     ],
 )

@@ -112,6 +112,14 @@ VERSE_PHRASES: dict[str, str] = {
     "幽燕": "yōu yān",
     "燕歌": "yān gē",  # 燕歌行
     "燕台": "yān tái",  # the Gold Terrace of Yan
+    # 乘 shèng: a war chariot, the measure of a state (万乘之君); chéng is to ride
+    "万乘": "wàn shèng",
+    "千乘": "qiān shèng",
+    # 傍 páng: beside, as 旁 (路傍 is 路旁); bàng is to draw near
+    "路傍": "lù páng",
+    # 分 fèn: one's lot (无分 "not granted to"); fēn is to divide
+    "有分": "yǒu fèn",
+    "无分": "wú fèn",
     # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎
     "沈约": "shěn yuē",
     "沈侯": "shěn hóu",
