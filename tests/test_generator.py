@@ -774,3 +774,21 @@ def test_a_licensed_first_line_ruled_out_by_the_rhyme_choice_says_so(generator):
     message = str(caught.value)
     assert "pattern 平起首句不入韵（特拗） (平平仄平仄), whose first line does not rhyme" in message
     assert "first_line_rhymes=yes (首句入韵) is what rules it out" in message
+
+
+def test_simplified_output_writes_the_chen_of_verse_but_keeps_what_the_user_gave(generator):
+    from types import SimpleNamespace
+
+    from poetry_rnn.generation.generator import _as_shown
+
+    written = ["江月夜沈沈", "沈郎何處歸", "沈舟千古恨", "雲沈萬里山"]
+    free = SimpleNamespace(script="simplified", first_line=None, heads=None)
+    # the model's 沈 is 沉 in verse; the surname's words keep 沈
+    assert _as_shown(written, free) == ["江月夜沉沉", "沈郎何处归", "沉舟千古恨", "云沉万里山"]
+    given = SimpleNamespace(script="simplified", first_line="江月夜沈沈", heads=[{"沈"}] * 4)
+    # a given first line and acrostic heads come back as typed (a head 沈 may be a name)
+    assert _as_shown(written, given) == ["江月夜沈沈", "沈郎何处归", "沈舟千古恨", "云沉万里山"]
+    assert _as_shown(written, SimpleNamespace(script="traditional", first_line=None, heads=None)) == written
+    # end to end: an acrostic head 沈 stays 沈 in the simplified poem, which keeps every rule
+    for poem in generator.generate(form="wujue", acrostic="沈园春晓", n=2, seed=3, script="simplified"):
+        assert poem.lines[0][0] == "沈" and poem.ok

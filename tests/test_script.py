@@ -129,3 +129,14 @@ def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir, tmp_pat
     rebuilt = json.loads(out.read_text(encoding="utf-8"))
     assert rebuilt == json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
     assert rebuilt["chars"]["钟"] == "鐘" and rebuilt["words"]["钟山"] == "鍾山"
+
+
+def test_simplified_verse_writes_chen_for_the_shen_of_verse_and_keeps_the_surname():
+    # Tang verse writes 沈 for 沉; OpenCC keeps 沈, which reads as the surname in simplified script
+    assert to_simplified("涼風吹雪月沈沈") == "凉风吹雪月沈沈"
+    assert convert("涼風吹雪月沈沈", "simplified") == "凉风吹雪月沉沉"
+    assert convert("江沈白日歸", "simplified") == "江沉白日归"
+    for surname in ("昔日沈郎腰", "詞人沈約在", "姓沈人"):
+        assert "沈" in convert(surname, "simplified")
+    assert convert("沈约", "simplified") == "沈约"  # already simplified: the surname's word is kept
+    assert convert("白日依山盡", "simplified") == to_simplified("白日依山盡")

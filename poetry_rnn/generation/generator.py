@@ -73,7 +73,26 @@ from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import STRICT
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.quality import shipped_slots
-from poetry_rnn.script import SimplifiedIndex, convert, to_traditional
+from poetry_rnn.script import SimplifiedIndex, convert, to_simplified, to_traditional
+
+
+def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
+    """The poem in the request's script. Simplified is written as verse reads it (月沈沈 → 月沉沉), except
+    the characters the user gave, a first line and acrostic heads, which come back as typed (a head 沈,
+    a surname, stays 沈)."""
+    if request.script != "simplified":
+        return lines
+    shown = [convert(line, "simplified") for line in lines]
+    plain = [to_simplified(line) for line in lines]
+    if [len(line) for line in plain] != [len(line) for line in shown]:
+        return shown
+    if request.first_line:
+        shown[0] = plain[0]
+    if request.heads:
+        for row in range(1 if request.first_line else 0, len(shown)):
+            shown[row] = plain[row][:1] + shown[row][1:]
+    return shown
+
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
 
@@ -445,7 +464,7 @@ class PoetryGenerator:
             return None
         leader = max(alive, key=lambda s: s.score())
         lines = leader.all_lines()
-        return [convert(line, request.script) for line in lines] if request.script == "simplified" else lines
+        return _as_shown(lines, request)
 
     @staticmethod
     def _repeats_too_often(lines: list[str], request: ResolvedRequest) -> bool:
@@ -466,7 +485,7 @@ class PoetryGenerator:
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
         ok = ok and _parallel_as_asked(analysis, request)
         if request.script == "simplified":
-            lines = [convert(line, "simplified") for line in lines]
+            lines = _as_shown(lines, request)
             analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
             ok = ok and _parallel_as_asked(analysis, request)
