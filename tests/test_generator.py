@@ -789,6 +789,10 @@ def test_simplified_output_writes_the_chen_of_verse_but_keeps_what_the_user_gave
     # a given first line and acrostic heads come back as typed (a head 沈 may be a name)
     assert _as_shown(written, given) == ["江月夜沈沈", "沈郎何处归", "沈舟千古恨", "云沉万里山"]
     assert _as_shown(written, SimpleNamespace(script="traditional", first_line=None, heads=None)) == written
+    # a reduplication of a given head reads as the head
+    assert _as_shown(
+        ["沈沈不可忘"], SimpleNamespace(script="simplified", first_line=None, heads=[{"沈"}])
+    ) == ["沈沈不可忘"]
     # end to end: an acrostic head 沈 stays 沈 in the simplified poem, which keeps every rule
     for poem in generator.generate(form="wujue", acrostic="沈园春晓", n=2, seed=3, script="simplified"):
         assert poem.lines[0][0] == "沈" and poem.ok

@@ -90,7 +90,10 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
         shown[0] = plain[0]
     if request.heads:
         for row in range(1 if request.first_line else 0, len(shown)):
-            shown[row] = plain[row][:1] + shown[row][1:]
+            line = plain[row][:1] + shown[row][1:]
+            # a reduplication of the head reads as the head does (沈沈 under a head 沈, not 沈沉)
+            doubled = len(line) > 1 and lines[row][1] == lines[row][0]
+            shown[row] = line[:1] * 2 + line[2:] if doubled else line
     return shown
 
 
