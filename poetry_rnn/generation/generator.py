@@ -75,28 +75,6 @@ from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert, to_simplified, to_traditional
 
-
-def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
-    """The poem in the request's script. Simplified is written as verse reads it (月沈沈 → 月沉沉), except
-    the characters the user gave, a first line and acrostic heads, which come back as typed (a head 沈,
-    a surname, stays 沈)."""
-    if request.script != "simplified":
-        return lines
-    shown = [convert(line, "simplified") for line in lines]
-    plain = [to_simplified(line) for line in lines]
-    if [len(line) for line in plain] != [len(line) for line in shown]:
-        return shown
-    if request.first_line:
-        shown[0] = plain[0]
-    if request.heads:
-        for row in range(1 if request.first_line else 0, len(shown)):
-            line = plain[row][:1] + shown[row][1:]
-            # a reduplication of the head reads as the head does (沈沈 under a head 沈, not 沈沉)
-            doubled = len(line) > 1 and lines[row][1] == lines[row][0]
-            shown[row] = line[:1] * 2 + line[2:] if doubled else line
-    return shown
-
-
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
 
 log = logging.getLogger(__name__)
@@ -567,3 +545,24 @@ def _as_request(request: GenerationRequest | None, options: dict) -> GenerationR
             f"expected a GenerationRequest, got {type(request).__name__}; pass options as keywords"
         )
     return dataclasses.replace(request, **options) if options else request
+
+
+def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
+    """The poem in the request's script. Simplified is written as verse reads it (月沈沈 → 月沉沉), except
+    the characters the user gave, a first line and acrostic heads, which come back as typed (a head 沈,
+    a surname, stays 沈)."""
+    if request.script != "simplified":
+        return lines
+    shown = [convert(line, "simplified") for line in lines]
+    plain = [to_simplified(line) for line in lines]
+    if [len(line) for line in plain] != [len(line) for line in shown]:
+        return shown
+    if request.first_line:
+        shown[0] = plain[0]
+    if request.heads:
+        for row in range(1 if request.first_line else 0, len(shown)):
+            line = plain[row][:1] + shown[row][1:]
+            # a reduplication of the head reads as the head does (沈沈 under a head 沈, not 沈沉)
+            doubled = len(line) > 1 and lines[row][1] == lines[row][0]
+            shown[row] = line[:1] * 2 + line[2:] if doubled else line
+    return shown
