@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,34 +172,49 @@ def _poem_tones(lines: list[str], one_tone) -> str | None:
     return first.pop() if len(first) == 1 else None
 
 
-def build_rare_readings(corpus_dir: Path) -> dict:
-    book = pingshui_book()
+def one_tone_reader(book) -> Callable[[str], str | None]:
+    """char → its tone class where the rhyme book gives it only one, else None."""
 
     def one_tone(char: str) -> str | None:
         tones = book.tones(char)
         return next(iter(tones)) if len(tones) == 1 else None
 
+    return one_tone
+
+
+def metered_places(lines: list[str], one_tone) -> list[tuple[int, int, str]]:
+    """(line, position, tone class) of each place whose tone the meter fixes, in a poem that keeps 2-4-6
+    alternation and 粘对 (`_poem_tones`): the even characters, and the ends of lines 2 to 8; an unrhymed
+    line's last but one is left out, 拗 being common there. Empty for any other poem."""
+    first = _poem_tones(lines, one_tone)
+    if first is None:
+        return []
+    found = []
+    for index, line in enumerate(lines):
+        second = _OTHER_TONE[first] if _FLIPPED[index] else first
+        length = len(line)
+        found += [
+            (index, p, second if p % 4 == 1 else _OTHER_TONE[second])
+            for p in range(1, length, 2)
+            if not (p == length - 2 and index % 2 == 0)
+        ]
+        if index:
+            found.append((index, length - 1, PING if index % 2 else ZE))
+    return found
+
+
+def build_rare_readings(corpus_dir: Path) -> dict:
+    book = pingshui_book()
+    one_tone = one_tone_reader(book)
     taken: dict[str, Counter[str]] = defaultdict(Counter)  # two-tone table character → tone → places
     poems = 0
     for lines in train_poems(corpus_dir):
-        first = _poem_tones(lines, one_tone)
-        if first is None:
-            continue
-        poems += 1
-        length = len(lines[0])
-        for index, line in enumerate(lines):
-            second = _OTHER_TONE[first] if _FLIPPED[index] else first
-            places = [
-                (p, second if p % 4 == 1 else _OTHER_TONE[second])
-                for p in range(1, length, 2)
-                if not (p == length - 2 and index % 2 == 0)  # 拗 is common there
-            ]
-            if index:
-                places.append((length - 1, PING if index % 2 else ZE))
-            for position, tone in places:
-                char = line[position]
-                if len(book.table_tones(char)) == 2:
-                    taken[normalize_variants(char)][tone] += 1
+        places = metered_places(lines, one_tone)
+        poems += bool(places)
+        for index, position, tone in places:
+            char = lines[index][position]
+            if len(book.table_tones(char)) == 2:
+                taken[normalize_variants(char)][tone] += 1
     rare = {}
     for char in sorted(taken):
         total = sum(taken[char].values())

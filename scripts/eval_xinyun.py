@@ -132,17 +132,14 @@ def report(totals: dict) -> str:
 def tang_agreement(corpus_dir: Path) -> dict[str, int]:
     """Places of Tang regulated verse (see the module docstring, --tang) by how `line_readings` reads them."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from build_prosody_data import _FLIPPED, _OTHER_TONE, _poem_tones
+    from build_prosody_data import metered_places, one_tone_reader
 
     from poetry_rnn.corpus import clean_body, detect_form
     from poetry_rnn.prosody.modern import listed_readings
     from poetry_rnn.prosody.rhyme import ZE, pingshui_book
 
     book = pingshui_book()
-
-    def one_tone(char: str) -> str | None:
-        tones = book.tones(char)
-        return next(iter(tones)) if len(tones) == 1 else None
+    one_tone = one_tone_reader(book)
 
     def counts(char: str, tone: str) -> bool:
         both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
@@ -156,26 +153,18 @@ def tang_agreement(corpus_dir: Path) -> dict[str, int]:
             records = json.load(handle)
         for record in records:
             lines, _ = clean_body(record.get("paragraphs"))
-            first = _poem_tones(lines, one_tone) if lines and detect_form(lines) != "other" else None
-            if first is None:
+            if not lines or detect_form(lines) == "other":
                 continue
-            for index, line in enumerate(lines):
-                second = _OTHER_TONE[first] if _FLIPPED[index] else first
-                places = [
-                    (p, second if p % 4 == 1 else _OTHER_TONE[second])
-                    for p in range(1, len(line), 2)
-                    if not (p == len(line) - 2 and index % 2 == 0)  # 拗 is common there
-                ]
-                if index:
-                    places.append((len(line) - 1, PING if index % 2 else ZE))
-                readings = None
-                for position, tone in places:
-                    if not counts(line[position], tone):
-                        continue
-                    readings = readings or line_readings(line)
-                    tones = readings[position].tones
-                    found["places"] += 1
-                    found["open" if len(tones) > 1 else "agree" if tones == {tone} else "wrong"] += 1
+            readings: dict[int, tuple] = {}
+            for index, position, tone in metered_places(lines, one_tone):
+                line = lines[index]
+                if not counts(line[position], tone):
+                    continue
+                if index not in readings:
+                    readings[index] = line_readings(line)
+                tones = readings[index][position].tones
+                found["places"] += 1
+                found["open" if len(tones) > 1 else "agree" if tones == {tone} else "wrong"] += 1
     return found
 
 
