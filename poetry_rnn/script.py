@@ -147,20 +147,21 @@ def standard_forms(char: str) -> frozenset[str]:
 
 
 # Verse writes 沈 for 沉 (to sink, deep): at 311 of 314 places Tang meter fixes, 沈 is level, as 沉 is. OpenCC
-# keeps 沈, which a reader of simplified script takes for the surname shěn; the surname's words keep it.
+# keeps 沈, which a reader of simplified script takes for the surname shěn; the surname's words keep it. The
+# 新韵 reading (prosody.modern.VERSE_PHRASES) reads these same words shěn.
 _SIMPLIFIED_VERSE_FORMS = {"沈": "沉"}
-_SURNAME_WORDS = frozenset({"沈郎", "沈約", "沈约", "沈侯", "沈宋", "沈謝", "沈谢", "沈生", "姓沈"})
+SHEN_SURNAME_WORDS = frozenset({"沈约", "沈侯", "沈宋", "沈谢", "沈郎", "沈生", "姓沈"})  # simplified
 
 
 def verse_simplified(text: str) -> str:
     """Simplified script as a reader of verse needs it: `to_simplified`, then 沈 → 沉 outside the surname's
     words (月沈沈 → 月沉沉; 沈郎 stays)."""
     simplified = to_simplified(text)
-    if len(simplified) != len(text) or not any(c in _SIMPLIFIED_VERSE_FORMS for c in simplified):
+    if not any(c in _SIMPLIFIED_VERSE_FORMS for c in simplified):
         return simplified
     return "".join(
         _SIMPLIFIED_VERSE_FORMS.get(char, char)
-        if not {text[k - 1 : k + 1] if k else "", text[k : k + 2]} & _SURNAME_WORDS
+        if not {simplified[k - 1 : k + 1] if k else "", simplified[k : k + 2]} & SHEN_SURNAME_WORDS
         else char
         for k, char in enumerate(simplified)
     )

@@ -423,6 +423,15 @@ def test_characters_alone_read_as_verse_reads_them(line, index, reading):
     assert line_readings(line)[index].pinyin.split("/")[0] == reading
 
 
+def test_the_surname_shen_reads_shen_where_simplified_output_keeps_it():
+    from poetry_rnn.prosody.modern import VERSE_PHRASES
+    from poetry_rnn.script import SHEN_SURNAME_WORDS
+
+    # the 新韵 reading and the simplified output agree on the words where 沈 is the surname
+    assert {phrase for phrase in VERSE_PHRASES if "沈" in phrase} == SHEN_SURNAME_WORDS
+    assert all("shěn" in VERSE_PHRASES[word].split() for word in SHEN_SURNAME_WORDS)
+
+
 def test_verse_tables_hold_listed_readings_and_no_polyphone():
     from poetry_rnn.prosody.modern import VERSE_PHRASES, VERSE_READINGS, listed_readings
 

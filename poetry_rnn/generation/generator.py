@@ -554,6 +554,8 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
     if request.script != "simplified":
         return lines
     shown = [convert(line, "simplified") for line in lines]
+    if not request.first_line and not request.heads:
+        return shown
     plain = [to_simplified(line) for line in lines]
     if [len(line) for line in plain] != [len(line) for line in shown]:
         return shown

@@ -120,7 +120,8 @@ VERSE_PHRASES: dict[str, str] = {
     # 分 fèn: one's lot (无分 "not granted to"); fēn is to divide
     "有分": "yǒu fèn",
     "无分": "wú fèn",
-    # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎
+    # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎;
+    # script.SHEN_SURNAME_WORDS, where simplified output keeps 沈 (not 沉), lists the same words
     "沈约": "shěn yuē",
     "沈侯": "shěn hóu",
     "沈宋": "shěn sòng",
