@@ -425,14 +425,15 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         while state["batch"] < len(batches):
             batch = [examples[i] for i in batches[state["batch"]]]
             inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
-            inputs, targets = inputs.to(device), targets.to(device)
+            # counted before the copy: counting on the GPU would wait for it to finish the step
+            real_tokens = int((targets != -100).sum())
+            inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, state["step"], state["total_steps"])
             # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
             # draws the same masks as an uninterrupted one without carrying every rank's random state.
             torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
             loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
-            real_tokens = int((targets != -100).sum())
             now = time.perf_counter()
             seconds = clock() - started
             if distributed:
