@@ -12,6 +12,7 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.generation.generator import PoetryGenerator
 from poetry_rnn.model import (
     FloatStepper,
+    Int8Linear,
     Int8Stepper,
     ModelConfig,
     PoetryLM,
@@ -19,6 +20,7 @@ from poetry_rnn.model import (
     gru_gates,
     lstm_gates,
     make_stepper,
+    read_weights,
 )
 from poetry_rnn.prosody.check import analyze
 
@@ -208,6 +210,24 @@ def test_training_and_saved_weights_are_unaffected(tmp_path):
     saved = load_file(tmp_path / "model.safetensors")
     assert set(saved) == set(model.state_dict())
     assert all(tensor.dtype == torch.float32 for tensor in saved.values())
+
+
+def test_a_model_saved_in_int8_decodes_with_the_int8_values_it_stored(tmp_path):
+    """An int8 weights file is read back as float (value × row scale); Int8Linear, which makes every int8
+    product of the stepper (of these matrices or rows stacked from them), quantizes each row by the same
+    scale, so decoding uses exactly the stored values, not a second rounding of them."""
+    from safetensors.torch import load_file
+
+    torch.manual_seed(3)
+    model = PoetryLM(ModelConfig(vocab_size=300, embedding_dim=64, hidden_size=96, cutoffs=(100, 200)))
+    model.save_pretrained(tmp_path, int8=True)
+    stored = load_file(tmp_path / "model.safetensors")
+    read_back = read_weights(tmp_path, model)
+    matrices = [name for name in stored if stored[name].dtype == torch.int8]
+    assert "rnn.weight_hh_l0" in matrices and "adaptive.head.weight" in matrices
+    for name in matrices:
+        packed = Int8Linear(read_back[name]).packed
+        assert torch.equal(torch.ops.quantized.linear_unpack(packed)[0].int_repr(), stored[name]), name
 
 
 @pytest.fixture(scope="module")

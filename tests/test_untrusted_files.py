@@ -194,6 +194,73 @@ def test_half_precision_weights_are_read(bad_dir):
     assert torch.equal(model.embedding.weight.detach(), tensors["embedding.weight"].float())
 
 
+# ------------------------------------------------------------------------------------------ int8 weights
+@pytest.fixture
+def int8_dir(good_dir, tmp_path) -> Path:
+    """The good model saved again with int8 matrices (the shipping format for a model too large in float16)."""
+    directory = tmp_path / "int8"
+    PoetryLM.from_pretrained(good_dir).save_pretrained(directory, int8=True)
+    return directory
+
+
+def test_int8_weights_are_read_back_within_half_a_step_of_each_row(good_dir, int8_dir):
+    original = PoetryLM.from_pretrained(good_dir).state_dict()
+    stored = load_file(str(int8_dir / "model.safetensors"))
+    matrices = [name for name, tensor in original.items() if tensor.dim() == 2]
+    assert matrices and all(stored[name].dtype == torch.int8 for name in matrices)
+    assert all(stored[name].dtype == torch.float16 for name in original if name not in matrices)
+    model = PoetryLM.from_pretrained(int8_dir)
+    for name in matrices:
+        step = stored[name + ".scale"][:, None]
+        assert (model.state_dict()[name] - original[name]).abs().le(step / 2 + 1e-7).all(), name
+    # rounded, not the float values stored again (a one-column matrix is its own scale: exact)
+    assert not torch.equal(model.state_dict()["rnn.weight_hh_l0"], original["rnn.weight_hh_l0"])
+    inputs = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        near = PoetryLM.from_pretrained(good_dir)(inputs)[0].exp()
+        assert (model(inputs)[0].exp() - near).abs().max() < 0.05  # the same predictions, nearly
+
+
+def test_an_int8_matrix_without_its_scales_is_refused(int8_dir):
+    path = int8_dir / "model.safetensors"
+    tensors = load_file(str(path))
+    del tensors["rnn.weight_hh_l0.scale"]
+    save_file(tensors, str(path))
+    _refused(int8_dir, "rnn.weight_hh_l0", "no row scales")
+
+
+@pytest.mark.parametrize(
+    ("scale", "fragment"),
+    [(torch.full((5,), 0.1), "row scales; found F32 (5,)"), (None, "negative, NaN or infinite")],
+)
+def test_int8_scales_of_the_wrong_shape_or_value_are_refused(int8_dir, scale, fragment):
+    path = int8_dir / "model.safetensors"
+    tensors = load_file(str(path))
+    if scale is None:
+        scale = tensors["rnn.weight_hh_l0.scale"].clone()
+        scale[0] = float("nan")
+    tensors["rnn.weight_hh_l0.scale"] = scale
+    save_file(tensors, str(path))
+    _refused(int8_dir, fragment)
+
+
+def test_scales_beside_a_float_tensor_are_refused(good_dir, bad_dir):
+    path = bad_dir / "model.safetensors"
+    tensors = load_file(str(path))
+    tensors["rnn.weight_hh_l0.scale"] = torch.ones(tensors["rnn.weight_hh_l0"].shape[0])
+    save_file(tensors, str(path))
+    _refused(bad_dir, "scales for tensors that are not int8", "rnn.weight_hh_l0.scale")
+
+
+def test_an_int8_vector_is_refused(int8_dir):
+    path = int8_dir / "model.safetensors"
+    tensors = load_file(str(path))
+    tensors["rnn.bias_hh_l0"] = torch.zeros_like(tensors["rnn.bias_hh_l0"], dtype=torch.int8)
+    tensors["rnn.bias_hh_l0.scale"] = torch.ones(1)
+    save_file(tensors, str(path))
+    _refused(int8_dir, "rnn.bias_hh_l0 is int8 but not a matrix")
+
+
 class _Payload:
     """Unpickling this creates the marker file: proof that a loader ran pickle."""
 

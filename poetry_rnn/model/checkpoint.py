@@ -6,6 +6,11 @@ read through safetensors only (never pickle), every file's size is checked befor
 weights' header (names, dtypes, shapes) is checked against the config before any tensor is allocated, and
 the tokenizer must match the model's vocabulary.
 
+Weights are floating point, or int8 (a shipped model's matrices, `save_pretrained(..., int8=True)`): an int8
+matrix `NAME` has one scale per row beside it, `NAME.scale` (symmetric: the row's largest magnitude / 127),
+and is read back as float32, int8 value × its row's scale. Half the bytes of float16, for a model that would
+not otherwise fit `data/`; decoding quantizes the same rows to the same int8 values again.
+
 `PretrainedModel` gives a model class `from_pretrained`, `save_pretrained` and `push_to_hub` (as
 huggingface_hub's PyTorchModelHubMixin does); the class names its config dataclass in `config_class`.
 """
@@ -35,6 +40,8 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_HEADER_BYTES = 1_000_000  # safetensors JSON header (names, dtypes, shapes, offsets)
 MAX_TOKENIZER_BYTES = 50_000_000
 FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
+INT8_DTYPE = "I8"
+SCALE_SUFFIX = ".scale"  # beside an int8 matrix: its per-row scales
 HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt"]  # what a model folder holds; nothing executable
 
 
@@ -157,8 +164,10 @@ def read_weights(directory: Path, model: nn.Module) -> dict[str, torch.Tensor]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             names = set(handle.keys())
-            if names != set(expected):
-                missing, unexpected = sorted(set(expected) - names), sorted(names - set(expected))
+            scale_names = {name for name in names if name.endswith(SCALE_SUFFIX) and name not in expected}
+            if names - scale_names != set(expected):
+                missing = sorted(set(expected) - names)
+                unexpected = sorted(names - scale_names - set(expected))
                 raise UserError(
                     f"{path}: tensors do not match config.json (missing {missing}, unexpected {unexpected})",
                     field="model",
@@ -167,18 +176,26 @@ def read_weights(directory: Path, model: nn.Module) -> dict[str, torch.Tensor]:
             for name in expected:
                 tensor_slice = handle.get_slice(name)
                 shape = tuple(tensor_slice.get_shape())
-                if tensor_slice.get_dtype() not in FLOAT_DTYPES:
-                    raise UserError(
-                        f"{path}: tensor {name} has dtype {tensor_slice.get_dtype()}; weights must be "
-                        f"floating point ({', '.join(FLOAT_DTYPES)})",
-                        field="model",
-                    )
                 if shape != expected[name]:
                     raise UserError(
                         f"{path}: tensor {name} has shape {shape}, config.json implies {expected[name]}",
                         field="model",
                     )
+                if tensor_slice.get_dtype() == INT8_DTYPE:
+                    tensors[name] = _dequantized(handle, name, shape, path)
+                    scale_names.discard(name + SCALE_SUFFIX)
+                    continue
+                if tensor_slice.get_dtype() not in FLOAT_DTYPES:
+                    raise UserError(
+                        f"{path}: tensor {name} has dtype {tensor_slice.get_dtype()}; weights must be "
+                        f"floating point ({', '.join(FLOAT_DTYPES)}) or an int8 matrix with its row scales",
+                        field="model",
+                    )
                 tensors[name] = handle.get_tensor(name).float()
+            if scale_names:
+                raise UserError(
+                    f"{path}: scales for tensors that are not int8: {sorted(scale_names)}", field="model"
+                )
     except UserError:
         raise
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
@@ -187,6 +204,41 @@ def read_weights(directory: Path, model: nn.Module) -> dict[str, torch.Tensor]:
         if not torch.isfinite(tensor).all():
             raise UserError(f"{path}: tensor {name} holds NaN or infinite values", field="model")
     return tensors
+
+
+def int8_row_scales(weight: torch.Tensor) -> torch.Tensor:
+    """Symmetric per-row int8 scales of a float matrix [rows, columns] (float32 [rows]): the row's largest
+    magnitude / 127, so that the row's values round into -127..127. The int8 stepper quantizes by the same."""
+    return (weight.detach().float().abs().amax(dim=1) / 127.0).clamp_min(1e-12)
+
+
+def int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A float matrix as (int8 values, float32 per-row scales)."""
+    scales = int8_row_scales(weight)
+    values = torch.round(weight.detach().float() / scales[:, None]).clamp(-127, 127).to(torch.int8)
+    return values, scales
+
+
+def _dequantized(handle, name: str, shape: tuple[int, ...], path: Path) -> torch.Tensor:
+    """An int8 matrix of the weights file as float32, checked against its scales."""
+    scale_name = name + SCALE_SUFFIX
+    if len(shape) != 2 or scale_name not in handle.keys():
+        raise UserError(
+            f"{path}: tensor {name} is int8 but "
+            + ("not a matrix" if len(shape) != 2 else f"has no row scales ({scale_name})"),
+            field="model",
+        )
+    scale_slice = handle.get_slice(scale_name)
+    if scale_slice.get_dtype() not in FLOAT_DTYPES or tuple(scale_slice.get_shape()) != shape[:1]:
+        raise UserError(
+            f"{path}: {scale_name} must be {shape[0]} floating-point row scales; found "
+            f"{scale_slice.get_dtype()} {tuple(scale_slice.get_shape())}",
+            field="model",
+        )
+    scales = handle.get_tensor(scale_name).float()
+    if not (torch.isfinite(scales).all() and (scales >= 0).all()):
+        raise UserError(f"{path}: {scale_name} holds negative, NaN or infinite scales", field="model")
+    return handle.get_tensor(name).float() * scales[:, None]
 
 
 class PretrainedModel:
@@ -198,9 +250,15 @@ class PretrainedModel:
     tokenizer: BaseTokenizer | None
 
     def save_pretrained(
-        self, directory: str | os.PathLike, tokenizer: BaseTokenizer | None = None, extra: dict | None = None
+        self,
+        directory: str | os.PathLike,
+        tokenizer: BaseTokenizer | None = None,
+        extra: dict | None = None,
+        int8: bool = False,
     ) -> None:
-        """Write config.json, model.safetensors and the tokenizer into `directory` (each file atomically)."""
+        """Write config.json, model.safetensors and the tokenizer into `directory` (each file atomically).
+        The weights keep their dtype; with `int8`, every matrix is stored as int8 with per-row scales and
+        every other tensor as float16 (a model to ship: see the module docstring)."""
         from safetensors.torch import save
 
         directory = Path(directory)
@@ -211,6 +269,14 @@ class PretrainedModel:
                 raise UserError("tokenizer and model disagree on the vocabulary size", field="tokenizer")
             tokenizer.save(directory)
         tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in self.state_dict().items()}
+        if int8:
+            stored = {}
+            for name, tensor in tensors.items():
+                if tensor.dim() == 2 and tensor.is_floating_point():
+                    stored[name], stored[name + SCALE_SUFFIX] = int8_rows(tensor)
+                else:
+                    stored[name] = tensor.half() if tensor.is_floating_point() else tensor
+            tensors = stored
         write_atomic(directory / WEIGHTS_FILE, save(tensors, metadata={"format": "pt"}))
         document = {
             "model_type": MODEL_TYPE,

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from poetry_rnn.cache import BoundedCache
+from poetry_rnn.model.checkpoint import int8_row_scales
 from poetry_rnn.model.lm import PoetryLM
 from poetry_rnn.model.stepper import (
     State,
@@ -54,7 +55,7 @@ class Int8Linear:
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
         weight = weight.detach().float().cpu().contiguous()
-        scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
+        scales = int8_row_scales(weight).double()  # as an int8 weights file stores them
         zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
         with warnings.catch_warnings():  # quantized tensor creation is deprecated in torch 2.13, still works
             warnings.simplefilter("ignore", UserWarning)
