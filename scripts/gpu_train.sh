@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The stronger model of issue 13 in one command: candidates co-trained on Tang + Song (each poem tagged
 # <tang> or <song>; validation on Tang only) side by side on one GPU for a time budget, each scored on the
-# Tang test split, the best by validation exported as float16 and packed for the trip back.
+# Tang test split, the best by validation exported (float16, or int8 where that would not fit data/) and packed for the trip back.
 #
 #   bash scripts/gpu_train.sh prepare    # on a CPU, once (a few minutes): the corpora as prepared files in gpu_data/
 #   bash scripts/gpu_train.sh            # on the GPU machine, with gpu_data carried: train, evaluate, export
@@ -14,12 +14,15 @@
 # RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
 # (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
 # device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768), LR (2e-3), INIT_FROM (a model folder every
-# candidate starts from instead of random weights, e.g. data/default_model; its shape must match) and
+# candidate starts from instead of random weights, e.g. data/default_model; as wide as the candidate or narrower) and
 # FINE_TUNE_MINUTES (default 0, off: after training, each co-trained candidate's best is fine-tuned on Tang
 # alone for this budget, as NAME_ft beside it, the recipe of the shipped model: 6 epochs of FT_BATCH_TOKENS
-# (8192) at FT_LR (3e-4)). The call planned for the next GPU session continues the shipped model's
-# co-training on the whole GPU, then fine-tunes the result on Tang:
-#   INIT_FROM=data/default_model CANDIDATES=l1h1024 MINUTES=7 FINE_TUNE_MINUTES=1.5 LR=1e-3 bash scripts/gpu_train.sh
+# (8192) at FT_LR (3e-4)), WEIGHTS (how the winner is stored: fp16, or int8 matrices with row scales;
+# default fp16 where it fits data/'s 35 MB beside the corpus lines, else int8). A candidate wider than
+# INIT_FROM starts from it widened, with the same predictions. The call planned for the next GPU session
+# continues the shipped model's co-training and, beside it, the same model widened to 1536 units, then
+# fine-tunes both on Tang:
+#   INIT_FROM=data/default_model CANDIDATES="l1h1024 l1h1536" MINUTES=6 FINE_TUNE_MINUTES=1.5 LR=1e-3 bash scripts/gpu_train.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
@@ -36,6 +39,10 @@ case "${1:-}" in
 esac
 
 PYTHON=${PYTHON:-python3}  # (the GPU machine's image has python3, the one with PyTorch)
+case "${WEIGHTS:-}" in  # checked now, not after the training it would have wasted
+    ""|int8|fp16) ;;
+    *) echo "gpu_train.sh: WEIGHTS='$WEIGHTS' (allowed: int8, fp16, or unset)" >&2; exit 2 ;;
+esac
 DATA=${DATA:-gpu_data}
 if [[ "${1:-}" == "prepare" ]]; then
     mkdir -p "$DATA"
@@ -53,8 +60,13 @@ declare -A SHAPES=(
     [l1h1024]="--num-layers 1 --hidden-size 1024 --embedding-dim 384 --dropout 0.25"
     [l2h1024]="--num-layers 2 --hidden-size 1024 --embedding-dim 384 --dropout 0.3"
     [l3h768]="--num-layers 3 --hidden-size 768 --embedding-dim 384 --dropout 0.3"
+    # wider than the shipped 1×1024: with INIT_FROM=data/default_model they start from it, widened with the
+    # same predictions (model/grow.py); shipped as int8 (WEIGHTS), they fit data/ and decode in time
+    [l1h1536]="--num-layers 1 --hidden-size 1536 --embedding-dim 384 --dropout 0.3"
+    [l1h2048]="--num-layers 1 --hidden-size 2048 --embedding-dim 384 --dropout 0.3"
     [tiny_l1]="--num-layers 1 --hidden-size 48 --embedding-dim 32 --dropout 0.1"
     [tiny_l2]="--num-layers 2 --hidden-size 32 --embedding-dim 32 --dropout 0.1"
+    [tiny_l1w]="--num-layers 1 --hidden-size 64 --embedding-dim 32 --dropout 0.1"  # tiny_l1 widened
 )
 if [[ -n "${TINY:-}" ]]; then
     TANG=${TANG:-tests/data/poet.tang.small.json}
@@ -167,9 +179,10 @@ for name in $CANDIDATES; do
 done
 
 $PYTHON - "$RUNS" "$OUT" "$CANDIDATES" "$TANG" <<'EOF'
-"""The table of candidates; the best by validation exported as float16 with its training record, packed."""
+"""The table of candidates; the best by validation exported (WEIGHTS) with its training record, packed."""
 import io
 import json
+import os
 import shutil
 import sys
 import tarfile
@@ -211,7 +224,13 @@ print(f"\nbest by validation: {best['name']} (test char_ppl {best['test_char_ppl
 ship = runs / "ship"
 shutil.rmtree(ship, ignore_errors=True)
 model = PoetryLM.from_pretrained(runs / best["name"] / "best")
-model.half().save_pretrained(ship)  # float16 on disk; loading computes in float32
+# float16 on disk where it fits data/ (35 MB, 7.9 of them the corpus lines), else int8 matrices with row
+# scales (half the bytes; the int8 stepper decodes with the same values); loading computes in float32
+weights = os.environ.get("WEIGHTS") or ("int8" if best["fp16_mb"] > 35 - 7.9 else "fp16")
+if weights not in ("int8", "fp16"):
+    sys.exit(f"WEIGHTS={weights!r}: allowed int8, fp16 (unset: fp16 where it fits data/)")
+model.half().save_pretrained(ship, int8=weights == "int8")
+print(f"weights stored as {weights}")
 (ship / "training").mkdir()
 for name in ("train_config.json", "metrics.jsonl", "curves.png", "summary.json", "train.log", "test.json"):
     if (runs / best["name"] / name).is_file():
@@ -220,7 +239,7 @@ reloaded = PoetryLM.from_pretrained(ship)  # the exported folder loads, and know
 assert reloaded.tokenizer.sources == tuple(best["sources"]), "exported tokenizer lost its source tags"
 size = sum(f.stat().st_size for f in ship.rglob("*") if f.is_file())
 print(f"exported {ship}: {size / 1e6:.1f} MB (+ corpus_lines.txt 7.9 MB from data/default_model; data/ <= 35 MB)")
-results = {"candidates": rows, "best": best["name"], "ship_bytes": size, "tang": tang}
+results = {"candidates": rows, "best": best["name"], "ship_bytes": size, "weights": weights, "tang": tang}
 write_atomic(out / "results.json", json.dumps(results, indent=2))
 # Packed in parts under 15 MB each: the device tool returns files of at most 16 MiB. corpus_lines.txt (the
 # Tang train lines, for the originality rule) is left out: data/default_model has the same file.

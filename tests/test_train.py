@@ -601,3 +601,11 @@ def test_gpu_train_never_replaces_a_run(tmp_path):
     refused = subprocess.run(["bash", str(GPU_SCRIPT)], capture_output=True, text=True, timeout=60, env=env)
     assert refused.returncode == 2 and "already holds a run: RESUME=1 continues it" in refused.stderr
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint"]
+
+
+def test_gpu_train_refuses_an_unknown_weights_format_before_training(tmp_path):
+    env = {**os.environ, "TINY": "1", "RUNS": str(tmp_path / "runs"), "CANDIDATES": "tiny_l1",
+           "TANG": str(SMALL_CORPUS), "SONG": str(SMALL_CORPUS), "WEIGHTS": "int4"}  # fmt: skip
+    refused = subprocess.run(["bash", str(GPU_SCRIPT)], capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode == 2 and "WEIGHTS='int4' (allowed: int8, fp16, or unset)" in refused.stderr
+    assert not (tmp_path / "runs").exists()
