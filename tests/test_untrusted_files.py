@@ -94,6 +94,15 @@ def _write_raw_safetensors(path: Path, header: dict, body: bytes) -> None:
     path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + body)
 
 
+def _read_weights(directory: Path) -> dict[str, torch.Tensor]:
+    """The folder's tensors by name (to be damaged and written back by `_save_weights`)."""
+    return load_file(str(directory / "model.safetensors"))
+
+
+def _save_weights(directory: Path, tensors: dict[str, torch.Tensor]) -> None:
+    save_file(tensors, str(directory / "model.safetensors"))
+
+
 # ------------------------------------------------------------------------------------------ the good folder
 def test_the_undamaged_folder_loads_and_matches_what_was_saved(good_dir):
     model = PoetryLM.from_pretrained(good_dir)
@@ -147,42 +156,37 @@ def test_absurd_header_length_is_refused_without_parsing(bad_dir, length):
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_non_finite_weights(bad_dir, value):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(bad_dir)
     tensors["rnn.weight_hh_l1"][3, 5] = value
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "rnn.weight_hh_l1", "NaN or infinite")
 
 
 def test_extra_tensor(bad_dir):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(bad_dir)
     tensors["backdoor.weight"] = torch.zeros(3)
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "unexpected ['backdoor.weight']")
 
 
 def test_missing_tensor(bad_dir):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(bad_dir)
     del tensors["rnn.bias_ih_l0"]
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "missing ['rnn.bias_ih_l0']")
 
 
 def test_tensor_of_the_wrong_shape(bad_dir):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(bad_dir)
     tensors["embedding.weight"] = torch.zeros(tensors["embedding.weight"].shape[0], 17)
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "embedding.weight", "shape")
 
 
 def test_integer_weights(bad_dir):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(bad_dir)
     tensors["embedding.weight"] = torch.ones_like(tensors["embedding.weight"], dtype=torch.int64)
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "dtype I64")
 
 
@@ -222,10 +226,9 @@ def test_int8_weights_are_read_back_within_half_a_step_of_each_row(good_dir, int
 
 
 def test_an_int8_matrix_without_its_scales_is_refused(int8_dir):
-    path = int8_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(int8_dir)
     del tensors["rnn.weight_hh_l0.scale"]
-    save_file(tensors, str(path))
+    _save_weights(int8_dir, tensors)
     _refused(int8_dir, "rnn.weight_hh_l0", "no row scales")
 
 
@@ -234,30 +237,27 @@ def test_an_int8_matrix_without_its_scales_is_refused(int8_dir):
     [(torch.full((5,), 0.1), "row scales; found F32 (5,)"), (None, "negative, NaN or infinite")],
 )
 def test_int8_scales_of_the_wrong_shape_or_value_are_refused(int8_dir, scale, fragment):
-    path = int8_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(int8_dir)
     if scale is None:
         scale = tensors["rnn.weight_hh_l0.scale"].clone()
         scale[0] = float("nan")
     tensors["rnn.weight_hh_l0.scale"] = scale
-    save_file(tensors, str(path))
+    _save_weights(int8_dir, tensors)
     _refused(int8_dir, fragment)
 
 
-def test_scales_beside_a_float_tensor_are_refused(good_dir, bad_dir):
-    path = bad_dir / "model.safetensors"
-    tensors = load_file(str(path))
+def test_scales_beside_a_float_tensor_are_refused(bad_dir):
+    tensors = _read_weights(bad_dir)
     tensors["rnn.weight_hh_l0.scale"] = torch.ones(tensors["rnn.weight_hh_l0"].shape[0])
-    save_file(tensors, str(path))
+    _save_weights(bad_dir, tensors)
     _refused(bad_dir, "scales for tensors that are not int8", "rnn.weight_hh_l0.scale")
 
 
 def test_an_int8_vector_is_refused(int8_dir):
-    path = int8_dir / "model.safetensors"
-    tensors = load_file(str(path))
+    tensors = _read_weights(int8_dir)
     tensors["rnn.bias_hh_l0"] = torch.zeros_like(tensors["rnn.bias_hh_l0"], dtype=torch.int8)
     tensors["rnn.bias_hh_l0.scale"] = torch.ones(1)
-    save_file(tensors, str(path))
+    _save_weights(int8_dir, tensors)
     _refused(int8_dir, "rnn.bias_hh_l0 is int8 but not a matrix")
 
 
