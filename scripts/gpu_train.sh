@@ -51,6 +51,14 @@ if [[ "${1:-}" == "prepare" ]]; then
     # and the GPU machine has no jieba to compute them; Song poems then train without the <kw> part.
     $PYTHON -m poetry_rnn.prepared --source ../shared/data/song --out "$DATA/song.prepared.json.gz"
     ls -l "$DATA"
+    # what a device call carries: the tracked files and the prepared data (the tool's limit: 64 MiB)
+    tracked=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
+    prepared=$(du -sb "$DATA" | cut -f1)
+    awk -v t="$tracked" -v d="$prepared" -v name="$DATA" 'BEGIN {
+        total = (t + d) / 1048576
+        printf "travels to the device: %.1f MiB (repository %.1f, %s %.1f) of at most 64\n", total, t / 1048576, name, d / 1048576
+        if (total > 64) print "warning: more than the device tool carries; the call would be refused"
+    }'
     exit 0
 fi
 
