@@ -157,6 +157,73 @@ def extract_keywords(
     return _map_back(found, simplified, original, script, k)
 
 
+# ---------------------------------------------------------------- a theme, in verse's words
+MODERN_WORDS_FILE = Path(__file__).resolve().parent / "data" / "modern_words.json"
+MODERN_WORDS_VERSION = 1
+_modern_words: dict[str, str] | None = None
+
+
+def modern_words() -> dict[str, str]:
+    """Modern words (simplified) → the word verse uses for each (traditional): 朋友 → 故人, 远方 → 天涯."""
+    global _modern_words
+    if _modern_words is None:
+        document = json.loads(MODERN_WORDS_FILE.read_text(encoding="utf-8"))
+        if document.get("version") != MODERN_WORDS_VERSION:
+            raise ValueError(f"{MODERN_WORDS_FILE.name}: version {document.get('version')!r}")
+        _modern_words = dict(document["words"])
+    return _modern_words
+
+
+def in_verse_words(text: str) -> str:
+    """A text (a title) with each modern word the table knows replaced by its verse word, longest first,
+    the rest kept as written (in traditional characters): 思念遠方的朋友 → 相思天涯的故人."""
+    table = modern_words()
+    longest = max(map(len, table), default=1)
+    simplified = to_simplified(text)
+    original = text if len(simplified) == len(text) else simplified
+    pieces: list[str] = []
+    start = 0
+    while start < len(simplified):
+        for size in range(min(longest, len(simplified) - start), 0, -1):
+            verse = table.get(simplified[start : start + size])
+            if verse:
+                pieces.append(verse)
+                start += size
+                break
+        else:
+            pieces.append(to_traditional(original[start]))
+            start += 1
+    return "".join(pieces)
+
+
+def theme_keywords(text: str, k: int = 4) -> list[str]:
+    """Up to `k` keywords of a theme (either script), best first, as verse would say them, in traditional
+    characters: the theme's keywords (extract_keywords), each modern word replaced by its verse word
+    (思念远方的朋友 → 天涯, 故人, 相思), then modern words and parts of set phrases that TextRank passed over,
+    in the order the theme has them (新年快乐 → 新年; 小桥流水人家 → 人家, 小桥, 流水)."""
+    found = extract_keywords(text, k=k, method="textrank", script="traditional")
+    jieba = _jieba()
+    simplified = to_simplified(text.strip())
+    frequencies = jieba.dt.FREQ
+    table = modern_words()
+    for word in jieba.lcut(simplified):
+        if word in table:
+            found.append(word)
+        elif len(word) > MAX_KEYWORD_CHARS:  # a set phrase (成语) is no keyword, but its words may be
+            found += [
+                part
+                for part in jieba.lcut_for_search(word)
+                if part != word and (part in table or (len(part) > 1 and _is_candidate(part, frequencies)))
+            ]
+    words: list[str] = []
+    for word in found:
+        plain = to_simplified(word)
+        verse = table.get(plain) or to_traditional(word)
+        if verse not in words:
+            words.append(verse)
+    return words[:k]
+
+
 # ---------------------------------------------------------------- corpus keywords (training)
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.keywords import in_verse_words
 from poetry_rnn.prosody.rhyme import is_cjk
 from poetry_rnn.script import convert, normalize_variants, to_traditional
 
@@ -179,7 +180,8 @@ def make_plan(
     queries: dict[str, float] = {}  # key → weight in the neighbours' scores
     chosen: list[str] = []
     for seed_word in (normalize_variants(w) for w in seeds):
-        keys = [seed_word] if seed_word in table.neighbours else table.keys_in(seed_word)
+        # the table's words in it, read as verse would say it (夏天的雨: 夏, 雨, not the 天 of 夏天)
+        keys = [seed_word] if seed_word in table.neighbours else table.keys_in(in_verse_words(seed_word))
         for key in keys:
             queries.setdefault(key, 1.0)
         # the word itself, or the table's words in it (月夜 in 月夜憶舍弟); a single character only if

@@ -456,11 +456,11 @@ def _theme_keywords(theme) -> list[str]:
     if not any(is_cjk(c) for c in theme):
         raise UserError.of("theme_not_chinese", "theme")
     try:  # jieba is imported only when a theme is given (it takes a while to load)
-        from poetry_rnn.keywords import extract_keywords
+        from poetry_rnn.keywords import theme_keywords
     except ImportError:
         raise UserError.of("theme_unavailable", "theme") from None
     try:
-        words = [w for w in extract_keywords(theme, k=4, method="textrank", script="traditional") if w]
+        words = [w for w in theme_keywords(theme, k=4) if w]
     except UserError as error:
         raise UserError.of("theme_unreadable", "theme", reason=str(error)) from None
     words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]
