@@ -13,8 +13,16 @@ import pytest
 from poetry_rnn.cleaning import clean_body
 from poetry_rnn.corpus import Poem
 from poetry_rnn.errors import UserError
-from poetry_rnn.keywords import STOPWORDS, _jieba, corpus_keywords, extract_keywords
-from poetry_rnn.script import to_simplified
+from poetry_rnn.keywords import (
+    STOPWORDS,
+    _jieba,
+    corpus_keywords,
+    extract_keywords,
+    in_verse_words,
+    modern_words,
+    theme_keywords,
+)
+from poetry_rnn.script import to_simplified, to_traditional
 
 DENGGUAN = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
 CHUNWANG = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。"
@@ -48,6 +56,45 @@ def test_a_modern_simplified_theme_gives_traditional_keywords():
     assert {"故鄉", "秋天", "月亮"} <= set(keywords)
     assert not {"我", "的", "还有", "還有"} & set(keywords)
     assert {"故乡", "月亮"} <= set(extract_keywords(theme, k=4, script="simplified"))
+
+
+# ---------------------------------------------------------------- a theme, in verse's words
+def test_a_modern_theme_is_said_in_verses_words():
+    keywords = theme_keywords("我想念远方的朋友", k=4)
+    assert {"天涯", "故人", "相思"} <= set(keywords)
+    assert not {"遠方", "朋友", "想念"} & set(keywords)
+    # either script in, the same words out
+    assert theme_keywords("我想念遠方的朋友", k=4) == keywords
+    assert len(theme_keywords("我想念远方的朋友，秋天的月亮和故乡", k=2)) == 2
+
+
+def test_a_theme_in_verses_own_words_is_kept_as_textrank_reads_it():
+    theme = "邊塞將士月夜思鄉"
+    assert theme_keywords(theme, k=4) == extract_keywords(theme, k=4)
+
+
+def test_set_phrases_give_their_words():
+    # jieba reads each as one idiom, which is no keyword: before, 新年快乐 gave none at all
+    assert extract_keywords("新年快乐", k=4) == []
+    assert theme_keywords("新年快乐", k=4) == ["新年"]
+    assert {"小橋", "流水", "人家"} <= set(theme_keywords("小桥流水人家", k=4))
+
+
+def test_in_verse_words_replaces_modern_words_only():
+    assert in_verse_words("思念遠方的朋友") == "相思天涯的故人"
+    assert in_verse_words("夏天的雨") == "夏的雨"
+    assert in_verse_words("送元二使安西") == "送元二使安西"
+    assert in_verse_words("") == ""
+
+
+def test_the_modern_word_table_is_simplified_to_traditional_verse():
+    table = modern_words()
+    assert len(table) >= 300
+    for modern, verse in table.items():
+        assert to_simplified(modern) == modern and CJK.match(modern), modern
+        assert CJK.match(verse) and 1 <= len(verse) <= 2, (modern, verse)
+        assert modern != to_simplified(verse), modern  # a word verse already says needs no entry
+        assert to_traditional(verse) == verse, verse  # the model's script
 
 
 def test_traditional_characters_of_the_input_are_kept():

@@ -20,6 +20,7 @@ from poetry_rnn.generation.plan import (
     parse_plan,
 )
 from poetry_rnn.generation.request import GenerationRequest
+from poetry_rnn.keywords import modern_words
 from poetry_rnn.prosody.check import analyze_lines
 from poetry_rnn.script import to_traditional
 
@@ -98,6 +99,20 @@ def test_a_title_keyword_fills_the_first_slot_and_the_rest_follow_the_corpus_ord
     assert plan.keywords[0] == "秋夜"
     rest = [table.position(word) for word in plan.keywords[1:]]
     assert rest == sorted(rest)
+
+
+def test_a_modern_title_plans_what_its_words_mean():
+    # 天 of 夏天 and 方 of 遠方 are parts of modern words, not keywords of the title
+    for seed in range(6):
+        assert not {"天", "方"} & set(make_plan(4, [to_traditional("夏天的远方")], seed).keywords)
+    plan = make_plan(4, [to_traditional("思念远方的朋友")], seed=0)
+    assert {"天涯", "故人"} <= set(plan.keywords)
+
+
+def test_a_theme_request_is_conditioned_and_planned_in_verses_words():
+    request = GenerationRequest(form="qilv", theme="离别的车站，想念朋友")
+    assert {"驛", "故人"} <= set(request.conditioning_keywords)
+    assert not {"車站", "朋友"} & set(request.conditioning_keywords)
 
 
 def test_free_plans_are_reproducible_and_vary_with_the_seed():
@@ -191,6 +206,12 @@ def test_the_plan_is_shown_in_the_users_script(shipped):
     simplified = shipped.generate(form="qijue", plan="春風,孤城", seed=5)[0]
     traditional = shipped.generate(form="qijue", plan="春风,孤城", seed=5, script="traditional")[0]
     assert simplified.plan == ["春风", "孤城"] and traditional.plan == ["春風", "孤城"]
+
+
+def test_the_shipped_model_writes_every_verse_word_of_the_modern_table(shipped):
+    known = shipped.tables.ids_starting_with
+    unknown = [verse for verse in modern_words().values() if not all(c in known for c in verse)]
+    assert not unknown
 
 
 def test_a_keyword_the_model_cannot_write_is_refused(shipped):
