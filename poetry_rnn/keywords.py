@@ -215,6 +215,8 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
                 for part in jieba.lcut_for_search(word)
                 if part != word and (part in table or (len(part) > 1 and _is_candidate(part, frequencies)))
             ]
+    if not found:  # neither TextRank nor TF-IDF reads a theme of one character (雨, 秋)
+        found = [word for word in jieba.lcut(simplified) if len(word) == 1 and _is_candidate(word, frequencies)]
     words: list[str] = []
     for word in found:
         plain = to_simplified(word)

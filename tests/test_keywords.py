@@ -80,6 +80,13 @@ def test_set_phrases_give_their_words():
     assert {"小橋", "流水", "人家"} <= set(theme_keywords("小桥流水人家", k=4))
 
 
+def test_a_theme_of_one_character_is_its_keyword():
+    assert extract_keywords("雨", k=4) == []  # jieba's TF-IDF skips single characters
+    assert theme_keywords("雨", k=4) == ["雨"]
+    assert theme_keywords("秋", k=4) == ["秋"]
+    assert theme_keywords("的", k=4) == []
+
+
 def test_in_verse_words_replaces_modern_words_only():
     assert in_verse_words("思念遠方的朋友") == "相思天涯的故人"
     assert in_verse_words("夏天的雨") == "夏的雨"

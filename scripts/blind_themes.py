@@ -1,0 +1,251 @@
+"""Blind theme reading: does a poem (and its plan) fit the theme a user typed? Two decoders side by side.
+
+    python scripts/blind_themes.py generate --themes FILE --out ARM.json [--label L] [--count 40] [--seed S]
+    python scripts/blind_themes.py sheet ARM_A.json ARM_B.json [--round-dir DIR] [--seed S]
+    python scripts/blind_themes.py score ROUND_DIR/key.json RATINGS [RATINGS ...]
+
+`generate` writes one poem per theme (one theme a line in FILE; the forms in turn, theme i gets seed S + i)
+through the public API, with its plan and the keywords the theme conditioned it on, into an arm file with
+the commit that wrote it: another checkout running this script gives the other arm. `sheet` pairs the two
+arms' poems theme by theme, shows each pair as 甲 and 乙 in a drawn order, then (apart, in another order)
+each pair of plans, and writes `sheet.txt` (themes, poems, plans, nothing else) and `key.json` into a new
+folder `docs/evaluation/themes-YYYYMMDD-x/`. Readers get `theme_instructions.md` and the sheet. `score`
+reads one file per reader (`P3: 4 2 3 3` for a poem pair: 甲 fits, 乙 fits, 甲 overall, 乙 overall;
+`K3: 5 2` for a plan pair: 甲 fits, 乙 fits) and writes each arm's means and the paired differences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import random
+import re
+import statistics
+import string
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from blind_couplets import commit  # noqa: E402
+from blind_eval import seed_of  # noqa: E402
+
+from poetry_rnn.errors import UserError  # noqa: E402
+from poetry_rnn.files import write_atomic  # noqa: E402
+from poetry_rnn.script import to_simplified  # noqa: E402
+
+EVALUATION_DIR = REPO / "docs" / "evaluation"
+SHEET_FILE, KEY_FILE = "sheet.txt", "key.json"
+FORMS = ("wujue", "qijue", "wulv", "qilv")
+SIDES = ("甲", "乙")
+# what a reader gives for one item: the poem pairs four scores, the plan pairs two
+SCORES = {"P": ("fit", "fit", "overall", "overall"), "K": ("plan_fit", "plan_fit")}
+_LINE = re.compile(r"^\s*([PK])(\d+)\s*[:：]\s*([1-5](?:\s+[1-5])*)\s*(?:#.*)?$")
+
+
+# ------------------------------------------------------------------------------------------- generate
+def read_themes(path: Path, count: int) -> list[str]:
+    themes = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not themes:
+        raise UserError(f"{path}: no themes (one a line)")
+    return themes[:count]
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from poetry_rnn.generation.generator import PoetryGenerator
+
+    generator = PoetryGenerator.from_pretrained(args.model)
+    poems = []
+    for index, theme in enumerate(read_themes(args.themes, args.count)):
+        request = {"form": FORMS[index % len(FORMS)], "theme": theme, "n": 1, "seed": args.seed + index}
+        try:
+            poem = generator.generate(**request, script="simplified")[0]
+        except UserError as error:  # a theme this decoder cannot read: counted, left off the sheet
+            poems.append(request | {"error": str(error)})
+            continue
+        poems.append(request | {"lines": list(poem.lines), "plan": poem.plan or []})
+    arm = {"label": args.label, "commit": commit(), "poems": poems}
+    write_atomic(args.out, json.dumps(arm, ensure_ascii=False, indent=1) + "\n")
+    print(f"{len(poems)} poems → {args.out} ({arm['commit']})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- sheet
+def load_arm(path: Path) -> dict:
+    arm = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(arm, dict) or not isinstance(arm.get("poems"), list):
+        raise UserError(f"{path}: not an arm file of `blind_themes.py generate`")
+    return arm
+
+
+def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
+    """The reader's text and the key: poem pairs P1… then plan pairs K1…, each pair's sides drawn."""
+    first, second = (arm["poems"] for arm in arms)
+    if [a["theme"] for a in first] != [b["theme"] for b in second]:
+        raise UserError("the two arms must hold the same themes in the same order (same --themes, --count)")
+    # a theme an arm failed on is left off, and the failures are kept in the key
+    pairs = [(a, b) for a, b in zip(first, second, strict=True) if "lines" in a and "lines" in b]
+    choice = random.Random(seed)
+    key: dict = {"arms": [arm["label"] or arm["commit"] for arm in arms], "items": {}}
+    key["failed"] = [[(p["theme"], p["error"]) for p in poems if "error" in p] for poems in (first, second)]
+    text = ["一、诗（每题两首：甲、乙）", ""]
+    poem_order = list(range(len(pairs)))
+    choice.shuffle(poem_order)
+    for number, index in enumerate(poem_order, 1):
+        sides = choice.sample((0, 1), 2)
+        key["items"][f"P{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides}
+        text += [f"P{number}  主题：{pairs[index][0]['theme']}"]
+        for side, arm_index in zip(SIDES, sides, strict=True):
+            lines = [to_simplified(line) for line in pairs[index][arm_index]["lines"]]
+            text += [f"  {side}：" + "，".join(lines) + "。"]
+        text.append("")
+    text += ["二、每联一个关键词的构思（每题两组：甲、乙）", ""]
+    plan_order = list(range(len(pairs)))
+    choice.shuffle(plan_order)
+    for number, index in enumerate(plan_order, 1):
+        sides = choice.sample((0, 1), 2)
+        key["items"][f"K{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides}
+        text += [f"K{number}  主题：{pairs[index][0]['theme']}"]
+        for side, arm_index in zip(SIDES, sides, strict=True):
+            text += [f"  {side}：" + "、".join(to_simplified(w) for w in pairs[index][arm_index]["plan"])]
+        text.append("")
+    return "\n".join(text), key
+
+
+def next_round_dir(today: datetime.date) -> Path:
+    for letter in string.ascii_lowercase:
+        candidate = EVALUATION_DIR / f"themes-{today:%Y%m%d}-{letter}"
+        if not candidate.exists():
+            return candidate
+    raise UserError("26 theme rounds today already; pass --round-dir")
+
+
+def run_sheet(args: argparse.Namespace) -> int:
+    arms = [load_arm(path) for path in (args.arm_a, args.arm_b)]
+    folder = args.round_dir or next_round_dir(datetime.date.today())
+    if (folder / KEY_FILE).exists():
+        raise UserError(f"{folder} already holds a sheet; give another --round-dir")
+    sheet, key = build_sheet(arms, args.seed if args.seed is not None else seed_of(folder.name))
+    key["commits"] = [arm["commit"] for arm in arms]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / SHEET_FILE, sheet + "\n")
+    write_atomic(folder / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
+    for arm, path in zip(arms, (args.arm_a, args.arm_b), strict=True):
+        write_atomic(folder / f"arm-{arm['label'] or arm['commit']}.json", path.read_text(encoding="utf-8"))
+    print(f"{len(key['items'])} items → {folder / SHEET_FILE}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- score
+def parse_ratings(text: str, name: str, items: dict) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if match:
+            item, scores = f"{match[1]}{match[2]}", [int(v) for v in match[3].split()]
+            if len(scores) != len(SCORES[match[1]]):
+                raise UserError(f"{name}: {item} needs {len(SCORES[match[1]])} scores, got {len(scores)}")
+            found[item] = scores
+    missing = sorted(set(items) - set(found), key=lambda item: (item[0], int(item[1:])))
+    if missing:
+        raise UserError(f"{name}: no rating for {', '.join(missing[:10])}")
+    return found
+
+
+def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
+    """Per arm, the mean of each measure; per measure, the mean paired difference (second arm − first)
+    over themes, averaged over readers first, with its standard error and the themes each way."""
+    per_theme: dict[str, dict[str, list[list[float]]]] = {}  # measure → theme → per arm, readers' scores
+    for reader_scores in ratings.values():
+        for item, scores in reader_scores.items():
+            sides = key["items"][item]["sides"]  # sides[0]: the arm shown as 甲
+            for offset in range(0, len(scores), 2):
+                measure = SCORES[item[0]][offset]
+                cell = per_theme.setdefault(measure, {}).setdefault(key["items"][item]["theme"], [[], []])
+                for position, arm_index in enumerate(sides):
+                    cell[arm_index].append(scores[offset + position])
+    summary: dict = {"arms": key["arms"], "readers": sorted(ratings), "failed": key["failed"], "measures": {}}
+    for measure, themes in per_theme.items():
+        means = [[statistics.fmean(cell[arm]) for cell in themes.values()] for arm in (0, 1)]
+        differences = [b - a for a, b in zip(*means, strict=True)]
+        error = statistics.stdev(differences) / len(differences) ** 0.5 if len(differences) > 1 else None
+        summary["measures"][measure] = {
+            "means": [round(statistics.fmean(values), 3) for values in means],
+            "difference": round(statistics.fmean(differences), 3),
+            "se": None if error is None else round(error, 3),
+            "themes_better_worse_equal": [
+                sum(d > 0 for d in differences),
+                sum(d < 0 for d in differences),
+                sum(d == 0 for d in differences),
+            ],
+        }
+    return summary
+
+
+def summary_markdown(summary: dict) -> str:
+    first, second = summary["arms"]
+    rows = [
+        f"Readers: {', '.join(summary['readers'])}. Difference: {second} − {first}, per theme (readers averaged), "
+        "± its standard error; themes where it is better / worse / equal.",
+        "",
+        f"| measure | {first} | {second} | difference | themes + / − / = |",
+        "|---|---|---|---|---|",
+    ]
+    for measure, found in summary["measures"].items():
+        better, worse, equal = found["themes_better_worse_equal"]
+        rows.append(
+            f"| {measure} | {found['means'][0]:.2f} | {found['means'][1]:.2f} | "
+            f"{found['difference']:+.2f} ± {found['se'] or 0:.2f} | {better} / {worse} / {equal} |"
+        )
+    for label, failed in zip(summary["arms"], summary["failed"], strict=True):
+        if failed:
+            themes = "、".join(theme for theme, _ in failed)
+            rows.append(f"\n{label} wrote no poem for {len(failed)} theme(s), left off the sheet: {themes}")
+    return "\n".join(rows) + "\n"
+
+
+def run_score(args: argparse.Namespace) -> int:
+    key = json.loads(args.key.read_text(encoding="utf-8"))
+    ratings = {
+        path.stem: parse_ratings(path.read_text(encoding="utf-8"), path.name, key["items"])
+        for path in args.ratings
+    }
+    summary = summarize(key, ratings)
+    write_atomic(args.key.parent / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    write_atomic(args.key.parent / "summary.md", summary_markdown(summary))
+    print(summary_markdown(summary), end="")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="one poem per theme, into an arm file")
+    generate.add_argument("--themes", type=Path, required=True, help="one theme a line")
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--label", default="")
+    generate.add_argument("--count", type=int, default=40)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--model", default=None)
+    sheet = commands.add_parser("sheet", help="a blind sheet of two arms' poems and plans")
+    sheet.add_argument("arm_a", type=Path)
+    sheet.add_argument("arm_b", type=Path)
+    sheet.add_argument("--round-dir", type=Path, default=None)
+    sheet.add_argument("--seed", type=int, default=None)
+    score = commands.add_parser("score", help="the readers' ratings against the key")
+    score.add_argument("key", type=Path)
+    score.add_argument("ratings", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        return {"generate": run_generate, "sheet": run_sheet, "score": run_score}[args.command](args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
