@@ -97,7 +97,8 @@ def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
     choice.shuffle(poem_order)
     for number, index in enumerate(poem_order, 1):
         sides = choice.sample((0, 1), 2)
-        key["items"][f"P{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides}
+        same = pairs[index][0]["lines"] == pairs[index][1]["lines"]
+        key["items"][f"P{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides, "same": same}
         text += [f"P{number}  主题：{pairs[index][0]['theme']}"]
         for side, arm_index in zip(SIDES, sides, strict=True):
             lines = [to_simplified(line) for line in pairs[index][arm_index]["lines"]]
@@ -108,7 +109,8 @@ def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
     choice.shuffle(plan_order)
     for number, index in enumerate(plan_order, 1):
         sides = choice.sample((0, 1), 2)
-        key["items"][f"K{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides}
+        same = pairs[index][0]["plan"] == pairs[index][1]["plan"]
+        key["items"][f"K{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides, "same": same}
         text += [f"K{number}  主题：{pairs[index][0]['theme']}"]
         for side, arm_index in zip(SIDES, sides, strict=True):
             text += [f"  {side}：" + "、".join(to_simplified(w) for w in pairs[index][arm_index]["plan"])]
@@ -160,8 +162,12 @@ def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
     """Per arm, the mean of each measure; per measure, the mean paired difference (second arm − first)
     over themes, averaged over readers first, with its standard error and the themes each way."""
     per_theme: dict[str, dict[str, list[list[float]]]] = {}  # measure → theme → per arm, readers' scores
+    differing: dict[str, set[str]] = {}  # measure → themes where the two arms wrote different things
     for reader_scores in ratings.values():
         for item, scores in reader_scores.items():
+            if not key["items"][item].get("same"):
+                for measure in SCORES[item[0]]:
+                    differing.setdefault(measure, set()).add(key["items"][item]["theme"])
             sides = key["items"][item]["sides"]  # sides[0]: the arm shown as 甲
             for offset in range(0, len(scores), 2):
                 measure = SCORES[item[0]][offset]
@@ -173,10 +179,15 @@ def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
         means = [[statistics.fmean(cell[arm]) for cell in themes.values()] for arm in (0, 1)]
         differences = [b - a for a, b in zip(*means, strict=True)]
         error = statistics.stdev(differences) / len(differences) ** 0.5 if len(differences) > 1 else None
+        changed = [
+            d for d, theme in zip(differences, themes, strict=True) if theme in differing.get(measure, ())
+        ]
         summary["measures"][measure] = {
             "means": [round(statistics.fmean(values), 3) for values in means],
             "difference": round(statistics.fmean(differences), 3),
             "se": None if error is None else round(error, 3),
+            "differing_themes": len(changed),
+            "difference_where_differing": round(statistics.fmean(changed), 3) if changed else None,
             "themes_better_worse_equal": [
                 sum(d > 0 for d in differences),
                 sum(d < 0 for d in differences),
@@ -192,14 +203,15 @@ def summary_markdown(summary: dict) -> str:
         f"Readers: {', '.join(summary['readers'])}. Difference: {second} − {first}, per theme (readers averaged), "
         "± its standard error; themes where it is better / worse / equal.",
         "",
-        f"| measure | {first} | {second} | difference | themes + / − / = |",
-        "|---|---|---|---|---|",
+        f"| measure | {first} | {second} | difference | themes + / − / = | where they differ (themes) |",
+        "|---|---|---|---|---|---|",
     ]
     for measure, found in summary["measures"].items():
         better, worse, equal = found["themes_better_worse_equal"]
         rows.append(
             f"| {measure} | {found['means'][0]:.2f} | {found['means'][1]:.2f} | "
-            f"{found['difference']:+.2f} ± {found['se'] or 0:.2f} | {better} / {worse} / {equal} |"
+            f"{found['difference']:+.2f} ± {found['se'] or 0:.2f} | {better} / {worse} / {equal} | "
+            f"{found['difference_where_differing'] or 0:+.2f} ({found['differing_themes']}) |"
         )
     for label, failed in zip(summary["arms"], summary["failed"], strict=True):
         if failed:
