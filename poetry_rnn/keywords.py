@@ -206,7 +206,8 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
     simplified = to_simplified(text.strip())
     frequencies = jieba.dt.FREQ
     table = modern_words()
-    for word in jieba.lcut(simplified):
+    pieces = jieba.lcut(simplified)
+    for word in pieces:
         if word in table:
             found.append(word)
         elif len(word) > MAX_KEYWORD_CHARS:  # a set phrase (成语) is no keyword, but its words may be
@@ -216,7 +217,7 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
                 if part != word and (part in table or (len(part) > 1 and _is_candidate(part, frequencies)))
             ]
     if not found:  # neither TextRank nor TF-IDF reads a theme of one character (雨, 秋)
-        found = [word for word in jieba.lcut(simplified) if len(word) == 1 and _is_candidate(word, frequencies)]
+        found = [word for word in pieces if len(word) == 1 and _is_candidate(word, frequencies)]
     words: list[str] = []
     for word in found:
         plain = to_simplified(word)
