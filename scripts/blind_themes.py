@@ -1,7 +1,7 @@
 """Blind theme reading: does a poem (and its plan) fit the theme a user typed? Two decoders side by side.
 
     python scripts/blind_themes.py generate --themes FILE --out ARM.json [--label L] [--count 40] [--seed S]
-    python scripts/blind_themes.py sheet ARM_A.json ARM_B.json [--round-dir DIR] [--seed S]
+    python scripts/blind_themes.py sheet ARM_A.json ARM_B.json [--differing-only] [--round-dir DIR] [--seed S]
     python scripts/blind_themes.py score ROUND_DIR/key.json RATINGS [RATINGS ...]
 
 `generate` writes one poem per theme (one theme a line in FILE; the forms in turn, theme i gets seed S + i)
@@ -82,8 +82,9 @@ def load_arm(path: Path) -> dict:
     return arm
 
 
-def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
-    """The reader's text and the key: poem pairs P1… then plan pairs K1…, each pair's sides drawn."""
+def build_sheet(arms: Sequence[dict], seed: int, differing_only: bool = False) -> tuple[str, dict]:
+    """The reader's text and the key: poem pairs P1… then plan pairs K1…, each pair's sides drawn; with
+    `differing_only`, only the pairs whose two poems (or plans) differ."""
     first, second = (arm["poems"] for arm in arms)
     if [a["theme"] for a in first] != [b["theme"] for b in second]:
         raise UserError("the two arms must hold the same themes in the same order (same --themes, --count)")
@@ -93,7 +94,7 @@ def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
     key: dict = {"arms": [arm["label"] or arm["commit"] for arm in arms], "items": {}}
     key["failed"] = [[(p["theme"], p["error"]) for p in poems if "error" in p] for poems in (first, second)]
     text = ["一、诗（每题两首：甲、乙）", ""]
-    poem_order = list(range(len(pairs)))
+    poem_order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a["lines"] != b["lines"]]
     choice.shuffle(poem_order)
     for number, index in enumerate(poem_order, 1):
         sides = choice.sample((0, 1), 2)
@@ -104,8 +105,8 @@ def build_sheet(arms: Sequence[dict], seed: int) -> tuple[str, dict]:
             lines = [to_simplified(line) for line in pairs[index][arm_index]["lines"]]
             text += [f"  {side}：" + "，".join(lines) + "。"]
         text.append("")
-    text += ["二、每联一个关键词的构思（每题两组：甲、乙）", ""]
-    plan_order = list(range(len(pairs)))
+    plan_order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a["plan"] != b["plan"]]
+    text += ["二、每联一个关键词的构思（每题两组：甲、乙）", ""] if plan_order else []
     choice.shuffle(plan_order)
     for number, index in enumerate(plan_order, 1):
         sides = choice.sample((0, 1), 2)
@@ -131,7 +132,10 @@ def run_sheet(args: argparse.Namespace) -> int:
     folder = args.round_dir or next_round_dir(datetime.date.today())
     if (folder / KEY_FILE).exists():
         raise UserError(f"{folder} already holds a sheet; give another --round-dir")
-    sheet, key = build_sheet(arms, args.seed if args.seed is not None else seed_of(folder.name))
+    sheet, key = build_sheet(
+        arms, args.seed if args.seed is not None else seed_of(folder.name), args.differing_only
+    )
+    key["differing_only"] = args.differing_only
     key["commits"] = [arm["commit"] for arm in arms]
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / SHEET_FILE, sheet + "\n")
@@ -248,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sheet.add_argument("arm_b", type=Path)
     sheet.add_argument("--round-dir", type=Path, default=None)
     sheet.add_argument("--seed", type=int, default=None)
+    sheet.add_argument(
+        "--differing-only",
+        action="store_true",
+        help="leave off the pairs whose two poems (or plans) are the same",
+    )
     score = commands.add_parser("score", help="the readers' ratings against the key")
     score.add_argument("key", type=Path)
     score.add_argument("ratings", type=Path, nargs="+")

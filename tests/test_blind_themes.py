@@ -105,3 +105,14 @@ def test_sheet_and_score_commands_write_the_round(tmp_path):
     assert json.loads((folder / "summary.json").read_text())["measures"]["fit"]["difference"] == 0
     # a second sheet into the same folder would overwrite the key readers were given
     assert blind_themes.main(["sheet", *paths, "--round-dir", str(folder)]) == 2
+
+
+def test_differing_only_leaves_off_the_pairs_that_are_the_same():
+    before, after = arm("before", "甲"), arm("after", "乙")
+    after["poems"][0] = before["poems"][0]  # the same poem and plan for the first theme
+    after["poems"][2]["plan"] = before["poems"][2]["plan"]  # the same plan for the third
+    sheet, key = blind_themes.build_sheet([before, after], seed=3, differing_only=True)
+    poems = {entry["theme"] for item, entry in key["items"].items() if item[0] == "P"}
+    plans = {entry["theme"] for item, entry in key["items"].items() if item[0] == "K"}
+    assert poems == {"雨", "加班到深夜"} and plans == {"雨"}
+    assert "主题：思念远方的朋友" not in sheet
