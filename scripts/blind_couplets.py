@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from blind_eval import prompt_suite, seed_of, used_real_bodies  # noqa: E402
+from blind_eval import prompt_suite, run_command, seed_of, used_real_bodies  # noqa: E402
 
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
@@ -300,12 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     score = commands.add_parser("score", help="score ratings files against a round's key")
     score.add_argument("key", help="the round's key.json")
     score.add_argument("ratings", nargs="+", help="one ratings file per reader")
-    args = parser.parse_args(argv)
-    try:
-        return {"generate": run_generate, "sheet": run_sheet, "score": run_score}[args.command](args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(
+        parser.parse_args(argv), {"generate": run_generate, "sheet": run_sheet, "score": run_score}
+    )
 
 
 if __name__ == "__main__":

@@ -726,10 +726,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("ROUND_DIR", "ARM", "OTHER_ARM"),
         help="a round folder (key.json, ratings/) and the two arms to compare there; repeat for more rounds",
     )
-    args = parser.parse_args(argv)
-    commands_run = {"sheet": run_sheet, "score": run_score, "pool": run_pool}
+    return run_command(parser.parse_args(argv), {"sheet": run_sheet, "score": run_score, "pool": run_pool})
+
+
+def run_command(args: argparse.Namespace, handlers: dict) -> int:
+    """Run the chosen subcommand; a UserError is one line on stderr and exit status 2, not a traceback."""
     try:
-        return commands_run[args.command](args)
+        return handlers[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

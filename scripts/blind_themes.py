@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from blind_couplets import commit  # noqa: E402
-from blind_eval import seed_of  # noqa: E402
+from blind_eval import run_command, seed_of  # noqa: E402
 
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
@@ -93,29 +93,35 @@ def build_sheet(arms: Sequence[dict], seed: int, differing_only: bool = False) -
     choice = random.Random(seed)
     key: dict = {"arms": [arm["label"] or arm["commit"] for arm in arms], "items": {}}
     key["failed"] = [[(p["theme"], p["error"]) for p in poems if "error" in p] for poems in (first, second)]
-    text = ["一、诗（每题两首：甲、乙）", ""]
-    poem_order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a["lines"] != b["lines"]]
-    choice.shuffle(poem_order)
-    for number, index in enumerate(poem_order, 1):
-        sides = choice.sample((0, 1), 2)
-        same = pairs[index][0]["lines"] == pairs[index][1]["lines"]
-        key["items"][f"P{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides, "same": same}
-        text += [f"P{number}  主题：{pairs[index][0]['theme']}"]
-        for side, arm_index in zip(SIDES, sides, strict=True):
-            lines = [to_simplified(line) for line in pairs[index][arm_index]["lines"]]
-            text += [f"  {side}：" + "，".join(lines) + "。"]
-        text.append("")
-    plan_order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a["plan"] != b["plan"]]
-    text += ["二、每联一个关键词的构思（每题两组：甲、乙）", ""] if plan_order else []
-    choice.shuffle(plan_order)
-    for number, index in enumerate(plan_order, 1):
-        sides = choice.sample((0, 1), 2)
-        same = pairs[index][0]["plan"] == pairs[index][1]["plan"]
-        key["items"][f"K{number}"] = {"theme": pairs[index][0]["theme"], "sides": sides, "same": same}
-        text += [f"K{number}  主题：{pairs[index][0]['theme']}"]
-        for side, arm_index in zip(SIDES, sides, strict=True):
-            text += [f"  {side}：" + "、".join(to_simplified(w) for w in pairs[index][arm_index]["plan"])]
-        text.append("")
+    text: list[str] = []
+    parts = (
+        (
+            "P",
+            "一、诗（每题两首：甲、乙）",
+            "lines",
+            lambda lines: "，".join(map(to_simplified, lines)) + "。",
+        ),
+        (
+            "K",
+            "二、每联一个关键词的构思（每题两组：甲、乙）",
+            "plan",
+            lambda plan: "、".join(map(to_simplified, plan)),
+        ),
+    )
+    for prefix, heading, field, shown in parts:
+        order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a[field] != b[field]]
+        text += [heading, ""] if order else []
+        choice.shuffle(order)
+        for number, index in enumerate(order, 1):
+            sides = choice.sample((0, 1), 2)
+            same = pairs[index][0][field] == pairs[index][1][field]
+            theme = pairs[index][0]["theme"]
+            key["items"][f"{prefix}{number}"] = {"theme": theme, "sides": sides, "same": same}
+            text += [f"{prefix}{number}  主题：{theme}"]
+            text += [
+                f"  {side}：{shown(pairs[index][arm][field])}" for side, arm in zip(SIDES, sides, strict=True)
+            ]
+            text.append("")
     return "\n".join(text), key
 
 
@@ -260,12 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     score = commands.add_parser("score", help="the readers' ratings against the key")
     score.add_argument("key", type=Path)
     score.add_argument("ratings", type=Path, nargs="+")
-    args = parser.parse_args(argv)
-    try:
-        return {"generate": run_generate, "sheet": run_sheet, "score": run_score}[args.command](args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(
+        parser.parse_args(argv), {"generate": run_generate, "sheet": run_sheet, "score": run_score}
+    )
 
 
 if __name__ == "__main__":
