@@ -175,8 +175,10 @@ def modern_words() -> dict[str, str]:
 
 
 def in_verse_words(text: str) -> str:
-    """A text (a title) with each modern word the table knows replaced by its verse word, longest first,
-    the rest kept as written (in traditional characters): 思念遠方的朋友 → 相思天涯的故人."""
+    """A text (a title) with each modern word of two or more characters the table knows replaced by its verse
+    word, longest first, the rest kept as written (in traditional characters): 思念遠方的朋友 → 相思天涯的故人.
+    A single character is left alone: verse uses 冷 and 哭 too (冷泉亭, 哭晁卿衡), where the table's 寒 and
+    淚 are only for a theme in which jieba reads one of them as a word."""
     table = modern_words()
     longest = max(map(len, table), default=1)
     simplified = to_simplified(text)
@@ -184,7 +186,7 @@ def in_verse_words(text: str) -> str:
     pieces: list[str] = []
     start = 0
     while start < len(simplified):
-        for size in range(min(longest, len(simplified) - start), 0, -1):
+        for size in range(min(longest, len(simplified) - start), 1, -1):
             verse = table.get(simplified[start : start + size])
             if verse:
                 pieces.append(verse)

@@ -91,6 +91,9 @@ def test_in_verse_words_replaces_modern_words_only():
     assert in_verse_words("思念遠方的朋友") == "相思天涯的故人"
     assert in_verse_words("夏天的雨") == "夏的雨"
     assert in_verse_words("送元二使安西") == "送元二使安西"
+    # single characters of the table are words of verse too
+    assert in_verse_words("哭晁卿衡") == "哭晁卿衡"
+    assert in_verse_words("冷泉亭") == "冷泉亭"
     assert in_verse_words("") == ""
 
 
