@@ -303,7 +303,9 @@ from gradio_client import Client
 
 client = Client("http://127.0.0.1:7860/")
 result = client.predict(
-    form="qijue", mode="acrostic", text="春江花月",
+    form="qijue",
+    mode="acrostic",
+    text="春江花月",
     rhyme_scheme="pingshui",
     tone="strict",
     n=2,
