@@ -26,7 +26,6 @@ import datetime
 import json
 import random
 import re
-import string
 import subprocess
 import sys
 from collections import Counter
@@ -37,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from blind_eval import prompt_suite, run_command, seed_of, used_real_bodies  # noqa: E402
+from blind_eval import next_round_dir, prompt_suite, run_command, seed_of, used_real_bodies  # noqa: E402
 
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
@@ -139,10 +138,7 @@ def run_sheet(args: argparse.Namespace) -> int:
     if args.round_dir:
         round_dir = Path(args.round_dir)
     else:
-        free = (EVALUATION_DIR / f"couplets-{today:%Y%m%d}-{x}" for x in string.ascii_lowercase)
-        round_dir = next((folder for folder in free if not folder.exists()), None)
-        if round_dir is None:
-            raise UserError("26 couplet rounds today already; pass --round-dir")
+        round_dir = next_round_dir(EVALUATION_DIR, today, "couplets")
     if (round_dir / SHEET_FILE).exists():
         raise UserError(f"{round_dir} already holds a sheet; rounds are never rebuilt over")
     seed = args.seed if args.seed is not None else seed_of(round_dir.name)

@@ -226,12 +226,13 @@ def used_real_bodies(evaluation_dir: Path) -> set[str]:
     return used
 
 
-def next_round_dir(evaluation_dir: Path, today: datetime.date) -> Path:
+def next_round_dir(evaluation_dir: Path, today: datetime.date, kind: str = "round") -> Path:
+    """The first free folder KIND-YYYYMMDD-a, -b, … of today (kind: round, couplets, themes)."""
     for letter in string.ascii_lowercase:
-        candidate = evaluation_dir / f"round-{today:%Y%m%d}-{letter}"
+        candidate = evaluation_dir / f"{kind}-{today:%Y%m%d}-{letter}"
         if not candidate.exists():
             return candidate
-    raise UserError(f"26 rounds today already under {evaluation_dir}; pass --round-dir")
+    raise UserError(f"26 {kind} rounds today already under {evaluation_dir}; pass --round-dir")
 
 
 def seed_of(name: str) -> int:

@@ -22,7 +22,6 @@ import json
 import random
 import re
 import statistics
-import string
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from blind_couplets import commit  # noqa: E402
-from blind_eval import run_command, seed_of  # noqa: E402
+from blind_eval import next_round_dir, run_command, seed_of  # noqa: E402
 
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
@@ -125,17 +124,9 @@ def build_sheet(arms: Sequence[dict], seed: int, differing_only: bool = False) -
     return "\n".join(text), key
 
 
-def next_round_dir(today: datetime.date) -> Path:
-    for letter in string.ascii_lowercase:
-        candidate = EVALUATION_DIR / f"themes-{today:%Y%m%d}-{letter}"
-        if not candidate.exists():
-            return candidate
-    raise UserError("26 theme rounds today already; pass --round-dir")
-
-
 def run_sheet(args: argparse.Namespace) -> int:
     arms = [load_arm(path) for path in (args.arm_a, args.arm_b)]
-    folder = args.round_dir or next_round_dir(datetime.date.today())
+    folder = args.round_dir or next_round_dir(EVALUATION_DIR, datetime.date.today(), "themes")
     if (folder / KEY_FILE).exists():
         raise UserError(f"{folder} already holds a sheet; give another --round-dir")
     sheet, key = build_sheet(
