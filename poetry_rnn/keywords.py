@@ -174,6 +174,11 @@ def modern_words() -> dict[str, str]:
     return _modern_words
 
 
+def verse_words() -> frozenset[str]:
+    """The verse words of the modern-words table (traditional): 故人, 天涯, 音書 …"""
+    return frozenset(normalize_variants(word) for word in modern_words().values())
+
+
 def in_verse_words(text: str) -> str:
     """A text (a title) with each modern word of two or more characters the table knows replaced by its verse
     word, longest first, the rest kept as written (in traditional characters): 思念遠方的朋友 → 相思天涯的故人.
@@ -200,16 +205,22 @@ def in_verse_words(text: str) -> str:
 
 def theme_keywords(text: str, k: int = 4) -> list[str]:
     """Up to `k` keywords of a theme (either script), best first, as verse would say them, in traditional
-    characters: the theme's keywords (extract_keywords), each modern word replaced by its verse word
-    (思念远方的朋友 → 天涯, 故人, 相思), then modern words and parts of set phrases that TextRank passed over,
-    in the order the theme has them (新年快乐 → 新年; 小桥流水人家 → 人家, 小桥, 流水)."""
+    characters: the theme's keywords (extract_keywords) less numbers with their measure words (一只 of
+    养了一只猫), each modern word replaced by its verse word (思念远方的朋友 → 天涯, 故人, 相思), then
+    modern words, parts of set phrases and one-character nouns that TextRank passed over, in the order the
+    theme has them (新年快乐 → 新年; 小桥流水人家 → 人家, 小桥, 流水; 养了一只猫 → 貓)."""
     found = extract_keywords(text, k=k, method="textrank", script="traditional")
     jieba = _jieba()
+    import_modules("jieba.posseg")
+    from jieba import posseg
+
     simplified = to_simplified(text.strip())
     frequencies = jieba.dt.FREQ
     table = modern_words()
-    pieces = jieba.lcut(simplified)
-    for word in pieces:
+    tagged = [(pair.word, pair.flag) for pair in posseg.lcut(simplified)]
+    numbers = {word for word, flag in tagged if flag == "m"}
+    found = [word for word in found if to_simplified(word) not in numbers]
+    for word, flag in tagged:
         if word in table:
             found.append(word)
         elif len(word) > MAX_KEYWORD_CHARS:  # a set phrase (成语) is no keyword, but its words may be
@@ -218,8 +229,10 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
                 for part in jieba.lcut_for_search(word)
                 if part != word and (part in table or (len(part) > 1 and _is_candidate(part, frequencies)))
             ]
+        elif len(word) == 1 and flag[:1] in "nst" and flag != "nr" and _is_candidate(word, frequencies):
+            found.append(word)  # TF-IDF keeps no word of one character: 猫 of 养了一只猫
     if not found:  # neither TextRank nor TF-IDF reads a theme of one character (雨, 秋)
-        found = [word for word in pieces if len(word) == 1 and _is_candidate(word, frequencies)]
+        found = [word for word, _ in tagged if len(word) == 1 and _is_candidate(word, frequencies)]
     words: list[str] = []
     for word in found:
         plain = to_simplified(word)

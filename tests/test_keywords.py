@@ -87,6 +87,13 @@ def test_a_theme_of_one_character_is_its_keyword():
     assert theme_keywords("的", k=4) == []
 
 
+def test_a_one_character_noun_is_kept_and_a_number_with_its_measure_word_is_not():
+    # TF-IDF keeps no word of one character, and 一只 says nothing of the theme
+    assert theme_keywords("养了一只猫") == ["貓"]
+    assert "犬" in theme_keywords("老狗死了")
+    assert not {"一隻", "一個"} & set(theme_keywords("一个人养了一只狗"))
+
+
 def test_in_verse_words_replaces_modern_words_only():
     assert in_verse_words("思念遠方的朋友") == "相思天涯的故人"
     assert in_verse_words("夏天的雨") == "夏的雨"

@@ -115,6 +115,33 @@ def test_a_theme_request_is_conditioned_and_planned_in_verses_words():
     assert not {"車站", "朋友"} & set(request.conditioning_keywords)
 
 
+def test_a_themes_modern_word_gives_the_plan_no_character_cut_out_of_it():
+    table = load_table()
+    assert "網戀" not in table.keywords and "網" in table.keywords  # 網 alone would lead to birds, cages
+    for seed in range(6):
+        plan = make_plan(4, [], seed, theme_words=["網戀", "相思"])
+        assert plan.keywords[0] == "相思"
+        assert not any(set(word) & set("網戀") for word in plan.keywords)
+        # a title keeps its characters: 春望 plans 春
+        assert "春" in make_plan(4, ["春望"], seed).keywords
+
+
+def test_a_themes_verse_word_fills_a_slot_whole():
+    # 音書 (手机, 电话 in the modern table) is no keyword of the table: whole, not 音 and 書
+    assert "音書" not in load_table().keywords
+    plan = make_plan(2, [], seed=3, theme_words=["音書"])
+    assert plan.keywords[0] == "音書" and not {"音", "書"} & set(plan.keywords)
+    # a modern word's longer table words still count, said in verse's words (曬太陽 → 曬白日)
+    assert "白日" in make_plan(4, [], seed=0, theme_words=["曬太陽"]).keywords
+
+
+def test_a_theme_request_plans_with_its_keywords_whole(shipped):
+    request = GenerationRequest(form="qilv", theme="坐高铁回家", seed=5, script="traditional")
+    assert request.theme_keywords == ("車馬", "歸")
+    poem = shipped.generate(request)[0]
+    assert set(poem.plan[:2]) == {"車馬", "歸"} and not any("鐵" in word for word in poem.plan)
+
+
 def test_free_plans_are_reproducible_and_vary_with_the_seed():
     plans = {make_plan(2, [], seed).keywords for seed in range(8)}
     assert make_plan(2, [], 3) == make_plan(2, [], 3)

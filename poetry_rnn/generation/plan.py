@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poetry_rnn.errors import UserError
-from poetry_rnn.keywords import in_verse_words
+from poetry_rnn.keywords import in_verse_words, verse_words
 from poetry_rnn.prosody.rhyme import is_cjk
 from poetry_rnn.script import convert, normalize_variants, to_traditional
 
@@ -170,11 +170,13 @@ def make_plan(
     writable: Callable[[str], bool] = lambda word: True,
     source: str | None = None,
     table: PlanTable | None = None,
+    theme_words: Sequence[str] = (),
 ) -> Plan:
-    """A plan of `couplets` keywords. `seeds`: words of the request (title words, keywords, a theme's
-    keywords; traditional); the plan keywords among them fill the first slots, and all of them choose the
-    rest. Without seeds the first keyword is drawn from the corpus. `writable(word)` says whether the model
-    can write a word. The same arguments give the same plan."""
+    """A plan of `couplets` keywords. `seeds`: words of the request (title words, keywords; traditional);
+    the plan keywords among them fill the first slots, and all of them choose the rest. `theme_words`: a
+    theme's keywords, already in verse's words (keywords.theme_keywords), used after the seeds and only
+    whole. Without either the first keyword is drawn from the corpus. `writable(word)` says whether the
+    model can write a word. The same arguments give the same plan."""
     table = table or load_table()
     rng = random.Random(seed)
     queries: dict[str, float] = {}  # key → weight in the neighbours' scores
@@ -189,6 +191,13 @@ def make_plan(
         for word in [seed_word, *keys]:
             common = word == seed_word or len(word) > 1 or table.keywords.get(word, (0,))[0] >= COMMON_POEMS
             if len(chosen) < couplets and common and _usable(word, chosen, table, writable):
+                chosen.append(word)
+    for theme_word in (normalize_variants(w) for w in theme_words):
+        keys, slots = _theme_word_keys(theme_word, table)
+        for key in keys:
+            queries.setdefault(key, 1.0)
+        for word in slots:
+            if len(chosen) < couplets and _usable(word, chosen, table, writable, listed=False):
                 chosen.append(word)
     given = len(chosen)
     if not chosen and not queries:
@@ -205,9 +214,31 @@ def make_plan(
     return Plan(tuple(planned), source or "title")
 
 
-def _usable(word: str, chosen: Sequence[str], table: PlanTable, writable: Callable[[str], bool]) -> bool:
+def _theme_word_keys(word: str, table: PlanTable) -> tuple[list[str], list[str]]:
+    """(the keys a theme's word asks the table with, the words it may fill a slot with), never a single
+    character cut out of it: a word verse uses (the table's, or a verse word of keywords.modern_words such
+    as 音書) fills a slot whole; a modern word neither knows (高鐵, 網戀, 曬太陽) only through the table's
+    longer words in it, read as verse would say it (曬白日: 白日). Its characters alone would steer the
+    poem elsewhere (鐵 to weapons, 網 to birds and cages)."""
+    if word in table.neighbours:
+        return [word], [word]
+    longer = [key for key in table.keys_in(in_verse_words(word)) if len(key) > 1]
+    if word in table.keywords or word in verse_words():
+        return longer, [word]
+    return longer, longer
+
+
+def _usable(
+    word: str,
+    chosen: Sequence[str],
+    table: PlanTable,
+    writable: Callable[[str], bool],
+    listed: bool = True,
+) -> bool:
+    """Whether a word may fill a slot: short, sharing no character with a keyword chosen, writable, and
+    (where `listed`) a keyword of the table."""
     return (
-        word in table.keywords
+        (word in table.keywords or not listed)
         and len(word) <= MAX_WORD_CHARS
         and not any(set(word) & set(other) for other in chosen)
         and writable(word)
@@ -279,10 +310,11 @@ def request_plan(
     seed: int,
     writable: Callable[[str], bool],
     source: str,
+    theme_words: Sequence[str] = (),
 ) -> Plan | None:
     """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`,
-    one made from `seeds` (the title and keywords, traditional) with the request's seed. UserError where
-    the model cannot write a keyword the user gave."""
+    one made from `seeds` (the title and keywords, traditional) and `theme_words` (a theme's keywords)
+    with the request's seed. UserError where the model cannot write a keyword the user gave."""
     if given == ():
         return None
     if given is not None:
@@ -292,4 +324,4 @@ def request_plan(
         return Plan(tuple(given), "given")
     if not (automatic and AUTOMATIC):
         return None
-    return make_plan(couplets, seeds, seed, writable, source)
+    return make_plan(couplets, seeds, seed, writable, source, theme_words=theme_words)

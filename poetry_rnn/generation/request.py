@@ -175,6 +175,8 @@ class GenerationRequest:
     )
     # The user's keywords and those of the theme, once each: what the poem is conditioned on.
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
+    # The theme's keywords alone, in verse's words: the plan takes them only whole.
+    theme_keywords: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         # With several bad fields, the message names the first in this order (the generator's order before
@@ -220,7 +222,8 @@ class GenerationRequest:
         keywords = _keywords(self.keywords)
         self._set("keywords", tuple(keywords) if self.keywords is not None else None)
         if self.theme is not None and str(self.theme).strip():
-            keywords += _theme_keywords(self.theme)
+            self._set("theme_keywords", tuple(_theme_keywords(self.theme)))
+            keywords += self.theme_keywords
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
         for name in ("originality", "avoid_overused", "one_season", "select_lines"):
             # a word such as "no" is true to bool(): refused rather than read as on

@@ -188,11 +188,12 @@ def _plan(request: GenerationRequest, title: str | None, seed: int, tables: Voca
     return request_plan(
         request.plan,
         request.form_spec.line_count // 2,
-        [title, *request.conditioning_keywords] if title else list(request.conditioning_keywords),
+        [title, *(request.keywords or ())] if title else list(request.keywords or ()),
         automatic=request.acrostic is None and request.first_line is None,
         seed=seed,
         writable=lambda word: all(c in known or normalize_variants(c) in known for c in word),
         source=source,
+        theme_words=request.theme_keywords,
     )
 
 
