@@ -217,10 +217,11 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
     simplified = to_simplified(text.strip())
     frequencies = jieba.dt.FREQ
     table = modern_words()
-    tagged = [(pair.word, pair.flag) for pair in posseg.lcut(simplified)]
-    numbers = {word for word, flag in tagged if flag == "m"}
-    found = [word for word in found if to_simplified(word) not in numbers]
-    for word, flag in tagged:
+    pieces = jieba.lcut(simplified)
+    tags = posseg.dt.word_tag_tab  # the dictionary's part of speech: a lookup, not a tagging run
+    found = [word for word in found if len(word) < 2 or tags.get(to_simplified(word)) != "m"]
+    for word in pieces:
+        flag = tags.get(word, "x")
         if word in table:
             found.append(word)
         elif len(word) > MAX_KEYWORD_CHARS:  # a set phrase (成语) is no keyword, but its words may be
@@ -232,7 +233,7 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
         elif len(word) == 1 and flag[:1] in "nst" and flag != "nr" and _is_candidate(word, frequencies):
             found.append(word)  # TF-IDF keeps no word of one character: 猫 of 养了一只猫
     if not found:  # neither TextRank nor TF-IDF reads a theme of one character (雨, 秋)
-        found = [word for word, _ in tagged if len(word) == 1 and _is_candidate(word, frequencies)]
+        found = [word for word in pieces if len(word) == 1 and _is_candidate(word, frequencies)]
     words: list[str] = []
     for word in found:
         plain = to_simplified(word)
