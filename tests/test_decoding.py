@@ -162,6 +162,22 @@ def test_corpus_lines_search_agrees_with_a_scan_over_every_prefix():
                         assert (prefix in corpus) == bool(expected)
 
 
+def test_corpus_lines_count_the_lines_with_a_word_never_across_two_lines():
+    generator = random.Random(7)
+    alphabet = "山水風花雪月春秋"
+    lines = {
+        "".join(generator.choice(alphabet) for _ in range(width)) for width in (5, 7) for _ in range(400)
+    }
+    corpus = CorpusLines(lines)
+    for word in ("山水", "月春", "花雪月", "秋", "江山", "水水"):
+        expected = sum(word in line for line in lines)
+        assert corpus.lines_with(word, len(lines)) == expected, word
+        assert corpus.lines_with(word, 3) == min(3, expected)  # counted only as far as asked
+    # two records side by side: 盡黃 runs across 白日依山盡 and 黃河入海流, no line has it
+    two = CorpusLines(["白日依山盡", "黃河入海流"])
+    assert two.lines_with("盡黃", 5) == 0 and two.lines_with("山盡", 5) == 1 and two.lines_with("", 5) == 0
+
+
 # ------------------------------------------------------------------------------------------ rules
 def test_form_constraint_allows_only_fitting_pieces_then_punctuation_then_eos():
     tokenizer = make_tokenizer(multi=MULTI)

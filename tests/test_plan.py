@@ -135,6 +135,26 @@ def test_a_themes_verse_word_fills_a_slot_whole():
     assert "白日" in make_plan(4, [], seed=0, theme_words=["曬太陽"]).keywords
 
 
+def test_a_word_the_corpus_uses_fills_a_slot_whole_though_the_table_lacks_it():
+    table = load_table()
+    assert "西湖" not in table.keywords and "西湖" not in table.neighbours
+    without = make_plan(2, [], seed=1, theme_words=["西湖"])
+    assert not any(set(word) & set("西湖") for word in without.keywords)
+    plan = make_plan(2, [], seed=1, theme_words=["西湖"], attested=lambda word: word == "西湖")
+    assert plan.keywords[0] == "西湖"
+    # a modern word the modern table knows is said in verse's words, however often the corpus has it
+    assert make_plan(2, [], seed=1, theme_words=["高鐵"], attested=lambda word: True).keywords[0] == "車馬"
+
+
+def test_the_shipped_models_corpus_says_which_theme_words_verse_uses(shipped):
+    # 西湖 stands in 13 lines of the train split, 廣場 in 5 (a chance meeting of two words)
+    lake = shipped.generate(form="qijue", theme="西湖边散步", seed=3, script="traditional")[0]
+    assert lake.plan[0] == "西湖"
+    square = GenerationRequest(form="qijue", theme="广场", seed=3, script="traditional")
+    assert square.theme_keywords == ("廣場",)
+    assert not any(set(word) & set("廣場") for word in shipped.generate(square)[0].plan)
+
+
 def test_a_theme_request_plans_with_its_keywords_whole(shipped):
     request = GenerationRequest(form="qilv", theme="坐高铁回家", seed=5, script="traditional")
     assert request.theme_keywords == ("車馬", "歸")

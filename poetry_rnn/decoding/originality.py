@@ -91,6 +91,19 @@ class CorpusLines:
         records = self._records.get(width, "")
         return [records[i * width + len(prefix) : (i + 1) * width] for i in range(lo, hi)]
 
+    def lines_with(self, word: str, enough: int) -> int:
+        """How many lines contain `word`, counted up to `enough` (does verse use 西湖, 小院?)."""
+        found = 0
+        for width, records in self._records.items():
+            start = records.find(word) if word else -1
+            while start >= 0 and found < enough:
+                if start % width + len(word) <= width:  # within one line, not across two records
+                    found += 1
+                    start = records.find(word, start - start % width + width)  # the next line on
+                else:
+                    start = records.find(word, start + 1)
+        return found
+
     def __contains__(self, line: str) -> bool:
         lo, hi = self._range(line, len(line))
         return hi > lo

@@ -200,7 +200,7 @@ class PoetryGenerator:
 
     def _resolve(self, request: GenerationRequest) -> ResolvedRequest:
         """The request checked against this model's vocabulary, in the terms decoding needs."""
-        return resolve_request(request, self.tables, self.tokenizer, self.simplified_index)
+        return resolve_request(request, self.tables, self.tokenizer, self.simplified_index, self.corpus_lines)
 
     # ------------------------------------------------------------------------------------------ constraints
     def _constraints(self, request: ResolvedRequest) -> ConstraintSet:

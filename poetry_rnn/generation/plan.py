@@ -171,12 +171,14 @@ def make_plan(
     source: str | None = None,
     table: PlanTable | None = None,
     theme_words: Sequence[str] = (),
+    attested: Callable[[str], bool] = lambda word: False,
 ) -> Plan:
     """A plan of `couplets` keywords. `seeds`: words of the request (title words, keywords; traditional);
     the plan keywords among them fill the first slots, and all of them choose the rest. `theme_words`: a
     theme's keywords, already in verse's words (keywords.theme_keywords), used after the seeds and only
-    whole. Without either the first keyword is drawn from the corpus. `writable(word)` says whether the
-    model can write a word. The same arguments give the same plan."""
+    whole; `attested(word)` says whether the corpus's lines use one the table lacks (西湖, 小院). Without
+    either the first keyword is drawn from the corpus. `writable(word)` says whether the model can write a
+    word. The same arguments give the same plan."""
     table = table or load_table()
     rng = random.Random(seed)
     queries: dict[str, float] = {}  # key → weight in the neighbours' scores
@@ -193,7 +195,7 @@ def make_plan(
             if len(chosen) < couplets and common and _usable(word, chosen, table, writable):
                 chosen.append(word)
     for theme_word in (normalize_variants(w) for w in theme_words):
-        keys, slots = _theme_word_keys(theme_word, table)
+        keys, slots = _theme_word_keys(theme_word, table, attested)
         for key in keys:
             queries.setdefault(key, 1.0)
         for word in slots:
@@ -214,18 +216,42 @@ def make_plan(
     return Plan(tuple(planned), source or "title")
 
 
-def _theme_word_keys(word: str, table: PlanTable) -> tuple[list[str], list[str]]:
+def _theme_word_keys(
+    word: str, table: PlanTable, attested: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
     """(the keys a theme's word asks the table with, the words it may fill a slot with), never a single
-    character cut out of it: a word verse uses (the table's, or a verse word of keywords.modern_words such
-    as 音書) fills a slot whole; a modern word neither knows (高鐵, 網戀, 曬太陽) only through the table's
-    longer words in it, read as verse would say it (曬白日: 白日). Its characters alone would steer the
-    poem elsewhere (鐵 to weapons, 網 to birds and cages)."""
+    character cut out of it: a word verse uses (the table's, a verse word of keywords.modern_words such as
+    音書, or one the corpus's lines have, such as 西湖) fills a slot whole; a modern word none of them knows
+    (高鐵, 網戀, 曬太陽) only through the table's longer words in it, read as verse would say it (梅雨季:
+    梅雨; 曬太陽 → 曬白日: 白日). Its characters alone would steer the poem elsewhere (鐵 to weapons, 網 to
+    birds and cages)."""
     if word in table.neighbours:
         return [word], [word]
-    longer = [key for key in table.keys_in(in_verse_words(word)) if len(key) > 1]
-    if word in table.keywords or word in verse_words():
-        return longer, [word]
+    verse = in_verse_words(word)
+    longer = _longer_words(verse, table)
+    if (
+        word in table.keywords
+        or word in verse_words()
+        or (verse == word and len(word) > 1 and attested(word))
+    ):
+        return [key for key in longer if key != word], [word]
     return longer, longer
+
+
+def _longer_words(text: str, table: PlanTable) -> list[str]:
+    """The table's words of two or more characters in a text, longest first at each place."""
+    found: list[str] = []
+    start = 0
+    while start < len(text):
+        for size in range(min(MAX_WORD_CHARS, len(text) - start), 1, -1):
+            piece = text[start : start + size]
+            if piece in table.neighbours or piece in table.keywords:
+                found.append(piece)
+                start += size
+                break
+        else:
+            start += 1
+    return list(dict.fromkeys(found))
 
 
 def _usable(
@@ -311,10 +337,12 @@ def request_plan(
     writable: Callable[[str], bool],
     source: str,
     theme_words: Sequence[str] = (),
+    attested: Callable[[str], bool] = lambda word: False,
 ) -> Plan | None:
     """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`,
     one made from `seeds` (the title and keywords, traditional) and `theme_words` (a theme's keywords)
-    with the request's seed. UserError where the model cannot write a keyword the user gave."""
+    with the request's seed; `attested(word)`: whether verse uses a word (make_plan). UserError where the
+    model cannot write a keyword the user gave."""
     if given == ():
         return None
     if given is not None:
@@ -324,4 +352,4 @@ def request_plan(
         return Plan(tuple(given), "given")
     if not (automatic and AUTOMATIC):
         return None
-    return make_plan(couplets, seeds, seed, writable, source, theme_words=theme_words)
+    return make_plan(couplets, seeds, seed, writable, source, theme_words=theme_words, attested=attested)

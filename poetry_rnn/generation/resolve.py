@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from poetry_rnn.decoding.originality import CorpusLines
 from poetry_rnn.decoding.search import SamplingOptions
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
@@ -120,9 +121,11 @@ def resolve_request(
     tables: VocabularyTables,
     tokenizer,
     simplified_index: Callable[[], SimplifiedIndex],
+    corpus_lines: Callable[[], CorpusLines | None] = lambda: None,
 ) -> ResolvedRequest:
     """`request` for the model whose vocabulary `tables` and `tokenizer` describe. `simplified_index` gives
-    the model's characters by their simplified form (built only when an acrostic needs it)."""
+    the model's characters by their simplified form (built only when an acrostic needs it); `corpus_lines`
+    the corpus's lines, if any (read only when a theme's plan asks whether verse uses a word)."""
     form = request.form_spec
     top_k = in_range(request.top_k, "top_k", 0, tables.vocab_size, "top_k")
     first_line_rhymes = request.first_line_rhymes
@@ -176,14 +179,30 @@ def resolve_request(
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
         first_line_borrows=borrows,
-        plan=_plan(request, title, seed, tables),
+        plan=_plan(request, title, seed, tables, corpus_lines),
     )
 
 
-def _plan(request: GenerationRequest, title: str | None, seed: int, tables: VocabularyTables) -> Plan | None:
+# A theme's word the plan table lacks is verse's own when this many corpus lines have it (西湖 13, 小院 18),
+# not a chance meeting of two words (高鐵 2, 廣場 5, 生活 4).
+ATTESTED_LINES = 10
+
+
+def _plan(
+    request: GenerationRequest,
+    title: str | None,
+    seed: int,
+    tables: VocabularyTables,
+    corpus_lines: Callable[[], CorpusLines | None],
+) -> Plan | None:
     """The user's plan, or one made from the title and keywords (or drawn) where the request says how the
     poem goes in no other way (no acrostic, no first line)."""
     known = tables.ids_starting_with
+
+    def attested(word: str) -> bool:
+        lines = corpus_lines()
+        return lines is not None and lines.lines_with(word, ATTESTED_LINES) >= ATTESTED_LINES
+
     source = "title" if title else "theme" if request.theme else "keywords" if request.keywords else "free"
     return request_plan(
         request.plan,
@@ -194,6 +213,7 @@ def _plan(request: GenerationRequest, title: str | None, seed: int, tables: Voca
         writable=lambda word: all(c in known or normalize_variants(c) in known for c in word),
         source=source,
         theme_words=request.theme_keywords,
+        attested=attested,
     )
 
 
