@@ -232,8 +232,8 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
             ]
         elif len(word) == 1 and flag[:1] in "nst" and flag != "nr" and _is_candidate(word, frequencies):
             found.append(word)  # TF-IDF keeps no word of one character: 猫 of 养了一只猫
-    if not found:  # neither TextRank nor TF-IDF reads a theme of one character (雨, 秋)
-        found = [word for word in pieces if len(word) == 1 and _is_candidate(word, frequencies)]
+    if not found:  # a theme of one character (雨, 秋), or one word jieba's keywords skip (晨跑: 晨, 跑)
+        found = [char for word in pieces for char in word if _is_candidate(char, frequencies)]
     words: list[str] = []
     for word in found:
         plain = to_simplified(word)

@@ -85,6 +85,8 @@ def test_a_theme_of_one_character_is_its_keyword():
     assert theme_keywords("雨", k=4) == ["雨"]
     assert theme_keywords("秋", k=4) == ["秋"]
     assert theme_keywords("的", k=4) == []
+    # one word neither TextRank nor TF-IDF keeps: its characters, rather than no poem
+    assert theme_keywords("晨跑", k=4) == ["晨", "跑"]
 
 
 def test_a_one_character_noun_is_kept_and_a_number_with_its_measure_word_is_not():
