@@ -203,6 +203,17 @@ def in_verse_words(text: str) -> str:
     return "".join(pieces)
 
 
+# Modern function characters a title leaves out (traditional, as in_verse_words gives them).
+TITLE_OMITS = frozenset("的了著過嗎呢吧啊我你他她它這那們在是把被給和與及就都也還又很太")
+
+
+def theme_title(text: str) -> str:
+    """A theme as a Tang title would say it, for the model's title conditioning: in verse's words, without
+    modern function characters, in traditional characters (思念远方的朋友 → 相思天涯故人; 秋天的校园 →
+    秋讀書). Titles tell the model what a poem is about more strongly than keywords do."""
+    return "".join(c for c in in_verse_words(text.strip()) if c not in TITLE_OMITS)
+
+
 def theme_keywords(text: str, k: int = 4) -> list[str]:
     """Up to `k` keywords of a theme (either script), best first, as verse would say them, in traditional
     characters: the theme's keywords (extract_keywords) less numbers with their measure words (一只 of

@@ -21,6 +21,7 @@ from poetry_rnn.keywords import (
     in_verse_words,
     modern_words,
     theme_keywords,
+    theme_title,
 )
 from poetry_rnn.script import to_simplified, to_traditional
 
@@ -94,6 +95,13 @@ def test_a_one_character_noun_is_kept_and_a_number_with_its_measure_word_is_not(
     assert theme_keywords("养了一只猫") == ["貓"]
     assert theme_keywords("想家") == ["思鄉"]  # jieba's words, as the table has them
     assert not {"一隻", "一個"} & set(theme_keywords("一个人养了一只狗"))
+
+
+def test_a_theme_as_a_title_says_it_in_verses_words_without_modern_function_words():
+    assert theme_title("思念远方的朋友") == "相思天涯故人"
+    assert theme_title("秋天的校园") == "秋讀書"
+    assert theme_title("我在江边") == "江"  # 江边 → 江, 我 and 在 left out
+    assert theme_title("的了") == ""
 
 
 def test_in_verse_words_replaces_modern_words_only():

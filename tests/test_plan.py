@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 
@@ -160,6 +161,18 @@ def test_a_theme_request_plans_with_its_keywords_whole(shipped):
     assert request.theme_keywords == ("車馬", "歸")
     poem = shipped.generate(request)[0]
     assert set(poem.plan[:2]) == {"車馬", "歸"} and not any("鐵" in word for word in poem.plan)
+
+
+def test_a_theme_is_the_models_title_when_the_request_has_none(shipped):
+    resolved = shipped._resolve(GenerationRequest(form="qijue", theme="思念远方的朋友", seed=2))
+    assert resolved.model_title == "相思天涯故人" and resolved.title is None
+    poem = shipped.generate(form="qijue", theme="思念远方的朋友", seed=2)[0]
+    assert poem.title is None and poem.relevance is not None  # shown: only a title the user gave
+    # the title conditions the model: the same request without it writes another poem
+    bare = dataclasses.replace(resolved, model_title=None)
+    assert bare.stream_seed != resolved.stream_seed
+    given = shipped._resolve(GenerationRequest(form="qijue", theme="思念远方的朋友", title="秋夜", seed=2))
+    assert given.model_title == given.title == "秋夜"
 
 
 def test_free_plans_are_reproducible_and_vary_with_the_seed():

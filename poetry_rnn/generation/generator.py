@@ -279,7 +279,7 @@ class PoetryGenerator:
         if request.one_season:
             # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
             planned = request.plan.keywords if request.plan is not None else ()
-            named = seasons_named([request.title or "", *request.keywords, *planned])
+            named = seasons_named([request.model_title or "", *request.keywords, *planned])
             rules.append(tables.shared(("season", named), lambda: SeasonRule(tables, named)))
         if request.originality:
             lines = self.corpus_lines()
@@ -353,7 +353,7 @@ class PoetryGenerator:
         prefix = conditioning_ids(
             self.tokenizer,
             form=request.form.name,
-            title=request.title[:TITLE_CONDITIONING_CHARS] if request.title else None,
+            title=request.model_title[:TITLE_CONDITIONING_CHARS] if request.model_title else None,
             keywords=request.keywords or None,
         )
         prefix = prefix + first_ids
@@ -427,7 +427,7 @@ class PoetryGenerator:
     ) -> None:
         """Set each poem's relevance (with a title or keywords) and rank score (see generation.rerank)."""
         relevances: list[float | None] = [None] * len(poems)
-        if request.title or request.keywords:
+        if request.model_title or request.keywords:
             form_prefix = conditioning_ids(self.tokenizer, form=request.form.name) + first_ids
             relevances = relevance_scores(self.stepper, prefix, form_prefix, bodies, self.tokenizer.pad_id)
         for poem, relevance in zip(poems, relevances, strict=True):

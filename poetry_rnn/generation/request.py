@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from poetry_rnn.decoding.rules.reuse import REPEAT_PENALTY
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
+from poetry_rnn.keywords import theme_title
 from poetry_rnn.prosody.patterns import STRICTNESS_LEVELS, Form, get_form
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, to_traditional
@@ -177,6 +178,8 @@ class GenerationRequest:
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
     # The theme's keywords alone, in verse's words: the plan takes them only whole.
     theme_keywords: tuple[str, ...] = field(init=False, default=())
+    # The theme as a title (keywords.theme_title): the model's title when the request has none.
+    theme_title: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # With several bad fields, the message names the first in this order (the generator's order before
@@ -223,6 +226,7 @@ class GenerationRequest:
         self._set("keywords", tuple(keywords) if self.keywords is not None else None)
         if self.theme is not None and str(self.theme).strip():
             self._set("theme_keywords", tuple(_theme_keywords(self.theme)))
+            self._set("theme_title", theme_title(self.theme) or None)
             keywords += self.theme_keywords
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
         for name in ("originality", "avoid_overused", "one_season", "select_lines"):

@@ -52,7 +52,7 @@ class ResolvedRequest:
     rhyme_groups: tuple[str, ...]
     heads: list[set[str]] | None
     first_line: str | None
-    title: str | None
+    title: str | None  # the user's, shown with the poem
     keywords: list[str]
     n: int
     candidates: int
@@ -73,6 +73,8 @@ class ResolvedRequest:
     # groups a given first line may rhyme in beside a named group: its neighbours (首句借邻韵, 平水韵)
     first_line_borrows: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    # the title the model is conditioned on: the user's, else a theme said as a title (keywords.theme_title)
+    model_title: str | None = None
 
     @property
     def stream_seed(self) -> int:
@@ -89,7 +91,7 @@ class ResolvedRequest:
                 self.rhyme_groups,
                 [sorted(chars) for chars in self.heads] if self.heads else None,
                 self.first_line,
-                self.title,
+                self.model_title,
                 self.keywords,
                 self.parallel_couplets,
             )
@@ -180,6 +182,7 @@ def resolve_request(
         parallel_couplets=_parallel_couplets(request.parallel, form),
         first_line_borrows=borrows,
         plan=_plan(request, title, seed, tables, corpus_lines),
+        model_title=title or (to_model_script(request.theme_title, tables) if request.theme_title else None),
     )
 
 
