@@ -95,6 +95,8 @@ class CorpusLines:
         """How many lines contain `word`, counted up to `enough` (does verse use 西湖, 小院?)."""
         found = 0
         for width, records in self._records.items():
+            if found >= enough:
+                break
             start = records.find(word) if word else -1
             while start >= 0 and found < enough:
                 if start % width + len(word) <= width:  # within one line, not across two records

@@ -5,7 +5,8 @@
 Planning-based generators first choose what each part of a poem is about and then write it. Here a plan
 is one short word (one or two characters) per couplet: 2 for a 绝句, 4 for a 律诗. Its keywords come
 - from the title, the keywords and the theme of the request: those that are plan keywords fill the first
-  slots, and all of them choose the rest;
+  slots, and all of them choose the rest (a title's words are read character by character too, 春望: 春;
+  a theme's only whole, or through the table's longer words in them: no 鐵 of 高鐵);
 - or, with none of these, from the corpus: the first keyword drawn by how often poems have it (seeded by
   the request's seed), the rest as for a title;
 - or from the user (`plan="春风,柳,孤城,归"`, checked by `parse_plan`).
