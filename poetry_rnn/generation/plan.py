@@ -132,15 +132,18 @@ class PlanTable:
         """Where in a poem the keyword tends to stand: 0 the first couplet … 100 the last."""
         return self.keywords.get(word, (0, 50))[1]
 
-    def keys_in(self, text: str) -> list[str]:
-        """The table's keys in a text (a title), longest first at each place, then its characters."""
+    def keys_in(self, text: str, shortest: int = 1) -> list[str]:
+        """The table's words in a text, longest first at each place: its keys and, of one character, its
+        keywords (a title: 月夜 and 憶 in 月夜憶舍弟); with `shortest=2` its keys and keywords of two or more
+        characters only (a theme's word: 梅雨 of 梅雨季, never a character cut out of it)."""
         text = normalize_variants(text)
         found: list[str] = []
         start = 0
         while start < len(text):
-            for size in range(min(self._longest_key, len(text) - start), 0, -1):
+            for size in range(min(self._longest_key, len(text) - start), shortest - 1, -1):
                 piece = text[start : start + size]
-                if piece in self.neighbours or (size == 1 and piece in self.keywords):
+                listed = piece in self.keywords and (size == 1 or shortest > 1)
+                if piece in self.neighbours or listed:
                     found.append(piece)
                     start += size
                     break
@@ -229,7 +232,7 @@ def _theme_word_keys(
     if word in table.neighbours:
         return [word], [word]
     verse = in_verse_words(word)
-    longer = _longer_words(verse, table)
+    longer = table.keys_in(verse, shortest=2)
     if (
         word in table.keywords
         or word in verse_words()
@@ -237,22 +240,6 @@ def _theme_word_keys(
     ):
         return [key for key in longer if key != word], [word]
     return longer, longer
-
-
-def _longer_words(text: str, table: PlanTable) -> list[str]:
-    """The table's words of two or more characters in a text, longest first at each place."""
-    found: list[str] = []
-    start = 0
-    while start < len(text):
-        for size in range(min(MAX_WORD_CHARS, len(text) - start), 1, -1):
-            piece = text[start : start + size]
-            if piece in table.neighbours or piece in table.keywords:
-                found.append(piece)
-                start += size
-                break
-        else:
-            start += 1
-    return list(dict.fromkeys(found))
 
 
 def _usable(
