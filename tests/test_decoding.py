@@ -139,14 +139,18 @@ def test_corpus_lines_completions_and_membership(tmp_path):
     assert list(again.lines()) == list(lines.lines())
 
 
+def _random_lines(seed: int, count: int) -> set[str]:
+    """Lines of 5 and 7 characters from a small alphabet, so that many share first characters and words."""
+    generator = random.Random(seed)
+    alphabet = "山水風花雪月春秋"
+    return {"".join(generator.choice(alphabet) for _ in range(w)) for w in (5, 7) for _ in range(count)}
+
+
 def test_corpus_lines_search_agrees_with_a_scan_over_every_prefix():
-    # a small alphabet, so that many lines share first characters and prefixes (the search narrows to the
-    # first character's range, kept after its first use: every query below runs twice)
+    # the search narrows to the first character's range, kept after its first use: every query runs twice
     generator = random.Random(5)
     alphabet = "山水風花雪月春秋"
-    lines = {
-        "".join(generator.choice(alphabet) for _ in range(width)) for width in (5, 7) for _ in range(900)
-    }
+    lines = _random_lines(5, 900)
     corpus = CorpusLines(lines)
     for _ in range(2):
         for width in (5, 7):
@@ -163,11 +167,7 @@ def test_corpus_lines_search_agrees_with_a_scan_over_every_prefix():
 
 
 def test_corpus_lines_count_the_lines_with_a_word_never_across_two_lines():
-    generator = random.Random(7)
-    alphabet = "山水風花雪月春秋"
-    lines = {
-        "".join(generator.choice(alphabet) for _ in range(width)) for width in (5, 7) for _ in range(400)
-    }
+    lines = _random_lines(7, 400)
     corpus = CorpusLines(lines)
     for word in ("山水", "月春", "花雪月", "秋", "江山", "水水"):
         expected = sum(word in line for line in lines)
