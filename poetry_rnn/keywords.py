@@ -20,6 +20,7 @@ file in /tmp, which jieba would unmarshal) and logs nothing below warnings.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import logging
@@ -174,8 +175,9 @@ def modern_words() -> dict[str, str]:
     return _modern_words
 
 
+@functools.cache
 def verse_words() -> frozenset[str]:
-    """The verse words of the modern-words table (traditional): 故人, 天涯, 音書 …"""
+    """The verse words of the modern-words table (traditional): 故人, 天涯, 音書 … (built once)"""
     return frozenset(normalize_variants(word) for word in modern_words().values())
 
 
