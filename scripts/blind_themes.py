@@ -3,6 +3,7 @@
     python scripts/blind_themes.py generate --themes FILE --out ARM.json [--label L] [--count 40] [--seed S]
     python scripts/blind_themes.py sheet ARM_A.json ARM_B.json [--differing-only] [--round-dir DIR] [--seed S]
     python scripts/blind_themes.py score ROUND_DIR/key.json RATINGS [RATINGS ...]
+    python scripts/blind_themes.py pool ROUND_DIR [ROUND_DIR ...]
 
 `generate` writes one poem per theme (one theme a line in FILE; the forms in turn, theme i gets seed S + i)
 through the public API, with its plan and the keywords the theme conditioned it on, into an arm file with
@@ -11,7 +12,8 @@ arms' poems theme by theme, shows each pair as 甲 and 乙 in a drawn order, the
 each pair of plans, and writes `sheet.txt` (themes, poems, plans, nothing else) and `key.json` into a new
 folder `docs/evaluation/themes-YYYYMMDD-x/`. Readers get `theme_instructions.md` and the sheet. `score`
 reads one file per reader (`P3: 4 2 3 3` for a poem pair: 甲 fits, 乙 fits, 甲 overall, 乙 overall;
-`K3: 5 2` for a plan pair: 甲 fits, 乙 fits) and writes each arm's means and the paired differences.
+`K3: 5 2` for a plan pair: 甲 fits, 乙 fits) and writes each arm's means and the paired differences. `pool`
+prints the paired differences of several rounds (each folder's key.json and ratings/*.txt) taken together.
 """
 
 from __future__ import annotations
@@ -159,11 +161,13 @@ def parse_ratings(text: str, name: str, items: dict) -> dict[str, list[int]]:
     return found
 
 
-def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
-    """Per arm, the mean of each measure; per measure, the mean paired difference (second arm − first)
-    over themes, averaged over readers first, with its standard error and the themes each way."""
-    per_theme: dict[str, dict[str, list[list[float]]]] = {}  # measure → theme → per arm, readers' scores
-    differing: dict[str, set[str]] = {}  # measure → themes where the two arms wrote different things
+def theme_means(
+    key: dict, ratings: dict[str, dict[str, list[int]]]
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, set[str]]]:
+    """(measure → theme → [first arm, second arm], each the readers' mean; measure → the themes where the
+    two arms wrote different things)."""
+    per_theme: dict[str, dict[str, list[list[int]]]] = {}  # measure → theme → per arm, readers' scores
+    differing: dict[str, set[str]] = {}
     for reader_scores in ratings.values():
         for item, scores in reader_scores.items():
             if not key["items"][item].get("same"):
@@ -175,11 +179,22 @@ def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
                 cell = per_theme.setdefault(measure, {}).setdefault(key["items"][item]["theme"], [[], []])
                 for position, arm_index in enumerate(sides):
                     cell[arm_index].append(scores[offset + position])
+    means = {
+        measure: {theme: [statistics.fmean(arm) for arm in cell] for theme, cell in themes.items()}
+        for measure, themes in per_theme.items()
+    }
+    return means, differing
+
+
+def summarize(key: dict, ratings: dict[str, dict[str, list[int]]]) -> dict:
+    """Per arm, the mean of each measure; per measure, the mean paired difference (second arm − first)
+    over themes, averaged over readers first, with its standard error and the themes each way."""
+    per_theme, differing = theme_means(key, ratings)
     summary: dict = {"arms": key["arms"], "readers": sorted(ratings), "failed": key["failed"], "measures": {}}
     for measure, themes in per_theme.items():
-        means = [[statistics.fmean(cell[arm]) for cell in themes.values()] for arm in (0, 1)]
+        means = [[pair[arm] for pair in themes.values()] for arm in (0, 1)]
         differences = [b - a for a, b in zip(*means, strict=True)]
-        error = statistics.stdev(differences) / len(differences) ** 0.5 if len(differences) > 1 else None
+        error = _standard_error(differences)
         changed = [
             d for d, theme in zip(differences, themes, strict=True) if theme in differing.get(measure, ())
         ]
@@ -221,16 +236,55 @@ def summary_markdown(summary: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _standard_error(values: Sequence[float]) -> float | None:
+    return statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else None
+
+
+def read_ratings(key: dict, paths: Sequence[Path]) -> dict[str, dict[str, list[int]]]:
+    """Each reader's file (named by its stem) read against the key."""
+    return {
+        path.stem: parse_ratings(path.read_text(encoding="utf-8"), path.name, key["items"]) for path in paths
+    }
+
+
 def run_score(args: argparse.Namespace) -> int:
     key = json.loads(args.key.read_text(encoding="utf-8"))
-    ratings = {
-        path.stem: parse_ratings(path.read_text(encoding="utf-8"), path.name, key["items"])
-        for path in args.ratings
-    }
-    summary = summarize(key, ratings)
+    summary = summarize(key, read_ratings(key, args.ratings))
     write_atomic(args.key.parent / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     write_atomic(args.key.parent / "summary.md", summary_markdown(summary))
     print(summary_markdown(summary), end="")
+    return 0
+
+
+def pool(rounds: Sequence[tuple[dict, dict[str, dict[str, list[int]]]]]) -> dict[str, dict]:
+    """The paired differences (second arm − first, per theme, readers averaged) of several rounds, pooled:
+    per measure the themes, the mean difference and its standard error."""
+    differences: dict[str, list[float]] = {}
+    for key, ratings in rounds:
+        for measure, themes in theme_means(key, ratings)[0].items():
+            differences.setdefault(measure, []).extend(b - a for a, b in themes.values())
+    return {
+        measure: {"themes": len(found), "difference": statistics.fmean(found), "se": _standard_error(found)}
+        for measure, found in differences.items()
+    }
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    rounds = []
+    for round_dir in args.round_dirs:
+        if not (round_dir / KEY_FILE).is_file():
+            raise UserError(f"{round_dir}: no {KEY_FILE}; give round folders made by `sheet`")
+        key = json.loads((round_dir / KEY_FILE).read_text(encoding="utf-8"))
+        paths = sorted((round_dir / "ratings").glob("*.txt"))
+        if not paths:
+            raise UserError(f"{round_dir}: no ratings/*.txt to pool")
+        rounds.append((key, read_ratings(key, paths)))
+    rows = ["| measure | themes | second − first, per theme |", "|---|---|---|"]
+    for measure, found in pool(rounds).items():
+        rows.append(
+            f"| {measure} | {found['themes']} | {found['difference']:+.2f} ± {found['se'] or 0:.2f} |"
+        )
+    print("\n".join(rows))
     return 0
 
 
@@ -257,9 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     score = commands.add_parser("score", help="the readers' ratings against the key")
     score.add_argument("key", type=Path)
     score.add_argument("ratings", type=Path, nargs="+")
-    return run_command(
-        parser.parse_args(argv), {"generate": run_generate, "sheet": run_sheet, "score": run_score}
-    )
+    pooled = commands.add_parser("pool", help="several rounds' paired differences, pooled per theme")
+    pooled.add_argument("round_dirs", type=Path, nargs="+", help="round folders (key.json, ratings/*.txt)")
+    handlers = {"generate": run_generate, "sheet": run_sheet, "score": run_score, "pool": run_pool}
+    return run_command(parser.parse_args(argv), handlers)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,34 @@ def test_scores_are_read_back_to_the_arms_and_compared_per_theme():
     assert "| fit | 2.00 | 4.00 | +2.00" in blind_themes.summary_markdown(summary)
 
 
+def test_rounds_are_pooled_theme_by_theme(tmp_path, capsys):
+    # two rounds of the same three themes: the second arm's poems fit better by 2, then by 0
+    folders = []
+    for name, gain in (("one", 2), ("two", 0)):
+        _, key = blind_themes.build_sheet([arm("before", "甲"), arm("after", "乙")], seed=3)
+        lines = []
+        for item, entry in key["items"].items():
+            scores = (2, 2 + gain) if entry["sides"][0] == 0 else (2 + gain, 2)
+            lines.append(f"{item}: {scores[0]} {scores[1]} 3 3" if item.startswith("P") else f"{item}: 4 4")
+        folder = tmp_path / name
+        (folder / "ratings").mkdir(parents=True)
+        (folder / "key.json").write_text(json.dumps(key, ensure_ascii=False), encoding="utf-8")
+        (folder / "ratings" / "r.txt").write_text("\n".join(lines), encoding="utf-8")
+        folders.append(folder)
+    rounds = []
+    for folder in folders:
+        key = json.loads((folder / "key.json").read_text(encoding="utf-8"))
+        rounds.append((key, blind_themes.read_ratings(key, [folder / "ratings" / "r.txt"])))
+    pooled = blind_themes.pool(rounds)
+    assert pooled["fit"]["themes"] == 6 and pooled["fit"]["difference"] == 1
+    assert pooled["overall"]["difference"] == 0 and pooled["plan_fit"]["difference"] == 0
+    assert blind_themes.main(["pool", *map(str, folders)]) == 0
+    assert "| fit | 6 | +1.00 ± 0.45 |" in capsys.readouterr().out
+    assert (
+        blind_themes.main(["pool", str(tmp_path)]) == 2
+    )  # a folder without a key is refused, not a traceback
+
+
 def test_a_ratings_file_missing_items_or_scores_is_refused_by_name():
     _, key = blind_themes.build_sheet([arm("before", "甲"), arm("after", "乙")], seed=2)
     with pytest.raises(UserError, match="no rating for"):
