@@ -181,27 +181,44 @@ def verse_words() -> frozenset[str]:
     return frozenset(normalize_variants(word) for word in modern_words().values())
 
 
+def _modern_spans(simplified: str) -> list[tuple[int, int]]:
+    """(start, end) of each modern word of two or more characters the table knows in a text, longest first
+    at each place."""
+    table = modern_words()
+    longest = max(map(len, table), default=1)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < len(simplified):
+        for size in range(min(longest, len(simplified) - start), 1, -1):
+            if simplified[start : start + size] in table:
+                spans.append((start, start + size))
+                start += size
+                break
+        else:
+            start += 1
+    return spans
+
+
+def _modern_words_in(simplified: str) -> list[str]:
+    """The modern words the table knows in a text (simplified), in order."""
+    return [simplified[start:end] for start, end in _modern_spans(simplified)]
+
+
 def in_verse_words(text: str) -> str:
     """A text (a title) with each modern word of two or more characters the table knows replaced by its verse
     word, longest first, the rest kept as written (in traditional characters): 思念遠方的朋友 → 相思天涯的故人.
     A single character is left alone: verse uses 冷 and 哭 too (冷泉亭, 哭晁卿衡), where the table's 寒 and
     淚 are only for a theme in which jieba reads one of them as a word."""
     table = modern_words()
-    longest = max(map(len, table), default=1)
     simplified = to_simplified(text)
     original = text if len(simplified) == len(text) else simplified
     pieces: list[str] = []
-    start = 0
-    while start < len(simplified):
-        for size in range(min(longest, len(simplified) - start), 1, -1):
-            verse = table.get(simplified[start : start + size])
-            if verse:
-                pieces.append(verse)
-                start += size
-                break
-        else:
-            pieces.append(to_traditional(original[start]))
-            start += 1
+    done = 0
+    for start, end in _modern_spans(simplified):
+        pieces += [to_traditional(char) for char in original[done:start]]
+        pieces.append(table[simplified[start:end]])
+        done = end
+    pieces += [to_traditional(char) for char in original[done:]]
     return "".join(pieces)
 
 
@@ -245,6 +262,10 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
             ]
         elif len(word) == 1 and flag[:1] in "nst" and flag != "nr" and _is_candidate(word, frequencies):
             found.append(word)  # TF-IDF keeps no word of one character: 猫 of 养了一只猫
+    # a modern word jieba cuts in two (异地恋: 异地, 恋) is read whole, as in_verse_words reads it
+    spanning = [word for word in _modern_words_in(simplified) if word not in pieces]
+    found = [word for word in found if not any(to_simplified(word) in longer for longer in spanning)]
+    found += spanning
     if not found:  # a theme of one character (雨, 秋), or one word jieba's keywords skip (晨跑: 晨, 跑)
         found = [char for word in pieces for char in word if _is_candidate(char, frequencies)]
     words: list[str] = []

@@ -99,9 +99,9 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "「{word}」须为一两个汉字（如 柳、孤帆）",
     ),
     "plan_count": (
-        "the plan has {given} keyword{plural}, but this form has {couplets} couplets; give exactly {couplets} "
+        "the plan has {given} keyword{plural}, but this form has {couplets} couplets; give at most {couplets} "
         "(one per couplet, separated by commas), or off for no plan",
-        "给了 {given} 个词，此体有 {couplets} 联：每联一词，逗号隔开，或填 off 不用",
+        "给了 {given} 个词，此体只有 {couplets} 联：每联至多一词，逗号隔开，或填 off 不用",
     ),
     "plan_not_writable": (
         "the model cannot write {words} (not in its vocabulary); choose other keywords",

@@ -69,6 +69,13 @@ def test_a_modern_theme_is_said_in_verses_words():
     assert len(theme_keywords("我想念远方的朋友，秋天的月亮和故乡", k=2)) == 2
 
 
+def test_a_modern_word_jieba_cuts_in_two_is_read_whole():
+    # jieba reads 异地恋 as 异地 + 恋; the modern table knows the whole word (相思), as the title reads it
+    assert theme_keywords("异地恋") == ["相思"] and theme_title("异地恋") == "相思"
+    assert set(theme_keywords("异地恋好辛苦")) == {"辛苦", "相思"}
+    assert not {"異地", "异地"} & set(theme_keywords("异地恋好辛苦"))
+
+
 def test_a_theme_in_verses_own_words_is_kept_as_textrank_reads_it():
     theme = "邊塞將士月夜思鄉"
     assert theme_keywords(theme, k=4) == extract_keywords(theme, k=4)

@@ -15,10 +15,12 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, run
 from poetry_rnn.generation.plan import (
     DATA_FILE,
+    corpus_neighbours,
     couplets_following,
     load_table,
     make_plan,
     parse_plan,
+    request_plan,
 )
 from poetry_rnn.generation.request import GenerationRequest
 from poetry_rnn.keywords import modern_words
@@ -33,6 +35,7 @@ REPO = DATA_FILE.parent.parent.parent.parent
     ("form", "plan", "expected"),
     [
         ("qijue", "春风,孤城", ("春風", "孤城")),
+        ("qilv", "春风", ("春風",)),  # fewer than the couplets: the last ones are free
         ("qilv", "春风、柳 孤城，归", ("春風", "柳", "孤城", "歸")),
         ("wujue", ["明月", "霜"], ("明月", "霜")),
         ("qijue", "off", ()),
@@ -48,7 +51,11 @@ def test_a_plan_is_read_from_the_request(form, plan, expected):
     ("form", "plan", "message"),
     [
         ("qijue", "春风,柳,孤城", "the plan has 3 keywords, but this form has 2 couplets"),
-        ("qilv", "春风", "the plan has 1 keyword, but this form has 4 couplets"),
+        (
+            "wujue",
+            "春风,柳,孤城,归,雁",
+            "the plan has 5 keywords, but this form has 2 couplets; give at most 2",
+        ),
         ("qijue", "春风,孤城万里", "plan keyword '孤城万里' must be one or two Chinese characters"),
         ("qijue", "spring,柳", "plan keyword 'spring' must be one or two Chinese characters"),
         ("qijue", 42, "plan must be keywords separated by commas"),
@@ -141,10 +148,53 @@ def test_a_word_the_corpus_uses_fills_a_slot_whole_though_the_table_lacks_it():
     assert "西湖" not in table.keywords and "西湖" not in table.neighbours
     without = make_plan(2, [], seed=1, theme_words=["西湖"])
     assert not any(set(word) & set("西湖") for word in without.keywords)
-    plan = make_plan(2, [], seed=1, theme_words=["西湖"], attested=lambda word: word == "西湖")
+    lines = [f"{place}西湖{scene}" for place in "東南北" for scene in ("柳", "月", "醉", "舟")]
+
+    def verse_lines(word: str, limit: int) -> list[str]:
+        return [line for line in lines if word in line][:limit]
+
+    plan = make_plan(2, [], seed=1, theme_words=["西湖"], verse_lines=verse_lines)
     assert plan.keywords[0] == "西湖"
     # a modern word the modern table knows is said in verse's words, however often the corpus has it
-    assert make_plan(2, [], seed=1, theme_words=["高鐵"], attested=lambda word: True).keywords[0] == "車馬"
+    everywhere = ["高鐵"] * 20
+    assert (
+        make_plan(2, [], seed=1, theme_words=["高鐵"], verse_lines=lambda w, n: everywhere).keywords[0]
+        == "車馬"
+    )
+
+
+def test_a_theme_word_the_table_lacks_finds_its_neighbours_in_the_lines_that_have_it():
+    table = load_table()
+    assert "大漠" not in table.neighbours
+    # twelve lines with 大漠: 沙 in five, 秋 in four, 雁 in one (too few to count), the rest nothing planned
+    lines = ["大漠風沙起", "黃沙大漠寒", "大漠沙如雪", "沙深大漠中", "大漠滿飛沙", "秋來大漠空"]
+    lines += ["大漠秋聲遠", "大漠一秋深", "秋盡大漠邊", "孤雁大漠長", "大漠日將暮", "大漠路何長"]
+
+    def verse_lines(word: str, limit: int) -> list[str]:
+        return [line for line in lines if word in line][:limit]
+
+    found = corpus_neighbours("大漠", verse_lines, table)
+    assert list(found)[:2] == ["沙", "秋"] and "雁" not in found
+    assert not any(set(word) & set("大漠") for word in found)
+    plan = make_plan(4, [], seed=2, theme_words=["大漠"], verse_lines=verse_lines, related_only=True)
+    assert plan.keywords[0] == "大漠" and {"沙", "秋"} & set(plan.keywords[1:])
+
+
+def test_a_theme_plan_leaves_couplets_free_rather_than_draw_unrelated_keywords():
+    # 喜歡 is verse's own (in enough lines) but goes with no keyword there: nothing random after it
+    lines = [f"{head}喜歡{tail}" for head in "之乎者也矣" for tail in ("而已", "焉哉")]
+
+    def verse_lines(word: str, limit: int) -> list[str]:
+        return [line for line in lines if word in line][:limit]
+
+    assert make_plan(
+        4, [], seed=1, theme_words=["喜歡"], verse_lines=verse_lines, related_only=True
+    ).keywords == ("喜歡",)
+    # as before for a title's or a free plan: all four slots filled
+    assert len(make_plan(4, [], seed=1, theme_words=["喜歡"], verse_lines=verse_lines).keywords) == 4
+    # a theme that gives the plan nothing gives no plan at all
+    assert make_plan(4, [], seed=1, theme_words=["火鍋"], related_only=True).keywords == ()
+    assert request_plan(None, 4, [], True, 1, lambda word: True, "theme", ["火鍋"], related_only=True) is None
 
 
 def test_the_shipped_models_corpus_says_which_theme_words_verse_uses(shipped):
@@ -153,7 +203,9 @@ def test_the_shipped_models_corpus_says_which_theme_words_verse_uses(shipped):
     assert lake.plan[0] == "西湖"
     square = GenerationRequest(form="qijue", theme="广场", seed=3, script="traditional")
     assert square.theme_keywords == ("廣場",)
-    assert not any(set(word) & set("廣場") for word in shipped.generate(square)[0].plan)
+    # nothing of 廣場 for the plan, and no keywords drawn at random in its place: the theme, said as the
+    # model's title, steers the poem alone
+    assert shipped.generate(square)[0].plan is None
 
 
 def test_a_theme_request_plans_with_its_keywords_whole(shipped):
@@ -327,7 +379,7 @@ def test_the_apps_plan_field_steers_and_refuses_in_the_users_language():
     values = [*options, True, "zh", None, "春风,孤城,归"]
     refused = list(app.ui_generate(*values))[-1]
     shown = [update.value for update in refused[5:11] if update.visible]
-    assert len(shown) == 1 and "立意：给了 3 个词，此体有 2 联：每联一词，逗号隔开，或填 off 不用" in shown[0]
+    assert len(shown) == 1 and "立意：给了 3 个词，此体只有 2 联：每联至多一词，逗号隔开，或填 off 不用" in shown[0]
     answer = list(app.ui_generate(*values[:-1], "春风,孤城"))[-1]
     assert "立意" in answer[2] and "春风" in answer[2]
 

@@ -85,8 +85,8 @@ def test_refusals_the_request_and_the_checker_raise_read_in_chinese():
     from poetry_rnn.prosody.check import MAX_POEM_CHARS, analyze
 
     cases = [
-        (lambda: GenerationRequest(form="wulv", plan="春风,柳"), "给了 2 个词，此体有 4 联"),
-        (lambda: GenerationRequest(form="qijue", plan="春风,柳,孤城"), "给了 3 个词，此体有 2 联"),
+        (lambda: GenerationRequest(form="wulv", plan="春风,柳,孤城,归,雁"), "给了 5 个词，此体只有 4 联"),
+        (lambda: GenerationRequest(form="qijue", plan="春风,柳,孤城"), "给了 3 个词，此体只有 2 联"),
         (lambda: GenerationRequest(rhyme_group="下平九十"), "不是平水韵的平声韵部"),
         (lambda: GenerationRequest(keywords="春风 一二三四五六七八九十"), "太长"),
         (lambda: GenerationRequest(top_p=2), "须大于 0 且至多为 1"),

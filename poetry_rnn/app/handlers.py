@@ -219,8 +219,8 @@ class PoetryApp:
         line), first_line (text = the first line), title (text = the title), theme (text = a description in
         modern Chinese). rhyme_scheme: pingshui, xinyun, none. rhyme_group: auto or a group such as
         下平七阳. first_line_rhymes: auto, yes, no. tone: strict, standard, off. n: 1-8 poems. seed: -1 for
-        a random one. script: simplified (default) or traditional. plan: one keyword per couplet
-        separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. select_lines: after
+        a random one. script: simplified (default) or traditional. plan: one keyword per couplet (at
+        most) separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. select_lines: after
         each line the likelier half of a poem's candidates continue in place of the others (default true;
         false: more varied, less fluent poems). Returns {"poems": [...best first],
         "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
