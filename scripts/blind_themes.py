@@ -72,7 +72,17 @@ def run_generate(args: argparse.Namespace) -> int:
     arm = {"label": args.label, "commit": commit(), "poems": poems}
     write_atomic(args.out, json.dumps(arm, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(poems)} poems → {args.out} ({arm['commit']})")
+    print(plan_shapes(poems))
     return 0
+
+
+def plan_shapes(poems: Sequence[dict]) -> str:
+    """How many poems had a plan for every couplet, for some, or none (a theme's plan leaves couplets free
+    where nothing goes with the theme)."""
+    written = [poem for poem in poems if "lines" in poem]
+    full = sum(1 for poem in written if len(poem["plan"]) == len(poem["lines"]) // 2)
+    none = sum(1 for poem in written if not poem["plan"])
+    return f"plans: {full} for every couplet, {len(written) - full - none} for some, {none} none"
 
 
 # ---------------------------------------------------------------------------------------------- sheet
@@ -84,8 +94,8 @@ def load_arm(path: Path) -> dict:
 
 
 def build_sheet(arms: Sequence[dict], seed: int, differing_only: bool = False) -> tuple[str, dict]:
-    """The reader's text and the key: poem pairs P1… then plan pairs K1…, each pair's sides drawn; with
-    `differing_only`, only the pairs whose two poems (or plans) differ."""
+    """The reader's text and the key: poem pairs P1… then plan pairs K1… (where both arms made a plan),
+    each pair's sides drawn; with `differing_only`, only the pairs whose two poems (or plans) differ."""
     first, second = (arm["poems"] for arm in arms)
     if [a["theme"] for a in first] != [b["theme"] for b in second]:
         raise UserError("the two arms must hold the same themes in the same order (same --themes, --count)")
@@ -110,7 +120,11 @@ def build_sheet(arms: Sequence[dict], seed: int, differing_only: bool = False) -
         ),
     )
     for prefix, heading, field, shown in parts:
-        order = [i for i, (a, b) in enumerate(pairs) if not differing_only or a[field] != b[field]]
+        order = [
+            i
+            for i, (a, b) in enumerate(pairs)
+            if (not differing_only or a[field] != b[field]) and a[field] and b[field]  # no plan: no K item
+        ]
         text += [heading, ""] if order else []
         choice.shuffle(order)
         for number, index in enumerate(order, 1):

@@ -144,3 +144,16 @@ def test_differing_only_leaves_off_the_pairs_that_are_the_same():
     plans = {entry["theme"] for item, entry in key["items"].items() if item[0] == "K"}
     assert poems == {"雨", "加班到深夜"} and plans == {"雨"}
     assert "主题：思念远方的朋友" not in sheet
+
+
+def test_a_poem_without_a_plan_is_read_but_its_plan_pair_left_off():
+    before, after = arm("before", "甲"), arm("after", "乙")
+    after["poems"][1]["plan"] = []  # the new arm made no plan for the second theme
+    sheet, key = blind_themes.build_sheet([before, after], seed=3)
+    poems = [entry["theme"] for item, entry in key["items"].items() if item[0] == "P"]
+    plans = [entry["theme"] for item, entry in key["items"].items() if item[0] == "K"]
+    second = before["poems"][1]["theme"]
+    assert second in poems and second not in plans and len(plans) == len(poems) - 1
+    # the arm's plans by shape: the first and third theme's cover both couplets, the second none
+    after["poems"][2]["plan"] = ["乙山"]
+    assert blind_themes.plan_shapes(after["poems"]) == "plans: 1 for every couplet, 1 for some, 1 none"

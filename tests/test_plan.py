@@ -379,7 +379,10 @@ def test_the_apps_plan_field_steers_and_refuses_in_the_users_language():
     values = [*options, True, "zh", None, "春风,孤城,归"]
     refused = list(app.ui_generate(*values))[-1]
     shown = [update.value for update in refused[5:11] if update.visible]
-    assert len(shown) == 1 and "立意：给了 3 个词，此体只有 2 联：每联至多一词，逗号隔开，或填 off 不用" in shown[0]
+    assert (
+        len(shown) == 1
+        and "立意：给了 3 个词，此体只有 2 联：每联至多一词，逗号隔开，或填 off 不用" in shown[0]
+    )
     answer = list(app.ui_generate(*values[:-1], "春风,孤城"))[-1]
     assert "立意" in answer[2] and "春风" in answer[2]
 
