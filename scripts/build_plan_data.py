@@ -35,13 +35,15 @@ sys.path.insert(0, str(REPO))
 
 from poetry_rnn.corpus import default_source, load_corpus  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
-from poetry_rnn.generation.plan import DAMPING, DATA_FILE, DATA_VERSION, MAX_WORD_CHARS, NEIGHBOURS  # noqa: E402
+from poetry_rnn.generation.plan import DATA_FILE, DATA_VERSION, MAX_WORD_CHARS  # noqa: E402
 
 KEYWORDS_PER_POEM = 16
 MIN_KEYWORD_POEMS = 25  # rarer keywords are mostly names and segmentation accidents
 MIN_KEY_POEMS = 12
 MIN_PAIR_POEMS = 4
+DAMPING = 0.5
 SMOOTHING = 5.0  # pseudo-poems of the background distribution in P(b | a)
+NEIGHBOURS = 14
 IMAGE_TAGS = ("n", "s", "t")  # jieba's part of speech: nouns (n, ng, ns, nz ...), places, times
 # images and feelings jieba's dictionary tags otherwise (花 as to spend, 月 as a month), among the keywords of
 # the most poems

@@ -15,7 +15,6 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, run
 from poetry_rnn.generation.plan import (
     DATA_FILE,
-    corpus_neighbours,
     couplets_following,
     load_table,
     make_plan,
@@ -148,50 +147,29 @@ def test_a_word_the_corpus_uses_fills_a_slot_whole_though_the_table_lacks_it():
     assert "西湖" not in table.keywords and "西湖" not in table.neighbours
     without = make_plan(2, [], seed=1, theme_words=["西湖"])
     assert not any(set(word) & set("西湖") for word in without.keywords)
-    lines = [f"{place}西湖{scene}" for place in "東南北" for scene in ("柳", "月", "醉", "舟")]
-
-    def verse_lines(word: str, limit: int) -> list[str]:
-        return [line for line in lines if word in line][:limit]
-
-    plan = make_plan(2, [], seed=1, theme_words=["西湖"], verse_lines=verse_lines)
+    plan = make_plan(2, [], seed=1, theme_words=["西湖"], attested=lambda word: word == "西湖")
     assert plan.keywords[0] == "西湖"
     # a modern word the modern table knows is said in verse's words, however often the corpus has it
-    everywhere = ["高鐵"] * 20
-    assert (
-        make_plan(2, [], seed=1, theme_words=["高鐵"], verse_lines=lambda w, n: everywhere).keywords[0]
-        == "車馬"
-    )
-
-
-def test_a_theme_word_the_table_lacks_finds_its_neighbours_in_the_lines_that_have_it():
-    table = load_table()
-    assert "大漠" not in table.neighbours
-    # twelve lines with 大漠: 沙 in five, 秋 in four, 雁 in one (too few to count), the rest nothing planned
-    lines = ["大漠風沙起", "黃沙大漠寒", "大漠沙如雪", "沙深大漠中", "大漠滿飛沙", "秋來大漠空"]
-    lines += ["大漠秋聲遠", "大漠一秋深", "秋盡大漠邊", "孤雁大漠長", "大漠日將暮", "大漠路何長"]
-
-    def verse_lines(word: str, limit: int) -> list[str]:
-        return [line for line in lines if word in line][:limit]
-
-    found = corpus_neighbours("大漠", verse_lines, table)
-    assert list(found)[:2] == ["沙", "秋"] and "雁" not in found
-    assert not any(set(word) & set("大漠") for word in found)
-    plan = make_plan(4, [], seed=2, theme_words=["大漠"], verse_lines=verse_lines, related_only=True)
-    assert plan.keywords[0] == "大漠" and {"沙", "秋"} & set(plan.keywords[1:])
+    assert make_plan(2, [], seed=1, theme_words=["高鐵"], attested=lambda word: True).keywords[0] == "車馬"
 
 
 def test_a_theme_plan_leaves_couplets_free_rather_than_draw_unrelated_keywords():
-    # 喜歡 is verse's own (in enough lines) but goes with no keyword there: nothing random after it
-    lines = [f"{head}喜歡{tail}" for head in "之乎者也矣" for tail in ("而已", "焉哉")]
+    # 西湖 is verse's own (in enough lines) but the table has no neighbours for it: nothing random after it
+    assert "西湖" not in load_table().neighbours
 
-    def verse_lines(word: str, limit: int) -> list[str]:
-        return [line for line in lines if word in line][:limit]
+    def attested(word: str) -> bool:
+        return word == "西湖"
 
-    assert make_plan(
-        4, [], seed=1, theme_words=["喜歡"], verse_lines=verse_lines, related_only=True
-    ).keywords == ("喜歡",)
+    theme_plan = make_plan(4, [], seed=1, theme_words=["西湖"], attested=attested, related_only=True)
+    assert theme_plan.keywords == ("西湖",)
     # as before for a title's or a free plan: all four slots filled
-    assert len(make_plan(4, [], seed=1, theme_words=["喜歡"], verse_lines=verse_lines).keywords) == 4
+    assert len(make_plan(4, [], seed=1, theme_words=["西湖"], attested=attested).keywords) == 4
+    # a theme word with neighbours still gets them: 送別's plan is full and goes with it
+    farewell = make_plan(4, [], seed=1, theme_words=["送別"], related_only=True)
+    neighbours = load_table().neighbours["送別"]
+    assert (
+        farewell.keywords[0] == "送別" and len(farewell.keywords) == 4 and farewell.keywords[1] in neighbours
+    )
     # a theme that gives the plan nothing gives no plan at all
     assert make_plan(4, [], seed=1, theme_words=["火鍋"], related_only=True).keywords == ()
     assert request_plan(None, 4, [], True, 1, lambda word: True, "theme", ["火鍋"], related_only=True) is None

@@ -93,18 +93,15 @@ class CorpusLines:
 
     def lines_with(self, word: str, enough: int) -> int:
         """How many lines contain `word`, counted up to `enough` (does verse use 西湖, 小院?)."""
-        return len(self.lines_containing(word, enough))
-
-    def lines_containing(self, word: str, limit: int) -> list[str]:
-        """Up to `limit` lines that contain `word` (西湖: 西湖天下名, 險式壓西湖 …)."""
-        found: list[str] = []
+        found = 0
         for width, records in self._records.items():
+            if found >= enough:
+                break
             start = records.find(word) if word else -1
-            while start >= 0 and len(found) < limit:
-                line_start = start - start % width
+            while start >= 0 and found < enough:
                 if start % width + len(word) <= width:  # within one line, not across two records
-                    found.append(records[line_start : line_start + width])
-                    start = records.find(word, line_start + width)  # the next line on
+                    found += 1
+                    start = records.find(word, start - start % width + width)  # the next line on
                 else:
                     start = records.find(word, start + 1)
         return found

@@ -67,18 +67,6 @@ CHOICES = 5  # each keyword after the first is drawn from this many best-scored 
 CHOICE_TEMPERATURE = 0.35  # ... with probability ∝ exp(score / this)
 CHOSEN_WEIGHT = 0.7  # a keyword chosen by the plan counts this much beside a keyword of the request
 MISSING_SCORE = -1.5  # a candidate that is no neighbour of some keyword: below every kept neighbour
-# A theme's word the table lacks is verse's own when this many corpus lines have it (西湖 13, 小院 18), not
-# a chance meeting of two words (高鐵 2, 廣場 5, 生活 4).
-ATTESTED_LINES = 10
-# Neighbours of such a word come from the corpus lines that have it: keywords in at least this many of them,
-NEIGHBOUR_LINES = 2
-# ... scored as the table scores a poem's keywords; a poem has about this many lines.
-LINES_PER_POEM = 6
-# ... with less weight on rarity than the table's DAMPING: in a few dozen lines a rare word met twice
-# (徐, 鵲 beside 音書) is chance more often than in the table's poems.
-LINE_DAMPING = 0.25
-NEIGHBOURS = 14  # the best neighbours a key keeps (scripts/build_plan_data.py)
-DAMPING = 0.5  # a neighbour's score: log P(b | a) − DAMPING · log P(b) (scripts/build_plan_data.py)
 _SPLIT = re.compile(r"[\s,，、;；/|·]+")
 
 
@@ -99,7 +87,8 @@ class Plan:
 def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
     """A plan as a request gives it: None (automatic), () for no plan ("" or "off"), or one keyword per
     couplet (a string separated by commas, spaces or 、, or a list), each one or two Chinese characters,
-    returned in traditional characters; fewer keywords than couplets leave the last couplets free. UserError naming what is wrong otherwise."""
+    returned in traditional characters; fewer keywords than couplets leave the last couplets free. UserError
+    naming what is wrong otherwise."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -134,7 +123,6 @@ class PlanTable:
     def __init__(self, document: dict):
         if document.get("version") != DATA_VERSION:
             raise ValueError(f"plan data version {document.get('version')!r}, expected {DATA_VERSION}")
-        self.poems: int = document["poems"]
         self.keywords: dict[str, tuple[int, int]] = {w: (n, p) for w, (n, p) in document["keywords"].items()}
         self.neighbours: dict[str, dict[str, float]] = {
             key: {word: score for word, score in found} for key, found in document["neighbours"].items()
@@ -188,22 +176,21 @@ def make_plan(
     source: str | None = None,
     table: PlanTable | None = None,
     theme_words: Sequence[str] = (),
-    verse_lines: Callable[[str, int], Sequence[str]] = lambda word, limit: (),
+    attested: Callable[[str], bool] = lambda word: False,
     related_only: bool = False,
 ) -> Plan:
     """A plan of `couplets` keywords. `seeds`: words of the request (title words, keywords; traditional);
     the plan keywords among them fill the first slots, and all of them choose the rest. `theme_words`: a
     theme's keywords, already in verse's words (keywords.theme_keywords), used after the seeds and only
-    whole; `verse_lines(word, limit)`: up to `limit` corpus lines that have a word (whether verse uses 西湖
-    or 小院, which the table lacks, and what goes with it there). Without seeds or theme words the first
-    keyword is drawn from the corpus. `related_only` (a theme's plan): where nothing in the corpus goes
-    with the words chosen, the last couplets are left free (the model, told the theme, writes them)
-    rather than given keywords drawn at random, and a theme that gives no word gives no plan (Plan(())).
-    `writable(word)` says whether the model can write a word. The same arguments give the same plan."""
+    whole; `attested(word)` says whether the corpus's lines use one the table lacks (西湖, 小院). Without
+    either the first keyword is drawn from the corpus. `related_only` (a theme's plan): where the table
+    has nothing that goes with the words chosen, the last couplets are left free rather than given keywords
+    drawn at random (西湖 → 天, 洞, 華陽), and a theme that gives the plan no word gives it none (Plan(()));
+    the model, told the theme as a title, writes those couplets. `writable(word)` says whether the model
+    can write a word. The same arguments give the same plan."""
     table = table or load_table()
     rng = random.Random(seed)
     queries: dict[str, float] = {}  # key → weight in the neighbours' scores
-    neighbours = dict(table.neighbours)  # and those of a theme's words the table lacks, from verse_lines
     chosen: list[str] = []
     for seed_word in (normalize_variants(w) for w in seeds):
         # the table's words in it, read as verse would say it (夏天的雨: 夏, 雨, not the 天 of 夏天)
@@ -217,10 +204,7 @@ def make_plan(
             if len(chosen) < couplets and common and _usable(word, chosen, table, writable):
                 chosen.append(word)
     for theme_word in (normalize_variants(w) for w in theme_words):
-        keys, slots = _theme_word_keys(theme_word, table, verse_lines)
-        for word in slots:
-            if word not in neighbours:
-                neighbours[word] = corpus_neighbours(word, verse_lines, table)
+        keys, slots = _theme_word_keys(theme_word, table, attested)
         for key in keys:
             queries.setdefault(key, 1.0)
         for word in slots:
@@ -235,7 +219,7 @@ def make_plan(
     for word in chosen:
         queries.setdefault(word, CHOSEN_WEIGHT)
     while len(chosen) < couplets:
-        word = _draw_neighbour(table, neighbours, queries, chosen, rng, writable, related_only)
+        word = _draw_neighbour(table, queries, chosen, rng, writable, related_only)
         if word is None:
             break
         chosen.append(word)
@@ -246,14 +230,14 @@ def make_plan(
 
 
 def _theme_word_keys(
-    word: str, table: PlanTable, verse_lines: Callable[[str, int], Sequence[str]]
+    word: str, table: PlanTable, attested: Callable[[str], bool]
 ) -> tuple[list[str], list[str]]:
     """(the keys a theme's word asks the table with, the words it may fill a slot with), never a single
     character cut out of it: a word verse uses (the table's, a verse word of keywords.modern_words such as
-    音書, or one the corpus's lines have, such as 西湖) fills a slot whole and asks with itself; a modern
-    word none of them knows (高鐵, 網戀, 曬太陽) only through the table's longer words in it, read as verse
-    would say it (梅雨季: 梅雨; 曬太陽 → 曬白日: 白日). Its characters alone would steer the poem elsewhere
-    (鐵 to weapons, 網 to birds and cages)."""
+    音書, or one the corpus's lines have, such as 西湖) fills a slot whole; a modern word none of them knows
+    (高鐵, 網戀, 曬太陽) only through the table's longer words in it, read as verse would say it (梅雨季:
+    梅雨; 曬太陽 → 曬白日: 白日). Its characters alone would steer the poem elsewhere (鐵 to weapons, 網 to
+    birds and cages)."""
     if word in table.neighbours:
         return [word], [word]
     verse = in_verse_words(word)
@@ -261,38 +245,10 @@ def _theme_word_keys(
     if (
         word in table.keywords
         or word in verse_words()
-        or (verse == word and len(word) > 1 and len(verse_lines(word, ATTESTED_LINES)) >= ATTESTED_LINES)
+        or (verse == word and len(word) > 1 and attested(word))
     ):
-        return [*(key for key in longer if key != word), word], [word]
+        return [key for key in longer if key != word], [word]
     return longer, longer
-
-
-def corpus_neighbours(
-    word: str, verse_lines: Callable[[str, int], Sequence[str]], table: PlanTable, limit: int = 5000
-) -> dict[str, float]:
-    """The neighbours of a word the table has no entry for, from the corpus lines that have it (大漠: 孤煙,
-    風沙, 寒山; 音書: 故國, 嶺外): the table's keywords in at least NEIGHBOUR_LINES of them, sharing no
-    character with it, scored much as scripts/build_plan_data.py scores a poem's (a line taken as a sixth
-    of a poem; LINE_DAMPING). Without them the plan's other slots would be drawn at random (西湖 → 天, 洞,
-    華陽)."""
-    lines = verse_lines(word, limit)
-    counts: dict[str, int] = {}
-    for line in lines:
-        found = {line[i : i + n] for n in (1, 2) for i in range(len(line) - n + 1)}
-        for keyword in found & table.keywords.keys():
-            if not set(keyword) & set(word):
-                counts[keyword] = counts.get(keyword, 0) + 1
-    scores = {
-        keyword: round(
-            math.log(min(1.0, LINES_PER_POEM * count / len(lines)))
-            - LINE_DAMPING * math.log(table.keywords[keyword][0] / table.poems),
-            2,
-        )
-        for keyword, count in counts.items()
-        if count >= NEIGHBOUR_LINES
-    }
-    best = sorted(scores, key=lambda keyword: (-scores[keyword], keyword))[:NEIGHBOURS]
-    return {keyword: scores[keyword] for keyword in best}
 
 
 def _usable(
@@ -322,7 +278,6 @@ def _draw_first(table: PlanTable, rng: random.Random, writable: Callable[[str], 
 
 def _draw_neighbour(
     table: PlanTable,
-    neighbours: dict[str, dict[str, float]],
     queries: dict[str, float],
     chosen: Sequence[str],
     rng: random.Random,
@@ -333,13 +288,13 @@ def _draw_neighbour(
     a keyword chosen or asked for; where none does, one drawn as for a free plan, or None if
     `related_only`."""
     taken = set("".join(chosen)) | set("".join(queries))
-    candidates = {w for key in queries for w in neighbours.get(key, {})}
+    candidates = {w for key in queries for w in table.neighbours.get(key, {})}
     scored = []
     for word in sorted(candidates):
         if set(word) & taken or not _usable(word, chosen, table, writable):
             continue
         score = sum(
-            weight * neighbours.get(key, {}).get(word, MISSING_SCORE) for key, weight in queries.items()
+            weight * table.neighbours.get(key, {}).get(word, MISSING_SCORE) for key, weight in queries.items()
         )
         scored.append((score / sum(queries.values()), word))
     if not scored and related_only:
@@ -383,13 +338,14 @@ def request_plan(
     writable: Callable[[str], bool],
     source: str,
     theme_words: Sequence[str] = (),
-    verse_lines: Callable[[str, int], Sequence[str]] = lambda word, limit: (),
+    attested: Callable[[str], bool] = lambda word: False,
     related_only: bool = False,
 ) -> Plan | None:
     """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`,
     one made from `seeds` (the title and keywords, traditional) and `theme_words` (a theme's keywords)
-    with the request's seed; `verse_lines(word, limit)`: corpus lines that have a word (make_plan). UserError where the
-    model cannot write a keyword the user gave."""
+    with the request's seed; `attested(word)`: whether verse uses a word, `related_only`: a theme's plan
+    (make_plan); None for a plan with no keyword. UserError where the model cannot write a keyword the user
+    gave."""
     if given == ():
         return None
     if given is not None:
@@ -406,7 +362,7 @@ def request_plan(
         writable,
         source,
         theme_words=theme_words,
-        verse_lines=verse_lines,
+        attested=attested,
         related_only=related_only,
     )
     return plan if plan.keywords else None

@@ -186,6 +186,11 @@ def resolve_request(
     )
 
 
+# A theme's word the plan table lacks is verse's own when this many corpus lines have it (西湖 13, 小院 18),
+# not a chance meeting of two words (高鐵 2, 廣場 5, 生活 4).
+ATTESTED_LINES = 10
+
+
 def _plan(
     request: GenerationRequest,
     title: str | None,
@@ -197,9 +202,9 @@ def _plan(
     poem goes in no other way (no acrostic, no first line)."""
     known = tables.ids_starting_with
 
-    def verse_lines(word: str, limit: int) -> list[str]:
+    def attested(word: str) -> bool:
         lines = corpus_lines()
-        return lines.lines_containing(word, limit) if lines is not None else []
+        return lines is not None and lines.lines_with(word, ATTESTED_LINES) >= ATTESTED_LINES
 
     source = "title" if title else "theme" if request.theme else "keywords" if request.keywords else "free"
     return request_plan(
@@ -211,7 +216,7 @@ def _plan(
         writable=lambda word: all(c in known or normalize_variants(c) in known for c in word),
         source=source,
         theme_words=request.theme_keywords,
-        verse_lines=verse_lines,
+        attested=attested,
         related_only=source == "theme",
     )
 
