@@ -13,7 +13,7 @@
 # loading, evaluation and export included, ends in about 8 of the device tool's 10 minutes), CANDIDATES
 # (names below, each also as NAME_tang: Tang alone; default "l2h768 l1h1024 l2h768_tang", side by side), RUNS (run folders, default runs/gpu),
 # RESUME=1 (continue the runs from their checkpoints: a second call on the still-warm machine), TANG / SONG
-# (the corpora; default gpu_data/*.prepared.json.gz), OUT (where the results and the packed winner go: the
+# (the corpora; default gpu_data/*.prepared.json.xz), OUT (where the results and the packed winner go: the
 # device tool's $OUT, else $RUNS/out), BATCH_TOKENS (32768), LR (2e-3), INIT_FROM (a model folder every
 # candidate starts from instead of random weights, e.g. data/default_model; as wide as the candidate or narrower) and
 # FINE_TUNE_MINUTES (default 0, off: after training, each co-trained candidate's best is fine-tuned on Tang
@@ -47,10 +47,10 @@ esac
 DATA=${DATA:-gpu_data}
 if [[ "${1:-}" == "prepare" ]]; then
     mkdir -p "$DATA"
-    $PYTHON -m poetry_rnn.prepared --source ../shared/data/tang --out "$DATA/tang.prepared.json.gz" --keywords
+    $PYTHON -m poetry_rnn.prepared --source ../shared/data/tang --out "$DATA/tang.prepared.json.xz" --keywords
     # Song without keywords: they would double the file (the working tree that travels is at most 64 MiB),
     # and the GPU machine has no jieba to compute them; Song poems then train without the <kw> part.
-    $PYTHON -m poetry_rnn.prepared --source ../shared/data/song --out "$DATA/song.prepared.json.gz"
+    $PYTHON -m poetry_rnn.prepared --source ../shared/data/song --out "$DATA/song.prepared.json.xz"
     ls -l "$DATA"
     # what a device call carries: the tracked files and the prepared data (the tool's limit: 64 MiB)
     tracked=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
@@ -85,8 +85,8 @@ if [[ -n "${TINY:-}" ]]; then
     RUNS=${RUNS:-runs/gpu-tiny}
     DEVICE="--device cpu --threads 1 --budget-clock cpu --batch-tokens 1024 --warmup-steps 20"
 else
-    TANG=${TANG:-$DATA/tang.prepared.json.gz}
-    SONG=${SONG:-$DATA/song.prepared.json.gz}
+    TANG=${TANG:-$DATA/tang.prepared.json.xz}
+    SONG=${SONG:-$DATA/song.prepared.json.xz}
     MINUTES=${MINUTES:-6}
     CANDIDATES=${CANDIDATES:-"l2h768 l1h1024 l2h768_tang"}
     RUNS=${RUNS:-runs/gpu}

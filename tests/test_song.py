@@ -207,6 +207,32 @@ def test_two_source_training_records_the_sources_and_generates_with_the_tang_tag
     assert cli_main(argv) == 2 and "valid and test bodies only" in capsys.readouterr().err
 
 
+def test_a_prepared_corpus_reads_the_same_from_xz_and_gzip_and_a_damaged_one_is_refused(corpora, tmp_path):
+    from poetry_rnn.prepared import main as prepare
+    from poetry_rnn.prepared import read_prepared
+
+    xz, gz = tmp_path / "tang.prepared.json.xz", tmp_path / "tang.prepared.json.gz"
+    for path in (xz, gz):
+        assert prepare(["--source", str(corpora["tang"]), "--out", str(path)]) == 0
+    assert xz.read_bytes()[:6] == b"\xfd7zXZ\x00" and gz.read_bytes()[:2] == b"\x1f\x8b"
+
+    def contents(path: Path) -> tuple:
+        corpus, keywords, eval_bodies = read_prepared(path)
+        return corpus.poems, keywords, eval_bodies
+
+    assert contents(xz) == contents(gz) and len(contents(xz)[0]) > 0
+    # by content, not name: an xz file under a .gz name still reads
+    renamed = tmp_path / "renamed.prepared.json.gz"
+    renamed.write_bytes(xz.read_bytes())
+    assert contents(renamed) == contents(xz)
+    damaged = tmp_path / "damaged.prepared.json.xz"
+    damaged.write_bytes(xz.read_bytes()[: len(xz.read_bytes()) // 2])
+    with pytest.raises(UserError, match="not a readable prepared corpus"):
+        read_prepared(damaged)
+    with pytest.raises(SystemExit):  # another ending is refused by the command, naming both
+        prepare(["--source", str(corpora["tang"]), "--out", str(tmp_path / "tang.json")])
+
+
 def _allow_steps(run: Path, max_steps: int) -> None:
     """The run stopped at its step budget, given a larger one: it has steps left to resume."""
     settings = json.loads((run / "train_config.json").read_text(encoding="utf-8"))
@@ -233,7 +259,7 @@ def test_prepared_corpora_train_with_the_keywords_they_carry_and_compute_none(co
     from poetry_rnn.training import loop
     from poetry_rnn.training.data import encode_poems
 
-    tang_file, song_file = tmp_path / "tang.prepared.json.gz", tmp_path / "song.prepared.json.gz"
+    tang_file, song_file = tmp_path / "tang.prepared.json.xz", tmp_path / "song.prepared.json.xz"
     assert prepare(["--source", str(corpora["tang"]), "--out", str(tang_file), "--keywords"]) == 0
     assert prepare(["--source", str(corpora["song"]), "--out", str(song_file)]) == 0
 
