@@ -146,7 +146,8 @@ def test_a_word_the_corpus_uses_fills_a_slot_whole_though_the_table_lacks_it():
     table = load_table()
     assert "西湖" not in table.keywords and "西湖" not in table.neighbours
     without = make_plan(2, [], seed=1, theme_words=["西湖"])
-    assert not any(set(word) & set("西湖") for word in without.keywords)
+    # unattested, a name gives only its kind of place (湖), never another character of it
+    assert without.keywords[0] == "湖" and not any("西" in word for word in without.keywords)
     plan = make_plan(2, [], seed=1, theme_words=["西湖"], attested=lambda word: word == "西湖")
     assert plan.keywords[0] == "西湖"
     # a modern word the modern table knows is said in verse's words, however often the corpus has it
@@ -173,6 +174,21 @@ def test_a_theme_plan_leaves_couplets_free_rather_than_draw_unrelated_keywords()
     # a theme that gives the plan nothing gives no plan at all
     assert make_plan(4, [], seed=1, theme_words=["火鍋"], related_only=True).keywords == ()
     assert request_plan(None, 4, [], True, 1, lambda word: True, "theme", ["火鍋"], related_only=True) is None
+
+
+def test_a_place_the_table_lacks_plans_with_its_kind_of_place():
+    table = load_table()
+    assert "青海湖" not in table.keywords and "湖" in table.neighbours
+    lake = make_plan(4, [], seed=1, theme_words=["青海湖"], related_only=True)
+    assert lake.keywords[0] == "湖" and len(lake.keywords) == 4
+    assert set(lake.keywords[1:]) & set(table.neighbours["湖"])
+    # a name whose last character is no landscape kind gives nothing (上海 is no sea), nor does a
+    # modern word ending in one (電池: no pond)
+    for word in ("上海", "電池", "張家界"):
+        assert make_plan(4, [], seed=1, theme_words=[word], related_only=True).keywords == (), word
+    # a name verse has keeps its own slot, without the kind (西湖 is no 洞庭, 湖's first neighbour)
+    plan = make_plan(4, [], seed=1, theme_words=["西湖"], attested=lambda word: True, related_only=True)
+    assert plan.keywords == ("西湖",)
 
 
 def test_the_shipped_models_corpus_says_which_theme_words_verse_uses(shipped):

@@ -67,6 +67,11 @@ CHOICES = 5  # each keyword after the first is drawn from this many best-scored 
 CHOICE_TEMPERATURE = 0.35  # ... with probability ∝ exp(score / this)
 CHOSEN_WEIGHT = 0.7  # a keyword chosen by the plan counts this much beside a keyword of the request
 MISSING_SCORE = -1.5  # a candidate that is no neighbour of some keyword: below every kept neighbour
+# The last character of a Chinese place name says what kind of place it is (通名: 青海湖 a lake, 鼓浪嶼 an
+# island, 梵淨山 a mountain): a name the table lacks plans with that. Only landscape kinds whose words in the
+# table go with such places: not 海 (上海), 池 (電池), nor 城, 州, 鎮, 河, 關, whose Tang words are soldiers
+# and governors.
+PLACE_KINDS = frozenset("湖山江島嶼峰寺塔橋園村溪泉潭灣峽灘亭洲谷")
 _SPLIT = re.compile(r"[\s,，、;；/|·]+")
 
 
@@ -237,17 +242,21 @@ def _theme_word_keys(
     音書, or one the corpus's lines have, such as 西湖) fills a slot whole; a modern word none of them knows
     (高鐵, 網戀, 曬太陽) only through the table's longer words in it, read as verse would say it (梅雨季:
     梅雨; 曬太陽 → 曬白日: 白日). Its characters alone would steer the poem elsewhere (鐵 to weapons, 網 to
-    birds and cages)."""
+    birds and cages); only an unknown place name's last character, the kind of place (PLACE_KINDS: 湖 of
+    青海湖), asks the table and fills a slot. (Not for a name verse has: 西湖 is no 洞庭, 湖's first neighbour.)"""
     if word in table.neighbours:
         return [word], [word]
     verse = in_verse_words(word)
     longer = table.keys_in(verse, shortest=2)
+    kind = [word[-1]] if len(word) > 1 and word[-1] in PLACE_KINDS and word[-1] in table.neighbours else []
     if (
         word in table.keywords
         or word in verse_words()
         or (verse == word and len(word) > 1 and attested(word))
     ):
         return [key for key in longer if key != word], [word]
+    if not longer and kind:  # a place the table lacks (青海湖): the kind of place (湖) asks, and fills a slot
+        return kind, [key for key in kind if key in table.keywords]
     return longer, longer
 
 
