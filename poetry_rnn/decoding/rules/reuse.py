@@ -23,9 +23,11 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
 
-# The default: on the 240-poem suite (scripts/eval_quality.py) penalties 0 / 1.5 / 2 / 3 leave 6.8 / 3.3 /
-# 2.6 / 1.5 % of characters repeating, Tang poems 2.4-2.6 %; the mean log-probability falls by 0.025 at 2.
-REPEAT_PENALTY = 2.0
+# The penalty is added to the tempered log-weights, so a lower temperature weakens it. Set at 2.0 when the
+# temperature was 0.7 (then 2.6 % of characters repeated, Tang 2.4 %); at 0.55 a 七律 repeated 3.0-3.4
+# characters against 1.4 in Tang 七律 (五律 1.6-2.0 against 0.7). At 4.0: 七律 2.0-2.2, 五律 0.8-0.9, the
+# 绝句 at or under Tang's, for 0.02 nats a character; readers saw no difference (docs/experiments.md).
+REPEAT_PENALTY = 4.0
 
 
 class ReuseState(NamedTuple):
