@@ -76,8 +76,9 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "theme_not_chinese": ("the theme must be written in Chinese", "请用中文描述"),
     "theme_unavailable": (
-        "themes are not available in this installation (poetry_rnn.keywords is missing); give keywords instead",
-        "此安装不能读主题（缺少 poetry_rnn.keywords）：请改给关键词",
+        "themes need the jieba package, which this installation lacks (pip install jieba); give a title or"
+        " keywords instead",
+        "读主题需要 jieba 包，此安装没有（pip install jieba）：请改给题目或关键词",
     ),
     "theme_unreadable": ("the theme could not be read: {reason}", "读不出关键词：{reason}"),
     "theme_no_keywords": (

@@ -29,12 +29,11 @@ from poetry_rnn.decoding import (
     rhyme_groups_left,
     sample,
 )
-from poetry_rnn.decoding.rules import relaxed_template
 from poetry_rnn.decoding.sampler import sample_pieces, sample_scores
 from poetry_rnn.decoding.scheme_tables import BOTH, fits
 from poetry_rnn.model import FloatStepper, StepScores, adaptive_log_probs
 from poetry_rnn.prosody.check import analyze
-from poetry_rnn.prosody.patterns import PING, ZE, get_form, tone_patterns
+from poetry_rnn.prosody.patterns import PING, ZE, get_form, relaxed_template, tone_patterns
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 

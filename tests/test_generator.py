@@ -374,6 +374,22 @@ def test_a_first_line_that_only_its_first_line_rhymes_choice_rules_out(generator
     assert "the nearest, 中仄仄平平, breaks at 3「依」→仄、三平尾" in str(caught.value)
 
 
+@pytest.mark.parametrize("tone", ["strict", "standard"])
+@pytest.mark.parametrize("first_line_rhymes", [True, False])
+@pytest.mark.parametrize("line", ["月明不见君", "白日依山尽", "床前明月光", "远山不见人", "渭水东流深"])
+def test_a_first_line_rhymes_refusal_gives_advice_that_works(generator, line, first_line_rhymes, tone):
+    # 月明不见君 would fit 平起首句入韵 but for its 孤平, which either tone level refuses: the advice to
+    # let the first line rhyme must not be given where following it is refused in turn
+    try:
+        generator.generate(form="wujue", first_line=line, first_line_rhymes=first_line_rhymes, tone=tone)
+    except UserError as refusal:
+        if refusal.message_id.endswith("_rules_out"):
+            poem = generator.generate(
+                form="wujue", first_line=line, first_line_rhymes=not first_line_rhymes, tone=tone
+            )[0]
+            assert poem.analysis.ok and poem.lines[0] == line
+
+
 def test_a_first_line_in_a_japanese_spelling_is_read_and_an_unread_character_is_named(generator):
     # 隠, the Japanese spelling of 隱, reads 仄 like it: the line keeps 仄起首句不入韵, written in its
     # Chinese form; the checker reads the Japanese spelling as it is
@@ -425,16 +441,13 @@ def test_rhyme_group_with_too_few_usable_characters(tmp_path):
     assert caught.value.field == "rhyme_group"
 
 
-def test_theme_without_keyword_module_is_a_clear_error_or_works(generator):
-    try:
-        import poetry_rnn.keywords  # noqa: F401
-    except ImportError:
-        with pytest.raises(UserError) as caught:
-            generator.generate(form="wujue", theme="春天的夜晚，细雨无声", seed=1)
-        assert caught.value.field == "theme"
-    else:
-        poems = generator.generate(form="wujue", theme="春天的夜晚，细雨无声", seed=1)
-        assert poems[0].ok
+def test_a_theme_without_jieba_is_a_clear_error_and_keywords_still_work(generator, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jieba", None)  # as if jieba were not installed: importing it fails
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="wujue", theme="春天的夜晚，细雨无声", seed=1)
+    assert caught.value.field == "theme" and caught.value.message_id == "theme_unavailable"
+    assert "jieba" in str(caught.value)
+    assert generator.generate(form="wujue", keywords=["春", "雨"], seed=1)[0].ok
 
 
 def test_rhyme_groups_listing(generator):

@@ -12,6 +12,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -486,6 +487,21 @@ def test_a_new_run_never_replaces_a_run(tmp_path, finished_run, no_data_reading,
     assert not train_module.holds_a_run(run)
     monkeypatch.undo()  # (the data may be read now)
     assert train(tiny_config(run, epochs=1, max_steps=2))["steps"] == 2
+
+
+def test_a_run_that_fails_gives_the_callers_ctrl_c_back(tmp_path, monkeypatch):
+    def callers_handler(number, frame):  # what the caller had before train()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, callers_handler)
+
+    def failing_step(*args, **kwargs):
+        raise RuntimeError("out of memory in a training step")
+
+    monkeypatch.setattr(train_module, "train_step", failing_step)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(tiny_config(tmp_path / "run", epochs=1))
+    assert signal.getsignal(signal.SIGINT) is callers_handler
 
 
 @pytest.mark.parametrize(

@@ -366,11 +366,12 @@ HOW_TO_USE = {
 HOW_IT_WORKS = {
     "zh": """### 格律怎样保证
 
-模型是一个在约五万首唐诗上训练的循环神经网络（GRU），逐字写诗。解码时每一步都有几道约束把不合规则的字屏蔽掉：
+模型是一个循环神经网络（GRU），用约五万首唐诗与十九万首宋代近体诗合训、再以唐诗微调，逐字写诗。
+解码时每一步都有几道约束把不合规则的字屏蔽掉：
 
 - **体裁**：每句五字或七字，四句或八句，标点到位。
-- **平仄**：每个位置合于该体的一种平仄格式（平起/仄起，首句入韵与否）；「严格」另禁孤平、三平尾，
-  「一三五不论」放宽第一、三、五字；解码不会走进死路。
+- **平仄**：每个位置合于该体的一种平仄格式（平起/仄起，首句入韵与否）；「一三五不论」放宽第一、三、五字，
+  但两种宽严都不许孤平、三平尾；解码不会走进死路。
 - **押韵**：韵脚同属平水韵或中华新韵的一个平声韵部，不重韵。
 - **藏头 / 首句**：句首字或整个首句固定。
 - **重复与原创**：一字至多用两次；不整句照抄训练诗句。
@@ -383,13 +384,14 @@ HOW_IT_WORKS = {
 """,
     "en": """### How the rules are kept
 
-A recurrent language model (GRU) trained on ~56,000 Tang poems writes one character at a time. At every
-step a set of small, composable constraints masks the characters that would break the rules:
+A recurrent language model (GRU), trained on ~56,000 Tang poems beside ~190,000 Song regulated poems and
+then on the Tang poems alone, writes one character at a time.
+At every step a set of small, composable constraints masks the characters that would break the rules:
 
 - **form** — 5 or 7 characters a line, 4 or 8 lines, punctuation in place.
 - **tones** — each position follows one of the form's tone patterns (level or oblique start, first line
-  rhyming or not); *strict* also rules out the lone level tone (孤平) and three level tones at the end
-  (三平尾), *standard* lets positions 1, 3, 5 go free; the decoder never walks into a dead end.
+  rhyming or not); *standard* lets positions 1, 3, 5 go free, and neither level allows the lone level
+  tone (孤平) or three level tones at the end (三平尾); the decoder never walks into a dead end.
 - **rhyme** — the rhyme lines end in one level-tone group of Pingshui or Xinyun, no character twice.
 - **acrostic / first line** — the heads of the lines, or the whole first line, are fixed.
 - **repetition and originality** — no character more than twice; no line copied whole from the training

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from poetry_rnn.decoding.rules import AcrosticRule, RhymeRule, Rule, ToneRule
 from poetry_rnn.decoding.rules.heard import HeardLineRule
-from poetry_rnn.decoding.rules.tone import relaxed_template
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.resolve import ResolvedRequest
 from poetry_rnn.prosody.heard import line_breaks
@@ -15,6 +14,7 @@ from poetry_rnn.prosody.patterns import (
     first_line_licences,
     fits,
     gu_ping_position,
+    relaxed_template,
     tone_marks,
     tone_patterns,
 )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from poetry_rnn.decoding.rules.reuse import REPEAT_PENALTY
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
-from poetry_rnn.keywords import theme_title
+from poetry_rnn.keywords import theme_keywords, theme_title
 from poetry_rnn.prosody.patterns import STRICTNESS_LEVELS, Form, get_form
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, to_traditional
@@ -463,11 +463,9 @@ def _theme_keywords(theme) -> list[str]:
     if not any(is_cjk(c) for c in theme):
         raise UserError.of("theme_not_chinese", "theme")
     try:  # jieba is imported only when a theme is given (it takes a while to load)
-        from poetry_rnn.keywords import theme_keywords
+        words = [w for w in theme_keywords(theme, k=4) if w]
     except ImportError:
         raise UserError.of("theme_unavailable", "theme") from None
-    try:
-        words = [w for w in theme_keywords(theme, k=4) if w]
     except UserError as error:
         raise UserError.of("theme_unreadable", "theme", reason=str(error)) from None
     words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]

@@ -23,6 +23,7 @@ from poetry_rnn.prosody.analysis import (
     LineAnalysis,
     counted,
 )
+from poetry_rnn.prosody.heard import tone_breaks
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
 from poetry_rnn.prosody.patterns import (
     FREE_MARK,
@@ -36,8 +37,6 @@ from poetry_rnn.prosody.patterns import (
     fixed_positions,
     form_for,
     gu_ping_position,
-    is_gu_ping,
-    is_san_ping_wei,
     line_type_name,
     pattern_name,
     rescue_position,
@@ -475,10 +474,12 @@ class _Analyzer:
 
     def _tone_faults(self, index: int, template: str, strictness: str) -> list[Fault]:
         line = self.lines[index]
-        tones = self.tones[index]
+        # the rhyme position is judged by the rhyme check (出韵)
+        rhyme_position = len(template) - 1 if template[-1] == PING_MARK else None
+        breaks = tone_breaks(template, self.tones[index], strictness, rhyme_position)
         faults: list[Fault] = []
-        explained: set[int] = set()
-        if is_san_ping_wei(template, tones):
+        explained: set[int] = set()  # positions a 三平尾 or 孤平 fault already names
+        if breaks.san_ping_wei:
             start = len(template) - 3
             explained.update(range(start, len(template)))
             faults.append(
@@ -489,7 +490,7 @@ class _Analyzer:
                     f"第{index + 1}句末三字「{line[-3:]}」皆平 (line {index + 1} ends in three level tones)",
                 )
             )
-        if is_gu_ping(template, tones):
+        if breaks.gu_ping:
             position = gu_ping_position(template)
             assert position is not None
             explained.add(position)
@@ -502,22 +503,19 @@ class _Analyzer:
                     f"(line {index + 1}: one level tone besides the rhyme; character {position + 1} should be 平)",
                 )
             )
-        rhyme_position = len(template) - 1 if template[-1] == PING_MARK else None
-        for position in fixed_positions(template, strictness):
-            if position in explained or position == rhyme_position:
-                continue  # the rhyme position is judged by the rhyme check (出韵)
+        for position in breaks.tone_positions:
+            if position in explained:
+                continue
             mark = template[position]
-            char_tones = tones[position]
-            if char_tones and TONE_OF_MARK[mark] not in char_tones:
-                faults.append(
-                    Fault(
-                        "不协平仄",
-                        index,
-                        position,
-                        f"第{index + 1}句第{position + 1}字「{line[position]}」应{mark} "
-                        f"(line {index + 1}, character {position + 1} should be {'level' if mark == PING_MARK else 'oblique'})",
-                    )
+            faults.append(
+                Fault(
+                    "不协平仄",
+                    index,
+                    position,
+                    f"第{index + 1}句第{position + 1}字「{line[position]}」应{mark} "
+                    f"(line {index + 1}, character {position + 1} should be {'level' if mark == PING_MARK else 'oblique'})",
                 )
+            )
         return faults
 
     # -- rhyme ----------------------------------------------------------------------------------------

@@ -290,6 +290,14 @@ def fixed_positions(template: str, strictness: str = STRICT) -> tuple[int, ...]:
     return tuple(i for i, mark in enumerate(template) if mark != FREE_MARK and (i % 2 == 1 or i == last))
 
 
+def relaxed_template(template: str, strictness: str) -> str:
+    """The template with every position the strictness leaves free marked 中 (a 拗救 form's: as written)."""
+    if template in LICENSED_TEMPLATES:
+        return template
+    fixed = set(fixed_positions(template, strictness))
+    return "".join(mark if i in fixed else FREE_MARK for i, mark in enumerate(template))
+
+
 def fits(mark: str, tones: Iterable[str]) -> bool:
     """Whether a character with `tones` fits `mark` (unknown characters and polyphones fit anything
     they might be)."""

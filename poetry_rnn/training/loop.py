@@ -398,140 +398,144 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
     budget = config.max_minutes * 60
     finished = "epochs"
     model.train()
-    while state["epoch"] < config.epochs:
-        epoch = state["epoch"]
-        examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
-        batches = make_batches(
-            examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
-        )
-        if not state["total_steps"]:
-            state["total_steps"] = len(batches) * config.epochs  # refitted below when a time budget is set
-            if config.max_tokens:
-                tokens_per_batch = sum(map(len, examples)) / len(batches)
-                state["total_steps"] = min(
-                    state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1
+    try:
+        while state["epoch"] < config.epochs:
+            epoch = state["epoch"]
+            examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
+            batches = make_batches(
+                examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
+            )
+            if not state["total_steps"]:
+                state["total_steps"] = (
+                    len(batches) * config.epochs
+                )  # refitted below when a time budget is set
+                if config.max_tokens:
+                    tokens_per_batch = sum(map(len, examples)) / len(batches)
+                    state["total_steps"] = min(
+                        state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1
+                    )
+            progress = tqdm(
+                total=len(batches),
+                initial=state["batch"],
+                desc=f"epoch {epoch + 1}",
+                unit="batch",
+                disable=not main_process or not sys.stderr.isatty(),
+                dynamic_ncols=True,
+            )
+            window_tokens, window_started = 0, clock()
+            # (a run stopped after the last batch of an epoch resumes with no batch left in it)
+            out_of_time = out_of_steps = False
+            while state["batch"] < len(batches):
+                batch = [examples[i] for i in batches[state["batch"]]]
+                inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
+                # counted before the copy: counting on the GPU would wait for it to finish the step
+                real_tokens = int((targets != -100).sum())
+                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(config, state["step"], state["total_steps"])
+                # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
+                # draws the same masks as an uninterrupted one without carrying every rank's random state.
+                torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
+                loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
+                now = time.perf_counter()
+                seconds = clock() - started
+                if distributed:
+                    # Every rank must stop at the same step, or the others wait forever in the next gradient
+                    # all-reduce: agree on the token count, rank 0's clock and a signal any rank received.
+                    shared = torch.tensor(
+                        [real_tokens, seconds if main_process else 0.0, len(stop_signal)],
+                        dtype=torch.float64,
+                        device=device,
+                    )
+                    torch.distributed.all_reduce(shared)
+                    real_tokens, seconds = int(shared[0]), float(shared[1])
+                    if shared[2] and not stop_signal:
+                        stop_signal.append(signal.SIGTERM)
+                state["step"] += 1
+                state["batch"] += 1
+                state["tokens"] += real_tokens
+                window_tokens += real_tokens
+                state["seconds"] = seconds
+                if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
+                    fit_schedule(state, budget)
+                if state["step"] % 50 == 0:
+                    speed = window_tokens / max(1e-9, clock() - window_started)
+                    progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
+                    metrics(
+                        {
+                            "kind": "train",
+                            "step": state["step"],
+                            "epoch": epoch,
+                            "loss": round(loss.item(), 4),
+                            "lr": optimizer.param_groups[0]["lr"],
+                            "tokens_per_s": round(speed),
+                            "minutes": round(state["seconds"] / 60, 3),
+                        }
+                    )
+                    window_tokens, window_started = 0, clock()
+                # without a progress bar (a log file): a line every 500 steps, and at least one a minute
+                if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60):
+                    log(
+                        f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
+                        f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
+                        f"{state['seconds'] / 60:.1f} min"
+                    )
+                    last_log = now
+                progress.update(1)
+                out_of_time = budget and state["seconds"] >= budget
+                out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
+                    config.max_tokens and state["tokens"] >= config.max_tokens
                 )
-        progress = tqdm(
-            total=len(batches),
-            initial=state["batch"],
-            desc=f"epoch {epoch + 1}",
-            unit="batch",
-            disable=not main_process or not sys.stderr.isatty(),
-            dynamic_ncols=True,
-        )
-        window_tokens, window_started = 0, clock()
-        # (a run stopped after the last batch of an epoch resumes with no batch left in it)
-        out_of_time = out_of_steps = False
-        while state["batch"] < len(batches):
-            batch = [examples[i] for i in batches[state["batch"]]]
-            inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
-            # counted before the copy: counting on the GPU would wait for it to finish the step
-            real_tokens = int((targets != -100).sum())
-            inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, state["step"], state["total_steps"])
-            # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
-            # draws the same masks as an uninterrupted one without carrying every rank's random state.
-            torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
-            loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
-            now = time.perf_counter()
-            seconds = clock() - started
-            if distributed:
-                # Every rank must stop at the same step, or the others wait forever in the next gradient
-                # all-reduce: agree on the token count, rank 0's clock and a signal any rank received.
-                shared = torch.tensor(
-                    [real_tokens, seconds if main_process else 0.0, len(stop_signal)],
-                    dtype=torch.float64,
-                    device=device,
-                )
-                torch.distributed.all_reduce(shared)
-                real_tokens, seconds = int(shared[0]), float(shared[1])
-                if shared[2] and not stop_signal:
-                    stop_signal.append(signal.SIGTERM)
-            state["step"] += 1
-            state["batch"] += 1
-            state["tokens"] += real_tokens
-            window_tokens += real_tokens
-            state["seconds"] = seconds
-            if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
-                fit_schedule(state, budget)
-            if state["step"] % 50 == 0:
-                speed = window_tokens / max(1e-9, clock() - window_started)
-                progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
+                if stop_signal or out_of_time or out_of_steps:
+                    break
+                if now - last_checkpoint > config.checkpoint_minutes * 60:
+                    checkpoint_now()
+                    last_checkpoint = now
+            progress.close()
+            if stop_signal:
+                checkpoint_now()
+                log(f"stopped by signal {stop_signal[0]}; checkpoint saved, continue with --resume")
+                finished = "signal"
+                break
+            epoch_done = state["batch"] >= len(batches)
+            if epoch_done:
+                state["epoch"] += 1
+                state["batch"] = 0
+            if epoch_done or out_of_time or out_of_steps:
+                ppl = validate()
+                improved = state["best_ppl"] is None or ppl < state["best_ppl"]
+                if improved:
+                    state["best_ppl"], state["bad_epochs"] = ppl, 0
+                    if main_process:
+                        model.save_pretrained(run_dir / "best")
+                else:
+                    state["bad_epochs"] += 1
                 metrics(
                     {
-                        "kind": "train",
+                        "kind": "valid",
                         "step": state["step"],
-                        "epoch": epoch,
-                        "loss": round(loss.item(), 4),
-                        "lr": optimizer.param_groups[0]["lr"],
-                        "tokens_per_s": round(speed),
+                        "epoch": state["epoch"],
+                        "char_ppl": ppl,
                         "minutes": round(state["seconds"] / 60, 3),
                     }
                 )
-                window_tokens, window_started = 0, clock()
-            # without a progress bar (a log file): a line every 500 steps, and at least one a minute
-            if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60):
                 log(
-                    f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
-                    f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
-                    f"{state['seconds'] / 60:.1f} min"
+                    f"epoch {state['epoch']} step {state['step']}: valid char_ppl {ppl:.2f}"
+                    f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
                 )
-                last_log = now
-            progress.update(1)
-            out_of_time = budget and state["seconds"] >= budget
-            out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
-                config.max_tokens and state["tokens"] >= config.max_tokens
-            )
-            if stop_signal or out_of_time or out_of_steps:
-                break
-            if now - last_checkpoint > config.checkpoint_minutes * 60:
                 checkpoint_now()
-                last_checkpoint = now
-        progress.close()
-        if stop_signal:
-            checkpoint_now()
-            log(f"stopped by signal {stop_signal[0]}; checkpoint saved, continue with --resume")
-            finished = "signal"
-            break
-        epoch_done = state["batch"] >= len(batches)
-        if epoch_done:
-            state["epoch"] += 1
-            state["batch"] = 0
-        if epoch_done or out_of_time or out_of_steps:
-            ppl = validate()
-            improved = state["best_ppl"] is None or ppl < state["best_ppl"]
-            if improved:
-                state["best_ppl"], state["bad_epochs"] = ppl, 0
+                last_checkpoint = time.perf_counter()
                 if main_process:
-                    model.save_pretrained(run_dir / "best")
-            else:
-                state["bad_epochs"] += 1
-            metrics(
-                {
-                    "kind": "valid",
-                    "step": state["step"],
-                    "epoch": state["epoch"],
-                    "char_ppl": ppl,
-                    "minutes": round(state["seconds"] / 60, 3),
-                }
-            )
-            log(
-                f"epoch {state['epoch']} step {state['step']}: valid char_ppl {ppl:.2f}"
-                f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
-            )
-            checkpoint_now()
-            last_checkpoint = time.perf_counter()
-            if main_process:
-                plot_curves(run_dir)
-        if out_of_time or out_of_steps:
-            finished = "time budget" if out_of_time else "step/token budget"
-            break
-        if state["bad_epochs"] >= config.patience:
-            finished = "early stopping"
-            break
-    for signum, handler in previous_handlers.items():  # a caller's Ctrl-C works again after train()
-        signal.signal(signum, handler)
+                    plot_curves(run_dir)
+            if out_of_time or out_of_steps:
+                finished = "time budget" if out_of_time else "step/token budget"
+                break
+            if state["bad_epochs"] >= config.patience:
+                finished = "early stopping"
+                break
+    finally:  # a caller's Ctrl-C works again after train(), however it ended
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     summary = run_summary(run_dir, finished, state)
     if main_process:
         write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))

@@ -9,7 +9,7 @@ from poetry_rnn.decoding.rules.parallel import FacingScores, ParallelRule, Paral
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft, remaining_patterns
 from poetry_rnn.decoding.rules.repetition import LineRepetition, RepetitionRule, RepetitionState
 from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState, rhyme_groups_left
-from poetry_rnn.decoding.rules.tone import ToneRule, ToneState, relaxed_template
+from poetry_rnn.decoding.rules.tone import ToneRule, ToneState
 
 __all__ = [
     "AcrosticRule",
@@ -29,7 +29,6 @@ __all__ = [
     "SoftRule",
     "ToneRule",
     "ToneState",
-    "relaxed_template",
     "remaining_patterns",
     "rhyme_groups_left",
 ]

@@ -19,12 +19,18 @@ from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
 from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState
-from poetry_rnn.decoding.rules.tone import relaxed_template
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.heard import line_breaks
 from poetry_rnn.prosody.modern import surprising_pairs
-from poetry_rnn.prosody.patterns import FREE_MARK, STANDARD, STRICT, TONE_OF_MARK, fixed_positions
+from poetry_rnn.prosody.patterns import (
+    FREE_MARK,
+    STANDARD,
+    STRICT,
+    TONE_OF_MARK,
+    fixed_positions,
+    relaxed_template,
+)
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme
 from poetry_rnn.script import to_simplified
 

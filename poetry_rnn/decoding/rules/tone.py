@@ -13,13 +13,11 @@ from poetry_rnn.decoding.scheme_tables import BOTH, SchemeTables, fits
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.patterns import (
-    FREE_MARK,
-    LICENSED_TEMPLATES,
     STANDARD,
     STRICT,
     TONE_OF_MARK,
     allowed_tones,
-    fixed_positions,
+    relaxed_template,
 )
 
 # Situations recur for every candidate, but the tones so far make many of them: keep memory bounded.
@@ -31,14 +29,6 @@ class ToneState(NamedTuple):
 
 
 LINE_START = ToneState(())
-
-
-def relaxed_template(template: str, strictness: str) -> str:
-    """The template with every position the strictness leaves free marked 中 (a 拗救 form's: as written)."""
-    if template in LICENSED_TEMPLATES:
-        return template
-    fixed = set(fixed_positions(template, strictness))
-    return "".join(mark if i in fixed else FREE_MARK for i, mark in enumerate(template))
 
 
 class ToneRule(Rule):
