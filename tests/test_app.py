@@ -378,6 +378,26 @@ def test_a_refusal_is_shown_beside_its_field_and_keeps_the_result(poetry_app, ca
     assert "Acrostic: the acrostic has 4 characters" in _shown_messages(english)["text"]
 
 
+def test_reusing_a_shown_poems_seed_brings_that_poem_back_first(poetry_app, monkeypatch):
+    handlers = import_app("handlers")
+    notices = []
+    monkeypatch.setattr(handlers.gr, "Info", notices.append)
+    [first] = _generate_ui(poetry_app, n=4, seed=20)[-1:]
+    state = first[4]
+    # the poems come best first, each with its own seed (the request's and the next ones)
+    assert sorted(p["seed"] for p in state["poems"]) == [20, 21, 22, 23]
+    # the visitor shows a poem whose seed is not the request's, and reuses its seed
+    row = next(i for i, p in enumerate(state["poems"]) if p["seed"] != 20)
+    shown = {**state, "selected": row}
+    seed = poetry_app.ui_reuse_seed(shown, "zh")
+    assert seed == state["poems"][row]["seed"] and str(seed) in notices[0]
+    [again] = _generate_ui(poetry_app, n=4, seed=seed)[-1:]
+    again_state = again[4]
+    poem = again_state["poems"][again_state["selected"]]
+    assert poem["seed"] == seed and poem["lines"] == state["poems"][row]["lines"]
+    assert again[0] == import_app("render").poem_html(poem, None, True, "zh")  # it is the poem shown
+
+
 def test_a_refusal_after_streaming_began_restores_the_last_result():
     handlers = import_app("handlers")
     render = import_app("render")
@@ -500,17 +520,30 @@ def test_rendering_one_language_at_a_time():
     assert "line 2, character 4 should be level" in english and "应平" not in english
     assert chinese.count('<li class="couplet') == 2 and "不对" in chinese
     assert "not parallel" in english
+    assert "对仗（绝句不要求）" in chinese and "parallelism (a jueju needs none)" in english  # no fault
     # A 拗救 the checker accepts is said, in the page's language.
     licensed = analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict()
     assert "特拗: 第1句「泊烟」平仄互换，为特拗（平平仄平仄），合律<" in render.analysis_html(licensed, "zh")
     assert "characters 3–4 swap tones, the accepted 特拗 form<" in render.analysis_html(licensed, "en")
     assert "合律 (line" not in render.analysis_html(licensed, "en")
+    # So are the checker's notes: a title line taken off, a single line judged alone.
+    titled = analyze("静夜思\n床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()
+    single = analyze("白日依山尽").to_dict()
+    for noted, chinese_words, english_words in [
+        (titled, "不计入诗句", "taken as the title or author"),
+        (single, "按单句判", "a single line"),
+    ]:
+        assert chinese_words in render.analysis_html(noted, "zh")
+        assert english_words not in render.analysis_html(noted, "zh")
+        assert english_words in render.analysis_html(noted, "en")
+        assert chinese_words not in render.analysis_html(noted, "en")
     # A 律诗 whose neck couplet is not parallel: the fault is listed and the couplet marked.
     lushi = analyze(
         "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
     ).to_dict()
     verdicts = render.couplets_html(lushi, "zh")
     assert [name in verdicts for name in ("首联", "颔联", "颈联", "尾联")] == [True] * 4
+    assert "绝句不要求" not in verdicts  # a 律诗 needs its middle couplets parallel
 
 
 @pytest.mark.parametrize(

@@ -317,6 +317,10 @@ def test_english_switch_changes_the_labels(page):
     assert page.locator("#generate-button").inner_text().strip() == "Write"
     assert page.get_by_label("acrostic", exact=True).is_visible()
     assert page.get_by_text("体裁", exact=True).count() == 0  # one language at a time
+    page.get_by_role("tab", name="Check").click()
+    page.get_by_role("tabpanel").get_by_text("Examples", exact=True).wait_for()
+    assert page.get_by_text("示例", exact=True).count() == 0
+    page.get_by_role("tab", name="Write").click()
     page.get_by_label("acrostic", exact=True).check()
     page.locator("#text textarea").fill("春江")
     page.locator("#generate-button").click()
@@ -394,13 +398,20 @@ CANDIDATE_LABEL_LINES = """() => {
 }"""
 
 
-def test_on_a_phone_every_line_of_a_qilv_can_be_scrolled_into_view(browser, app_url):
+def test_on_a_phone_a_qilv_and_its_title_fit_the_card_with_legible_type(browser, app_url):
     with phone_page(browser, app_url, 360, 780) as page:
         page.locator("#example-3").click()  # 命题 · 七律 · 秋夜寄远
         page.wait_for_function(FINISHED, arg=8)
         found = page.evaluate(LINES_REACHABLE)
         assert all(found["seen"]), found
         assert found["firstAtOpening"], found
+        # the whole poem in view at once, not a last couplet to be found by scrolling
+        assert not found["overflows"], found
+        sizes = page.evaluate(
+            """() => ['.ch', '.mark'].map(s => parseFloat(getComputedStyle(
+                document.querySelector('#poem-view ' + s)).fontSize))"""
+        )
+        assert sizes[0] >= 15 and sizes[1] >= 9, sizes
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "phone-qilv.png"))
         # the candidates table scrolls sideways rather than breaking a score or a pattern's name over lines

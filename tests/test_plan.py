@@ -346,8 +346,9 @@ def test_the_app_shows_the_plan_under_the_poem(shipped):
     record = shipped.generate(form="qijue", plan="春风,孤城", seed=2)[0].to_dict()
     record["plan_followed"] = [True, False]
     text = poem_info_markdown(record, "zh")
-    assert "立意" in text and "春风 · ~~孤城~~" in text
-    assert "plan (one keyword per couplet)" in poem_info_markdown(record, "en")
+    assert "立意" in text and "春风 · 孤城（未用）" in text
+    english = poem_info_markdown(record, "en")
+    assert "plan (one keyword per couplet)" in english and "春风 · 孤城 (unused)" in english
 
 
 # ------------------------------------------------------------------------------------------ the data

@@ -39,6 +39,7 @@ from poetry_rnn.app.text import (
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, GenerationRequest
 from poetry_rnn.prosody.check import analyze
+from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.script import convert
 
 log = logging.getLogger("poetry_rnn.app")
@@ -294,7 +295,11 @@ class PoetryApp:
         try:
             for event in self.generator.generate_stream(request):
                 if "partial" in event:
-                    view = partial_html(event["partial"], title and convert(title, request.script))
+                    view = partial_html(
+                        event["partial"],
+                        title and convert(title, request.script),
+                        get_form(request.form).line_count,
+                    )
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True
                         empty = self._table([], lang)
@@ -315,7 +320,9 @@ class PoetryApp:
         dicts = [p.to_dict() for p in poems or []]
         if len(dicts) < request.n:
             gr.Warning(MESSAGES[lang]["found_fewer"].format(found=len(dicts), wanted=request.n))
-        new_state = {"poems": dicts, "title": title, "selected": 0}
+        # the poems come best first; a seed given (one reused) shows the poem that seed writes
+        written = [i for i, poem in enumerate(dicts) if poem["seed"] == request.seed]
+        new_state = {"poems": dicts, "title": title, "selected": written[0] if written else 0}
         yield (
             self._show(new_state, show_tones, lang) + (self._table(dicts, lang), new_state) + slot_updates()
         )
@@ -355,6 +362,15 @@ class PoetryApp:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         state = {**state, "selected": max(0, min(int(row), len(state["poems"]) - 1))}
         return self._show(state, show_tones, _language(lang)) + (state,)
+
+    @guarded
+    def ui_reuse_seed(self, state: dict | None, lang: str):
+        """The shown poem's seed into the form (under More options, often folded): said in a notice."""
+        if not state or not state.get("poems"):
+            return gr.skip()
+        seed = state["poems"][state.get("selected", 0)]["seed"]
+        gr.Info(MESSAGES[_language(lang)]["seed_reused"].format(seed=seed))
+        return seed
 
     @guarded
     def ui_redraw(self, state: dict | None, show_tones: bool, lang: str):

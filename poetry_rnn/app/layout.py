@@ -238,8 +238,8 @@ def build_app(app: PoetryApp) -> gr.Blocks:
             api_visibility="private",
         )  # fmt: skip
         reuse_seed.click(
-            lambda s: s["poems"][s.get("selected", 0)]["seed"] if s and s.get("poems") else gr.skip(),
-            state,
+            app.ui_reuse_seed,
+            [state, language],
             seed,
             api_visibility="private",
             queue=False,
@@ -287,13 +287,14 @@ def build_app(app: PoetryApp) -> gr.Blocks:
             updates.append(gr.update(value=say["examples"]))
             updates += [gr.update(value=example[0 if lang == "zh" else 1]) for example in EXAMPLES]
             updates.append(gr.update(value=about_markdown(lang, model_dir)))
+            updates.append(gr.update(label=say["check_examples"]))
             # A refusal shown in the other language goes: one language at a time.
             updates += [gr.update(value="", visible=False) for _ in [*error_slots, check_error]]
             return updates
 
         language_outputs = [
             *labelled.values(), *buttons.values(), *tabs.values(), sampling, candidates, text, header,
-            examples_heading, *example_buttons, about, *error_slots, check_error,
+            examples_heading, *example_buttons, about, check_examples.dataset, *error_slots, check_error,
         ]  # fmt: skip
         language.change(
             switch_language,
@@ -307,7 +308,6 @@ def build_app(app: PoetryApp) -> gr.Blocks:
         ).then(
             app.ui_redraw_check, [check_state, language], check_view, api_visibility="private", queue=False
         )  # fmt: skip
-        del check_examples
         gr.api(app.api_generate, api_name="generate", **model_events)
         gr.api(app.api_check, api_name="check")
     return demo

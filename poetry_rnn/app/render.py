@@ -43,7 +43,10 @@ def poem_html(
     analysed = analysis.get("lines") or []
     faults = _fault_positions(analysis)
     script_lang = "zh-Hans" if poem.get("script") == "simplified" else "zh-Hant"
-    parts = [f'<div class="poem-card"><div class="poem-vertical" id="poem-view" lang="{script_lang}">']
+    parts = [
+        f'<div class="poem-card"><div class="poem-vertical" id="poem-view" lang="{script_lang}" '
+        f'style="--columns: {_columns(poem["lines"], title)}">'
+    ]
     if title:
         parts.append(_title_column(title))
     for index, line in enumerate(poem["lines"]):
@@ -73,14 +76,23 @@ def poem_html(
     return "".join(parts)
 
 
+def _columns(lines: list[str], title: str | None, expected: int = 0) -> float:
+    """The poem's width in columns, which sizes its type to the card (style.css); a poem being written
+    counts the lines it will have (`expected`), so that its type does not shrink as it grows."""
+    return max(len(lines), expected) + (1.2 if title else 0)
+
+
 def _title_column(title: str) -> str:
     chars = "".join(f'<span class="cell"><span class="tch">{_esc(c)}</span></span>' for c in title)
     return f'<div class="poem-title">{chars}</div>'
 
 
-def partial_html(lines: list[str], title: str | None = None) -> str:
-    """The leading candidate while it is being written."""
-    parts = ['<div class="poem-card"><div class="poem-vertical streaming" id="poem-view">']
+def partial_html(lines: list[str], title: str | None = None, line_count: int = 0) -> str:
+    """The leading candidate while it is being written (`line_count`: the lines it will have)."""
+    parts = [
+        '<div class="poem-card"><div class="poem-vertical streaming" id="poem-view" '
+        f'style="--columns: {_columns(lines, title, line_count)}">'
+    ]
     if title:
         parts.append(_title_column(title))
     for index, line in enumerate(lines):
@@ -121,9 +133,10 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         verdict += say["unasked"].format(names="、".join(poem["unasked_faults"]))
     bits.append(f"**{say['regular']}**{colon}{verdict}")
     text = " · ".join(bits)
-    if poem.get("plan"):  # each keyword struck through where its couplet does without it
+    if poem.get("plan"):  # each keyword said to be left out where its couplet does without it
         followed = poem.get("plan_followed") or [True] * len(poem["plan"])
-        words = [w if kept else f"~~{w}~~" for w, kept in zip(poem["plan"], followed, strict=False)]
+        unused = say["plan_unused"]
+        words = [w if kept else f"{w}{unused}" for w, kept in zip(poem["plan"], followed, strict=False)]
         text += f"\n\n**{say['plan']}**{colon}{' · '.join(words)}"
     for note in poem.get("notes") or []:
         text += f"\n\n{say['note']}{colon}{note}"
@@ -158,7 +171,8 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
             f'<li class="couplet{bad}"><b>{_esc(where)}</b> <span class="kind kind-{_esc(kind)}">'
             f"{_esc(kinds.get(kind, kind))}</span> <small>{_esc(pairs)}</small></li>"
         )
-    title = MESSAGES[lang]["parallel"]
+    # a 绝句's couplets need not be parallel: their 不对 is no fault, and the heading says so
+    title = MESSAGES[lang]["parallel" if len(couplets) > 2 else "parallel_jueju"]
     return f'<div class="couplets"><b>{_esc(title)}</b><ul id="couplet-verdicts">{"".join(items)}</ul></div>'
 
 
@@ -231,7 +245,8 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         note = _esc(_one_language(licence["note"], lang))
         parts.append(f'<p class="poem-legend check-licence" style="text-align:left">{label}: {note}</p>')
     for note in analysis.get("notes") or []:
-        parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}: {_esc(note)}</p>')
+        note = _esc(_one_language(note, lang))
+        parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}: {note}</p>')
     return "".join(parts)
 
 

@@ -15,6 +15,7 @@ from poetry_rnn.errors import UserError
 
 PROCESS_STARTED = time.perf_counter()  # when app.py does not say when the process started
 CSS_FILE = Path(__file__).with_name("style.css")
+PAGE_CSS_FILE = Path(__file__).with_name("page.css")  # outside the app's scope: in the page's head
 
 log = logging.getLogger("poetry_rnn.app")
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None, process_started: float | None = None) ->
         server_name=args.host,
         server_port=args.port,
         css=CSS_FILE.read_text(encoding="utf-8"),
+        head=f"<style>{PAGE_CSS_FILE.read_text(encoding='utf-8')}</style>",
         show_error=False,  # gr.Error messages are shown; other exceptions only as a generic error
         footer_links=["api"],
         ssr_mode=False,

@@ -206,14 +206,17 @@ MESSAGES = {
         "regular": "合律",
         "unasked": "（所选规则；未要求：{names}）",
         "plan": "立意（每联一词）",
+        "plan_unused": "（未用）",
         "note": "注",
         "licence": "{kind}",
         "parallel": "对仗",
+        "parallel_jueju": "对仗（绝句不要求）",
         "check_empty": "请贴入一首诗（简体或繁體）",
         "check_ok": "合律：未见问题。",
         "faults": "问题（{count}）",
         "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底：不合格式 · 红字：韵脚",
         "not_a_form": "非近体常式",
+        "seed_reused": "种子 {seed} 已填入「更多选项」：再按「作诗」，这首诗排在最前；改回 -1 则另写新诗。",
     },
     "en": {
         "generic": "Something went wrong on the server (it has been logged); please try again, perhaps with "
@@ -230,14 +233,18 @@ MESSAGES = {
         "regular": "regular",
         "unasked": " (the rules chosen; not asked for: {names})",
         "plan": "plan (one keyword per couplet)",
+        "plan_unused": " (unused)",
         "note": "note",
         "licence": "licence ({kind})",
         "parallel": "parallelism",
+        "parallel_jueju": "parallelism (a jueju needs none)",
         "check_empty": "paste a poem to check (simplified or traditional)",
         "check_ok": "Regular: no faults found.",
         "faults": "Faults ({count})",
         "check_legend": "○ level · ● oblique · ◐ either · ？ not in the table · small print: what the pattern "
         "asks (平 level / 仄 oblique / 中 either) · red cell: breaks the pattern · red character: rhyme",
+        "seed_reused": "Seed {seed} is set under More options: Write brings this poem back first; set it to -1 "
+        "for new poems.",
         "not_a_form": "not a standard form",
     },
 }
@@ -335,7 +342,7 @@ HOW_TO_USE = {
 ### 记号
 
 - **○** 平声　**●** 仄声　**◐** 平仄两读（多音字）　**？** 字表未收
-- **红字**：韵脚　**波浪下划线**：不合格律的字
+- **红字**：韵脚　**红底**（检测表）、**波浪下划线**（诗中）：不合格律的字
 - **自然度**：模型给每字的平均对数概率（如 −3.2），越接近 0 越自然；只在同一请求的候选之间比较才有意义。
 - **对仗**：每联两句逐词相对的程度：**工对**（词类相同）、**宽对**（大致相对）、**不对**。律诗的颔联、颈联应对仗。
 """,
@@ -355,7 +362,8 @@ HOW_TO_USE = {
 
 - **○** level tone (平) **●** oblique tone (仄) **◐** either (a character with two readings) **？** not in
   the table
-- **red character**: a rhyme; **wavy underline**: a character that breaks the rules
+- **red character**: a rhyme; **red cell** (in the check table) or **wavy underline** (in a poem): a
+  character that breaks the rules
 - **fluency**: the model's average log-probability per character (e.g. −3.2); nearer 0 reads more natural.
   Compare it between the candidates of one request only.
 - **parallelism** (对仗): how closely the two lines of a couplet match word by word: *strict* (same word
