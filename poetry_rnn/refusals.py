@@ -189,6 +189,11 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "unknown rhyme scheme {value!r}; allowed: pingshui (平水韵), xinyun (中华新韵)",
         "没有这种韵书：{value!r}；可选：平水韵（pingshui）、中华新韵（xinyun）",
     ),
+    "check_stdin_too_long": (
+        "the text on stdin is too long (over {read:,} characters, where it stopped reading); the checker takes "
+        "one poem of at most {most} Chinese characters (a 七律 has 56)",
+        "输入超过 {read:,} 字（读到此处为止），太长：只能检测一首诗，至多 {most} 字（七律 56 字）",
+    ),
     "check_input_too_long": (
         "the text is too long ({given:,} characters); the checker takes one poem of at most {most} Chinese "
         "characters (a 七律 has 56)",

@@ -105,6 +105,12 @@ def test_each_fault_is_found_at_its_place(text, expected):
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]
+    # 風 is level too: the message says the rule counts the last five characters, as it does
+    [fault] = analyze(text).faults
+    assert "第1句后五字除韵脚外只有一个平声字，第3字「地」宜平" in fault.message
+    assert "line 1, last five characters: one level tone" in fault.message
+    [five] = analyze("白日依山盡，白河入海流。欲窮千里目，更上一層樓。").faults
+    assert "第2句除韵脚外只有一个平声字" in five.message and "last five" not in five.message
 
 
 def test_ao_jiu_is_not_gu_ping():
@@ -592,6 +598,13 @@ def test_batch_of_good_poems_and_exit_status(capsys, monkeypatch, tmp_path):
     assert out.startswith("1\t") and "合律" in out and "工对" in out
 
 
+def test_a_long_text_on_stdin_is_refused_without_claiming_a_length_it_did_not_read(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("白" * 100_000))
+    assert cli_main(["check", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "over 5,000 characters" in err and "100,000" not in err and "5,001" not in err
+
+
 def test_batch_survives_bytes_that_are_not_utf8(capsys, monkeypatch):
     payload = DENG_GUANQUE_LOU.encode("utf-8") + b"\n\xff\xfe\x80\n" + DENG_GAO.encode("utf-8") + b"\n"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8"))
@@ -685,6 +698,11 @@ def test_an_oblique_rhyme_poem_is_named_as_such():
     assert len(analysis.faults_named("出韵")) == 2
     assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：灭、雪）")]
     assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
+    # 王维《鹿柴》 rhymes 响 上 in 上声二十二养: its rhymes are those, not a level group that 人 suggests
+    deer = analyze("空山不见人，但闻人语响。返景入深林，复照青苔上。")
+    assert deer.rhyme_group_labels == ["上声二十二养"] and deer.notes[0].startswith("押仄韵（上声二十二养")
+    assert [line.rhymes for line in deer.lines] == [False, True, False, True]
+    assert "韵部 rhyme group: 上声二十二养" in deer.format() and "韵「人」" not in deer.format()
 
 
 def test_report_counts_parallel_faults_and_unjudged_characters():

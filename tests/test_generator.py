@@ -119,6 +119,19 @@ def test_acrostic_heads_including_simplified_input(generator):
         assert to_simplified("".join(line[0] for line in poem.lines)) == "发东风来"
 
 
+def test_a_head_is_shown_as_itself_whatever_word_its_line_begins():
+    from types import SimpleNamespace
+
+    from poetry_rnn.generation.generator import _as_shown
+
+    # 么麽 is the word 幺麽 in simplified: converted with its line, the head 么 would come back as 幺
+    lines = ["的的春風裡", "了無心事違", "是非人不識", "么麽亦應稀"]
+    request = SimpleNamespace(script="simplified", first_line=None, heads=[{c} for c in "的了是么"])
+    shown = _as_shown(lines, request)
+    assert "".join(line[0] for line in shown) == "的了是么"
+    assert shown[0] == "的的春风里"  # the rest of a line as verse reads it in simplified
+
+
 def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
     first = "白日依山盡"
     poems = generator.generate(form="wujue", first_line=first, n=4, seed=5, script="traditional")

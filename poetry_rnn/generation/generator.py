@@ -563,7 +563,8 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
         shown[0] = plain[0]
     if request.heads:
         for row in range(1 if request.first_line else 0, len(shown)):
-            line = plain[row][:1] + shown[row][1:]
+            # the head alone: converted within its line, 么 of 么麽 would become 幺 (the word 幺麽)
+            line = to_simplified(lines[row][0]) + shown[row][1:]
             # a reduplication of the head reads as the head does (沈沈 under a head 沈, not 沈沉)
             doubled = len(line) > 1 and lines[row][1] == lines[row][0]
             shown[row] = line[:1] * 2 + line[2:] if doubled else line

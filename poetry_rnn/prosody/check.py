@@ -43,7 +43,7 @@ from poetry_rnn.prosody.patterns import (
 )
 from poetry_rnn.prosody.poem_text import split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
-from poetry_rnn.prosody.rhyme_faults import oblique_rhyme_note, rhyme_faults
+from poetry_rnn.prosody.rhyme_faults import oblique_rhyme_group, oblique_rhyme_note, rhyme_faults
 from poetry_rnn.script import to_traditional
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
@@ -125,6 +125,15 @@ class _Analyzer:
         _, first_line_rhymes, starts, line_faults, rhyme = best
         faults += line_faults
         rhyme_lines = self._rhyme_lines(first_line_rhymes)
+        # a poem rhyming in an oblique group (古绝) is judged as regulated verse, but its rhymes are shown
+        # as they are: that group, on the lines that end in it, not a level group its first line suggests
+        oblique = oblique_rhyme_group(self.scheme, self.lines)
+        if oblique is not None:
+            rhyme_lines = {
+                i
+                for i, line in enumerate(self.lines)
+                if line and (i % 2 == 1 or oblique in {r.group for r in self.scheme.readings(line[-1])})
+            }
         analysed_lines = []
         licences = [rhyme["borrowed"]] if rhyme["borrowed"] else []
         for index, line in enumerate(self.lines):
@@ -171,14 +180,13 @@ class _Analyzer:
         rescuable = self._rescuable_alone(starts, first_line_rhymes, faults)
         if rescuable:
             self.notes.append(rescuable)
-        oblique = oblique_rhyme_note(self.scheme, self.lines, self.script)
-        if oblique:
-            self.notes.append(oblique)
+        if oblique is not None:  # the first thing to say of such a poem
+            self.notes.insert(0, oblique_rhyme_note(self.scheme, self.lines, self.script))
         form = form_for(self.chars_per_line, len(self.lines))
         faults.sort(
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
-        groups = rhyme["groups"]
+        groups = [oblique] if oblique is not None else rhyme["groups"]
         # a pattern is the whole poem's: a single line has a line type only
         judged = self.has_templates and self.valid[0] and len(self.lines) > 1
         pattern = pattern_name(starts[0], first_line_rhymes) if judged else None
@@ -491,6 +499,8 @@ class _Analyzer:
                 )
             )
         if breaks.gu_ping:
+            # 孤平 is judged on a line's last five characters (a 七言 line's first two do not count)
+            core_zh, core_en = ("后五字", ", last five characters") if len(template) == 7 else ("", "")
             position = gu_ping_position(template)
             assert position is not None
             explained.add(position)
@@ -499,8 +509,9 @@ class _Analyzer:
                     "孤平",
                     index,
                     position,
-                    f"第{index + 1}句除韵脚外只有一个平声字，第{position + 1}字「{line[position]}」宜平 "
-                    f"(line {index + 1}: one level tone besides the rhyme; character {position + 1} should be 平)",
+                    f"第{index + 1}句{core_zh}除韵脚外只有一个平声字，第{position + 1}字「{line[position]}」宜平 "
+                    f"(line {index + 1}{core_en}: one level tone besides the rhyme; character {position + 1} "
+                    "should be 平)",
                 )
             )
         for position in breaks.tone_positions:

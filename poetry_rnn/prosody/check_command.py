@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.text is None:
         raise UserError('give a poem to check (or "-" to read it from stdin, or --batch FILE)', field="text")
     text = sys.stdin.read(MAX_INPUT_CHARS + 1) if args.text == "-" else args.text
+    if args.text == "-" and len(text) > MAX_INPUT_CHARS:  # read no further: its length is not known
+        raise UserError.of("check_stdin_too_long", "text", read=MAX_INPUT_CHARS, most=MAX_POEM_CHARS)
     analysis = analyze(text, scheme=args.scheme, strictness=args.strictness)
     if args.json:
         print(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))

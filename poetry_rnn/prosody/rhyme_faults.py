@@ -111,20 +111,28 @@ def rhyme_faults(
     return faults, groups, borrowed
 
 
-def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | None = None) -> str | None:
-    """For a poem whose even lines end in 仄 characters of one oblique group (柳宗元《江雪》: 绝 灭 雪):
-    that it rhymes, in 仄声, as 古绝 and old-style verse do; the checker judges regulated verse only."""
+def oblique_rhyme_group(scheme: RhymeScheme, lines: Sequence[str]) -> str | None:
+    """The oblique group a poem rhymes in when its even lines end in 仄 characters of one such group
+    (柳宗元《江雪》: 绝 灭 雪, 入声九屑); None for any other poem."""
     ends = [line[-1] for line in lines[1::2] if line]
     if len(ends) < 2 or any(scheme.tones(c) != {ZE} for c in ends):
         return None
     shared = set.intersection(*({r.group for r in scheme.readings(c)} for c in ends))
-    if not shared:
+    return sorted(shared)[0] if shared else None
+
+
+def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | None = None) -> str | None:
+    """For a poem that rhymes in an oblique group (oblique_rhyme_group): that it rhymes, in 仄声, as 古绝
+    and old-style verse do; the checker judges regulated verse only."""
+    found = oblique_rhyme_group(scheme, lines)
+    if found is None:
         return None
-    group = scheme.group_label(sorted(shared)[0], script)
+    group = scheme.group_label(found, script)
+    ends = [line[-1] for line in lines[1::2] if line]
     return (
         f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
         "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
     )
 
 
-__all__ = ["NEIGHBOURS", "neighbour_groups", "oblique_rhyme_note", "rhyme_faults"]
+__all__ = ["NEIGHBOURS", "neighbour_groups", "oblique_rhyme_group", "oblique_rhyme_note", "rhyme_faults"]
