@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from poetry_rnn.tokenizer.base import BaseTokenizer
+
 MAX_TITLE_CHARS = 12  # longer titles are cut: a title conditions the poem, it is not written
 
 
@@ -31,8 +33,14 @@ class PoemText(Protocol):
     def body(self) -> str: ...
 
 
+def line_end_mark(index: int) -> str:
+    """The punctuation after line `index` (0-based): "，" inside a couplet, "。" at its end."""
+    return "，" if index % 2 == 0 else "。"
+
+
 def render_body(lines: Iterable[str]) -> str:
-    return "".join(line + ("，" if index % 2 == 0 else "。") for index, line in enumerate(lines))
+    """Lines as one text, each with its punctuation (白日依山尽，黄河入海流。)."""
+    return "".join(line + line_end_mark(index) for index, line in enumerate(lines))
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class ConditioningDropout:
 
 
 def conditioning_ids(
-    tokenizer,
+    tokenizer: BaseTokenizer,
     form: str | None = None,
     title: str | None = None,
     keywords: Iterable[str] | None = None,

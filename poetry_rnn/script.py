@@ -7,12 +7,15 @@ character stands for every traditional character that converts to it (发 → �
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from poetry_rnn.lazy_import import import_modules
+
+log = logging.getLogger(__name__)
 
 SCRIPTS = ("traditional", "simplified")
 
@@ -93,10 +96,12 @@ VERSE_SPELLINGS_FILE = Path(__file__).resolve().parent / "data" / "verse_spellin
 def verse_spellings() -> tuple[dict[str, str], dict[str, str]]:
     """(simplified character → the traditional one Tang verse writes, where OpenCC's choice alone differs;
     simplified word → its own spelling, where the corpus spells it otherwise), from
-    `scripts/build_verse_spellings.py`; empty when the file is missing."""
+    `scripts/build_verse_spellings.py`; empty, with a warning, when the file is missing (the package
+    data was left out): conversion then follows OpenCC alone."""
     try:
         data = json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        log.warning("%s is missing: script conversion follows OpenCC alone", VERSE_SPELLINGS_FILE)
         return {}, {}
     return dict(data["chars"]), dict(data["words"])
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from poetry_rnn.decoding import ConstraintSet, VocabularyTables
-from poetry_rnn.decoding.rules.reuse import REPEAT_PENALTY, ReuseRule
+from poetry_rnn.decoding.rules.reuse import ReuseRule
 from poetry_rnn.errors import UserError
-from poetry_rnn.generation.request import GenerationRequest
+from poetry_rnn.generation.request import REPEAT_PENALTY, GenerationRequest
 from poetry_rnn.quality import measure, repeated_share
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 

@@ -13,6 +13,7 @@ from poetry_rnn.app.text import (
     PARALLEL_KINDS,
     SCHEME_NAMES,
 )
+from poetry_rnn.format import line_end_mark
 
 
 def _esc(text) -> str:
@@ -25,10 +26,6 @@ def _fault_positions(analysis: dict) -> set[tuple[int, int]]:
         for f in analysis.get("faults", [])
         if f.get("line") is not None and f.get("index") is not None
     }
-
-
-def _punct(index: int) -> str:
-    return "，" if index % 2 == 0 else "。"
 
 
 def poem_html(
@@ -65,7 +62,7 @@ def poem_html(
                 f'<span class="cell"><span class="{" ".join(classes)}">{_esc(char)}</span>{mark_html}</span>'
             )
         parts.append(
-            f'<div class="poem-line">{"".join(cells)}<span class="punct">{_punct(index)}</span></div>'
+            f'<div class="poem-line">{"".join(cells)}<span class="punct">{line_end_mark(index)}</span></div>'
         )
     parts.append("</div></div>")
     legend = say["legend"] + (say["legend_tones"] if show_tones else "")
@@ -99,7 +96,7 @@ def partial_html(lines: list[str], title: str | None = None, line_count: int = 0
         done = index < len(lines) - 1
         cells = "".join(f'<span class="cell"><span class="ch">{_esc(c)}</span></span>' for c in line)
         parts.append(
-            f'<div class="poem-line">{cells}<span class="punct">{_punct(index) if done else ""}</span></div>'
+            f'<div class="poem-line">{cells}<span class="punct">{line_end_mark(index) if done else ""}</span></div>'
         )
     parts.append("</div></div>")
     return "".join(parts)

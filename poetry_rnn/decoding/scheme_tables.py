@@ -17,7 +17,7 @@ from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme
 BOTH = frozenset((PING, ZE))
 
 
-def fits(tones: frozenset[str], allowed: frozenset[str]) -> bool:
+def fits_allowed(tones: frozenset[str], allowed: frozenset[str]) -> bool:
     """Whether a character with `tones` may stand where `allowed` tones are allowed. A polyphone fits
     either tone (as the checker judges it); a character without a known tone only fits where the
     position is free (both tones allowed), since nothing could show that it obeys a fixed mark."""
@@ -67,7 +67,7 @@ def build_scheme_tables(
             continue
         if len(tones) == 1:
             for key, row in fit_rows.items():
-                row[piece] = fits(tones[0], key)
+                row[piece] = fits_allowed(tones[0], key)
         else:
             multi[tones].append(piece)
         last = chars[piece][-1]

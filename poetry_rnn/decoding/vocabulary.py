@@ -23,6 +23,7 @@ from poetry_rnn.decoding.penalties import MaskPenalties
 from poetry_rnn.decoding.scheme_tables import SchemeTables, build_scheme_tables
 from poetry_rnn.prosody.rhyme import get_scheme, is_cjk
 from poetry_rnn.script import normalize_variants, to_simplified
+from poetry_rnn.tokenizer.base import BaseTokenizer
 
 COMMA, PERIOD = "，", "。"
 MAX_SHARED_RULES = 256  # rule objects kept with their mask caches (acrostics come from users: bounded)
@@ -62,7 +63,7 @@ class VocabularyTables:
             self.penalties = MaskPenalties(self.vocab_size)
 
     @classmethod
-    def build(cls, tokenizer) -> VocabularyTables:
+    def build(cls, tokenizer: BaseTokenizer) -> VocabularyTables:
         size = tokenizer.vocab_size
         chars: list[str] = []
         specials = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.eos_id}

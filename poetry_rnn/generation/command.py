@@ -13,6 +13,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from poetry_rnn.format import line_end_mark
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
@@ -89,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         head.append(f"seed {poem.seed}")
         print("  ".join(head))
         for index, line in enumerate(poem.analysis.lines):
-            mark = "，" if index % 2 == 0 else "。"
-            print(f"  {line.text}{mark}  {line.tone_marks}")
+            print(f"  {line.text}{line_end_mark(index)}  {line.tone_marks}")
         if poem.analysis.couplets:
             print("  " + poem.in_script("对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines))))
         if poem.plan:

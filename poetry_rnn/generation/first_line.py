@@ -10,6 +10,7 @@ from poetry_rnn.prosody.heard import line_breaks
 from poetry_rnn.prosody.patterns import (
     STANDARD,
     STRICT,
+    TONE_OFF,
     TonePattern,
     first_line_licences,
     fits,
@@ -110,7 +111,9 @@ def _ruled_out_pattern(request: ResolvedRequest, scheme: RhymeScheme) -> TonePat
     judged = [
         (pattern, line_breaks(scheme, line, pattern.lines[0], request.strictness)) for pattern in left_out
     ]
-    if request.tone == "off":  # the tone rule then judges the line end alone: show the pattern it fits best
+    if (
+        request.tone == TONE_OFF
+    ):  # the tone rule then judges the line end alone: show the pattern it fits best
         last = scheme.line_tones(line)[-1]
         kept = [item for item in judged if fits(item[0].lines[0][-1], last)]
     else:

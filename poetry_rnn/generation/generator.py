@@ -54,7 +54,7 @@ from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
-from poetry_rnn.format import conditioning_ids, render_body
+from poetry_rnn.format import MAX_TITLE_CHARS, conditioning_ids, render_body
 from poetry_rnn.generation.first_line import first_line_problem
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
 from poetry_rnn.generation.poem import GeneratedPoem
@@ -68,12 +68,13 @@ from poetry_rnn.generation.request import (
 )
 from poetry_rnn.generation.rerank import rank_score, relevance_scores
 from poetry_rnn.generation.resolve import ResolvedRequest, resolve_request, usable_rhyme_chars
-from poetry_rnn.model import make_stepper
+from poetry_rnn.model import PoetryLM, make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
-from poetry_rnn.prosody.patterns import STRICT
+from poetry_rnn.prosody.patterns import STRICT, TONE_OFF
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert, to_simplified, to_traditional
+from poetry_rnn.tokenizer.base import BaseTokenizer
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
 
@@ -82,7 +83,6 @@ log = logging.getLogger(__name__)
 # Inference precision of the model's matrix products; $POETRY_RNN_PRECISION overrides it. int8 by default:
 # the products dominate a decoding step on a CPU, and the shipped model loses almost no perplexity (model card).
 DEFAULT_PRECISION = "int8"
-TITLE_CONDITIONING_CHARS = 12  # titles were cut to this length in training
 MAX_ROUNDS = 4  # decoding rounds to replace candidates that died or failed the final check
 
 
@@ -91,8 +91,8 @@ class PoetryGenerator:
 
     def __init__(
         self,
-        model,
-        tokenizer,
+        model: PoetryLM,
+        tokenizer: BaseTokenizer,
         model_dir: str | Path | None = None,
         corpus_source: str | Path | None = None,
         corpus_lines: CorpusLines | None = None,
@@ -209,7 +209,7 @@ class PoetryGenerator:
         tables = self.tables
         form = request.form
         rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
-        if request.tone != "off" or request.rhyme_scheme != "none":
+        if request.tone != TONE_OFF or request.rhyme_scheme != "none":
             # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
             patterns = tuple((p.name, p.lines) for p in request.patterns)
             choice = tables.shared(("patterns", form.name, patterns), lambda: PatternChoice(request.patterns))
@@ -353,7 +353,7 @@ class PoetryGenerator:
         prefix = conditioning_ids(
             self.tokenizer,
             form=request.form.name,
-            title=request.model_title[:TITLE_CONDITIONING_CHARS] if request.model_title else None,
+            title=request.model_title[:MAX_TITLE_CHARS] if request.model_title else None,
             keywords=request.keywords or None,
         )
         prefix = prefix + first_ids
@@ -461,20 +461,20 @@ class PoetryGenerator:
 
     def _finish(self, state: DecodingState, request: ResolvedRequest) -> GeneratedPoem:
         lines = list(state.lines)
-        scheme_name = request.tone_scheme
-        analysis = analyze_lines(lines, scheme=scheme_name, strictness=request.strictness)
+        tone_scheme = request.tone_scheme
+        analysis = analyze_lines(lines, scheme=tone_scheme, strictness=request.strictness)
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
         ok = ok and _parallel_as_asked(analysis, request)
         if request.script == "simplified":
             lines = _as_shown(lines, request)
-            analysis = analyze(render_body(lines), scheme=scheme_name, strictness=request.strictness)
+            analysis = analyze(render_body(lines), scheme=tone_scheme, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
             ok = ok and _parallel_as_asked(analysis, request)
             ok = ok and not self._repeats_too_often(lines, request)
         left = remaining_patterns(state)
         remaining = [request.patterns[i] for i in (range(len(request.patterns)) if left is None else left)]
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
-        if pattern is None and remaining and request.tone != "off":
+        if pattern is None and remaining and request.tone != TONE_OFF:
             pattern = remaining[0].name
         if pattern is not None and request.script == "traditional":
             pattern = to_traditional(pattern)  # 平起首句入韻: labels in the poem's script

@@ -20,7 +20,14 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
-from poetry_rnn.prosody.patterns import Form, TonePattern, first_line_licences, tone_patterns
+from poetry_rnn.prosody.patterns import (
+    STANDARD,
+    TONE_OFF,
+    Form,
+    TonePattern,
+    first_line_licences,
+    tone_patterns,
+)
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.prosody.rhyme_faults import neighbour_groups
 from poetry_rnn.script import (
@@ -30,6 +37,7 @@ from poetry_rnn.script import (
     to_simplified,
     to_traditional,
 )
+from poetry_rnn.tokenizer.base import BaseTokenizer
 
 __all__ = ["ResolvedRequest", "resolve_request"]
 
@@ -106,14 +114,14 @@ class ResolvedRequest:
 
     @property
     def strictness(self) -> str:
-        return self.tone if self.tone != "off" else "standard"
+        return self.tone if self.tone != TONE_OFF else STANDARD
 
     @property
     def judged_faults(self) -> frozenset[str]:
         kinds = set(SHAPE_FAULTS)
         if self.rhyme_scheme != "none":
             kinds |= RHYME_FAULTS
-        if self.tone != "off":
+        if self.tone != TONE_OFF:
             kinds |= TONE_FAULTS
         return frozenset(kinds)
 
@@ -121,7 +129,7 @@ class ResolvedRequest:
 def resolve_request(
     request: GenerationRequest,
     tables: VocabularyTables,
-    tokenizer,
+    tokenizer: BaseTokenizer,
     simplified_index: Callable[[], SimplifiedIndex],
     corpus_lines: Callable[[], CorpusLines | None] = lambda: None,
 ) -> ResolvedRequest:

@@ -25,7 +25,6 @@ SINGLE_LINE_NOTE = (
     "只有一句，按单句判，不定全诗格式 (a single line: judged against the line types, no poem pattern)"
 )
 PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
-FAULT_ORDER = tuple(FAULT_GLOSSES)
 
 
 def counted(count: int, noun: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.format import render_body
 from poetry_rnn.prosody.analysis import (
     PARALLEL_FAULT,
     SINGLE_LINE_NOTE,
@@ -34,6 +35,7 @@ from poetry_rnn.prosody.patterns import (
     STRICT,
     STRICTNESS_LEVELS,
     TONE_OF_MARK,
+    fits,
     fixed_positions,
     form_for,
     gu_ping_position,
@@ -147,14 +149,8 @@ class _Analyzer:
             for position, char in enumerate(line):
                 tones = self.tones[index][position]
                 required = shown[position] if shown else None
-                fits = (
-                    required is None
-                    or required == FREE_MARK
-                    or not tones
-                    or TONE_OF_MARK[required] in tones
-                    or position in excused
-                )
-                chars.append(CharAnalysis(char, sorted(tones), required, fits))
+                fitting = required is None or position in excused or fits(required, tones)
+                chars.append(CharAnalysis(char, sorted(tones), required, fitting))
             analysed_lines.append(
                 LineAnalysis(
                     text=line,
@@ -195,7 +191,7 @@ class _Analyzer:
             self.notes.append(nearest)
         couplets = self._couplets()
         return Analysis(
-            text=_joined(self.lines),
+            text=render_body(self.lines),
             scheme=self.scheme.name,
             form=form.name if form else None,
             chars_per_line=self.chars_per_line,
@@ -543,10 +539,6 @@ def _rescuable(template: str, faults: Sequence[Fault]) -> bool:
     """Whether every fault is a 拗 that a next line's 平 could rescue (RESCUABLE_POSITIONS)."""
     positions = RESCUABLE_POSITIONS.get(template, ())
     return all(f.name == "不协平仄" and f.index in positions for f in faults)
-
-
-def _joined(lines: list[str]) -> str:
-    return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
 
 
 class _Licence(NamedTuple):

@@ -44,7 +44,6 @@ CLASSES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 _CLASS_INDEX = {name: k for k, (name, _) in enumerate(CLASSES)}
 
-KINDS = ("工对", "宽对", "不对")
 UNKNOWN_SCORE = 0.4  # a character not in the table (rare) neither helps nor sinks a couplet
 SHARED_PENALTY = 0.15  # per character the two lines share
 # A word pair is 工 (strict) or 宽 (loose) from these mean scores of its characters: for the report only.

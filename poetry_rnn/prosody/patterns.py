@@ -21,10 +21,10 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.rhyme import PING, TONES, ZE
 
 PING_MARK, ZE_MARK, FREE_MARK = "平", "仄", "中"
-MARK_OF_TONE = {PING: PING_MARK, ZE: ZE_MARK}
 TONE_OF_MARK = {PING_MARK: PING, ZE_MARK: ZE}
 
 STRICT, STANDARD = "strict", "standard"
+TONE_OFF = "off"  # a request's tone mode beside the two levels: only the line ends are ruled
 STRICTNESS_LEVELS = (STRICT, STANDARD)
 
 
@@ -156,21 +156,6 @@ def line_type_name(starts_level: bool, ends_level: bool) -> str:
     return f"{'平' if starts_level else '仄'}起{'平' if ends_level else '仄'}收"
 
 
-def line_template(line_type: str, chars_per_line: int) -> str:
-    if chars_per_line not in LINE_TEMPLATES or line_type not in LINE_TEMPLATES[chars_per_line]:
-        raise UserError(
-            f"no template for a {chars_per_line}-character {line_type!r} line; "
-            f"lines have 5 or 7 characters and types {', '.join(LINE_TYPES)}",
-            field="line_type",
-        )
-    return LINE_TEMPLATES[chars_per_line][line_type]
-
-
-def template_line_type(template: str) -> str:
-    """The line type of a template ("中平中仄仄平平" → "平起平收")."""
-    return line_type_name(template[1] == PING_MARK, template[-1] == PING_MARK)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Whole-poem patterns
 # ---------------------------------------------------------------------------------------------------
@@ -268,9 +253,6 @@ def get_pattern(form: Form | str, name: str) -> TonePattern:
 # ---------------------------------------------------------------------------------------------------
 # Rules within a line
 # ---------------------------------------------------------------------------------------------------
-ToneSet = frozenset  # frozenset of PING/ZE; empty = unknown character (fits anything)
-
-
 def as_tone_set(tones: str | Iterable[str]) -> frozenset[str]:
     """ "ping" → {"ping"}; an iterable of tones → a frozenset (validated)."""
     found = frozenset((tones,)) if isinstance(tones, str) else frozenset(tones)

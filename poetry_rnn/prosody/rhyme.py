@@ -128,9 +128,6 @@ class RhymeScheme:
             frozenset(r.tone for r in self._read(normalize_variants(char))) if len(char) == 1 else frozenset()
         )
 
-    def is_known(self, char: str) -> bool:
-        return bool(self._lookup(char))
-
     def for_text(self, text: str) -> RhymeScheme:
         """This scheme as it reads `text`. Where `text` is written in traditional script, a character of
         the table reads as itself alone: 干 平 and 征 平, not also the 仄 of 幹 and 徵, which only a

@@ -8,6 +8,7 @@ import torch
 
 from poetry_rnn.corpus import Poem
 from poetry_rnn.format import MAX_TITLE_CHARS, ConditioningDropout
+from poetry_rnn.tokenizer.base import BaseTokenizer
 
 
 def make_batches(examples: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
@@ -40,7 +41,7 @@ Encoded = tuple[list[int], int, list[int], list[int], list[int]]
 
 def encode_poems(
     poems: list[Poem],
-    tokenizer,
+    tokenizer: BaseTokenizer,
     keywords: dict[str, list[str]] | None,
     max_title_chars: int = MAX_TITLE_CHARS,
 ) -> list[Encoded]:
@@ -64,7 +65,7 @@ def encode_poems(
 
 def epoch_examples(
     encoded: list[Encoded],
-    tokenizer,
+    tokenizer: BaseTokenizer,
     seed: int,
     epoch: int,
     max_len: int,

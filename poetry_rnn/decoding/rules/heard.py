@@ -28,6 +28,7 @@ from poetry_rnn.prosody.patterns import (
     STANDARD,
     STRICT,
     TONE_OF_MARK,
+    TONE_OFF,
     fixed_positions,
     relaxed_template,
 )
@@ -62,7 +63,7 @@ class HeardLineRule(Rule):
         tone: str,
         rhyme: RhymeRule | None,
     ):
-        if tone not in (STRICT, STANDARD, "off"):
+        if tone not in (STRICT, STANDARD, TONE_OFF):
             raise ValueError(f"unknown tone mode {tone!r}")
         self.tables = tables
         self.scheme = scheme
@@ -104,7 +105,7 @@ class HeardLineRule(Rule):
         once finished, so the candidate is steered off it now and need not die."""
         position = state.position
         if (
-            self.tone == "off"
+            self.tone == TONE_OFF
             or position == 0
             or position >= self.chars_per_line
             or state.line >= self.line_count
@@ -168,7 +169,7 @@ class HeardLineRule(Rule):
         template = self.patterns[pattern].lines[line]
         if self.tone == STANDARD:
             return relaxed_template(template, STANDARD)
-        if self.tone == "off":
+        if self.tone == TONE_OFF:
             return FREE_MARK * len(template)
         return template
 
@@ -190,7 +191,7 @@ class HeardLineRule(Rule):
                 self.scheme,
                 text,
                 self._template(pattern, line),
-                STANDARD if self.tone == "off" else STRICT,
+                STANDARD if self.tone == TONE_OFF else STRICT,
                 groups if rhymes else None,
             )
             if not breaks:

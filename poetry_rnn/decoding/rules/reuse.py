@@ -23,12 +23,6 @@ from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
 
-# The penalty is added to the tempered log-weights, so a lower temperature weakens it. Set at 2.0 when the
-# temperature was 0.7 (then 2.6 % of characters repeated, Tang 2.4 %); at 0.55 a 七律 repeated 3.0-3.4
-# characters against 1.4 in Tang 七律 (五律 1.6-2.0 against 0.7). At 4.0: 七律 1.7-2.2, 五律 0.8-0.9, the
-# 绝句 at or under Tang's, for 0.02 nats a character; readers saw no difference (docs/experiments.md).
-REPEAT_PENALTY = 4.0
-
 
 class ReuseState(NamedTuple):
     used: frozenset[str]  # the poem's characters so far, normalised
@@ -41,7 +35,7 @@ class ReuseRule(Rule):
 
     soft = True
 
-    def __init__(self, tables: VocabularyTables, penalty: float = REPEAT_PENALTY):
+    def __init__(self, tables: VocabularyTables, penalty: float):
         self.penalty = penalty
         self._pieces = {
             char: tuple(piece for piece, _ in found) for char, found in tables.ids_containing.items()

@@ -9,13 +9,14 @@ import torch
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
-from poetry_rnn.decoding.scheme_tables import BOTH, SchemeTables, fits
+from poetry_rnn.decoding.scheme_tables import BOTH, SchemeTables, fits_allowed
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.patterns import (
     STANDARD,
     STRICT,
     TONE_OF_MARK,
+    TONE_OFF,
     allowed_tones,
     relaxed_template,
 )
@@ -42,7 +43,7 @@ class ToneRule(Rule):
     """
 
     def __init__(self, tables: VocabularyTables, scheme: SchemeTables, choice: PatternChoice, mode: str):
-        if mode not in (STRICT, STANDARD, "off"):
+        if mode not in (STRICT, STANDARD, TONE_OFF):
             raise ValueError(f"unknown tone mode {mode!r}")
         self.tables = tables
         self.scheme = scheme
@@ -83,7 +84,7 @@ class ToneRule(Rule):
         if found is None:  # a handful of situations recur for every candidate: decide each once
             found = True
             for offset, char_tones in enumerate(tones):
-                if not fits(char_tones, self.allowed(template, position + offset, previous)):
+                if not fits_allowed(char_tones, self.allowed(template, position + offset, previous)):
                     found = False
                     break
                 previous = previous + (char_tones,)
