@@ -1,4 +1,5 @@
-"""The package's shape: no import circle (imports inside functions count too), no module over 600 lines."""
+"""The package's shape: its layers (README: How it works), no import circle (imports inside functions count too),
+no module over 600 lines."""
 
 from __future__ import annotations
 
@@ -114,6 +115,44 @@ def test_find_cycles_finds_a_lazy_circle():
 def test_no_import_circles():
     cycles = find_cycles(import_graph())
     assert not cycles, "import circles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+# Each top-level module or subpackage in its layer; a module imports only from its own layer and those below.
+LAYERS = {
+    # 1. ground
+    "poetry_rnn": 1, "errors": 1, "refusals": 1, "files": 1, "script": 1, "cache": 1, "lazy_import": 1,
+    "cleaning": 1,
+    # 2. tokens and the network, no knowledge of verse
+    "tokenizer": 2, "model": 2,
+    # 3. corpus, conditioning format, keywords, the rules of verse, measures of text
+    "corpus": 3, "format": 3, "keywords": 3, "prosody": 3, "quality": 3, "perplexity": 3, "prepared": 3,
+    # 4. decoding under the rules; training
+    "decoding": 4, "training": 4,
+    # 5. the public generator
+    "generation": 5,
+    # 6. faces
+    "app": 6, "evaluate": 6, "cli": 6, "__main__": 6, "train": 6,
+}  # fmt: skip
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({layer_of(name) for name in package_modules()} - set(LAYERS))
+    assert not missing, f"place these in LAYERS (and in README's How it works): {missing}"
+
+
+def test_no_module_imports_from_a_higher_layer():
+    upward = sorted(
+        f"{name} (layer {LAYERS[layer_of(name)]}) imports {target} (layer {LAYERS[layer_of(target)]})"
+        for name, targets in import_graph().items()
+        for target in targets
+        if LAYERS.get(layer_of(target), 0) > LAYERS.get(layer_of(name), 99)
+    )
+    assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
 
 
 def test_no_module_over_600_lines():
