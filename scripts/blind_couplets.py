@@ -26,7 +26,6 @@ import datetime
 import json
 import random
 import re
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -34,10 +33,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
-from blind_eval import next_round_dir, prompt_suite, run_command, seed_of, used_real_bodies  # noqa: E402
-
+from poetry_rnn.blind import code_version, run_command  # noqa: E402
+from poetry_rnn.blind.sheet import (  # noqa: E402
+    KEY_FILE,
+    SHEET_FILE,
+    next_round_dir,
+    prompt_suite,
+    seed_of,
+    used_real_bodies,
+)
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
@@ -47,9 +52,7 @@ from poetry_rnn.prosody.parallel import couplet_kind  # noqa: E402
 from poetry_rnn.quality import is_intact  # noqa: E402
 
 EVALUATION_DIR = REPO / "docs" / "evaluation"
-SHEET_FILE, KEY_FILE = "sheet.txt", "key.json"
 FORMS = ("wulv", "qilv")
-MODES = ("free", "title", "theme")
 VERDICTS = {"工": "工", "工对": "工", "g": "工", "宽": "宽", "寬": "宽", "宽对": "宽", "k": "宽"}
 VERDICTS |= {"不": "不", "不对": "不", "不對": "不", "b": "不", "n": "不"}
 _LINE = re.compile(r"^\s*(\d+)\s*[:：]\s*(\S+)\s+([1-5])\s*(?:#.*)?$")
@@ -59,18 +62,6 @@ _LINE = re.compile(r"^\s*(\d+)\s*[:：]\s*(\S+)\s+([1-5])\s*(?:#.*)?$")
 def prompts(count: int) -> list[dict]:
     """`count` 律诗 prompts: the forms in turn, each mode for two prompts in a row."""
     return prompt_suite(count, FORMS)
-
-
-def commit() -> str:
-    """The checkout's commit (and '+changes' when its tree differs), to name the decoder of an arm."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+changes" if dirty else "")
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -90,7 +81,7 @@ def run_generate(args: argparse.Namespace) -> int:
                 {"form": prompt["form"], "mode": prompt["mode"], "request": request, "line": line}
                 | {"first": lines[line], "second": lines[line + 1]}
             )
-    arm = {"label": args.label, "commit": commit(), "options": options, "couplets": couplets}
+    arm = {"label": args.label, "commit": code_version(), "options": options, "couplets": couplets}
     write_atomic(args.out, json.dumps(arm, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(couplets)} couplets of {args.poems} poems → {args.out} ({arm['commit']})")
     return 0

@@ -30,17 +30,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
-from blind_couplets import commit  # noqa: E402
-from blind_eval import next_round_dir, run_command, seed_of  # noqa: E402
-
+from poetry_rnn.blind import code_version, run_command  # noqa: E402
+from poetry_rnn.blind.sheet import KEY_FILE, SHEET_FILE, next_round_dir, seed_of  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.script import to_simplified  # noqa: E402
 
 EVALUATION_DIR = REPO / "docs" / "evaluation"
-SHEET_FILE, KEY_FILE = "sheet.txt", "key.json"
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 SIDES = ("甲", "乙")
 # what a reader gives for one item: the poem pairs four scores, the plan pairs two
@@ -69,7 +66,7 @@ def run_generate(args: argparse.Namespace) -> int:
             poems.append(request | {"error": str(error)})
             continue
         poems.append(request | {"lines": list(poem.lines), "plan": poem.plan or []})
-    arm = {"label": args.label, "commit": commit(), "poems": poems}
+    arm = {"label": args.label, "commit": code_version(), "poems": poems}
     write_atomic(args.out, json.dumps(arm, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(poems)} poems → {args.out} ({arm['commit']})")
     print(plan_shapes(poems))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from poetry_rnn.blind.sheet import MODES
 from poetry_rnn.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ def test_prompts_alternate_forms_and_cover_the_modes():
     prompts = blind_couplets.prompts(6)
     assert [p["form"] for p in prompts] == ["wulv", "qilv"] * 3
     assert sorted({(p["form"], p["mode"]) for p in prompts}) == sorted(
-        (form, mode) for form in blind_couplets.FORMS for mode in blind_couplets.MODES
+        (form, mode) for form in blind_couplets.FORMS for mode in MODES
     )
     assert all(("title" in p) == (p["mode"] == "title") for p in prompts)
 

@@ -1,16 +1,19 @@
-"""scripts/blind_eval.py: the rating sheet shows only numbers and poems, the key keeps the sources apart,
-ratings score into the right means, and malformed ratings are refused with the line named."""
+"""Blind evaluation (poetry_rnn.blind and scripts/blind_eval.py): the rating sheet shows only numbers and
+poems, the key keeps the sources apart, ratings score into the right means, and malformed ratings are
+refused with the line named."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from poetry_rnn.blind import ratings as blind_ratings
+from poetry_rnn.blind import sheet as blind_sheet
+from poetry_rnn.blind import summary as blind_summary
 from poetry_rnn.corpus import FORMS, load_corpus
 from poetry_rnn.errors import UserError
 
@@ -19,7 +22,6 @@ SMALL_CORPUS = REPO / "tests" / "data" / "poet.tang.small.json"
 
 _spec = importlib.util.spec_from_file_location("blind_eval", REPO / "scripts" / "blind_eval.py")
 blind_eval = importlib.util.module_from_spec(_spec)
-sys.modules["blind_eval"] = blind_eval  # its dataclass looks its module up there
 _spec.loader.exec_module(blind_eval)
 
 GENERATED = [
@@ -40,18 +42,18 @@ def sheet_blocks(sheet: str) -> list[list[str]]:
 
 
 def test_prompt_suite_covers_every_form_in_every_mode():
-    prompts = blind_eval.prompt_suite(12)
+    prompts = blind_sheet.prompt_suite(12)
     assert sorted((p["form"], p["mode"]) for p in prompts) == sorted(
-        (form, mode) for form in FORMS for mode in blind_eval.MODES
+        (form, mode) for form in FORMS for mode in blind_sheet.MODES
     )
     for prompt in prompts:
         assert ("title" in prompt) == (prompt["mode"] == "title")
         assert ("theme" in prompt) == (prompt["mode"] == "theme")
-    assert blind_eval.prompt_suite(24)[:12] == prompts
+    assert blind_sheet.prompt_suite(24)[:12] == prompts
 
 
 def test_sheet_shows_only_numbers_and_poems():
-    sheet, key = blind_eval.build_sheet(GENERATED + REAL, seed=7)
+    sheet, key = blind_sheet.build_sheet(GENERATED + REAL, seed=7)
     blocks = sheet_blocks(sheet)
     assert [block[0] for block in blocks] == [str(n) for n in range(1, 7)]
     for block in blocks:
@@ -61,46 +63,46 @@ def test_sheet_shows_only_numbers_and_poems():
         assert hidden not in sheet
     # every poem is on the sheet exactly under the number the key gives it
     for number, entry in key.items():
-        assert blind_eval.render(entry["lines"]) == blocks[int(number) - 1][1:]
+        assert blind_sheet.render(entry["lines"]) == blocks[int(number) - 1][1:]
     assert sorted(e["source"] for e in key.values()) == ["generated"] * 3 + ["real"] * 3
     assert {e["author"] for e in key.values() if e["source"] == "real"} == {"王之渙", "王維", "李白"}
     assert all("author" not in e for e in key.values() if e["source"] == "generated")
 
 
 def test_sheet_is_reproducible_and_shuffled_by_seed():
-    first, _ = blind_eval.build_sheet(GENERATED + REAL, seed=7)
-    again, _ = blind_eval.build_sheet(GENERATED + REAL, seed=7)
-    other, _ = blind_eval.build_sheet(GENERATED + REAL, seed=8)
+    first, _ = blind_sheet.build_sheet(GENERATED + REAL, seed=7)
+    again, _ = blind_sheet.build_sheet(GENERATED + REAL, seed=7)
+    other, _ = blind_sheet.build_sheet(GENERATED + REAL, seed=8)
     assert first == again
     assert sorted(first.split("\n")) == sorted(other.split("\n")) and first != other
 
 
 def test_simplified_sheet_converts_both_sources_alike():
-    sheet, key = blind_eval.build_sheet(GENERATED + REAL, seed=7, script="simplified")
+    sheet, key = blind_sheet.build_sheet(GENERATED + REAL, seed=7, script="simplified")
     for traditional, simplified in (("雲", "云"), ("風", "风"), ("盡", "尽"), ("黃", "黄")):
         assert traditional not in sheet and simplified in sheet
     assert any("黃河入海流" in e["source_lines"] for e in key.values())  # the key keeps the original
     with pytest.raises(UserError, match="script"):
-        blind_eval.build_sheet(GENERATED, seed=7, script="seal")
+        blind_sheet.build_sheet(GENERATED, seed=7, script="seal")
 
 
 def test_real_poems_come_from_the_test_split_with_the_forms_asked():
     corpus = load_corpus(str(SMALL_CORPUS), use_cache=False)
     test_bodies = {"".join(p.lines) for p in corpus.split("test")}
-    poems = blind_eval.real_poems(corpus, ["wujue", "qijue", "qijue", "qilv"], seed=3)
+    poems = blind_sheet.real_poems(corpus, ["wujue", "qijue", "qijue", "qilv"], seed=3)
     assert sorted(p["form"] for p in poems) == ["qijue", "qijue", "qilv", "wujue"]
     assert all("".join(p["lines"]) in test_bodies for p in poems)
     assert len({"".join(p["lines"]) for p in poems}) == 4
     assert not any(p["shown_before"] for p in poems)
     # the only test 七律 was shown before: it comes again, marked, as there is no other; two cannot
     qilv = "".join(next(p["lines"] for p in poems if p["form"] == "qilv"))
-    again = blind_eval.real_poems(corpus, ["qilv", "qijue"], seed=3, exclude={qilv})
+    again = blind_sheet.real_poems(corpus, ["qilv", "qijue"], seed=3, exclude={qilv})
     assert [("".join(p["lines"]) == qilv, p["shown_before"]) for p in again if p["form"] == "qilv"] == [
         (True, True)
     ]
     assert not next(p for p in again if p["form"] == "qijue")["shown_before"]
     with pytest.raises(UserError, match="1 qilv poems; 2 are needed"):
-        blind_eval.real_poems(corpus, ["qilv", "qilv"], seed=3, exclude={qilv})
+        blind_sheet.real_poems(corpus, ["qilv", "qilv"], seed=3, exclude={qilv})
 
 
 class StubPoem:
@@ -119,8 +121,8 @@ class StubGenerator:
 
 def test_generate_poems_asks_one_seeded_poem_per_prompt():
     generator = StubGenerator()
-    prompts = blind_eval.prompt_suite(5)
-    poems = blind_eval.generate_poems(generator, prompts, seed=100, options={"candidates": 8})
+    prompts = blind_sheet.prompt_suite(5)
+    poems = blind_sheet.generate_poems(generator, prompts, seed=100, options={"candidates": 8})
     assert [r["seed"] for r in generator.requests] == [100, 101, 102, 103, 104]
     assert all(r["n"] == 1 and r["candidates"] == 8 and "mode" not in r for r in generator.requests)
     # generated poems come in the real poems' script, not in the API's default (simplified)
@@ -128,7 +130,7 @@ def test_generate_poems_asks_one_seeded_poem_per_prompt():
     assert generator.requests[4]["title"] == prompts[4]["title"]
     assert [p["mode"] for p in poems] == [p["mode"] for p in prompts]
     with pytest.raises(UserError, match="script"):
-        blind_eval.generate_poems(generator, prompts, seed=1, options={"script": "simplified"})
+        blind_sheet.generate_poems(generator, prompts, seed=1, options={"script": "simplified"})
 
 
 def test_sheet_command_end_to_end(tmp_path):
@@ -179,10 +181,10 @@ READER_B = {"reader": "B", "ratings": {"1": ["M", 2, 2, 2, 2], "2": ["H", 4, 4, 
 
 
 def test_scores_known_ratings_into_known_means():
-    _, a = blind_eval.parse_ratings(READER_A, "a.txt")
-    reader, b = blind_eval.parse_ratings(json.dumps(READER_B), "b.json")
+    _, a = blind_ratings.parse_ratings(READER_A, "a.txt")
+    reader, b = blind_ratings.parse_ratings(json.dumps(READER_B), "b.json")
     assert reader == "B"
-    summary = blind_eval.summarize(KEY, {"A": a, "B": b})
+    summary = blind_summary.summarize(KEY, {"A": a, "B": b})
     generated, real = summary["by_source"]["generated"], summary["by_source"]["real"]
     assert generated["overall"]["mean"] == (3 + 1 + 2 + 1) / 4
     assert generated["fluency"] == {"n": 4, "mean": 2.25, "sd": 1.258, "min": 1, "max": 4}
@@ -203,7 +205,7 @@ def test_scores_known_ratings_into_known_means():
     }
     assert summary["by_poem"]["2"]["known"] == 1 and summary["by_poem"]["4"]["known"] == 1
     assert summary["known_ratings"] == 2
-    markdown = blind_eval.summary_markdown(summary)
+    markdown = blind_summary.summary_markdown(summary)
     assert "| generated |" in markdown
     assert "| 1 | generated | wujue | 2.50 | 1 | 0 |" in markdown  # the per-poem table, as in summary.json
 
@@ -222,24 +224,24 @@ def test_scores_known_ratings_into_known_means():
 )
 def test_malformed_ratings_name_the_line(text, message):
     with pytest.raises(UserError, match=re.escape(message)):
-        blind_eval.parse_ratings(text, "r.txt")
+        blind_ratings.parse_ratings(text, "r.txt")
 
 
 def test_json_ratings_errors_name_the_poem():
     with pytest.raises(UserError, match="poem 2: missing overall"):
-        blind_eval.parse_ratings(
+        blind_ratings.parse_ratings(
             '{"ratings": {"2": {"guess": "H", "fluency": 4, "coherence": 3, "meaning": 3}}}', "r"
         )
     with pytest.raises(UserError, match="poem 1: fluency must be a whole number"):
-        blind_eval.parse_ratings('{"ratings": {"1": ["H", true, 3, 3, 3]}}', "r")
+        blind_ratings.parse_ratings('{"ratings": {"1": ["H", true, 3, 3, 3]}}', "r")
     with pytest.raises(UserError, match="not valid JSON"):
-        blind_eval.parse_ratings('{"ratings": ', "r")
+        blind_ratings.parse_ratings('{"ratings": ', "r")
 
 
 def test_incomplete_ratings_are_refused():
-    _, ratings = blind_eval.parse_ratings("1: H 4 3 3 4\n2: M 1 1 1 1\n7: M 1 1 1 1\n", "r.txt")
+    _, ratings = blind_ratings.parse_ratings("1: H 4 3 3 4\n2: M 1 1 1 1\n7: M 1 1 1 1\n", "r.txt")
     with pytest.raises(UserError, match=r"no rating for poem 3, 4; poem 7 is not on the sheet"):
-        blind_eval.check_complete(ratings, {1, 2, 3, 4}, "r.txt")
+        blind_ratings.check_complete(ratings, {1, 2, 3, 4}, "r.txt")
 
 
 def test_score_command_writes_the_summary(tmp_path, capsys):
@@ -257,25 +259,25 @@ def test_score_command_writes_the_summary(tmp_path, capsys):
 
 
 def test_arms_are_parsed_over_the_common_options():
-    arms = blind_eval.parse_arms(["one=", 'eight={"candidates": 8}'], {"temperature": 0.8})
+    arms = blind_sheet.parse_arms(["one=", 'eight={"candidates": 8}'], {"temperature": 0.8})
     assert arms == {"one": {"temperature": 0.8}, "eight": {"temperature": 0.8, "candidates": 8}}
-    assert blind_eval.parse_arms([], {"beam": 4}) == {"generated": {"beam": 4}}
+    assert blind_sheet.parse_arms([], {"beam": 4}) == {"generated": {"beam": 4}}
     for bad in ("=", "a b={}", "x=[1]", "x={oops", "x={}|x={}"):
         with pytest.raises(UserError, match="--arm takes NAME=JSON"):
-            blind_eval.parse_arms(bad.split("|"), {})
+            blind_sheet.parse_arms(bad.split("|"), {})
 
 
 def test_options_must_be_a_json_object():
-    assert blind_eval.parse_options('{"temperature": 0.8}') == {"temperature": 0.8}
-    assert blind_eval.parse_options(None) == {} == blind_eval.parse_options("")
+    assert blind_sheet.parse_options('{"temperature": 0.8}') == {"temperature": 0.8}
+    assert blind_sheet.parse_options(None) == {} == blind_sheet.parse_options("")
     for bad in ("{oops", "[1]", "0.8"):  # a traceback before, for text that is not JSON
         with pytest.raises(UserError, match="--options must be a JSON object"):
-            blind_eval.parse_options(bad)
+            blind_sheet.parse_options(bad)
 
 
 def test_arms_share_a_poem_both_wrote_and_are_scored_apart():
     same = {"source": "generated", "form": "wujue", "mode": "free", "lines": ["甲", "乙"]}
-    merged = blind_eval.merge_arms(
+    merged = blind_sheet.merge_arms(
         {"a": [same, {**same, "lines": ["丙", "丁"]}], "b": [dict(same), {**same, "lines": ["戊", "己"]}]}
     )
     assert [(p["lines"], p["arms"]) for p in merged] == [
@@ -286,12 +288,12 @@ def test_arms_share_a_poem_both_wrote_and_are_scored_apart():
     key = {"round": "arms", "poems": {**KEY["poems"]}}
     key["poems"]["1"] = {**key["poems"]["1"], "arms": ["a", "b"]}
     key["poems"]["3"] = {**key["poems"]["3"], "arms": ["b"]}
-    _, a = blind_eval.parse_ratings(READER_A, "a.txt")
-    summary = blind_eval.summarize(key, {"A": a})
+    _, a = blind_ratings.parse_ratings(READER_A, "a.txt")
+    summary = blind_summary.summarize(key, {"A": a})
     assert summary["by_arm"]["a"]["overall"]["mean"] == 3  # poem 1 only
     assert summary["by_arm"]["b"]["overall"]["mean"] == 2  # poems 1 and 3
     assert summary["by_arm"]["b"]["judged_human"] == 0.5
-    assert "| a |" in blind_eval.summary_markdown(summary)
+    assert "| a |" in blind_summary.summary_markdown(summary)
 
 
 def _arms_round(folder: Path, first: list[int], second: list[int]) -> None:
@@ -316,13 +318,13 @@ def test_arms_are_compared_prompt_by_prompt_and_pooled_over_rounds(tmp_path, cap
     _arms_round(tmp_path / "one", [3, 2, 4], [2, 2, 2])  # x − y: +1, 0, +2
     _arms_round(tmp_path / "two", [1, 3, 3], [2, 3, 2])  # −1, 0, +1
     key = json.loads((tmp_path / "one" / "key.json").read_text(encoding="utf-8"))
-    _, ratings = blind_eval.parse_ratings(
+    _, ratings = blind_ratings.parse_ratings(
         (tmp_path / "one" / "ratings" / "r.txt").read_text("utf-8"), "r.txt"
     )
-    paired = blind_eval.summarize(key, {"r": ratings})["paired"]["x − y"]
+    paired = blind_summary.summarize(key, {"r": ratings})["paired"]["x − y"]
     assert paired["prompts"] == 3 and paired["fluency"]["mean"] == 0
     assert paired["overall"] == {"mean": 1.0, "se": 0.5774, "better": 2, "equal": 1, "worse": 0}
-    assert "| x − y | 3 |" in blind_eval.summary_markdown(blind_eval.summarize(key, {"r": ratings}))
+    assert "| x − y | 3 |" in blind_summary.summary_markdown(blind_summary.summarize(key, {"r": ratings}))
     pair = ["--pair", str(tmp_path / "one"), "x", "y", "--pair", str(tmp_path / "two"), "x", "y"]
     assert blind_eval.main(["pool", *pair]) == 0
     out = capsys.readouterr().out
@@ -352,15 +354,15 @@ def test_an_arm_may_write_with_its_own_model(tmp_path):
     assert {tuple(p["lines"]) for p in by_arm["shipped"]} != {tuple(p["lines"]) for p in by_arm["tiny"]}
     assert all("model" not in p["request"] for p in generated)
     with pytest.raises(UserError, match='--arm bad: "model" must name a model folder'):
-        blind_eval.parse_arms(['bad={"model": 3}'], {})
+        blind_sheet.parse_arms(['bad={"model": 3}'], {})
 
 
 def test_only_a_plain_known_marks_a_recognised_poem(tmp_path):
     text = "1: H 3 3 3 3  # unknown to me\n2: H 4 4 4 4  # not known\n3: M 2 2 2 2  # known: 王维\n"
-    _, ratings = blind_eval.parse_ratings(text, "r.txt")
+    _, ratings = blind_ratings.parse_ratings(text, "r.txt")
     assert [ratings[n].known for n in (1, 2, 3)] == [False, False, True]
     with pytest.raises(UserError, match='"known" must be true or false'):
-        blind_eval.parse_ratings('{"ratings": {"1": {"guess": "H", "fluency": 3, "coherence": 3, '
+        blind_ratings.parse_ratings('{"ratings": {"1": {"guess": "H", "fluency": 3, "coherence": 3, '
                                  '"meaning": 3, "overall": 3, "known": "yes"}}}', "r.json")  # fmt: skip
 
 
@@ -368,16 +370,16 @@ def test_a_ratings_file_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.txt"
     path.write_text("reader: bom\n1: H 4 3 3 4\n", encoding="utf-8-sig")
     key = {"poems": {"1": {"source": "real"}}}
-    assert list(blind_eval.load_ratings(key, [path])) == ["bom"]
+    assert list(blind_ratings.load_ratings(key, [path])) == ["bom"]
 
 
 def test_unknown_generate_options_and_an_arm_without_json_are_refused():
     with pytest.raises(UserError, match=r"--options: unknown option\(s\) candidate; generate\(\) takes"):
-        blind_eval.parse_options('{"candidate": 8}')
+        blind_sheet.parse_options('{"candidate": 8}')
     with pytest.raises(UserError, match="--arm takes NAME=JSON"):
-        blind_eval.parse_arms(["one"], {})
+        blind_sheet.parse_arms(["one"], {})
     with pytest.raises(UserError, match=r"--arm b: unknown option\(s\) temprature"):
-        blind_eval.parse_arms(['b={"temprature": 0.5}'], {})
-    assert blind_eval.parse_arms(['a={"model": "x", "temperature": 0.5}'], {}) == {
+        blind_sheet.parse_arms(['b={"temprature": 0.5}'], {})
+    assert blind_sheet.parse_arms(['a={"model": "x", "temperature": 0.5}'], {}) == {
         "a": {"model": "x", "temperature": 0.5}
     }

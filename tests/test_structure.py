@@ -131,7 +131,7 @@ LAYERS = {
     # 5. the public generator
     "generation": 5,
     # 6. faces
-    "app": 6, "evaluate": 6, "cli": 6, "__main__": 6, "train": 6,
+    "app": 6, "evaluate": 6, "blind": 6, "cli": 6, "__main__": 6, "train": 6,
 }  # fmt: skip
 
 
