@@ -38,6 +38,7 @@ from poetry_rnn.cleaning import (
     split_of,
 )
 from poetry_rnn.errors import UserError
+from poetry_rnn.files import default_cache_dir, write_atomic
 from poetry_rnn.format import render_body
 
 CACHE_FORMAT = 1
@@ -67,12 +68,6 @@ class Poem:
 def default_source() -> str:
     """The Tang corpus in `../shared/data/tang` beside the repository: the default for training and tests."""
     return str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tang")
-
-
-def default_cache_dir() -> Path:
-    """$POETRY_RNN_CACHE, else ~/.cache/poetry_rnn."""
-    override = os.environ.get("POETRY_RNN_CACHE")
-    return Path(override) if override else Path.home() / ".cache" / "poetry_rnn"
 
 
 def _json_features():
@@ -361,8 +356,6 @@ def _read_cache(path: Path, key: str) -> tuple[list[Poem], dict] | None:
 
 
 def _write_cache(path: Path, key: str, poems: list[Poem], report: dict) -> None:
-    from poetry_rnn.files import write_atomic
-
     document = {
         "format": CACHE_FORMAT,
         "key": key,

@@ -14,6 +14,8 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.perplexity import BODIES, corpus_bodies, evaluation_bodies, score_bodies
 from poetry_rnn.prepared import is_prepared, read_prepared
 
+FORM_NAMES = (*FORMS, "other")  # the four regular forms, and "other" for any other shape
+
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -47,19 +49,39 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
 
+def parse_forms(text: str) -> tuple[str, ...] | None:
+    """--forms: "regular" (the four forms), "all" (None: any), or a comma list of form names."""
+    if text == "regular":
+        return FORMS
+    if text == "all":
+        return None
+    forms = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in forms if name not in FORM_NAMES]
+    if unknown or not forms:
+        raise UserError(
+            f"--forms: unknown form {', '.join(unknown) or repr(text)}; give regular, all, or a comma list "
+            f"of {', '.join(FORM_NAMES)}",
+            field="forms",
+        )
+    return forms
+
+
 def run(args: argparse.Namespace) -> int:
     from poetry_rnn.corpus import default_source, parse_columns
     from poetry_rnn.model import PoetryLM, default_model_dir, make_stepper
 
+    if args.threads < 0 or args.limit < 0:
+        flag = "--threads" if args.threads < 0 else "--limit"
+        raise UserError(
+            f"{flag} must be 0 (no limit, PyTorch's choice) or more, got {min(args.threads, args.limit)}"
+        )
+    forms = parse_forms(args.forms)
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     model_dir = args.model or default_model_dir()
     model = PoetryLM.from_pretrained(model_dir)
     stepper = make_stepper(model, args.precision)
-    forms = (
-        FORMS if args.forms == "regular" else None if args.forms == "all" else tuple(args.forms.split(","))
-    )
     data = args.data or default_source()
     # a prepared file (a GPU box without the raw corpus): its cleaned poems, or the raw bodies it carries
     if is_prepared(data):
@@ -77,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.limit:
         bodies = bodies[: args.limit]
+    if not bodies:  # a perplexity of nothing is no figure
+        raise UserError(f"no poems to score in {data} (split {args.split}, forms {args.forms})", field="data")
     result = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward).as_dict()
     result.update(
         {

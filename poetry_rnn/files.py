@@ -1,4 +1,4 @@
-"""Files written so that a reader never sees half of one."""
+"""Files written so that a reader never sees half of one, and where cached files live."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+def default_cache_dir() -> Path:
+    """Where cleaned corpora, tokenizers and corpus line tables are cached: $POETRY_RNN_CACHE, else
+    ~/.cache/poetry_rnn."""
+    override = os.environ.get("POETRY_RNN_CACHE")
+    return Path(override) if override else Path.home() / ".cache" / "poetry_rnn"

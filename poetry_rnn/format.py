@@ -10,27 +10,12 @@ evaluation give the primary source's (the tokenizer's `source_prefix`). The body
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from poetry_rnn.tokenizer.base import BaseTokenizer
 
 MAX_TITLE_CHARS = 12  # longer titles are cut: a title conditions the poem, it is not written
-
-
-class PoemText(Protocol):
-    """What the format needs of a poem (`poetry_rnn.corpus.Poem` is one)."""
-
-    @property
-    def form(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def body(self) -> str: ...
 
 
 def line_end_mark(index: int) -> str:
@@ -73,27 +58,3 @@ def conditioning_ids(
             ids += tokenizer.encode(keyword)
     ids.append(tokenizer.bos_id)
     return ids
-
-
-def example_ids(
-    tokenizer,
-    poem: PoemText,
-    rng: random.Random | None,
-    keywords: list[str] | None = None,
-    dropout: ConditioningDropout = ConditioningDropout(),
-    max_title_chars: int = MAX_TITLE_CHARS,
-) -> list[int]:
-    """One training sequence: conditioning (parts dropped at random when `rng` is given) + body + `</s>`."""
-
-    def keep(probability: float) -> bool:
-        return rng is None or rng.random() >= probability
-
-    form = poem.form if keep(dropout.form) else None
-    title = poem.title[:max_title_chars] if poem.title and keep(dropout.title) else None
-    chosen = keywords if keywords and keep(dropout.keywords) else None
-    source = getattr(poem, "source", "") or None  # a poem of a single-corpus run names no source
-    return [
-        *conditioning_ids(tokenizer, form, title, chosen, source),
-        *tokenizer.encode(poem.body),
-        tokenizer.eos_id,
-    ]

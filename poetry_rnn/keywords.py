@@ -281,7 +281,7 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
 
 
 def _cache_path(bodies: list[str], k: int, cache_dir: str | os.PathLike | None) -> Path:
-    from poetry_rnn.corpus import default_cache_dir
+    from poetry_rnn.files import default_cache_dir
 
     digest = hashlib.sha256()
     settings = [KEYWORDS_VERSION, k, MAX_KEYWORD_CHARS, MIN_DOCUMENT_FREQUENCY, NOUN_BOOST, sorted(STOPWORDS)]

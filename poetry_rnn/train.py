@@ -26,7 +26,8 @@ HELP = {
     "each poem is tagged with its corpus, validation stays on --source",
     "source_name": "the tag of --source's poems when there are extra sources; generation writes with it",
     "primary_repeat": "each epoch sees --source's train poems this many times (against a larger extra corpus)",
-    "init_from": "start from this trained model folder instead of random weights (its tokenizer too)",
+    "init_from": "start from this trained model folder instead of random weights: its tokenizer, and its "
+    "architecture and dropout wherever no flag gives them",
     "out": "the run's folder: checkpoint/, best/, metrics.jsonl, curves.png, summary.json",
     "tokenizer": "characters, or sentencepiece pieces",
     "script": "train on the corpus's traditional characters, or converted to simplified",
@@ -46,7 +47,7 @@ HELP = {
     "max_len": "longer poems are cut to this many tokens",
     "lr": "peak learning rate (AdamW)",
     "weight_decay": "AdamW weight decay of the matrices",
-    "warmup_steps": "steps of linear warm-up before the cosine decay",
+    "warmup_steps": "steps of linear warm-up before the cosine decay (at most a tenth of the schedule)",
     "min_lr_ratio": "the cosine decay ends at lr × this",
     "clip": "gradient norm clipping",
     "epochs": "at most this many passes over the train split",

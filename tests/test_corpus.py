@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -21,8 +20,9 @@ from poetry_rnn import cli  # noqa: E402
 from poetry_rnn.cleaning import FORMS, clean_body, clean_title, detect_form, split_of  # noqa: E402
 from poetry_rnn.corpus import Poem, load_corpus, to_script  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
-from poetry_rnn.format import ConditioningDropout, conditioning_ids, example_ids, render_body  # noqa: E402
+from poetry_rnn.format import MAX_TITLE_CHARS, ConditioningDropout, conditioning_ids, render_body  # noqa: E402
 from poetry_rnn.tokenizer import SPECIALS, CharTokenizer  # noqa: E402
+from poetry_rnn.training.data import encode_poems, epoch_examples  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 JINGYESI = ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]
@@ -558,6 +558,15 @@ def tokenizer() -> CharTokenizer:
 
 
 POEM = Poem(title="登鸛雀樓", author="王之渙", lines=clean_body(DENGGUAN)[0], form="wujue", split="train")
+KEEP_ALL = ConditioningDropout(form=0.0, title=0.0, keywords=0.0)
+
+
+def training_sequence(
+    tokenizer, poem, keywords=None, dropout=KEEP_ALL, epoch=0, max_title_chars=MAX_TITLE_CHARS
+):
+    """The sequence the training loop builds for `poem` in epoch `epoch`."""
+    encoded = encode_poems([poem], tokenizer, {poem.body: keywords} if keywords else None, max_title_chars)
+    return epoch_examples(encoded, tokenizer, seed=1, epoch=epoch, max_len=1000, dropout=dropout)[0]
 
 
 def test_conditioning_layout(tokenizer):
@@ -575,8 +584,11 @@ def test_conditioning_layout(tokenizer):
     assert conditioning_ids(tokenizer, keywords=["", ""]) == [tokenizer.bos_id]
 
 
-def test_example_without_rng_keeps_every_part(tokenizer):
-    ids = example_ids(tokenizer, POEM, rng=None, keywords=["黃河"])
+def test_a_training_sequence_is_the_generators_prefix_then_the_body(tokenizer):
+    ids = training_sequence(tokenizer, POEM, keywords=["黃河"])
+    # what the model learns to continue is exactly what the generator gives it
+    prefix = conditioning_ids(tokenizer, form="wujue", title="登鸛雀樓", keywords=["黃河"])
+    assert ids == [*prefix, *tokenizer.encode(POEM.body), tokenizer.eos_id]
     body = tokenizer.encode(POEM.body)
     assert ids[0] == tokenizer.form_id("wujue")
     assert ids[-len(body) - 1 : -1] == body and ids[-1] == tokenizer.eos_id
@@ -585,12 +597,11 @@ def test_example_without_rng_keeps_every_part(tokenizer):
 
 
 def test_conditioning_parts_are_dropped_at_their_rates(tokenizer):
-    rng = random.Random(7)
     dropout = ConditioningDropout(form=0.1, title=0.5, keywords=0.8)
     kept = Counter()
     draws = 4000
-    for _ in range(draws):
-        ids = example_ids(tokenizer, POEM, rng, keywords=["黃河"], dropout=dropout)
+    for epoch in range(draws):
+        ids = training_sequence(tokenizer, POEM, ["黃河"], dropout, epoch)
         kept["form"] += ids[0] == tokenizer.form_id("wujue")
         kept["title"] += tokenizer.title_id in ids
         kept["keywords"] += tokenizer.keywords_id in ids
@@ -599,12 +610,12 @@ def test_conditioning_parts_are_dropped_at_their_rates(tokenizer):
     assert abs(kept["title"] / draws - 0.5) < 0.03
     assert abs(kept["keywords"] / draws - 0.2) < 0.03
     never = ConditioningDropout(form=1.0, title=1.0, keywords=1.0)
-    assert example_ids(tokenizer, POEM, rng, ["黃河"], never)[0] == tokenizer.bos_id
+    assert training_sequence(tokenizer, POEM, ["黃河"], never)[0] == tokenizer.bos_id
 
 
 def test_long_titles_are_cut(tokenizer):
     poem = Poem(title="登鸛雀樓" * 5, author="", lines=POEM.lines, form="wujue", split="train")
-    ids = example_ids(tokenizer, poem, rng=None, max_title_chars=6)
+    ids = training_sequence(tokenizer, poem, max_title_chars=6)
     start = ids.index(tokenizer.title_id) + 1
     assert ids[start : ids.index(tokenizer.bos_id)] == tokenizer.encode("登鸛雀樓登鸛")
 

@@ -33,6 +33,7 @@ from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.model import PoetryLM  # noqa: E402
 from poetry_rnn.training import TrainConfig, find_checkpoint, train  # noqa: E402
 from poetry_rnn.training import checkpoint as checkpoint_module  # noqa: E402
+from poetry_rnn.training import data as training_data  # noqa: E402
 from poetry_rnn.training import loop as train_module  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,8 +128,8 @@ def no_data_reading(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the corpus was read before the output folder was checked")
 
-    monkeypatch.setattr(train_module, "load_corpus", forbidden)
-    monkeypatch.setattr(train_module, "read_prepared", forbidden)
+    monkeypatch.setattr(training_data, "load_corpus", forbidden)
+    monkeypatch.setattr(training_data, "read_prepared", forbidden)
 
 
 def _config(out: Path, **changes) -> TrainConfig:

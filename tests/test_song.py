@@ -24,7 +24,7 @@ from process_state import kept_process_state  # noqa: E402
 from poetry_rnn.cli import main as cli_main  # noqa: E402
 from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
-from poetry_rnn.format import conditioning_ids, example_ids  # noqa: E402
+from poetry_rnn.format import ConditioningDropout, conditioning_ids  # noqa: E402
 from poetry_rnn.model import PoetryLM  # noqa: E402
 from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer, build_tokenizer  # noqa: E402
 from poetry_rnn.training import TrainConfig, check_config, train  # noqa: E402
@@ -114,12 +114,16 @@ def test_tokenizer_has_a_tag_per_source_and_the_prefix_starts_with_it(corpora):
     assert conditioning_ids(tokenizer, form="wujue")[:2] == [tang_id, tokenizer.form_id("wujue")]
     assert conditioning_ids(tokenizer, source="song")[0] == song_id
     song_poem = next(p for p in joined.poems if p.source == "song")
-    assert example_ids(tokenizer, song_poem, None)[:2] == [song_id, tokenizer.form_id(song_poem.form)]
+    from poetry_rnn.training.data import encode_poems, epoch_examples
+
+    keep_all = ConditioningDropout(form=0.0, title=0.0, keywords=0.0)
+    song_example = epoch_examples(encode_poems([song_poem], tokenizer, None), tokenizer, 1, 0, 200, keep_all)[
+        0
+    ]
+    assert song_example[:2] == [song_id, tokenizer.form_id(song_poem.form)]
     with pytest.raises(UserError, match="yuan"):
         conditioning_ids(tokenizer, source="yuan")
     # the training loop's sequences: each poem's own tag first, kept when the form tag is dropped
-    from poetry_rnn.training.data import encode_poems, epoch_examples
-
     train_poems = joined.split("train")
     examples = epoch_examples(
         encode_poems(train_poems, tokenizer, None), tokenizer, seed=1, epoch=0, max_len=200
@@ -316,12 +320,12 @@ def test_malformed_extra_sources_are_refused_before_reading(text, fragment):
 
 @pytest.mark.parametrize("name", ["no-such-song", "no-such-song.prepared.json.gz"])
 def test_a_missing_song_folder_is_a_clear_error(corpora, tmp_path, capsys, monkeypatch, name):
-    from poetry_rnn.training import loop
+    from poetry_rnn.training import data
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the Tang corpus was read before the Song folder was found missing")
 
-    monkeypatch.setattr(loop, "load_corpus", forbidden)
+    monkeypatch.setattr(data, "load_corpus", forbidden)
     missing = tmp_path / name
     argv = ["train", "--source", str(corpora["tang"]), "--extra-source", f"song={missing}",
             "--out", str(tmp_path / "run"), "--max-steps", "1", "--device", "cpu"]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -229,3 +230,17 @@ def test_sentencepiece_on_the_real_corpus(tang):
         else:
             current += chars
     assert tuple(lines) == poem.lines
+
+
+def test_a_sentencepiece_vocabulary_too_small_for_the_corpus_is_a_clear_error():
+    # the fixture's 200 poems have about 1,700 characters: 512 pieces cannot cover them
+    from poetry_rnn.corpus import load_corpus
+
+    poems = load_corpus(
+        str(Path(__file__).resolve().parent / "data" / "poet.tang.small.json"), use_cache=False
+    )
+    with pytest.raises(
+        UserError, match=r"sp_vocab_size 512 is too small for this corpus: its characters need"
+    ) as caught:
+        SentencePieceTokenizer.train([poem.body for poem in poems.poems], vocab_size=512, threads=1)
+    assert caught.value.field == "sp_vocab_size"

@@ -30,10 +30,17 @@ from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.model import ModelConfig, PoetryLM  # noqa: E402
 from poetry_rnn.tokenizer import build_tokenizer  # noqa: E402
 from poetry_rnn.training import TrainConfig, train  # noqa: E402
+from poetry_rnn.training import data as training_data  # noqa: E402
 from poetry_rnn.training import loop as train_module  # noqa: E402
-from poetry_rnn.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
+from poetry_rnn.training.checkpoint import (  # noqa: E402
+    find_checkpoint,
+    load_checkpoint,
+    replace_folder,
+    save_best,
+    save_checkpoint,
+)
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches  # noqa: E402
-from poetry_rnn.training.loop import fit_schedule, learning_rate  # noqa: E402
+from poetry_rnn.training.loop import fit_schedule, learning_rate, schedule_steps  # noqa: E402
 
 SMALL_CORPUS = Path(__file__).resolve().parent / "data" / "poet.tang.small.json"
 TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "device": "cpu"}
@@ -154,7 +161,39 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_the_floor():
     assert rates[110] == pytest.approx(1e-4) and rates[129] == pytest.approx(1e-4)  # the floor, and it stays
 
 
+def test_a_step_budget_is_the_schedules_length_and_its_warm_up_a_tenth_at_most(examples):
+    config = TrainConfig(lr=1e-3, warmup_steps=200, epochs=10, max_steps=30)
+    assert schedule_steps(config, examples, batches_an_epoch=44) == 30
+    assert schedule_steps(TrainConfig(epochs=10), examples, batches_an_epoch=44) == 440
+    # a 30-step run warms up in 3 steps, reaches the peak and comes down to the floor at its end
+    rates = [learning_rate(config, step, 30) for step in range(30)]
+    assert max(rates) == pytest.approx(1e-3) and rates.index(max(rates)) == 2
+    assert rates[-1] < 0.05 * 1e-3 + config.lr * config.min_lr_ratio
+
+
+def test_a_short_run_records_its_last_steps_loss(tmp_path):
+    out = tmp_path / "short"
+    assert train(tiny_config(out, epochs=1, max_steps=3))["steps"] == 3
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["step"], r["epoch"]) for r in records] == [("train", 3, 1), ("valid", 3, 1)]
+
+
 # ------------------------------------------------------------------------------------------ checkpoints
+def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path, finished_run):
+    model = PoetryLM.from_pretrained(finished_run / "best")
+    save_best(tmp_path, model)
+    before = (tmp_path / "best" / "model.safetensors").read_bytes()
+
+    def half_written(staging: Path) -> None:
+        (staging / "config.json").write_text("{}")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        replace_folder(tmp_path / "best", half_written)
+    assert (tmp_path / "best" / "model.safetensors").read_bytes() == before
+    assert PoetryLM.from_pretrained(tmp_path / "best").config == model.config
+
+
 def _model_and_optimizer(seed: int):
     from poetry_rnn.tokenizer import PUNCTUATION, SPECIALS, CharTokenizer
 
@@ -249,7 +288,12 @@ def test_a_run_writes_metrics_curves_best_model_and_summary(finished_run):
     train_records = [r for r in records if r["kind"] == "train"]
     valid_records = [r for r in records if r["kind"] == "valid"]
     assert [r["epoch"] for r in valid_records] == [1, 2]
-    assert train_records and all(r["step"] % 50 == 0 and math.isfinite(r["loss"]) for r in train_records)
+    valid_steps = {r["step"] for r in valid_records}
+    # every 50 steps, and the last step of each epoch, counted from 1 like the validation after it
+    assert train_records and all(r["step"] % 50 == 0 or r["step"] in valid_steps for r in train_records)
+    assert valid_steps <= {r["step"] for r in train_records}
+    assert all(math.isfinite(r["loss"]) for r in train_records)
+    assert {r["epoch"] for r in train_records} == {1, 2}
     assert valid_records[1]["char_ppl"] < valid_records[0]["char_ppl"]  # it learns something
     assert (finished_run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((finished_run / "summary.json").read_text())
@@ -278,6 +322,23 @@ def test_evaluate_json_on_the_trained_model(finished_run, capsys):
     assert result["bits_per_char"] == pytest.approx(math.log2(result["char_ppl"]), rel=1e-3)
     assert result["poems"] >= 8 and result["chars"] > 20 * result["poems"]
     assert "form tag" in result["conditioning"] and "<" not in result["conditioning"]  # no source tag
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--forms", "qiju"], "--forms: unknown form qiju; give regular, all, or a comma list of wujue"),
+        (["--threads", "-1"], "--threads must be 0"),
+        (["--limit", "-5"], "--limit must be 0"),
+        # the fixture's poems are all regular: no poem of another shape, and no figure for none
+        (["--forms", "other"], "no poems to score"),
+    ],
+)
+def test_evaluate_refuses_what_would_give_no_figure_or_a_wrong_one(finished_run, capsys, flags, message):
+    argv = ["evaluate", "--model", str(finished_run / "best"), "--data", str(SMALL_CORPUS), "--json", *flags]
+    assert cli_main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err and not captured.out
 
 
 # ------------------------------------------------------------------------------------------ option files
@@ -351,8 +412,8 @@ def no_data_reading(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the corpus was read before the options were checked")
 
-    monkeypatch.setattr(train_module, "load_corpus", forbidden)
-    monkeypatch.setattr(train_module, "read_prepared", forbidden)
+    monkeypatch.setattr(training_data, "load_corpus", forbidden)
+    monkeypatch.setattr(training_data, "read_prepared", forbidden)
 
 
 @pytest.mark.parametrize(
@@ -367,6 +428,7 @@ def no_data_reading(monkeypatch):
         ({"checkpoint_minutes": 0.0}, "checkpoint_minutes"),
         ({"cell": "transformer"}, "cell"),
         ({"tokenizer": "bpe"}, "tokenizer"),
+        ({"tokenizer": "sentencepiece", "sp_vocab_size": 100}, "sp_vocab_size"),
         ({"output_layer": "mixture"}, "output_layer"),
         ({"budget_clock": "sundial"}, "budget_clock"),
         ({"script": "latin"}, "script"),
@@ -531,6 +593,20 @@ def test_missing_source(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ --init-from
+def test_a_run_from_a_model_takes_its_shape_unless_told_otherwise(tmp_path, finished_run):
+    """No architecture flags: the model's (not the run's defaults, which would be refused); a flag that
+    does not fit the model is refused, naming it."""
+    out = tmp_path / "tuned"
+    settings = {"source": str(SMALL_CORPUS), "out": str(out), "init_from": str(finished_run / "best"),
+                "threads": 1, "device": "cpu", "batch_tokens": 160, "max_steps": 1}  # fmt: skip
+    train(TrainConfig(**settings))
+    saved = json.loads((out / "train_config.json").read_text())
+    assert (saved["hidden_size"], saved["embedding_dim"], saved["num_layers"]) == (32, 16, 1)
+    assert PoetryLM.from_pretrained(out / "best").config.hidden_size == 32
+    with pytest.raises(UserError, match=r"embedding_dim 24 \(the model has 16\)"):
+        train(TrainConfig(**{**settings, "out": str(tmp_path / "other"), "embedding_dim": 24}))
+
+
 def test_a_run_can_start_from_a_trained_model_widened(tmp_path, finished_run):
     """Starting from the trained tiny model with more units: at a vanishing learning rate the first
     validation equals the trained model's, far below a fresh model's, and the saved model is the wider one."""
@@ -551,8 +627,8 @@ def test_a_run_can_start_from_a_trained_model_widened(tmp_path, finished_run):
     [
         ({"hidden_size": 16}, ["hidden_size 16 (the model has 32; it can grow, not shrink)"]),
         (
-            {"num_layers": 2, "cell": "lstm"},
-            ["cell 'lstm' (the model has 'gru')", "num_layers 2 (the model has 1)"],
+            {"num_layers": 3, "cell": "lstm"},
+            ["cell 'lstm' (the model has 'gru')", "num_layers 3 (the model has 1)"],
         ),
         ({"embedding_dim": 8}, ["embedding_dim 8 (the model has 16)"]),
     ],

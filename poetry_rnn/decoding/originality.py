@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from poetry_rnn.files import write_atomic
+from poetry_rnn.files import default_cache_dir, write_atomic
 
 LINES_FILE = "corpus_lines.txt"
 LINE_LENGTHS = (5, 7)
@@ -147,11 +147,6 @@ def default_corpus_source() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data" / "tang"
 
 
-def cache_dir() -> Path:
-    override = os.environ.get("POETRY_RNN_CACHE")
-    return Path(override) if override else Path.home() / ".cache" / "poetry_rnn"
-
-
 def resolve_corpus_lines(
     model_dir: Path | None, corpus_source: str | os.PathLike | None
 ) -> CorpusLines | None:
@@ -169,7 +164,7 @@ def resolve_corpus_lines(
     from poetry_rnn.corpus import load_corpus
 
     key = hashlib.sha1(f"{source.resolve()}|v{CLEANING_VERSION}".encode()).hexdigest()[:16]
-    cached = cache_dir() / f"corpus_lines-{key}.txt"
+    cached = default_cache_dir() / f"corpus_lines-{key}.txt"
     if cached.is_file():
         return CorpusLines.load(cached)
     lines = CorpusLines.from_corpus(load_corpus(str(source)))

@@ -38,6 +38,8 @@ from poetry_rnn.tokenizer.base import (
     trailing_sources,
 )
 
+# fewer pieces cannot hold the specials, the punctuation and the 256 byte pieces with room for characters
+MIN_VOCAB_SIZE = 512
 MODEL_FILE = "sentencepiece.model"
 _WHITESPACE = re.compile(r"(\s+)")
 _LINE_BREAK = re.compile(rf"[{PUNCTUATION}\s]+")
@@ -141,8 +143,10 @@ class SentencePieceTokenizer(BaseTokenizer):
         of their own rather than bytes)."""
         import sentencepiece
 
-        if vocab_size < 512:
-            raise UserError(f"vocab_size must be at least 512, got {vocab_size}", field="vocab_size")
+        if vocab_size < MIN_VOCAB_SIZE:
+            raise UserError(
+                f"sp_vocab_size must be at least {MIN_VOCAB_SIZE}, got {vocab_size}", field="sp_vocab_size"
+            )
         lines: list[str] = []
         counts: Counter[str] = Counter()
         for text in texts:
@@ -152,22 +156,33 @@ class SentencePieceTokenizer(BaseTokenizer):
         if not lines:
             raise UserError("no text to train a SentencePiece model on", field="tokenizer")
         model = io.BytesIO()
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines),
-            model_writer=model,
-            model_type="bpe",  # unigram trains far more slowly on a corpus this size, for no gain here
-            vocab_size=vocab_size - len(SPECIALS) + 3,  # its own <unk> <s> </s> are not ours
-            user_defined_symbols=list(PUNCTUATION),
-            hard_vocab_limit=False,
-            character_coverage=character_coverage,
-            byte_fallback=True,
-            normalization_rule_name="identity",
-            add_dummy_prefix=False,
-            remove_extra_whitespaces=False,
-            max_sentencepiece_length=4,
-            num_threads=threads,
-            minloglevel=2,
-        )
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=iter(lines),
+                model_writer=model,
+                model_type="bpe",  # unigram trains far more slowly on a corpus this size, for no gain here
+                vocab_size=vocab_size - len(SPECIALS) + 3,  # its own <unk> <s> </s> are not ours
+                user_defined_symbols=list(PUNCTUATION),
+                hard_vocab_limit=False,
+                character_coverage=character_coverage,
+                byte_fallback=True,
+                normalization_rule_name="identity",
+                add_dummy_prefix=False,
+                remove_extra_whitespaces=False,
+                max_sentencepiece_length=4,
+                num_threads=threads,
+                minloglevel=2,
+            )
+        except RuntimeError as error:
+            # e.g. "Vocabulary size is smaller than required_chars. 1992 vs 4271": the corpus has more
+            # characters to cover than pieces were asked for
+            needed = re.search(r"required_chars\D+\d+\D+(\d+)", str(error))
+            raise UserError(
+                f"sp_vocab_size {vocab_size} is too small for this corpus"
+                + (f": its characters need about {int(needed[1]) + len(SPECIALS):,} pieces" if needed else "")
+                + f" ({error}); give a larger one, or the char tokenizer",
+                field="sp_vocab_size",
+            ) from None
         tokenizer = cls(model.getvalue(), sources)
         whole = {tokenizer.pieces[i] for i in range(len(SPECIALS), tokenizer.vocab_size)}
         whole -= {tokenizer.pieces[i] for i in tokenizer.byte_ids}

@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,28 +21,43 @@ from poetry_rnn.files import write_atomic
 from poetry_rnn.model import PoetryLM, read_weights
 
 
-def save_checkpoint(run_dir: Path, model: PoetryLM, optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Write checkpoint/ atomically: build it beside, then swap directories (the old one survives a crash)."""
-    from safetensors.torch import save
-
-    final, staging, previous = run_dir / "checkpoint", run_dir / "checkpoint.tmp", run_dir / "checkpoint.old"
+def replace_folder(final: Path, build: Callable[[Path], None]) -> None:
+    """Write the folder `final` whole or not at all: `build` fills a staging folder beside it, which is then
+    swapped in (a crash leaves the old folder, or, between the two renames, `final`.old)."""
+    staging, previous = final.with_name(final.name + ".tmp"), final.with_name(final.name + ".old")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    model.save_pretrained(staging)
-    optimizer_state = optimizer.state_dict()
-    tensors = {}
-    for param_id, param_state in optimizer_state["state"].items():
-        for key, value in param_state.items():
-            tensors[f"{param_id}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    tensors["rng.torch"] = torch.get_rng_state()
-    write_atomic(staging / "optimizer.safetensors", save(tensors))
-    state = dict(state, param_groups=optimizer_state["param_groups"], python_rng=random.getstate())
-    write_atomic(staging / "state.json", json.dumps(state, ensure_ascii=False))
+    build(staging)
     if final.exists():
         shutil.rmtree(previous, ignore_errors=True)
         os.replace(final, previous)
     os.replace(staging, final)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def save_checkpoint(run_dir: Path, model: PoetryLM, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Write checkpoint/ (model, optimizer, random state, progress) whole: the old one survives a crash."""
+    from safetensors.torch import save
+
+    def build(staging: Path) -> None:
+        model.save_pretrained(staging)
+        optimizer_state = optimizer.state_dict()
+        tensors = {}
+        for param_id, param_state in optimizer_state["state"].items():
+            for key, value in param_state.items():
+                tensors[f"{param_id}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        # the random state rides with the optimizer's tensors: one safetensors file of everything not the model
+        tensors["rng.torch"] = torch.get_rng_state()
+        write_atomic(staging / "optimizer.safetensors", save(tensors))
+        progress = dict(state, param_groups=optimizer_state["param_groups"], python_rng=random.getstate())
+        write_atomic(staging / "state.json", json.dumps(progress, ensure_ascii=False))
+
+    replace_folder(run_dir / "checkpoint", build)
+
+
+def save_best(run_dir: Path, model: PoetryLM) -> None:
+    """Write best/ (the model with the best validation perplexity so far) whole, never half of two saves."""
+    replace_folder(run_dir / "best", model.save_pretrained)
 
 
 def find_checkpoint(run_dir: Path) -> Path | None:

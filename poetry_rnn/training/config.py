@@ -9,6 +9,7 @@ import torch
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.model.lm import LIMITS as MODEL_LIMITS
+from poetry_rnn.tokenizer.sentencepiece_tokenizer import MIN_VOCAB_SIZE as MIN_SP_VOCAB_SIZE
 from poetry_rnn.training.sources import parse_extra_sources
 
 
@@ -69,7 +70,7 @@ CHOICES = {
     "budget_clock": ("wall", "cpu"),
     "train_forms": ("all", "regular"),
 }
-AT_LEAST = {"min_count": 1, "sp_vocab_size": 64, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
+AT_LEAST = {"min_count": 1, "sp_vocab_size": MIN_SP_VOCAB_SIZE, "batch_tokens": 1, "max_len": 8, "epochs": 1, "patience": 1,
             "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
             "valid_limit": 0, "max_steps": 0, "max_tokens": 0, "primary_repeat": 1}  # fmt: skip
 ABOVE_ZERO = ("lr", "clip", "checkpoint_minutes")

@@ -1,14 +1,104 @@
-"""Training examples and batches: poems encoded once, conditioning dropped per epoch, batches by length."""
+"""A run's data: the poems and the tokenizer (`prepare_data`), then training examples and batches: poems
+encoded once, conditioning dropped per epoch, batches by length."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from poetry_rnn.corpus import Poem
+from poetry_rnn.corpus import FORMS, Poem, default_source, load_corpus, to_script
+from poetry_rnn.errors import UserError
 from poetry_rnn.format import MAX_TITLE_CHARS, ConditioningDropout
+from poetry_rnn.model import PoetryLM
+from poetry_rnn.prepared import is_prepared, read_prepared
 from poetry_rnn.tokenizer.base import BaseTokenizer
+from poetry_rnn.tokenizer.registry import build_tokenizer, load_tokenizer
+from poetry_rnn.training.config import TrainConfig, source_names
+from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
+
+
+@dataclass
+class TrainingData:
+    tokenizer: BaseTokenizer
+    train_poems: list[Poem]  # the primary corpus's repeated `primary_repeat` times when co-training
+    valid_poems: list[Poem]  # regular forms of the primary corpus only
+    keywords: dict[str, list[str]] | None  # body → keywords, when the run conditions on them
+    sources: tuple[str, ...]  # the corpora's tags, primary first; () for a single corpus
+    fine_tunes_primary: bool  # a co-trained model fine-tuned on its primary corpus alone
+
+
+def prepare_data(
+    config: TrainConfig, base: PoetryLM | None, checkpoint: Path | None, log: Callable[..., None]
+) -> TrainingData:
+    """The run's poems and tokenizer: the corpus (raw or prepared, with any extra corpora), its train and
+    valid splits, the tokenizer (the checkpoint's when resuming, the starting model's with --init-from,
+    else built from the corpus) and each train poem's keywords when the run conditions on them."""
+    if config.extra_sources:
+        check_locations(parse_extra_sources(config.extra_sources, config.source_name))
+    source = config.source or default_source()
+    keywords = None
+    if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
+        corpus, prepared_keywords, _ = read_prepared(source)
+        keywords = prepared_keywords if config.keywords else None
+    else:
+        corpus = load_corpus(source)
+    if config.script != corpus.script:
+        corpus = to_script(corpus, config.script)
+    if config.extra_sources:  # several corpora, each poem tagged with its own
+        corpus, keywords = add_extra_sources(corpus, keywords, config, log)
+    sources = source_names(config)
+    train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
+    valid_poems = corpus.split("valid", FORMS)
+    if config.valid_limit:
+        valid_poems = valid_poems[: config.valid_limit]
+    if len(train_poems) < 8 or not valid_poems:
+        raise UserError(
+            f"{source}: too few poems to train on ({len(train_poems)} train, "
+            f"{len(valid_poems)} regular-form valid); need at least 8 and 1",
+            field="source",
+        )
+    if checkpoint is not None:
+        tokenizer = load_tokenizer(checkpoint)
+    elif base is not None:
+        tokenizer = base.tokenizer
+        log(
+            f"starting from {config.init_from}: {tokenizer.vocab_size:,} pieces, {config.num_layers} × "
+            f"{config.hidden_size} units (the model's {base.config.hidden_size}), dropout {config.dropout}"
+        )
+    else:
+        tokenizer, coverage = build_tokenizer(
+            config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
+        )
+        log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
+    # a co-trained model fine-tuned on its primary corpus alone (or such a run resumed) keeps its tags, and
+    # each poem reads the primary's
+    fine_tunes_primary = (
+        bool(config.init_from) and not sources and tokenizer.primary_source == config.source_name
+    )
+    if tokenizer.sources != sources and not fine_tunes_primary:
+        whose, field = (
+            ("--init-from: the model's", "init_from") if base else ("--resume: the checkpoint's", "resume")
+        )
+        raise UserError(
+            f"{whose} tokenizer has the sources {list(tokenizer.sources)}, the corpus {list(sources)}",
+            field=field,
+        )
+    if config.keywords:
+        from poetry_rnn.keywords import corpus_keywords
+
+        if keywords is None:  # a raw corpus: jieba's keywords for every train poem
+            keywords = corpus_keywords(train_poems)
+        elif sources:  # a prepared primary beside a raw extra corpus: jieba's for the poems it has none for
+            missing = [p for p in train_poems if p.body not in keywords]
+            if missing:
+                keywords = {**keywords, **corpus_keywords(missing)}
+    if sources and config.primary_repeat > 1:  # upsample the primary corpus against the extra ones
+        train_poems += [p for p in train_poems if p.source == sources[0]] * (config.primary_repeat - 1)
+    return TrainingData(tokenizer, train_poems, valid_poems, keywords, sources, fine_tunes_primary)
 
 
 def make_batches(examples: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:

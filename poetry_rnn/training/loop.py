@@ -24,25 +24,22 @@ from pathlib import Path
 
 import torch
 
-from poetry_rnn.corpus import FORMS, default_source, load_corpus, to_script
 from poetry_rnn.errors import UserError
 from poetry_rnn.files import write_atomic
 from poetry_rnn.model import ModelConfig, PoetryLM
 from poetry_rnn.perplexity import score_bodies
-from poetry_rnn.prepared import is_prepared, read_prepared
-from poetry_rnn.tokenizer.registry import build_tokenizer, load_tokenizer
 from poetry_rnn.training.checkpoint import (
     check_writable,
     find_checkpoint,
     holds_a_run,
     load_checkpoint,
     plot_curves,
+    save_best,
     save_checkpoint,
     trim_metrics,
 )
-from poetry_rnn.training.config import TrainConfig, check_config, pick_device, source_names
-from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches
-from poetry_rnn.training.sources import add_extra_sources, check_locations, parse_extra_sources
+from poetry_rnn.training.config import TrainConfig, check_config, pick_device
+from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches, prepare_data
 from poetry_rnn.training.warm_start import load_starting_model, starting_weights
 
 # a time-budgeted run fits its cosine schedule to the budget at this step, then refits it this often
@@ -74,9 +71,12 @@ def train_step(
 
 
 def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    """Linear warm-up, then a cosine down to lr × min_lr_ratio at `total_steps`. The warm-up takes at most a
+    tenth of the schedule, so that a short run reaches its peak learning rate too."""
+    warmup = min(config.warmup_steps, total_steps // 10)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
     floor = config.lr * config.min_lr_ratio
     return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
@@ -100,6 +100,18 @@ def fit_schedule(state: dict, budget: float) -> None:
     else:
         return
     state["total_steps"] = max(step + 1, min(bound, by_time))
+
+
+def schedule_steps(config: TrainConfig, examples: list[list[int]], batches_an_epoch: int) -> int:
+    """The cosine schedule's length in steps: the epochs', or the step or token budget's when sooner (a
+    schedule longer than the run would stop it before the learning rate has come down, or even warmed up)."""
+    steps = batches_an_epoch * config.epochs
+    if config.max_steps:
+        steps = min(steps, config.max_steps)
+    if config.max_tokens:
+        tokens_a_batch = sum(map(len, examples)) / batches_an_epoch
+        steps = min(steps, int(config.max_tokens / tokens_a_batch) + 1)
+    return steps
 
 
 def finished_reason(config: TrainConfig, state: dict) -> str | None:
@@ -185,9 +197,9 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
     the settings it was started with; `asked` names the options the user set (the CLI's flags), so that those
     a resumed run ignores can be named. A run that has already finished is not trained further."""
     check_config(config)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # processes under torchrun; 1 otherwise
     rank = int(os.environ.get("RANK", "0"))
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world > 1
     main_process = rank == 0
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
     run_dir = Path(config.out)
@@ -213,67 +225,13 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
     if main_process:
         check_writable(run_dir, needed_bytes=200_000_000)
     # a starting model is read and checked before the corpus: a wrong folder is refused at once
-    base = load_starting_model(config) if config.init_from and checkpoint is None else None
+    base = None
+    if config.init_from and checkpoint is None:
+        base, config = load_starting_model(config, asked)
 
-    if config.extra_sources:
-        check_locations(parse_extra_sources(config.extra_sources, config.source_name))
-    source = config.source or default_source()
-    keywords = None
-    if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
-        corpus, prepared_keywords, _ = read_prepared(source)
-        keywords = prepared_keywords if config.keywords else None
-    else:
-        corpus = load_corpus(source)
-    if config.script != corpus.script:
-        corpus = to_script(corpus, config.script)
-    if config.extra_sources:  # several corpora, each poem tagged with its own
-        corpus, keywords = add_extra_sources(corpus, keywords, config, log)
-    sources = source_names(config)
-    train_poems = corpus.split("train", FORMS if config.train_forms == "regular" else None)
-    valid_poems = corpus.split("valid", FORMS)
-    if config.valid_limit:
-        valid_poems = valid_poems[: config.valid_limit]
-    if len(train_poems) < 8 or not valid_poems:
-        raise UserError(
-            f"{config.source}: too few poems to train on ({len(train_poems)} train, "
-            f"{len(valid_poems)} regular-form valid); need at least 8 and 1",
-            field="source",
-        )
-    if checkpoint is not None:
-        tokenizer = load_tokenizer(checkpoint)
-    elif base is not None:
-        tokenizer = base.tokenizer
-        log(
-            f"starting from {config.init_from}: {tokenizer.vocab_size:,} pieces, {base.config.hidden_size} units"
-        )
-    else:
-        tokenizer, coverage = build_tokenizer(
-            config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
-        )
-        log(f"tokenizer: {config.tokenizer}, {tokenizer.vocab_size:,} pieces, coverage {coverage:.4%}")
-    # a co-trained model fine-tuned on its primary corpus alone (or such a run resumed): each poem reads the
-    # primary's tag
-    fine_tunes_primary = (
-        bool(config.init_from) and not sources and tokenizer.primary_source == config.source_name
-    )
-    if tokenizer.sources != sources and not fine_tunes_primary:
-        whose, field = (
-            ("--init-from: the model's", "init_from") if base else ("--resume: the checkpoint's", "resume")
-        )
-        raise UserError(
-            f"{whose} tokenizer has the sources {list(tokenizer.sources)}, the corpus {list(sources)}",
-            field=field,
-        )
-    if config.keywords:
-        missing = [p for p in train_poems if p.body not in (keywords or {})]
-        if keywords is None or (missing and sources):  # (a raw extra corpus beside a prepared primary)
-            from poetry_rnn.keywords import corpus_keywords
-
-            keywords = {**(keywords or {}), **corpus_keywords(missing if keywords else train_poems)}
-    if sources and config.primary_repeat > 1:  # upsample the primary corpus against the extra ones
-        train_poems += [p for p in train_poems if p.source == sources[0]] * (config.primary_repeat - 1)
-
-    encoded = encode_poems(train_poems, tokenizer, keywords)
+    data = prepare_data(config, base, checkpoint, log)
+    tokenizer, train_poems, valid_poems = data.tokenizer, data.train_poems, data.valid_poems
+    encoded = encode_poems(train_poems, tokenizer, data.keywords)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model_config = ModelConfig(
@@ -289,7 +247,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         locked_dropout=config.locked_dropout,
         # a fine-tune on the primary corpus keeps the model's tags: generation still gives it the primary's;
         # the run itself stays a single-corpus one (no upsampling, only the keywords the corpus carries)
-        sources=tokenizer.sources if fine_tunes_primary else sources,
+        sources=tokenizer.sources if data.fine_tunes_primary else data.sources,
     )
     model = PoetryLM(model_config)
     if base is not None:
@@ -312,7 +270,6 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         "best_ppl": None,
         "bad_epochs": 0,
         "tokens": 0,
-        "chars": 0,
     }
     if checkpoint is not None:
         from safetensors import SafetensorError
@@ -400,20 +357,13 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
     model.train()
     try:
         while state["epoch"] < config.epochs:
-            epoch = state["epoch"]
+            epoch = state["epoch"]  # counted from 0 here; records and log lines count from 1
             examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
             batches = make_batches(
                 examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
             )
-            if not state["total_steps"]:
-                state["total_steps"] = (
-                    len(batches) * config.epochs
-                )  # refitted below when a time budget is set
-                if config.max_tokens:
-                    tokens_per_batch = sum(map(len, examples)) / len(batches)
-                    state["total_steps"] = min(
-                        state["total_steps"], int(config.max_tokens / tokens_per_batch) + 1
-                    )
+            if not state["total_steps"]:  # (refitted below when a time budget is set)
+                state["total_steps"] = schedule_steps(config, examples, len(batches))
             progress = tqdm(
                 total=len(batches),
                 initial=state["batch"],
@@ -458,14 +408,21 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 state["seconds"] = seconds
                 if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
                     fit_schedule(state, budget)
-                if state["step"] % 50 == 0:
+                out_of_time = budget and state["seconds"] >= budget
+                out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
+                    config.max_tokens and state["tokens"] >= config.max_tokens
+                )
+                # the step a run ends at, or an epoch, is recorded too: a short run shows its loss (not a stop
+                # by signal: the resumed run's records then match an uninterrupted run's)
+                last_step = out_of_time or out_of_steps or state["batch"] == len(batches)
+                if state["step"] % 50 == 0 or last_step:
                     speed = window_tokens / max(1e-9, clock() - window_started)
                     progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
                     metrics(
                         {
                             "kind": "train",
                             "step": state["step"],
-                            "epoch": epoch,
+                            "epoch": epoch + 1,
                             "loss": round(loss.item(), 4),
                             "lr": optimizer.param_groups[0]["lr"],
                             "tokens_per_s": round(speed),
@@ -474,7 +431,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                     )
                     window_tokens, window_started = 0, clock()
                 # without a progress bar (a log file): a line every 500 steps, and at least one a minute
-                if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60):
+                if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60 or last_step):
                     log(
                         f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
                         f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
@@ -482,10 +439,6 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                     )
                     last_log = now
                 progress.update(1)
-                out_of_time = budget and state["seconds"] >= budget
-                out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
-                    config.max_tokens and state["tokens"] >= config.max_tokens
-                )
                 if stop_signal or out_of_time or out_of_steps:
                     break
                 if now - last_checkpoint > config.checkpoint_minutes * 60:
@@ -507,20 +460,20 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 if improved:
                     state["best_ppl"], state["bad_epochs"] = ppl, 0
                     if main_process:
-                        model.save_pretrained(run_dir / "best")
+                        save_best(run_dir, model)
                 else:
                     state["bad_epochs"] += 1
                 metrics(
                     {
                         "kind": "valid",
                         "step": state["step"],
-                        "epoch": state["epoch"],
+                        "epoch": epoch + 1,
                         "char_ppl": ppl,
                         "minutes": round(state["seconds"] / 60, 3),
                     }
                 )
                 log(
-                    f"epoch {state['epoch']} step {state['step']}: valid char_ppl {ppl:.2f}"
+                    f"epoch {epoch + 1} step {state['step']}: valid char_ppl {ppl:.2f}"
                     f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
                 )
                 checkpoint_now()

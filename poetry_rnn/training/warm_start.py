@@ -1,11 +1,14 @@
 """Starting a run from a trained model (`--init-from`): its tokenizer and weights, widened when asked.
 
-The run's architecture flags describe the model it trains; they must agree with the starting model except
-for the hidden size, which may grow (poetry_rnn.model.grow) but not shrink. Dropout and the other
-training-only settings are the run's own.
+A setting the user leaves alone is the starting model's: its architecture and the dropout it was trained
+with. One the user gives must agree with the model, except the hidden size, which may grow
+(poetry_rnn.model.grow) but not shrink. The other training settings (learning rate, budget) are the run's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import fields, replace
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.model import ModelConfig, PoetryLM
@@ -13,14 +16,28 @@ from poetry_rnn.model.grow import widen
 from poetry_rnn.training.config import TrainConfig
 
 MUST_MATCH = ("cell", "embedding_dim", "num_layers", "output_layer", "script")
+TAKEN_FROM_MODEL = (*MUST_MATCH, "hidden_size", "dropout", "embedding_dropout", "locked_dropout")
 
 
-def load_starting_model(config: TrainConfig) -> PoetryLM:
-    """The model folder `config.init_from`, checked against the run's flags; refused with every mismatch."""
+def load_starting_model(config: TrainConfig, asked: Collection[str] = ()) -> tuple[PoetryLM, TrainConfig]:
+    """The model folder `config.init_from`, and the run's settings with the model's wherever the user gave
+    none (`asked` names the settings given; one still at its default counts as not given); settings that
+    do not fit the model are refused, every mismatch named."""
     try:
         base = PoetryLM.from_pretrained(config.init_from)
     except UserError as error:
         raise UserError(f"--init-from: {error}", field="init_from") from None
+    defaults = {item.name: item.default for item in fields(TrainConfig)}
+    model_settings = {name: getattr(base.config, name) for name in TAKEN_FROM_MODEL}
+    model_settings["tokenizer"] = base.tokenizer.kind
+    config = replace(
+        config,
+        **{
+            name: value
+            for name, value in model_settings.items()
+            if name not in asked and getattr(config, name) == defaults[name]
+        },
+    )
     mismatches = [
         f"{name} {getattr(config, name)!r} (the model has {getattr(base.config, name)!r})"
         for name in MUST_MATCH
@@ -36,10 +53,10 @@ def load_starting_model(config: TrainConfig) -> PoetryLM:
         raise UserError(
             f"--init-from {config.init_from}: the run's settings do not fit the model: "
             + "; ".join(mismatches)
-            + ". Give the model's values, or train from scratch without --init-from",
+            + ". Leave these out to take the model's, or train from scratch without --init-from",
             field="init_from",
         )
-    return base
+    return base, config
 
 
 def starting_weights(base: PoetryLM, model_config: ModelConfig) -> dict:
