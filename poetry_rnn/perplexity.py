@@ -10,6 +10,9 @@ corpora, its primary source's (`<tang>`, as generation gives it); the body's own
 keywords — then the body, and is scored on every body token and the end marker. The negative
 log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
     char_ppl = exp(NLL / (chars + poems)),   bits_per_char = NLL / (chars + poems) / ln 2.
+`chars` counts the body's punctuation too (the model writes it), and `poems` the end markers. A character
+outside the model's vocabulary is scored as `<unk>`, which is easier to predict than the character itself
+would be: `oov` says how many there were, so that figures with many can be read with care.
 """
 
 from __future__ import annotations
