@@ -649,9 +649,12 @@ JING_YE_SI = "床前明月光，疑是地上霜。舉頭望明月，低頭思故
 @pytest.mark.parametrize("scheme", ["pingshui", "xinyun"])
 def test_jing_ye_si_breaks_adhesion_and_opposition(scheme):
     analysis = analyze(JING_YE_SI, scheme=scheme)
-    # 是 仄 then 頭 平: line 3 does not stick to line 2; 頭/頭 in lines 3–4 do not oppose.
+    # 是 仄 then 頭 平: line 3 does not stick to line 2; 頭/頭 in lines 3–4 do not oppose. Line 3's 頭 is the
+    # one against the pattern (line 4's fits its 平起 line), so both faults name it.
     assert [(f.line, f.index) for f in analysis.faults_named("失粘")] == [(2, 1)]
-    assert [(f.line, f.index) for f in analysis.faults_named("失对")] == [(3, 1)]
+    assert [(f.line, f.index) for f in analysis.faults_named("失对")] == [(2, 1)]
+    assert "与下句第2字「頭」同声" in analysis.faults_named("失对")[0].message
+    assert analysis.lines[3].chars[1].fits and not analysis.lines[2].chars[1].fits
     assert analysis.faults_named("不协平仄")  # 上 where 仄起平收 wants 平, as before
     nearest = [n for n in analysis.notes if "nearest pattern" in n]
     assert len(nearest) == 1 and analysis.pattern in nearest[0] and "第3句失粘" in nearest[0]
@@ -686,9 +689,9 @@ def test_a_rare_rhyme_book_reading_excuses_nothing():
         "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是，烟波江上使人愁。"
     )
     faults = {(f.name, f.line): f for f in analysis.faults}
-    assert "「空」另有仄读" in faults[("三平尾", 3)].message
+    assert "「空」此处按常读作平声" in faults[("三平尾", 3)].message
     bu = [f for f in analysis.faults if f.line == 2 and analysis.lines[2].text[f.index] == "不"]
-    assert bu and "「不」另有平读" in bu[0].message
+    assert bu and "「不」此处按常读作仄声" in bu[0].message
     assert {(r["line"], r["char"]) for r in analysis.readings} >= {(3, "空"), (2, "不")}
 
 
@@ -830,3 +833,107 @@ def test_a_first_line_ending_in_a_polyphone_that_rhymes_is_taken_as_rhyming():
     assert 0 in {i for i, line in enumerate(analysis.lines) if line.rhymes}
     analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
     assert analysis.pattern == "仄起首句不入韵"
+
+
+# ---------------------------------------------------------------------------------------------------
+# A poetry teacher's audit
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("poem", "wrong", "right"),
+    [
+        # 登鹳雀楼 with 白日 → 白山: 山 (平) is against line 1's 仄起; 河 is as line 2 wants it
+        ("白山依山尽，黄河入海流。欲穷千里目，更上一层楼。", "山", "河"),
+        # 清明 with 清明 → 清夜: 夜 (仄) is against line 1's 平起; 上 is as line 2 wants it
+        ("清夜时节雨纷纷，路上行人欲断魂，借问酒家何处有，牧童遥指杏花村", "夜", "上"),
+    ],
+)
+def test_a_broken_opposition_names_the_character_against_the_pattern(poem, wrong, right):
+    analysis = analyze(poem)
+    [fault] = analysis.faults_named("失对")
+    assert (fault.line, fault.index) == (0, 1)
+    assert not analysis.lines[0].chars[1].fits and analysis.lines[1].chars[1].fits
+    assert f"第1句第2字「{wrong}」与下句第2字「{right}」同声" in fault.message
+    assert "line 1, 2nd character: same tone as in the next line, line 2" in fault.message
+    assert [n for n in analysis.notes if f"第1句失对「{wrong}」" in n and f"line 1 失对 at {wrong}" in n]
+
+
+def test_a_rescuing_line_with_a_fault_of_its_own_rescues_nothing():
+    # 黄河东山流 has 平 at character 3 but ends 东山流, three level tones: 海 in line 1 stays a fault
+    analysis = analyze("白日依海尽，黄河东山流。欲穷千里目，更上一层楼。")
+    assert fault_sites(analysis) == [("不协平仄", 0, 3), ("三平尾", 1, 2)]
+    assert not analysis.licences
+    # 李商隐《登乐游原》: 意不适 rescued by 登 of a sound line, 合律
+    rescued = analyze("向晚意不适，驱车登古原。夕阳无限好，只是近黄昏。")
+    assert rescued.ok and [licence["kind"] for licence in rescued.licences] == ["拗救"]
+
+
+@pytest.mark.parametrize(
+    ("poem", "first_rhymes"),
+    [
+        ("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", True),  # 孟浩然《春晓》: 晓 鸟 少
+        ("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。", True),  # 柳宗元《江雪》: 绝 灭 雪
+        ("空山不见人，但闻人语响。返景入深林，复照青苔上。", False),  # 王维《鹿柴》: 响 上
+    ],
+)
+def test_an_oblique_rhyme_poems_pattern_agrees_with_its_rhyme_lines(poem, first_rhymes):
+    analysis = analyze(poem)
+    assert analysis.lines[0].rhymes is first_rhymes
+    assert analysis.pattern.endswith("首句入韵（仄韵）" if first_rhymes else "首句不入韵（仄韵）")
+    assert analysis.format().splitlines()[0].endswith(analysis.pattern)
+
+
+def test_a_report_with_only_parallel_faults_does_not_say_no_faults():
+    # 杜甫《春夜喜雨》: tones and rhyme are regular; the table does not read 随风潜入夜/润物细无声 as parallel
+    analysis = analyze(
+        "好雨知时节，当春乃发生。随风潜入夜，润物细无声。野径云俱黑，江船火独明。晓看红湿处，花重锦官城。"
+    )
+    assert analysis.ok and len(analysis.parallel_faults) == 1  # `ok` keeps its meaning: 合律
+    report = analysis.format()
+    assert "no faults found" not in report and "合律：未见问题" not in report
+    assert (
+        "格律（平仄、押韵）未见问题；另有对仗问题 1 处 — no faults of tone or rhyme; 1 对仗 fault below:"
+        in report
+    )
+    assert "合律：未见问题 — no faults found." in analyze(DENG_GUANQUE_LOU).format()
+
+
+def test_a_rare_reading_note_says_which_reading_is_used_and_why():
+    # 崔颢《黄鹤楼》: 空悠悠 is three level tones, 空 being read in its usual 平
+    analysis = analyze(
+        "昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
+        "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是，烟波江上使人愁。"
+    )
+    [fault] = [f for f in analysis.faults if f.name == "三平尾"]
+    assert "「空」此处按常读作平声：韵书虽另收仄声一读，唐人律诗几乎不用" in fault.message
+    assert "空 is read in its usual level tone" in fault.message and "不计" not in fault.message
+
+
+def test_the_oblique_group_of_xiao_is_named_as_usual():
+    analysis = analyze("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。")
+    assert analysis.rhyme_group_labels == ["上声十七筱"]
+    assert "上声十七筱" in analysis.format() and "筿" not in analysis.format()
+    assert get_scheme("pingshui").group_label("上聲十七篠") == "上聲十七篠"  # the traditional name as it was
+
+
+@pytest.mark.parametrize(
+    "couplet", ["白日依山尽黄河入海流", "无边落木萧萧下不尽长江滚滚来", "白日依山尽 黄河入海流"]
+)
+def test_an_unpunctuated_couplet_is_cut_into_its_two_lines(couplet):
+    analysis = analyze(couplet)
+    half = len(couplet.replace(" ", "")) // 2
+    assert [line.text for line in analysis.lines] == [couplet[:half], couplet.replace(" ", "")[half:]]
+    assert not analysis.faults_named("字数")
+
+
+def test_a_single_poem_refused_with_json_prints_a_json_error(capsys, monkeypatch):
+    assert cli_main(["check", "abc", "--json"]) == 2
+    single = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"abc\n"), encoding="utf-8"))
+    assert cli_main(["check", "--batch", "-", "--json"]) == 2
+    batch = json.loads(capsys.readouterr().out)
+    assert set(single) == set(batch) == {"line", "error", "input"}  # the batch's shape
+    assert single["input"] == batch["input"] == "abc" and single["line"] == 1
+    assert "no Chinese characters" in single["error"]
+    assert cli_main(["check", "abc"]) == 2  # the text form is unchanged: the error on stderr
+    caught = capsys.readouterr()
+    assert not caught.out and "no Chinese characters" in caught.err

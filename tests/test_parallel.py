@@ -122,6 +122,36 @@ def test_segmentation_of_five_character_lines():
     assert segments("國破山河在", "城春草木深", load_table()) == [(0, 2), (2, 4), (4, 5)]
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "words"),
+    [
+        (
+            "开轩面场圃",
+            "把酒话桑麻",
+            [("开轩", "把酒"), ("面", "话"), ("场圃", "桑麻")],
+        ),  # 孟浩然《过故人庄》
+        ("随风潜入夜", "润物细无声", [("随风", "润物"), ("潜", "细"), ("入夜", "无声")]),  # 杜甫《春夜喜雨》
+        ("竹喧归浣女", "莲动下渔舟", [("竹喧", "莲动"), ("归", "下"), ("浣女", "渔舟")]),  # 王维《山居秋暝》
+        (
+            "两个黄鹂鸣翠柳",
+            "一行白鹭上青天",
+            [("两个", "一行"), ("黄鹂", "白鹭"), ("鸣", "上"), ("翠柳", "青天")],
+        ),
+    ],
+)
+def test_a_couplet_read_two_one_two_faces_word_by_word(first, second, words):
+    # Each couplet's single character is its verb, in both lines, though the table's main class of 面 细 下
+    # 上 is not a verb; the verdict, a mean over the facing characters, is the same under either cut.
+    verdict = judge_couplet(first, second)
+    assert [(p.left, p.right) for p in verdict.pairs] == words
+    assert verdict.score == pytest.approx(couplet_scores(first, second)[0])
+
+
+def test_a_numeral_opens_a_word_rather_than_standing_alone():
+    # 杜甫 窗含西嶺|千秋|雪: 千秋 is one word, not 千 facing 萬 as a verb would
+    assert segments("窗含西嶺千秋雪", "門泊東吳萬里船", load_table())[-2:] == [(4, 6), (6, 7)]
+
+
 def test_reduplication_must_face_reduplication():
     doubled = judge_couplet("無邊落木蕭蕭下", "不盡長江滾滾來")
     broken = judge_couplet("無邊落木蕭蕭下", "不盡長江東流來")

@@ -14,6 +14,7 @@ from poetry_rnn.app.text import (
     SCHEME_NAMES,
 )
 from poetry_rnn.format import line_end_mark
+from poetry_rnn.prosody.analysis import languages
 
 
 def _esc(text) -> str:
@@ -175,9 +176,7 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
 
 def _one_language(message: str, lang: str) -> str:
     """One language of a checker message, which the checker writes 'Chinese (English)'."""
-    chinese, english = message, message
-    if message.endswith(")") and " (" in message:
-        chinese, english = message[:-1].split(" (", 1)
+    chinese, english = languages(message)
     return chinese if lang == "zh" else english
 
 

@@ -3,6 +3,7 @@ readable report (the `check` command's text output)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from poetry_rnn.prosody.parallel import CoupletVerdict
@@ -25,6 +26,31 @@ SINGLE_LINE_NOTE = (
     "只有一句，按单句判，不定全诗格式 (a single line: judged against the line types, no poem pattern)"
 )
 PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
+
+
+def languages(message: str) -> tuple[str, str]:
+    """(Chinese, English) of a checker text, which is written 'Chinese (English)'; a text with no English
+    part (「长」读cháng (平), 「看」读平) is the same in both."""
+    if message.endswith(")"):
+        depth = 0
+        for at in range(len(message) - 1, 0, -1):  # the "(" that the last ")" closes
+            depth += {")": 1, "(": -1}.get(message[at], 0)
+            if depth == 0:
+                chinese, english = message[: at - 1], message[at + 1 : -1]
+                if message[at - 1] == " " and re.search("[A-Za-z]", english):
+                    return chinese, english
+                break
+    return message, message
+
+
+def with_note(message: str, note: str) -> str:
+    """A 'Chinese (English)' message with a bracketed note after each language's text, so that either
+    language reads whole on its own."""
+    chinese, english = languages(message)
+    note_chinese, note_english = languages(note)
+    if chinese == english:
+        return f"{message} [{note_chinese}]"
+    return f"{chinese} [{note_chinese}] ({english} [{note_english}])"
 
 
 def counted(count: int, noun: str) -> str:
@@ -183,21 +209,27 @@ def format_analysis(analysis: Analysis) -> str:
         out.append(f"韵部 rhyme group: {groups}")
     out.append("")
     unjudged = sum(1 for line in analysis.lines for c in line.chars if not c.tones)
-    parallel = f"；另有对仗问题 {len(analysis.parallel_faults)} 处，见下 (+{len(analysis.parallel_faults)} 对仗 below)"
-    if analysis.ok and unjudged:
-        out.append(
-            f"合律：所判之字未见问题，{unjudged} 字未收未判 — no faults among the characters judged; "
-            f"{unjudged} not in the table, not judged."
+    parallel = len(analysis.parallel_faults)
+    if analysis.ok:
+        # 合律 (`ok`) speaks of tones and rhyme only: with 对仗 faults to come it must not read "no faults"
+        chinese, english = (
+            ("格律（平仄、押韵）", "no faults of tone or rhyme") if parallel else ("合律：", "no faults")
         )
-    elif analysis.ok:
-        out.append("合律：未见问题 — no faults found.")
+        if unjudged:
+            chinese += f"所判之字未见问题，{unjudged} 字未收未判"
+            english += f" among the characters judged; {unjudged} not in the table, not judged"
+        else:
+            chinese += "未见问题"
+            english += "" if parallel else " found"
+        if parallel:
+            chinese += f"；另有对仗问题 {parallel} 处"
+            english += f"; {counted(parallel, '对仗 fault')} below"
+        out.append(f"{chinese} — {english}{':' if parallel else '.'}")
     else:
-        extra = parallel if analysis.parallel_faults else ""
+        extra = f"；另有对仗问题 {parallel} 处，见下 (+{parallel} 对仗 below)" if parallel else ""
         out.append(f"问题 faults ({len(analysis.faults)}){extra}:")
         for fault in analysis.faults:
             out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
-    if analysis.ok and analysis.parallel_faults:
-        out.append(parallel[1:].replace("，见下", "") + ":")
     if analysis.couplets:
         out.append("对仗 parallelism:")
         for couplet in analysis.couplets:

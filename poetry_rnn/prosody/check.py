@@ -23,6 +23,8 @@ from poetry_rnn.prosody.analysis import (
     Fault,
     LineAnalysis,
     counted,
+    languages,
+    with_note,
 )
 from poetry_rnn.prosody.heard import tone_breaks
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
@@ -170,8 +172,9 @@ class _Analyzer:
             }
         )
         if unknown:
+            shown = " ".join(unknown)
             self.notes.append(
-                f"{self.scheme.chinese_name}未收 (no reading in {self.scheme.name}, not judged): {' '.join(unknown)}"
+                f"{self.scheme.chinese_name}未收，不判：{shown} (no reading in {self.scheme.name}, not judged: {shown})"
             )
         rescuable = self._rescuable_alone(starts, first_line_rhymes, faults)
         if rescuable:
@@ -186,6 +189,8 @@ class _Analyzer:
         # a pattern is the whole poem's: a single line has a line type only
         judged = self.has_templates and self.valid[0] and len(self.lines) > 1
         pattern = pattern_name(starts[0], first_line_rhymes) if judged else None
+        if judged and oblique is not None:  # its first line rhymes as the line marks say: in that group
+            pattern = pattern_name(starts[0], 0 in rhyme_lines) + "（仄韵）"
         nearest = self._nearest_note(pattern, faults)
         if nearest:
             self.notes.append(nearest)
@@ -235,7 +240,7 @@ class _Analyzer:
                 note = self.scheme.reading_note(self.lines[fault.line], fault.index)
                 if note:
                     found[(fault.line, fault.index)] = note
-                    fault.message += f" [{note}]"
+                    fault.message = with_note(fault.message, note)
         for fault in faults:  # 平水韵: a fault the rhyme book's rare reading (不 平, 空 仄) would excuse
             if fault.line is None or fault.index is None or fault.name == "重韵":
                 continue
@@ -245,8 +250,8 @@ class _Analyzer:
                 note = self.scheme.rare_reading_note(text[position])
                 if note and (fault.line, position) not in found:
                     found[(fault.line, position)] = note
-                    if f"[{note}]" not in fault.message:  # 雲沈沈: one note for both 沈
-                        fault.message += f" [{note}]"
+                    if f"[{languages(note)[0]}]" not in fault.message:  # 雲沈沈: one note for both 沈
+                        fault.message = with_note(fault.message, note)
         return [
             {"line": line, "index": position, "char": self.lines[line][position], "note": note}
             for (line, position), note in sorted(found.items())
@@ -259,12 +264,18 @@ class _Analyzer:
         broken = [f for f in faults if f.line is not None and f.name not in ("字数", "句数")]
         if not broken:
             return None
-        places = "、".join(
-            f"第{f.line + 1}句{f.name}"
-            + (f"「{self.lines[f.line][f.index]}」" if f.index is not None else "")
-            for f in broken
+
+        def char(fault: Fault, chinese: bool) -> str:
+            if fault.index is None:
+                return ""
+            found = self.lines[fault.line][fault.index]
+            return f"「{found}」" if chinese else f" at {found}"
+
+        places = "、".join(f"第{f.line + 1}句{f.name}{char(f, True)}" for f in broken)
+        english = ", ".join(f"line {f.line + 1} {f.name}{char(f, False)}" for f in broken)
+        return (
+            f"最近的格式：{pattern}；不合处：{places} (nearest pattern: {pattern}; what breaks it: {english})"
         )
-        return f"最近的格式 nearest pattern: {pattern}；不合处 what breaks it: {places}"
 
     def _couplets(self) -> list[CoupletVerdict]:
         if len(self.lines) < 2 or not all(len(line) in (5, 7) for line in self.lines):
@@ -383,15 +394,12 @@ class _Analyzer:
             for fault in line_costs[index][starts[index]]
             if not (fault.index == 1 and fault.name == "不协平仄" and index in linked)
         ]
-        link_faults = [self._link_fault(i) for i in links]
-        # One line whose 2nd character goes against the pattern breaks the links on both its sides; the
-        # second fault says where it comes from (恨别 read bié: 失对 with 感时, and 烽火 then cannot stick).
-        for fault, i in zip(link_faults, links, strict=True):
-            if i - 1 in links and heard[i - 1] != starts[i - 1] and heard[i] == starts[i]:
-                fault.message += (
-                    f"；由上句「{self.lines[i - 1][1]}」不合格式所致 (follows from line {i}'s 2nd character)"
-                )
-        faults += link_faults + rhyme_faults
+        # A broken link is put on the character that goes against the pattern: the later line's, unless
+        # it fits and the earlier one does not (白山依山尽: 山, not 河; 恨别 read bié breaks both its links).
+        faults += [
+            self._link_fault(i, heard[i - 1] != starts[i - 1] and heard[i] == starts[i]) for i in links
+        ]
+        faults += rhyme_faults
         return (len(faults), len(links)), first_line_rhymes, starts, faults, rhyme
 
     def _heard_start(self, index: int, chosen: bool) -> bool:
@@ -410,24 +418,26 @@ class _Analyzer:
             return False
         return (starts == previous_starts) if index % 2 == 1 else (starts != previous_starts)
 
-    def _link_fault(self, index: int) -> Fault:
-        """The fault of a broken link into line `index` (see _breaks_link), built only for the path chosen."""
-        second = self.lines[index][1]
-        previous_second = self.lines[index - 1][1]
+    def _link_fault(self, index: int, earlier_breaks: bool) -> Fault:
+        """The fault of a broken link into line `index` (see _breaks_link), built only for the path chosen,
+        named at line `index` or, where `earlier_breaks`, at the line before it."""
+        at, other = (index - 1, index) if earlier_breaks else (index, index - 1)
+        zh_side, en_side = ("下句", "the next line") if earlier_breaks else ("上句", "the line before")
+        head = f"第{at + 1}句第2字「{self.lines[at][1]}」与{zh_side}第2字「{self.lines[other][1]}」"
         if index % 2 == 1:
             return Fault(
                 "失对",
-                index,
+                at,
                 1,
-                f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」同声，出句对句应平仄相对 "
-                f"(line {index + 1}, 2nd character: same tone as in line {index})",
+                f"{head}同声，出句对句应平仄相对 "
+                f"(line {at + 1}, 2nd character: same tone as in {en_side}, line {other + 1}; "
+                "the two lines of a couplet should oppose)",
             )
         return Fault(
             "失粘",
-            index,
+            at,
             1,
-            f"第{index + 1}句第2字「{second}」与上句第2字「{previous_second}」平仄不同，应相粘 "
-            f"(line {index + 1}, 2nd character: should match line {index})",
+            f"{head}平仄不同，应相粘 (line {at + 1}, 2nd character: should match {en_side}, line {other + 1})",
         )
 
     def _line_faults(self, index: int, template: str) -> list[Fault]:
@@ -449,7 +459,7 @@ class _Analyzer:
             if not self._tone_faults(index, form, STRICT):
                 self._licences[(index, template)] = _Licence(name, form, ())
                 return []
-        if self._rescued(index) and _rescuable(template, faults):
+        if self._rescued(index, template) and _rescuable(template, faults):
             excused = tuple(f.index for f in faults if f.index is not None)
             self._licences[(index, template)] = _Licence("拗救", template, excused)
             return []
@@ -469,12 +479,17 @@ class _Analyzer:
             f"{rescue} would rescue this, 对句相救)"
         )
 
-    def _rescued(self, index: int) -> bool:
-        """Whether line `index` opens a couplet whose second line takes 平 at rescue_position."""
+    def _rescued(self, index: int, template: str) -> bool:
+        """Whether line `index` (of `template`) opens a couplet whose second line takes 平 at rescue_position
+        and is itself 合律 as the line that answers it: a rescuing line with its own fault (黄河东山流, 三平尾)
+        rescues nothing."""
         following = index + 1
         if index % 2 or following >= len(self.lines) or not self.valid[following]:
             return False
-        return PING in self.tones[following][rescue_position(self.chars_per_line)]
+        if PING not in self.tones[following][rescue_position(self.chars_per_line)]:
+            return False
+        answer = LINE_TEMPLATES[self.chars_per_line][line_type_name(template[1] != PING_MARK, True)]
+        return not self._line_faults(following, answer)
 
     def _tone_faults(self, index: int, template: str, strictness: str) -> list[Fault]:
         line = self.lines[index]

@@ -6,7 +6,8 @@
 In batch mode each input line is one poem (or one couplet), its lines separated by punctuation or
 spaces; each output line is the analysis of the input line of the same number (`"line"`, 1-based), or an
 error object `{"line": n, "error": "…", "input": "…"}` for an unusable one (a single line, lines of unequal
-length or not of 5 or 7 characters, emoji or Latin, too long): the batch goes on.
+length or not of 5 or 7 characters, emoji or Latin, too long): the batch goes on. A single poem checked with
+--json that cannot be checked prints such an object too (line 1), with exit status 2.
 """
 
 from __future__ import annotations
@@ -65,12 +66,21 @@ def run(args: argparse.Namespace) -> int:
         if args.text is not None:
             raise UserError("give either a poem or --batch FILE, not both", field="text")
         return run_batch(args.batch, args.scheme, args.strictness, args.json)
-    if args.text is None:
-        raise UserError('give a poem to check (or "-" to read it from stdin, or --batch FILE)', field="text")
-    text = sys.stdin.read(MAX_INPUT_CHARS + 1) if args.text == "-" else args.text
-    if args.text == "-" and len(text) > MAX_INPUT_CHARS:  # read no further: its length is not known
-        raise UserError.of("check_stdin_too_long", "text", read=MAX_INPUT_CHARS, most=MAX_POEM_CHARS)
-    analysis = analyze(text, scheme=args.scheme, strictness=args.strictness)
+    text = sys.stdin.read(MAX_INPUT_CHARS + 1) if args.text == "-" else args.text or ""
+    try:
+        if args.text is None:
+            raise UserError(
+                'give a poem to check (or "-" to read it from stdin, or --batch FILE)', field="text"
+            )
+        if args.text == "-" and len(text) > MAX_INPUT_CHARS:  # read no further: its length is not known
+            raise UserError.of("check_stdin_too_long", "text", read=MAX_INPUT_CHARS, most=MAX_POEM_CHARS)
+        analysis = analyze(text, scheme=args.scheme, strictness=args.strictness)
+    except UserError as error:
+        if not args.json:
+            raise
+        # whoever reads JSON gets JSON, an error object as a batch line's (the exit status says 2 as ever)
+        print(json.dumps({"line": 1, "error": str(error), "input": _shown(text)}, ensure_ascii=False))
+        return 2
     if args.json:
         print(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
     else:

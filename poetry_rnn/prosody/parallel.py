@@ -5,7 +5,7 @@
     score_second_lines(first, candidates)              → one score per candidate second line
 
 The two lines are aligned by position and read by their segmentation (five characters: 2+2+1 or 2+1+2;
-seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut). Each facing pair of characters is judged
+seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut), one cut for both lines (`segments`). Each facing pair of characters is judged
 by what a character is: its classes (天文 地理 时令 植物 动物 器物 宫室 人伦 形体 名物, 数目 颜色 方位,
 代词 副词 介连, 动作 形状), learned from the Tang corpus's own parallel couplets and 聲律啓蒙 by
 `scripts/build_parallel_data.py` into `data/parallel.json`, and whether the pair itself is attested as
@@ -141,6 +141,10 @@ class ParallelTable:
     def main_class(self, char: str) -> str | None:
         return self._main_class.get(char)
 
+    def predicate_weight(self, char: str) -> float:
+        """How likely `char` is a predicate (a verb, adjective or function word): its classes' share."""
+        return sum(p for k, p in self.probabilities.get(char, ()) if CLASSES[k][0] in _PREDICATE_CLASSES)
+
     def pair_scores(self, a: str, b: str) -> tuple[float, float]:
         """(loose, strict) for two different characters facing each other; memoised per pair."""
         key = a + b if a < b else b + a
@@ -218,9 +222,16 @@ class ParallelTable:
 
 
 def segments(first: str, second: str, table: ParallelTable | None = None) -> list[tuple[int, int]]:
-    """The word units of a couplet: pairs of characters from the start, the last three read as 2+1 or
-    1+2 (落木|蕭蕭下 → 蕭蕭|下; 白日|依|山盡): 1+2 when the tail opens with a verb or function character
-    in both lines or its last two characters are doubled, else 2+1."""
+    """The word units of a couplet, one cut for both lines: pairs of characters from the start, the last
+    three read as 2+1 (國破|山河|在, 落木|蕭蕭|下) or 1+2 (開軒|面|場圃, 隨風|潛|入夜, 竹喧|歸|浣女).
+
+    Both cuts are weighed, and the one kept is the one whose single character is the predicate facing the
+    other line's predicate, where a reader finds it: a doubling is a word (蕭蕭|下 but 淒淒|去); a numeral or
+    colour opens a two-character word (千秋|雪, 黃牛|峽); else 1+2 when in both lines the tail's first
+    character is likelier a predicate (a verb, adjective or function word, by the table's classes) than its
+    last one, or when both open with a verb or function word and the two lines together lean that way
+    (白日|依|山盡). The verdict itself does not depend on the cut: it is a mean over the facing characters,
+    which are the same under either; the cut names the words that face (and those that fail)."""
     n = len(first)
     if n < 3:
         return [(0, n)]
@@ -228,17 +239,25 @@ def segments(first: str, second: str, table: ParallelTable | None = None) -> lis
     tail = n - 3
     if n % 2 == 0:  # even lengths (聲律啓蒙 phrases) are pairs throughout
         return [(i, min(i + 2, n)) for i in range(0, n, 2)]
-    doubled_end = first[-1] == first[-2] and second[-1] == second[-2]
-    doubled_start = first[tail] == first[tail + 1] and second[tail] == second[tail + 1]
-    verbal = table is not None and all(
-        table.main_class(line[tail]) in _VERBAL_CLASSES for line in (first, second)
-    )
-    if doubled_end or (verbal and not doubled_start):
-        return [*head, (tail, tail + 1), (tail + 1, n)]
-    return [*head, (tail, tail + 2), (tail + 2, n)]
+    two_one = [*head, (tail, tail + 2), (tail + 2, n)]
+    one_two = [*head, (tail, tail + 1), (tail + 1, n)]
+    if first[-1] == first[-2] and second[-1] == second[-2]:
+        return one_two
+    if (first[tail] == first[tail + 1] and second[tail] == second[tail + 1]) or table is None:
+        return two_one
+    lines = (first, second)
+    if any(table.main_class(line[tail]) in _MODIFIER_CLASSES for line in lines):
+        return two_one
+    lead = [table.predicate_weight(line[tail]) - table.predicate_weight(line[-1]) for line in lines]
+    verbal = all(table.main_class(line[tail]) in _VERBAL_CLASSES for line in lines)
+    if all(x > 0 for x in lead) or (verbal and sum(lead) > 0):
+        return one_two
+    return two_one
 
 
 _VERBAL_CLASSES = frozenset({"动作", "副词", "介连"})
+_PREDICATE_CLASSES = frozenset({*_VERBAL_CLASSES, "形状"})
+_MODIFIER_CLASSES = frozenset({"数目", "颜色"})
 
 
 def _means(loose: list[float], strict: list[float], shared: str) -> tuple[float, float]:

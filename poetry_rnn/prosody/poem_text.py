@@ -21,7 +21,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
 
     Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Quotation marks (「」『』“”‘’) and spaces
     are removed, except that space-separated chunks of 5 or 7 characters count as lines. An unpunctuated
-    run of 20, 28, 40 or 56 characters is cut into 5- or 7-character lines.
+    run of 10, 14, 20, 28, 40 or 56 characters (a couplet, a 绝句, a 律诗) is cut into 5- or 7-character lines.
     """
     notes: list[str] = []
     dropped: Counter[str] = Counter()
@@ -61,7 +61,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     if len(lines) == 1:
         length = len(lines[0])
         for chars_per_line in (5, 7):
-            if length in (4 * chars_per_line, 8 * chars_per_line):
+            if length in (2 * chars_per_line, 4 * chars_per_line, 8 * chars_per_line):
                 only = lines[0]
                 lines = [only[i : i + chars_per_line] for i in range(0, length, chars_per_line)]
                 notes.append(
@@ -70,7 +70,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
                 break
     if dropped:
         shown = " ".join(sorted(dropped))
-        notes.append(f"已忽略非汉字字符 (ignored non-Chinese characters): {shown}")
+        notes.append(f"已忽略非汉字字符：{shown} (ignored non-Chinese characters: {shown})")
     return lines, notes
 
 

@@ -209,8 +209,13 @@ class RhymeScheme:
         rare -= self.tones(char)  # a simplified form may have the tone through another source
         if not rare:
             return None
-        tone = "平" if PING in rare else "仄"
-        return f"「{char}」另有{tone}读，唐人律诗罕用，不计 (a rare {tone} reading, not counted)"
+        rare_tone, usual_tone = ("平", "仄") if PING in rare else ("仄", "平")
+        usual_english = "level" if usual_tone == "平" else "oblique"
+        return (
+            f"「{char}」此处按常读作{usual_tone}声：韵书虽另收{rare_tone}声一读，唐人律诗几乎不用 "
+            f"({char} is read in its usual {usual_english} tone ({usual_tone}): the rhyme book also lists a "
+            f"{rare_tone} reading, but Tang regulated verse hardly ever uses it)"
+        )
 
     @property
     def reads_in_context(self) -> bool:
@@ -343,6 +348,9 @@ _SUPPLEMENT_FILE = "pingshui_supplement.json"
 RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
 RARE_READINGS_FILE = "pingshui_rare_readings.json"  # character → the tone class Tang verse hardly uses it in
 _COMMON_CHARS_FILE = "common_chars.txt"
+# Where OpenCC's simplified form of a group's name character is not the one the rhyme books' simplified
+# editions use: 上聲十七篠 is 上声十七筱 there (OpenCC gives the rare 筿).
+_USUAL_LABEL_CHARS = {"筿": "筱"}
 _SECTION_PREFIX = {
     "上平聲部": "上平",
     "下平聲部": "下平",
@@ -434,7 +442,8 @@ def _load_pingshui(verse_readings: bool = True) -> RhymeScheme:
                 readings[normalize_variants(char)].discard(
                     Reading(group, PING if group in level_groups else ZE)
                 )
-    simplified_labels = to_simplified("\n".join(all_groups)).split("\n")
+    simplified = "".join(_USUAL_LABEL_CHARS.get(c, c) for c in to_simplified("\n".join(all_groups)))
+    simplified_labels = simplified.split("\n")
     labels = dict(zip(all_groups, zip(all_groups, simplified_labels, strict=True), strict=True))
     for alias, target in supplement["aliases"].items():
         if normalize_variants(target) not in readings:
