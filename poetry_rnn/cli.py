@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         chinese = error.text("zh")
         if chinese != str(error):  # a refusal with a Chinese text: the option at fault, then the text
-            where = f"（--{error.field.replace('_', '-')}）" if error.field not in (None, "text") else ""
+            # the command's own spelling of the flag where it has one (generate: --rhyme for rhyme_scheme)
+            flag_of = getattr(module, "flag_of", lambda field: "--" + field.replace("_", "-"))
+            where = f"（{flag_of(error.field)}）" if error.field not in (None, "text") else ""
             print(f"错误{where}：{chinese}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

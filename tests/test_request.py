@@ -161,3 +161,16 @@ def test_a_refused_rhyme_group_lists_the_groups_in_the_requests_script(script, s
     assert caught.value.field == "rhyme_group"
     for text in (str(caught.value), caught.value.text("zh")):
         assert shown in text and not_shown not in text
+
+
+def test_a_refusal_on_the_command_line_names_a_flag_that_exists(capsys):
+    from poetry_rnn.cli import main as cli_main
+    from poetry_rnn.generation.command import flag_of
+
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    assert {flag_of(option.name) for option in option_fields()} <= flags
+    assert flag_of("rhyme_scheme") == "--rhyme" and flag_of("originality") == "--no-originality"
+    assert cli_main(["generate", "--rhyme", "foo"]) == 2
+    assert "错误（--rhyme）" in capsys.readouterr().err

@@ -15,28 +15,31 @@ from collections.abc import Sequence
 
 from poetry_rnn.format import line_end_mark
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
-from poetry_rnn.generation.request import GenerationRequest, option_fields
+from poetry_rnn.generation.request import GenerationRequest, option_fields, option_flag
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
 
-__all__ = ["configure_parser", "couplet_verdicts", "request_options", "run"]
+__all__ = ["configure_parser", "couplet_verdicts", "flag_of", "request_options", "run"]
 
 
-def _flag(option) -> str:
-    return option.metadata.get("flag") or "--" + option.name.replace("_", "-")
+def flag_of(field: str) -> str:
+    """The flag that sets a request field (the CLI names it in a refusal)."""
+    return option_flag(field)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     for option in option_fields():
         spec = option.metadata
         if spec.get("off_switch") or spec.get("on_switch"):
-            parser.add_argument(_flag(option), dest=option.name, action="store_true", help=spec["help"])
+            parser.add_argument(
+                flag_of(option.name), dest=option.name, action="store_true", help=spec["help"]
+            )
             continue
         parser.add_argument(
-            _flag(option),
+            flag_of(option.name),
             dest=option.name,
             type=spec.get("type"),
             choices=spec.get("choices"),
-            metavar=None if spec.get("choices") else _flag(option)[2:].upper().replace("-", "_"),
+            metavar=None if spec.get("choices") else flag_of(option.name)[2:].upper().replace("-", "_"),
             default=option.default,
             help=spec["help"],
         )

@@ -279,6 +279,15 @@ def option_fields() -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(GenerationRequest) if f.init)
 
 
+def option_flag(name: str) -> str:
+    """The command-line flag of option `name`: its own spelling (`--rhyme`, `--no-originality`) or
+    `--name-with-dashes`."""
+    for option in option_fields():
+        if option.name == name:
+            return option.metadata.get("flag") or "--" + name.replace("_", "-")
+    return "--" + name.replace("_", "-")
+
+
 # ---------------------------------------------------------------------------------------------- names
 def _named(value, aliases: dict[str, str], allowed: tuple[str, ...]) -> str | None:
     """The choice among `allowed` that `value` names (in any case, or by an alias), or None."""
