@@ -66,7 +66,11 @@ class Poem:
 
 
 def default_source() -> str:
-    """The Tang corpus in `../shared/data/tang` beside the repository: the default for training and tests."""
+    """The Tang corpus: $POETRY_RNN_CORPUS, else `../shared/data/tang` beside the repository. The default
+    for training, evaluation, the originality rule's corpus lines and the tests."""
+    override = os.environ.get("POETRY_RNN_CORPUS")
+    if override:
+        return override
     return str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tang")
 
 

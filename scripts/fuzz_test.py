@@ -41,7 +41,8 @@ if str(REPO_DIR) not in sys.path:
 
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.format import render_body  # noqa: E402
-from poetry_rnn.generation.request import find_rhyme_group, scheme_name  # noqa: E402
+from poetry_rnn.generation.request import find_rhyme_group, option_fields, scheme_name  # noqa: E402
+from poetry_rnn.generation.resolve import RHYME_FAULTS, SHAPE_FAULTS, TONE_FAULTS  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import get_form  # noqa: E402
 from poetry_rnn.prosody.rhyme import get_scheme  # noqa: E402
@@ -49,16 +50,10 @@ from poetry_rnn.script import normalize_variants, to_simplified, to_traditional 
 
 HANG_SECONDS = 60.0  # a hang guard, not a speed target: the slowest honest call takes a few seconds
 MAX_MESSAGE_CHARS = 2000  # an error message must not echo a 200k-character input back
-GENERATE_FIELDS = frozenset(
-    "form rhyme_scheme rhyme_group first_line_rhymes tone acrostic first_line title keywords theme n seed "
-    "temperature top_k top_p beam script originality avoid_overused one_season select_lines repeat_penalty max_repeat "
-    "time_limit candidates "
-    "model".split()
-)
+# the request's options and their defaults, as generate() takes them (a draw leaves most out)
+DEFAULTS = {option.name: option.default for option in option_fields()}
+GENERATE_FIELDS = frozenset({*DEFAULTS, "model"})
 CHECK_FIELDS = frozenset({"text", "scheme", "strictness"})
-SHAPE_FAULTS = frozenset({"字数", "句数"})
-RHYME_FAULTS = frozenset({"出韵", "重韵"})
-TONE_FAULTS = frozenset({"失粘", "失对", "孤平", "三平尾", "不协平仄"})
 FORM_NAMES = ["wujue", "qijue", "wulv", "qilv", "五绝", "七絕", "五言律诗", "七律", "QIJUE", " wulv "]
 SCHEME_NAMES = ["pingshui", "xinyun", "none", "平水韵", "中華新韻", "新韵", "无", "", "PingShui"]
 COMMON = "春江花月夜山水風雲日月星辰天地人心秋冬夏雨雪霜明清白青紅長短高低東西南北千萬一三五"
@@ -188,17 +183,17 @@ def _message_ok(error: UserError, fields: frozenset[str]) -> str | None:
 def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
     """What is wrong with `poems` (dicts as GeneratedPoem.to_dict() / the CLI's --json give them)."""
     problems: list[str] = []
-    form = get_form(options.get("form", "qijue"))
-    scheme = scheme_name(options.get("rhyme_scheme", "pingshui"))
-    tone = options.get("tone", "strict")
+    form = get_form(options.get("form", DEFAULTS["form"]))
+    scheme = scheme_name(options.get("rhyme_scheme", DEFAULTS["rhyme_scheme"]))
+    tone = options.get("tone", DEFAULTS["tone"])
     tone_scheme = scheme if scheme != "none" else "pingshui"
     strictness = tone if tone != "off" else "standard"
-    n = int(options.get("n", 1))
+    n = int(options.get("n", DEFAULTS["n"]))
     if not 1 <= len(poems) <= n:
         problems.append(f"{len(poems)} poems for n={n}")
     group = options.get("rhyme_group")
     expected_group = find_rhyme_group(get_scheme(scheme), group) if scheme != "none" and group else None
-    corpus_lines = generator.corpus_lines() if options.get("originality", True) else None
+    corpus_lines = generator.corpus_lines() if options.get("originality", DEFAULTS["originality"]) else None
     for poem in poems:
         lines, text = poem["lines"], poem["text"]
         where = f"poem {text!r}"
@@ -235,9 +230,9 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
             given_line = "".join(first_line.split()).strip("，。、；！？,.;!?")
             if not _same_characters(lines[0], given_line):
                 problems.append(f"{where}: first line is not {given_line!r}")
-        if options.get("script", "traditional") == "simplified" and to_simplified(text) != text:
+        if options.get("script", DEFAULTS["script"]) == "simplified" and to_simplified(text) != text:
             problems.append(f"{where}: not in simplified characters")
-        max_repeat = options.get("max_repeat", 2)
+        max_repeat = options.get("max_repeat", DEFAULTS["max_repeat"])
         if max_repeat is not None:
             # characters the user gave (heads, first line) may exceed the limit; the model may not add more
             given_positions = {(0, i) for i in range(len(lines[0]))} if first_line is not None else set()
@@ -252,7 +247,8 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
             seed = int(options["seed"])
             if poem.get("seed") not in {(seed + k) % 2**63 for k in range(n)}:
                 problems.append(f"{where}: seed {poem.get('seed')}, asked for {options['seed']} (n {n})")
-        if corpus_lines is not None and options.get("script", "traditional") == "traditional":
+        # (the corpus is traditional, and a simplified line's traditional original is ambiguous)
+        if corpus_lines is not None and options.get("script", DEFAULTS["script"]) == "traditional":
             copied = [line for line in lines[1 if first_line is not None else 0 :] if line in corpus_lines]
             if copied:
                 problems.append(f"{where}: lines copied from the corpus {copied}")

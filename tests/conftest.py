@@ -4,14 +4,19 @@ from pathlib import Path
 
 import pytest
 
+from poetry_rnn.corpus import default_source
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS_DIR = REPO.parent / "shared" / "data" / "tang"
+CORPUS_DIR = Path(default_source())  # ../shared/data/tang, or $POETRY_RNN_CORPUS (a checkout elsewhere)
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     if not (CORPUS_DIR / "poet.tang.0.json").exists():
-        pytest.skip(f"Tang corpus not found at {CORPUS_DIR} (it lies in ../shared beside the repo)")
+        pytest.skip(
+            f"Tang corpus not found at {CORPUS_DIR} (it lies in ../shared beside the repo; elsewhere, set "
+            "POETRY_RNN_CORPUS to its folder)"
+        )
     return CORPUS_DIR
 
 

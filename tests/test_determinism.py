@@ -18,7 +18,6 @@ import torch
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from poetry_rnn.generation.generator import PoetryGenerator  # noqa: E402
 from poetry_rnn.model import default_model_dir  # noqa: E402
 from poetry_rnn.training import TrainConfig, train  # noqa: E402
 
@@ -65,11 +64,6 @@ def _shipped_model_dir() -> Path:
     if not (directory / "model.safetensors").is_file():
         pytest.skip(f"no shipped model at {directory}")
     return directory
-
-
-@pytest.fixture(scope="module")
-def shipped() -> PoetryGenerator:
-    return PoetryGenerator.from_pretrained(_shipped_model_dir())  # the default precision, as the app uses
 
 
 @pytest.mark.parametrize("options", REQUESTS, ids=lambda o: f"{o['form']}-{o['seed']}")

@@ -7,12 +7,15 @@ So the search loop knows no rule, no rule's state and no special piece. Beam sea
 the same rules as a mask per candidate. No query changes a state: the search drops a dead candidate itself,
 as the plan says.
 
-Soft preferences (the plan's keyword) favour a few pieces with a bonus to their log-weight (StepPenalties
-carries them to the sampler; beam search adds them to its scores); they exclude nothing.
-
-Hard rules (form, tone, rhyme, acrostic) always hold. Soft ones (repetition, originality) yield only where a
-forcing rule dictates the piece (an acrostic head that repeats a character); elsewhere a candidate left with
-no piece is a dead end and is dropped.
+Rules come in three kinds (decoding/rules/base.py says how each answers):
+- hard rules always hold, as a mask of the pieces allowed (`mask`/`shared_mask`): form, tone, rhyme,
+  acrostic, the line as a Mandarin reader hears it (新韵) and the 对仗 of the couplets asked parallel;
+- soft rules block a few pieces per candidate (`blocked`) and yield only where a forcing rule dictates the
+  piece (an acrostic head that repeats a character): repetition and originality; elsewhere a candidate
+  left with no piece is a dead end and is dropped;
+- preferences exclude nothing: they add a bonus (or, negative, a penalty) to a few pieces' log-weights
+  (`favoured`; StepPenalties carries them to the sampler, beam search adds them to its scores): the plan's
+  keyword, the model's overused phrases, one season a poem and characters already used.
 """
 
 from __future__ import annotations

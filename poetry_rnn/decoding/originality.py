@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from poetry_rnn.corpus import default_source
 from poetry_rnn.files import default_cache_dir, write_atomic
 
 LINES_FILE = "corpus_lines.txt"
@@ -140,11 +141,8 @@ def write_corpus_lines(model_dir: str | os.PathLike, corpus) -> Path:
 
 
 def default_corpus_source() -> Path:
-    """$POETRY_RNN_CORPUS, else the Tang corpus beside the repository (../shared/data/tang)."""
-    override = os.environ.get("POETRY_RNN_CORPUS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "tang"
+    """The corpus whose lines a poem may not copy: the default Tang corpus (corpus.default_source)."""
+    return Path(default_source())
 
 
 def resolve_corpus_lines(

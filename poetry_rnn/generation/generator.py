@@ -34,22 +34,24 @@ from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, w
 from poetry_rnn.decoding.rules import (
     AcrosticRule,
     FormRule,
+    HeardLineRule,
     LineRepetition,
     OriginalityRule,
+    OverusedPhraseRule,
     ParallelRule,
     PatternChoice,
+    PlanRule,
     RepetitionRule,
+    ReuseRule,
     RhymeRule,
     Rule,
+    SeasonRule,
     ToneRule,
     remaining_patterns,
     rhyme_groups_left,
 )
-from poetry_rnn.decoding.rules.heard import HeardLineRule
-from poetry_rnn.decoding.rules.phrases import OverusedPhraseRule, read_table
-from poetry_rnn.decoding.rules.plan import PlanRule
-from poetry_rnn.decoding.rules.reuse import ReuseRule
-from poetry_rnn.decoding.rules.season import SeasonRule, seasons_named
+from poetry_rnn.decoding.rules.phrases import read_table
+from poetry_rnn.decoding.rules.season import seasons_named
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables

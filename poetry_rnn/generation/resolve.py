@@ -86,10 +86,13 @@ class ResolvedRequest:
 
     @property
     def stream_seed(self) -> int:
-        """The seed of the decoder's random stream: the request's seed mixed with what the poem must be
-        (form, rules, heads, given line, conditioning). Two requests that differ only in their rules would
-        otherwise draw the same characters and, where the looser poem happens to keep the stricter rules,
-        return the same poem. The sampling settings stay out: they change a poem, not its draws."""
+        """The seed of the decoder's random stream: the request's seed mixed with what shapes the poem
+        (form, tone and rhyme rules, heads, given line, parallel couplets, conditioning). Two requests that
+        differ only in these would otherwise draw the same characters and, where the looser poem happens to
+        keep the stricter rules, return the same poem. Left out: the sampling settings (they change a poem,
+        not its draws) and the switches that only forbid or disfavour a few characters (originality, one
+        season, max_repeat, the penalties), so that turning one on changes a poem only where it breaks
+        that rule."""
         asked = repr(
             (
                 self.form.name,
