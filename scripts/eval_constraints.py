@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 if k in request
             }
             print(
-                f"{request['form']} · {request['rhyme_scheme']} · {poem.pattern_name} · {poem.rhyme_group_label} "
+                f"{request['form']} · {request['rhyme_scheme']} · {poem.pattern} · {poem.rhyme_group_label} "
                 f"· seed {poem.seed}" + (f" · {extras}" if extras else "")
             )
             for i in range(0, len(poem.lines), 2):

@@ -173,7 +173,7 @@ def test_time_limit_stops_a_request_with_a_message(monkeypatch):
     poetry_app = handlers.PoetryApp(PoetryGenerator.from_pretrained())
     with pytest.raises(Exception) as caught:
         poetry_app.api_generate(form="qilv", n=8)
-    assert caught.value.message.startswith("时限 time limit:"), caught.value.message
+    assert caught.value.message.startswith("time_limit · 时限 time limit:"), caught.value.message
 
 
 # ------------------------------------------------------------------------------------------- /check
@@ -205,6 +205,14 @@ def test_check_names_the_faults_of_an_irregular_poem(client):
 
 
 # ------------------------------------------------------------------------------------------- bad input
+# the /generate parameter each refusal names first: a mode's text, or the option itself
+PARAMETER_OF = {
+    "藏头 acrostic": "text", "主题 theme": "text", "首句 first line": "text", "题目 title": "text",
+    "韵部 rhyme group": "rhyme_group", "体裁 form": "form", "模式 mode": "mode", "首数 number of poems": "n",
+    "温度 temperature": "temperature", "平仄 tone rules": "tone",
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [
@@ -234,7 +242,8 @@ def test_bad_generate_input_names_the_field(client, options, field):
     with pytest.raises(AppError) as caught:
         generate(client, **options)
     message = str(caught.value)
-    assert message.startswith(field + ":"), message
+    # the endpoint's parameter first (a program can tell which), then its name in both languages
+    assert message.startswith(f"{PARAMETER_OF[field]} · {field}:"), message
     assert "Traceback" not in message
     assert len(message) < 600
 
@@ -251,7 +260,8 @@ def test_bad_generate_input_names_the_field(client, options, field):
 def test_bad_check_input_names_the_field(client, options, field):
     with pytest.raises(AppError) as caught:
         client.predict(api_name="/check", **options)
-    assert str(caught.value).startswith(field + ":"), str(caught.value)
+    parameter = {"输入 text": "text", "韵书 rhyme scheme": "scheme"}[field]
+    assert str(caught.value).startswith(f"{parameter} · {field}:"), str(caught.value)
 
 
 def test_unexpected_errors_show_a_generic_message_and_are_logged(caplog):

@@ -65,13 +65,13 @@ def test_strict_poems_have_no_faults(generator, corpus_lines, form, scheme):
         counts = assert_poem_keeps(poem, form, scheme)
         assert max(counts.values()) <= 2
         assert not any(line in corpus_lines for line in poem.lines)
-        assert poem.pattern_name == poem.analysis.pattern
+        assert poem.pattern == poem.analysis.pattern
     assert sorted(poem.seed for poem in poems) == list(range(7, 13))  # one search a poem (line selection)
 
 
 def test_the_model_chooses_patterns_and_rhyme_groups(generator):
     poems = generator.generate(form="wujue", n=24, seed=3)
-    assert len({p.pattern_name for p in poems}) >= 2
+    assert len({p.pattern for p in poems}) >= 2
     assert len({p.rhyme_group for p in poems}) >= 3
 
 
@@ -138,7 +138,7 @@ def test_first_line_is_kept_and_the_rest_follows_its_pattern(generator):
     for poem in poems:
         assert poem.lines[0] == first
         assert_poem_keeps(poem, "wujue")
-        assert poem.pattern_name == "仄起首句不入韻"  # in the poem's script
+        assert poem.pattern == "仄起首句不入韻"  # in the poem's script
     # Simplified input is converted to the model's characters.
     poems = generator.generate(form="wujue", first_line="白日依山尽", n=1, seed=5, script="traditional")
     assert poems[0].lines[0] == first
@@ -172,7 +172,7 @@ def test_first_line_that_rhymes_fixes_the_rhyme_group(generator):
     for poem in poems:
         assert_poem_keeps(poem, "qijue")
         assert poem.rhyme_group == "上平十五刪"
-        assert poem.pattern_name == "平起首句入韵"
+        assert poem.pattern == "平起首句入韵"
 
 
 def test_named_rhyme_group_and_first_line_rhymes_flag(generator):
@@ -479,14 +479,14 @@ def test_rhyme_groups_listing(generator):
 def test_a_results_labels_and_title_are_in_the_poems_script(generator, script, title, rhyme_mark):
     poem = generator.generate(form="qijue", title="春江送别", n=1, seed=3, script=script)[0]
     other = {"韵": "韻", "韻": "韵"}[rhyme_mark]
-    assert rhyme_mark in poem.pattern_name and other not in poem.pattern_name  # 平起首句入韻 when traditional
-    assert poem.to_dict()["pattern"] == poem.pattern_name
+    assert rhyme_mark in poem.pattern and other not in poem.pattern  # 平起首句入韻 when traditional
+    assert poem.to_dict()["pattern"] == poem.pattern
     assert poem.title == title and poem.to_dict()["title"] == title
     plain = poem.plain_text().splitlines()
     assert plain == [f"《{title}》", poem.text[: len(poem.text) // 2], poem.text[len(poem.text) // 2 :]]
     assert str(poem).startswith(poem.plain_text())
     summary = str(poem).splitlines()[-1]
-    assert poem.pattern_name in summary and poem.rhyme_group_label in summary
+    assert poem.pattern in summary and poem.rhyme_group_label in summary
     assert other not in summary
 
 
@@ -497,7 +497,7 @@ def test_a_poem_prints_as_its_lines_and_a_summary_and_reprs_short(generator):
         poem.lines[0] + "，" + poem.lines[1] + "。",
         poem.lines[2] + "，" + poem.lines[3] + "。",
     ]
-    assert shown[2] == f"七绝 · {poem.pattern_name} · {poem.rhyme_group_label} · 合律 ok" and len(shown) == 3
+    assert shown[2] == f"七绝 · {poem.pattern} · {poem.rhyme_group_label} · 合律 ok" and len(shown) == 3
     assert repr(poem) == f"GeneratedPoem(form='qijue', lines={poem.lines!r}, score={poem.score:.3f}, ok=True)"
     assert len(repr(poem)) < 200
     off = generator.generate(form="wujue", n=1, seed=3, tone="off", rhyme_scheme="none")[0]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import statistics
 
+import pytest
+
 from poetry_rnn.decoding.search import _line_survivors
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.generation import PoetryGenerator
 from poetry_rnn.generation.command import configure_parser, request_options
-from poetry_rnn.generation.generator import line_selection_families
-from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest
+from poetry_rnn.generation.generator import poem_requests
+from poetry_rnn.generation.request import GenerationRequest
 
 
 def _state(logprob: float, steps: int = 10, dead: bool = False) -> DecodingState:
@@ -76,12 +78,21 @@ def test_several_poems_are_decoded_one_by_one_each_as_its_own_one_poem_request(s
 
 
 def test_families_share_out_the_candidates():
-    families = line_selection_families(GenerationRequest(n=4, seed=7, candidates=12))
+    families = poem_requests(GenerationRequest(n=4, seed=7, candidates=12))
     assert [(f.n, f.seed, f.candidates) for f in families] == [(1, s, 3) for s in (7, 8, 9, 10)]
-    drawn = line_selection_families(GenerationRequest(n=2))
-    assert drawn[1].seed == drawn[0].seed + 1 and drawn[0].candidates == DEFAULT_CANDIDATES
-    for one_search in ({"n": 1}, {"n": 3, "select_lines": False}, {"n": 3, "beam": 4}):
-        assert line_selection_families(GenerationRequest(**one_search)) is None
+    drawn = poem_requests(GenerationRequest(n=2))
+    assert drawn[1].seed == drawn[0].seed + 1 and drawn[0].candidates is None  # a one-poem request's
+    assert poem_requests(GenerationRequest(n=1)) is None
+    for several in ({"n": 3, "select_lines": False}, {"n": 3, "beam": 4}):
+        assert [f.seed for f in poem_requests(GenerationRequest(**several, seed=5))] == [5, 6, 7]
+
+
+@pytest.mark.parametrize("options", [{"select_lines": False}, {"beam": 4}], ids=["no line selection", "beam"])
+def test_each_poems_seed_writes_it_again_alone(shipped, options):
+    poems = shipped.generate(form="wujue", n=3, seed=1, **options)
+    assert sorted(p.seed for p in poems) == [1, 2, 3]
+    for poem in poems:
+        assert shipped.generate(form="wujue", n=1, seed=poem.seed, **options)[0].text == poem.text
 
 
 def test_the_app_switches_it_off_and_says_so_in_both_languages():

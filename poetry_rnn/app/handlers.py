@@ -80,10 +80,24 @@ def log_refusal(where: str, error: UserError) -> None:
     log.info("%s refused (%s): %s", where, error.field or "-", str(error).replace("\n", " ")[:300])
 
 
+# The endpoint parameter a request field comes from, where they differ: a mode's text is one of these.
+API_PARAMETERS = {
+    "acrostic": "text",
+    "first_line": "text",
+    "title": "text",
+    "theme": "text",
+    "keywords": "text",
+}
+
+
 def user_error(error: UserError) -> gr.Error:
-    """The API's answer to a refused request: the field in both languages, then what was wrong."""
+    """The API's answer to a refused request: the parameter at fault (so that a program can tell), its
+    name in both languages, then what was wrong: `n · 首数 number of poems: …`."""
     label = field_label(error.field, None)
-    message = f"{label}: {error}" if label else str(error)
+    if not label:
+        return gr.Error(str(error), title="输入有误 · Invalid input", print_exception=False)
+    parameter = API_PARAMETERS.get(error.field, error.field)
+    message = f"{parameter} · {label}: {error}" if parameter != label else f"{label}: {error}"
     return gr.Error(message, title="输入有误 · Invalid input", print_exception=False)
 
 
@@ -226,8 +240,8 @@ class PoetryApp:
         false: more varied, less fluent poems). Returns {"poems": [...best first],
         "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
         log-probability per character: nearer 0 reads more natural), pattern, rhyme_group_label, seed (the
-        poem's own: several poems are written one by one, with the request's seed and the next ones), ok
-        and the checker's analysis."""
+        poem's own: several poems are written one by one, with the request's seed and the next ones; alone
+        it writes this poem again), ok and the checker's analysis."""
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         # the result's labels are in the poem's script (平起首句入韻, 對仗 for a traditional poem)
         head = [f"#{rank}", f"score {poem.score:.3f}"]
-        head += [x for x in (poem.pattern_name, poem.rhyme_group_label) if x]
+        head += [x for x in (poem.pattern, poem.rhyme_group_label) if x]
         head.append(f"seed {poem.seed}")
         print("  ".join(head))
         for index, line in enumerate(poem.analysis.lines):

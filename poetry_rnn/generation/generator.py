@@ -10,7 +10,7 @@ against this model's vocabulary when it is resolved (poetry_rnn.generation.resol
 constraints (poetry_rnn.decoding); candidates are sampled as one batch with line selection (or found by
 beam search), checked once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned
 best first. Several poems with line selection are several such searches, one a poem
-(`line_selection_families`). Each call
+(`poem_requests`). Each call
 keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
 serve concurrent requests and the same seed and options give the same poems. The command line is
 poetry_rnn.generation.command.
@@ -61,7 +61,6 @@ from poetry_rnn.generation.first_line import first_line_problem
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
 from poetry_rnn.generation.poem import GeneratedPoem
 from poetry_rnn.generation.request import (
-    DEFAULT_CANDIDATES,
     MAX_SEED,
     GenerationRequest,
     scheme_name,
@@ -332,17 +331,27 @@ class PoetryGenerator:
                 return
 
     def _generate(self, stream: bool, asked: GenerationRequest):
-        families = line_selection_families(asked)
+        families = poem_requests(asked)
         if families is None:
             return (yield from self._decode(stream, self._resolve(asked)))[: asked.n]
-        # Several poems with line selection: each poem is the best of its own family of candidates, decoded
-        # as the one-poem request of its seed would be (the same poem), so the poems share no lines.
+        # Several poems: each is the best of its own family of candidates (or its own beam), decoded as the
+        # one-poem request of its seed would be (the same poem); with line selection, the candidates of one
+        # search would share their first lines.
         resolved = [self._resolve(one) for one in families]  # every family checked before any decoding
         deadline = Deadline(asked.time_limit)
         poems: list[GeneratedPoem] = []
+        spare_seed = families[-1].seed + 1
         for number, request in enumerate(resolved):
-            found = yield from self._decode(stream and number == 0, request, deadline)
             written = {poem.text for poem in poems}
+            found = yield from self._decode(stream and number == 0, request, deadline)
+            # a family whose best poem another has written draws again with a fresh seed, so that every
+            # poem's seed writes it alone; after a few tries its next best is taken
+            for _ in range(DUPLICATE_RETRIES):
+                if not found or found[0].text not in written:
+                    break
+                again = self._resolve(dataclasses.replace(families[number], seed=spare_seed % (MAX_SEED + 1)))
+                spare_seed += 1
+                found = (yield from self._decode(False, again, deadline)) or found
             poems += [poem for poem in found if poem.text not in written][:1]
         poems.sort(key=lambda p: -p.rank_score)
         return poems
@@ -492,7 +501,7 @@ class PoetryGenerator:
             score=state.score(),
             rhyme_group=group,
             rhyme_group_label=label,
-            pattern_name=pattern,
+            pattern=pattern,
             seed=request.seed,
             analysis=analysis,
             ok=ok,
@@ -510,14 +519,18 @@ class PoetryGenerator:
         )
 
 
-def line_selection_families(request: GenerationRequest) -> list[GenerationRequest] | None:
-    """Where several poems are asked for with line selection: one request of one poem each, with seeds
-    seed, seed + 1, … and the candidates shared out (DEFAULT_CANDIDATES each unless `candidates` says
-    otherwise). None where the request is decoded as one (one poem, no line selection, or a beam)."""
-    if request.n == 1 or not request.select_lines or request.beam > 1:
+# draws with a fresh seed for a poem another of the request's poems already is, before taking its next best
+DUPLICATE_RETRIES = 3
+
+
+def poem_requests(request: GenerationRequest) -> list[GenerationRequest] | None:
+    """Where several poems are asked for: one request of one poem each, with seeds seed, seed + 1, … and
+    `candidates`, where given, shared out (else each as a one-poem request has them), so that each poem's
+    seed writes it again alone. None for a request of one poem."""
+    if request.n == 1:
         return None
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
-    each = DEFAULT_CANDIDATES if request.candidates is None else request.candidates // request.n
+    each = None if request.candidates is None else request.candidates // request.n
     return [
         dataclasses.replace(request, n=1, seed=(seed + number) % (MAX_SEED + 1), candidates=each)
         for number in range(request.n)

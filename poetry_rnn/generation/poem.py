@@ -24,7 +24,7 @@ class GeneratedPoem:
     score: float  # mean log-probability per chosen piece under the model (dictated ones not counted)
     rhyme_group: str | None
     rhyme_group_label: str | None  # in the poem's script
-    pattern_name: str | None  # e.g. 平起首句入韵 (平起首句入韻 for a traditional poem)
+    pattern: str | None  # e.g. 平起首句入韵 (平起首句入韻 for a traditional poem)
     seed: int
     analysis: Analysis  # the checker's analysis of `text`
     ok: bool  # no fault of the kinds the request asked to avoid
@@ -65,7 +65,7 @@ class GeneratedPoem:
     def summary(self) -> str:
         """One line: form, pattern, rhyme group and the verdict, e.g. `七绝 · 平起首句入韵 · 下平七阳 · 合律 ok`."""
         form = self.in_script(get_form(self.form).chinese_name) if self.form else None
-        parts = [form, self.pattern_name, self.rhyme_group_label, self.verdict()]
+        parts = [form, self.pattern, self.rhyme_group_label, self.verdict()]
         return " · ".join(part for part in parts if part)
 
     def plain_text(self) -> str:
@@ -98,7 +98,7 @@ class GeneratedPoem:
             "plan_followed": self.plan_followed,
             "rhyme_group": self.rhyme_group,
             "rhyme_group_label": self.rhyme_group_label,
-            "pattern": self.pattern_name,
+            "pattern": self.pattern,
             "seed": self.seed,
             "ok": self.ok,
             "unasked_faults": self.unasked_faults,

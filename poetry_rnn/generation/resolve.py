@@ -341,9 +341,8 @@ def _rhyme_groups(
 
 def _selection_lines(request: GenerationRequest, form: Form) -> frozenset[int]:
     """After which lines the search lets the likelier candidates continue in place of the others: every
-    line but the last (only </s> follows it). Only for one poem: the candidates of one search would share
-    their first lines, so the generator decodes several poems as one-poem requests
-    (generator.line_selection_families)."""
+    line but the last (only </s> follows it). Only for one poem (the generator decodes several as one-poem
+    requests, generator.poem_requests) and not for a beam."""
     if not request.select_lines or request.n > 1 or request.beam > 1:
         return frozenset()
     return frozenset(range(1, form.line_count))
