@@ -58,6 +58,11 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "{value!r} is not a level-tone rhyme group of {scheme}; allowed: {allowed}",
         "「{value}」不是{scheme}的平声韵部；可选：{allowed}",
     ),
+    "rhyme_group_of_pingshui": (
+        "{value!r} is a group of 平水韵 (pingshui), not of {scheme}: choose --rhyme pingshui for it, or one of "
+        "{allowed}",
+        "「{value}」是平水韵的韵部，不是{scheme}的：要用它请选平水韵；{scheme}可选：{allowed}",
+    ),
     "acrostic_empty": ("the acrostic is empty; give one character per line", "为空：每句给一个字"),
     "acrostic_length": (
         "the acrostic has {given} characters but a {form} has {lines} lines; give exactly {lines}",

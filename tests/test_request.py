@@ -43,7 +43,7 @@ def test_a_bad_value_is_refused_when_the_request_is_made():
         (dict(form="haiku"), "form"),
         (dict(rhyme_scheme="none", rhyme_group="先"), "rhyme_group"),
         (dict(form="wujue", acrostic="春江"), "acrostic"),
-        (dict(first_line_rhymes="yes"), "first_line_rhymes"),
+        (dict(first_line_rhymes="perhaps"), "first_line_rhymes"),
     ]:
         with pytest.raises(UserError) as caught:
             GenerationRequest(**options)
@@ -174,3 +174,27 @@ def test_a_refusal_on_the_command_line_names_a_flag_that_exists(capsys):
     assert flag_of("rhyme_scheme") == "--rhyme" and flag_of("originality") == "--no-originality"
     assert cli_main(["generate", "--rhyme", "foo"]) == 2
     assert "错误（--rhyme）" in capsys.readouterr().err
+
+
+def test_xinyun_groups_by_the_standards_numbers_and_a_pingshui_name_pointed_to_its_book():
+    for name in ("十唐", "10", "十", "唐"):
+        assert GenerationRequest(rhyme_scheme="xinyun", rhyme_group=name).rhyme_group == "唐", name
+    assert GenerationRequest(rhyme_scheme="xinyun", rhyme_group="十四姑").rhyme_group == "姑"
+    assert GenerationRequest(rhyme_scheme="xinyun", rhyme_group="一麻").rhyme_group == "麻"
+    for wrong in ("二麻", "15", "0"):  # a number and a name that disagree, or no such number
+        with pytest.raises(UserError, match="不是中华新韵的平声韵部|is not a level-tone rhyme group"):
+            GenerationRequest(rhyme_scheme="xinyun", rhyme_group=wrong)
+    with pytest.raises(UserError, match="is a group of 平水韵") as caught:
+        GenerationRequest(rhyme_scheme="xinyun", rhyme_group="下平七阳")
+    assert caught.value.field == "rhyme_group" and "唐" in str(caught.value)
+
+
+def test_first_line_rhymes_takes_the_words_the_app_and_the_command_line_take():
+    assert [GenerationRequest(first_line_rhymes=w).first_line_rhymes for w in ("yes", "No", "auto")] == [
+        True,
+        False,
+        None,
+    ]
+    with pytest.raises(UserError) as caught:
+        GenerationRequest(first_line_rhymes="maybe")
+    assert caught.value.field == "first_line_rhymes"

@@ -399,6 +399,16 @@ def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, 
         ("路傍誰家子", 1, "páng"),  # beside (路旁), not bàng
         ("平生無分到", 3, "fèn"),  # one's lot, not fēn "to divide"
         ("詞人沈約在", 2, "shěn"),
+        # found reading generated 新韵 poems aloud: the verse word, not the modern one it overlaps
+        ("别后长相忆", 2, "cháng"),  # 長相憶, not 長相 zhǎngxiàng "looks"
+        ("千里长相送", 2, "cháng"),  # nor 里長 lǐzhǎng "village head"
+        ("那堪更相忆", 2, "gèng"),  # "again", read as a Mandarin reader says it, not 更 gēng beside 相 xiàng
+        ("那堪更相忆", 3, "xiāng"),
+        ("故人今日重相逢", 4, "chóng"),  # to meet again
+        ("双袖龙钟泪不干", 6, "gān"),  # not dry, not 不干 gàn "won't do"
+        ("旧居不见白云间", 6, "jiān"),  # among the white clouds
+        ("轻舟已过万重山", 5, "chóng"),
+        ("春风送客还家去", 4, "huán"),
     ],
 )
 def test_verse_phrases_decide_the_reading(line, index, reading):

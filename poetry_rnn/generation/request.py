@@ -82,6 +82,7 @@ _SCRIPT_ALIASES = {"简体": "simplified", "簡體": "simplified", "简体字": 
 _TONE_LABELS = {"strict": "严格", "standard": "一三五不论", "off": "不限"}
 _SCRIPT_LABELS = {"simplified": "简体", "traditional": "繁體"}
 _AUTO_GROUP = frozenset({"auto", "自动", "自動"})  # the app's 韵部 dropdown: no fixed group
+_FIRST_LINE_RHYMES_WORDS = {"auto": None, "yes": True, "no": False}
 _KEYWORD_SPLIT = re.compile(r"[\s,，、;；/|]+")
 
 
@@ -101,13 +102,14 @@ class GenerationRequest:
     form: str = _option("qijue", "wujue qijue wulv qilv (or 五绝 七绝 五律 七律)")
     rhyme_scheme: str = _option("pingshui", "rhyme scheme: pingshui, xinyun or none", flag="--rhyme")
     rhyme_group: str | None = _option(
-        None, "a level-tone rhyme group, e.g. 下平一先 (default or auto: the model's choice)"
+        None,
+        "a level-tone rhyme group: 下平一先 or 先 (平水韵), 唐, 十唐 or 10 (新韵) (default or auto: the model's choice)",
     )
     first_line_rhymes: bool | None = _option(
         None,
-        "whether the first line rhymes (default: the model's choice)",
-        choices=("yes", "no"),
-        values={"yes": True, "no": False},
+        "whether the first line rhymes (default, auto: the model's choice)",
+        choices=("auto", "yes", "no"),
+        values={"auto": None, "yes": True, "no": False},
     )
     # (no fixed choices for the command line: the request reads the app's labels too, 严格 …)
     tone: str = _option("strict", "tone rules (平仄): strict (严格), standard (一三五不论) or off (不限)")
@@ -213,6 +215,10 @@ class GenerationRequest:
             if time_limit <= 0:
                 raise UserError.of("time_limit_not_positive", "time_limit", value=f"{time_limit:g}")
             self._set("time_limit", time_limit)
+        if isinstance(self.first_line_rhymes, str):  # the words the command line and the app take
+            word = self.first_line_rhymes.strip().lower()
+            if word in _FIRST_LINE_RHYMES_WORDS:
+                self._set("first_line_rhymes", _FIRST_LINE_RHYMES_WORDS[word])
         if self.first_line_rhymes is not None and not isinstance(self.first_line_rhymes, bool):
             raise UserError.of(
                 "not_yes_no", "first_line_rhymes", what="first_line_rhymes", value=self.first_line_rhymes
@@ -364,9 +370,46 @@ def find_rhyme_group(scheme: RhymeScheme, value, script: str | None = None) -> s
     ]
     if len(matches) == 1:
         return matches[0]
+    numbered = _numbered_group(scheme, name)
+    if numbered is not None:
+        return numbered
     allowed = " ".join(scheme.group_label(g, script) for g in scheme.level_groups)
     named = to_traditional(scheme.chinese_name) if script == "traditional" else scheme.chinese_name
+    if scheme.name != "pingshui" and name and _names_a_pingshui_group(name):
+        raise UserError.of(
+            "rhyme_group_of_pingshui", "rhyme_group", value=text, scheme=named, allowed=allowed
+        )
     raise UserError.of("rhyme_group_unknown", "rhyme_group", value=text, scheme=named, allowed=allowed)
+
+
+_CHINESE_NUMBERS = {word: number for number, word in enumerate("一二三四五六七八九十", 1)}
+_CHINESE_NUMBERS |= {"十" + word: 10 + number for word, number in list(_CHINESE_NUMBERS.items())[:9]}
+
+
+def _numbered_group(scheme: RhymeScheme, name: str) -> str | None:
+    """中华新韵's groups by their number as the standard numbers them (一麻 … 十四姑): `十四姑`, `十四` or
+    `14`; a name after the number must be that group's."""
+    if scheme.name != "xinyun":
+        return None
+    found = re.fullmatch(r"(\d+|[一二三四五六七八九十]+)(.*)", name)
+    if not found:
+        return None
+    number = int(found[1]) if found[1].isdigit() else _CHINESE_NUMBERS.get(found[1], 0)
+    if not 1 <= number <= len(scheme.level_groups):
+        return None
+    group = scheme.level_groups[number - 1]
+    rest = found[2]
+    if rest and rest not in {scheme.group_label(group, either) for either in SCRIPTS}:
+        return None
+    return group
+
+
+def _names_a_pingshui_group(name: str) -> bool:
+    try:
+        find_rhyme_group(get_scheme("pingshui"), name)
+    except UserError:
+        return False
+    return True
 
 
 def _rhyme_group(scheme: str, value, script: str) -> str | None:

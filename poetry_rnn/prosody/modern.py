@@ -120,6 +120,30 @@ VERSE_PHRASES: dict[str, str] = {
     # 分 fèn: one's lot (无分 "not granted to"); fēn is to divide
     "有分": "yǒu fèn",
     "无分": "wú fèn",
+    # verse words a modern dictionary word would swallow or misread: 长相忆 长相思 (cháng, not 长相 zhǎngxiàng
+    # "looks", nor 里长 in 千里长相送), 更相忆 (gèng: "again", the two readings no Mandarin reader mixes),
+    # 重相逢 (chóng: "again"), 泪不干 (gān "dry", not 不干 gàn "won't do"), 还家 (huán: to return)
+    "长相": "cháng xiāng",
+    "更相": "gèng xiāng",
+    "重相": "chóng xiāng",
+    "不干": "bù gān",
+    "还家": "huán jiā",
+    "万重": "wàn chóng",  # layers upon layers (万重山); zhòng is weight
+    # 间 jiān "among" after a place (白云间 天地间); jiàn (a gap, to sow discord) is no reading of these
+    "云间": "yún jiān",
+    "山间": "shān jiān",
+    "花间": "huā jiān",
+    "林间": "lín jiān",
+    "松间": "sōng jiān",
+    "竹间": "zhú jiān",
+    "溪间": "xī jiān",
+    "江间": "jiāng jiān",
+    "草间": "cǎo jiān",
+    "石间": "shí jiān",
+    "树间": "shù jiān",
+    "地间": "dì jiān",
+    "水间": "shuǐ jiān",
+    "千重": "qiān chóng",
     # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎;
     # script.SHEN_SURNAME_WORDS, where simplified output keeps 沈 (not 沉), lists the same words
     "沈约": "shěn yuē",
