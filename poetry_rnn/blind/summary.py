@@ -145,6 +145,20 @@ def summary_markdown(summary: dict) -> str:
     def share(value: float | None) -> str:
         return "–" if value is None else f"{value:.0%}"
 
+    def both_sources(kind: str, groups: dict) -> list[str]:
+        """A table of generated against real poems, one row per group (a form, a reader)."""
+        rows = [
+            "",
+            f"| {kind} | generated overall | real overall | generated judged human | real judged machine |",
+            "|---|---|---|---|---|",
+        ]
+        for name, group in groups.items():
+            rows.append(
+                f"| {name} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
+                f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
+            )
+        return rows
+
     out = [
         f"# Summary of {summary['round']}",
         "",
@@ -161,16 +175,7 @@ def summary_markdown(summary: dict) -> str:
         out.append(
             f"| {source} | " + " | ".join(cell(summary["by_source"][source][m]) for m in MEASURES) + " |"
         )
-    out += [
-        "",
-        "| form | generated overall | real overall | generated judged human | real judged machine |",
-        "|---|---|---|---|---|",
-    ]
-    for form, group in summary["by_form"].items():
-        out.append(
-            f"| {form} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
-            f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
-        )
+    out += both_sources("form", summary["by_form"])
     out += ["", "| generated, by mode | overall | fluency | judged human |", "|---|---|---|---|"]
     for mode, group in summary["by_mode"].items():
         out.append(
@@ -187,16 +192,7 @@ def summary_markdown(summary: dict) -> str:
             out.append(f"| {arm} | {cells} | {share(group['judged_human'])} |")
     if "paired" in summary:
         out += paired_markdown(summary["paired"])
-    out += [
-        "",
-        "| reader | generated overall | real overall | generated judged human | real judged machine |",
-        "|---|---|---|---|---|",
-    ]
-    for reader, group in summary["by_reader"].items():
-        out.append(
-            f"| {reader} | {cell(group['generated']['overall'])} | {cell(group['real']['overall'])} | "
-            f"{share(group['generated']['judged_human'])} | {share(group['real']['judged_machine'])} |"
-        )
+    out += both_sources("reader", summary["by_reader"])
     out += ["", "| poem | source | form | overall | judged human | recognised |", "|---|---|---|---|---|---|"]
     for number, poem in summary["by_poem"].items():
         overall = "–" if poem["overall"] is None else f"{poem['overall']:.2f}"
