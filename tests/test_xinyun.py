@@ -172,10 +172,11 @@ def test_pingshui_line_reading_is_per_character(pingshui):
 def test_reading_notes(pingshui, xinyun):
     assert pingshui.reading_note("看山", 0, PING) == "「看」读平"
     assert pingshui.reading_note("看山", 1, PING) is None  # 山 has one tone: nothing to say
-    assert xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长）"
-    assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng (仄)"
+    assert xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长，仄）"
+    assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng（仄）"
+    assert xinyun.reading_note("恨别鸟惊心", 1) == "「别」读bié（平）"  # 入声 in 平水韵, level today
     assert xinyun.reading_note("金山", 1) is None  # shān: one reading
-    assert xinyun.reading_note("金山", 0) == "「金」读jīn"  # pypinyin also lists an archaic jìn
+    assert xinyun.reading_note("金山", 0) == "「金」读jīn（平）"  # pypinyin also lists an archaic jìn
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -169,8 +169,8 @@ class RhymeScheme:
         where nothing needs saying. `tone` is the tone the position took (a pattern's demand).
 
         平水韵: for a polyphone taken in one tone, 「看」读平. 中华新韵: for a character with readings of
-        both tone classes, the one read here, 「长」读zhǎng（生长）, 「看」读kàn, 「长」读cháng (平) for a
-        polyphone the line leaves open and the position takes as `tone`.
+        both tone classes, the one read here and its tone class, 「长」读zhǎng（生长，仄）, 「看」读kàn（仄）,
+        「长」读cháng（平） for a polyphone the line leaves open and the position takes as `tone`.
         """
         char = line[index]
         if self._read_line is None:
@@ -188,9 +188,11 @@ class RhymeScheme:
             taken = [s for s in reading.syllables if s.tone == tone]
             if not taken:
                 return None
-            return f"「{char}」读{taken[0].pinyin} ({'平' if tone == PING else '仄'})"
-        where = f"（{reading.phrase}）" if reading.source == PHRASE and reading.phrase else ""
-        return f"「{char}」读{reading.pinyin}{where}"
+            return f"「{char}」读{taken[0].pinyin}（{'平' if tone == PING else '仄'}）"
+        # the tone class said too: a reader who knows 别 as 入声 learns that Mandarin reads it level
+        where = f"{reading.phrase}，" if reading.source == PHRASE and reading.phrase else ""
+        tone_class = "平" if reading.syllables[0].tone == PING else "仄"
+        return f"「{char}」读{reading.pinyin}（{where}{tone_class}）"
 
     def rhyme_reading_note(self, line: str) -> str | None:
         """中华新韵: for a line-end character read as its phrases mostly read it, not in its standard
