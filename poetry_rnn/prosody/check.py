@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import render_body
@@ -27,13 +26,12 @@ from poetry_rnn.prosody.analysis import (
     with_note,
 )
 from poetry_rnn.prosody.heard import tone_breaks
+from poetry_rnn.prosody.licences import Licence, rescuable
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
 from poetry_rnn.prosody.patterns import (
-    FREE_MARK,
     LINE_TEMPLATES,
     LINE_VARIANTS,
     PING_MARK,
-    RESCUABLE_POSITIONS,
     STRICT,
     STRICTNESS_LEVELS,
     TONE_OF_MARK,
@@ -115,7 +113,7 @@ class _Analyzer:
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
         self._judged: dict[tuple[int, str], list[Fault]] = {}
         # (line, chart template) → the 拗救 that makes the line 合律 there (see _judge_line)
-        self._licences: dict[tuple[int, str], _Licence] = {}
+        self._licences: dict[tuple[int, str], Licence] = {}
 
     def run(self) -> Analysis:
         faults: list[Fault] = []
@@ -176,9 +174,9 @@ class _Analyzer:
             self.notes.append(
                 f"{self.scheme.chinese_name}未收，不判：{shown} (no reading in {self.scheme.name}, not judged: {shown})"
             )
-        rescuable = self._rescuable_alone(starts, first_line_rhymes, faults)
-        if rescuable:
-            self.notes.append(rescuable)
+        rescue_note = self._rescuable_alone(starts, first_line_rhymes, faults)
+        if rescue_note:
+            self.notes.append(rescue_note)
         if oblique is not None:  # the first thing to say of such a poem
             self.notes.insert(0, oblique_rhyme_note(self.scheme, self.lines, self.script))
         form = form_for(self.chars_per_line, len(self.lines))
@@ -457,11 +455,11 @@ class _Analyzer:
             return faults
         for form, name in LINE_VARIANTS.get(template, ()):
             if not self._tone_faults(index, form, STRICT):
-                self._licences[(index, template)] = _Licence(name, form, ())
+                self._licences[(index, template)] = Licence(name, form, ())
                 return []
-        if self._rescued(index, template) and _rescuable(template, faults):
+        if self._rescued(index, template) and rescuable(template, faults):
             excused = tuple(f.index for f in faults if f.index is not None)
-            self._licences[(index, template)] = _Licence("拗救", template, excused)
+            self._licences[(index, template)] = Licence("拗救", template, excused)
             return []
         return faults
 
@@ -471,7 +469,7 @@ class _Analyzer:
         """For a single line whose only faults a next line could rescue (对句相救): a note saying how."""
         if len(self.lines) != 1 or not self.valid[0] or not faults:
             return None
-        if not _rescuable(self._template(0, starts[0], first_line_rhymes), faults):
+        if not rescuable(self._template(0, starts[0], first_line_rhymes), faults):
             return None
         rescue = rescue_position(self.chars_per_line) + 1
         return (
@@ -548,44 +546,3 @@ class _Analyzer:
             self.scheme, self.lines, last_tones, self.last_groups, positions, Fault, self.script
         )
         return faults, {"groups": groups, "borrowed": borrowed}
-
-
-def _rescuable(template: str, faults: Sequence[Fault]) -> bool:
-    """Whether every fault is a 拗 that a next line's 平 could rescue (RESCUABLE_POSITIONS)."""
-    positions = RESCUABLE_POSITIONS.get(template, ())
-    return all(f.name == "不协平仄" and f.index in positions for f in faults)
-
-
-class _Licence(NamedTuple):
-    """What makes a line 合律 outside the chart: its kind (特拗, 三仄尾, 拗救), the template the line takes, the
-    positions excused."""
-
-    kind: str
-    template: str
-    positions: tuple[int, ...]
-
-    def describe(self, index: int, line: str, lines: Sequence[str]) -> dict:
-        """{line, kind, positions, note}: the licence as the analysis reports it."""
-        core_third = len(line) - 3
-        if self.kind == "三仄尾":
-            note = (
-                f"第{index + 1}句末三字「{line[-3:]}」皆仄（三仄尾），不算失律 "
-                f"(line {index + 1} ends in three oblique tones: no fault, unlike three level ones)"
-            )
-        elif self.kind == "特拗":
-            swapped = line[core_third : core_third + 2]
-            note = (
-                f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "
-                f"(line {index + 1}: characters {core_third + 1}–{core_third + 2} swap tones, the accepted 特拗 form)"
-            )
-        else:
-            chars = "".join(line[p] for p in self.positions)
-            places = "、".join(str(p + 1) for p in self.positions)
-            rescuer = lines[index + 1][core_third]
-            note = (
-                f"第{index + 1}句第{places}字「{chars}」拗，第{index + 2}句第{core_third + 1}字「{rescuer}」用平声相救"
-                f"（对句相救），合律 (line {index + 1}, {'characters' if len(chars) > 1 else 'character'} {places}: "
-                f"oblique, rescued by the level "
-                f"character {core_third + 1} of line {index + 2})"
-            )
-        return {"line": index, "kind": self.kind, "positions": list(self.positions), "note": note}

@@ -1,0 +1,51 @@
+"""Lines that are 合律 outside the chart of line types: 三仄尾, 特拗 and 拗救 (a line's 拗 rescued by the
+next line's level tone), as the checker grants and reports them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from poetry_rnn.prosody.analysis import Fault
+from poetry_rnn.prosody.patterns import FREE_MARK, RESCUABLE_POSITIONS
+
+
+def rescuable(template: str, faults: Sequence[Fault]) -> bool:
+    """Whether every fault is a 拗 that a next line's 平 could rescue (RESCUABLE_POSITIONS)."""
+    positions = RESCUABLE_POSITIONS.get(template, ())
+    return all(f.name == "不协平仄" and f.index in positions for f in faults)
+
+
+class Licence(NamedTuple):
+    """What makes a line 合律 outside the chart: its kind (特拗, 三仄尾, 拗救), the template the line takes, the
+    positions excused."""
+
+    kind: str
+    template: str
+    positions: tuple[int, ...]
+
+    def describe(self, index: int, line: str, lines: Sequence[str]) -> dict:
+        """{line, kind, positions, note}: the licence as the analysis reports it."""
+        core_third = len(line) - 3
+        if self.kind == "三仄尾":
+            note = (
+                f"第{index + 1}句末三字「{line[-3:]}」皆仄（三仄尾），不算失律 "
+                f"(line {index + 1} ends in three oblique tones: no fault, unlike three level ones)"
+            )
+        elif self.kind == "特拗":
+            swapped = line[core_third : core_third + 2]
+            note = (
+                f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "
+                f"(line {index + 1}: characters {core_third + 1}–{core_third + 2} swap tones, the accepted 特拗 form)"
+            )
+        else:
+            chars = "".join(line[p] for p in self.positions)
+            places = "、".join(str(p + 1) for p in self.positions)
+            rescuer = lines[index + 1][core_third]
+            note = (
+                f"第{index + 1}句第{places}字「{chars}」拗，第{index + 2}句第{core_third + 1}字「{rescuer}」用平声相救"
+                f"（对句相救），合律 (line {index + 1}, {'characters' if len(chars) > 1 else 'character'} {places}: "
+                f"oblique, rescued by the level "
+                f"character {core_third + 1} of line {index + 2})"
+            )
+        return {"line": index, "kind": self.kind, "positions": list(self.positions), "note": note}
