@@ -7,10 +7,10 @@
 A request is validated completely before decoding (every bad field raises `UserError` naming it): what
 does not depend on the model when the GenerationRequest is made (poetry_rnn.generation.request), the rest
 against this model's vocabulary when it is resolved (poetry_rnn.generation.resolve). The rules become
-constraints (poetry_rnn.decoding); candidates are sampled as one batch with line selection (or found by
-beam search), checked once more with the 格律 checker, reranked (poetry_rnn.generation.rerank) and returned
-best first. Several poems with line selection are several such searches, one a poem
-(`poem_requests`). Each call
+constraints (poetry_rnn.generation.constraints picks them from poetry_rnn.decoding.rules); candidates are
+sampled as one batch with line selection (or found by beam search), checked once more with the 格律 checker,
+reranked (poetry_rnn.generation.rerank) and returned best first. Several poems are several such searches,
+one a poem (`poem_requests`). Each call
 keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
 serve concurrent requests and the same seed and options give the same poems. The command line is
 poetry_rnn.generation.command.
@@ -32,33 +32,19 @@ import torch
 from poetry_rnn.decoding.constraint_set import ConstraintSet
 from poetry_rnn.decoding.originality import CorpusLines, resolve_corpus_lines, write_corpus_lines
 from poetry_rnn.decoding.rules import (
-    AcrosticRule,
-    FormRule,
-    HeardLineRule,
-    LineRepetition,
-    OriginalityRule,
     OverusedPhraseRule,
-    ParallelRule,
-    PatternChoice,
-    PlanRule,
-    RepetitionRule,
-    ReuseRule,
-    RhymeRule,
-    Rule,
-    SeasonRule,
-    ToneRule,
     remaining_patterns,
     rhyme_groups_left,
 )
 from poetry_rnn.decoding.rules.phrases import read_table
-from poetry_rnn.decoding.rules.season import seasons_named
 from poetry_rnn.decoding.search import Deadline, beam_search, sample
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import MAX_TITLE_CHARS, conditioning_ids, render_body
+from poetry_rnn.generation.constraints import request_constraints
 from poetry_rnn.generation.first_line import first_line_problem
-from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING, couplets_following, plan_share
+from poetry_rnn.generation.plan import couplets_following, plan_share
 from poetry_rnn.generation.poem import GeneratedPoem
 from poetry_rnn.generation.request import (
     MAX_SEED,
@@ -73,7 +59,6 @@ from poetry_rnn.model import PoetryLM, make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import STRICT, TONE_OFF
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
-from poetry_rnn.quality import shipped_slots
 from poetry_rnn.script import SimplifiedIndex, convert, to_simplified, to_traditional
 from poetry_rnn.tokenizer.base import BaseTokenizer
 
@@ -203,92 +188,8 @@ class PoetryGenerator:
         """The request checked against this model's vocabulary, in the terms decoding needs."""
         return resolve_request(request, self.tables, self.tokenizer, self.simplified_index, self.corpus_lines)
 
-    # ------------------------------------------------------------------------------------------ constraints
     def _constraints(self, request: ResolvedRequest) -> ConstraintSet:
-        """The request's rules. The tone, rhyme and acrostic rules cache their masks per situation, so
-        they are shared between requests with the same settings (VocabularyTables.shared)."""
-        tables = self.tables
-        form = request.form
-        rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
-        if request.tone != TONE_OFF or request.rhyme_scheme != "none":
-            # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
-            patterns = tuple((p.name, p.lines) for p in request.patterns)
-            choice = tables.shared(("patterns", form.name, patterns), lambda: PatternChoice(request.patterns))
-            rules.append(
-                tables.shared(
-                    ("tone", choice, request.tone_scheme, request.tone),
-                    lambda: ToneRule(tables, tables.scheme(request.tone_scheme), choice, request.tone),
-                )
-            )
-            if request.rhyme_scheme != "none":
-                rules.append(
-                    tables.shared(
-                        (
-                            "rhyme",
-                            choice,
-                            request.rhyme_scheme,
-                            request.rhyme_groups,
-                            request.first_line_borrows,
-                        ),
-                        lambda: RhymeRule(
-                            tables,
-                            tables.scheme(request.rhyme_scheme),
-                            choice,
-                            request.rhyme_groups,
-                            request.first_line_borrows,
-                        ),
-                    )
-                )
-                if request.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
-                    rhyme_rule = rules[-1]
-                    rules.append(
-                        tables.shared(
-                            ("heard", rhyme_rule, request.tone),
-                            lambda: HeardLineRule(
-                                tables, get_scheme("xinyun"), choice, request.tone, rhyme_rule
-                            ),
-                        )
-                    )
-        if request.heads:
-            key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
-            rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
-        slots = shipped_slots()
-        if request.parallel_couplets:
-            second_lines = [line + 1 for line in request.parallel_couplets]
-            heads = tuple(tuple(sorted(head)) for head in request.heads or ())
-            rules.append(
-                tables.shared(
-                    ("parallel", form.chars_per_line, tuple(second_lines), heads),
-                    lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads, slots=slots),
-                )
-            )
-        # Heads that stand for one character are reserved, so that the model cannot spend them early.
-        reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
-        if slots is None:
-            request.notes.append("reduplications unchecked: the table of attested ones is missing")
-        lines = LineRepetition(form.chars_per_line, slots)
-        rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
-        if request.repeat_penalty > 0:
-            penalty = request.repeat_penalty
-            rules.append(tables.shared(("reuse", penalty), lambda: ReuseRule(tables, penalty)))
-        if request.plan is not None:
-            rules.append(
-                PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING)
-            )
-        if request.avoid_overused and self._overused_rule is not None:
-            rules.append(self._overused_rule)
-        if request.one_season:
-            # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
-            planned = request.plan.keywords if request.plan is not None else ()
-            named = seasons_named([request.model_title or "", *request.keywords, *planned])
-            rules.append(tables.shared(("season", named), lambda: SeasonRule(tables, named)))
-        if request.originality:
-            lines = self.corpus_lines()
-            if lines is not None:
-                rules.append(OriginalityRule(tables, lines, form.chars_per_line))
-            else:
-                request.notes.append("originality check off: no corpus lines available")
-        return ConstraintSet(tables, rules)
+        return request_constraints(request, self.tables, self._overused_rule, self.corpus_lines)
 
     def _start_state(
         self, request: ResolvedRequest, constraints: ConstraintSet

@@ -1,0 +1,121 @@
+"""The rules of one request as decoding constraints: which rule objects a request's options call for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from poetry_rnn.decoding.constraint_set import ConstraintSet
+from poetry_rnn.decoding.originality import CorpusLines
+from poetry_rnn.decoding.rules import (
+    AcrosticRule,
+    FormRule,
+    HeardLineRule,
+    LineRepetition,
+    OriginalityRule,
+    ParallelRule,
+    PatternChoice,
+    PlanRule,
+    RepetitionRule,
+    ReuseRule,
+    RhymeRule,
+    Rule,
+    SeasonRule,
+    ToneRule,
+)
+from poetry_rnn.decoding.rules.season import seasons_named
+from poetry_rnn.decoding.vocabulary import VocabularyTables
+from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING
+from poetry_rnn.generation.resolve import ResolvedRequest
+from poetry_rnn.prosody.patterns import TONE_OFF
+from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.quality import shipped_slots
+
+
+def request_constraints(
+    request: ResolvedRequest,
+    tables: VocabularyTables,
+    overused_rule: Rule | None,
+    corpus_lines: Callable[[], CorpusLines | None],
+) -> ConstraintSet:
+    """The request's rules, one object each, for the search (decoding/rules/; constraint_set says how they
+    combine). A new rule is built here from the request's options. The tone, rhyme and acrostic rules cache
+    their masks per situation, so they are shared between requests with the same settings
+    (VocabularyTables.shared). `overused_rule`: the model's overused phrases (None: no table);
+    `corpus_lines`: the lines a poem may not copy (read on first use)."""
+    form = request.form
+    rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
+    if request.tone != TONE_OFF or request.rhyme_scheme != "none":
+        # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
+        patterns = tuple((p.name, p.lines) for p in request.patterns)
+        choice = tables.shared(("patterns", form.name, patterns), lambda: PatternChoice(request.patterns))
+        rules.append(
+            tables.shared(
+                ("tone", choice, request.tone_scheme, request.tone),
+                lambda: ToneRule(tables, tables.scheme(request.tone_scheme), choice, request.tone),
+            )
+        )
+        if request.rhyme_scheme != "none":
+            rules.append(
+                tables.shared(
+                    (
+                        "rhyme",
+                        choice,
+                        request.rhyme_scheme,
+                        request.rhyme_groups,
+                        request.first_line_borrows,
+                    ),
+                    lambda: RhymeRule(
+                        tables,
+                        tables.scheme(request.rhyme_scheme),
+                        choice,
+                        request.rhyme_groups,
+                        request.first_line_borrows,
+                    ),
+                )
+            )
+            if request.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
+                rhyme_rule = rules[-1]
+                rules.append(
+                    tables.shared(
+                        ("heard", rhyme_rule, request.tone),
+                        lambda: HeardLineRule(tables, get_scheme("xinyun"), choice, request.tone, rhyme_rule),
+                    )
+                )
+    if request.heads:
+        key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
+        rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
+    slots = shipped_slots()
+    if request.parallel_couplets:
+        second_lines = [line + 1 for line in request.parallel_couplets]
+        heads = tuple(tuple(sorted(head)) for head in request.heads or ())
+        rules.append(
+            tables.shared(
+                ("parallel", form.chars_per_line, tuple(second_lines), heads),
+                lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads, slots=slots),
+            )
+        )
+    # Heads that stand for one character are reserved, so that the model cannot spend them early.
+    reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
+    if slots is None:
+        request.notes.append("reduplications unchecked: the table of attested ones is missing")
+    lines = LineRepetition(form.chars_per_line, slots)
+    rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
+    if request.repeat_penalty > 0:
+        penalty = request.repeat_penalty
+        rules.append(tables.shared(("reuse", penalty), lambda: ReuseRule(tables, penalty)))
+    if request.plan is not None:
+        rules.append(PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING))
+    if request.avoid_overused and overused_rule is not None:
+        rules.append(overused_rule)
+    if request.one_season:
+        # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
+        planned = request.plan.keywords if request.plan is not None else ()
+        named = seasons_named([request.model_title or "", *request.keywords, *planned])
+        rules.append(tables.shared(("season", named), lambda: SeasonRule(tables, named)))
+    if request.originality:
+        lines = corpus_lines()
+        if lines is not None:
+            rules.append(OriginalityRule(tables, lines, form.chars_per_line))
+        else:
+            request.notes.append("originality check off: no corpus lines available")
+    return ConstraintSet(tables, rules)
