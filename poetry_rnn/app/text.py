@@ -309,8 +309,8 @@ API_SNIPPET = """```python
 from gradio_client import Client
 
 client = Client("http://127.0.0.1:7860/")
-result = client.predict(form="qijue", mode="acrostic", text="春江花月", rhyme_scheme="pingshui", tone="strict",
-                        n=2, seed=7, script="simplified", api_name="/generate")
+options = dict(form="qijue", mode="acrostic", text="春江花月", rhyme_scheme="pingshui", tone="strict", n=2)
+result = client.predict(**options, seed=7, script="simplified", api_name="/generate")
 for poem in result["poems"]:
     print(poem["text"], poem["pattern"], poem["rhyme_group_label"], poem["score"])
 
