@@ -114,17 +114,26 @@ def schedule_steps(config: TrainConfig, examples: list[list[int]], batches_an_ep
     return steps
 
 
-def finished_reason(config: TrainConfig, state: dict) -> str | None:
-    """Why a run whose progress is `state` has nothing left to train, or None: the loop's own stopping
-    rules, so that a finished run resumed does not take one more step."""
-    if state["epoch"] >= config.epochs:
-        return "epochs"
+def budget_spent(config: TrainConfig, state: dict) -> str | None:
+    """The budget a run whose progress is `state` has used up ("time budget", "step/token budget"), or
+    None: checked after every step."""
     if config.max_minutes and state["seconds"] >= config.max_minutes * 60:
         return "time budget"
     if (config.max_steps and state["step"] >= config.max_steps) or (
         config.max_tokens and state["tokens"] >= config.max_tokens
     ):
         return "step/token budget"
+    return None
+
+
+def finished_reason(config: TrainConfig, state: dict) -> str | None:
+    """Why a run whose progress is `state` has nothing left to train, or None: the loop's own stopping
+    rules, so that a finished run resumed does not take one more step."""
+    if state["epoch"] >= config.epochs:
+        return "epochs"
+    spent = budget_spent(config, state)
+    if spent:
+        return spent
     if state["bad_epochs"] >= config.patience:
         return "early stopping"
     return None
@@ -374,7 +383,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
             )
             window_tokens, window_started = 0, clock()
             # (a run stopped after the last batch of an epoch resumes with no batch left in it)
-            out_of_time = out_of_steps = False
+            spent = None
             while state["batch"] < len(batches):
                 batch = [examples[i] for i in batches[state["batch"]]]
                 inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
@@ -408,13 +417,10 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 state["seconds"] = seconds
                 if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
                     fit_schedule(state, budget)
-                out_of_time = budget and state["seconds"] >= budget
-                out_of_steps = (config.max_steps and state["step"] >= config.max_steps) or (
-                    config.max_tokens and state["tokens"] >= config.max_tokens
-                )
+                spent = budget_spent(config, state)
                 # the step a run ends at, or an epoch, is recorded too: a short run shows its loss (not a stop
                 # by signal: the resumed run's records then match an uninterrupted run's)
-                last_step = out_of_time or out_of_steps or state["batch"] == len(batches)
+                last_step = spent or state["batch"] == len(batches)
                 if state["step"] % 50 == 0 or last_step:
                     speed = window_tokens / max(1e-9, clock() - window_started)
                     progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
@@ -439,7 +445,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                     )
                     last_log = now
                 progress.update(1)
-                if stop_signal or out_of_time or out_of_steps:
+                if stop_signal or spent:
                     break
                 if now - last_checkpoint > config.checkpoint_minutes * 60:
                     checkpoint_now()
@@ -454,7 +460,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
             if epoch_done:
                 state["epoch"] += 1
                 state["batch"] = 0
-            if epoch_done or out_of_time or out_of_steps:
+            if epoch_done or spent:
                 ppl = validate()
                 improved = state["best_ppl"] is None or ppl < state["best_ppl"]
                 if improved:
@@ -480,8 +486,8 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 last_checkpoint = time.perf_counter()
                 if main_process:
                     plot_curves(run_dir)
-            if out_of_time or out_of_steps:
-                finished = "time budget" if out_of_time else "step/token budget"
+            if spent:
+                finished = spent
                 break
             if state["bad_epochs"] >= config.patience:
                 finished = "early stopping"
