@@ -190,7 +190,7 @@ def build_request(
     if group and group not in {label for label, _ in AUTO_GROUP.values()} | {"auto"}:
         options["rhyme_group"] = group
     rhymes = _choice(first_line_rhymes or "auto", "first_line_rhymes", "first_line_rhymes", "首句入韵")
-    options["first_line_rhymes"] = None if rhymes == "auto" else rhymes == "yes"
+    options["first_line_rhymes"] = rhymes  # auto, yes or no: the request reads them
     if seed is not None and str(seed).strip() not in ("", "-1"):
         options["seed"] = seed
     title = None

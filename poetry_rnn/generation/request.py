@@ -108,8 +108,8 @@ class GenerationRequest:
     first_line_rhymes: bool | None = _option(
         None,
         "whether the first line rhymes (default, auto: the model's choice)",
-        choices=("auto", "yes", "no"),
-        values={"auto": None, "yes": True, "no": False},
+        choices=tuple(_FIRST_LINE_RHYMES_WORDS),
+        values=_FIRST_LINE_RHYMES_WORDS,
     )
     # (no fixed choices for the command line: the request reads the app's labels too, 严格 …)
     tone: str = _option("strict", "tone rules (平仄): strict (严格), standard (一三五不论) or off (不限)")
@@ -288,10 +288,8 @@ def option_fields() -> tuple[dataclasses.Field, ...]:
 def option_flag(name: str) -> str:
     """The command-line flag of option `name`: its own spelling (`--rhyme`, `--no-originality`) or
     `--name-with-dashes`."""
-    for option in option_fields():
-        if option.name == name:
-            return option.metadata.get("flag") or "--" + name.replace("_", "-")
-    return "--" + name.replace("_", "-")
+    spec = next((option.metadata for option in option_fields() if option.name == name), {})
+    return spec.get("flag") or "--" + name.replace("_", "-")
 
 
 # ---------------------------------------------------------------------------------------------- names
