@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from poetry_rnn.blind import code_version, run_command  # noqa: E402
 from poetry_rnn.blind.sheet import (  # noqa: E402
+    EVALUATION_DIR,
     KEY_FILE,
     SHEET_FILE,
     next_round_dir,
@@ -51,7 +52,6 @@ from poetry_rnn.prosody.check import analyze_lines  # noqa: E402
 from poetry_rnn.prosody.parallel import couplet_kind  # noqa: E402
 from poetry_rnn.quality import is_intact  # noqa: E402
 
-EVALUATION_DIR = REPO / "docs" / "evaluation"
 FORMS = ("wulv", "qilv")
 VERDICTS = {"工": "工", "工对": "工", "g": "工", "宽": "宽", "寬": "宽", "宽对": "宽", "k": "宽"}
 VERDICTS |= {"不": "不", "不对": "不", "不對": "不", "b": "不", "n": "不"}

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from poetry_rnn.blind import run_command  # noqa: E402
 from poetry_rnn.blind.ratings import load_key, load_ratings  # noqa: E402
 from poetry_rnn.blind.sheet import (  # noqa: E402
+    EVALUATION_DIR,
     KEY_FILE,
     SHEET_FILE,
     build_sheet,
@@ -55,8 +56,6 @@ from poetry_rnn.decoding.originality import default_corpus_source  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.script import SCRIPTS  # noqa: E402
-
-EVALUATION_DIR = Path(__file__).resolve().parent.parent / "docs" / "evaluation"
 
 
 def run_sheet(args: argparse.Namespace) -> int:

@@ -32,12 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from poetry_rnn.blind import code_version, run_command  # noqa: E402
-from poetry_rnn.blind.sheet import KEY_FILE, SHEET_FILE, next_round_dir, seed_of  # noqa: E402
+from poetry_rnn.blind.sheet import EVALUATION_DIR, KEY_FILE, SHEET_FILE, next_round_dir, seed_of  # noqa: E402
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.script import to_simplified  # noqa: E402
 
-EVALUATION_DIR = REPO / "docs" / "evaluation"
 FORMS = ("wujue", "qijue", "wulv", "qilv")
 SIDES = ("甲", "乙")
 # what a reader gives for one item: the poem pairs four scores, the plan pairs two

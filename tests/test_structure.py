@@ -1,5 +1,5 @@
-"""The package's shape: its layers (README: How it works), no import circle (imports inside functions count too),
-no module over 600 lines."""
+"""The package's shape: its layers (README: How it works), no import circle (imports inside functions
+count too), no module over 600 lines."""
 
 from __future__ import annotations
 

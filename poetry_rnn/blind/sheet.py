@@ -21,6 +21,8 @@ from poetry_rnn.quality import is_intact
 from poetry_rnn.script import SCRIPTS, convert
 
 SHEET_FILE, KEY_FILE = "sheet.txt", "key.json"
+# where each round's folder goes, in the checkout (docs/evaluation/README.md)
+EVALUATION_DIR = Path(__file__).resolve().parents[2] / "docs" / "evaluation"
 MODES = ("free", "title", "theme")
 TITLES = ("秋夜", "送友人", "春望", "登樓", "山居", "江上晚眺", "月夜懷人", "邊城")
 THEMES = (

@@ -5,9 +5,9 @@
     score_second_lines(first, candidates)              → one score per candidate second line
 
 The two lines are aligned by position and read by their segmentation (five characters: 2+2+1 or 2+1+2;
-seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut), one cut for both lines (`segments`). Each facing pair of characters is judged
-by what a character is: its classes (天文 地理 时令 植物 动物 器物 宫室 人伦 形体 名物, 数目 颜色 方位,
-代词 副词 介连, 动作 形状), learned from the Tang corpus's own parallel couplets and 聲律啓蒙 by
+seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut), one cut for both lines (`segments`). Each
+facing pair of characters is judged by what a character is: its classes (天文 地理 时令 植物 动物 器物
+宫室 人伦 形体 名物, 数目 颜色 方位, 代词 副词 介连, 动作 形状), learned from the Tang corpus's own parallel couplets and 聲律啓蒙 by
 `scripts/build_parallel_data.py` into `data/parallel.json`, and whether the pair itself is attested as
 facing there. Reduplication must face reduplication (one alone: 不对); the two lines may share no
 character (a repeated character inside each line, mirrored — 巴峽…巫峽 / 襄陽…洛陽 — is not sharing).
