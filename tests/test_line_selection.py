@@ -55,11 +55,14 @@ def test_the_option_defaults_on_reads_the_command_line_and_applies_to_one_poem(t
     generator = PoetryGenerator.from_pretrained(tiny_model_dir, precision="fp32")
     resolved = generator._resolve(GenerationRequest(form="qilv"))
     assert resolved.options.select_lines == frozenset(range(1, 8))  # every line but the last
-    # several poems of one request would share their first lines; a beam keeps its own search
-    for options in ({"n": 2}, {"beam": 2}, {"select_lines": False}):
+    # a beam keeps its own search
+    for options in ({"beam": 2}, {"select_lines": False}):
         assert (
             generator._resolve(GenerationRequest(form="qilv", **options)).options.select_lines == frozenset()
         )
+    # several poems would share their first lines: they are resolved one by one (poem_requests)
+    with pytest.raises(ValueError, match="one poem, not n=2"):
+        generator._resolve(GenerationRequest(form="qilv", n=2))
     poems = generator.generate(form="wujue", seed=3)
     assert poems[0].ok
 
@@ -82,7 +85,7 @@ def test_families_share_out_the_candidates():
     assert [(f.n, f.seed, f.candidates) for f in families] == [(1, s, 3) for s in (7, 8, 9, 10)]
     drawn = poem_requests(GenerationRequest(n=2))
     assert drawn[1].seed == drawn[0].seed + 1 and drawn[0].candidates is None  # a one-poem request's
-    assert poem_requests(GenerationRequest(n=1)) is None
+    assert [f.seed for f in poem_requests(GenerationRequest(n=1, seed=9))] == [9]
     for several in ({"n": 3, "select_lines": False}, {"n": 3, "beam": 4}):
         assert [f.seed for f in poem_requests(GenerationRequest(**several, seed=5))] == [5, 6, 7]
 

@@ -232,12 +232,10 @@ class PoetryGenerator:
                 return
 
     def _generate(self, stream: bool, asked: GenerationRequest):
+        # Each poem is the best of its own family of candidates (or its own beam), decoded as the one-poem
+        # request of its seed would be (the same poem); with line selection, the candidates of one search
+        # would share their first lines.
         families = poem_requests(asked)
-        if families is None:
-            return (yield from self._decode(stream, self._resolve(asked)))[: asked.n]
-        # Several poems: each is the best of its own family of candidates (or its own beam), decoded as the
-        # one-poem request of its seed would be (the same poem); with line selection, the candidates of one
-        # search would share their first lines.
         resolved = [self._resolve(one) for one in families]  # every family checked before any decoding
         deadline = Deadline(asked.time_limit)
         poems: list[GeneratedPoem] = []
@@ -424,12 +422,10 @@ class PoetryGenerator:
 DUPLICATE_RETRIES = 3
 
 
-def poem_requests(request: GenerationRequest) -> list[GenerationRequest] | None:
-    """Where several poems are asked for: one request of one poem each, with seeds seed, seed + 1, … and
-    `candidates`, where given, shared out (else each as a one-poem request has them), so that each poem's
-    seed writes it again alone. None for a request of one poem."""
-    if request.n == 1:
-        return None
+def poem_requests(request: GenerationRequest) -> list[GenerationRequest]:
+    """A request of one poem for each poem asked for, with seeds seed, seed + 1, … and `candidates`, where
+    given, shared out (else each as a one-poem request has them), so that each poem's seed writes it again
+    alone."""
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
     each = None if request.candidates is None else request.candidates // request.n
     return [

@@ -52,7 +52,7 @@ MAX_TEMPERATURE = 5.0
 # poems (see avoid_overused).
 DEFAULT_TEMPERATURE = 0.55
 DEFAULT_TOP_P = 0.95
-DEFAULT_CANDIDATES = 8  # sampled candidates reranked per request (at least n; a beam request keeps n)
+DEFAULT_CANDIDATES = 8  # sampled candidates reranked for each poem (a beam keeps one: its width searches)
 MIN_TEMPERATURE = 0.01  # (far below it, log-probabilities / temperature overflow to -inf: NaN weights)
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
 # The penalty is added to the tempered log-weights, so a lower temperature weakens it. Set at 2.0 when the
@@ -154,7 +154,7 @@ class GenerationRequest:
     select_lines: bool = _option(
         True,
         "let every candidate continue from its own lines (by default, after each line the likelier half of "
-        "a poem's candidates continue in place of the others; several poems are then decoded one by one)",
+        "a poem's candidates continue in place of the others)",
         flag="--no-line-selection",
         off_switch=True,
     )
@@ -167,7 +167,8 @@ class GenerationRequest:
     time_limit: float | None = _option(None, "give up after this many seconds", type=float)
     candidates: int | None = _option(
         None,
-        f"candidates to decode and rerank (default: {DEFAULT_CANDIDATES}, at least --n; beam: --n)",
+        f"candidates to decode and rerank, shared out among the poems (at least --n; default: "
+        f"{DEFAULT_CANDIDATES} a poem, one a poem with a beam)",
         type=int,
     )
     parallel: bool | None = _option(

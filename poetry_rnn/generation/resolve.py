@@ -62,7 +62,6 @@ class ResolvedRequest:
     first_line: str | None
     title: str | None  # the user's, shown with the poem
     keywords: list[str]
-    n: int
     candidates: int
     seed: int
     options: SamplingOptions
@@ -136,9 +135,12 @@ def resolve_request(
     simplified_index: Callable[[], SimplifiedIndex],
     corpus_lines: Callable[[], CorpusLines | None] = lambda: None,
 ) -> ResolvedRequest:
-    """`request` for the model whose vocabulary `tables` and `tokenizer` describe. `simplified_index` gives
-    the model's characters by their simplified form (built only when an acrostic needs it); `corpus_lines`
-    the corpus's lines, if any (read only when a theme's plan asks whether verse uses a word)."""
+    """`request`, of one poem (the generator splits several, `generator.poem_requests`), for the model whose
+    vocabulary `tables` and `tokenizer` describe. `simplified_index` gives the model's characters by their
+    simplified form (built only when an acrostic needs it); `corpus_lines` the corpus's lines, if any (read
+    only when a theme's plan asks whether verse uses a word)."""
+    if request.n != 1:
+        raise ValueError(f"resolve_request takes a request of one poem, not n={request.n}")
     form = request.form_spec
     top_k = in_range(request.top_k, "top_k", 0, tables.vocab_size, "top_k")
     first_line_rhymes = request.first_line_rhymes
@@ -173,7 +175,6 @@ def resolve_request(
         first_line=line,
         title=title,
         keywords=list(request.conditioning_keywords),
-        n=request.n,
         candidates=_candidates(request),
         seed=seed,
         options=SamplingOptions(
@@ -233,10 +234,10 @@ def _plan(
 
 
 def _candidates(request: GenerationRequest) -> int:
-    """As asked, else DEFAULT_CANDIDATES sampled (at least n), or n for a beam, whose width already searches."""
+    """As asked, else DEFAULT_CANDIDATES sampled, or the one poem of a beam, whose width already searches."""
     if request.candidates is not None:
         return request.candidates
-    return request.n if request.beam > 1 else max(request.n, DEFAULT_CANDIDATES)
+    return 1 if request.beam > 1 else DEFAULT_CANDIDATES
 
 
 def _parallel_couplets(parallel: bool | None, form: Form) -> tuple[int, ...]:
@@ -341,8 +342,7 @@ def _rhyme_groups(
 
 def _selection_lines(request: GenerationRequest, form: Form) -> frozenset[int]:
     """After which lines the search lets the likelier candidates continue in place of the others: every
-    line but the last (only </s> follows it). Only for one poem (the generator decodes several as one-poem
-    requests, generator.poem_requests) and not for a beam."""
-    if not request.select_lines or request.n > 1 or request.beam > 1:
+    line but the last (only </s> follows it). Not for a beam."""
+    if not request.select_lines or request.beam > 1:
         return frozenset()
     return frozenset(range(1, form.line_count))
