@@ -182,6 +182,10 @@ def test_either_script_gives_the_same_verdict():
         )
         assert simplified.first == to_simplified(first)  # words reported as written
         assert simplified.pairs[0].left == to_simplified(first)[: simplified.pairs[0].end]
+    # every character of 浮云游子意 is in the table as written (云 "to say"): simplified still reads as 浮雲遊子
+    alone = judge_couplet("浮云游子意", "落日故人情")
+    assert (alone.kind, alone.score) == (judge_couplet("浮雲遊子意", "落日故人情").kind, 1.0)
+    assert couplet_scores("浮云游子意", "落日故人情") == couplet_scores("浮雲遊子意", "落日故人情")
 
 
 def test_scores_agree_with_the_verdict_and_rank_second_lines():

@@ -30,7 +30,7 @@ from pathlib import Path
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.rhyme import is_cjk
-from poetry_rnn.script import normalize_variants
+from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "parallel.json"
 DATA_VERSION = 1
@@ -316,21 +316,20 @@ def load_table(path: str | Path | None = None) -> ParallelTable:
 
 
 def normalize_lines(lines: Sequence[str]) -> list[str]:
-    """Lines in the table's spelling: variants normalised and, when some character is not in the table
-    (a simplified text), the whole text converted to traditional at once, so that OpenCC reads each
-    character in context (新雨后 → 新雨後, while 后 alone is also a traditional character)."""
+    """Lines in the table's spelling: variants normalised, and the whole text converted to traditional at
+    once, so that OpenCC reads each character in context (新雨后 → 新雨後, while 后 alone is also a
+    traditional character), when it is simplified (nothing in it traditional only, as the generator reads
+    its input: 浮云游子意 is 浮雲遊子意, though 云 "to say" is in the table) or has a character the table
+    lacks."""
     classes = load_table().classes
-    if all(c in classes for line in lines for c in line):
-        return list(lines)
-    lines = [normalize_variants(line) for line in lines]
-    if all(c in classes for line in lines for c in line):
-        return lines
-    from poetry_rnn.script import to_traditional
-
-    joined = "\n".join(lines)
+    joined = "\n".join(normalize_variants(line) for line in lines)
+    simplified = to_simplified(joined) == joined
+    if not simplified and all(c in classes for c in joined if c != "\n"):
+        return joined.split("\n")
     converted = to_traditional(joined).split("\n")
-    if [len(line) for line in converted] != [len(line) for line in lines]:
-        return lines  # OpenCC maps characters one to one; should it ever not, keep the input
+    spelled = joined.split("\n")
+    if [len(line) for line in converted] != [len(line) for line in spelled]:
+        return spelled  # OpenCC maps characters one to one; should it ever not, keep the input
     return converted
 
 
