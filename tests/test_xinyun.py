@@ -58,7 +58,7 @@ def test_archaic_readings_no_longer_rhyme(xinyun):
 
 
 def test_true_modern_polyphones_are_either_tone_alone(xinyun):
-    for char in "长長为應难间":
+    for char in "长長为應难":
         assert xinyun.tones(char) == BOTH, char
         assert char_reading(char).source == POLYPHONE
     assert xinyun.rhyme_groups("长") == {"唐"}  # cháng rhymes; zhǎng is oblique
@@ -433,6 +433,14 @@ def test_verse_phrases_decide_the_reading(line, index, reading):
 )
 def test_characters_alone_read_as_verse_reads_them(line, index, reading):
     assert line_readings(line)[index].pinyin.split("/")[0] == reading
+
+
+def test_jian_reads_among_alone_and_as_a_dictionary_phrase_says():
+    # Tang meter takes 間 level at 1,199 of 1,217 fixed places: one reading, no open polyphone
+    for line, index in (("明月松間照", 3), ("腰間寶劍七星文", 1), ("白雲間", 2), ("江間波浪兼天湧", 1)):
+        assert line_readings(line)[index].pinyin == "jiān", line
+    assert line_readings("林花相间发")[3].pinyin == "jiàn"  # to alternate: the phrase decides
+    assert line_readings("反間須防")[1].pinyin == "jiàn"
 
 
 def test_the_surname_shen_reads_shen_where_simplified_output_keeps_it():

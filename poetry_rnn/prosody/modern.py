@@ -129,20 +129,6 @@ VERSE_PHRASES: dict[str, str] = {
     "不干": "bù gān",
     "还家": "huán jiā",
     "万重": "wàn chóng",  # layers upon layers (万重山); zhòng is weight
-    # 间 jiān "among" after a place (白云间 天地间); jiàn (a gap, to sow discord) is no reading of these
-    "云间": "yún jiān",
-    "山间": "shān jiān",
-    "花间": "huā jiān",
-    "林间": "lín jiān",
-    "松间": "sōng jiān",
-    "竹间": "zhú jiān",
-    "溪间": "xī jiān",
-    "江间": "jiāng jiān",
-    "草间": "cǎo jiān",
-    "石间": "shí jiān",
-    "树间": "shù jiān",
-    "地间": "dì jiān",
-    "水间": "shuǐ jiān",
     "千重": "qiān chóng",
     # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎;
     # script.SHEN_SURNAME_WORDS, where simplified output keeps 沈 (not 沉), lists the same words
@@ -167,6 +153,8 @@ VERSE_READINGS: dict[str, str] = {
     "咽": "yè",  # 88 of 89 oblique: to sob (泉声咽); yān in 咽喉, a dictionary phrase
     "没": "mò",  # to sink, to vanish (草没 出没); méi "not have" comes in phrases (没有)
     "沒": "mò",  # pypinyin lists only méi
+    "间": "jiān",  # 1,199 of 1,217 level: among (白云间 腰间); jiàn (a gap, to alternate) in phrases (间隔 相间)
+    "間": "jiān",
     "沈": "chén",  # 311 of 314 level: 沈 is 沉 in verse (沈沈 浮沈); shěn is the surname (phrases above)
 }
 
