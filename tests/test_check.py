@@ -500,6 +500,28 @@ def test_a_lushi_whose_middle_couplet_is_not_parallel_gets_the_dui_zhang_fault()
     assert "对仗" in report and "3–4  不对" in report
 
 
+SONG_YOU_REN = (
+    "青山橫北郭，白水繞東城。此地一為別，孤蓬萬里征。浮雲遊子意，落日故人情。揮手自茲去，蕭蕭班馬鳴。"
+)
+
+
+def test_a_parallel_first_couplet_excuses_the_second_as_tou_chun_ge():
+    # 李白《送友人》: the first couplet faces in place of the second (偷春格), a licence, not a fault
+    analysis = analyze(SONG_YOU_REN)
+    assert [c.kind for c in analysis.couplets[:3]] == ["工对", "不对", "工对"]
+    assert analysis.parallel_faults == []
+    licence = next(item for item in analysis.licences if item["kind"] == "偷春格")
+    assert licence["line"] == 2 and "首联工对而颔联不对" in licence["note"]
+    assert "偷春格 licence" in analysis.format()
+    # the licence needs the 颈联 parallel: with a free 颈联 as well, both middle couplets are faults
+    free_neck = SONG_YOU_REN.replace("浮雲遊子意，落日故人情", "床前明月光，疑是地上霜")
+    assert [f.line for f in analyze(free_neck).parallel_faults] == [2, 4]
+    assert all(item["kind"] != "偷春格" for item in analyze(free_neck).licences)
+    # and a first couplet that is only 宽对 excuses nothing (first couplets read so by chance)
+    assert analyze(NOT_PARALLEL_LU).couplets[0].kind == "宽对"
+    assert [f.line for f in analyze(NOT_PARALLEL_LU).parallel_faults] == [2]
+
+
 def test_a_quatrain_is_free_of_dui_zhang_faults_but_its_couplets_are_judged():
     analysis = analyze(DENG_GUANQUE_LOU)
     assert analysis.parallel_faults == []

@@ -27,7 +27,7 @@ from poetry_rnn.prosody.analysis import (
 )
 from poetry_rnn.prosody.heard import tone_breaks
 from poetry_rnn.prosody.licences import Licence, rescuable
-from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults
+from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults, stolen_spring
 from poetry_rnn.prosody.patterns import (
     LINE_TEMPLATES,
     LINE_VARIANTS,
@@ -193,6 +193,7 @@ class _Analyzer:
         if nearest:
             self.notes.append(nearest)
         couplets = self._couplets()
+        spring = stolen_spring(couplets, form.name if form else None)
         return Analysis(
             text=render_body(self.lines),
             scheme=self.scheme.name,
@@ -211,7 +212,7 @@ class _Analyzer:
                 for line, message in middle_couplet_faults(couplets, form.name if form else None)
             ],
             readings=readings,
-            licences=licences,
+            licences=[*licences, spring] if spring else licences,
         )
 
     def _readings(self, analysed: list[LineAnalysis], faults: list[Fault]) -> list[dict]:

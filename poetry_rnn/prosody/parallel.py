@@ -427,14 +427,34 @@ def couplet_names(line_count: int) -> tuple[str, ...]:
     return _COUPLET_NAMES.get(line_count, ())
 
 
+def stolen_spring(couplets: Iterable[CoupletVerdict], form: str | None) -> dict | None:
+    """The 偷春格 licence of a 律诗 whose 颔联 is not parallel while its 首联 is a 工对 and its 颈联 parallel
+    (李白《送友人》: 青山横北郭，白水绕东城 faces in place of the next couplet), as the analysis reports a
+    licence: {line, kind, positions, note}; None for any other poem. A 宽对 首联 does not count: first
+    couplets read as 宽对 by chance far more often than as 工对."""
+    if form not in ("wulv", "qilv"):
+        return None
+    kinds = {couplet.line: couplet.kind for couplet in couplets}
+    if kinds.get(0) != "工对" or kinds.get(2) != "不对" or kinds.get(4, "不对") == "不对":
+        return None
+    note = (
+        "首联工对而颔联不对，为偷春格，颔联不算失对 "
+        "(the first couplet is parallel in place of the second: the accepted 偷春格, no fault)"
+    )
+    return {"line": 2, "kind": "偷春格", "positions": [], "note": note}
+
+
 def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) -> list[tuple[int, str]]:
-    """(first line, message) for each middle couplet (lines 3–4, 5–6) of a 律诗 that is not parallel; a
-    律诗's first and last couplets, and every couplet of other forms, are free."""
+    """(first line, message) for each middle couplet (lines 3–4, 5–6) of a 律诗 that is not parallel, but for
+    a 颔联 a 偷春格 excuses (`stolen_spring`); a 律诗's first and last couplets, and every couplet of other
+    forms, are free."""
     if form not in ("wulv", "qilv"):
         return []
+    couplets = list(couplets)
+    excused = 2 if stolen_spring(couplets, form) else None
     faults = []
     for couplet in couplets:
-        if couplet.line in (2, 4) and not couplet.parallel:
+        if couplet.line in (2, 4) and not couplet.parallel and couplet.line != excused:
             name = couplet_names(8)[couplet.line // 2]
             words = "".join(f"「{p.left}/{p.right}」" for p in couplet.deciding_pairs())
             because = f"：{words}不相对" if words else ""
