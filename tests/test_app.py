@@ -399,8 +399,12 @@ def test_reusing_a_shown_poems_seed_brings_that_poem_back_first(poetry_app, monk
     # the visitor shows a poem whose seed is not the request's, and reuses its seed
     row = next(i for i, p in enumerate(state["poems"]) if p["seed"] != 20)
     shown = {**state, "selected": row}
-    seed = poetry_app.ui_reuse_seed(shown, "zh")
+    seed, options = poetry_app.ui_reuse_seed(shown, "zh")
     assert seed == state["poems"][row]["seed"] and str(seed) in notices[0]
+    assert options.open is True  # More options open on the seed
+    # before any poem there is no seed to reuse: said, nothing changed
+    skip = handlers.gr.skip()
+    assert poetry_app.ui_reuse_seed(None, "zh") == (skip, skip) and "还没有诗" in notices[-1]
     [again] = _generate_ui(poetry_app, n=4, seed=seed)[-1:]
     again_state = again[4]
     poem = again_state["poems"][again_state["selected"]]

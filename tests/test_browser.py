@@ -101,7 +101,11 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     # Record whether the poem was ever shown half-written (streaming), before it is finished.
     page.evaluate(
         """() => { window.sawStreaming = false;
-        new MutationObserver(() => { if (document.querySelector('#poem-view.streaming')) window.sawStreaming = true; })
+        window.captions = new Set();
+        new MutationObserver(() => {
+            if (document.querySelector('#poem-view.streaming')) window.sawStreaming = true;
+            const caption = document.querySelector('#poem-writing');
+            if (caption) window.captions.add(caption.textContent); })
             .observe(document.body, {subtree: true, childList: true, attributes: true}); }"""
     )
     page.get_by_label("七绝").check()
@@ -132,6 +136,9 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     assert plain.replace("\n", "") == text
     assert "种子" in page.locator("#poem-info").inner_text()
     assert page.evaluate("() => window.sawStreaming") is True
+    # four poems (the default) are written one after another, each said while it is written
+    captions = page.evaluate("() => Array.from(window.captions)")
+    assert "正在写第 1 首，共 4 首；写完按优劣排列。" in captions and len(captions) >= 2, captions
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"), full_page=True)
 
     # Another candidate, clicked in the table, takes the poem's place; its seed can be reused.
@@ -146,8 +153,10 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
     seed_shown = page.locator("#poem-info code").first.inner_text()
     page.get_by_role("button", name="用此种子").click()
-    page.get_by_text("更多选项").click()  # the seed field is in this (closed) accordion
+    # the (closed) options open on the seed, and a notice says what it does
+    page.locator("#seed input").wait_for(state="visible")
     page.wait_for_function("(seed) => document.querySelector('#seed input')?.value === seed", arg=seed_shown)
+    page.get_by_text(f"种子 {seed_shown} 已填入").wait_for()
 
     # Hiding the tone marks re-renders the same poem without them.
     page.get_by_label("显示平仄 ○●").uncheck()
@@ -204,6 +213,54 @@ def test_contradictory_options_are_refused_beside_the_option(page):
     assert message.inner_text().startswith("首句入韵")
     assert message.is_visible()
     assert page.evaluate(ERROR_PILLS) == []
+
+
+def test_a_seed_out_of_range_is_refused_beside_the_options_in_chinese(page):
+    page.get_by_text("更多选项").click()
+    page.locator("#seed input").fill("-5")
+    page.locator("#generate-button").click()
+    message = page.locator("#options-error .field-error")
+    message.wait_for()
+    assert message.inner_text().startswith("种子") and "-5" in message.inner_text()
+    page.wait_for_timeout(500)
+    assert page.evaluate(ERROR_PILLS) == []  # not Gradio's own English toast
+
+
+LUMINANCE = """(selector) => {
+    const rgb = getComputedStyle(document.querySelector(selector)).color.match(/\\d+/g).map(Number);
+    return (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255; }"""
+
+
+def test_the_poem_card_reads_in_a_dark_theme(browser, app_url):
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1100}, locale="zh-CN", color_scheme="dark"
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        page.locator("#example-0").click()
+        page.wait_for_function(FINISHED, arg=4)
+        # the page is dark (its own text light), the card paper with dark characters and red rhymes
+        assert page.evaluate(LUMINANCE, "#poem-info") > 0.6
+        assert page.evaluate(LUMINANCE, "#poem-view .ch:not(.rhyme)") < 0.2
+        assert page.evaluate(LUMINANCE, "#poem-view .ch.rhyme") < 0.4
+        page.screenshot(path=str(ARTIFACTS / "dark.png"))
+        page.get_by_role("tab", name="格律检测").click()
+        page.locator("#check-text textarea").fill("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。")
+        page.locator("#check-button").click()
+        page.locator("#check-view td.bad .ch").first.wait_for()
+        assert page.evaluate(LUMINANCE, "#check-view td.bad .ch") < 0.2  # on its pink cell
+    finally:
+        context.close()
+
+
+def test_a_check_example_is_checked_as_it_is_put_in(page):
+    page.get_by_role("tab", name="格律检测").click()
+    page.locator("#check-examples button").first.click()
+    page.locator("#check-view").wait_for()
+    assert page.locator("#check-text textarea").input_value()
+    assert page.locator("#check-view tr").count() >= 4
 
 
 def test_vertical_poem_keeps_punctuation_and_marks_beside_their_characters(page):

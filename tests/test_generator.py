@@ -275,6 +275,9 @@ def test_generate_stream_yields_growing_partials_then_the_poems(generator):
     assert len(partials) > 10
     assert all(isinstance(line, str) for partial in partials for line in partial)
     assert len(partials[-1]) == 4
+    # each of the two poems is streamed in turn, said as poem k of 2
+    order = [(e["poem"], e["of"]) for e in events if "partial" in e]
+    assert order == sorted(order) and {k for k, _ in order} == {1, 2} and {of for _, of in order} == {2}
 
 
 def test_time_limit(generator):

@@ -309,10 +309,14 @@ class PoetryApp:
         try:
             for event in self.generator.generate_stream(request):
                 if "partial" in event:
+                    several = event.get("of", 1) > 1
                     view = partial_html(
                         event["partial"],
                         title and convert(title, request.script),
                         get_form(request.form).line_count,
+                        MESSAGES[lang]["writing"].format(poem=event["poem"], of=event["of"])
+                        if several
+                        else "",
                     )
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True
@@ -379,12 +383,15 @@ class PoetryApp:
 
     @guarded
     def ui_reuse_seed(self, state: dict | None, lang: str):
-        """The shown poem's seed into the form (under More options, often folded): said in a notice."""
+        """The shown poem's seed into the form, with More options opened on it; said in a notice (until the
+        seed is cleared to -1, 作诗 writes that poem again)."""
+        say = MESSAGES[_language(lang)]
         if not state or not state.get("poems"):
-            return gr.skip()
+            gr.Info(say["no_poem_yet"])
+            return gr.skip(), gr.skip()
         seed = state["poems"][state.get("selected", 0)]["seed"]
-        gr.Info(MESSAGES[_language(lang)]["seed_reused"].format(seed=seed))
-        return seed
+        gr.Info(say["seed_reused"].format(seed=seed))
+        return seed, gr.Accordion(open=True)
 
     @guarded
     def ui_redraw(self, state: dict | None, show_tones: bool, lang: str):

@@ -123,9 +123,9 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 0.1, 2.0, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
                             )
                             top_p = gr.Slider(0.1, 1.0, value=DEFAULT_TOP_P, step=0.05, label=say["top_p"])
-                            seed = gr.Number(
-                                value=-1, precision=0, label=say["seed"], elem_id="seed", minimum=-1
-                            )
+                            # no minimum: Gradio would refuse below it in a raw English toast; the request
+                            # refuses an out-of-range seed beside the options, in the page's language
+                            seed = gr.Number(value=-1, precision=0, label=say["seed"], elem_id="seed")
                             plan = gr.Textbox(
                                 label=say["plan"], placeholder="春风, 孤城", max_lines=1, elem_id="plan"
                             )
@@ -138,7 +138,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                         examples_heading = gr.Markdown(say["examples"])
                         with gr.Row():
                             example_buttons = [
-                                gr.Button(example[0], size="sm", elem_id=f"example-{i}")
+                                gr.Button(example[0], elem_id=f"example-{i}", elem_classes=["tap"])
                                 for i, example in enumerate(EXAMPLES)
                             ]
                     with gr.Column(scale=6, min_width=320, elem_id="result-column"):
@@ -146,7 +146,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                         show_tones = gr.Checkbox(value=True, label=say["show_tones"], elem_id="show-tones")
                         info = gr.Markdown(elem_id="poem-info")
                         plain = gr.Textbox(label=say["plain"], lines=4, buttons=["copy"], elem_id="poem-text")
-                        reuse_seed = gr.Button(say["reuse_seed"], size="sm", elem_id="reuse-seed")
+                        reuse_seed = gr.Button(say["reuse_seed"], elem_id="reuse-seed", elem_classes=["tap"])
                         candidates = gr.Dataframe(
                             headers=CANDIDATE_HEADERS[lang0],
                             datatype=["number", "str", "number", "str", "str"],
@@ -179,7 +179,10 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                             )
                         check_button = gr.Button(say["check"], variant="primary", elem_id="check-button")
                         check_examples = gr.Examples(
-                            [[e] for e in CHECK_EXAMPLES], inputs=[check_text], label=say["check_examples"]
+                            [[e] for e in CHECK_EXAMPLES],
+                            inputs=[check_text],
+                            label=say["check_examples"],
+                            elem_id="check-examples",
                         )
                     with gr.Column(scale=6, min_width=320):
                         check_view = gr.HTML(elem_id="check-html")
@@ -196,13 +199,26 @@ def build_app(app: PoetryApp) -> gr.Blocks:
         assert len(error_slots) == len(ERROR_SLOTS)
         outputs = [poem_view, plain, info, candidates, state, *error_slots, sampling]
         model_events = {"concurrency_id": "model", "concurrency_limit": settings.CONCURRENCY}
+        # a tap while a poem is being written runs once that one is done, with the form as it is then
+        # (Gradio's default drops it)
         go.click(
-            app.ui_generate, inputs, outputs, api_visibility="private", js=SCROLL_TO_RESULT, **model_events
+            app.ui_generate,
+            inputs,
+            outputs,
+            api_visibility="private",
+            js=SCROLL_TO_RESULT,
+            trigger_mode="always_last",
+            **model_events,
         ).then(None, js=scroll_after("poem-html"))
         example_outputs = [form, mode, text, rhyme_scheme, rhyme_group, tone, seed]
         for button, example in zip(example_buttons, EXAMPLES, strict=True):
             button.click(
-                _example_filler(example), language, example_outputs, api_visibility="private", queue=False
+                _example_filler(example),
+                language,
+                example_outputs,
+                api_visibility="private",
+                queue=False,
+                trigger_mode="always_last",
             ).then(
                 app.ui_generate,
                 inputs,
@@ -237,14 +253,14 @@ def build_app(app: PoetryApp) -> gr.Blocks:
             app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
             api_visibility="private",
         )  # fmt: skip
-        reuse_seed.click(
-            app.ui_reuse_seed,
-            [state, language],
-            seed,
-            api_visibility="private",
-            queue=False,
-        )
+        reuse_seed.click(app.ui_reuse_seed, [state, language], [seed, sampling], api_visibility="private")
         check_button.click(
+            app.ui_check,
+            [check_text, check_scheme, check_strictness, language],
+            [check_view, check_error, check_state],
+            api_visibility="private",
+        ).then(None, js=scroll_after("check-html"))
+        check_examples.load_input_event.then(
             app.ui_check,
             [check_text, check_scheme, check_strictness, language],
             [check_view, check_error, check_state],

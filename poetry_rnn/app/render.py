@@ -85,8 +85,9 @@ def _title_column(title: str) -> str:
     return f'<div class="poem-title">{chars}</div>'
 
 
-def partial_html(lines: list[str], title: str | None = None, line_count: int = 0) -> str:
-    """The leading candidate while it is being written (`line_count`: the lines it will have)."""
+def partial_html(lines: list[str], title: str | None = None, line_count: int = 0, caption: str = "") -> str:
+    """The leading candidate while it is being written (`line_count`: the lines it will have), with a
+    caption below (which of several poems it is)."""
     parts = [
         '<div class="poem-card"><div class="poem-vertical streaming" id="poem-view" '
         f'style="--columns: {_columns(lines, title, line_count)}">'
@@ -100,6 +101,8 @@ def partial_html(lines: list[str], title: str | None = None, line_count: int = 0
             f'<div class="poem-line">{cells}<span class="punct">{line_end_mark(index) if done else ""}</span></div>'
         )
     parts.append("</div></div>")
+    if caption:
+        parts.append(f'<div class="poem-legend" id="poem-writing">{_esc(caption)}</div>')
     return "".join(parts)
 
 

@@ -195,6 +195,7 @@ MESSAGES = {
     "zh": {
         "generic": "出错了（已记入日志），请稍后再试，或换些选项。",
         "found_fewer": "只找到 {found} 首（要 {wanted} 首）。",
+        "writing": "正在写第 {poem} 首，共 {of} 首；写完按优劣排列。",
         "placeholder": "选好体裁与模式，按「作诗」。",
         "legend": "红字为韵脚",
         "legend_tones": " · ○ 平 ● 仄 ◐ 平仄两读",
@@ -217,11 +218,13 @@ MESSAGES = {
         "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底：不合格式 · 红字：韵脚",
         "not_a_form": "非近体常式",
         "seed_reused": "种子 {seed} 已填入「更多选项」：再按「作诗」，这首诗排在最前；改回 -1 则另写新诗。",
+        "no_poem_yet": "还没有诗：先按「作诗」写一首，再用它的种子。",
     },
     "en": {
         "generic": "Something went wrong on the server (it has been logged); please try again, perhaps with "
         "other options.",
         "found_fewer": "Found {found} of {wanted} poems.",
+        "writing": "Writing poem {poem} of {of}; when all are written, the best comes first.",
         "placeholder": "Choose a form and a mode, then press Write.",
         "legend": "red: rhyme characters",
         "legend_tones": " · ○ level ● oblique ◐ either",
@@ -245,6 +248,7 @@ MESSAGES = {
         "asks (平 level / 仄 oblique / 中 either) · red cell: breaks the pattern · red character: rhyme",
         "seed_reused": "Seed {seed} is set under More options: Write brings this poem back first; set it to -1 "
         "for new poems.",
+        "no_poem_yet": "No poem yet: write one first, then reuse its seed.",
         "not_a_form": "not a standard form",
     },
 }

@@ -221,8 +221,9 @@ class PoetryGenerator:
                 return stop.value
 
     def generate_stream(self, request: GenerationRequest | None = None, /, **options) -> Iterator[dict]:
-        """Yields {"partial": [lines so far of the leading candidate]} while decoding, then
-        {"done": True, "poems": [GeneratedPoem, ...]}. Takes what `generate` takes."""
+        """Yields {"partial": [lines so far of the leading candidate], "poem": k, "of": n} while the k-th of
+        the n poems asked for is decoded (each in turn), then {"done": True, "poems": [GeneratedPoem, ...]},
+        best first. Takes what `generate` takes."""
         events = self._generate(True, _as_request(request, options))
         while True:
             try:
@@ -242,7 +243,7 @@ class PoetryGenerator:
         spare_seed = families[-1].seed + 1
         for number, request in enumerate(resolved):
             written = {poem.text for poem in poems}
-            found = yield from self._decode(stream and number == 0, request, deadline)
+            found = yield from self._decode(stream, request, deadline, (number + 1, len(resolved)))
             # a family whose best poem another has written draws again with a fresh seed, so that every
             # poem's seed writes it alone; after a few tries its next best is taken
             for _ in range(DUPLICATE_RETRIES):
@@ -255,8 +256,15 @@ class PoetryGenerator:
         poems.sort(key=lambda p: -p.rank_score)
         return poems
 
-    def _decode(self, stream: bool, request: ResolvedRequest, deadline: Deadline | None = None):
-        """Every poem found for `request` (its candidates that passed the final check), best first."""
+    def _decode(
+        self,
+        stream: bool,
+        request: ResolvedRequest,
+        deadline: Deadline | None = None,
+        poem_of: tuple[int, int] = (1, 1),
+    ):
+        """Every poem found for `request` (its candidates that passed the final check), best first; streamed
+        as poem `poem_of` = (k, n) of a request of n."""
         deadline = deadline or Deadline(request.time_limit)
         constraints = self._constraints(request)
         start, first_ids = self._start_state(request, constraints)
@@ -312,7 +320,7 @@ class PoetryGenerator:
                         partial = self._partial(states, request)
                         if partial is not None and partial != last_partial:
                             last_partial = partial
-                            yield {"partial": partial}
+                            yield {"partial": partial, "poem": poem_of[0], "of": poem_of[1]}
                 for state in states:
                     if not state.finished or state.dead:
                         continue
