@@ -317,6 +317,13 @@ def phone_page(browser, app_url: str, width: int, height: int):
 
 def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, app_url):
     with phone_page(browser, app_url, 390, 844) as page:
+        # the first screen reaches 作诗: the choices are compact chips, one line each where they fit
+        button = page.locator("#generate-button").bounding_box()
+        assert button["y"] + button["height"] <= 844, button
+        assert page.locator("#mode").bounding_box()["height"] < 100  # five modes in one line
+        page.get_by_text("藏头", exact=True).click()  # a chip chooses as the radio did
+        page.locator("#text textarea").wait_for(state="visible")
+        page.get_by_text("自由", exact=True).click()
         page.locator("#generate-button").click()
         page.wait_for_function(FINISHED, arg=4)
         # In view without scrolling by hand (the page goes there once the answer is in: allow it a moment).

@@ -62,7 +62,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
     say = LABELS[lang0]
     with gr.Blocks(title="诗 · poetry_rnn — 近体诗") as demo:
         with gr.Row(equal_height=True):
-            header = gr.Markdown(say["header"])
+            header = gr.Markdown(say["header"], elem_id="page-header")
             language = gr.Radio(LANGUAGES, value=lang0, show_label=False, elem_id="language", min_width=160)
         with gr.Tabs():
             with gr.Tab(say["tab_generate"], id="generate") as tab_generate:
