@@ -334,6 +334,15 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
         )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "phone.png"))
+        # A candidate tapped in the table (below the poem) brings the page back up to its poem.
+        second = page.locator("#candidates div[role=row]").nth(1).locator("[role=gridcell]").nth(1)
+        second.scroll_into_view_if_needed()
+        second.click()
+        page.wait_for_function(
+            """() => { const box = document.querySelector('#poem-view').getBoundingClientRect();
+            return box.top >= 0 && box.top < window.innerHeight / 2; }""",
+            timeout=10_000,
+        )
         # Every tab is a visible tab (no overflow menu) and opens.
         for name in ("格律检测", "关于"):
             tab = page.get_by_role("tab", name=name)
@@ -356,6 +365,16 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
                 && (table.scrollWidth <= box.clientWidth || getComputedStyle(box).overflowX === 'auto'); }"""
         )
         assert fits
+
+
+def test_a_tablet_with_side_by_side_columns_does_not_jump_after_generate(browser, app_url):
+    with phone_page(browser, app_url, 768, 1024) as page:
+        form, result = page.locator("#form").bounding_box(), page.locator("#poem-html").bounding_box()
+        assert result["x"] > form["x"] + form["width"] - 1  # the columns stand side by side
+        page.locator("#generate-button").click()
+        page.wait_for_function(FINISHED, arg=4)
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.scrollY") < 40  # (a few pixels as the layout settles)
 
 
 def test_generate_is_above_the_fold_on_a_1366_by_900_desktop(browser, app_url):

@@ -25,21 +25,25 @@ from poetry_rnn.app.text import (
 )
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
-# On a narrow screen the result column comes below the form: after Write, go to the poem; after a refusal,
-# to the message (the handler has shown it by then). A `js` run before a handler passes its inputs on.
-SCROLL_TO_RESULT = """(...inputs) => { if (window.innerWidth < 800) {
-    document.querySelector('#poem-html')?.scrollIntoView({behavior: 'instant', block: 'start'}); }
-    return inputs; }"""
+# Where the result column comes below the form (a phone; not a tablet, whose columns stand side by side):
+# after Write, go to the poem; after a refusal, to the message (the handler has shown it by then). Whether
+# the columns are stacked is read from the page, not guessed from the window's width: a stacked result
+# starts at the page's left edge. A `js` run before a handler passes its inputs on.
+_STACKED = "(element) => element.getBoundingClientRect().left < window.innerWidth / 3"
+SCROLL_TO_RESULT = f"""(...inputs) => {{ const stacked = {_STACKED};
+    const result = document.querySelector('#poem-html');
+    if (result && stacked(result)) {{ result.scrollIntoView({{behavior: 'instant', block: 'start'}}); }}
+    return inputs; }}"""
 
 
 def scroll_after(result_id: str) -> str:
-    """JS run when a handler has answered: to a refusal's message if one is shown, else (narrow screens)
+    """JS run when a handler has answered: to a refusal's message if one is shown, else (stacked columns)
     to the result, unless it is in view already."""
-    return f"""() => {{ const shown = Array.from(document.querySelectorAll('.field-error'))
-        .find(e => e.offsetParent !== null);
+    return f"""() => {{ const stacked = {_STACKED};
+    const shown = Array.from(document.querySelectorAll('.field-error')).find(e => e.offsetParent !== null);
     if (shown) {{ shown.scrollIntoView({{behavior: 'instant', block: 'center'}}); return; }}
     const result = document.querySelector('#{result_id}');
-    if (result && result.offsetParent !== null && window.innerWidth < 800) {{
+    if (result && result.offsetParent !== null && stacked(result)) {{
         const box = result.getBoundingClientRect();
         if (box.top < 0 || box.top > window.innerHeight / 2) {{
             result.scrollIntoView({{behavior: 'instant', block: 'start'}}); }} }} }}"""
@@ -248,7 +252,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
             [state, show_tones, language],
             [poem_view, plain, info, state],
             api_visibility="private",
-        )
+        ).then(None, js=scroll_after("poem-html"))  # a phone: the poem chosen is above the table
         show_tones.change(
             app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
             api_visibility="private",
