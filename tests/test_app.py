@@ -537,8 +537,11 @@ def test_rendering_one_language_at_a_time():
     assert "对仗（绝句不要求）" in chinese and "parallelism (a jueju needs none)" in english  # no fault
     # A 拗救 the checker accepts is said, in the page's language.
     licensed = analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict()
-    assert "特拗: 第1句「泊烟」平仄互换，为特拗（平平仄平仄），合律<" in render.analysis_html(licensed, "zh")
-    assert "characters 3–4 swap tones, the accepted 特拗 form<" in render.analysis_html(licensed, "en")
+    assert "特拗：第1句「泊烟」平仄互换，为特拗（平平仄平仄），合律<" in render.analysis_html(licensed, "zh")
+    assert (
+        "licence (特拗): line 1: characters 3–4 swap tones, the accepted 特拗 form<"
+        in render.analysis_html(licensed, "en")
+    )
     assert "合律 (line" not in render.analysis_html(licensed, "en")
     # So are the checker's notes: a title line taken off, a single line judged alone.
     titled = analyze("静夜思\n床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()
@@ -547,7 +550,9 @@ def test_rendering_one_language_at_a_time():
         (titled, "不计入诗句", "taken as the title or author"),
         (single, "按单句判", "a single line"),
     ]:
-        assert chinese_words in render.analysis_html(noted, "zh")
+        assert chinese_words in render.analysis_html(noted, "zh") and "注：" in render.analysis_html(
+            noted, "zh"
+        )
         assert english_words not in render.analysis_html(noted, "zh")
         assert english_words in render.analysis_html(noted, "en")
         assert chinese_words not in render.analysis_html(noted, "en")
@@ -555,6 +560,10 @@ def test_rendering_one_language_at_a_time():
     lushi = analyze(
         "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
     ).to_dict()
+    # a couplet alone has no name: its lines are said
+    couplet = analyze("白日依山尽，黄河入海流。").to_dict()
+    assert "<b>第1–2句</b>" in render.couplets_html(couplet, "zh")
+    assert "<b>lines 1–2</b>" in render.couplets_html(couplet, "en")
     verdicts = render.couplets_html(lushi, "zh")
     assert [name in verdicts for name in ("首联", "颔联", "颈联", "尾联")] == [True] * 4
     assert "绝句不要求" not in verdicts  # a 律诗 needs its middle couplets parallel

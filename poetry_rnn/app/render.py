@@ -164,7 +164,10 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     for number, couplet in enumerate(couplets):
         first, second = couplet["lines"][0] + 1, couplet["lines"][-1] + 1
         name = names[number] if number < len(names) else ""
-        where = f"{name}（{first}–{second}）" if lang == "zh" else f"{name} (lines {first}–{second})"
+        if lang == "zh":
+            where = f"{name}（{first}–{second}）" if name else f"第{first}–{second}句"
+        else:
+            where = f"{name} (lines {first}–{second})" if name else f"lines {first}–{second}"
         pairs = " ".join(f"{p['left']}/{p['right']}" for p in couplet.get("pairs") or [])
         kind = couplet.get("kind", "")
         bad = " bad" if couplet["lines"][0] in middle_faults or couplet["lines"][-1] in middle_faults else ""
@@ -239,13 +242,14 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
             parts.append(f"<li><b>{_esc(name)}</b>{'：' if lang == 'zh' else ': '}{_esc(message)}</li>")
         parts.append("</ul>")
     parts.append(couplets_html(analysis, lang))
+    colon = "：" if lang == "zh" else ": "
     for licence in analysis.get("licences") or []:
         label = _esc(say["licence"].format(kind=licence["kind"]))
         note = _esc(_one_language(licence["note"], lang))
-        parts.append(f'<p class="poem-legend check-licence" style="text-align:left">{label}: {note}</p>')
+        parts.append(f'<p class="poem-legend check-licence" style="text-align:left">{label}{colon}{note}</p>')
     for note in analysis.get("notes") or []:
         note = _esc(_one_language(note, lang))
-        parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}: {note}</p>')
+        parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}{colon}{note}</p>')
     return "".join(parts)
 
 
