@@ -138,8 +138,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "first_line_tone": (
         "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}) under "
-        "tone={tone}; the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed)",
-        "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）：{breaks}",
+        "tone={tone}; the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed): "
+        "change those characters, or loosen the tone rules ({looser})",
+        "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）：{breaks}。"
+        "请换这几个字，或放宽平仄（{looser_zh}）",
     ),
     "first_line_no_reading": (
         "the first line 「{line}」 cannot keep a tone pattern: 「{chars}」 has no 平仄 reading in the chosen rhyme "

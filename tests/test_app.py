@@ -493,6 +493,13 @@ def test_first_line_message_quotes_the_line_in_the_users_script(poetry_app):
     assert shown.startswith("首句：「白日依山来」") and "fits no" not in shown
     # the nearest pattern and every character that breaks it, not only where the search stopped
     assert "中仄仄平平" in str(caught.value) and "3「依」→仄、三平尾" in shown
+    # and what would let it be written: 一三五不论 only where the line keeps a pattern under it
+    assert shown.endswith("请换这几个字，或放宽平仄（「不限」）") and "(tone=off)" in str(caught.value)
+    with pytest.raises(UserError) as caught:
+        poetry_app.generator.generate(form="qijue", first_line="天地地天地地地", seed=1)
+    assert "5「地」→平" in str(caught.value) and "(tone=standard, 一三五不论, or off)" in str(caught.value)
+    assert import_app("text").localized_message(caught.value, "zh").endswith("（「一三五不论」或「不限」）")
+    assert poetry_app.generator.generate(form="qijue", first_line="天地地天地地地", tone="standard", seed=1)
     request = GenerationRequest(
         form="wujue", first_line="白日依山尽", first_line_rhymes=True, script="simplified"
     )

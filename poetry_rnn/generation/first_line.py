@@ -22,6 +22,11 @@ from poetry_rnn.prosody.patterns import (
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.script import convert
 
+# The looser tone settings a first line that breaks the pattern could be written under: as the API and the
+# CLI spell them, as the app's Chinese labels say them
+_LOOSER_STANDARD = ("tone=standard, 一三五不论, or off", "「一三五不论」或「不限」")
+_LOOSER_OFF = ("tone=off", "「不限」")
+
 
 def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piece_chars: str) -> UserError:
     """The refusal of a given first line that `rule` stopped at `position` (1-based), writing `piece_chars`:
@@ -64,9 +69,16 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
             )
         templates = list(dict.fromkeys(p.lines[0] for p in request.patterns if not p.licence))
         # judged as the decoder judges: under standard, 2-4-6 and the end, with 孤平 and 三平尾 guarded
+        relaxed = list(dict.fromkeys(relaxed_template(t, STANDARD) for t in templates))
         if request.strictness == STANDARD:
-            templates = list(dict.fromkeys(relaxed_template(t, STANDARD) for t in templates))
+            templates = relaxed
         nearest, breaks = nearest_template(scheme, request.first_line, line, templates, STRICT)
+        # 一三五不论 is offered only where the line keeps a pattern under it (a 4th character off is no help)
+        standard_fits = (
+            request.strictness == STRICT
+            and not nearest_template(scheme, request.first_line, line, relaxed, STRICT)[1]
+        )
+        looser, looser_zh = _LOOSER_STANDARD if standard_fits else _LOOSER_OFF
         return UserError.of(
             "first_line_tone",
             "first_line",
@@ -75,6 +87,8 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
             form=request.form.chinese_name,
             templates=" / ".join(templates),
             tone=request.tone,
+            looser=looser,
+            looser_zh=looser_zh,
             nearest=nearest,
             # where the whole line, read in context, fits: the character the search could not pass
             breaks="、".join(breaks) or f"{position}「{chars}」",
