@@ -12,6 +12,14 @@ where; it may leave out values the field's name already gives.
 
 from __future__ import annotations
 
+_FIRST_LINE_TONE = (
+    "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}) under tone={tone}; "
+    "the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed): change those "
+    "characters, or loosen the tone rules ",
+    "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）："
+    "{breaks}。请换这几个字，或放宽平仄",
+)
+
 REFUSALS: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------------ any field
     "not_text": ("{what} must be text, got {kind}", "须为文字，现为 {kind}"),
@@ -136,12 +144,14 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "the first line starts with 「{head}」 but the acrostic asks for another head character",
         "首字「{head}」与藏头字不同",
     ),
+    # two endings: 一三五不论 is offered only where the line keeps a pattern under it
     "first_line_tone": (
-        "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}) under "
-        "tone={tone}; the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed): "
-        "change those characters, or loosen the tone rules ({looser})",
-        "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）：{breaks}。"
-        "请换这几个字，或放宽平仄（{looser_zh}）",
+        _FIRST_LINE_TONE[0] + "(tone=off)",
+        _FIRST_LINE_TONE[1] + "（「不限」）",
+    ),
+    "first_line_tone_standard_fits": (
+        _FIRST_LINE_TONE[0] + "(tone=standard, 一三五不论, or off)",
+        _FIRST_LINE_TONE[1] + "（「一三五不论」或「不限」）",
     ),
     "first_line_no_reading": (
         "the first line 「{line}」 cannot keep a tone pattern: 「{chars}」 has no 平仄 reading in the chosen rhyme "

@@ -22,11 +22,6 @@ from poetry_rnn.prosody.patterns import (
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.script import convert
 
-# The looser tone settings a first line that breaks the pattern could be written under: as the API and the
-# CLI spell them, as the app's Chinese labels say them
-_LOOSER_STANDARD = ("tone=standard, 一三五不论, or off", "「一三五不论」或「不限」")
-_LOOSER_OFF = ("tone=off", "「不限」")
-
 
 def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piece_chars: str) -> UserError:
     """The refusal of a given first line that `rule` stopped at `position` (1-based), writing `piece_chars`:
@@ -78,17 +73,14 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
             request.strictness == STRICT
             and not nearest_template(scheme, request.first_line, line, relaxed, STRICT)[1]
         )
-        looser, looser_zh = _LOOSER_STANDARD if standard_fits else _LOOSER_OFF
         return UserError.of(
-            "first_line_tone",
+            "first_line_tone_standard_fits" if standard_fits else "first_line_tone",
             "first_line",
             line=line,
             marks=tone_marks(scheme.line_tones(line)),
             form=request.form.chinese_name,
             templates=" / ".join(templates),
             tone=request.tone,
-            looser=looser,
-            looser_zh=looser_zh,
             nearest=nearest,
             # where the whole line, read in context, fits: the character the search could not pass
             breaks="、".join(breaks) or f"{position}「{chars}」",
