@@ -188,8 +188,9 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     # ------------------------------------------------------------------ the search
     "no_poem_found": (
-        "no poem satisfying every constraint was found; try another seed or fewer constraints",
-        "找不到合乎全部要求的诗：请换一个种子，或少些要求",
+        "no poem satisfying every constraint was found; try again (without a seed, each try draws a new one) "
+        "or ask for less: another rhyme group, looser tones, fewer characters given",
+        "找不到合乎全部要求的诗：请再试一次（种子为 -1 时每次另取），或放宽要求：换个韵部、放宽平仄、少指定几个字",
     ),
     "time_limit_passed": (
         "generation took longer than the time limit of {seconds} s; ask for fewer candidates or a smaller beam",
