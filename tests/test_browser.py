@@ -257,6 +257,7 @@ def test_the_poem_card_reads_in_a_dark_theme(browser, app_url):
 
 def test_a_check_example_is_checked_as_it_is_put_in(page):
     page.get_by_role("tab", name="格律检测").click()
+    assert page.locator("#check-text textarea").get_attribute("placeholder").startswith("贴入一首诗，例如：")
     page.locator("#check-examples button").first.click()
     page.locator("#check-view").wait_for()
     assert page.locator("#check-text textarea").input_value()
@@ -403,6 +404,8 @@ def test_english_switch_changes_the_labels(page):
     page.get_by_role("tab", name="Check").click()
     page.get_by_role("tabpanel").get_by_text("Examples", exact=True).wait_for()
     assert page.get_by_text("示例", exact=True).count() == 0
+    placeholder = page.locator("#check-text textarea").get_attribute("placeholder")
+    assert placeholder.startswith("Paste a poem, for example: ")  # an example, not a poem already there
     page.get_by_role("tab", name="Write").click()
     page.get_by_label("acrostic", exact=True).check()
     page.locator("#text textarea").fill("春江")

@@ -170,7 +170,8 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                         check_text = gr.Textbox(
                             label=say["check_text"],
                             lines=6,
-                            placeholder=CHECK_EXAMPLES[0],
+                            # said as an example, so that it is not taken for a poem already there
+                            placeholder=say["check_placeholder"].format(poem=CHECK_EXAMPLES[0]),
                             elem_id="check-text",
                         )
                         check_error = _error_slot("check")
@@ -294,6 +295,8 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                 name = choice_names.get(key, key)
                 if key == "rhyme_group":
                     options["choices"] = app.group_choices(scheme_value, script_value, lang)
+                elif key == "check_text":
+                    options["placeholder"] = say["check_placeholder"].format(poem=CHECK_EXAMPLES[0])
                 elif isinstance(component, gr.Radio):
                     options["choices"] = choices(name, lang)
                 updates.append(gr.update(**options))
