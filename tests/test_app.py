@@ -541,6 +541,11 @@ def test_rendering_one_language_at_a_time():
     assert "line 2, character 4 should be level" in english and "应平" not in english
     assert chinese.count('<li class="couplet') == 2 and "不对" in chinese
     assert "not parallel" in english
+    # the pattern's name glossed on the English page, as it is on the Chinese one
+    assert (
+        f"{analysis['pattern']} (level start, first line " in english
+        and f"{analysis['pattern']} (" not in chinese
+    )
     assert "对仗（绝句不要求）" in chinese and "parallelism (a jueju needs none)" in english  # no fault
     # A 拗救 the checker accepts is said, in the page's language.
     licensed = analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict()

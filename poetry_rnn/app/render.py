@@ -12,6 +12,7 @@ from poetry_rnn.app.text import (
     MESSAGES,
     PARALLEL_KINDS,
     SCHEME_NAMES,
+    pattern_shown,
 )
 from poetry_rnn.format import line_end_mark
 from poetry_rnn.prosody.analysis import languages
@@ -126,7 +127,7 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         else f"**{say['score']}**{colon}{poem['score']:.2f} ({say['score_help']})",
     ]
     if poem.get("pattern"):
-        bits.append(f"**{say['pattern']}**{colon}{poem['pattern']}")
+        bits.append(f"**{say['pattern']}**{colon}{pattern_shown(poem['pattern'], lang)}")
     if poem.get("rhyme_group_label"):
         bits.append(f"**{say['rhyme_group']}**{colon}{poem['rhyme_group_label']}")
     verdict = "✓" if poem.get("ok") else "✗"
@@ -202,7 +203,7 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     form = FORM_NAMES[lang].get(analysis.get("form") or "", say["not_a_form"])
     head = [scheme, form]
     if analysis.get("pattern"):
-        head.append(analysis["pattern"])
+        head.append(pattern_shown(analysis["pattern"], lang))
     if analysis.get("rhyme_group_labels"):
         head.append(f"{say['rhyme_group']} " + "、".join(analysis["rhyme_group_labels"]))
     parts = [

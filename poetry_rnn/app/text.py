@@ -275,6 +275,23 @@ FAULT_NAMES_EN = {
     "不协平仄": "Tone mismatch",
     "对仗": "Couplet not parallel",
 }
+# The parts of a tone pattern's name (平起首句入韵, 仄起首句不入韵（仄韵）), glossed on the English page.
+PATTERN_GLOSSES_EN = (
+    ("平起", "level start"),
+    ("仄起", "oblique start"),
+    ("首句入韵", "first line rhymes"),
+    ("首句不入韵", "first line unrhymed"),
+    ("仄韵", "oblique rhyme"),
+)
+
+
+def pattern_shown(pattern: str, lang: str) -> str:
+    """A tone pattern's name as the page shows it: as it is in Chinese, with a gloss of its parts in
+    English (平起首句入韵 (level start, first line rhymes))."""
+    glosses = [english for chinese, english in PATTERN_GLOSSES_EN if chinese in pattern]
+    return f"{pattern} ({', '.join(glosses)})" if lang != "zh" and glosses else pattern
+
+
 # By line count, as prosody.parallel.couplet_names gives the Chinese ones (the checker's and the CLI's).
 COUPLET_NAMES_EN = {
     4: ("first couplet", "second couplet"),
