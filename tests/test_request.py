@@ -27,6 +27,9 @@ def test_names_in_either_script_and_aliases_are_normalised():
     assert GenerationRequest(rhyme_scheme="中華新韻").rhyme_scheme == "xinyun"
     assert GenerationRequest(keywords=["云"]).keywords == ("雲",)  # keywords condition in traditional
     assert GenerationRequest(title="   ").title is None
+    assert (
+        GenerationRequest(theme="").theme is None and GenerationRequest(theme=" ").conditioning_keywords == ()
+    )
     # a group as users write it: full label in either script, without 上平/下平, or its character
     for name in ("上平一東", "上平一东", "一东", "一東", "東", "东"):
         assert GenerationRequest(rhyme_group=name).rhyme_group == "上平一東", name

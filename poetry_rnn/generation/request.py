@@ -236,7 +236,10 @@ class GenerationRequest:
         self._set("title", _title(self.title))
         keywords = _keywords(self.keywords)
         self._set("keywords", tuple(keywords) if self.keywords is not None else None)
-        if self.theme is not None and str(self.theme).strip():
+        # a blank theme is none, as a blank title is (the app's 主题 mode asks for one)
+        if isinstance(self.theme, str) and not self.theme.strip():
+            self._set("theme", None)
+        if self.theme is not None:
             self._set("theme_keywords", tuple(_theme_keywords(self.theme)))
             self._set("theme_title", theme_title(self.theme) or None)
             keywords += self.theme_keywords
