@@ -215,6 +215,20 @@ def test_contradictory_options_are_refused_beside_the_option(page):
     assert page.evaluate(ERROR_PILLS) == []
 
 
+def test_a_second_tap_while_a_poem_is_written_is_not_lost(page):
+    page.get_by_label("七律").check()
+    page.locator("#generate-button").click()
+    page.locator("#poem-view.streaming").wait_for()  # the 七律 is being written
+    page.get_by_label("五绝").check()
+    page.locator("#generate-button").click()
+    # the second tap runs once the first is done: the page ends on a 五绝, as the form now asks
+    page.wait_for_function(
+        """() => !document.querySelector('#poem-view.streaming')
+            && Array.from(document.querySelectorAll('#poem-view .poem-line')).map(
+                l => l.querySelectorAll('.ch').length).join() === '5,5,5,5'"""
+    )
+
+
 def test_a_seed_out_of_range_is_refused_beside_the_options_in_chinese(page):
     page.get_by_text("更多选项").click()
     page.locator("#seed input").fill("-5")
