@@ -67,17 +67,32 @@ def build_app(app: PoetryApp) -> gr.Blocks:
     with gr.Blocks(title="诗 · poetry_rnn — 近体诗") as demo:
         with gr.Row(equal_height=True):
             header = gr.Markdown(say["header"], elem_id="page-header")
-            language = gr.Radio(LANGUAGES, value=lang0, show_label=False, elem_id="language", min_width=160)
+            language = gr.Radio(
+                LANGUAGES,
+                value=lang0,
+                show_label=False,
+                elem_id="language",
+                min_width=160,
+                elem_classes=["chips"],
+            )
         with gr.Tabs():
             with gr.Tab(say["tab_generate"], id="generate") as tab_generate:
                 with gr.Row():
                     with gr.Column(scale=5, min_width=320):
                         form = gr.Radio(
-                            choices("form", lang0), value="qijue", label=say["form"], elem_id="form"
+                            choices("form", lang0),
+                            value="qijue",
+                            label=say["form"],
+                            elem_id="form",
+                            elem_classes=["chips"],
                         )
                         form_error = _error_slot("form")
                         mode = gr.Radio(
-                            choices("mode", lang0), value="free", label=say["mode"], elem_id="mode"
+                            choices("mode", lang0),
+                            value="free",
+                            label=say["mode"],
+                            elem_id="mode",
+                            elem_classes=["chips"],
                         )
                         text = gr.Textbox(
                             label=MODE_TEXT[lang0]["free"][0], visible=False, elem_id="text", max_lines=4
@@ -89,6 +104,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 value="pingshui",
                                 label=say["rhyme_scheme"],
                                 elem_id="rhyme-scheme",
+                                elem_classes=["chips"],
                                 scale=3,
                             )
                             rhyme_group = gr.Dropdown(
@@ -105,6 +121,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 value="strict",
                                 label=say["tone"],
                                 elem_id="tone",
+                                elem_classes=["chips"],
                                 scale=3,
                             )
                             script = gr.Radio(
@@ -112,6 +129,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 value="simplified",
                                 label=say["script"],
                                 elem_id="script",
+                                elem_classes=["chips"],
                                 scale=2,
                             )
                         n = gr.Slider(1, settings.MAX_POEMS, value=4, step=1, label=say["n"], elem_id="n")

@@ -10,10 +10,9 @@ against this model's vocabulary when it is resolved (poetry_rnn.generation.resol
 constraints (poetry_rnn.generation.constraints picks them from poetry_rnn.decoding.rules); candidates are
 sampled as one batch with line selection (or found by beam search), checked once more with the 格律 checker,
 reranked (poetry_rnn.generation.rerank) and returned best first. Several poems are several such searches,
-one a poem (`poem_requests`). Each call
-keeps its state local and draws randomness only from its own seeded `torch.Generator`, so one generator may
-serve concurrent requests and the same seed and options give the same poems. The command line is
-poetry_rnn.generation.command.
+one a poem (`poem_requests`). Each call keeps its state local and draws randomness only from its own seeded
+`torch.Generator`, so one generator may serve concurrent requests and the same seed and options give the
+same poems. The command line is poetry_rnn.generation.command.
 """
 
 from __future__ import annotations
