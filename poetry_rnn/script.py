@@ -89,6 +89,13 @@ def to_simplified(text: str) -> str:
     )
 
 
+def is_simplified(text: str) -> bool:
+    """Whether `text` reads as simplified: nothing in it is traditional only. A text of characters both
+    scripts share counts too, so converting it to traditional is safe (浮云游子意 is 浮雲遊子意: 云
+    "to say" exists in traditional script, but nothing here asks for that reading)."""
+    return to_simplified(text) == text
+
+
 VERSE_SPELLINGS_FILE = Path(__file__).resolve().parent / "data" / "verse_spellings.json"
 
 

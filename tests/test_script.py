@@ -10,6 +10,7 @@ from poetry_rnn.script import (
     SimplifiedIndex,
     convert,
     is_rare_glyph,
+    is_simplified,
     normalize_variants,
     to_simplified,
     to_traditional,
@@ -38,6 +39,13 @@ def test_conversion_both_ways():
     assert to_simplified("") == "" and to_traditional("") == ""
     with pytest.raises(ValueError, match="unknown script 'latin'"):
         convert("山", "latin")
+
+
+def test_simplified_means_nothing_traditional_only():
+    assert is_simplified("浮云游子意")  # 云 "to say" is traditional too, but nothing asks for it
+    assert is_simplified("白日依山")  # characters both scripts share
+    assert not is_simplified("浮雲遊子意")
+    assert not is_simplified("浮云遊子意")  # one traditional-only character: the text is not simplified
     assert SCRIPTS == ("traditional", "simplified")
 
 

@@ -32,9 +32,9 @@ from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.prosody.rhyme_faults import neighbour_groups
 from poetry_rnn.script import (
     SimplifiedIndex,
+    is_simplified,
     normalize_variants,
     standard_forms,
-    to_simplified,
     to_traditional,
 )
 from poetry_rnn.tokenizer.base import BaseTokenizer
@@ -261,7 +261,7 @@ def to_model_script(text: str, tables: VocabularyTables) -> str:
     as it is (云 in a traditional line is not 雲) and the others are converted."""
     known = tables.ids_starting_with
     converted = to_traditional(text)
-    simplified = converted != text and to_simplified(text) == text
+    simplified = is_simplified(text)
     if len(converted) != len(text):
         written = "".join(c if normalize_variants(c) in known else to_traditional(c) for c in text)
     else:

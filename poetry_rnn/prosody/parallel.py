@@ -30,7 +30,7 @@ from pathlib import Path
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.rhyme import is_cjk
-from poetry_rnn.script import normalize_variants, to_simplified, to_traditional
+from poetry_rnn.script import is_simplified, normalize_variants, to_traditional
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "parallel.json"
 DATA_VERSION = 1
@@ -323,7 +323,7 @@ def normalize_lines(lines: Sequence[str]) -> list[str]:
     lacks."""
     classes = load_table().classes
     joined = "\n".join(normalize_variants(line) for line in lines)
-    simplified = to_simplified(joined) == joined
+    simplified = is_simplified(joined)
     if not simplified and all(c in classes for c in joined if c != "\n"):
         return joined.split("\n")
     converted = to_traditional(joined).split("\n")
