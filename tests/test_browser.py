@@ -499,6 +499,28 @@ CANDIDATE_LABEL_LINES = """() => {
 }"""
 
 
+# For each couplet of each poem in the candidates table: the lines it takes on the screen.
+CANDIDATE_COUPLET_LINES = """() => {
+    const found = [];
+    for (const span of document.querySelectorAll('#candidates [role=gridcell] span')) {
+        const node = Array.from(span.childNodes).find(n => n.nodeType === 3 && n.textContent.includes('，'));
+        if (!node) continue;
+        const text = node.textContent;
+        let start = 0;
+        for (const match of text.matchAll(/[。！？]/g)) {
+            while (/\\s/.test(text[start])) start++;
+            const range = document.createRange();
+            range.setStart(node, start);
+            range.setEnd(node, match.index + 1);
+            found.push(new Set(Array.from(range.getClientRects()).filter(r => r.width > 0)
+                .map(r => Math.round(r.top))).size);
+            start = match.index + 1;
+        }
+    }
+    return found;
+}"""
+
+
 def test_on_a_phone_a_qilv_and_its_title_fit_the_card_with_legible_type(browser, app_url):
     with phone_page(browser, app_url, 360, 780) as page:
         page.locator("#example-3").click()  # 命题 · 七律 · 秋夜寄远
@@ -519,6 +541,9 @@ def test_on_a_phone_a_qilv_and_its_title_fit_the_card_with_legible_type(browser,
         page.wait_for_function("() => /首句/.test(document.querySelector('#candidates').innerText)")
         line_counts = page.evaluate(CANDIDATE_LABEL_LINES)
         assert line_counts and set(line_counts) == {1}, line_counts
+        # and its poems a couplet a line: no line of verse broken in two
+        couplet_lines = page.evaluate(CANDIDATE_COUPLET_LINES)
+        assert len(couplet_lines) >= 8 and set(couplet_lines) == {1}, couplet_lines
 
 
 def test_after_an_example_the_write_button_draws_a_new_poem(page):

@@ -141,8 +141,9 @@ def build_app(app: PoetryApp) -> gr.Blocks:
                                 label=say["first_line_rhymes"],
                                 elem_id="first-line-rhymes",
                             )
+                            # above 1.5 the lines stop reading as Chinese (the Python API still allows it)
                             temperature = gr.Slider(
-                                0.1, 2.0, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
+                                0.1, 1.5, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
                             )
                             top_p = gr.Slider(0.1, 1.0, value=DEFAULT_TOP_P, step=0.05, label=say["top_p"])
                             # no minimum: Gradio would refuse below it in a raw English toast; the request

@@ -2,6 +2,7 @@
 table, the candidates, the model card. Pure functions of the package's JSON-able answers."""
 
 import html
+import re
 from pathlib import Path
 
 from poetry_rnn.app.text import (
@@ -146,8 +147,16 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def candidate_rows(poems: list[dict]) -> list[list]:
+    """One row a poem: rank, its text a couplet a line (so that a narrow screen never breaks a line of
+    verse in two), score, pattern, rhyme group."""
     return [
-        [rank, p["text"], round(p["score"], 2), p.get("pattern") or "", p.get("rhyme_group_label") or ""]
+        [
+            rank,
+            re.sub(r"(?<=[。！？])(?=.)", "\n", p["text"]),
+            round(p["score"], 2),
+            p.get("pattern") or "",
+            p.get("rhyme_group_label") or "",
+        ]
         for rank, p in enumerate(poems, 1)
     ]
 
