@@ -332,6 +332,67 @@ def test_soft_rules_yield_only_where_a_piece_is_dictated():
         assert all(body.count(c) == 1 for c in set(body) - {"山", "花", "月"}), body
 
 
+@pytest.mark.parametrize("mode", ["strict", "standard"])
+def test_the_tone_rule_allows_exactly_the_lines_the_checker_passes(mode):
+    """Every line template (the chart's and the 拗救 forms'), every 平/仄 line of its length: the decoder's
+    tone rule lets the line through character by character exactly when the checker finds no tone fault
+    in it (a fixed position, 孤平, 三平尾), so the two cannot disagree."""
+    from itertools import product
+
+    from poetry_rnn.prosody.heard import tone_breaks
+    from poetry_rnn.prosody.patterns import LICENSED_TEMPLATES, LINE_TEMPLATES
+
+    tables = VocabularyTables.build(make_tokenizer())
+    rule = ToneRule(tables, tables.scheme("pingshui"), PatternChoice(tone_patterns(get_form("wujue"))), mode)
+    templates = {t for by_type in LINE_TEMPLATES.values() for t in by_type.values()} | set(LICENSED_TEMPLATES)
+    assert len(templates) >= 10
+    disagreements = []
+    for template in sorted(templates):
+        for tones in product((PING, ZE), repeat=len(template)):
+            line = [frozenset((tone,)) for tone in tones]
+            decoder = all(
+                tones[i] in rule.allowed(template, i, tuple(line[:i])) for i in range(len(template))
+            )
+            checker = not tone_breaks(template, line, mode)
+            if decoder != checker:
+                disagreements.append((template, "".join("平" if t == PING else "仄" for t in tones)))
+    assert not disagreements, disagreements[:5]
+
+
+def test_a_rule_answering_what_its_kind_is_never_asked_is_refused():
+    import poetry_rnn.decoding.rules as rules
+    from poetry_rnn.decoding.rules import Preference, Rule, SoftRule, check_rule_kind
+
+    tables = VocabularyTables.build(make_tokenizer())
+    mountain = tables.ids_starting_with["山"][0]
+
+    class HardFavouring(Rule):  # soft left False: its bonuses would never be added
+        def favoured(self, state):
+            return {mountain: 1.0}
+
+    class SoftMasking(SoftRule):  # sampling asks a soft rule `blocked`, so this mask held only in a beam
+        def mask(self, state):
+            return tables.mask_of([mountain])
+
+    class PreferenceMasking(Preference):
+        def shared_mask(self, state):
+            return tables.mask_of([mountain]), ()
+
+    for wrong, named in [
+        (HardFavouring, "favoured"),
+        (SoftMasking, "mask"),
+        (PreferenceMasking, "shared_mask"),
+    ]:
+        with pytest.raises(TypeError, match=f"{wrong.__name__} defines {named}, which is never asked"):
+            ConstraintSet(tables, [FormRule(tables, 5, 4), object.__new__(wrong)])
+    # every rule the package has is of the right kind
+    shipped = [getattr(rules, name) for name in rules.__all__]
+    kinds = [cls for cls in shipped if isinstance(cls, type) and issubclass(cls, Rule)]
+    assert len(kinds) >= 12
+    for cls in kinds:
+        check_rule_kind(object.__new__(cls))
+
+
 # ------------------------------------------------------------------------------------------ search
 def frequencies(choice: torch.Tensor, size: int) -> list[float]:
     return (torch.bincount(choice, minlength=size).float() / len(choice)).tolist()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from poetry_rnn.decoding.penalties import StepPenalties, penalty_of
-from poetry_rnn.decoding.rules.base import Rule
+from poetry_rnn.decoding.rules.base import Rule, check_rule_kind
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 
@@ -93,6 +93,8 @@ class ConstraintSet:
 
     def __init__(self, tables: VocabularyTables, rules: Sequence[Rule]):
         self._tables = tables
+        for rule in rules:
+            check_rule_kind(rule)
         self._hard = [r for r in rules if not r.soft]
         self._soft = [r for r in rules if r.soft]
         self._forcing = [r for r in rules if r.forcing]

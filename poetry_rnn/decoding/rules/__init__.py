@@ -2,7 +2,7 @@
 state (see base.Rule). A ConstraintSet combines them for a batch."""
 
 from poetry_rnn.decoding.rules.acrostic import AcrosticRule
-from poetry_rnn.decoding.rules.base import Rule, SoftRule
+from poetry_rnn.decoding.rules.base import Preference, Rule, SoftRule, check_rule_kind
 from poetry_rnn.decoding.rules.form import FormRule
 from poetry_rnn.decoding.rules.heard import HeardLineRule
 from poetry_rnn.decoding.rules.originality import OriginalityRule
@@ -28,6 +28,7 @@ __all__ = [
     "ParallelState",
     "PatternChoice",
     "PatternsLeft",
+    "Preference",
     "PlanRule",
     "RepetitionRule",
     "RepetitionState",
@@ -37,6 +38,7 @@ __all__ = [
     "Rule",
     "SeasonRule",
     "SoftRule",
+    "check_rule_kind",
     "ToneRule",
     "ToneState",
     "remaining_patterns",

@@ -21,7 +21,11 @@ NO_BONUSES: Mapping[int, float] = MappingProxyType({})
 
 
 class Rule:
-    """Base class. `soft` rules yield where a `forcing` rule dictates the piece; hard rules always hold."""
+    """Base class, and the kind for hard rules: a hard rule answers `mask` (and `shared_mask`, its cached
+    form) and always holds. The other kinds are `SoftRule` (answers `blocked`) and `Preference` (answers
+    `favoured`); both are `soft`, and yield where a `forcing` rule dictates the piece. The constraint set
+    asks each kind only its own methods, and refuses a rule that answers another kind's
+    (`check_rule_kind`): such an answer would never be asked for, or only by one of the two searches."""
 
     soft = False
     forcing = False
@@ -73,3 +77,32 @@ class SoftRule(Rule):
         allowed = torch.ones(self.tables.vocab_size, dtype=torch.bool)
         allowed[list(blocked)] = False
         return allowed
+
+
+class Preference(Rule):
+    """A rule that favours some pieces (`favoured`, a bonus to their log-weights) and forbids nothing."""
+
+    soft = True
+
+
+_HARD_ONLY = ("mask", "shared_mask")
+_SOFT_ONLY = ("blocked", "favoured")
+
+
+def check_rule_kind(rule: Rule) -> None:
+    """TypeError unless `rule` answers only what its kind is asked (see Rule): a hard rule `mask` or
+    `shared_mask`; a SoftRule `blocked` (and `favoured`); a Preference `favoured` (and `blocked`)."""
+    kind = type(rule)
+
+    def answers(name: str) -> bool:
+        own = getattr(kind, name)
+        return own is not getattr(Rule, name) and own is not getattr(SoftRule, name, None)
+
+    if rule.soft:
+        wrong = [name for name in _HARD_ONLY if answers(name)]
+        advice = "a soft rule is asked only `blocked` and `favoured`; make it a hard rule (soft = False)"
+    else:
+        wrong = [name for name in _SOFT_ONLY if answers(name)]
+        advice = "a hard rule is asked only `mask` and `shared_mask`; derive it from SoftRule or Preference"
+    if wrong:
+        raise TypeError(f"{kind.__name__} defines {', '.join(wrong)}, which is never asked: {advice}")

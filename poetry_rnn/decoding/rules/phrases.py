@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Preference
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.files import write_atomic
@@ -34,10 +34,8 @@ TABLE_FORMAT = 1
 MAX_PENALTY = 4.0  # e^-4: a phrase still possible where the rules leave little else
 
 
-class OverusedPhraseRule(Rule):
+class OverusedPhraseRule(Preference):
     """Disfavours the piece that would complete a listed phrase by the phrase's penalty."""
-
-    soft = True
 
     def __init__(self, tables: VocabularyTables, penalties: Mapping[str, float]):
         # (the phrase less its last character) → {piece of that last character: −penalty}

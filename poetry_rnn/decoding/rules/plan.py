@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
-from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Preference
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
@@ -25,11 +25,9 @@ class PlanState(NamedTuple):
     text: str  # its text so far, normalised, lines separated by "|" (a keyword never spans two lines)
 
 
-class PlanRule(Rule):
+class PlanRule(Preference):
     """Favours couplet i's keyword `keywords[i]` (one or two characters, as the model writes them) by
     `bonus` (added to the log-weight of its pieces) while couplet i is written and does not contain it."""
-
-    soft = True
 
     def __init__(
         self,

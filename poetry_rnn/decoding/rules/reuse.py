@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from poetry_rnn.decoding.rules.base import NO_BONUSES, Rule
+from poetry_rnn.decoding.rules.base import NO_BONUSES, Preference
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.script import normalize_variants
@@ -30,10 +30,8 @@ class ReuseState(NamedTuple):
     next: Mapping[int, float]  # what `favoured` gives now: `every`, less the character just written
 
 
-class ReuseRule(Rule):
+class ReuseRule(Preference):
     """Disfavours, by `penalty`, every piece with a character the poem already has."""
-
-    soft = True
 
     def __init__(self, tables: VocabularyTables, penalty: float):
         self.penalty = penalty

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from poetry_rnn.decoding.rules.base import Rule
+from poetry_rnn.decoding.rules.base import Preference
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.quality import SEASONS, seasons_named
@@ -26,10 +26,8 @@ __all__ = ["SEASONS", "SEASON_PENALTY", "SeasonRule", "seasons_named"]
 SEASON_PENALTY = 3.0  # e^-3: one named season in twenty where the poem would have named it
 
 
-class SeasonRule(Rule):
+class SeasonRule(Preference):
     """Disfavours the other seasons' names once one is named; `named` are the prompt's seasons."""
-
-    soft = True
 
     def __init__(
         self, tables: VocabularyTables, named: frozenset[str] = frozenset(), penalty: float = SEASON_PENALTY
