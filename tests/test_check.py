@@ -102,6 +102,15 @@ def test_each_fault_is_found_at_its_place(text, expected):
     assert fault_sites(analyze(to_simplified(text))) == expected
 
 
+def test_gu_ping_names_the_character_to_make_level_not_one_already_level():
+    # 平仄仄仄平: 黄 is level already; 鹤 is what leaves the line one level tone
+    fault = analyze("白日依山盡，黃鶴入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
+    assert (fault.line, fault.index) == (1, 1) and "第2字「鶴」宜平" in fault.message
+    # 仄平仄仄平: the first character, as before
+    fault = analyze("白日依山盡，白河入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
+    assert fault.index == 0 and "第1字「白」宜平" in fault.message
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

@@ -56,8 +56,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
     parser.epilog = (
-        "Exit status: 0 when no faults are found, 1 when there are faults, 2 for unusable input "
-        "(in a batch: 2 when any line was unusable, else 1 when any poem had faults)."
+        "Exit status: 0 when the poem keeps its form, rhyme and tones (合律; 对仗 faults are reported but do not "
+        "count here), 1 when it does not, 2 for unusable input "
+        "(in a batch: 2 when any line was unusable, else 1 when any poem was not 合律)."
     )
 
 

@@ -438,7 +438,7 @@ def stolen_spring(couplets: Iterable[CoupletVerdict], form: str | None) -> dict 
     if kinds.get(0) != "工对" or kinds.get(2) != "不对" or kinds.get(4, "不对") == "不对":
         return None
     note = (
-        "首联工对而颔联不对，为偷春格，颔联不算失对 "
+        "首联工对而颔联不对，为偷春格，颔联不对仗不算问题 "
         "(the first couplet is parallel in place of the second: the accepted 偷春格, no fault)"
     )
     return {"line": 2, "kind": "偷春格", "positions": [], "note": note}

@@ -291,10 +291,16 @@ def _can_be(tones: frozenset[str], tone: str) -> bool:
     return not tones or tone in tones
 
 
-def gu_ping_position(template: str) -> int | None:
-    """The position (0-based) that must not be 仄 when it would leave the line 孤平: 0 in 五言, 2 in 七言;
+def gu_ping_position(template: str, line_tones: Sequence[Iterable[str]] = ()) -> int | None:
+    """The position (0-based) a 孤平 line should have 平 at: the five-character core's first (0 in 五言, 2 in
+    七言), or, where `line_tones` say that one is already 平, its second (黄鹤入海流: 「鹤」, not 「黄」);
     None for templates where 孤平 cannot arise."""
-    return len(template) - 5 if template in GU_PING_TEMPLATES else None
+    if template not in GU_PING_TEMPLATES:
+        return None
+    first = len(template) - 5
+    if len(line_tones) == len(template) and as_tone_set(line_tones[first]) == {PING}:
+        return first + 1
+    return first
 
 
 def is_gu_ping(template: str, line_tones: Sequence[Iterable[str]]) -> bool:
