@@ -761,6 +761,12 @@ def test_report_counts_parallel_faults_and_unjudged_characters():
         ("《静夜思》床前明月光，疑是地上霜。举头望明月，低头思故乡。", "题目《静夜思》不计入诗句"),
         ("李白——床前明月光，疑是地上霜。举头望明月，低头思故乡。", "首行「李白」当作题目或作者"),
         ("床前明月光，疑是地上霜。\n😀😀 ok\n举头望明月，低头思故乡。", "无汉字的一段不算诗句：「😀😀 ok」"),
+        (
+            "静夜思 李白 床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+            "首行「静夜思」、「李白」当作题目或作者",
+        ),
+        ("床前明月光（一作看月光），疑是地上霜。举头望明月，低头思故乡。", "括注（一作看月光）不计入诗句"),
+        ("床前明月光疑是地上霜。举头望明月，低头思故乡。", "第1句10字无标点，按每句5字分开"),
     ],
 )
 def test_title_author_and_empty_segments_are_not_poem_lines(text, note):
@@ -769,6 +775,9 @@ def test_title_author_and_empty_segments_are_not_poem_lines(text, note):
     assert [n for n in notes if n.startswith(note)], notes
     # a short line inside a poem is still a line (and a 字数 fault), not a header
     assert len(split_lines("床前明月，疑是地上霜。举头望明月，低头思故乡。")[0]) == 4
+    # brackets around whole lines are not a note; a long line among lines of mixed lengths is not cut
+    assert split_lines("（床前明月光，疑是地上霜。）")[0] == ["床前明月光", "疑是地上霜"]
+    assert split_lines("床前明月光疑是地上霜，举头望明月，低头思故乡，低头")[0][0] == "床前明月光疑是地上霜"
 
 
 def test_rhyme_group_labels_follow_the_poems_script():

@@ -10,6 +10,9 @@ from poetry_rnn.prosody.rhyme import is_cjk
 # Line separators: Chinese and ASCII sentence punctuation, dashes and ellipses, and line breaks.
 _SEPARATORS = re.compile(r"[，。？！；、,.?!;：:—―–…\n\r\u2028\u2029]+")
 _TITLE = re.compile(r"《[^》]*》")  # a title in book-title marks is not part of the poem
+# An editor's note in brackets (国破山河在（一作城破）): not part of the line it follows; brackets around
+# whole lines (with their punctuation) are not a note
+_BRACKETED = re.compile(r"[（(][^（）()\n，。？！；,.?!;]*[）)]")  # [汀]洲: square brackets restore text
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 # Quotation marks around a poem (or a line) belong to the text that quotes it: set aside like spaces.
 QUOTES = '「」『』“”‘’﹁﹂﹃﹄"'
@@ -20,8 +23,10 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     """The poem's lines (Chinese characters only) and notes about what was dropped.
 
     Lines end at ，。？！；、 (or ASCII , . ? ! ;) and line breaks. Quotation marks (「」『』“”‘’) and spaces
-    are removed, except that space-separated chunks of 5 or 7 characters count as lines. An unpunctuated
-    run of 10, 14, 20, 28, 40 or 56 characters (a couplet, a 绝句, a 律诗) is cut into 5- or 7-character lines.
+    are removed, except that space-separated chunks of 5 or 7 characters count as lines. A title in 《》, a
+    title and an author before the first line, and notes in brackets （一作…） are set aside. An unpunctuated
+    run of 10, 14, 20, 28, 40 or 56 characters (a couplet, a 绝句, a 律诗) is cut into 5- or 7-character
+    lines, as is a line two or more lines long among lines of 5 (or 7) characters (a comma left out).
     """
     notes: list[str] = []
     dropped: Counter[str] = Counter()
@@ -31,6 +36,11 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     if titles:
         text = _TITLE.sub("\n", text)
         notes.append(f"题目{''.join(titles)}不计入诗句 (the title is not checked)")
+    bracketed = [b for b in _BRACKETED.findall(text) if any(is_cjk(c) for c in b)]
+    if bracketed:
+        text = _BRACKETED.sub(lambda found: found.group() if found.group() not in bracketed else "", text)
+        shown = "".join(bracketed)
+        notes.append(f"括注{shown}不计入诗句 (the bracketed notes are not checked)")
     empty: list[str] = []
     for segment in _SEPARATORS.split(text):
         pieces = [p for p in _SPACES.split(segment.strip()) if p]
@@ -39,8 +49,10 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
         if cleaned:
             for piece in pieces:
                 dropped.update(c for c in piece if not is_cjk(c))
-        # space-separated lines, or a title or author before the first line (靜夜思 床前明月光)
-        if len(cleaned) > 1 and all(len(c) in (5, 7) for c in cleaned[0 if lines else 1 :]):
+        # space-separated lines, or a title and an author before the first line (春望 杜甫 國破山河在)
+        if len(cleaned) > 1 and any(
+            all(len(c) in (5, 7) for c in cleaned[first:]) for first in ((0,) if lines else (1, 2))
+        ):
             lines.extend(cleaned)
         elif cleaned:
             lines.append("".join(cleaned))
@@ -68,6 +80,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
                     f"无标点，按每句{chars_per_line}字分句 (no punctuation: split into {chars_per_line}-character lines)"
                 )
                 break
+    lines = _split_run_on_lines(lines, notes)
     if dropped:
         shown = " ".join(sorted(dropped))
         notes.append(f"已忽略非汉字字符：{shown} (ignored non-Chinese characters: {shown})")
@@ -83,3 +96,25 @@ def _header_lines(lines: list[str]) -> list[str]:
             if all(len(line) != len(body[0]) for line in lines[:start]):
                 return lines[:start]
     return []
+
+
+def _split_run_on_lines(lines: list[str], notes: list[str]) -> list[str]:
+    """A line two or more lines long where every other line has 5 (or 7) characters: a lost comma
+    (白日依山尽黄河入海流。欲穷千里目，更上一层楼。), cut into lines of that length."""
+    lengths = {len(line) for line in lines}
+    if len(lines) < 2 or len(lengths) != 2:
+        return lines
+    short, long = sorted(lengths)
+    if short not in (5, 7) or long % short or sum(len(line) == short for line in lines) < 2:
+        return lines
+    found: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if len(line) == long:
+            found.extend(line[i : i + short] for i in range(0, long, short))
+            notes.append(
+                f"第{number}句{long}字无标点，按每句{short}字分开 "
+                f"(line {number} has {long} characters and no punctuation: split into {short}-character lines)"
+            )
+        else:
+            found.append(line)
+    return found
