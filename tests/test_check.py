@@ -111,6 +111,20 @@ def test_gu_ping_names_the_character_to_make_level_not_one_already_level():
     assert fault.index == 0 and "第1字「白」宜平" in fault.message
 
 
+def test_a_word_calls_for_the_reading_tang_verse_otherwise_leaves_out():
+    # 沈 is 平 (沉) in Tang verse but for the surname, 仄: 沈郎錢 is no 三平尾
+    named = analyze("一年如過客，月俸沈郎錢。")
+    assert named.ok and "「沈」读仄" in named.format()
+    plain = analyze("一年如過客，月俸沈吟錢。")
+    assert [f.name for f in plain.faults] == ["三平尾"]
+    # the word in either script; the character elsewhere keeps its one reading
+    from poetry_rnn.prosody.rhyme import PING, ZE, get_scheme
+
+    scheme = get_scheme("pingshui")
+    assert scheme.line_tones("衣錦還鄉")[0] == scheme.line_tones("衣锦还乡")[0] == {PING, ZE}
+    assert scheme.line_tones("衣裳")[0] == {PING}
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

