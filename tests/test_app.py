@@ -18,7 +18,7 @@ import pytest
 from app_server import REPO, running_app
 
 from poetry_rnn.prosody.check import analyze
-from poetry_rnn.script import to_simplified
+from poetry_rnn.script import convert, to_simplified
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -349,6 +349,23 @@ def poetry_app():
     from poetry_rnn.generation.generator import PoetryGenerator
 
     return import_app("handlers").PoetryApp(PoetryGenerator.from_pretrained())
+
+
+def test_the_app_api_reads_every_spelling_the_python_api_reads(poetry_app):
+    poem = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    for scheme, strictness in [("PINGSHUI", "STRICT"), ("平水韵", "严格"), ("中華新韻", "standard")]:
+        analysis = poetry_app.api_check(poem, scheme, strictness)
+        assert analysis["scheme"] == ("xinyun" if "新" in scheme else "pingshui"), scheme
+    result = poetry_app.api_generate(
+        form="wujue", rhyme_scheme="新韵", tone="STANDARD", script="繁体", n=1, seed=4
+    )
+    poem = result["poems"][0]
+    assert poem["ok"] and poem["text"] == convert(poem["text"], "traditional")
+    with pytest.raises(
+        Exception, match=r"scheme · 韵书 rhyme scheme: unknown rhyme scheme .cantonese."
+    ) as caught:
+        poetry_app.api_check(poem["text"], "cantonese", "strict")
+    assert type(caught.value).__name__ == "Error"  # gradio's, which the client receives as the message
 
 
 def _generate_ui(app, lang="zh", state=None, **options) -> list[tuple]:

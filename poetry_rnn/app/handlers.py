@@ -38,7 +38,6 @@ from poetry_rnn.app.text import (
 )
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, GenerationRequest
-from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.script import convert
 
@@ -147,6 +146,13 @@ def _choice(value, name: str, field: str, what: str) -> str:
     raise UserError.of("not_a_choice", field, what=what, value=value, allowed=", ".join(values))
 
 
+def _from_label(value, name: str):
+    """A choice's value where `value` is one of its app labels (in either language); otherwise `value` as
+    given, which the request (or the checker) reads as the Python API does (PINGSHUI, 新韵, 繁体) or refuses
+    with its own message."""
+    return dict(all_choices(name)).get(value, value) if isinstance(value, str) else value
+
+
 def build_request(
     form,
     mode,
@@ -170,9 +176,9 @@ def build_request(
     stripped = ("" if text is None else str(text)).strip()
     options: dict = {
         "form": dict(all_choices("form")).get(form, form),  # a label → its value; the request checks it
-        "rhyme_scheme": _choice(rhyme_scheme, "rhyme_scheme", "rhyme_scheme", "the rhyme scheme"),
-        "tone": _choice(tone, "tone", "tone", "the tone setting"),
-        "script": _choice(script, "script", "script", "the script"),
+        "rhyme_scheme": _from_label(rhyme_scheme, "rhyme_scheme"),
+        "tone": _from_label(tone, "tone"),
+        "script": _from_label(script, "script"),
         "n": n,
         "temperature": temperature,
         "top_p": top_p,
@@ -272,13 +278,11 @@ class PoetryApp:
             log.exception("check failed")
             raise server_error() from None
 
-    @staticmethod
-    def _analyse(text, scheme, strictness) -> dict:
-        scheme = _choice(scheme, "scheme", "scheme", "the rhyme scheme")
-        strictness = _choice(strictness, "strictness", "strictness", "the strictness")
+    def _analyse(self, text, scheme, strictness) -> dict:
         if text is None or not str(text).strip():
             raise UserError.of("check_empty", "text")
-        return analyze(str(text), scheme=scheme, strictness=strictness).to_dict()
+        scheme, strictness = _from_label(scheme, "scheme"), _from_label(strictness, "strictness")
+        return self.generator.check(str(text), scheme=scheme, strictness=strictness).to_dict()
 
     # -- UI -----------------------------------------------------------------------------------------
     def ui_generate(
