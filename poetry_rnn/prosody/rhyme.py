@@ -523,7 +523,6 @@ def _rhyme_use(level_groups: list[str]) -> dict[str, str]:
 # 中华新韵
 # ---------------------------------------------------------------------------------------------------
 _XINYUN_TRADITIONAL = {"开": "開", "齐": "齊"}
-_XINYUN_NUMBERS = "一二三四五六七八九十"
 
 
 @cache
@@ -559,14 +558,6 @@ def _load_xinyun() -> RhymeScheme:
         read_line=line_readings,
         main_groups=_xinyun_main_groups,
     )
-
-
-def xinyun_group_number(group: str) -> str:
-    """The ordinal of a 新韵 group, e.g. "七" for 尤 (groups are numbered 一麻 … 十四姑)."""
-    index = XINYUN_GROUPS.index(group) + 1
-    if index <= 10:
-        return _XINYUN_NUMBERS[index - 1]
-    return "十" + _XINYUN_NUMBERS[index - 11]
 
 
 def pingshui_book() -> RhymeScheme:
@@ -605,5 +596,4 @@ __all__ = [
     "get_scheme",
     "is_cjk",
     "pingshui_book",
-    "xinyun_group_number",
 ]

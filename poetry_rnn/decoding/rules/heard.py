@@ -114,7 +114,7 @@ class HeardLineRule(Rule):
         pairs = self._pairs_after().get(state.line_text[-1])
         if not pairs:  # most characters start no such pair
             return ()
-        patterns = state.rule_states[self.choice].indices
+        patterns = self.choice.left(state)
         before = self._allowed(patterns, state.line, position - 1)
         here = self._allowed(patterns, state.line, position)
         key = (state.line_text[-1], before, here)
@@ -160,7 +160,7 @@ class HeardLineRule(Rule):
             tones: set[str] = set()
             for pattern in patterns:
                 template = self._template(pattern, line)
-                fixed = position in fixed_positions(template, STRICT) and template[position] != FREE_MARK
+                fixed = position in fixed_positions(template, STRICT)
                 tones |= {TONE_OF_MARK[template[position]]} if fixed else {PING, ZE}
             found = self._tones_at.put(key, frozenset(tones))
         return found
@@ -209,7 +209,7 @@ class HeardLineRule(Rule):
         if state.position + len(chars) != self.chars_per_line:
             return
         groups = state.rule_states[self.rhyme].groups if self.rhyme is not None else None
-        patterns = state.rule_states[self.choice].indices
+        patterns = self.choice.left(state)
         kept, left = self.judge(patterns, state.line, state.line_text + chars, groups)
         if not kept:
             state.rule_states[self] = LINE_BROKEN

@@ -31,6 +31,7 @@ class PatternChoice:
         state.rule_states.setdefault(self, PatternsLeft(tuple(range(len(self.patterns)))))
 
     def left(self, state: DecodingState) -> tuple[int, ...]:
+        """The indices (into `patterns`) of the patterns the candidate still fits."""
         return state.rule_states[self].indices
 
     def keep(self, state: DecodingState, left: PatternsLeft) -> None:

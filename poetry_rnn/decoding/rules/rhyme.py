@@ -70,7 +70,7 @@ class RhymeRule(Rule):
 
     def _rhymes(self, state: DecodingState) -> tuple[bool, bool]:
         """(some remaining pattern rhymes this line, every remaining pattern does)."""
-        patterns = state.rule_states[self.choice].indices
+        patterns = self.choice.left(state)
         key = (patterns, state.line)
         found = self._rhyming.get(key)
         if found is None:
@@ -163,6 +163,6 @@ class RhymeRule(Rule):
             # 迴 after 回 is the same rhyme to a reader of simplified script: both are used
             state.rule_states[self] = RhymeState(groups, own.used | self.tables.simplified_twins(last))
         elif not every:  # the first line does not rhyme: keep only the patterns where it need not
-            patterns = state.rule_states[self.choice].indices
+            patterns = self.choice.left(state)
             kept = tuple(p for p in patterns if state.line not in self.patterns[p].rhyme_lines)
             self.choice.keep(state, PatternsLeft(kept))

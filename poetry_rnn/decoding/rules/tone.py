@@ -117,7 +117,7 @@ class ToneRule(Rule):
         line, position = state.line, state.position
         if line >= self.line_count or position >= self.chars_per_line:
             return None
-        patterns = state.rule_states[self.choice].indices
+        patterns = self.choice.left(state)
         previous = state.rule_states[self].line_tones
         key = (patterns, line, position, previous)
         found = self._cache.get(key)
@@ -136,7 +136,7 @@ class ToneRule(Rule):
         if line >= self.line_count:
             state.rule_states[self] = ToneState(previous + tones)
             return
-        patterns = state.rule_states[self.choice].indices
+        patterns = self.choice.left(state)
         key = (patterns, line, position, previous, tones)
         found = self._advanced.get(key)
         if found is None:  # the patterns the piece fits: decided once per situation
