@@ -42,7 +42,7 @@ if str(REPO_DIR) not in sys.path:
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.format import render_body  # noqa: E402
 from poetry_rnn.generation.request import find_rhyme_group, option_fields, scheme_name  # noqa: E402
-from poetry_rnn.generation.resolve import RHYME_FAULTS, SHAPE_FAULTS, TONE_FAULTS  # noqa: E402
+from poetry_rnn.prosody.analysis import faults_of  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import get_form  # noqa: E402
 from poetry_rnn.prosody.rhyme import get_scheme  # noqa: E402
@@ -205,10 +205,8 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
         if poem.get("ok") is not True:
             problems.append(f"{where}: returned with ok={poem.get('ok')}")
         faults = {f.name for f in analyze(text, scheme=tone_scheme, strictness=strictness).faults}
-        judged = (
-            SHAPE_FAULTS
-            | (RHYME_FAULTS if scheme != "none" else set())
-            | (TONE_FAULTS if tone != "off" else set())
+        judged = faults_of(
+            "shape", *(["rhyme"] if scheme != "none" else []), *(["tone"] if tone != "off" else [])
         )
         if faults & judged:
             problems.append(f"{where}: faults {sorted(faults & judged)} under {tone_scheme}/{strictness}")

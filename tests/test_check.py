@@ -13,7 +13,7 @@ import pytest
 
 from poetry_rnn.cli import main as cli_main
 from poetry_rnn.errors import UserError
-from poetry_rnn.prosody.analysis import FAULT_GLOSSES
+from poetry_rnn.prosody.analysis import FAULT_GLOSSES, FAULT_KINDS
 from poetry_rnn.prosody.check import analyze, analyze_lines, split_lines
 from poetry_rnn.prosody.check_command import check_batch
 from poetry_rnn.prosody.rhyme import get_scheme
@@ -123,6 +123,16 @@ def test_a_word_calls_for_the_reading_tang_verse_otherwise_leaves_out():
     scheme = get_scheme("pingshui")
     assert scheme.line_tones("衣錦還鄉")[0] == scheme.line_tones("衣锦还乡")[0] == {PING, ZE}
     assert scheme.line_tones("衣裳")[0] == {PING}
+
+
+def test_every_fault_has_a_gloss_and_a_kind_the_generator_judges_by():
+    assert set(FAULT_KINDS) == set(FAULT_GLOSSES)
+    poems = [
+        "白日依山盡，白河入海流。欲窮千里目，更上一層天。",
+        "白日依山盡，黃河入海流。欲窮千里目，更上千層樓。",
+    ]
+    found = {fault.name for poem in poems for fault in analyze(poem).faults}
+    assert found and found <= set(FAULT_KINDS)
 
 
 def test_seven_character_gu_ping():

@@ -20,6 +20,7 @@ from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import Plan, request_plan
 from poetry_rnn.generation.request import DEFAULT_CANDIDATES, GenerationRequest, in_range
+from poetry_rnn.prosody.analysis import faults_of
 from poetry_rnn.prosody.patterns import (
     STANDARD,
     TONE_OFF,
@@ -41,9 +42,6 @@ from poetry_rnn.tokenizer.base import BaseTokenizer
 
 __all__ = ["ResolvedRequest", "resolve_request"]
 
-SHAPE_FAULTS = frozenset({"字数", "句数"})
-RHYME_FAULTS = frozenset({"出韵", "重韵"})
-TONE_FAULTS = frozenset({"失粘", "失对", "孤平", "三平尾", "不协平仄"})
 # Sampled rhyme groups need this many usable characters per rhyme line, so that the rhyme lines never run
 # out of characters; a group the user names needs only one spare.
 AUTO_GROUP_CHARS_PER_RHYME = 3
@@ -120,12 +118,12 @@ class ResolvedRequest:
 
     @property
     def judged_faults(self) -> frozenset[str]:
-        kinds = set(SHAPE_FAULTS)
+        kinds = ["shape"]
         if self.rhyme_scheme != "none":
-            kinds |= RHYME_FAULTS
+            kinds.append("rhyme")
         if self.tone != TONE_OFF:
-            kinds |= TONE_FAULTS
-        return frozenset(kinds)
+            kinds.append("tone")
+        return faults_of(*kinds)
 
 
 def resolve_request(

@@ -22,6 +22,21 @@ FAULT_GLOSSES: dict[str, str] = {
     "不协平仄": "tone mismatch at a fixed position",
     "对仗": "a middle couplet of a 律诗 (lines 3–4 or 5–6) is not parallel",
 }
+# What each fault is about, so that a caller can judge the rules it asked for (the generator with tone
+# "off" judges shape and rhyme only); a new fault needs its kind here (tests check it).
+FAULT_KINDS: dict[str, str] = {
+    "字数": "shape", "句数": "shape",
+    "出韵": "rhyme", "重韵": "rhyme",
+    "失粘": "tone", "失对": "tone", "孤平": "tone", "三平尾": "tone", "不协平仄": "tone",
+    "对仗": "parallel",
+}  # fmt: skip
+
+
+def faults_of(*kinds: str) -> frozenset[str]:
+    """The names of the faults of these kinds ("shape", "rhyme", "tone", "parallel")."""
+    return frozenset(name for name, kind in FAULT_KINDS.items() if kind in kinds)
+
+
 SINGLE_LINE_NOTE = (
     "只有一句，按单句判，不定全诗格式 (a single line: judged against the line types, no poem pattern)"
 )
