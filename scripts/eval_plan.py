@@ -2,14 +2,15 @@
 
     python scripts/eval_plan.py [--bonuses 0,1,2,3] [--seeds 4] [--n 8]
 
-For a fixed suite of requests (titles, themes and free requests, every form) and each bonus, it writes
-`--n` candidates per request and seed with the shipped model and reports, over all candidates (before
-reranking picks one): the share of couplets that contain their keyword, and the model's mean
-log-probability per chosen character (the candidates' `score`: the model's own distribution, without the
-bonus). With bonus 0 the plan is made but not favoured: how often poems meet it by themselves. Also the
-share for the poem reranking puts first, and how often a keyword that is met opens its couplet (a bonus
-too large writes every keyword at the first place it may stand; in the test split's poems, a plan keyword
-found in a couplet opens it in the share printed first). Every formal rule is checked for every candidate.
+For a fixed suite of requests (titles, themes and free requests with a plan drawn from the corpus, every
+form) and each bonus, it writes `--n` candidates per request and seed with the shipped model and reports,
+over all candidates (before reranking picks one): the share of couplets that contain their keyword, and
+the model's mean log-probability per chosen character (the candidates' `score`: the model's own
+distribution, without the bonus). With bonus 0 the plan is made but not favoured: how often poems meet it
+by themselves. Also the share for the poem reranking puts first, and how often a keyword that is met opens
+its couplet (a bonus too large writes every keyword at the first place it may stand; in the test split's
+poems, a plan keyword found in a couplet opens it in the share printed first). Every formal rule is
+checked for every candidate.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ SUITE = [
     {"form": "wulv", "title": "山居"},
     {"form": "qijue", "theme": "边塞将士思念家乡"},
     {"form": "wulv", "theme": "雨后的江南春天"},
-    {"form": "qijue"},
-    {"form": "wulv"},
-    {"form": "qilv"},
-    {"form": "wujue"},
+    {"form": "qijue", "plan": "draw"},
+    {"form": "wulv", "plan": "draw"},
+    {"form": "qilv", "plan": "draw"},
+    {"form": "wujue", "plan": "draw"},
 ]
 
 

@@ -40,6 +40,8 @@ REPO = DATA_FILE.parent.parent.parent.parent
         ("qijue", "off", ()),
         ("qijue", "", ()),
         ("qijue", None, None),
+        ("qijue", "draw", "draw"),
+        ("qijue", "随机", "draw"),
     ],
 )
 def test_a_plan_is_read_from_the_request(form, plan, expected):
@@ -299,13 +301,18 @@ def test_poems_follow_their_plan_far_more_often_and_keep_every_rule(shipped):
     assert with_plan >= 3 * max(1, without)
 
 
-def test_title_requests_get_a_plan_by_default_and_acrostics_do_not(shipped):
+def test_title_requests_get_a_plan_by_default_and_free_ones_and_acrostics_do_not(shipped):
     poem = shipped.generate(form="qilv", title="送别", seed=4)[0]
     assert poem.plan is not None and len(poem.plan) == 4
     record = poem.to_dict()
     assert record["plan"] == poem.plan and len(record["plan_followed"]) == 4
     assert shipped.generate(form="qijue", acrostic="春夏秋冬", seed=4)[0].plan is None
     assert shipped.generate(form="qijue", seed=4, plan="off")[0].to_dict()["plan"] is None
+    # a free poem gets none unless it asks for one drawn from the corpus (an acrostic may ask too)
+    assert shipped.generate(form="qilv", seed=4)[0].plan is None
+    drawn = shipped.generate(form="qilv", seed=4, plan="draw")[0]
+    assert drawn.plan is not None and len(drawn.plan) == 4
+    assert len(shipped.generate(form="qijue", acrostic="春夏秋冬", seed=4, plan="随机")[0].plan) == 2
 
 
 def test_the_plan_is_shown_in_the_users_script(shipped):

@@ -71,7 +71,7 @@ LABELS: dict[str, dict[str, str]] = {
         "temperature": "温度（越高越随意）",
         "top_p": "top-p",
         "seed": "种子（-1 随机）",
-        "plan": "立意：每联至多一词，逗号隔开（留空自动，off 不用）",
+        "plan": "立意：每联至多一词，逗号隔开（留空自动，随机 从诗库抽取，off 不用）",
         "select_lines": "逐句择优：每写完一句，较通顺的一半候选接替另一半（关掉：更多变化，较不通顺）",
         "generate": "作诗",
         "examples": "**示例** — 一按即作：",
@@ -103,7 +103,7 @@ LABELS: dict[str, dict[str, str]] = {
         "temperature": "Temperature (higher: freer)",
         "top_p": "top-p",
         "seed": "Seed (-1: random)",
-        "plan": "Plan: a keyword per couplet at most, commas between (empty: automatic; off: none)",
+        "plan": "Plan: a keyword per couplet at most, commas between (empty: automatic; draw: from the corpus; off: none)",
         "select_lines": "Line selection: after each line the more fluent half of the candidates carry on "
         "(off: more varied, less fluent poems)",
         "generate": "Write",

@@ -52,12 +52,15 @@ __all__ = [
 DATA_FILE = Path(__file__).resolve().parent.parent / "prosody" / "data" / "plan_keywords.json"
 DATA_VERSION = 1
 MAX_WORD_CHARS = 2
-# Whether requests without a plan get one (title, keywords, theme or free requests; not those with an
-# acrostic or a first line, which already say how the poem goes): see docs/experiments.md.
+# Whether requests without a plan get one (title, keywords or theme requests; not free ones, whose drawn
+# keywords readers did not miss, nor those with an acrostic or a first line, which already say how the
+# poem goes): see docs/experiments.md.
 AUTOMATIC = True
 PLAN_OPENING = 0.2  # the share of the bonus at a couplet's first character, rising to all of it at its last
 PLAN_BONUS = 10.0  # added to the log-weight of the keyword's pieces while its couplet lacks it (measured)
 OFF = frozenset({"off", "none", "no", "无", "無", "关", "關"})  # besides "": what turns the plan off
+DRAW = "draw"  # a plan drawn from the corpus, for any request (parse_plan's answer to these words):
+DRAW_WORDS = frozenset({DRAW, "random", "随机", "隨機"})
 FREE_KEYWORDS = 300  # free plans start from one of this many keywords of the most poems
 COMMON_POEMS = 200  # a character of a title word fills a slot only if it is a keyword of this many poems
 FREQUENCY_DAMPING = (
@@ -89,16 +92,18 @@ class Plan:
 
 
 # ------------------------------------------------------------------------------------------ the request
-def parse_plan(value, couplets: int) -> tuple[str, ...] | None:
-    """A plan as a request gives it: None (automatic), () for no plan ("" or "off"), or one keyword per
-    couplet (a string separated by commas, spaces or 、, or a list), each one or two Chinese characters,
-    returned in traditional characters; fewer keywords than couplets leave the last couplets free. UserError
-    naming what is wrong otherwise."""
+def parse_plan(value, couplets: int) -> tuple[str, ...] | str | None:
+    """A plan as a request gives it: None (automatic), () for no plan ("" or "off"), DRAW for one drawn from
+    the corpus ("draw", 随机), or one keyword per couplet (a string separated by commas, spaces or 、, or a
+    list), each one or two Chinese characters, returned in traditional characters; fewer keywords than
+    couplets leave the last couplets free. UserError naming what is wrong otherwise."""
     if value is None:
         return None
     if isinstance(value, str):
         if value.strip().lower() in OFF or not value.strip():
             return ()
+        if value.strip().lower() in DRAW_WORDS:
+            return DRAW
         items = [item for item in _SPLIT.split(value.strip()) if item]
     elif isinstance(value, (list, tuple)):
         items = [item for item in value if not (isinstance(item, str) and not item.strip())]
@@ -339,7 +344,7 @@ def plan_share(followed: Sequence[bool]) -> float | None:
 
 # ------------------------------------------------------------------------------------------ one request
 def request_plan(
-    given: tuple[str, ...] | None,
+    given: tuple[str, ...] | str | None,
     couplets: int,
     seeds: Sequence[str],
     automatic: bool,
@@ -350,14 +355,19 @@ def request_plan(
     attested: Callable[[str], bool] = lambda word: False,
     related_only: bool = False,
 ) -> Plan | None:
-    """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`,
-    one made from `seeds` (the title and keywords, traditional) and `theme_words` (a theme's keywords)
+    """The plan of one request: the user's (`given`, from parse_plan; () for none), else, where `automatic`
+    (and the request is not a free one) or `given` is DRAW, one made from `seeds` (the title and keywords,
+    traditional) and `theme_words` (a theme's keywords), or drawn from the corpus where they give none,
     with the request's seed; `attested(word)`: whether verse uses a word, `related_only`: a theme's plan
     (make_plan); None for a plan with no keyword. UserError where the model cannot write a keyword the user
     gave."""
     if given == ():
         return None
-    if given is not None:
+    if given == DRAW:
+        automatic = True
+    elif given is None and source == "free":
+        return None
+    elif given is not None:
         missing = [word for word in given if not writable(word)]
         if missing:
             raise UserError.of("plan_not_writable", "plan", words="、".join(missing))

@@ -180,7 +180,7 @@ class GenerationRequest:
     plan: Sequence[str] | str | None = _option(
         None,
         "one keyword per couplet, e.g. 春风,柳,孤城,归; fewer leave the last couplets free (default: planned "
-        "from the title or theme, or drawn from the corpus; off: no plan)",
+        "from the title, keywords or theme, none for a free poem; draw: drawn from the corpus; off: no plan)",
     )
     # The user's keywords and those of the theme, once each: what the poem is conditioned on.
     conditioning_keywords: tuple[str, ...] = field(init=False, default=())
