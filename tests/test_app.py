@@ -549,6 +549,18 @@ def test_common_refusals_read_in_chinese():
         assert not re.search(r"[A-Za-z]{3,}", shown.replace("Spri", "")), (options, shown)
 
 
+def test_a_pailv_is_named_with_its_couplets_in_either_language():
+    render = import_app("render")
+    twelve = (
+        "善鼓雲和瑟，常聞帝子靈。馮夷空自舞，楚客不堪聽。此曲誰人解，飄然入杳冥。"
+        "蒼梧來怨慕，白芷動芳馨。流水傳瀟浦，悲風過洞庭。曲終人不見，江上數峰青。"
+    )
+    analysis = analyze(twelve).to_dict()
+    chinese, english = render.analysis_html(analysis, "zh"), render.analysis_html(analysis, "en")
+    assert "五言排律" in chinese and "第三联（5–6）" in chinese and "尾联（11–12）" in chinese
+    assert "5-character pailü" in english and "couplet 3 (lines 5–6)" in english
+
+
 def test_rendering_one_language_at_a_time():
     render = import_app("render")
     analysis = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()

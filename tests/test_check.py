@@ -135,6 +135,28 @@ def test_every_fault_has_a_gloss_and_a_kind_the_generator_judges_by():
     assert found and found <= set(FAULT_KINDS)
 
 
+QIAN_QI = (  # 钱起《省试湘灵鼓瑟》, a 五言排律
+    "善鼓雲和瑟，常聞帝子靈。馮夷空自舞，楚客不堪聽。苦調淒金石，清音入杳冥。"
+    "蒼梧來怨慕，白芷動芳馨。流水傳瀟浦，悲風過洞庭。曲終人不見，江上數峰青。"
+)
+
+
+def test_a_pailv_is_named_and_its_middle_couplets_must_face():
+    from poetry_rnn.prosody.parallel import couplet_names
+
+    analysis = analyze(QIAN_QI)
+    assert analysis.form == "wupailv" and analysis.ok, analysis.format()
+    assert "五言排律" in analysis.format() and not analysis.faults_named("句数")
+    assert couplet_names(12) == ("首联", "第二联", "第三联", "第四联", "第五联", "尾联")
+    assert couplet_names(24)[-2:] == ("第十一联", "尾联")
+    # a middle couplet that does not face is a 对仗 fault, as in a 律诗; the first and last stay free
+    loose = QIAN_QI.replace("苦調淒金石，清音入杳冥", "此曲誰人解，飄然入杳冥")
+    faults = analyze(loose).parallel_faults
+    assert [f.line for f in faults] == [4] and "第三联" in faults[0].message
+    # six lines, or an odd number, are no regular form
+    assert analyze(QIAN_QI[:36]).faults_named("句数") and analyze(QIAN_QI[:36]).form is None
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

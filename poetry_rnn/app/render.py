@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 from poetry_rnn.app.text import (
-    COUPLET_NAMES,
     DEFAULT_LANGUAGE,
     FAULT_NAMES_EN,
     FORM_NAMES,
     MESSAGES,
     PARALLEL_KINDS,
     SCHEME_NAMES,
+    couplets_named,
     pattern_shown,
 )
 from poetry_rnn.format import line_end_mark
@@ -167,7 +167,7 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     couplets = analysis.get("couplets") or []
     if not couplets:
         return ""
-    names = COUPLET_NAMES[lang].get(2 * len(couplets), [])
+    names = couplets_named(2 * len(couplets), lang)
     kinds = PARALLEL_KINDS[lang]
     middle_faults = {f.get("line") for f in analysis.get("parallel_faults") or []}
     items = []

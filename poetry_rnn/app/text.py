@@ -255,9 +255,10 @@ MESSAGES = {
     },
 }
 FORM_NAMES = {
-    "zh": {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗"},
+    "zh": {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗", "wupailv": "五言排律",
+           "qipailv": "七言排律"},
     "en": {"wujue": "5-character jueju", "qijue": "7-character jueju", "wulv": "5-character lüshi",
-           "qilv": "7-character lüshi"},
+           "qilv": "7-character lüshi", "wupailv": "5-character pailü", "qipailv": "7-character pailü"},
 }  # fmt: skip
 SCHEME_NAMES = {
     "zh": {"pingshui": "平水韵", "xinyun": "中华新韵"},
@@ -297,7 +298,19 @@ COUPLET_NAMES_EN = {
     4: ("first couplet", "second couplet"),
     8: ("opening couplet", "chin couplet", "neck couplet", "closing couplet"),
 }
-COUPLET_NAMES = {"zh": {count: couplet_names(count) for count in COUPLET_NAMES_EN}, "en": COUPLET_NAMES_EN}
+
+
+def couplets_named(line_count: int, lang: str) -> tuple[str, ...]:
+    """The couplets' names of a poem of `line_count` lines in the page's language (a 排律's middle ones by
+    their order); () for a count that has none."""
+    chinese = couplet_names(line_count)
+    if lang == "zh" or not chinese:
+        return chinese
+    if line_count in COUPLET_NAMES_EN:
+        return COUPLET_NAMES_EN[line_count]
+    return ("opening couplet", *(f"couplet {k}" for k in range(2, len(chinese))), "closing couplet")
+
+
 PARALLEL_KINDS = {
     "zh": {"工对": "工对", "宽对": "宽对", "不对": "不对"},
     "en": {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"},

@@ -194,6 +194,8 @@ _FORM_LABELS = {
     "qijue": "七言绝句 (qijue)",
     "wulv": "五言律诗 (wulv)",
     "qilv": "七言律诗 (qilv)",
+    "wupailv": "五言排律 (wupailv)",
+    "qipailv": "七言排律 (qipailv)",
 }
 
 

@@ -31,13 +31,14 @@ from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_coup
 from poetry_rnn.prosody.patterns import (
     LINE_TEMPLATES,
     LINE_VARIANTS,
+    PAILV_MIN_LINES,
     PING_MARK,
     STRICT,
     STRICTNESS_LEVELS,
     TONE_OF_MARK,
+    checked_form_name,
     fits,
     fixed_positions,
-    form_for,
     gu_ping_position,
     line_type_name,
     pattern_name,
@@ -179,7 +180,7 @@ class _Analyzer:
             self.notes.append(rescue_note)
         if oblique is not None:  # the first thing to say of such a poem
             self.notes.insert(0, oblique_rhyme_note(self.scheme, self.lines, self.script))
-        form = form_for(self.chars_per_line, len(self.lines))
+        form = checked_form_name(self.chars_per_line, len(self.lines))
         faults.sort(
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
@@ -193,11 +194,11 @@ class _Analyzer:
         if nearest:
             self.notes.append(nearest)
         couplets = self._couplets()
-        spring = stolen_spring(couplets, form.name if form else None)
+        spring = stolen_spring(couplets, form)
         return Analysis(
             text=render_body(self.lines),
             scheme=self.scheme.name,
-            form=form.name if form else None,
+            form=form,
             chars_per_line=self.chars_per_line,
             pattern=pattern,
             lines=analysed_lines,
@@ -209,7 +210,7 @@ class _Analyzer:
             couplets=couplets,
             parallel_faults=[
                 Fault(PARALLEL_FAULT, line, None, message)
-                for line, message in middle_couplet_faults(couplets, form.name if form else None)
+                for line, message in middle_couplet_faults(couplets, form)
             ],
             readings=readings,
             licences=[*licences, spring] if spring else licences,
@@ -289,13 +290,14 @@ class _Analyzer:
             self.notes.append(SINGLE_LINE_NOTE)
         elif count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
             self.notes.append("只有一联，按一联判 (a single couplet, judged as such)")
-        elif count not in (4, 8):
+        elif count not in (4, 8) and not (count >= PAILV_MIN_LINES and count % 2 == 0):
             faults.append(
                 Fault(
                     "句数",
                     None,
                     None,
-                    f"共{count}句，绝句应为4句、律诗8句 ({counted(count, 'line')}; 绝句 have 4, 律诗 8)",
+                    f"共{count}句，绝句应为4句、律诗8句、排律10句以上的双数 "
+                    f"({counted(count, 'line')}; 绝句 have 4, 律诗 8, 排律 an even number from 10)",
                 )
             )
         for index, line in enumerate(self.lines):

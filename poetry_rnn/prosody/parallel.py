@@ -422,9 +422,23 @@ _COUPLET_NAMES = {4: ("前联", "后联"), 8: ("首联", "颔联", "颈联", "�
 
 
 def couplet_names(line_count: int) -> tuple[str, ...]:
-    """The Chinese names of the couplets of a poem of `line_count` lines, in order; () for a count that has
-    none (only the 4 lines of a 绝句 and the 8 of a 律诗 do)."""
+    """The Chinese names of the couplets of a poem of `line_count` lines, in order: a 绝句's two, a 律诗's
+    four, a 排律's 首联, 第二联 … and 尾联; () for a count that has none."""
+    if line_count >= 10 and line_count % 2 == 0:  # a 排律's middle couplets are named by their order
+        middle = tuple(f"第{_ordinal(k + 1)}联" for k in range(1, line_count // 2 - 1))
+        return ("首联", *middle, "尾联")
     return _COUPLET_NAMES.get(line_count, ())
+
+
+_ORDINALS = "一二三四五六七八九"
+
+
+def _ordinal(number: int) -> str:
+    """一 … 九十九 (十一, 二十, 二十五)."""
+    tens, ones = divmod(number, 10)
+    return (f"{_ORDINALS[tens - 1] if tens > 1 else ''}十" if tens else "") + (
+        _ORDINALS[ones - 1] if ones else ""
+    )
 
 
 def stolen_spring(couplets: Iterable[CoupletVerdict], form: str | None) -> dict | None:
@@ -445,17 +459,20 @@ def stolen_spring(couplets: Iterable[CoupletVerdict], form: str | None) -> dict 
 
 
 def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) -> list[tuple[int, str]]:
-    """(first line, message) for each middle couplet (lines 3–4, 5–6) of a 律诗 that is not parallel, but for
-    a 颔联 a 偷春格 excuses (`stolen_spring`); a 律诗's first and last couplets, and every couplet of other
-    forms, are free."""
-    if form not in ("wulv", "qilv"):
+    """(first line, message) for each middle couplet of a 律诗 (lines 3–4, 5–6) or a 排律 (every couplet but
+    the first and the last) that is not parallel, but for a 律诗's 颔联 a 偷春格 excuses (`stolen_spring`);
+    the first and last couplets, and every couplet of other forms, are free."""
+    if form not in ("wulv", "qilv", "wupailv", "qipailv"):
         return []
     couplets = list(couplets)
     excused = 2 if stolen_spring(couplets, form) else None
+    line_count = 2 * len(couplets)
+    names = couplet_names(line_count)
     faults = []
     for couplet in couplets:
-        if couplet.line in (2, 4) and not couplet.parallel and couplet.line != excused:
-            name = couplet_names(8)[couplet.line // 2]
+        middle = 2 <= couplet.line <= line_count - 4
+        if middle and not couplet.parallel and couplet.line != excused:
+            name = names[couplet.line // 2]
             words = "".join(f"「{p.left}/{p.right}」" for p in couplet.deciding_pairs())
             because = f"：{words}不相对" if words else ""
             if couplet.shared:

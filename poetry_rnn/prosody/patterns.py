@@ -76,6 +76,23 @@ def form_for(chars_per_line: int, line_count: int) -> Form | None:
     return None
 
 
+# 排律 (长律): a 律诗 drawn out to ten lines or more, in couplets, with every couplet but the first and the
+# last parallel. The checker names and judges it; the generator does not write it.
+PAILV_MIN_LINES = 10
+PAILV = {5: "wupailv", 7: "qipailv"}
+
+
+def checked_form_name(chars_per_line: int, line_count: int) -> str | None:
+    """The form the checker judges a poem as: a generator form's name (wujue … qilv), wupailv or qipailv
+    for a 排律, or None (no regular form)."""
+    form = form_for(chars_per_line, line_count)
+    if form is not None:
+        return form.name
+    if chars_per_line in PAILV and line_count >= PAILV_MIN_LINES and line_count % 2 == 0:
+        return PAILV[chars_per_line]
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------
 # Line types
 # ---------------------------------------------------------------------------------------------------
