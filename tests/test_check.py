@@ -157,6 +157,23 @@ def test_a_pailv_is_named_and_its_middle_couplets_must_face():
     assert analyze(QIAN_QI[:36]).faults_named("句数") and analyze(QIAN_QI[:36]).form is None
 
 
+def test_lines_of_other_lengths_are_no_regular_form_and_prose_gets_no_rhyme():
+    # 将进酒's opening: lines of 10 and 7 characters are no 七律, though there are eight of them
+    jiang_jin_jiu = (
+        "君不見黃河之水天上來，奔流到海不復回。君不見高堂明鏡悲白髮，朝如青絲暮成雪。"
+        "人生得意須盡歡，莫使金樽空對月。天生我材必有用，千金散盡還復來。"
+    )
+    assert analyze(jiang_jin_jiu).form is None
+    # one line typed short keeps the form, with its 字数 fault
+    typo = analyze("白日依山盡，黃河入海流。欲窮千里目，更上一樓。")
+    assert typo.form == "wujue" and typo.faults_named("字数")
+    # prose: its lengths are faults, but it has no rhyme group and no 出韵
+    prose = analyze("我今天早上去超市买了很多东西，然后回家做饭，吃完饭以后我去公园散步，遇到了一个老朋友。")
+    assert {f.name for f in prose.faults} == {"字数"} and prose.rhyme_groups == []
+    assert not any(line.rhymes for line in prose.lines)
+    assert any("不按近体诗判押韵平仄" in note for note in prose.notes)
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

@@ -137,6 +137,14 @@ class _Analyzer:
                 for i, line in enumerate(self.lines)
                 if line and (i % 2 == 1 or oblique in {r.group for r in self.scheme.readings(line[-1])})
             }
+        if not self.has_templates and len(self.lines) > 1:
+            # prose, or lines of neither 5 nor 7 characters: no rhyme group to name, no 出韵 to find
+            faults = [f for f in faults if f.name not in ("出韵", "重韵")]
+            rhyme_lines, rhyme = set(), {**rhyme, "groups": []}
+            self.notes.append(
+                "各句既非五言也非七言，不按近体诗判押韵平仄 "
+                "(the lines are neither 5 nor 7 characters long: rhyme and tones are not judged)"
+            )
         analysed_lines = []
         licences = [rhyme["borrowed"]] if rhyme["borrowed"] else []
         for index, line in enumerate(self.lines):
@@ -180,7 +188,10 @@ class _Analyzer:
             self.notes.append(rescue_note)
         if oblique is not None:  # the first thing to say of such a poem
             self.notes.insert(0, oblique_rhyme_note(self.scheme, self.lines, self.script))
-        form = checked_form_name(self.chars_per_line, len(self.lines))
+        # a poem is of a form when its lines are of that form's length, but for one typed wrong (将进酒's
+        # lines of 7 and 10 characters are no 七律)
+        off_length = sum(not valid for valid in self.valid)
+        form = checked_form_name(self.chars_per_line, len(self.lines)) if off_length <= 1 else None
         faults.sort(
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
