@@ -656,6 +656,25 @@ def parallel_rules(generator, **options):
     return [rule for rule in constraints.rules if isinstance(rule, ParallelRule)]
 
 
+def test_rules_are_shared_between_requests_only_with_the_same_settings(generator):
+    from poetry_rnn.generation.request import GenerationRequest
+
+    def rules(**options) -> dict:
+        constraints = generator._constraints(generator._resolve(GenerationRequest(seed=1, **options)))
+        return {type(rule).__name__: rule for rule in constraints.rules}
+
+    first, again = (
+        rules(form="qilv", acrostic="春夏秋冬花月山水"),
+        rules(form="qilv", acrostic="春夏秋冬花月山水"),
+    )
+    for name in ("ToneRule", "RhymeRule", "AcrosticRule", "ParallelRule"):
+        assert first[name] is again[name], name  # their mask caches stay warm
+    other = rules(form="qilv", acrostic="春夏秋冬花月山水", tone="standard", rhyme_scheme="xinyun")
+    assert other["ToneRule"] is not first["ToneRule"] and other["RhymeRule"] is not first["RhymeRule"]
+    assert other["AcrosticRule"] is first["AcrosticRule"]
+    assert rules(form="qilv", acrostic="春夏秋冬花月山河")["AcrosticRule"] is not first["AcrosticRule"]
+
+
 def verdicts(poem) -> dict:
     return {couplet.line: couplet for couplet in poem.analysis.couplets}
 

@@ -26,7 +26,7 @@ def fits_allowed(tones: frozenset[str], allowed: frozenset[str]) -> bool:
     return bool(tones & allowed) if tones else allowed == BOTH
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed as the object (a key of VocabularyTables.shared)
 class SchemeTables:
     """Tone and rhyme facts of every piece under one rhyme scheme."""
 

@@ -31,7 +31,7 @@ MAX_SHARED_RULES = 256  # rule objects kept with their mask caches (acrostics co
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)  # one model's tables: compared and hashed as the object (a key of `shared`)
 class VocabularyTables:
     """Masks over a tokenizer's vocabulary. Scheme tables are built on first use (thread-safe)."""
 
@@ -157,8 +157,12 @@ class VocabularyTables:
                     }
         return self._twins.get(char, frozenset((char,)))
 
-    def shared(self, key: Hashable, make: Callable[[], T]) -> T:
-        """The object built by `make` for `key`, kept for later requests: the tone, rhyme and acrostic rules
-        cache their masks per situation, and the same mask objects at every request keep the penalty
-        caches warm. Bounded, since keys come from users' requests."""
-        return self._shared.get_or_make(key, make)
+    def shared(self, make: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
+        """`make(*args, **kwargs)`, built once for the same `make` and equal arguments and kept for later
+        requests:
+        the tone, rhyme and acrostic rules cache their masks per situation, and the same mask objects at
+        every request keep the penalty caches warm. The key is the constructor and all its arguments, so
+        that a rule given a new argument can never be handed an old rule built without it. Bounded, since
+        arguments come from users' requests."""
+        key = (make, args, tuple(sorted(kwargs.items())))
+        return self._shared.get_or_make(key, lambda: make(*args, **kwargs))

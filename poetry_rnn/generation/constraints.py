@@ -46,53 +46,31 @@ def request_constraints(
     rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
     if request.tone != TONE_OFF or request.rhyme_scheme != "none":
         # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
-        patterns = tuple((p.name, p.lines) for p in request.patterns)
-        choice = tables.shared(("patterns", form.name, patterns), lambda: PatternChoice(request.patterns))
+        choice = tables.shared(PatternChoice, tuple(request.patterns))
         rules.append(
-            tables.shared(
-                ("tone", choice, request.tone_scheme, request.tone),
-                lambda: ToneRule(tables, tables.scheme(request.tone_scheme), choice, request.tone),
-            )
+            tables.shared(ToneRule, tables, tables.scheme(request.tone_scheme), choice, request.tone)
         )
         if request.rhyme_scheme != "none":
-            rules.append(
-                tables.shared(
-                    (
-                        "rhyme",
-                        choice,
-                        request.rhyme_scheme,
-                        request.rhyme_groups,
-                        request.first_line_borrows,
-                    ),
-                    lambda: RhymeRule(
-                        tables,
-                        tables.scheme(request.rhyme_scheme),
-                        choice,
-                        request.rhyme_groups,
-                        request.first_line_borrows,
-                    ),
-                )
+            rhyme_rule = tables.shared(
+                RhymeRule,
+                tables,
+                tables.scheme(request.rhyme_scheme),
+                choice,
+                tuple(request.rhyme_groups),
+                tuple(request.first_line_borrows),
             )
+            rules.append(rhyme_rule)
             if request.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
-                rhyme_rule = rules[-1]
-                rules.append(
-                    tables.shared(
-                        ("heard", rhyme_rule, request.tone),
-                        lambda: HeardLineRule(tables, get_scheme("xinyun"), choice, request.tone, rhyme_rule),
-                    )
-                )
-    if request.heads:
-        key = ("acrostic", tuple(tuple(sorted(head)) for head in request.heads))
-        rules.append(tables.shared(key, lambda: AcrosticRule(tables, request.heads)))
+                xinyun = get_scheme("xinyun")
+                rules.append(tables.shared(HeardLineRule, tables, xinyun, choice, request.tone, rhyme_rule))
+    heads = tuple(frozenset(head) for head in request.heads or ())
+    if heads:
+        rules.append(tables.shared(AcrosticRule, tables, heads))
     slots = shipped_slots()
     if request.parallel_couplets:
-        second_lines = [line + 1 for line in request.parallel_couplets]
-        heads = tuple(tuple(sorted(head)) for head in request.heads or ())
+        second_lines = tuple(line + 1 for line in request.parallel_couplets)
         rules.append(
-            tables.shared(
-                ("parallel", form.chars_per_line, tuple(second_lines), heads),
-                lambda: ParallelRule(tables, form.chars_per_line, second_lines, heads, slots=slots),
-            )
+            tables.shared(ParallelRule, tables, form.chars_per_line, second_lines, heads, slots=slots)
         )
     # Heads that stand for one character are reserved, so that the model cannot spend them early.
     reserved = {i: next(iter(h)) for i, h in enumerate(request.heads or ()) if len(h) == 1}
@@ -101,8 +79,7 @@ def request_constraints(
     lines = LineRepetition(form.chars_per_line, slots)
     rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
     if request.repeat_penalty > 0:
-        penalty = request.repeat_penalty
-        rules.append(tables.shared(("reuse", penalty), lambda: ReuseRule(tables, penalty)))
+        rules.append(tables.shared(ReuseRule, tables, request.repeat_penalty))
     if request.plan is not None:
         rules.append(PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING))
     if request.avoid_overused and overused_rule is not None:
@@ -111,7 +88,7 @@ def request_constraints(
         # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
         planned = request.plan.keywords if request.plan is not None else ()
         named = seasons_named([request.model_title or "", *request.keywords, *planned])
-        rules.append(tables.shared(("season", named), lambda: SeasonRule(tables, named)))
+        rules.append(tables.shared(SeasonRule, tables, named))
     if request.originality:
         lines = corpus_lines()
         if lines is not None:

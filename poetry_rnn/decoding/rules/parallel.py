@@ -173,7 +173,7 @@ class FacingScores:
 
 def facing_scores(tables: VocabularyTables) -> FacingScores:
     """The model's FacingScores over the shipped table (built once per model)."""
-    return tables.shared(("parallel-facing",), lambda: FacingScores(tables, load_table()))
+    return tables.shared(FacingScores, tables, load_table())
 
 
 class ParallelState(NamedTuple):

@@ -97,9 +97,7 @@ class RepetitionRule(SoftRule):
         self.reserved = dict(reserved or {})  # line → head character as the vocabulary writes it
         self.lines = lines
         self._comma_period = (tables.comma_id, tables.period_id)
-        self._single, self._longer, self._self_repeating = tables.shared(
-            ("repetition pieces",), lambda: _pieces_by_kind(tables)
-        )
+        self._single, self._longer, self._self_repeating = tables.shared(_pieces_by_kind, tables)
 
     def start(self, state: DecodingState) -> None:
         own = RepetitionState({}, frozenset())
