@@ -4,6 +4,7 @@ count too), no module over 600 lines."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "poetry_rnn"
@@ -170,3 +171,11 @@ def test_readme_stays_a_page_for_users():
     assert len(readme.splitlines()) <= 250
     for log_word in ("this session", "load average", "session's", "lent for"):
         assert log_word not in readme.lower()
+
+
+def test_readme_shows_every_layered_module_in_its_tree():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\npoetry_rnn/")
+    tree = readme[start : readme.index("```", start + 3)]
+    missing = [m for m in LAYERS if m not in ("poetry_rnn", "__main__") and not re.search(rf"\b{m}\b", tree)]
+    assert not missing, f"README's How it works leaves out {missing}"
