@@ -215,7 +215,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "check_input_too_long": (
         "the text is too long ({given:,} characters); the checker takes one poem of at most {most} Chinese "
         "characters (a 七律 has 56)",
-        "有 {given:,} 字，太长：只能检测一首诗，至多 {most} 字（七律 56 字）",
+        "全文 {given:,} 个字符，太长：只能检测一首诗，至多 {most} 个汉字（七律 56 字）",
     ),
     "check_no_chinese": (
         "no Chinese characters found: enter a poem in Chinese characters (simplified or traditional), lines "
