@@ -174,6 +174,18 @@ def test_lines_of_other_lengths_are_no_regular_form_and_prose_gets_no_rhyme():
     assert any("不按近体诗判押韵平仄" in note for note in prose.notes)
 
 
+def test_a_lost_character_keeps_its_place_and_the_rest_of_its_line_is_judged(capsys, monkeypatch):
+    poem = "國破山河在，城春草木深。感時花濺淚，恨別鳥□心。"
+    analysis = analyze(poem)
+    assert [len(line.text) for line in analysis.lines] == [5, 5, 5, 5] and analysis.lines[3].template
+    assert any(note.startswith("第4句第4字缺（□），不判") for note in analysis.notes)
+    # its line is still judged: 恨別 against 感時 is 失对 once 時 is made oblique
+    assert analyze(poem.replace("感時", "感事")).faults_named("失对")
+    # the batch mode takes it as the single one does
+    status, rows = batch_rows(capsys, monkeypatch, poem + "\n")
+    assert status == 0 and rows[0]["ok"] is True and rows[0]["lines"][3]["text"] == "恨別鳥□心"
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

@@ -44,7 +44,7 @@ from poetry_rnn.prosody.patterns import (
     pattern_name,
     rescue_position,
 )
-from poetry_rnn.prosody.poem_text import split_lines
+from poetry_rnn.prosody.poem_text import MISSING, split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.prosody.rhyme_faults import oblique_rhyme_group, oblique_rhyme_note, rhyme_faults
 from poetry_rnn.script import to_traditional
@@ -175,9 +175,14 @@ class _Analyzer:
                 c
                 for i, line in enumerate(self.lines)
                 for c, t in zip(line, self.tones[i], strict=True)
-                if not t
+                if not t and c != MISSING
             }
         )
+        lost = [(i, k) for i, line in enumerate(self.lines) for k, c in enumerate(line) if c == MISSING]
+        if lost:
+            where = "、".join(f"第{i + 1}句第{k + 1}字" for i, k in lost)
+            where_en = ", ".join(f"line {i + 1} character {k + 1}" for i, k in lost)
+            self.notes.append(f"{where}缺（{MISSING}），不判 ({where_en} lost ({MISSING}), not judged)")
         if unknown:
             shown = " ".join(unknown)
             self.notes.append(

@@ -23,7 +23,7 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import counted
 from poetry_rnn.prosody.check import MAX_INPUT_CHARS, MAX_POEM_CHARS, analyze
 from poetry_rnn.prosody.patterns import STRICT, STRICTNESS_LEVELS
-from poetry_rnn.prosody.poem_text import QUOTES, split_lines
+from poetry_rnn.prosody.poem_text import MISSING, QUOTES, split_lines
 from poetry_rnn.prosody.rhyme import is_cjk
 
 # What a batch line may hold besides Chinese characters: the separators split_lines understands, and
@@ -127,7 +127,7 @@ def _batch_text(raw: str) -> str:
             f"the line is too long ({len(raw):,} characters); one poem a line, at most {MAX_POEM_CHARS} "
             "Chinese characters (a 七律 has 56)"
         )
-    other = sorted({c for c in raw if not is_cjk(c) and c not in BATCH_PUNCTUATION})
+    other = sorted({c for c in raw if not is_cjk(c) and c not in BATCH_PUNCTUATION and c != MISSING})
     if other:
         shown = " ".join(ascii(c)[1:-1] if not c.isprintable() else c for c in other[:20])
         raise UserError(

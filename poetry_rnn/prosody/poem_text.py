@@ -17,6 +17,9 @@ _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 # Quotation marks around a poem (or a line) belong to the text that quotes it: set aside like spaces.
 QUOTES = '「」『』“”‘’﹁﹂﹃﹄"'
 _QUOTES = re.compile(f"[{QUOTES}]")
+# A character lost from the text (恨别鸟□心): kept in its line, with no reading, so that the line keeps its
+# length and the other characters are judged
+MISSING = "□"
 
 
 def split_lines(text: str) -> tuple[list[str], list[str]]:
@@ -44,11 +47,11 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     empty: list[str] = []
     for segment in _SEPARATORS.split(text):
         pieces = [p for p in _SPACES.split(segment.strip()) if p]
-        cleaned = ["".join(c for c in piece if is_cjk(c)) for piece in pieces]
+        cleaned = ["".join(c for c in piece if is_cjk(c) or c == MISSING) for piece in pieces]
         cleaned = [c for c in cleaned if c]
         if cleaned:
             for piece in pieces:
-                dropped.update(c for c in piece if not is_cjk(c))
+                dropped.update(c for c in piece if not is_cjk(c) and c != MISSING)
         # space-separated lines, or a title and an author before the first line (春望 杜甫 國破山河在)
         if len(cleaned) > 1 and any(
             all(len(c) in (5, 7) for c in cleaned[first:]) for first in ((0,) if lines else (1, 2))
