@@ -14,6 +14,7 @@ from poetry_rnn.app.text import (
     SCHEME_NAMES,
     couplets_named,
     pattern_shown,
+    rhyme_group_shown,
 )
 from poetry_rnn.format import line_end_mark
 from poetry_rnn.prosody.analysis import languages
@@ -130,7 +131,7 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     if poem.get("pattern"):
         bits.append(f"**{say['pattern']}**{colon}{pattern_shown(poem['pattern'], lang)}")
     if poem.get("rhyme_group_label"):
-        bits.append(f"**{say['rhyme_group']}**{colon}{poem['rhyme_group_label']}")
+        bits.append(f"**{say['rhyme_group']}**{colon}{rhyme_group_shown(poem['rhyme_group_label'], lang)}")
     verdict = "✓" if poem.get("ok") else "✗"
     if poem.get("ok") and poem.get("unasked_faults"):  # the rules asked for hold, others were left out
         verdict += say["unasked"].format(names="、".join(poem["unasked_faults"]))
@@ -214,7 +215,8 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     if analysis.get("pattern"):
         head.append(pattern_shown(analysis["pattern"], lang))
     if analysis.get("rhyme_group_labels"):
-        head.append(f"{say['rhyme_group']} " + "、".join(analysis["rhyme_group_labels"]))
+        labels = [rhyme_group_shown(label, lang) for label in analysis["rhyme_group_labels"]]
+        head.append(f"{say['rhyme_group']} " + "、".join(labels))
     parts = [
         f"<p><b>{_esc(' · '.join(head))}</b></p>",
         '<div class="check-scroll"><table class="check-table" id="check-view">',

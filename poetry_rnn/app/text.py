@@ -4,6 +4,7 @@ help texts, its messages. One language is shown at a time; `LANGUAGES` is the sw
 from __future__ import annotations
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.parallel import couplet_names
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
@@ -291,6 +292,13 @@ def pattern_shown(pattern: str, lang: str) -> str:
     English (平起首句入韵 (level start, first line rhymes))."""
     glosses = [english for chinese, english in PATTERN_GLOSSES_EN if chinese in pattern]
     return f"{pattern} ({', '.join(glosses)})" if lang != "zh" and glosses else pattern
+
+
+def rhyme_group_shown(label: str, lang: str) -> str:
+    """A rhyme group's name as the page shows it: as it is in Chinese; in English with the reading of the
+    character it is named by (下平九青 (the qīng rhyme), 麻 (the má rhyme))."""
+    readings = listed_readings(label[-1]) if lang != "zh" and label else ()
+    return f"{label} (the {readings[0]} rhyme)" if readings else label
 
 
 # By line count, as prosody.parallel.couplet_names gives the Chinese ones (the checker's and the CLI's).
