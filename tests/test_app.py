@@ -562,6 +562,18 @@ def test_a_pailv_is_named_with_its_couplets_in_either_language():
     assert "5-character pailü" in english and "couplet 3 (lines 5–6)" in english
 
 
+def test_a_long_title_wraps_into_columns_no_taller_than_the_poems_lines():
+    render = import_app("render")
+    poem = {"lines": ["白日依山盡", "黃河入海流", "欲窮千里目", "更上一層樓"], "analysis": {}}
+    title = "送杜少府之任蜀州兼寄友人"  # 12 characters over lines of 5
+    shown = render.poem_html(poem, title)
+    columns = re.findall(r'<div class="poem-title">(.*?)</div>', shown)
+    assert [len(re.findall(r'class="tch"', column)) for column in columns] == [5, 5, 2]
+    assert "--columns: 7.6" in shown  # four lines and three title columns size the type
+    writing = render.partial_html(["白日依山"], title, 4, chars_per_line=5)
+    assert len(re.findall(r'<div class="poem-title">', writing)) == 3
+
+
 def test_rendering_one_language_at_a_time():
     render = import_app("render")
     analysis = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()

@@ -321,6 +321,7 @@ class PoetryApp:
                         MESSAGES[lang]["writing"].format(poem=event["poem"], of=event["of"])
                         if several
                         else "",
+                        get_form(request.form).chars_per_line,
                     )
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True

@@ -49,7 +49,7 @@ def poem_html(
         f'style="--columns: {_columns(poem["lines"], title)}">'
     ]
     if title:
-        parts.append(_title_column(title))
+        parts.append(_title_columns(title, max(map(len, poem["lines"]), default=7)))
     for index, line in enumerate(poem["lines"]):
         info = analysed[index] if index < len(analysed) else {}
         marks = info.get("tone_marks", "") if show_tones else ""
@@ -77,26 +77,42 @@ def poem_html(
     return "".join(parts)
 
 
-def _columns(lines: list[str], title: str | None, expected: int = 0) -> float:
+def _columns(lines: list[str], title: str | None, expected: int = 0, chars_per_line: int = 0) -> float:
     """The poem's width in columns, which sizes its type to the card (style.css); a poem being written
     counts the lines it will have (`expected`), so that its type does not shrink as it grows."""
-    return max(len(lines), expected) + (1.2 if title else 0)
+    height = chars_per_line or max(map(len, lines), default=7)
+    title_columns = -(-len(title) // height) if title else 0
+    return max(len(lines), expected) + 1.2 * title_columns
 
 
-def _title_column(title: str) -> str:
-    chars = "".join(f'<span class="cell"><span class="tch">{_esc(c)}</span></span>' for c in title)
-    return f'<div class="poem-title">{chars}</div>'
+def _title_columns(title: str, height: int) -> str:
+    """The title in columns no taller than the poem's lines (`height` characters): a long title (送杜少府之任
+    蜀州) wraps into a second column rather than running far below the poem."""
+    columns = []
+    for start in range(0, len(title), height):
+        chars = "".join(
+            f'<span class="cell"><span class="tch">{_esc(c)}</span></span>'
+            for c in title[start : start + height]
+        )
+        columns.append(f'<div class="poem-title">{chars}</div>')
+    return "".join(columns)
 
 
-def partial_html(lines: list[str], title: str | None = None, line_count: int = 0, caption: str = "") -> str:
-    """The leading candidate while it is being written (`line_count`: the lines it will have), with a
-    caption below (which of several poems it is)."""
+def partial_html(
+    lines: list[str],
+    title: str | None = None,
+    line_count: int = 0,
+    caption: str = "",
+    chars_per_line: int = 7,
+) -> str:
+    """The leading candidate while it is being written (`line_count` lines of `chars_per_line` characters,
+    when done), with a caption below (which of several poems it is)."""
     parts = [
         '<div class="poem-card"><div class="poem-vertical streaming" id="poem-view" '
-        f'style="--columns: {_columns(lines, title, line_count)}">'
+        f'style="--columns: {_columns(lines, title, line_count, chars_per_line)}">'
     ]
     if title:
-        parts.append(_title_column(title))
+        parts.append(_title_columns(title, chars_per_line))
     for index, line in enumerate(lines):
         done = index < len(lines) - 1
         cells = "".join(f'<span class="cell"><span class="ch">{_esc(c)}</span></span>' for c in line)
