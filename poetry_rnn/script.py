@@ -89,6 +89,15 @@ def to_simplified(text: str) -> str:
     )
 
 
+def simplified_alike(text: str) -> str:
+    """`text` in simplified script, one character for each: where OpenCC would convert a phrase into one of
+    another length, each character alone (a character it cannot convert stays)."""
+    simple = to_simplified(text)
+    if len(simple) == len(text):
+        return simple
+    return "".join(to_simplified(c)[:1] or c for c in text)
+
+
 def is_simplified(text: str) -> bool:
     """Whether `text` reads as simplified: nothing in it is traditional only. A text of characters both
     scripts share counts too, so converting it to traditional is safe (浮云游子意 is 浮雲遊子意: 云
@@ -197,10 +206,7 @@ class SimplifiedIndex:
         self.characters = frozenset(normalize_variants(c) for c in characters if len(c) == 1)
         self._by_simplified: dict[str, set[str]] = {}
         chars = sorted(self.characters)
-        simplified = to_simplified("".join(chars))
-        if len(simplified) != len(chars):  # OpenCC maps one char to one char for single CJK chars; be safe
-            simplified = "".join(to_simplified(c)[:1] or c for c in chars)
-        for trad, simp in zip(chars, simplified, strict=True):
+        for trad, simp in zip(chars, simplified_alike("".join(chars)), strict=True):
             self._by_simplified.setdefault(simp, set()).add(trad)
 
     def candidates(self, char: str) -> set[str]:

@@ -12,6 +12,7 @@ from poetry_rnn.script import (
     is_rare_glyph,
     is_simplified,
     normalize_variants,
+    simplified_alike,
     to_simplified,
     to_traditional,
 )
@@ -39,6 +40,13 @@ def test_conversion_both_ways():
     assert to_simplified("") == "" and to_traditional("") == ""
     with pytest.raises(ValueError, match="unknown script 'latin'"):
         convert("山", "latin")
+
+
+def test_simplified_alike_keeps_one_character_for_each():
+    assert simplified_alike("白日依山盡") == "白日依山尽"
+    text = "".join(sorted({"髮", "發", "乾", "幹", "後", "著", "瞭", "於"}))
+    assert len(simplified_alike(text)) == len(text)
+    assert simplified_alike("") == ""
 
 
 def test_simplified_means_nothing_traditional_only():

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from poetry_rnn.lazy_import import import_modules
 from poetry_rnn.prosody.tones import PING, ZE
-from poetry_rnn.script import normalize_variants, to_simplified
+from poetry_rnn.script import normalize_variants, simplified_alike, to_simplified
 
 # pypinyin's modules this module uses, imported on first use (lazy_import says why through import_modules)
 PYPINYIN = ("pypinyin", "pypinyin.style", "pypinyin.constants", "pypinyin.seg.simpleseg")
@@ -347,9 +347,7 @@ def line_readings(line: str) -> tuple[ModernReading, ...]:
     """Each character of `line` (Chinese characters, either script) as a Mandarin reader reads it there."""
     import_modules(*PYPINYIN)
     chars = normalize_variants(line)
-    simple = to_simplified(chars)
-    if len(simple) != len(chars):  # OpenCC changed the length: convert character by character
-        simple = "".join(to_simplified(c)[:1] or c for c in chars)
+    simple = simplified_alike(chars)
     readings: list[ModernReading] = []
     for segment, phrase in _segments(simple):
         start = len(readings)

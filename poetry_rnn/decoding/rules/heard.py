@@ -33,7 +33,7 @@ from poetry_rnn.prosody.patterns import (
     relaxed_template,
 )
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme
-from poetry_rnn.script import to_simplified
+from poetry_rnn.script import simplified_alike
 
 MAX_CACHED_LINES = 100_000  # distinct finished lines in their situation: keep memory bounded
 
@@ -137,9 +137,7 @@ class HeardLineRule(Rule):
         pairs whose second character the model can write; made on first use."""
         if self._pairs is None:
             chars = sorted(c for c in self.tables.ids_starting_with if len(c) == 1)
-            simple = to_simplified("".join(chars))
-            if len(simple) != len(chars):
-                simple = "".join(to_simplified(c)[:1] or c for c in chars)
+            simple = simplified_alike("".join(chars))
             by_simplified: dict[str, list[str]] = {}
             for char, simplified in zip(chars, simple, strict=True):
                 by_simplified.setdefault(simplified, []).append(char)
