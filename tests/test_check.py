@@ -114,7 +114,7 @@ def test_gu_ping_names_the_character_to_make_level_not_one_already_level():
 def test_a_word_calls_for_the_reading_tang_verse_otherwise_leaves_out():
     # 沈 is 平 (沉) in Tang verse but for the surname, 仄: 沈郎錢 is no 三平尾
     named = analyze("一年如過客，月俸沈郎錢。")
-    assert named.ok and "「沈」读仄" in named.format()
+    assert named.ok and "「沈」取仄（平仄两读）" in named.format()
     plain = analyze("一年如過客，月俸沈吟錢。")
     assert [f.name for f in plain.faults] == ["三平尾"]
     # the word in either script; the character elsewhere keeps its one reading
@@ -781,10 +781,10 @@ def test_a_regular_poem_gets_no_nearest_pattern_note():
 def test_readings_say_which_reading_of_a_polyphone_was_used():
     analysis = analyze(CHUN_WANG)  # 平水韵: 更 and 勝 have both tones; the pattern takes 更 仄, 勝 平
     notes = {(r["line"], r["char"]): r["note"] for r in analysis.to_dict()["readings"]}
-    assert notes[(6, "更")] == "「更」读仄" and notes[(7, "勝")] == "「勝」读平"
+    assert notes[(6, "更")] == "「更」取仄（平仄两读）" and notes[(7, "勝")] == "「勝」取平（平仄两读）"
     for reading in analysis.readings:
         assert len(analysis.lines[reading["line"]].chars[reading["index"]].tones) == 2
-        assert "读仄" in reading["note"] or "读平" in reading["note"]
+        assert "取仄（平仄两读）" in reading["note"] or "取平（平仄两读）" in reading["note"]
 
 
 def test_a_rare_rhyme_book_reading_excuses_nothing():

@@ -170,7 +170,7 @@ def test_pingshui_line_reading_is_per_character(pingshui):
 
 
 def test_reading_notes(pingshui, xinyun):
-    assert pingshui.reading_note("看山", 0, PING) == "「看」读平"
+    assert pingshui.reading_note("看山", 0, PING) == "「看」取平（平仄两读）"
     assert pingshui.reading_note("看山", 1, PING) is None  # 山 has one tone: nothing to say
     assert xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长，仄）"
     assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng（仄）"

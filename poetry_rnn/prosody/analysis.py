@@ -45,7 +45,7 @@ PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analys
 
 def languages(message: str) -> tuple[str, str]:
     """(Chinese, English) of a checker text, which is written 'Chinese (English)'; a text with no English
-    part (「长」读cháng (平), 「看」读平) is the same in both."""
+    part (「长」读cháng (平), 「看」取平（平仄两读）) is the same in both."""
     if message.endswith(")"):
         depth = 0
         for at in range(len(message) - 1, 0, -1):  # the "(" that the last ")" closes

@@ -7,7 +7,7 @@ character's tones and groups as read there (`line_tones`, `line_rhyme_groups`).
 - 平水韵 reads every character by the rhyme book: a polyphone keeps all its readings (看 平 and 仄) in
   any line, and a simplified character inherits the readings of every traditional character it comes
   from (发 → 發 ∪ 髮), so user input in either script works. `reading_note` says which reading a line
-  position took (「看」读平).
+  position took (「看」取平（平仄两读）).
 - 中华新韵 reads by today's Standard Mandarin (`poetry_rnn.prosody.modern`): a character alone takes its
   standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长);
   in a line, pypinyin's phrase dictionary decides (长安 cháng, 生长 zhǎng), and a line ends in 还 huán.
@@ -183,7 +183,7 @@ class RhymeScheme:
         """Which reading of `line[index]` the analysis used, where its readings differ in tone; None
         where nothing needs saying. `tone` is the tone the position took (a pattern's demand).
 
-        平水韵: for a polyphone taken in one tone, 「看」读平. 中华新韵: for a character with readings of
+        平水韵: for a polyphone, the tone the position took, 「看」取平（平仄两读）. 中华新韵: for a character with readings of
         both tone classes, the one read here and its tone class, 「长」读zhǎng（生长，仄）, 「看」读kàn（仄）,
         「长」读cháng（平） for a polyphone the line leaves open and the position takes as `tone`.
         """
@@ -192,7 +192,8 @@ class RhymeScheme:
             tones = self.line_tones(line)[index]
             if len(tones) < 2 or tone not in tones:
                 return None
-            return f"「{char}」读{'平' if tone == PING else '仄'}"
+            # the tone the pattern takes, not a claim about the sense (已乘 is chéng, 平, whatever it takes)
+            return f"「{char}」取{'平' if tone == PING else '仄'}（平仄两读）"
         reading = self._read_line(line)[index]
         # either script's entry (pypinyin lists 別 bié only, 别 bié and biè)
         both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
