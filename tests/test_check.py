@@ -804,8 +804,12 @@ def test_a_rare_rhyme_book_reading_excuses_nothing():
 def test_an_oblique_rhyme_poem_is_named_as_such():
     # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: 出韵 for regulated verse, with a note saying what it is.
     analysis = analyze("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
-    assert len(analysis.faults_named("出韵")) == 2
-    assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：灭、雪）")]
+    assert len(analysis.faults_named("出韵")) == 3
+    assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：绝、灭、雪）")]
+    # its tones are judged by the 仄韵 patterns (rhyme lines end 仄, the others 平): one 失粘, at line 3,
+    # not a 平韵 pattern's faults at 人, 翁 and 寒
+    assert [(f.name, f.line) for f in analysis.faults if f.name != "出韵"] == [("失粘", 2)]
+    assert [line.template[-1] for line in analysis.lines] == ["仄", "仄", "平", "仄"]
     assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
     # 王维《鹿柴》 rhymes 响 上 in 上声二十二养: its rhymes are those, not a level group that 人 suggests
     deer = analyze("空山不见人，但闻人语响。返景入深林，复照青苔上。")

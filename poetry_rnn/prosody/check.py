@@ -112,6 +112,9 @@ class _Analyzer:
             self.chars_per_line = lengths.most_common(1)[0][0]
         self.has_templates = self.chars_per_line in LINE_TEMPLATES
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
+        # a poem rhyming in an oblique group (江雪: 绝 灭 雪) takes the 仄韵 patterns: its rhyme lines end 仄,
+        # the others 平, with 粘对 as ever
+        self.oblique = oblique_rhyme_group(self.scheme, lines)
         self._judged: dict[tuple[int, str], list[Fault]] = {}
         # (line, chart template) → the 拗救 that makes the line 合律 there (see _judge_line)
         self._licences: dict[tuple[int, str], Licence] = {}
@@ -130,7 +133,7 @@ class _Analyzer:
         rhyme_lines = self._rhyme_lines(first_line_rhymes)
         # a poem rhyming in an oblique group (古绝) is judged as regulated verse, but its rhymes are shown
         # as they are: that group, on the lines that end in it, not a level group its first line suggests
-        oblique = oblique_rhyme_group(self.scheme, self.lines)
+        oblique = self.oblique
         if oblique is not None:
             rhyme_lines = {
                 i
@@ -343,9 +346,10 @@ class _Analyzer:
         # On a tie: a first line ending surely 平 rhymes, surely 仄 does not; a polyphone that rhymes with
         # the even lines (征 in a 庚 poem) rhymes; otherwise the usual choice (七言 首句入韵, 五言 不入韵).
         last = self.tones[0][-1] if self.lines and self.lines[0] else frozenset()
-        if last == {PING}:
+        rhyming_tone = ZE if self.oblique is not None else PING
+        if last == {rhyming_tone}:
             return [True, False]
-        if last == {ZE}:
+        if last and rhyming_tone not in last:
             return [False, True]
         even_ends = [groups for groups in self.last_groups[1::2] if groups]
         if last and even_ends and self.last_groups[0] & frozenset.intersection(*even_ends):
@@ -356,7 +360,8 @@ class _Analyzer:
         return {i for i in range(len(self.lines)) if i % 2 == 1 or (i == 0 and first_line_rhymes)}
 
     def _template(self, index: int, starts_level: bool, first_line_rhymes: bool) -> str:
-        ends_level = index % 2 == 1 or (index == 0 and first_line_rhymes)
+        rhymes = index % 2 == 1 or (index == 0 and first_line_rhymes)
+        ends_level = rhymes != (self.oblique is not None)  # 仄韵: the rhyme lines end 仄
         return LINE_TEMPLATES[self.chars_per_line][line_type_name(starts_level, ends_level)]
 
     def _evaluate(self, first_line_rhymes: bool):

@@ -129,6 +129,8 @@ def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | 
         return None
     group = scheme.group_label(found, script)
     ends = [line[-1] for line in lines[1::2] if line]
+    if lines and lines[0] and found in {r.group for r in scheme.readings(lines[0][-1])}:
+        ends.insert(0, lines[0][-1])  # a first line that rhymes too (千山鸟飞绝)
     return (
         f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
         "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
