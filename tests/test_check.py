@@ -186,6 +186,19 @@ def test_a_lost_character_keeps_its_place_and_the_rest_of_its_line_is_judged(cap
     assert status == 0 and rows[0]["ok"] is True and rows[0]["lines"][3]["text"] == "恨別鳥□心"
 
 
+def test_a_minor_ao_left_unrescued_is_a_half_ao_licence_a_major_one_a_fault():
+    # 李白《送友人》: 此地一为别 is 仄仄仄平仄, 一 仄 where 仄仄平平仄 has 平 (小拗), and 孤蓬万里征 does not rescue
+    # it; 王力: 小拗可救可不救
+    analysis = analyze("此地一为别，孤蓬万里征。")
+    assert analysis.ok, analysis.format()
+    licence = next(item for item in analysis.licences if item["kind"] == "半拗")
+    assert (licence["line"], licence["positions"]) == (0, [2]) and "可不救" in licence["note"]
+    # 大拗 (the 4th 仄 too) must be rescued: unrescued it stays a fault
+    assert not analyze("此地一不别，孤蓬万里征。").ok
+    # rescued, it is named 拗救, as before
+    assert [item["kind"] for item in analyze("此地一为别，孤蓬千里征。").licences] == ["拗救"]
+
+
 def test_seven_character_gu_ping():
     text = DENG_GAO.replace("風急天高猿嘯哀", "風急地高鶴嘯哀")  # 平仄仄平仄仄平
     assert fault_sites(analyze(text)) == [("孤平", 0, 2)]

@@ -33,6 +33,7 @@ from poetry_rnn.prosody.patterns import (
     LINE_VARIANTS,
     PAILV_MIN_LINES,
     PING_MARK,
+    RESCUABLE_POSITIONS,
     STRICT,
     STRICTNESS_LEVELS,
     TONE_OF_MARK,
@@ -484,6 +485,12 @@ class _Analyzer:
         if self._rescued(index, template) and rescuable(template, faults):
             excused = tuple(f.index for f in faults if f.index is not None)
             self._licences[(index, template)] = Licence("拗救", template, excused)
+            return []
+        # 半拗 (小拗): only the core's third character 仄 in 仄仄平平仄, which may go unrescued (王力:
+        # 小拗可救可不救; 李白 此地一为别，孤蓬万里征)
+        minor = RESCUABLE_POSITIONS.get(template, ())[:1]
+        if minor and [(f.name, f.index) for f in faults] == [("不协平仄", minor[0])]:
+            self._licences[(index, template)] = Licence("半拗", template, minor)
             return []
         return faults
 

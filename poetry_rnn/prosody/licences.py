@@ -32,6 +32,12 @@ class Licence(NamedTuple):
                 f"第{index + 1}句末三字「{line[-3:]}」皆仄（三仄尾），不算失律 "
                 f"(line {index + 1} ends in three oblique tones: no fault, unlike three level ones)"
             )
+        elif self.kind == "半拗":
+            place = self.positions[0]
+            note = (
+                f"第{index + 1}句第{place + 1}字「{line[place]}」拗，为半拗（小拗），可不救 "
+                f"(line {index + 1}, character {place + 1}: a minor 拗 (半拗), which may go unrescued)"
+            )
         elif self.kind == "特拗":
             swapped = line[core_third : core_third + 2]
             note = (
