@@ -18,7 +18,7 @@ import torch
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
 from poetry_rnn.decoding.rules.patterns import PatternChoice, PatternsLeft
-from poetry_rnn.decoding.rules.rhyme import RhymeRule, RhymeState
+from poetry_rnn.decoding.rules.rhyme import RhymeRule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.prosody.heard import line_breaks
@@ -206,7 +206,7 @@ class HeardLineRule(Rule):
             return
         if state.position + len(chars) != self.chars_per_line:
             return
-        groups = state.rule_states[self.rhyme].groups if self.rhyme is not None else None
+        groups = self.rhyme.groups_left(state) if self.rhyme is not None else None
         patterns = self.choice.left(state)
         kept, left = self.judge(patterns, state.line, state.line_text + chars, groups)
         if not kept:
@@ -215,8 +215,7 @@ class HeardLineRule(Rule):
         if kept != patterns:
             self.choice.keep(state, PatternsLeft(kept))
         if self.rhyme is not None and groups is not None and left != groups:
-            own = state.rule_states[self.rhyme]
-            state.rule_states[self.rhyme] = RhymeState(left, own.used)
+            self.rhyme.keep_groups(state, left)
 
 
 __all__ = ["HeardLineRule", "HeardState"]

@@ -68,6 +68,16 @@ class RhymeRule(Rule):
         self.choice.start(state)
         state.rule_states[self] = RhymeState(self.initial_groups, frozenset())
 
+    def groups_left(self, state: DecodingState) -> tuple[str, ...]:
+        """The rhyme groups the candidate may still rhyme in."""
+        return state.rule_states[self].groups
+
+    def keep_groups(self, state: DecodingState, groups: tuple[str, ...]) -> None:
+        """Narrow the candidate's rhyme groups to `groups` (a subset of those it had), as another rule that
+        reads the line (新韵 as heard) decides; the rule's state stays its own to change."""
+        own = state.rule_states[self]
+        state.rule_states[self] = RhymeState(groups, own.used)
+
     def _rhymes(self, state: DecodingState) -> tuple[bool, bool]:
         """(some remaining pattern rhymes this line, every remaining pattern does)."""
         patterns = self.choice.left(state)
