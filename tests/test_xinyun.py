@@ -500,3 +500,15 @@ def test_checker_verdicts_follow_the_verse_reading(poem, before, after):
     # `before`: the fault the checker gave when pypinyin alone decided; gone now
     faults = sorted((f.name, f.line, f.index) for f in analyze(poem, scheme="xinyun").faults)
     assert before not in faults and faults == after
+
+
+def test_faults_on_entering_tone_characters_read_level_today_are_explained():
+    from poetry_rnn.prosody.check import analyze
+
+    # 登鹳雀楼 under 新韵: 一 (入声 of old, yī today) makes 一层楼 three level tones
+    analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", scheme="xinyun")
+    assert analysis.faults_named("三平尾")
+    assert [n for n in analysis.notes if n.startswith("「一」古为入声（仄），今读平声")]
+    # not under 平水韵, and not for a fault on a character that was level of old
+    assert not [n for n in analyze("白日依山尽，黄河入海流。").notes if "古为入声" in n]
+    assert not [n for n in analyze("床前明月光，疑是地上霜。", scheme="xinyun").notes if "古为入声" in n]
