@@ -410,6 +410,7 @@ def test_heard_rule_steers_off_a_pair_that_would_break_the_line(tiny_generator, 
         ("旧居不见白云间", 6, "jiān"),  # among the white clouds
         ("轻舟已过万重山", 5, "chóng"),
         ("春风送客还家去", 4, "huán"),
+        ("开轩面场圃", 3, "cháng"),  # 孟浩然: a threshing floor
     ],
 )
 def test_verse_phrases_decide_the_reading(line, index, reading):

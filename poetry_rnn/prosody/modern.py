@@ -129,6 +129,7 @@ VERSE_PHRASES: dict[str, str] = {
     "不干": "bù gān",
     "还家": "huán jiā",
     "万重": "wàn chóng",  # layers upon layers (万重山); zhòng is weight
+    "场圃": "cháng pǔ",  # a threshing floor and garden (开轩面场圃); chǎng is the modern default
     "千重": "qiān chóng",
     # 沈 shěn, the surname (VERSE_READINGS has chén alone): 沈约 沈侯, 沈宋 (沈佺期 and 宋之问), 沈谢, 沈郎;
     # script.SHEN_SURNAME_WORDS, where simplified output keeps 沈 (not 沉), lists the same words
