@@ -626,19 +626,19 @@ def test_rendering_one_language_at_a_time():
 
 
 def test_the_check_tab_speaks_one_language_in_reading_and_pattern_notes(poetry_app):
-    # 王维《鹿柴》: 深 is read in its usual 平 where the pattern wants 仄 (a reading note on the fault), and
-    # the poem breaks its nearest pattern (a note naming what breaks it)
+    # 王维《鹿柴》: 闻 is read in its usual 平 where the 仄韵 pattern wants 仄 (a reading note on the fault),
+    # and the poem breaks its nearest pattern (a note naming what breaks it)
     poem = "空山不见人，但闻人语响。返景入深林，复照青苔上。"
     chinese = re.sub(r"<[^>]+>", "\n", poetry_app.ui_check(poem, "pingshui", "strict", "zh")[0])
     english = re.sub(r"<[^>]+>", "\n", poetry_app.ui_check(poem, "pingshui", "strict", "en")[0])
-    [zh_fault] = [line for line in chinese.splitlines() if "「深」应仄" in line]
-    [en_fault] = [line for line in english.splitlines() if "character 4 should be oblique" in line]
-    assert "「深」此处按常读作平声" in zh_fault and not re.search("[A-Za-z]", zh_fault)
-    assert "深 is read in its usual level tone" in en_fault and "按常读" not in en_fault
+    [zh_fault] = [line for line in chinese.splitlines() if "「闻」与上句第2字「山」同声" in line]
+    [en_fault] = [line for line in english.splitlines() if "same tone as in the line before, line 1" in line]
+    assert "「闻」此处按常读作平声" in zh_fault and not re.search("[A-Za-z]", zh_fault)
+    assert "闻 is read in its usual level tone" in en_fault and "按常读" not in en_fault
     [zh_nearest] = [line for line in chinese.splitlines() if "最近的格式" in line]
     [en_nearest] = [line for line in english.splitlines() if "nearest pattern" in line]
-    assert "第3句不协平仄「深」" in zh_nearest and not re.search("[A-Za-z]", zh_nearest)
-    assert "line 3 不协平仄 at 深" in en_nearest and "最近" not in en_nearest and "不合处" not in en_nearest
+    assert "第2句失对「闻」" in zh_nearest and not re.search("[A-Za-z]", zh_nearest)
+    assert "line 2 失对 at 闻" in en_nearest and "最近" not in en_nearest and "不合处" not in en_nearest
 
 
 @pytest.mark.parametrize(
