@@ -214,10 +214,10 @@ def test_signal_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, s
     reference = train(_config(tmp_path / "reference", epochs=1))
     real_learning_rate = train_module.learning_rate
 
-    def signalling_learning_rate(config, step, total_steps):
+    def signalling_learning_rate(config, step, total_steps, warmup=None):
         if step == (0 if stop_at == "first step" else total_steps - 1):
             os.kill(os.getpid(), signal.SIGTERM)  # handled by train(): checkpoint after this step
-        return real_learning_rate(config, step, total_steps)
+        return real_learning_rate(config, step, total_steps, warmup)
 
     monkeypatch.setattr(train_module, "learning_rate", signalling_learning_rate)
     out = tmp_path / "stopped"

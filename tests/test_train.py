@@ -40,7 +40,13 @@ from poetry_rnn.training.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches  # noqa: E402
-from poetry_rnn.training.loop import fit_schedule, learning_rate, schedule_steps  # noqa: E402
+from poetry_rnn.training.loop import (  # noqa: E402
+    fit_schedule,
+    learning_rate,
+    schedule_fit_due,
+    schedule_steps,
+    warmup_steps,
+)
 
 SMALL_CORPUS = Path(__file__).resolve().parent / "data" / "poet.tang.small.json"
 TINY = {"hidden_size": 32, "embedding_dim": 16, "num_layers": 1, "threads": 1, "device": "cpu"}
@@ -667,6 +673,26 @@ def test_a_time_budget_fits_the_schedule_and_refits_it_once_the_start_up_is_past
     fast = {"step": 100, "seconds": 1.0, "total_steps": 3000}
     fit_schedule(fast, budget)
     assert fast["total_steps"] == 3000  # never beyond the epochs' steps
+
+
+def test_a_refit_keeps_the_warm_up_and_a_short_budget_is_fitted_before_step_100():
+    config = TrainConfig(lr=3e-3, warmup_steps=200, min_lr_ratio=0.1, max_minutes=2)
+    # the epochs' schedule warms up over 200 steps; at step 100 the budget allows 707 steps in all
+    state = {"step": 100, "seconds": 17.0, "total_steps": 5980, "warmup": warmup_steps(config, 5980)}
+    before = learning_rate(config, 99, state["total_steps"], state["warmup"])
+    fit_schedule(state, 120.0)
+    assert state["total_steps"] == 705 and state["warmup"] == 200
+    after = [learning_rate(config, step, state["total_steps"], state["warmup"]) for step in range(100, 705)]
+    assert after[0] - before < 0.02 * config.lr  # the ramp goes on: no doubling at the refit
+    assert max(after) == pytest.approx(config.lr, rel=0.01) and after[-1] < 0.15 * config.lr
+    # a budget of 24 s at 1.5 steps a second: fitted once 5 % of it has passed, and the warm-up shortened
+    # so that the learning rate peaks and comes down within the run
+    short = {"step": 10, "seconds": 1.3, "total_steps": 5980, "warmup": 200}
+    assert schedule_fit_due(short, 24.0) and not schedule_fit_due({**short, "seconds": 1.0}, 24.0)
+    fit_schedule(short, 24.0)
+    assert short["total_steps"] == 184 and short["warmup"] == 92
+    rates = [learning_rate(config, step, short["total_steps"], short["warmup"]) for step in range(184)]
+    assert max(rates) == pytest.approx(config.lr, rel=0.02) and rates[-1] < 0.15 * config.lr
 
 
 # ------------------------------------------------------------------------------------------ scripts/gpu_train.sh

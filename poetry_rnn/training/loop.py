@@ -42,8 +42,12 @@ from poetry_rnn.training.config import TrainConfig, check_config, pick_device
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches, prepare_data
 from poetry_rnn.training.warm_start import load_starting_model, starting_weights
 
-# a time-budgeted run fits its cosine schedule to the budget at this step, then refits it this often
+# a time-budgeted run fits its cosine schedule to the budget at this step (or, in a budget too short for
+# that, once this share of it has passed and at least FIRST_FIT_MIN_STEPS were taken), then refits it this
+# often through the first half of the budget
 SCHEDULE_FIT_STEPS = 100
+FIRST_FIT_SHARE = 0.05
+FIRST_FIT_MIN_STEPS = 10
 
 
 def train_step(
@@ -70,10 +74,16 @@ def train_step(
     return loss
 
 
-def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
-    """Linear warm-up, then a cosine down to lr × min_lr_ratio at `total_steps`. The warm-up takes at most a
-    tenth of the schedule, so that a short run reaches its peak learning rate too."""
-    warmup = min(config.warmup_steps, total_steps // 10)
+def warmup_steps(config: TrainConfig, total_steps: int) -> int:
+    """The warm-up's length for a schedule of `total_steps`: at most a tenth of it, so that a short run
+    reaches its peak learning rate too."""
+    return min(config.warmup_steps, total_steps // 10)
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int, warmup: int | None = None) -> float:
+    """Linear warm-up over `warmup` steps (default `warmup_steps`), then a cosine down to lr × min_lr_ratio
+    at `total_steps`."""
+    warmup = warmup_steps(config, total_steps) if warmup is None else warmup
     if step < warmup:
         return config.lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
@@ -100,6 +110,19 @@ def fit_schedule(state: dict, budget: float) -> None:
     else:
         return
     state["total_steps"] = max(step + 1, min(bound, by_time))
+    # The warm-up keeps the length it started with, so that a refit does not cut it short (the learning rate
+    # would double in a step), unless the run is too short for it: then it ends halfway, or here.
+    warmup = state.get("warmup")
+    if warmup is not None and state["total_steps"] < 2 * warmup:
+        state["warmup"] = max(min(warmup, step + 1), state["total_steps"] // 2)
+
+
+def schedule_fit_due(state: dict, budget: float) -> bool:
+    """Whether a time-budgeted run fits its schedule after this step (see fit_schedule)."""
+    if state["step"] % SCHEDULE_FIT_STEPS == 0:
+        return True
+    first = "schedule_anchor" not in state
+    return first and state["step"] >= FIRST_FIT_MIN_STEPS and state["seconds"] >= FIRST_FIT_SHARE * budget
 
 
 def schedule_steps(config: TrainConfig, examples: list[list[int]], batches_an_epoch: int) -> int:
@@ -373,6 +396,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
             )
             if not state["total_steps"]:  # (refitted below when a time budget is set)
                 state["total_steps"] = schedule_steps(config, examples, len(batches))
+            state.setdefault("warmup", warmup_steps(config, state["total_steps"]))
             progress = tqdm(
                 total=len(batches),
                 initial=state["batch"],
@@ -391,7 +415,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 real_tokens = int((targets != -100).sum())
                 inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
                 for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config, state["step"], state["total_steps"])
+                    group["lr"] = learning_rate(config, state["step"], state["total_steps"], state["warmup"])
                 # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
                 # draws the same masks as an uninterrupted one without carrying every rank's random state.
                 torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
@@ -415,7 +439,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
                 state["tokens"] += real_tokens
                 window_tokens += real_tokens
                 state["seconds"] = seconds
-                if budget and state["step"] % SCHEDULE_FIT_STEPS == 0:
+                if budget and schedule_fit_due(state, budget):
                     fit_schedule(state, budget)
                 spent = budget_spent(config, state)
                 # the step a run ends at, or an epoch, is recorded too: a short run shows its loss (not a stop
