@@ -210,7 +210,7 @@ def _rows_from_json(files: list[str], kind: str, columns: dict[str, str]):
         raise UserError(
             f"{files[0] if len(files) == 1 else 'the source files'}: no record has a poem body ({wanted}); "
             f"keys found: {sorted(seen_keys)}. Name the body key with columns={{'body': '<key>'}} "
-            f"(CLI: --columns body=<key>)",
+            f"(the data and evaluate commands: --columns body=<key>; training reads only those keys)",
             field="columns",
         )
     features = datasets.Features(
@@ -287,7 +287,8 @@ def load_rows(source: str, columns: dict[str, str] | None = None, cache_dir: str
     if body_column is None or body_column not in dataset.column_names:
         raise UserError(
             f"{source}: no poem body column; found columns {dataset.column_names}. Name it with "
-            f"columns={{'body': '<column>'}} (CLI: --columns body=<column>)",
+            f"columns={{'body': '<column>'}} (the data and evaluate commands: --columns body=<column>; training "
+            "reads only the usual names)",
             field="columns",
         )
     keep = {"body": body_column}

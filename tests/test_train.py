@@ -441,6 +441,7 @@ def no_data_reading(monkeypatch):
         ({"dropout": -0.1}, "dropout"),
         ({"device": "gpu9"}, "device"),
         ({"warmup_steps": -1}, "warmup_steps"),
+        ({"min_lr_ratio": 5.0}, "min_lr_ratio"),
         ({"seed": "7"}, "seed"),
         ({"device": "meta"}, "device"),
         ({"device": "mps"}, "device"),  # (this machine has no MPS)

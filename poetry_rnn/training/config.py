@@ -74,6 +74,7 @@ AT_LEAST = {"min_count": 1, "sp_vocab_size": MIN_SP_VOCAB_SIZE, "batch_tokens": 
             "warmup_steps": 0, "weight_decay": 0, "min_lr_ratio": 0, "max_minutes": 0, "threads": 0,
             "valid_limit": 0, "max_steps": 0, "max_tokens": 0, "primary_repeat": 1}  # fmt: skip
 ABOVE_ZERO = ("lr", "clip", "checkpoint_minutes")
+AT_MOST = {"min_lr_ratio": 1}  # a floor above the peak would make the "decay" rise
 
 
 def check_config(config: TrainConfig) -> None:
@@ -95,6 +96,9 @@ def check_config(config: TrainConfig) -> None:
     for name, low in AT_LEAST.items():
         if getattr(config, name) < low:
             raise UserError(f"{name} must be at least {low}, got {getattr(config, name)!r}", field=name)
+    for name, high in AT_MOST.items():
+        if getattr(config, name) > high:
+            raise UserError(f"{name} must be at most {high}, got {getattr(config, name)!r}", field=name)
     for name in ("embedding_dim", "hidden_size", "num_layers"):  # the model's own limits, before the data
         if not 1 <= getattr(config, name) <= MODEL_LIMITS[name]:
             raise UserError(
