@@ -614,6 +614,29 @@ def test_a_run_from_a_model_takes_its_shape_unless_told_otherwise(tmp_path, fini
         train(TrainConfig(**{**settings, "out": str(tmp_path / "other"), "embedding_dim": 24}))
 
 
+def test_a_run_from_a_model_whose_vocabulary_misses_the_corpus_is_refused(tmp_path, finished_run):
+    """Started from a model, a run keeps its vocabulary: a corpus it mostly does not cover would be trained
+    as <unk>, and is refused, naming the coverage."""
+    small = json.loads(SMALL_CORPUS.read_text(encoding="utf-8"))
+    known = set(PoetryLM.from_pretrained(finished_run / "best").tokenizer.pieces)
+    strange = [c for c in "鑫淼焱垚犇骉鱻赑掱孨芔茻鬻齉麤靐龘爨" if c not in known]
+    assert len(strange) >= 10
+    # the same poems, every fifth character one the model has never seen (it knew 92 % of them before)
+    shifted = [
+        {**poem, "paragraphs": ["".join(strange[i % len(strange)] if i % 5 == 2 else c for i, c in enumerate(line))
+                                for line in poem["paragraphs"]]}
+        for poem in small
+    ]  # fmt: skip
+    source = tmp_path / "strange.json"
+    source.write_text(json.dumps(shifted, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(
+        UserError,
+        match=r"covers 7\d\.\d% of this corpus.s characters, a vocabulary of its own would cover 9\d",
+    ) as caught:
+        train(tiny_config(tmp_path / "run", source=str(source), init_from=str(finished_run / "best")))
+    assert caught.value.field == "init_from"
+
+
 def test_a_run_can_start_from_a_trained_model_widened(tmp_path, finished_run):
     """Starting from the trained tiny model with more units: at a vanishing learning rate the first
     validation equals the trained model's, far below a fresh model's, and the saved model is the wider one."""

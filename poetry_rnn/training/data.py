@@ -4,6 +4,7 @@ encoded once, conditioning dropped per epoch, batches by length."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,19 @@ def prepare_data(
         tokenizer = load_tokenizer(checkpoint)
     elif base is not None:
         tokenizer = base.tokenizer
+        coverage, own = coverages(tokenizer, train_poems, config.min_count)
         log(
-            f"starting from {config.init_from}: {tokenizer.vocab_size:,} pieces, {config.num_layers} × "
-            f"{config.hidden_size} units (the model's {base.config.hidden_size}), dropout {config.dropout}"
+            f"starting from {config.init_from}: {tokenizer.vocab_size:,} pieces (coverage of this corpus "
+            f"{coverage:.4%}), {config.num_layers} × {config.hidden_size} units (the model's "
+            f"{base.config.hidden_size}), dropout {config.dropout}"
         )
+        if coverage < own - MAX_COVERAGE_LOSS:
+            raise UserError(
+                f"--init-from: the model's vocabulary covers {coverage:.1%} of this corpus's characters, a "
+                f"vocabulary of its own would cover {own:.1%}: the rest would be trained as <unk>; train a "
+                "new model on this corpus instead (without --init-from)",
+                field="init_from",
+            )
     else:
         tokenizer, coverage = build_tokenizer(
             config.tokenizer, corpus, config.min_count, config.sp_vocab_size, sources=sources
@@ -99,6 +109,22 @@ def prepare_data(
     if sources and config.primary_repeat > 1:  # upsample the primary corpus against the extra ones
         train_poems += [p for p in train_poems if p.source == sources[0]] * (config.primary_repeat - 1)
     return TrainingData(tokenizer, train_poems, valid_poems, keywords, sources, fine_tunes_primary)
+
+
+# A model started from (--init-from) keeps its vocabulary: where it covers this much less of the corpus
+# than the corpus's own vocabulary would, the difference would be trained as <unk> (and look easy to predict)
+MAX_COVERAGE_LOSS = 0.02
+COVERAGE_SAMPLE = 5000  # train poems read to measure it
+
+
+def coverages(tokenizer, poems: list, min_count: int) -> tuple[float, float]:
+    """The share of the characters of (up to COVERAGE_SAMPLE of) `poems`' bodies that `tokenizer` knows, and
+    the share a character vocabulary of their own would know (characters seen at least `min_count` times)."""
+    counts = Counter(c for poem in poems[:COVERAGE_SAMPLE] for c in poem.body)
+    total = sum(counts.values())
+    known = sum(n for c, n in counts.items() if tokenizer.encode(c) != [tokenizer.unk_id])
+    own = sum(n for n in counts.values() if n >= min_count)
+    return known / max(1, total), own / max(1, total)
 
 
 def make_batches(examples: list[list[int]], batch_tokens: int, rng: random.Random) -> list[list[int]]:
