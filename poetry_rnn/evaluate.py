@@ -11,7 +11,14 @@ import torch
 
 from poetry_rnn.cleaning import FORMS
 from poetry_rnn.errors import UserError
-from poetry_rnn.perplexity import BODIES, corpus_bodies, evaluation_bodies, score_bodies
+from poetry_rnn.perplexity import (
+    BODIES,
+    corpus_bodies,
+    evaluation_bodies,
+    is_near_copy,
+    score_bodies,
+    train_lines,
+)
 from poetry_rnn.prepared import is_prepared, read_prepared
 
 FORM_NAMES = (*FORMS, "other")  # the four regular forms, and "other" for any other shape
@@ -101,7 +108,23 @@ def run(args: argparse.Namespace) -> int:
         bodies = bodies[: args.limit]
     if not bodies:  # a perplexity of nothing is no figure
         raise UserError(f"no poems to score in {data} (split {args.split}, forms {args.forms})", field="data")
-    result = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward).as_dict()
+    scored = score_bodies(model, model.tokenizer, bodies, forward=stepper.forward)
+    result = scored.as_dict()
+    if args.split in ("valid", "test") and args.bodies == "clean":
+        # held-out poems that nearly copy a train poem, and the figures without them
+        if is_prepared(data):
+            known = {line for poem in corpus.poems if poem.split == "train" for line in poem.lines}
+        else:
+            known = train_lines(data, parse_columns(args.columns))
+        unseen = [not is_near_copy(body, known) for body, _form in bodies]
+        rest = scored.subset(unseen).as_dict()
+        result.update(
+            {
+                "near_copies_of_train": unseen.count(False),
+                "char_ppl_unseen": rest["char_ppl"],
+                "hanzi_ppl_unseen": rest["hanzi_ppl"],
+            }
+        )
     result.update(
         {
             "model": str(model_dir),

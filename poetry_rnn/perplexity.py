@@ -10,14 +10,17 @@ corpora, its primary source's (`<tang>`, as generation gives it); the body's own
 keywords — then the body, and is scored on every body token and the end marker. The negative
 log-likelihood is summed over all of them (a piece's NLL counts once for all the characters it covers) and
     char_ppl = exp(NLL / (chars + poems)),   bits_per_char = NLL / (chars + poems) / ln 2.
-`chars` counts the body's punctuation too (the model writes it), and `poems` the end markers. A character
-outside the model's vocabulary is scored as `<unk>`, which is easier to predict than the character itself
-would be: `oov` says how many there were, so that figures with many can be read with care.
+`chars` counts the body's punctuation too (the model writes it), and `poems` the end markers. In the
+canonical layout the model predicts both at almost no cost (about one token in six), so `hanzi_ppl`, over
+the Chinese characters alone, is given beside it: exp(NLL of the character tokens / their number).
+A character outside the model's vocabulary is scored as `<unk>`, which is easier to predict than the
+character itself would be: `oov` says how many there were, so that figures with many can be read with care.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +29,7 @@ import torch
 from poetry_rnn.cleaning import FORMS, clean_body, detect_form, split_of
 from poetry_rnn.corpus import load_rows
 from poetry_rnn.format import conditioning_ids, render_body
+from poetry_rnn.tokenizer.base import PUNCTUATION
 
 
 def conditioning_text(tokenizer) -> str:
@@ -45,6 +49,9 @@ class Scored:
     oov: int
     nll: float
     conditioning: str  # conditioning_text of the tokenizer scored with
+    hanzi: int = 0  # the Chinese characters among `chars` (punctuation left out)
+    hanzi_nll: float = 0.0  # the NLL of their tokens
+    per_poem: tuple[tuple[int, float, int, float], ...] = ()  # (chars, nll, hanzi, hanzi_nll) of each body
 
     def as_dict(self) -> dict:
         denominator = max(1, self.chars + self.poems)
@@ -55,8 +62,23 @@ class Scored:
             "nll": round(self.nll, 3),
             "char_ppl": round(math.exp(self.nll / denominator), 3),
             "bits_per_char": round(self.nll / denominator / math.log(2), 4),
+            "hanzi_ppl": round(math.exp(self.hanzi_nll / max(1, self.hanzi)), 3),
             "conditioning": self.conditioning,
         }
+
+    def subset(self, keep: Sequence[bool]) -> Scored:
+        """The figures of the bodies `keep` marks (in the order they were scored), without their oov."""
+        kept = [row for row, wanted in zip(self.per_poem, keep, strict=True) if wanted]
+        return Scored(
+            poems=len(kept),
+            chars=sum(row[0] for row in kept),
+            oov=0,
+            nll=sum(row[1] for row in kept),
+            conditioning=self.conditioning,
+            hanzi=sum(row[2] for row in kept),
+            hanzi_nll=sum(row[3] for row in kept),
+            per_poem=tuple(kept),
+        )
 
 
 @torch.no_grad()
@@ -74,6 +96,10 @@ def score_bodies(
     model.eval()
     forward = forward or model
     sequences, chars, oov = [], 0, 0
+    # the pieces that are not Chinese characters: punctuation and the end marker (hanzi_ppl leaves them out)
+    not_hanzi = torch.tensor(
+        [tokenizer.eos_id, *(i for i, piece in enumerate(tokenizer.pieces) if piece in PUNCTUATION)]
+    )
     for body, form in bodies:
         prefix = conditioning_ids(tokenizer, form=form)
         body_ids = tokenizer.encode(body)
@@ -81,13 +107,15 @@ def score_bodies(
         chars += len(body)
         sequences.append((prefix, [*body_ids, tokenizer.eos_id]))
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i][0]) + len(sequences[i][1]))
-    total_nll = 0.0
+    poem_nll = [0.0] * len(sequences)
+    poem_hanzi_nll = [0.0] * len(sequences)
     start = 0
     while start < len(order):
         end = start + 1  # grow the batch while it stays within the token budget (sorted: last is longest)
         while end < len(order) and (end + 1 - start) * sum(map(len, sequences[order[end]])) <= batch_tokens:
             end += 1
-        batch = [sequences[i] for i in order[start:end]]
+        rows = order[start:end]
+        batch = [sequences[i] for i in rows]
         start = end
         width = max(len(p) + len(b) for p, b in batch)
         inputs = torch.full((len(batch), width - 1), tokenizer.pad_id, dtype=torch.long)
@@ -98,19 +126,36 @@ def score_bodies(
             # only the body tokens and </s> are scored, not the conditioning prefix
             targets[row, len(prefix) - 1 : len(sequence) - 1] = torch.tensor(body_ids)
         logits, _ = forward(inputs.to(device))
-        loss = torch.nn.functional.cross_entropy(
+        losses = torch.nn.functional.cross_entropy(
             logits.float().reshape(-1, logits.shape[-1]),
             targets.to(device).reshape(-1),
             ignore_index=-100,
-            reduction="sum",
-        )
-        total_nll += float(loss)
+            reduction="none",
+        ).reshape(targets.shape)
+        hanzi_losses = losses.cpu() * ~torch.isin(targets, not_hanzi)  # (padding's losses are 0)
+        for row, index in enumerate(rows):
+            poem_nll[index] = float(losses[row].sum())
+            poem_hanzi_nll[index] = float(hanzi_losses[row].sum())
+    counted = [sum(1 for c in body if c not in PUNCTUATION) for body, _ in bodies]
     return Scored(
-        poems=len(sequences), chars=chars, oov=oov, nll=total_nll, conditioning=conditioning_text(tokenizer)
+        poems=len(sequences),
+        chars=chars,
+        oov=oov,
+        nll=sum(poem_nll),
+        conditioning=conditioning_text(tokenizer),
+        hanzi=sum(counted),
+        hanzi_nll=sum(poem_hanzi_nll),
+        per_poem=tuple(
+            (len(body), nll, hanzi, hanzi_nll)
+            for (body, _), nll, hanzi, hanzi_nll in zip(
+                bodies, poem_nll, counted, poem_hanzi_nll, strict=True
+            )
+        ),
     )
 
 
 BODIES = ("clean", "raw")
+_LINE_ENDS = re.compile(f"[{PUNCTUATION}]")
 
 
 def evaluation_bodies(
@@ -143,6 +188,26 @@ def evaluation_bodies(
         seen.add(body)
         scored.append((body, form))
     return scored
+
+
+def train_lines(source: str, columns: dict | None = None) -> set[str]:
+    """The lines of the train split's cleaned poems (every form), to tell which held-out poems nearly copy
+    one (`is_near_copy`)."""
+    found: set[str] = set()
+    for raw in load_rows(source, columns).select_columns(["body"]).data.column("body").to_pylist():
+        lines, _reason = clean_body(raw)
+        if lines and split_of(lines) == "train":
+            found.update(lines)
+    return found
+
+
+def is_near_copy(body: str, known_lines: set[str]) -> bool:
+    """Whether a body shares at least two lines, and at least half of its own, with `known_lines` (a variant
+    of a train poem: the same poem under two names, or a few characters changed; the split, by a hash of the
+    exact text, can put it apart from its twin). The rule that keeps such Song poems out of co-training."""
+    lines = {line for line in _LINE_ENDS.split(body) if line}
+    shared = len(lines & known_lines)
+    return shared >= 2 and 2 * shared >= len(lines)
 
 
 def corpus_bodies(corpus, split: str, forms: Sequence[str] = FORMS) -> list[tuple[str, str]]:

@@ -28,7 +28,8 @@ HELP = {
     "primary_repeat": "each epoch sees --source's train poems this many times (against a larger extra corpus)",
     "init_from": "start from this trained model folder instead of random weights: its tokenizer, and its "
     "architecture and dropout wherever no flag gives them",
-    "out": "the run's folder: checkpoint/, best/, metrics.jsonl, curves.png, summary.json",
+    "out": "the run's folder: checkpoint/ (model, optimizer and progress, for --resume), best/, "
+    "train_config.json, metrics.jsonl, curves.png, summary.json",
     "tokenizer": "characters, or sentencepiece pieces",
     "script": "train on the corpus's traditional characters, or converted to simplified",
     "min_count": "a character seen fewer times becomes <unk>",
@@ -37,9 +38,10 @@ HELP = {
     "embedding_dim": "size of a character's embedding",
     "hidden_size": "units per recurrent layer",
     "num_layers": "recurrent layers",
-    "dropout": "dropout between layers and before the output",
+    "dropout": "dropout on the embeddings, between stacked layers and before the output",
     "embedding_dropout": "share of the vocabulary whose embeddings are dropped from each batch",
-    "locked_dropout": "one dropout mask per sequence for all its steps (variational)",
+    "locked_dropout": "one dropout mask per sequence for all its steps, on the embeddings and before the "
+    "output (between stacked layers the GRU draws a new mask each step; none on the recurrent weights)",
     "output_layer": "adaptive softmax (cheapest), tied to the embeddings, or a full softmax",
     "keywords": "condition each poem on its jieba keywords (what title and theme generation need)",
     "train_forms": "all poems of the train split, or only 五绝 七绝 五律 七律",

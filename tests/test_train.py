@@ -328,6 +328,20 @@ def test_evaluate_json_on_the_trained_model(finished_run, capsys):
     assert result["bits_per_char"] == pytest.approx(math.log2(result["char_ppl"]), rel=1e-3)
     assert result["poems"] >= 8 and result["chars"] > 20 * result["poems"]
     assert "form tag" in result["conditioning"] and "<" not in result["conditioning"]  # no source tag
+    # the characters alone are harder than characters and punctuation, which the layout gives away
+    assert result["hanzi_ppl"] > result["char_ppl"]
+    # no valid poem of the fixture nearly copies a train poem: the figure without them is the same
+    assert result["near_copies_of_train"] == 0 and result["char_ppl_unseen"] == result["char_ppl"]
+
+
+def test_a_held_out_poem_sharing_half_its_lines_with_train_is_a_near_copy():
+    from poetry_rnn.perplexity import is_near_copy
+
+    known = {"白日依山盡", "黃河入海流", "欲窮千里目"}
+    assert is_near_copy("白日依山盡，黃河入海流。", known)
+    assert is_near_copy("白日依山盡，黃河入海流。春眠不覺曉，處處聞啼鳥。", known)  # two of four
+    assert not is_near_copy("白日依山盡，春眠不覺曉。", known)  # one line is a quotation, not a copy
+    assert not is_near_copy("白日依山盡，黃河入海流。春眠不覺曉，處處聞啼鳥。夜來風雨聲，花落知多少。", known)
 
 
 @pytest.mark.parametrize(

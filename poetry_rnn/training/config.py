@@ -35,7 +35,7 @@ class TrainConfig:
     num_layers: int = 2
     dropout: float = 0.1
     embedding_dropout: float = 0.0  # share of the vocabulary dropped from each batch's embedding lookups
-    locked_dropout: bool = False  # one dropout mask per sequence, kept over its time steps (variational)
+    locked_dropout: bool = False  # one mask per sequence, kept over its steps (embeddings and output only)
     output_layer: str = "adaptive"  # adaptive | tied | full
     keywords: bool = False  # condition on jieba keywords of each poem (cached per corpus)
     # "all": every poem of the train split; "regular": only 五绝 七绝 五律 七律, the forms the generator writes
