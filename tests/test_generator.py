@@ -514,8 +514,8 @@ def test_check_takes_the_options_analyze_takes(generator):
         return [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[1:]]
 
     assert options(generator.check) == options(analyze)
-    # 落 (仄) where the strict pattern fixes 平: a fault unless 一三五不论
-    text = "白日落山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    # 万 (仄) where the strict pattern fixes 平: a fault unless 一三五不论 (欲 仄 first: no 三仄尾 either)
+    text = "白日依山尽，黄河入海流。欲穷万里目，更上一层楼。"
     assert not generator.check(text).ok and not generator.check(text, strictness="strict").ok
     for standard in ("standard", "STANDARD", "一三五不论"):
         analysis = generator.check(text, strictness=standard)

@@ -628,6 +628,22 @@ def test_a_run_from_a_model_takes_its_shape_unless_told_otherwise(tmp_path, fini
         train(TrainConfig(**{**settings, "out": str(tmp_path / "other"), "embedding_dim": 24}))
 
 
+def test_a_model_trained_without_keywords_says_so_and_is_given_none(finished_run):
+    from poetry_rnn.generation import PoetryGenerator
+    from poetry_rnn.generation.request import GenerationRequest
+
+    saved = json.loads((finished_run / "best" / "config.json").read_text())
+    assert saved["keywords"] is False  # the run did not condition on keywords
+    shipped = SMALL_CORPUS.parents[2] / "data" / "default_model"
+    assert "keywords" not in json.loads((shipped / "config.json").read_text())
+    assert PoetryLM.from_pretrained(shipped).config.keywords is True  # what a config that does not say means
+    generator = PoetryGenerator.from_pretrained(finished_run / "best")
+    resolved = generator._resolve(GenerationRequest(form="wujue", theme="思念远方的朋友", seed=1))
+    assert resolved.keywords == [] and resolved.plan is not None  # the plan still uses the theme's words
+    with pytest.raises(UserError, match="config keywords must be true or false"):
+        ModelConfig(vocab_size=100, keywords="yes")
+
+
 def test_a_run_from_a_model_whose_vocabulary_misses_the_corpus_is_refused(tmp_path, finished_run):
     """Started from a model, a run keeps its vocabulary: a corpus it mostly does not cover would be trained
     as <unk>, and is refused, naming the coverage."""

@@ -184,8 +184,14 @@ class PoetryGenerator:
         return found
 
     def _resolve(self, request: GenerationRequest) -> ResolvedRequest:
-        """The request checked against this model's vocabulary, in the terms decoding needs."""
-        return resolve_request(request, self.tables, self.tokenizer, self.simplified_index, self.corpus_lines)
+        """The request checked against this model's vocabulary, in the terms decoding needs. A model trained
+        without keywords is given none (its `<kw>` was never trained); the plan still uses them."""
+        resolved = resolve_request(
+            request, self.tables, self.tokenizer, self.simplified_index, self.corpus_lines
+        )
+        if resolved.keywords and not self.model.config.keywords:
+            resolved = dataclasses.replace(resolved, keywords=[])
+        return resolved
 
     def _constraints(self, request: ResolvedRequest) -> ConstraintSet:
         return request_constraints(request, self.tables, self._overused_rule, self.corpus_lines)

@@ -51,6 +51,9 @@ class ModelConfig:
     # The corpora it was trained on, primary first, when several (each a tag in the tokenizer); () for a
     # single-corpus model, whose config.json does not name any.
     sources: tuple[str, ...] = ()
+    # Whether it was trained with each poem's keywords in its prefix (`<kw>`), so that generation may give it
+    # some; a config.json that does not say is of a model that was (every model before the field).
+    keywords: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -88,10 +91,11 @@ class ModelConfig:
             raise UserError(
                 f"config embedding_dropout must be in [0, 1), got {self.embedding_dropout!r}", field="config"
             )
-        if not isinstance(self.locked_dropout, bool):
-            raise UserError(
-                f"config locked_dropout must be true or false, got {self.locked_dropout!r}", field="config"
-            )
+        for name in ("locked_dropout", "keywords"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(
+                    f"config {name} must be true or false, got {getattr(self, name)!r}", field="config"
+                )
         if not isinstance(self.sources, (list, tuple)) or len(set(self.sources)) != len(self.sources):
             raise UserError(
                 f"config sources must be a list of distinct names, got {self.sources!r}", field="config"
@@ -135,7 +139,13 @@ class ModelConfig:
         """The fields for config.json; the training-only and multi-corpus ones only when set, so a model of
         the original kind is saved exactly as before."""
         document = asdict(self)
-        for name, default in (("embedding_dropout", 0.0), ("locked_dropout", False), ("sources", ())):
+        defaults = (
+            ("embedding_dropout", 0.0),
+            ("locked_dropout", False),
+            ("sources", ()),
+            ("keywords", True),
+        )
+        for name, default in defaults:
             if document[name] == default:
                 del document[name]
         return document

@@ -72,6 +72,11 @@ def prepare_data(
             f"{coverage:.4%}), {config.num_layers} × {config.hidden_size} units (the model's "
             f"{base.config.hidden_size}), dropout {config.dropout}"
         )
+        if base.config.keywords and not config.keywords:
+            log(
+                "note: the model was trained with its poems' keywords and this run is not (--keywords true "
+                "keeps them): title and theme requests will no longer give it any"
+            )
         if coverage < own - MAX_COVERAGE_LOSS:
             raise UserError(
                 f"--init-from: the model's vocabulary covers {coverage:.1%} of this corpus's characters, a "

@@ -277,6 +277,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         script=config.script,
         embedding_dropout=config.embedding_dropout,
         locked_dropout=config.locked_dropout,
+        keywords=config.keywords,
         # a fine-tune on the primary corpus keeps the model's tags: generation still gives it the primary's;
         # the run itself stays a single-corpus one (no upsampling, only the keywords the corpus carries)
         sources=tokenizer.sources if data.fine_tunes_primary else data.sources,
