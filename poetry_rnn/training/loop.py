@@ -311,7 +311,7 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
             state.update(load_checkpoint(checkpoint, model, optimizer))
         except UserError as error:
             raise UserError(
-                f"--resume: checkpoint {checkpoint} does not fit this run: {error}", field="resume"
+                f"--resume: checkpoint {checkpoint} cannot be used: {error}", field="resume"
             ) from None
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
             raise UserError(
