@@ -7,6 +7,11 @@ where it stopped (model, optimizer, schedule, random state, data order), so a re
 weights of an uninterrupted one (bit for bit on one CPU thread, as scripts/fault_test.py checks; with more
 threads the sums' order may differ in the last bits). Under `torchrun` the same loop runs
 data-parallel.
+
+The training loss it records is one batch's mean over every next token, the conditioning prefix (tags,
+title, keywords) included and dropout on; the validation figure scores the bodies alone, without dropout
+(poetry_rnn.perplexity). So exp(training loss) and the validation perplexity are not the same measure.
+Log lines count epochs from 1, the epoch under way; `summary.json`'s `epochs` counts those completed.
 """
 
 from __future__ import annotations
