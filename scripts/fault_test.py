@@ -51,9 +51,9 @@ import poetry_rnn.training.loop as train
 record = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 current = [0]
 learning_rate = train.learning_rate
-def recording_learning_rate(config, step, total_steps):
+def recording_learning_rate(config, step, total_steps, warmup=None):
     current[0] = step
-    return learning_rate(config, step, total_steps)
+    return learning_rate(config, step, total_steps, warmup)
 train.learning_rate = recording_learning_rate
 adamw_step = torch.optim.AdamW.step
 def recording_step(self, *args, **kwargs):

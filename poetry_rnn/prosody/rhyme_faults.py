@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from poetry_rnn.prosody.rhyme import ZE, RhymeScheme
+from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.script import normalize_variants
 
 # 邻韵 of 平水韵, by each level group's name character: groups whose sounds lie close. A rhyming first line
@@ -137,4 +137,43 @@ def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | 
     )
 
 
-__all__ = ["NEIGHBOURS", "neighbour_groups", "oblique_rhyme_group", "oblique_rhyme_note", "rhyme_faults"]
+def entering_tone_note(
+    scheme: RhymeScheme, lines: Sequence[str], tones: Sequence[Sequence], faults
+) -> str | None:
+    """中华新韵: where faults fall on 入声 characters that Mandarin reads level (白 一 别), a note that a poem
+    written to the old tones (any Tang poem) meets such faults under 新韵; None otherwise. `tones`: each
+    character's as the scheme read it; `faults`: the checker's (name, line, index)."""
+    if not scheme.reads_in_context:
+        return None
+    old = get_scheme("pingshui")
+    found: dict[str, None] = {}
+    for fault in faults:
+        if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
+            continue
+        text = lines[fault.line]
+        for position in range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,):
+            readings = old.readings(text[position])
+            if (
+                readings
+                and all(r.group.startswith("入") for r in readings)
+                and tones[fault.line][position] == {PING}
+            ):
+                found[text[position]] = None
+    if not found:
+        return None
+    chars = "、".join(found)
+    return (
+        f"「{chars}」古为入声（仄），今读平声：依平水韵（古音）写的诗，用中华新韵检测会有此出入 "
+        f"({chars}: entering tone (仄) of old, level in Mandarin: a poem written to the old tones, as every "
+        "Tang poem is, meets such faults under 中华新韵)"
+    )
+
+
+__all__ = [
+    "NEIGHBOURS",
+    "entering_tone_note",
+    "neighbour_groups",
+    "oblique_rhyme_group",
+    "oblique_rhyme_note",
+    "rhyme_faults",
+]
