@@ -31,7 +31,6 @@ from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_coup
 from poetry_rnn.prosody.patterns import (
     LINE_TEMPLATES,
     LINE_VARIANTS,
-    PAILV_MIN_LINES,
     PING_MARK,
     RESCUABLE_POSITIONS,
     STRICT,
@@ -41,6 +40,7 @@ from poetry_rnn.prosody.patterns import (
     fits,
     fixed_positions,
     gu_ping_position,
+    is_pailv_length,
     line_type_name,
     pattern_name,
     rescue_position,
@@ -318,7 +318,7 @@ class _Analyzer:
             self.notes.append(SINGLE_LINE_NOTE)
         elif count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
             self.notes.append("只有一联，按一联判 (a single couplet, judged as such)")
-        elif count not in (4, 8) and not (count >= PAILV_MIN_LINES and count % 2 == 0):
+        elif count not in (4, 8) and not is_pailv_length(count):
             faults.append(
                 Fault(
                     "句数",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from poetry_rnn.cache import BoundedCache
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.patterns import is_pailv_length
 from poetry_rnn.prosody.rhyme import is_cjk
 from poetry_rnn.script import is_simplified, normalize_variants, to_traditional
 
@@ -424,7 +425,7 @@ _COUPLET_NAMES = {4: ("前联", "后联"), 8: ("首联", "颔联", "颈联", "�
 def couplet_names(line_count: int) -> tuple[str, ...]:
     """The Chinese names of the couplets of a poem of `line_count` lines, in order: a 绝句's two, a 律诗's
     four, a 排律's 首联, 第二联 … and 尾联; () for a count that has none."""
-    if line_count >= 10 and line_count % 2 == 0:  # a 排律's middle couplets are named by their order
+    if is_pailv_length(line_count):  # a 排律's middle couplets are named by their order
         middle = tuple(f"第{_ordinal(k + 1)}联" for k in range(1, line_count // 2 - 1))
         return ("首联", *middle, "尾联")
     return _COUPLET_NAMES.get(line_count, ())

@@ -82,13 +82,18 @@ PAILV_MIN_LINES = 10
 PAILV = {5: "wupailv", 7: "qipailv"}
 
 
+def is_pailv_length(line_count: int) -> bool:
+    """Whether a poem of `line_count` lines has a 排律's: an even number from PAILV_MIN_LINES."""
+    return line_count >= PAILV_MIN_LINES and line_count % 2 == 0
+
+
 def checked_form_name(chars_per_line: int, line_count: int) -> str | None:
     """The form the checker judges a poem as: a generator form's name (wujue … qilv), wupailv or qipailv
     for a 排律, or None (no regular form)."""
     form = form_for(chars_per_line, line_count)
     if form is not None:
         return form.name
-    if chars_per_line in PAILV and line_count >= PAILV_MIN_LINES and line_count % 2 == 0:
+    if chars_per_line in PAILV and is_pailv_length(line_count):
         return PAILV[chars_per_line]
     return None
 
