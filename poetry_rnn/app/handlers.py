@@ -38,7 +38,6 @@ from poetry_rnn.app.text import (
 )
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, GenerationRequest
-from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.script import convert
 
 log = logging.getLogger("poetry_rnn.app")
@@ -175,7 +174,7 @@ def build_request(
     mode = _choice(mode, "mode", "mode", "the mode")
     stripped = ("" if text is None else str(text)).strip()
     options: dict = {
-        "form": dict(all_choices("form")).get(form, form),  # a label → its value; the request checks it
+        "form": _from_label(form, "form"),
         "rhyme_scheme": _from_label(rhyme_scheme, "rhyme_scheme"),
         "tone": _from_label(tone, "tone"),
         "script": _from_label(script, "script"),
@@ -310,6 +309,7 @@ class PoetryApp:
             return
         streamed = False
         poems = None
+        form = request.form_spec
         try:
             for event in self.generator.generate_stream(request):
                 if "partial" in event:
@@ -317,11 +317,11 @@ class PoetryApp:
                     view = partial_html(
                         event["partial"],
                         title and convert(title, request.script),
-                        get_form(request.form).line_count,
+                        form.line_count,
                         MESSAGES[lang]["writing"].format(poem=event["poem"], of=event["of"])
                         if several
                         else "",
-                        get_form(request.form).chars_per_line,
+                        form.chars_per_line,
                     )
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True
