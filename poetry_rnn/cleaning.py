@@ -95,6 +95,13 @@ def detect_form(lines: Iterable[str]) -> str:
     return FORM_SHAPES.get((lengths.pop(), len(lines)), "other")
 
 
+def shares_most_lines(shared: int, line_count: int) -> bool:
+    """Whether a poem of `line_count` lines that shares `shared` of them with another poem is a variant of it
+    (the same poem under two names, or a few characters changed): at least two lines, and half of its own.
+    `split_of` hashes the exact text, so such twins may land in different splits."""
+    return shared >= 2 and 2 * shared >= line_count
+
+
 def split_of(lines: Iterable[str]) -> str:
     """Stable split by a hash of the normalised body: the same on every machine, duplicates together."""
     digest = hashlib.sha1("".join(lines).encode("utf-8")).digest()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from poetry_rnn.cleaning import FORMS, clean_body, detect_form, split_of
+from poetry_rnn.cleaning import FORMS, clean_body, detect_form, shares_most_lines, split_of
 from poetry_rnn.corpus import load_rows
 from poetry_rnn.format import conditioning_ids, render_body
 from poetry_rnn.tokenizer.base import PUNCTUATION
@@ -202,12 +202,10 @@ def train_lines(source: str, columns: dict | None = None) -> set[str]:
 
 
 def is_near_copy(body: str, known_lines: set[str]) -> bool:
-    """Whether a body shares at least two lines, and at least half of its own, with `known_lines` (a variant
-    of a train poem: the same poem under two names, or a few characters changed; the split, by a hash of the
-    exact text, can put it apart from its twin). The rule that keeps such Song poems out of co-training."""
+    """Whether a body nearly copies the poems `known_lines` come from (`cleaning.shares_most_lines`, the rule
+    that keeps such Song poems out of co-training)."""
     lines = {line for line in _LINE_ENDS.split(body) if line}
-    shared = len(lines & known_lines)
-    return shared >= 2 and 2 * shared >= len(lines)
+    return shares_most_lines(len(lines & known_lines), len(lines))
 
 
 def corpus_bodies(corpus, split: str, forms: Sequence[str] = FORMS) -> list[tuple[str, str]]:

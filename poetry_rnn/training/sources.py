@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from poetry_rnn.cleaning import shares_most_lines
 from poetry_rnn.corpus import Corpus, load_corpus, source_fingerprint, to_script
 from poetry_rnn.errors import UserError
 from poetry_rnn.prepared import is_prepared, read_prepared
@@ -109,7 +110,7 @@ def join_corpora(
                 counts["duplicate"] += 1
                 continue
             shared = Counter(i for line in set(poem.lines) for i in held_out_by_line.get(line, ()))
-            if shared and (best := max(shared.values())) >= 2 and 2 * best >= len(poem.lines):
+            if shared and shares_most_lines(max(shared.values()), len(poem.lines)):
                 counts["near_held_out"] += 1
                 continue
             seen.add(key)
