@@ -232,6 +232,7 @@ def test_a_second_tap_while_a_poem_is_written_is_not_lost(page):
 def test_a_seed_out_of_range_is_refused_beside_the_options_in_chinese(page):
     page.get_by_text("更多选项").click()
     page.locator("#seed input").fill("-5")
+    page.locator("#seed input").press("Tab")  # commit the field before the click reads it (else: a race)
     page.locator("#generate-button").click()
     message = page.locator("#options-error .field-error")
     message.wait_for()
