@@ -1,4 +1,6 @@
-"""The training loop, readable top to bottom: one optimizer step, the learning-rate schedule, `train()`.
+"""The training loop, readable top to bottom: one optimizer step, the learning-rate schedule, a run's parts
+(device, model, optimizer, checkpoint), the `Run` that steps through the epochs, and `train()`, which sets
+it up.
 
 No compute on padding: each batch holds poems of (nearly) the same length. AdamW, warm-up + cosine
 learning rate, gradient clipping, validation perplexity every epoch, early stopping. A checkpoint is
@@ -24,7 +26,8 @@ import signal
 import sys
 import time
 from collections.abc import Collection
-from dataclasses import asdict, fields
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -227,50 +230,47 @@ def resumed_run(
     return checkpoint, config, summary
 
 
-def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()) -> dict:
-    """Train as `config` says into `config.out`; returns the run's summary (also in summary.json).
+@dataclass(frozen=True)
+class Processes:
+    """Where this process stands: one of `world` processes under torchrun, or the only one."""
 
-    A new run refuses a folder that already holds one. `resume=True` continues the run in `config.out` with
-    the settings it was started with; `asked` names the options the user set (the CLI's flags), so that those
-    a resumed run ignores can be named. A run that has already finished is not trained further."""
-    check_config(config)
-    world = int(os.environ.get("WORLD_SIZE", "1"))  # processes under torchrun; 1 otherwise
-    rank = int(os.environ.get("RANK", "0"))
-    distributed = world > 1
-    main_process = rank == 0
-    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if main_process else (lambda *a: None)
-    run_dir = Path(config.out)
-    checkpoint = None
-    if resume:
-        checkpoint, config, finished = resumed_run(run_dir, config, asked, log)
-        if finished is not None:
-            return finished
-    elif holds_a_run(run_dir):
-        raise UserError(
-            f"{run_dir} already holds a training run: continue it with --resume, or train into a new --out "
-            "folder (or delete this one first)",
-            field="out",
-        )
+    world: int = 1
+    rank: int = 0
+
+    @classmethod
+    def from_environment(cls) -> Processes:
+        return cls(int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")))
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        """Rank 0, the one process that writes files and logs."""
+        return self.rank == 0
+
+    def log(self, *parts) -> None:
+        if self.main:
+            print(*parts, file=sys.stderr, flush=True)
+
+
+def open_device(config: TrainConfig, processes: Processes) -> torch.device:
+    """The device this process trains on; under torchrun, also joins the process group."""
     device = pick_device(config.device)
-    if distributed:
+    if processes.distributed:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if config.threads:
         torch.set_num_threads(config.threads)
-    if main_process:
-        check_writable(run_dir, needed_bytes=200_000_000)
-    # a starting model is read and checked before the corpus: a wrong folder is refused at once
-    base = None
-    if config.init_from and checkpoint is None:
-        base, config = load_starting_model(config, asked)
+    return device
 
-    data = prepare_data(config, base, checkpoint, log)
-    tokenizer, train_poems, valid_poems = data.tokenizer, data.train_poems, data.valid_poems
-    encoded = encode_poems(train_poems, tokenizer, data.keywords)
-    torch.manual_seed(config.seed)
-    random.seed(config.seed)
+
+def build_model(config: TrainConfig, data, base: PoetryLM | None) -> PoetryLM:
+    """The network `config` describes over the prepared data's vocabulary, from `base`'s weights if given."""
+    tokenizer = data.tokenizer
     model_config = ModelConfig(
         vocab_size=tokenizer.vocab_size,
         cell=config.cell,
@@ -290,16 +290,24 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
     model = PoetryLM(model_config)
     if base is not None:
         model.load_state_dict(starting_weights(base, model_config))
-        del base
     model.tokenizer = tokenizer
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
+    return model
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, with no weight decay on biases and other vectors."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.lr,
         betas=(0.9, 0.99),
     )
-    state = {
+
+
+def new_state() -> dict:
+    """A run's progress before its first step: what a checkpoint saves and a resumed run reads back."""
+    return {
         "epoch": 0,
         "batch": 0,
         "step": 0,
@@ -309,227 +317,334 @@ def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()
         "bad_epochs": 0,
         "tokens": 0,
     }
-    if checkpoint is not None:
-        from safetensors import SafetensorError
 
-        try:
-            state.update(load_checkpoint(checkpoint, model, optimizer))
-        except UserError as error:
-            raise UserError(
-                f"--resume: checkpoint {checkpoint} cannot be used: {error}", field="resume"
-            ) from None
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
-            raise UserError(
-                f"--resume: checkpoint {checkpoint} is damaged ({type(error).__name__}: {error})",
-                field="resume",
-            ) from None
-        log(
-            f"resumed from {checkpoint}: epoch {state['epoch']}, batch {state['batch']}, step {state['step']}"
-        )
-        if main_process:
-            trim_metrics(run_dir / "metrics.jsonl", state["step"])
-    elif main_process:
-        try:  # the folder is made only now: a run refused or stopped before this leaves nothing behind
-            run_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
-        except OSError as error:
-            raise UserError(
-                f"output folder {run_dir} is not writable ({error.strerror})", field="out"
-            ) from None
-        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    model.to(device)
-    trained = model
-    if distributed:
-        # the adaptive output layer only runs the tail clusters a batch's targets fall in: the others'
-        # weights get no gradient on that rank, which DDP must be told to expect
-        trained = torch.nn.parallel.DistributedDataParallel(
-            model, find_unused_parameters=hasattr(model, "adaptive")
-        )
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
 
-    stop_signal: list[int] = []
-    previous_handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum in previous_handlers:
-        signal.signal(signum, lambda number, _frame: stop_signal.append(number))
+def restore_checkpoint(checkpoint: Path, model: PoetryLM, optimizer: torch.optim.Optimizer) -> dict:
+    """Read `checkpoint` into `model` and `optimizer`; returns the progress it saved."""
+    from safetensors import SafetensorError
 
-    def metrics(record: dict) -> None:
-        if main_process:
-            with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
+    try:
+        return load_checkpoint(checkpoint, model, optimizer)
+    except UserError as error:
+        raise UserError(
+            f"--resume: checkpoint {checkpoint} cannot be used: {error}", field="resume"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:
+        raise UserError(
+            f"--resume: checkpoint {checkpoint} is damaged ({type(error).__name__}: {error})", field="resume"
+        ) from None
+
+
+def start_run_folder(run_dir: Path, config: TrainConfig) -> None:
+    """Make a new run's folder with its settings. Only now: a run refused or stopped before this leaves
+    nothing behind."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(run_dir / "train_config.json", json.dumps(asdict(config), indent=2))
+    except OSError as error:
+        raise UserError(f"output folder {run_dir} is not writable ({error.strerror})", field="out") from None
+    (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+
+
+@contextmanager
+def stop_signals():
+    """Collects SIGINT and SIGTERM into the list it yields instead of stopping at once: the loop checkpoints
+    and ends after the step under way. The caller's handlers come back afterwards, however the run ended."""
+    received: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda number, _frame: received.append(number))
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Run:
+    """One training run under way: the model, its optimizer and its progress (`state`), and what the loop
+    does each step, each epoch and at the end. `train()` sets it up; `epochs()` runs it."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        processes: Processes,
+        run_dir: Path,
+        model: PoetryLM,
+        optimizer,
+        state: dict,
+        valid_poems: list,
+        device: torch.device,
+        stop_signal: list[int],
+    ) -> None:
+        self.config, self.processes, self.run_dir = config, processes, run_dir
+        self.model, self.optimizer, self.state = model, optimizer, state
+        self.tokenizer, self.valid_poems, self.device = model.tokenizer, valid_poems, device
+        self.stop_signal = stop_signal
+        self.trained: torch.nn.Module = model
+        if processes.distributed:
+            # the adaptive output layer only runs the tail clusters a batch's targets fall in: the others'
+            # weights get no gradient on that rank, which DDP must be told to expect
+            self.trained = torch.nn.parallel.DistributedDataParallel(
+                model, find_unused_parameters=hasattr(model, "adaptive")
+            )
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
+        self.threads = torch.get_num_threads()
+        self.started = self.clock() - state["seconds"]
+        self.last_checkpoint = self.last_log = time.perf_counter()
+        self.budget = config.max_minutes * 60
+
+    def clock(self) -> float:
+        """Seconds by the clock the budget counts: CPU time per thread with `--budget-clock cpu` on a CPU
+        (a run beside other work then gets the budget's worth of computing), else wall time."""
+        if self.config.budget_clock == "cpu" and self.device.type == "cpu":
+            return time.process_time() / self.threads
+        return time.perf_counter()
+
+    def record(self, record: dict) -> None:
+        """Append a line to metrics.jsonl."""
+        if self.processes.main:
+            with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
 
-    def validate() -> float:
-        model.eval()
-        scored = score_bodies(model, tokenizer, [(p.body, p.form) for p in valid_poems], device=device)
-        model.train()
+    def validate(self) -> float:
+        """Char perplexity on the valid poems' bodies, without dropout."""
+        self.model.eval()
+        scored = score_bodies(
+            self.model, self.tokenizer, [(p.body, p.form) for p in self.valid_poems], device=self.device
+        )
+        self.model.train()
         ppl = scored.as_dict()["char_ppl"]
-        if distributed:  # rank 0's figure everywhere: the same best model and early-stopping decision
-            shared = torch.tensor([ppl], dtype=torch.float64, device=device)
+        if self.processes.distributed:  # rank 0's figure everywhere: the same best model and early stopping
+            shared = torch.tensor([ppl], dtype=torch.float64, device=self.device)
             torch.distributed.broadcast(shared, src=0)
             ppl = float(shared[0])
         return ppl
 
-    def checkpoint_now() -> None:
-        if main_process:
+    def save_checkpoint(self) -> None:
+        if self.processes.main:
             try:
-                save_checkpoint(run_dir, model, optimizer, state)
+                save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
             except OSError as error:
                 raise UserError(
-                    f"could not write a checkpoint in {run_dir} ({error.strerror or error}); the previous "
+                    f"could not write a checkpoint in {self.run_dir} ({error.strerror or error}); the previous "
                     "checkpoint is intact: free some space and continue with --resume",
                     field="out",
                 ) from None
 
-    from tqdm import tqdm
-
-    threads = torch.get_num_threads()
-
-    def clock() -> float:
-        if config.budget_clock == "cpu" and device.type == "cpu":
-            return time.process_time() / threads
-        return time.perf_counter()
-
-    started = clock() - state["seconds"]
-    last_checkpoint = last_log = time.perf_counter()
-    budget = config.max_minutes * 60
-    finished = "epochs"
-    model.train()
-    try:
+    def epochs(self, encoded: list[list[int]]) -> str:
+        """Train epoch after epoch until a stopping rule ends the run; returns why it ended."""
+        config, state = self.config, self.state
+        self.model.train()
         while state["epoch"] < config.epochs:
             epoch = state["epoch"]  # counted from 0 here; records and log lines count from 1
-            examples = epoch_examples(encoded, tokenizer, config.seed, epoch, config.max_len)
+            examples = epoch_examples(encoded, self.tokenizer, config.seed, epoch, config.max_len)
             batches = make_batches(
-                examples, config.batch_tokens * world, random.Random(f"{config.seed}-order-{epoch}")
+                examples,
+                config.batch_tokens * self.processes.world,
+                random.Random(f"{config.seed}-order-{epoch}"),
             )
-            if not state["total_steps"]:  # (refitted below when a time budget is set)
+            if not state["total_steps"]:  # (refitted as it goes when a time budget is set)
                 state["total_steps"] = schedule_steps(config, examples, len(batches))
             state.setdefault("warmup", warmup_steps(config, state["total_steps"]))
-            progress = tqdm(
-                total=len(batches),
-                initial=state["batch"],
-                desc=f"epoch {epoch + 1}",
-                unit="batch",
-                disable=not main_process or not sys.stderr.isatty(),
-                dynamic_ncols=True,
-            )
-            window_tokens, window_started = 0, clock()
-            # (a run stopped after the last batch of an epoch resumes with no batch left in it)
-            spent = None
-            while state["batch"] < len(batches):
-                batch = [examples[i] for i in batches[state["batch"]]]
-                inputs, targets = collate(batch[rank::world] or batch[:1], tokenizer.pad_id)
-                # counted before the copy: counting on the GPU would wait for it to finish the step
-                real_tokens = int((targets != -100).sum())
-                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config, state["step"], state["total_steps"], state["warmup"])
-                # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
-                # draws the same masks as an uninterrupted one without carrying every rank's random state.
-                torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + rank) % 2**63)
-                loss = train_step(trained, optimizer, inputs, targets, config.clip, autocast)
-                now = time.perf_counter()
-                seconds = clock() - started
-                if distributed:
-                    # Every rank must stop at the same step, or the others wait forever in the next gradient
-                    # all-reduce: agree on the token count, rank 0's clock and a signal any rank received.
-                    shared = torch.tensor(
-                        [real_tokens, seconds if main_process else 0.0, len(stop_signal)],
-                        dtype=torch.float64,
-                        device=device,
-                    )
-                    torch.distributed.all_reduce(shared)
-                    real_tokens, seconds = int(shared[0]), float(shared[1])
-                    if shared[2] and not stop_signal:
-                        stop_signal.append(signal.SIGTERM)
-                state["step"] += 1
-                state["batch"] += 1
-                state["tokens"] += real_tokens
-                window_tokens += real_tokens
-                state["seconds"] = seconds
-                if budget and schedule_fit_due(state, budget):
-                    fit_schedule(state, budget)
-                spent = budget_spent(config, state)
-                # the step a run ends at, or an epoch, is recorded too: a short run shows its loss (not a stop
-                # by signal: the resumed run's records then match an uninterrupted run's)
-                last_step = spent or state["batch"] == len(batches)
-                if state["step"] % 50 == 0 or last_step:
-                    speed = window_tokens / max(1e-9, clock() - window_started)
-                    progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
-                    metrics(
-                        {
-                            "kind": "train",
-                            "step": state["step"],
-                            "epoch": epoch + 1,
-                            "loss": round(loss.item(), 4),
-                            "lr": optimizer.param_groups[0]["lr"],
-                            "tokens_per_s": round(speed),
-                            "minutes": round(state["seconds"] / 60, 3),
-                        }
-                    )
-                    window_tokens, window_started = 0, clock()
-                # without a progress bar (a log file): a line every 500 steps, and at least one a minute
-                if not sys.stderr.isatty() and (state["step"] % 500 == 0 or now - last_log > 60 or last_step):
-                    log(
-                        f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
-                        f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
-                        f"{state['seconds'] / 60:.1f} min"
-                    )
-                    last_log = now
-                progress.update(1)
-                if stop_signal or spent:
-                    break
-                if now - last_checkpoint > config.checkpoint_minutes * 60:
-                    checkpoint_now()
-                    last_checkpoint = now
-            progress.close()
-            if stop_signal:
-                checkpoint_now()
-                log(f"stopped by signal {stop_signal[0]}; checkpoint saved, continue with --resume")
-                finished = "signal"
-                break
+            spent = self.epoch(epoch, examples, batches)
+            if self.stop_signal:
+                self.save_checkpoint()
+                self.processes.log(
+                    f"stopped by signal {self.stop_signal[0]}; checkpoint saved, continue with --resume"
+                )
+                return "signal"
             epoch_done = state["batch"] >= len(batches)
             if epoch_done:
                 state["epoch"] += 1
                 state["batch"] = 0
             if epoch_done or spent:
-                ppl = validate()
-                improved = state["best_ppl"] is None or ppl < state["best_ppl"]
-                if improved:
-                    state["best_ppl"], state["bad_epochs"] = ppl, 0
-                    if main_process:
-                        save_best(run_dir, model)
-                else:
-                    state["bad_epochs"] += 1
-                metrics(
+                self.close_epoch(epoch)
+            if spent:
+                return spent
+            if state["bad_epochs"] >= config.patience:
+                return "early stopping"
+        return "epochs"
+
+    def epoch(self, epoch: int, examples: list[list[int]], batches: list[list[int]]) -> str | None:
+        """The rest of one epoch's batches, from `state["batch"]` on (a run stopped after an epoch's last
+        batch resumes with none left); returns the budget spent if one ended it, else None."""
+        from tqdm import tqdm
+
+        config, state, processes = self.config, self.state, self.processes
+        progress = tqdm(
+            total=len(batches),
+            initial=state["batch"],
+            desc=f"epoch {epoch + 1}",
+            unit="batch",
+            disable=not processes.main or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+        window_tokens, window_started = 0, self.clock()
+        spent = None
+        while state["batch"] < len(batches):
+            batch = [examples[i] for i in batches[state["batch"]]]
+            inputs, targets = collate(
+                batch[processes.rank :: processes.world] or batch[:1], self.tokenizer.pad_id
+            )
+            # counted before the copy: counting on the GPU would wait for it to finish the step
+            real_tokens = int((targets != -100).sum())
+            inputs = inputs.to(self.device, non_blocking=True)
+            targets = targets.to(self.device, non_blocking=True)
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate(config, state["step"], state["total_steps"], state["warmup"])
+            # Dropout draws from a seed fixed by (seed, step, rank): a resumed run, single or data-parallel,
+            # draws the same masks as an uninterrupted one without carrying every rank's random state.
+            torch.manual_seed(((config.seed * 1_000_003 + state["step"]) * 1024 + processes.rank) % 2**63)
+            loss = train_step(self.trained, self.optimizer, inputs, targets, config.clip, self.autocast)
+            now = time.perf_counter()
+            seconds = self.clock() - self.started
+            if processes.distributed:
+                real_tokens, seconds = self.agree(real_tokens, seconds)
+            state["step"] += 1
+            state["batch"] += 1
+            state["tokens"] += real_tokens
+            window_tokens += real_tokens
+            state["seconds"] = seconds
+            if self.budget and schedule_fit_due(state, self.budget):
+                fit_schedule(state, self.budget)
+            spent = budget_spent(config, state)
+            # the step a run ends at, or an epoch, is recorded too: a short run shows its loss (not a stop by
+            # signal: the resumed run's records then match an uninterrupted run's)
+            last_step = spent or state["batch"] == len(batches)
+            if state["step"] % 50 == 0 or last_step:
+                speed = window_tokens / max(1e-9, self.clock() - window_started)
+                progress.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{speed:,.0f}")
+                self.record(
                     {
-                        "kind": "valid",
+                        "kind": "train",
                         "step": state["step"],
                         "epoch": epoch + 1,
-                        "char_ppl": ppl,
+                        "loss": round(loss.item(), 4),
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                        "tokens_per_s": round(speed),
                         "minutes": round(state["seconds"] / 60, 3),
                     }
                 )
-                log(
-                    f"epoch {epoch + 1} step {state['step']}: valid char_ppl {ppl:.2f}"
-                    f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
+                window_tokens, window_started = 0, self.clock()
+            # without a progress bar (a log file): a line every 500 steps, and at least one a minute
+            if not sys.stderr.isatty() and (
+                state["step"] % 500 == 0 or now - self.last_log > 60 or last_step
+            ):
+                processes.log(
+                    f"step {state['step']} epoch {epoch + 1} batch {state['batch']}/{len(batches)} "
+                    f"loss {loss.item():.3f} {state['tokens'] / max(1e-9, state['seconds']):,.0f} tok/s "
+                    f"{state['seconds'] / 60:.1f} min"
                 )
-                checkpoint_now()
-                last_checkpoint = time.perf_counter()
-                if main_process:
-                    plot_curves(run_dir)
-            if spent:
-                finished = spent
+                self.last_log = now
+            progress.update(1)
+            if self.stop_signal or spent:
                 break
-            if state["bad_epochs"] >= config.patience:
-                finished = "early stopping"
-                break
-    finally:  # a caller's Ctrl-C works again after train(), however it ended
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
+            if now - self.last_checkpoint > config.checkpoint_minutes * 60:
+                self.save_checkpoint()
+                self.last_checkpoint = now
+        progress.close()
+        return spent
+
+    def agree(self, real_tokens: int, seconds: float) -> tuple[int, float]:
+        """Every rank must stop at the same step, or the others wait forever in the next gradient all-reduce:
+        agree on the batch's token count, rank 0's clock and a signal any rank received."""
+        shared = torch.tensor(
+            [real_tokens, seconds if self.processes.main else 0.0, len(self.stop_signal)],
+            dtype=torch.float64,
+            device=self.device,
+        )
+        torch.distributed.all_reduce(shared)
+        if shared[2] and not self.stop_signal:
+            self.stop_signal.append(signal.SIGTERM)
+        return int(shared[0]), float(shared[1])
+
+    def close_epoch(self, epoch: int) -> None:
+        """Validate at the end of an epoch (or of a budget): keep the best model, count epochs without
+        improvement, checkpoint, redraw the curves."""
+        state = self.state
+        ppl = self.validate()
+        improved = state["best_ppl"] is None or ppl < state["best_ppl"]
+        if improved:
+            state["best_ppl"], state["bad_epochs"] = ppl, 0
+            if self.processes.main:
+                save_best(self.run_dir, self.model)
+        else:
+            state["bad_epochs"] += 1
+        self.record(
+            {
+                "kind": "valid",
+                "step": state["step"],
+                "epoch": epoch + 1,
+                "char_ppl": ppl,
+                "minutes": round(state["seconds"] / 60, 3),
+            }
+        )
+        self.processes.log(
+            f"epoch {epoch + 1} step {state['step']}: valid char_ppl {ppl:.2f}"
+            f"{' (best)' if improved else ''}, {state['seconds'] / 60:.1f} min"
+        )
+        self.save_checkpoint()
+        self.last_checkpoint = time.perf_counter()
+        if self.processes.main:
+            plot_curves(self.run_dir)
+
+
+def train(config: TrainConfig, resume: bool = False, asked: Collection[str] = ()) -> dict:
+    """Train as `config` says into `config.out`; returns the run's summary (also in summary.json).
+
+    A new run refuses a folder that already holds one. `resume=True` continues the run in `config.out` with
+    the settings it was started with; `asked` names the options the user set (the CLI's flags), so that those
+    a resumed run ignores can be named. A run that has already finished is not trained further."""
+    check_config(config)
+    processes = Processes.from_environment()
+    run_dir = Path(config.out)
+    checkpoint = None
+    if resume:
+        checkpoint, config, finished = resumed_run(run_dir, config, asked, processes.log)
+        if finished is not None:
+            return finished
+    elif holds_a_run(run_dir):
+        raise UserError(
+            f"{run_dir} already holds a training run: continue it with --resume, or train into a new --out "
+            "folder (or delete this one first)",
+            field="out",
+        )
+    device = open_device(config, processes)
+    if processes.main:
+        check_writable(run_dir, needed_bytes=200_000_000)
+    # a starting model is read and checked before the corpus: a wrong folder is refused at once
+    base = None
+    if config.init_from and checkpoint is None:
+        base, config = load_starting_model(config, asked)
+
+    data = prepare_data(config, base, checkpoint, processes.log)
+    encoded = encode_poems(data.train_poems, data.tokenizer, data.keywords)
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    model = build_model(config, data, base)
+    del base
+    optimizer = make_optimizer(model, config)
+    state = new_state()
+    if checkpoint is not None:
+        state.update(restore_checkpoint(checkpoint, model, optimizer))
+        processes.log(
+            f"resumed from {checkpoint}: epoch {state['epoch']}, batch {state['batch']}, step {state['step']}"
+        )
+        if processes.main:
+            trim_metrics(run_dir / "metrics.jsonl", state["step"])
+    elif processes.main:
+        start_run_folder(run_dir, config)
+    model.to(device)
+
+    with stop_signals() as stop_signal:
+        run = Run(config, processes, run_dir, model, optimizer, state, data.valid_poems, device, stop_signal)
+        finished = run.epochs(encoded)
     summary = run_summary(run_dir, finished, state)
-    if main_process:
+    if processes.main:
         write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
-        log(json.dumps(summary))
-    if distributed:
+        processes.log(json.dumps(summary))
+    if processes.distributed:
         # every process leaves together: one that tore down its group while another still wrote the
         # summary was seen to abort at exit under load
         torch.distributed.barrier()
