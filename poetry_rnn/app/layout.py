@@ -3,6 +3,8 @@ handler each event calls."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gradio as gr
 
 from poetry_rnn.app import settings
@@ -62,297 +64,356 @@ def about_markdown(lang: str, model_dir) -> str:
 
 
 def build_app(app: PoetryApp) -> gr.Blocks:
-    lang0 = DEFAULT_LANGUAGE
-    say = LABELS[lang0]
+    """The page, drawn in the default language: its parts first, then which handler each event calls."""
     with gr.Blocks(title="诗 · poetry_rnn — 近体诗") as demo:
-        with gr.Row(equal_height=True):
-            header = gr.Markdown(say["header"], elem_id="page-header")
-            language = gr.Radio(
-                LANGUAGES,
-                value=lang0,
-                show_label=False,
-                elem_id="language",
-                min_width=160,
-                elem_classes=["chips"],
-            )
+        page = Page()
+        _header(page)
         with gr.Tabs():
-            with gr.Tab(say["tab_generate"], id="generate") as tab_generate:
+            with gr.Tab(LABELS[DEFAULT_LANGUAGE]["tab_generate"], id="generate") as page.tab_generate:
                 with gr.Row():
-                    with gr.Column(scale=5, min_width=320):
-                        form = gr.Radio(
-                            choices("form", lang0),
-                            value="qijue",
-                            label=say["form"],
-                            elem_id="form",
-                            elem_classes=["chips"],
-                        )
-                        form_error = _error_slot("form")
-                        mode = gr.Radio(
-                            choices("mode", lang0),
-                            value="free",
-                            label=say["mode"],
-                            elem_id="mode",
-                            elem_classes=["chips"],
-                        )
-                        text = gr.Textbox(
-                            label=MODE_TEXT[lang0]["free"][0], visible=False, elem_id="text", max_lines=4
-                        )
-                        text_error = _error_slot("text")
-                        with gr.Row():
-                            rhyme_scheme = gr.Radio(
-                                choices("rhyme_scheme", lang0),
-                                value="pingshui",
-                                label=say["rhyme_scheme"],
-                                elem_id="rhyme-scheme",
-                                elem_classes=["chips"],
-                                scale=3,
-                            )
-                            rhyme_group = gr.Dropdown(
-                                app.group_choices("pingshui", "simplified", lang0),
-                                value="auto",
-                                label=say["rhyme_group"],
-                                elem_id="rhyme-group",
-                                scale=2,
-                            )
-                        rhyme_error = _error_slot("rhyme")
-                        with gr.Row():
-                            tone = gr.Radio(
-                                choices("tone", lang0),
-                                value="strict",
-                                label=say["tone"],
-                                elem_id="tone",
-                                elem_classes=["chips"],
-                                scale=3,
-                            )
-                            script = gr.Radio(
-                                choices("script", lang0),
-                                value="simplified",
-                                label=say["script"],
-                                elem_id="script",
-                                elem_classes=["chips"],
-                                scale=2,
-                            )
-                        n = gr.Slider(1, settings.MAX_POEMS, value=4, step=1, label=say["n"], elem_id="n")
-                        tone_error = _error_slot("tone")
-                        with gr.Accordion(say["sampling"], open=False, elem_id="more-options") as sampling:
-                            first_line_rhymes = gr.Radio(
-                                choices("first_line_rhymes", lang0),
-                                value="auto",
-                                label=say["first_line_rhymes"],
-                                elem_id="first-line-rhymes",
-                            )
-                            # above 1.5 the lines stop reading as Chinese (the Python API still allows it)
-                            temperature = gr.Slider(
-                                0.1, 1.5, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
-                            )
-                            top_p = gr.Slider(0.1, 1.0, value=DEFAULT_TOP_P, step=0.05, label=say["top_p"])
-                            # no minimum: Gradio would refuse below it in a raw English toast; the request
-                            # refuses an out-of-range seed beside the options, in the page's language
-                            seed = gr.Number(value=-1, precision=0, label=say["seed"], elem_id="seed")
-                            plan = gr.Textbox(
-                                label=say["plan"], placeholder="春风, 孤城", max_lines=1, elem_id="plan"
-                            )
-                            select_lines = gr.Checkbox(
-                                value=True, label=say["select_lines"], elem_id="select-lines"
-                            )
-                            options_error = _error_slot("options")
-                        general_error = _error_slot("general")
-                        go = gr.Button(say["generate"], variant="primary", elem_id="generate-button")
-                        examples_heading = gr.Markdown(say["examples"])
-                        with gr.Row():
-                            example_buttons = [
-                                gr.Button(example[0], elem_id=f"example-{i}", elem_classes=["tap"])
-                                for i, example in enumerate(EXAMPLES)
-                            ]
-                    with gr.Column(scale=6, min_width=320, elem_id="result-column"):
-                        poem_view = gr.HTML(poem_html(None), elem_id="poem-html")
-                        show_tones = gr.Checkbox(value=True, label=say["show_tones"], elem_id="show-tones")
-                        info = gr.Markdown(elem_id="poem-info")
-                        plain = gr.Textbox(label=say["plain"], lines=4, buttons=["copy"], elem_id="poem-text")
-                        reuse_seed = gr.Button(say["reuse_seed"], elem_id="reuse-seed", elem_classes=["tap"])
-                        candidates = gr.Dataframe(
-                            headers=CANDIDATE_HEADERS[lang0],
-                            datatype=["number", "str", "number", "str", "str"],
-                            interactive=False,
-                            wrap=True,
-                            # in pixels: on a phone the table scrolls instead of breaking a score or a
-                            # pattern's name one character a line
-                            column_widths=["36px", "290px", "72px", "128px", "100px"],
-                            label=say["candidates"],
-                            elem_id="candidates",
-                        )
-                state = gr.State(None)
+                    _generate_options(app, page)
+                    _generate_result(page)
+                page.state = gr.State(None)
+            _check_tab(page)
+            with gr.Tab(LABELS[DEFAULT_LANGUAGE]["tab_about"], id="about") as page.tab_about:
+                page.about = gr.Markdown(
+                    about_markdown(DEFAULT_LANGUAGE, app.generator.model_dir), elem_id="about"
+                )
+        _wire_generate(app, page)
+        _wire_check(app, page)
+        _wire_language(app, page)
+        gr.api(app.api_generate, api_name="generate", **_model_events())
+        gr.api(app.api_check, api_name="check")
+    return demo
 
-            with gr.Tab(say["tab_check"], id="check") as tab_check:
+
+class Page(SimpleNamespace):
+    """The page's components by name (page.form, page.poem_view …), filled in as the parts are drawn."""
+
+
+def _model_events() -> dict:
+    """Events that run the model share one queue, a few requests at a time."""
+    return {"concurrency_id": "model", "concurrency_limit": settings.CONCURRENCY}
+
+
+def _header(page: Page) -> None:
+    with gr.Row(equal_height=True):
+        page.header = gr.Markdown(LABELS[DEFAULT_LANGUAGE]["header"], elem_id="page-header")
+        page.language = gr.Radio(
+            LANGUAGES,
+            value=DEFAULT_LANGUAGE,
+            show_label=False,
+            elem_id="language",
+            min_width=160,
+            elem_classes=["chips"],
+        )
+
+
+def _generate_options(app: PoetryApp, page: Page) -> None:
+    """作诗's left column: what to write, how, the button and the examples."""
+    lang, say = DEFAULT_LANGUAGE, LABELS[DEFAULT_LANGUAGE]
+    with gr.Column(scale=5, min_width=320):
+        page.form = gr.Radio(
+            choices("form", lang), value="qijue", label=say["form"], elem_id="form", elem_classes=["chips"]
+        )
+        page.form_error = _error_slot("form")
+        page.mode = gr.Radio(
+            choices("mode", lang), value="free", label=say["mode"], elem_id="mode", elem_classes=["chips"]
+        )
+        page.text = gr.Textbox(label=MODE_TEXT[lang]["free"][0], visible=False, elem_id="text", max_lines=4)
+        page.text_error = _error_slot("text")
+        with gr.Row():
+            page.rhyme_scheme = gr.Radio(
+                choices("rhyme_scheme", lang),
+                value="pingshui",
+                label=say["rhyme_scheme"],
+                elem_id="rhyme-scheme",
+                elem_classes=["chips"],
+                scale=3,
+            )
+            page.rhyme_group = gr.Dropdown(
+                app.group_choices("pingshui", "simplified", lang),
+                value="auto",
+                label=say["rhyme_group"],
+                elem_id="rhyme-group",
+                scale=2,
+            )
+        page.rhyme_error = _error_slot("rhyme")
+        with gr.Row():
+            page.tone = gr.Radio(
+                choices("tone", lang),
+                value="strict",
+                label=say["tone"],
+                elem_id="tone",
+                elem_classes=["chips"],
+                scale=3,
+            )
+            page.script = gr.Radio(
+                choices("script", lang),
+                value="simplified",
+                label=say["script"],
+                elem_id="script",
+                elem_classes=["chips"],
+                scale=2,
+            )
+        page.n = gr.Slider(1, settings.MAX_POEMS, value=4, step=1, label=say["n"], elem_id="n")
+        page.tone_error = _error_slot("tone")
+        with gr.Accordion(say["sampling"], open=False, elem_id="more-options") as page.sampling:
+            page.first_line_rhymes = gr.Radio(
+                choices("first_line_rhymes", lang),
+                value="auto",
+                label=say["first_line_rhymes"],
+                elem_id="first-line-rhymes",
+            )
+            # above 1.5 the lines stop reading as Chinese (the Python API still allows it)
+            page.temperature = gr.Slider(
+                0.1, 1.5, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
+            )
+            page.top_p = gr.Slider(0.1, 1.0, value=DEFAULT_TOP_P, step=0.05, label=say["top_p"])
+            # no minimum: Gradio would refuse below it in a raw English toast; the request refuses an
+            # out-of-range seed beside the options, in the page's language
+            page.seed = gr.Number(value=-1, precision=0, label=say["seed"], elem_id="seed")
+            page.plan = gr.Textbox(label=say["plan"], placeholder="春风, 孤城", max_lines=1, elem_id="plan")
+            page.select_lines = gr.Checkbox(value=True, label=say["select_lines"], elem_id="select-lines")
+            page.options_error = _error_slot("options")
+        page.general_error = _error_slot("general")
+        page.go = gr.Button(say["generate"], variant="primary", elem_id="generate-button")
+        page.examples_heading = gr.Markdown(say["examples"])
+        with gr.Row():
+            page.example_buttons = [
+                gr.Button(example[0], elem_id=f"example-{i}", elem_classes=["tap"])
+                for i, example in enumerate(EXAMPLES)
+            ]
+
+
+def _generate_result(page: Page) -> None:
+    """作诗's right column: the poem drawn, its facts, a plain copy, its seed and the other poems."""
+    say = LABELS[DEFAULT_LANGUAGE]
+    with gr.Column(scale=6, min_width=320, elem_id="result-column"):
+        page.poem_view = gr.HTML(poem_html(None), elem_id="poem-html")
+        page.show_tones = gr.Checkbox(value=True, label=say["show_tones"], elem_id="show-tones")
+        page.info = gr.Markdown(elem_id="poem-info")
+        page.plain = gr.Textbox(label=say["plain"], lines=4, buttons=["copy"], elem_id="poem-text")
+        page.reuse_seed = gr.Button(say["reuse_seed"], elem_id="reuse-seed", elem_classes=["tap"])
+        page.candidates = gr.Dataframe(
+            headers=CANDIDATE_HEADERS[DEFAULT_LANGUAGE],
+            datatype=["number", "str", "number", "str", "str"],
+            interactive=False,
+            wrap=True,
+            # in pixels: on a phone the table scrolls instead of breaking a score or a pattern's name one
+            # character a line
+            column_widths=["36px", "290px", "72px", "128px", "100px"],
+            label=say["candidates"],
+            elem_id="candidates",
+        )
+
+
+def _check_tab(page: Page) -> None:
+    """格律检测: a poem pasted in, the scheme and strictness, and the verdict beside it."""
+    say = LABELS[DEFAULT_LANGUAGE]
+    with gr.Tab(say["tab_check"], id="check") as page.tab_check:
+        with gr.Row():
+            with gr.Column(scale=5, min_width=320):
+                page.check_text = gr.Textbox(
+                    label=say["check_text"],
+                    lines=6,
+                    # said as an example, so that it is not taken for a poem already there
+                    placeholder=say["check_placeholder"].format(poem=CHECK_EXAMPLES[0]),
+                    elem_id="check-text",
+                )
+                page.check_error = _error_slot("check")
                 with gr.Row():
-                    with gr.Column(scale=5, min_width=320):
-                        check_text = gr.Textbox(
-                            label=say["check_text"],
-                            lines=6,
-                            # said as an example, so that it is not taken for a poem already there
-                            placeholder=say["check_placeholder"].format(poem=CHECK_EXAMPLES[0]),
-                            elem_id="check-text",
-                        )
-                        check_error = _error_slot("check")
-                        with gr.Row():
-                            check_scheme = gr.Radio(
-                                choices("scheme", lang0), value="pingshui", label=say["check_scheme"]
-                            )
-                            check_strictness = gr.Radio(
-                                choices("strictness", lang0), value="strict", label=say["strictness"]
-                            )
-                        check_button = gr.Button(say["check"], variant="primary", elem_id="check-button")
-                        check_examples = gr.Examples(
-                            [[e] for e in CHECK_EXAMPLES],
-                            inputs=[check_text],
-                            label=say["check_examples"],
-                            elem_id="check-examples",
-                        )
-                    with gr.Column(scale=6, min_width=320):
-                        check_view = gr.HTML(elem_id="check-html")
-                check_state = gr.State(None)
+                    page.check_scheme = gr.Radio(
+                        choices("scheme", DEFAULT_LANGUAGE), value="pingshui", label=say["check_scheme"]
+                    )
+                    page.check_strictness = gr.Radio(
+                        choices("strictness", DEFAULT_LANGUAGE), value="strict", label=say["strictness"]
+                    )
+                page.check_button = gr.Button(say["check"], variant="primary", elem_id="check-button")
+                page.check_examples = gr.Examples(
+                    [[e] for e in CHECK_EXAMPLES],
+                    inputs=[page.check_text],
+                    label=say["check_examples"],
+                    elem_id="check-examples",
+                )
+            with gr.Column(scale=6, min_width=320):
+                page.check_view = gr.HTML(elem_id="check-html")
+        page.check_state = gr.State(None)
 
-            with gr.Tab(say["tab_about"], id="about") as tab_about:
-                about = gr.Markdown(about_markdown(lang0, app.generator.model_dir), elem_id="about")
 
-        inputs = [
-            form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
-            seed, script, show_tones, language, state, plan, select_lines,
-        ]  # fmt: skip
-        error_slots = [form_error, text_error, rhyme_error, tone_error, options_error, general_error]
-        assert len(error_slots) == len(ERROR_SLOTS)
-        outputs = [poem_view, plain, info, candidates, state, *error_slots, sampling]
-        model_events = {"concurrency_id": "model", "concurrency_limit": settings.CONCURRENCY}
-        # a tap while a poem is being written runs once that one is done, with the form as it is then
-        # (Gradio's default drops it)
-        go.click(
+def _generate_inputs(page: Page) -> list:
+    """ui_generate's inputs, in its parameters' order."""
+    return [
+        page.form, page.mode, page.text, page.rhyme_scheme, page.rhyme_group, page.first_line_rhymes, page.tone,
+        page.n, page.temperature, page.top_p, page.seed, page.script, page.show_tones, page.language, page.state,
+        page.plan, page.select_lines,
+    ]  # fmt: skip
+
+
+def _error_slots(page: Page) -> list[gr.HTML]:
+    """The generate tab's message slots, in the order of handlers.ERROR_SLOTS."""
+    slots = [page.form_error, page.text_error, page.rhyme_error, page.tone_error, page.options_error]
+    slots.append(page.general_error)
+    assert len(slots) == len(ERROR_SLOTS)
+    return slots
+
+
+def _wire_generate(app: PoetryApp, page: Page) -> None:
+    """作诗 and the examples write a poem; the other controls redraw, pick or refill."""
+    inputs = _generate_inputs(page)
+    outputs = [page.poem_view, page.plain, page.info, page.candidates, page.state, *_error_slots(page)]
+    outputs.append(page.sampling)
+    # a tap while a poem is being written runs once that one is done, with the form as it is then (Gradio's
+    # default drops it)
+    page.go.click(
+        app.ui_generate,
+        inputs,
+        outputs,
+        api_visibility="private",
+        js=SCROLL_TO_RESULT,
+        trigger_mode="always_last",
+        **_model_events(),
+    ).then(None, js=scroll_after("poem-html"))
+    example_outputs = [
+        page.form,
+        page.mode,
+        page.text,
+        page.rhyme_scheme,
+        page.rhyme_group,
+        page.tone,
+        page.seed,
+    ]
+    for button, example in zip(page.example_buttons, EXAMPLES, strict=True):
+        button.click(
+            _example_filler(example),
+            page.language,
+            example_outputs,
+            api_visibility="private",
+            queue=False,
+            trigger_mode="always_last",
+        ).then(
             app.ui_generate,
             inputs,
             outputs,
             api_visibility="private",
             js=SCROLL_TO_RESULT,
-            trigger_mode="always_last",
-            **model_events,
-        ).then(None, js=scroll_after("poem-html"))
-        example_outputs = [form, mode, text, rhyme_scheme, rhyme_group, tone, seed]
-        for button, example in zip(example_buttons, EXAMPLES, strict=True):
-            button.click(
-                _example_filler(example),
-                language,
-                example_outputs,
-                api_visibility="private",
-                queue=False,
-                trigger_mode="always_last",
-            ).then(
-                app.ui_generate,
-                inputs,
-                outputs,
-                api_visibility="private",
-                js=SCROLL_TO_RESULT,
-                **model_events,
-            ).then(
-                # the example's seed wrote its poem; the next 作诗 draws a new one (reuse-seed brings it back)
-                lambda: -1,
-                None,
-                seed,
-                api_visibility="private",
-                queue=False,
-            ).then(None, js=scroll_after("poem-html"))
-        mode.change(app.ui_mode, [mode, language], text, api_visibility="private", queue=False)
-        for trigger in (rhyme_scheme, script):  # either one changes the rhyme groups on offer
-            trigger.change(
-                app.ui_groups,
-                [rhyme_scheme, script, rhyme_group, language],
-                rhyme_group,
-                api_visibility="private",
-                queue=False,
-            )
-        candidates.select(
-            app.ui_select,
-            [state, show_tones, language],
-            [poem_view, plain, info, state],
-            api_visibility="private",
-        ).then(None, js=scroll_after("poem-html"))  # a phone: the poem chosen is above the table
-        show_tones.change(
-            app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
-            api_visibility="private",
-        )  # fmt: skip
-        reuse_seed.click(app.ui_reuse_seed, [state, language], [seed, sampling], api_visibility="private")
-        check_button.click(
-            app.ui_check,
-            [check_text, check_scheme, check_strictness, language],
-            [check_view, check_error, check_state],
-            api_visibility="private",
-        ).then(None, js=scroll_after("check-html"))
-        check_examples.load_input_event.then(
-            app.ui_check,
-            [check_text, check_scheme, check_strictness, language],
-            [check_view, check_error, check_state],
-            api_visibility="private",
-        ).then(None, js=scroll_after("check-html"))
-
-        # The language switch: every label, choice and text of the page, then what is drawn.
-        labelled = {
-            "form": form, "mode": mode, "rhyme_scheme": rhyme_scheme, "rhyme_group": rhyme_group,
-            "first_line_rhymes": first_line_rhymes, "tone": tone, "n": n, "script": script,
-            "temperature": temperature, "top_p": top_p, "seed": seed, "plan": plan, "select_lines": select_lines,
-            "show_tones": show_tones,
-            "plain": plain, "check_text": check_text, "check_scheme": check_scheme,
-            "strictness": check_strictness,
-        }  # fmt: skip
-        choice_names = {"check_scheme": "scheme"}
-        buttons = {"generate": go, "reuse_seed": reuse_seed, "check": check_button}
-        tabs = {"tab_generate": tab_generate, "tab_check": tab_check, "tab_about": tab_about}
-        model_dir = app.generator.model_dir
-
-        def switch_language(lang, mode_value, scheme_value, script_value):
-            lang = lang if lang in LABELS else DEFAULT_LANGUAGE
-            say = LABELS[lang]
-            updates = []
-            for key, component in labelled.items():
-                options = {"label": say[key]}
-                name = choice_names.get(key, key)
-                if key == "rhyme_group":
-                    options["choices"] = app.group_choices(scheme_value, script_value, lang)
-                elif key == "check_text":
-                    options["placeholder"] = say["check_placeholder"].format(poem=CHECK_EXAMPLES[0])
-                elif isinstance(component, gr.Radio):
-                    options["choices"] = choices(name, lang)
-                updates.append(gr.update(**options))
-            updates += [gr.update(value=say[key]) for key in buttons]
-            updates += [gr.update(label=say[key]) for key in tabs]
-            updates.append(gr.update(label=say["sampling"]))
-            updates.append(gr.update(label=say["candidates"]))
-            label, placeholder = MODE_TEXT[lang].get(mode_value, MODE_TEXT[lang]["free"])
-            updates.append(gr.update(label=label, placeholder=placeholder))
-            updates.append(gr.update(value=say["header"]))
-            updates.append(gr.update(value=say["examples"]))
-            updates += [gr.update(value=example[0 if lang == "zh" else 1]) for example in EXAMPLES]
-            updates.append(gr.update(value=about_markdown(lang, model_dir)))
-            updates.append(gr.update(label=say["check_examples"]))
-            # A refusal shown in the other language goes: one language at a time.
-            updates += [gr.update(value="", visible=False) for _ in [*error_slots, check_error]]
-            return updates
-
-        language_outputs = [
-            *labelled.values(), *buttons.values(), *tabs.values(), sampling, candidates, text, header,
-            examples_heading, *example_buttons, about, check_examples.dataset, *error_slots, check_error,
-        ]  # fmt: skip
-        language.change(
-            switch_language,
-            [language, mode, rhyme_scheme, script],
-            language_outputs,
+            **_model_events(),
+        ).then(
+            # the example's seed wrote its poem; the next 作诗 draws a new one (reuse-seed brings it back)
+            lambda: -1,
+            None,
+            page.seed,
             api_visibility="private",
             queue=False,
-        ).then(
-            app.ui_redraw, [state, show_tones, language], [poem_view, plain, info, candidates],
-            api_visibility="private", queue=False,
-        ).then(
-            app.ui_redraw_check, [check_state, language], check_view, api_visibility="private", queue=False
-        )  # fmt: skip
-        gr.api(app.api_generate, api_name="generate", **model_events)
-        gr.api(app.api_check, api_name="check")
-    return demo
+        ).then(None, js=scroll_after("poem-html"))
+    page.mode.change(
+        app.ui_mode, [page.mode, page.language], page.text, api_visibility="private", queue=False
+    )
+    for trigger in (page.rhyme_scheme, page.script):  # either one changes the rhyme groups on offer
+        trigger.change(
+            app.ui_groups,
+            [page.rhyme_scheme, page.script, page.rhyme_group, page.language],
+            page.rhyme_group,
+            api_visibility="private",
+            queue=False,
+        )
+    page.candidates.select(
+        app.ui_select,
+        [page.state, page.show_tones, page.language],
+        [page.poem_view, page.plain, page.info, page.state],
+        api_visibility="private",
+    ).then(None, js=scroll_after("poem-html"))  # a phone: the poem chosen is above the table
+    page.show_tones.change(
+        app.ui_redraw,
+        [page.state, page.show_tones, page.language],
+        [page.poem_view, page.plain, page.info, page.candidates],
+        api_visibility="private",
+    )
+    page.reuse_seed.click(
+        app.ui_reuse_seed, [page.state, page.language], [page.seed, page.sampling], api_visibility="private"
+    )
+
+
+def _wire_check(app: PoetryApp, page: Page) -> None:
+    """检测 and a click on an example check the poem."""
+    inputs = [page.check_text, page.check_scheme, page.check_strictness, page.language]
+    outputs = [page.check_view, page.check_error, page.check_state]
+    page.check_button.click(app.ui_check, inputs, outputs, api_visibility="private").then(
+        None, js=scroll_after("check-html")
+    )
+    page.check_examples.load_input_event.then(app.ui_check, inputs, outputs, api_visibility="private").then(
+        None, js=scroll_after("check-html")
+    )
+
+
+def _wire_language(app: PoetryApp, page: Page) -> None:
+    """The language switch: every label, choice and text of the page, then what is drawn."""
+    labelled = {
+        "form": page.form, "mode": page.mode, "rhyme_scheme": page.rhyme_scheme, "rhyme_group": page.rhyme_group,
+        "first_line_rhymes": page.first_line_rhymes, "tone": page.tone, "n": page.n, "script": page.script,
+        "temperature": page.temperature, "top_p": page.top_p, "seed": page.seed, "plan": page.plan,
+        "select_lines": page.select_lines, "show_tones": page.show_tones, "plain": page.plain,
+        "check_text": page.check_text, "check_scheme": page.check_scheme, "strictness": page.check_strictness,
+    }  # fmt: skip
+    choice_names = {"check_scheme": "scheme"}
+    buttons = {"generate": page.go, "reuse_seed": page.reuse_seed, "check": page.check_button}
+    tabs = {"tab_generate": page.tab_generate, "tab_check": page.tab_check, "tab_about": page.tab_about}
+    error_slots = [*_error_slots(page), page.check_error]
+    model_dir = app.generator.model_dir
+
+    def switch_language(lang, mode_value, scheme_value, script_value):
+        lang = lang if lang in LABELS else DEFAULT_LANGUAGE
+        say = LABELS[lang]
+        updates = []
+        for key, component in labelled.items():
+            options = {"label": say[key]}
+            name = choice_names.get(key, key)
+            if key == "rhyme_group":
+                options["choices"] = app.group_choices(scheme_value, script_value, lang)
+            elif key == "check_text":
+                options["placeholder"] = say["check_placeholder"].format(poem=CHECK_EXAMPLES[0])
+            elif isinstance(component, gr.Radio):
+                options["choices"] = choices(name, lang)
+            updates.append(gr.update(**options))
+        updates += [gr.update(value=say[key]) for key in buttons]
+        updates += [gr.update(label=say[key]) for key in tabs]
+        updates.append(gr.update(label=say["sampling"]))
+        updates.append(gr.update(label=say["candidates"]))
+        label, placeholder = MODE_TEXT[lang].get(mode_value, MODE_TEXT[lang]["free"])
+        updates.append(gr.update(label=label, placeholder=placeholder))
+        updates.append(gr.update(value=say["header"]))
+        updates.append(gr.update(value=say["examples"]))
+        updates += [gr.update(value=example[0 if lang == "zh" else 1]) for example in EXAMPLES]
+        updates.append(gr.update(value=about_markdown(lang, model_dir)))
+        updates.append(gr.update(label=say["check_examples"]))
+        # A refusal shown in the other language goes: one language at a time.
+        updates += [gr.update(value="", visible=False) for _ in error_slots]
+        return updates
+
+    language_outputs = [
+        *labelled.values(), *buttons.values(), *tabs.values(), page.sampling, page.candidates, page.text,
+        page.header, page.examples_heading, *page.example_buttons, page.about, page.check_examples.dataset,
+        *error_slots,
+    ]  # fmt: skip
+    page.language.change(
+        switch_language,
+        [page.language, page.mode, page.rhyme_scheme, page.script],
+        language_outputs,
+        api_visibility="private",
+        queue=False,
+    ).then(
+        app.ui_redraw,
+        [page.state, page.show_tones, page.language],
+        [page.poem_view, page.plain, page.info, page.candidates],
+        api_visibility="private",
+        queue=False,
+    ).then(
+        app.ui_redraw_check,
+        [page.check_state, page.language],
+        page.check_view,
+        api_visibility="private",
+        queue=False,
+    )
 
 
 def _error_slot(name: str) -> gr.HTML:
