@@ -229,17 +229,25 @@ def test_te_ao_swaps_the_third_and_fourth_tones(strictness):
     assert first.template == "平平仄平仄" and all(c.fits for c in first.chars)  # shown in the form it takes
 
 
-@pytest.mark.parametrize("strictness", ["strict", "standard"])
-def test_te_ao_needs_a_level_first_character(strictness):
-    # 客 is oblique: 仄平仄平仄 is not the 特拗 form, and the swapped 4th character is a fault at any level
-    analysis = analyze(SU_JIANDE_JIANG.replace("移舟", "客舟"), strictness=strictness)
-    assert ("不协平仄", 0, 3) in fault_sites(analysis) and not analysis.licences
+def test_te_ao_needs_a_level_first_character_strictly():
+    # 客 is oblique: 仄平仄平仄 is not the 特拗 form. The fault is the opening 客 (the swap is the licence), one
+    # fault, not two at the swapped 泊 and 煙 (孟浩然's 故人具雞黍 and 杜甫's 昔聞洞庭水 are such lines)
+    poem = SU_JIANDE_JIANG.replace("移舟", "客舟")
+    analysis = analyze(poem)
+    assert fault_sites(analysis) == [("不协平仄", 0, 0)] and not analysis.licences
+    assert "「泊煙」平仄互换为特拗（平平仄平仄），特拗第1字须平，「客」仄" in analysis.faults[0].message
+    # the standard level's 一三五不论 frees the opening as in any line: the 特拗, with a note that says so
+    standard = analyze(poem, strictness="standard")
+    assert standard.ok and [(lic["kind"], lic["positions"]) for lic in standard.licences] == [("特拗", [0])]
+    assert "第1字「客」仄，依一三五不论从宽" in standard.licences[0]["note"]
 
 
 def test_seven_character_te_ao():
     assert [lic["kind"] for lic in analyze("遠客秦關月如水").licences] == ["特拗"]  # 仄仄平平仄平仄
     assert analyze("遠客秦關月如水").ok
-    assert not analyze("遠客楚關月如水").ok  # the core's first character (楚) must be 平
+    opening_oblique = analyze("遠客楚關月如水")  # the core's first character (楚) must be 平
+    assert fault_sites(opening_oblique) == [("不协平仄", 0, 2)]
+    assert "特拗第3字须平，「楚」仄" in opening_oblique.faults[0].message
 
 
 @pytest.mark.parametrize(

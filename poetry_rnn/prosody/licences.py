@@ -44,6 +44,12 @@ class Licence(NamedTuple):
                 f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "
                 f"(line {index + 1}: characters {core_third + 1}–{core_third + 2} swap tones, the accepted 特拗 form)"
             )
+            if self.positions:  # the opening taken 仄, granted by the standard level only
+                opening = self.positions[0]
+                note += (
+                    f"；第{opening + 1}字「{line[opening]}」仄，依一三五不论从宽（严格须平） (character {opening + 1} "
+                    "is oblique: allowed at the standard level, strictly it should be level)"
+                )
         else:
             chars = "".join(line[p] for p in self.positions)
             places = "、".join(str(p + 1) for p in self.positions)
