@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import poetry_rnn.generation.generator as generator_module  # noqa: E402
+import poetry_rnn.generation.constraints as constraints_module  # noqa: E402
 from poetry_rnn.generation import PoetryGenerator  # noqa: E402
 from poetry_rnn.generation.plan import load_table  # noqa: E402
 from poetry_rnn.script import normalize_variants, to_traditional  # noqa: E402
@@ -70,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     generator = PoetryGenerator.from_pretrained()
     if args.opening is not None:
-        generator_module.PLAN_OPENING = args.opening
-    print(f"opening share of the bonus {generator_module.PLAN_OPENING:g}")
+        constraints_module.PLAN_OPENING = args.opening
+    print(f"opening share of the bonus {constraints_module.PLAN_OPENING:g}")
     print(f"{len(SUITE)} requests × {args.seeds} seeds × {args.n} candidates")
     print(f"test split: a plan keyword met in a couplet opens it in {reference_opening():.1%}")
     print("bonus  couplets with keyword  first-ranked  keyword opens  log-prob/char  all rules  seconds")
     for bonus in [float(b) for b in args.bonuses.split(",")]:
-        generator_module.PLAN_BONUS = bonus
+        constraints_module.PLAN_BONUS = bonus
         started = time.perf_counter()
         followed, first, scores, faults, opening = [], [], [], 0, []
         for request in SUITE:

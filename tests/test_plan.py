@@ -238,6 +238,9 @@ def test_unwritable_keywords_are_never_planned():
 def test_couplets_following_reads_either_line_and_variants():
     lines = ["春風不度玉門關", "楊柳青青江水平", "孤帆遠影碧空盡", "唯見長江天際流"]
     assert couplets_following(lines, ["楊柳", "孤城"]) == [True, False]
+    # a keyword an earlier couplet already has is met: the poem has it, and a second would repeat it
+    assert couplets_following(lines, ["春風", "春風"]) == [True, True]
+    assert couplets_following(lines, ["孤帆", "楊柳"]) == [False, True]
 
 
 # ------------------------------------------------------------------------------------------ the rule
@@ -278,6 +281,34 @@ def test_the_rule_favours_the_keyword_until_its_couplet_has_it(shipped):
         constraints.advance(state, tables.ids_of_text[char][0])
     constraints.advance(state, tables.comma_id)
     assert rising.favoured(state)[gu] == pytest.approx(3.0 * (0.5 + 0.5 * 7 / 13))
+
+
+def test_the_rule_does_not_favour_what_the_poem_already_has(shipped):
+    """A keyword written in an earlier couplet is met (the bonus outweighs the penalty on a character the
+    poem has, and wrote 松阴 … 松阴); a two-character keyword begun without its second character is not
+    favoured again (秋风 … 秋夜)."""
+    from poetry_rnn.decoding.constraint_set import ConstraintSet
+    from poetry_rnn.decoding.rules.form import FormRule
+    from poetry_rnn.decoding.rules.plan import PlanRule
+
+    tables = shipped.tables
+    autumn = tables.ids_of_text["秋"][0]
+    rule = PlanRule(tables, ["孤城", "楊柳"], chars_per_line=5, bonus=3.0)
+    constraints = ConstraintSet(tables, [FormRule(tables, 5, 4), rule])
+    state = constraints.new_state()
+    for line, end in (("楊柳孤城外", tables.comma_id), ("春風不度關", tables.period_id)):
+        for char in line:
+            constraints.advance(state, tables.ids_of_text[char][0])
+        constraints.advance(state, end)
+    assert not rule.favoured(state)  # couplet 2's 楊柳 is in couplet 1
+
+    started = PlanRule(tables, ["秋夜"], chars_per_line=5, bonus=3.0)
+    constraints = ConstraintSet(tables, [FormRule(tables, 5, 4), started])
+    state = constraints.new_state()
+    assert autumn in started.favoured(state)
+    for char in "秋風":
+        constraints.advance(state, tables.ids_of_text[char][0])
+    assert not started.favoured(state)  # 秋 written, 夜 not after it: no second 秋
 
 
 # ------------------------------------------------------------------------------------------ generating

@@ -328,12 +328,13 @@ def _draw_neighbour(
 
 # ------------------------------------------------------------------------------------------ following
 def couplets_following(lines: Sequence[str], keywords: Sequence[str]) -> list[bool]:
-    """Per couplet of the plan, whether the couplet (either line) contains its keyword (variants as one)."""
+    """Per couplet of the plan, whether the poem up to the couplet's end contains its keyword (variants as
+    one): a keyword an earlier line has is met, as the plan rule takes it."""
     found = []
     for index, word in enumerate(keywords):
-        couplet = lines[2 * index : 2 * index + 2]
+        written = lines[: 2 * index + 2]
         word = normalize_variants(word)
-        found.append(any(word in normalize_variants(line) for line in couplet))
+        found.append(any(word in normalize_variants(line) for line in written))
     return found
 
 

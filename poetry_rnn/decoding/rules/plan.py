@@ -1,4 +1,4 @@
-"""The plan rule: while a couplet is written, its keyword is favoured until the couplet contains it.
+"""The plan rule: while a couplet is written, its keyword is favoured until the poem contains it.
 
 A soft preference, not a rule of verse: it excludes nothing, and adds a bonus to the log-weight of the
 pieces that write the keyword (its first character while the couplet lacks the keyword, its second right
@@ -22,12 +22,15 @@ from poetry_rnn.script import normalize_variants
 
 class PlanState(NamedTuple):
     couplet: int  # the couplet being written (0-based)
-    text: str  # its text so far, normalised, lines separated by "|" (a keyword never spans two lines)
+    text: str  # the poem so far, normalised, lines separated by "|" (a keyword never spans two lines)
 
 
 class PlanRule(Preference):
     """Favours couplet i's keyword `keywords[i]` (one or two characters, as the model writes them) by
-    `bonus` (added to the log-weight of its pieces) while couplet i is written and does not contain it."""
+    `bonus` (added to the log-weight of its pieces) while couplet i is written and the poem does not contain
+    it. A keyword the poem already has, or a two-character one whose first character it has without the
+    second, is not favoured: the bonus outweighs the penalty on a character the poem has, and would
+    write it a second time (松阴 … 松阴, 秋风 … 秋夜)."""
 
     def __init__(
         self,
@@ -78,6 +81,8 @@ class PlanRule(Preference):
         place = (state.line % 2) * self.chars_per_line + state.position
         if len(word) > 1 and own.text.endswith(word[0]) and state.position > 0:
             return self._completing[couplet][place]
+        if word[0] in own.text:
+            return NO_BONUSES  # begun without its second character: a second try repeats the first
         if state.position > self.chars_per_line - len(word):
             return NO_BONUSES  # the keyword no longer fits in this line
         return self._starting[couplet][place]
@@ -85,10 +90,8 @@ class PlanRule(Preference):
     def advance(self, state: DecodingState, piece_id: int) -> None:
         own: PlanState = state.rule_states[self]
         if piece_id in self._line_ends:
-            if state.line % 2 == 1:  # the couplet's second line ended
-                state.rule_states[self] = PlanState(own.couplet + 1, "")
-            else:
-                state.rule_states[self] = PlanState(own.couplet, own.text + "|")
+            couplet = own.couplet + 1 if state.line % 2 == 1 else own.couplet  # a couplet's second line ended
+            state.rule_states[self] = PlanState(couplet, own.text + "|")
             return
         chars = self._chars[piece_id]
         if chars:
