@@ -9,8 +9,9 @@ the model's mean log-probability per chosen character (the candidates' `score`: 
 distribution, without the bonus). With bonus 0 the plan is made but not favoured: how often poems meet it
 by themselves. Also the share for the poem reranking puts first, and how often a keyword that is met opens
 its couplet (a bonus too large writes every keyword at the first place it may stand; in the test split's
-poems, a plan keyword found in a couplet opens it in the share printed first). Every formal rule is
-checked for every candidate.
+poems, a plan keyword found in a couplet opens it in the share printed first), and the share of poems that
+write a character of their plan twice (a bonus that chases a keyword the poem already has repeats it).
+Every formal rule is checked for every candidate.
 """
 
 from __future__ import annotations
@@ -74,11 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"opening share of the bonus {constraints_module.PLAN_OPENING:g}")
     print(f"{len(SUITE)} requests × {args.seeds} seeds × {args.n} candidates")
     print(f"test split: a plan keyword met in a couplet opens it in {reference_opening():.1%}")
-    print("bonus  couplets with keyword  first-ranked  keyword opens  log-prob/char  all rules  seconds")
+    print(
+        "bonus  couplets with keyword  first-ranked  keyword opens  plan char twice  log-prob/char  all rules  "
+        "seconds"
+    )
     for bonus in [float(b) for b in args.bonuses.split(",")]:
         constraints_module.PLAN_BONUS = bonus
         started = time.perf_counter()
-        followed, first, scores, faults, opening = [], [], [], 0, []
+        followed, first, scores, faults, opening, twice = [], [], [], 0, [], []
         for request in SUITE:
             for seed in range(1, args.seeds + 1):
                 # every candidate of one search (line selection would decode n poems one by one)
@@ -92,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
                         for i, (word, met) in enumerate(zip(poem.plan, poem.plan_followed, strict=True))
                         if met
                     ]
+                    body = normalize_variants("".join(lines))
+                    plan_chars = set(normalize_variants(to_traditional("".join(poem.plan))))
+                    twice.append(any(body.count(char) > 1 for char in plan_chars))
                     scores.append(poem.score)
                     if rank == 0:
                         first += poem.plan_followed
         print(
             f"{bonus:5.1f}  {sum(followed) / len(followed):21.1%}  {sum(first) / len(first):12.1%}  "
-            f"{sum(opening) / max(1, len(opening)):13.1%}  "
+            f"{sum(opening) / max(1, len(opening)):13.1%}  {sum(twice) / len(twice):15.1%}  "
             f"{statistics.fmean(scores):13.3f}  {'100 %' if not faults else f'{faults} faults':>9}  "
             f"{time.perf_counter() - started:7.1f}"
         )
