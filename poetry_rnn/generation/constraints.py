@@ -79,7 +79,7 @@ def request_constraints(
     lines = LineRepetition(form.chars_per_line, slots)
     rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
     if request.repeat_penalty > 0:
-        rules.append(tables.shared(ReuseRule, tables, request.repeat_penalty))
+        rules.append(tables.shared(ReuseRule, tables, request.repeat_penalty, tuple(reserved.values())))
     if request.plan is not None:
         rules.append(PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING))
     if request.avoid_overused and overused_rule is not None:

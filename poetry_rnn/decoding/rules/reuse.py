@@ -30,19 +30,31 @@ class ReuseState(NamedTuple):
     next: Mapping[int, float]  # what `favoured` gives now: `every`, less the character just written
 
 
-class ReuseRule(Preference):
-    """Disfavours, by `penalty`, every piece with a character the poem already has."""
+def pieces_by_character(tables: VocabularyTables) -> Mapping[str, tuple[int, ...]]:
+    """Each character's pieces (those that contain it): built once per vocabulary (VocabularyTables.shared)."""
+    return MappingProxyType(
+        {char: tuple(piece for piece, _ in found) for char, found in tables.ids_containing.items()}
+    )
 
-    def __init__(self, tables: VocabularyTables, penalty: float):
+
+class ReuseRule(Preference):
+    """Disfavours, by `penalty`, every piece with a character the poem already has, or will have: the
+    `reserved` characters count as the poem's from its start (an acrostic's heads, which a line written
+    before its head would spend: 明月照秋光，月轮…)."""
+
+    def __init__(self, tables: VocabularyTables, penalty: float, reserved: tuple[str, ...] = ()):
         self.penalty = penalty
-        self._pieces = {
-            char: tuple(piece for piece, _ in found) for char, found in tables.ids_containing.items()
-        }
+        self._pieces = tables.shared(pieces_by_character, tables)
         self._chars = tables.chars
         self._line_ends = (tables.comma_id, tables.period_id)
+        used = frozenset(normalize_variants("".join(reserved)))
+        every = NO_BONUSES
+        if used:
+            every = MappingProxyType({piece: -penalty for char in used for piece in self._pieces.get(char, ())})
+        self._start = ReuseState(used, every, every)
 
     def start(self, state: DecodingState) -> None:
-        state.rule_states[self] = ReuseState(frozenset(), NO_BONUSES, NO_BONUSES)
+        state.rule_states[self] = self._start
 
     def favoured(self, state: DecodingState) -> Mapping[int, float]:
         return state.rule_states[self].next
