@@ -40,7 +40,7 @@ from poetry_rnn.training.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from poetry_rnn.training.data import collate, encode_poems, epoch_examples, make_batches  # noqa: E402
-from poetry_rnn.training.loop import (  # noqa: E402
+from poetry_rnn.training.schedule import (  # noqa: E402
     fit_schedule,
     learning_rate,
     schedule_fit_due,

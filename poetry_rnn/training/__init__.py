@@ -1,6 +1,6 @@
 """Training a PoetryLM: `config` (what a run is told, checked first), `data` (examples and batches),
-`checkpoint` (the run folder: atomic checkpoints, metrics, curves) and `loop` (the optimizer step, the
-schedule and `train()`). The command line is `poetry_rnn.train`.
+`checkpoint` (the run folder: atomic checkpoints, metrics, curves), `schedule` (the learning rate) and
+`loop` (the optimizer step and `train()`). The command line is `poetry_rnn.train`.
 """
 
 from poetry_rnn.training.checkpoint import find_checkpoint
