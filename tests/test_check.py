@@ -102,10 +102,20 @@ def test_each_fault_is_found_at_its_place(text, expected):
     assert fault_sites(analyze(to_simplified(text))) == expected
 
 
-def test_gu_ping_names_the_character_to_make_level_not_one_already_level():
-    # 平仄仄仄平: 黄 is level already; 鹤 is what leaves the line one level tone
-    fault = analyze("白日依山盡，黃鶴入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
-    assert (fault.line, fault.index) == (1, 1) and "第2字「鶴」宜平" in fault.message
+def test_gu_ping_is_no_fault_of_a_line_that_breaks_its_second_character():
+    # 月照寒水凉 (仄仄平仄平) breaks the fixed 平 at 照, and that is its fault: making 月 level as a 孤平 hint
+    # would say leaves the 失对 and 失粘 (王力: 孤平 is 平平仄仄平 with its first character 仄)
+    analysis = analyze("古寺秋风晚，月照寒水凉。孤云归远岫，独鸟下斜阳。")
+    assert fault_sites(analysis) == [("失对", 1, 1), ("失粘", 1, 1)]
+    assert analyze("古寺秋风晚，月明寒水凉。孤云归远岫，独鸟下斜阳。").ok  # 照→明 mends it: 仄平平仄平
+    # 平仄仄仄平: 黄 is level, 鹤 breaks the line, and the fault is named there, not as 孤平
+    assert fault_sites(analyze("白日依山盡，黃鶴入海流。欲窮千里目，更上一層樓。")) == [
+        ("失对", 1, 1),
+        ("失粘", 1, 1),
+    ]
+    assert fault_sites(analyze("月下幽竹夜色清")) == [("不协平仄", 0, 3)]  # 七言: 幽竹夜色清
+    # 仄仄仄仄平 stays 孤平 once 照 is mended: both are named
+    assert fault_sites(analyze("白日依山盡，月照碧海流。")) == [("孤平", 1, 0), ("失对", 1, 1)]
     # 仄平仄仄平: the first character, as before
     fault = analyze("白日依山盡，白河入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
     assert fault.index == 0 and "第1字「白」宜平" in fault.message

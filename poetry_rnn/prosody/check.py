@@ -571,7 +571,7 @@ class _Analyzer:
         if breaks.gu_ping:
             # 孤平 is judged on a line's last five characters (a 七言 line's first two do not count)
             core_zh, core_en = ("后五字", ", last five characters") if len(template) == 7 else ("", "")
-            position = gu_ping_position(template, self.tones[index])
+            position = gu_ping_position(template)
             assert position is not None
             explained.add(position)
             faults.append(
