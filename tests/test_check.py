@@ -121,6 +121,17 @@ def test_gu_ping_is_no_fault_of_a_line_that_breaks_its_second_character():
     assert fault.index == 0 and "第1字「白」宜平" in fault.message
 
 
+def test_san_ping_wei_names_the_fixed_position_it_breaks_not_a_free_one():
+    # 中平中仄平 ending 东山流: 山 must be 仄 and mends the tail; 东 is free (changing it leaves 山 wrong)
+    [fault] = analyze("白日依海盡，黃河东山流。").faults_named("三平尾")
+    assert (fault.line, fault.index) == (1, 3) and "皆平，第4字「山」宜仄" in fault.message
+    # 七言 中仄中平中仄平: the tail starts at the free 5th character; the 6th is the fixed one
+    assert fault_sites(analyze("風急天高猿聲哀")) == [("三平尾", 0, 5)]
+    # where the strictness leaves no fixed 仄 in the tail (standard 中仄中平平), the tail's first character
+    [fault] = analyze(DENG_GUANQUE_LOU.replace("一層", "千層"), strictness="standard").faults
+    assert (fault.name, fault.line, fault.index) == ("三平尾", 3, 2) and "第3字「千」宜仄" in fault.message
+
+
 def test_a_word_calls_for_the_reading_tang_verse_otherwise_leaves_out():
     # 沈 is 平 (沉) in Tang verse but for the surname, 仄: 沈郎錢 is no 三平尾
     named = analyze("一年如過客，月俸沈郎錢。")
@@ -1010,7 +1021,7 @@ def test_a_broken_opposition_names_the_character_against_the_pattern(poem, wrong
 def test_a_rescuing_line_with_a_fault_of_its_own_rescues_nothing():
     # 黄河东山流 has 平 at character 3 but ends 东山流, three level tones: 海 in line 1 stays a fault
     analysis = analyze("白日依海尽，黄河东山流。欲穷千里目，更上一层楼。")
-    assert fault_sites(analysis) == [("不协平仄", 0, 3), ("三平尾", 1, 2)]
+    assert fault_sites(analysis) == [("不协平仄", 0, 3), ("三平尾", 1, 3)]
     assert not analysis.licences
     # 李商隐《登乐游原》: 意不适 rescued by 登 of a sound line, 合律
     rescued = analyze("向晚意不适，驱车登古原。夕阳无限好，只是近黄昏。")

@@ -273,7 +273,7 @@ class _Analyzer:
             if fault.line is None or fault.index is None or fault.name == "重韵":
                 continue
             text = self.lines[fault.line]
-            span = range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,)
+            span = range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,)
             for position in span:
                 note = self.scheme.rare_reading_note(text[position])
                 if note and (fault.line, position) not in found:
@@ -558,14 +558,17 @@ class _Analyzer:
         faults: list[Fault] = []
         explained: set[int] = set()  # positions a 三平尾 or 孤平 fault already names
         if breaks.san_ping_wei:
+            # at the tail's fixed 仄 that the line breaks (篱边着一花: 一, not the free 着), else its first
             start = len(template) - 3
+            position = next((p for p in breaks.tone_positions if p >= start), start)
             explained.update(range(start, len(template)))
             faults.append(
                 Fault(
                     "三平尾",
                     index,
-                    start,
-                    f"第{index + 1}句末三字「{line[-3:]}」皆平 (line {index + 1} ends in three level tones)",
+                    position,
+                    f"第{index + 1}句末三字「{line[-3:]}」皆平，第{position + 1}字「{line[position]}」宜仄 "
+                    f"(line {index + 1} ends in three level tones; character {position + 1} should be 仄)",
                 )
             )
         if breaks.gu_ping:

@@ -151,7 +151,7 @@ def entering_tone_note(
         if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
             continue
         text = lines[fault.line]
-        for position in range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,):
+        for position in range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,):
             readings = old.readings(text[position])
             if (
                 readings
