@@ -444,10 +444,31 @@ def test_unknown_scheme_is_a_user_error():
 
 
 def test_oblique_rhyme_poem_reports_oblique_rhymes():
-    # 春眠不覺曉 rhymes in 仄声 (曉 鳥 少): not regulated verse; every rhyme is 出韵 as oblique.
+    # 春眠不覺曉 rhymes in 仄声 (曉 鳥 少): not regulated verse, said once of the whole poem, not as 出韵
     analysis = analyze("春眠不覺曉，處處聞啼鳥。夜來風雨聲，花落知多少。")
-    assert [(f.line, f.index) for f in analysis.faults_named("出韵")] == [(1, 4), (3, 4)]
-    assert all("仄" in f.message for f in analysis.faults_named("出韵"))
+    assert fault_sites(analysis) == [("仄韵", None, None), ("失粘", 2, 1)] and not analysis.ok
+    assert analysis.faults[0].message.startswith("押仄韵（上聲十七篠：曉、鳥、少），属古绝，非律绝")
+
+
+def test_an_oblique_rhyme_quatrain_is_one_fault_and_its_first_line_rhymes_as_its_template_ends():
+    # every rhyme of 谷 屋 鹿 is in 入声一屋: one fault says what the poem is (a 古绝, not a 律绝), none
+    # calls a rhyme "outside the group"; the first line rhymes and takes a 仄收 template that its 谷 fits
+    # (an 出韵 for each 仄 rhyme used to make 首句不入韵 cheaper: a 平收 line marked as a rhyme)
+    analysis = analyze("秋山云满谷，小径通茅屋。老叟卧松风，闲观野田鹿。")
+    assert fault_sites(analysis) == [("仄韵", None, None)]
+    assert analysis.faults[0].message.startswith("押仄韵（入声一屋：谷、屋、鹿），属古绝，非律绝")
+    assert analysis.pattern == "平起首句入韵（仄韵）" and analysis.rhyme_group_labels == ["入声一屋"]
+    assert [line.rhymes for line in analysis.lines] == [True, True, False, True]
+    assert [line.template[-1] for line in analysis.lines] == ["仄", "仄", "平", "仄"]
+    assert all(char.fits for line in analysis.lines for char in line.chars)
+    # a 七绝 in 入声十一陌 (白 隔 陌), the same
+    seven = analyze("江上孤帆烟雨白，楼头远笛关山隔。青衫泪湿故人书，一夜西风霜满陌。")
+    assert fault_sites(seven) == [("仄韵", None, None)] and seven.lines[0].rhymes
+    # a first line outside the group is the one 出韵, named by its own group
+    outside = analyze("千山鸟飞尽，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
+    assert fault_sites(outside) == [("仄韵", None, None), ("出韵", 0, 4), ("失粘", 2, 1)]
+    assert "「尽」属上声十一轸，不在入声九屑" in outside.faults[1].message
+    assert "押仄韵（入声九屑：灭、雪）" in outside.faults[0].message
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -844,18 +865,22 @@ def test_a_rare_rhyme_book_reading_excuses_nothing():
 
 
 def test_an_oblique_rhyme_poem_is_named_as_such():
-    # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: 出韵 for regulated verse, with a note saying what it is.
+    # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: one fault of the whole poem says what it is (古绝, not 律绝)
     analysis = analyze("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
-    assert len(analysis.faults_named("出韵")) == 3
-    assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：绝、灭、雪）")]
+    assert not analysis.faults_named("出韵")
+    [oblique] = analysis.faults_named("仄韵")
+    assert oblique.line is None and oblique.message.startswith(
+        "押仄韵（入声九屑：绝、灭、雪），属古绝，非律绝"
+    )
     # its tones are judged by the 仄韵 patterns (rhyme lines end 仄, the others 平): one 失粘, at line 3,
     # not a 平韵 pattern's faults at 人, 翁 and 寒
-    assert [(f.name, f.line) for f in analysis.faults if f.name != "出韵"] == [("失粘", 2)]
+    assert [(f.name, f.line) for f in analysis.faults if f.name != "仄韵"] == [("失粘", 2)]
     assert [line.template[-1] for line in analysis.lines] == ["仄", "仄", "平", "仄"]
-    assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
+    assert not analyze(DENG_GAO).faults_named("仄韵")
     # 王维《鹿柴》 rhymes 响 上 in 上声二十二养: its rhymes are those, not a level group that 人 suggests
     deer = analyze("空山不见人，但闻人语响。返景入深林，复照青苔上。")
-    assert deer.rhyme_group_labels == ["上声二十二养"] and deer.notes[0].startswith("押仄韵（上声二十二养")
+    assert deer.rhyme_group_labels == ["上声二十二养"]
+    assert deer.faults[0].message.startswith("押仄韵（上声二十二养：响、上）")
     assert [line.rhymes for line in deer.lines] == [False, True, False, True]
     assert "韵部 rhyme group: 上声二十二养" in deer.format() and "韵「人」" not in deer.format()
 
