@@ -1094,6 +1094,19 @@ def test_a_rare_reading_note_says_which_reading_is_used_and_why():
     assert "空 is read in its usual level tone" in fault.message and "不计" not in fault.message
 
 
+def test_a_rare_reading_that_cannot_excuse_an_out_of_group_rhyme_is_not_noted():
+    # 深 (下平十二侵) among 真 rhymes: its rare 仄 reading rhymes in no level group, so no note on the 出韵
+    analysis = analyze(
+        "客路逢春暮，他乡忆故人。青山遮去雁，白发对孤云。夜雨敲窗冷，寒灯照影深。何时还旧里，一醉话平生。"
+    )
+    [deep] = [f for f in analysis.faults_named("出韵") if f.line == 5]
+    assert "属下平十二侵，不在上平十一真" in deep.message and "此处按常读" not in deep.message
+    assert "深" not in [r["char"] for r in analysis.readings]
+    # an oblique rhyme whose rare reading is 平 (不, also 尤韵) keeps its note: that reading could rhyme
+    [bu] = analyze("白日依山尽，黄河入海不。").faults_named("出韵")
+    assert "「不」此处按常读作仄声" in bu.message
+
+
 def test_the_oblique_group_of_xiao_is_named_as_usual():
     analysis = analyze("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。")
     assert analysis.rhyme_group_labels == ["上声十七筱"]

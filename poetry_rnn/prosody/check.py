@@ -262,6 +262,8 @@ class _Analyzer:
         for fault in faults:  # 平水韵: a fault the rhyme book's rare reading (不 平, 空 仄) would excuse
             if fault.line is None or fault.index is None or fault.name == "重韵":
                 continue
+            if fault.name == "出韵" and (self.oblique or PING in self.tones[fault.line][fault.index]):
+                continue  # its rare reading could not rhyme: 仄 (深 among 真 rhymes), or 平 in a 仄韵 poem
             text = self.lines[fault.line]
             span = range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,)
             for position in span:
