@@ -90,14 +90,14 @@ def run_generate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- sheet
 def real_couplets(corpus, middle: int, first: int, seed: int, exclude: set[str], last: int = 0) -> list[dict]:
     """`middle` middle couplets, `first` first couplets and `last` last couplets of regular test-split 律诗
-    (the checker finds no 失粘, 失对 or 出韵), one couplet per poem, no poem in `exclude`."""
+    (the checker finds no 失粘, 失对, 出韵 or 仄韵), one couplet per poem, no poem in `exclude`."""
     choice = random.Random(seed)
     pool = []
     for poem in corpus.split("test", list(FORMS)):
         if not is_intact(poem.lines) or "".join(poem.lines) in exclude:
             continue
         faults = analyze_lines(poem.lines, strictness="standard").faults
-        if not any(f.name in ("失粘", "失对", "出韵") for f in faults):
+        if not any(f.name in ("失粘", "失对", "出韵", "仄韵") for f in faults):
             pool.append(poem)
     if middle + first + last > len(pool):
         needed = middle + first + last

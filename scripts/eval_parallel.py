@@ -5,7 +5,7 @@
 
 On the split's 律诗 (8 lines of 5 or 7 characters): the share of middle couplets (lines 3–4, 5–6) judged
 parallel (goal ≥ 85 %) and of first couplets (goal ≤ 35 %), for all of them and for the tonally regular
-ones (the checker finds no 失粘/失对 and no 出韵 at standard strictness: 律诗 in form, not 古体 of eight
+ones (the checker finds no 失粘/失对 and no 出韵/仄韵 at standard strictness: 律诗 in form, not 古体 of eight
 lines). Then the share of the regular ones' parallel middle couplets that the decoder's 对仗 rule would let
 a poet write, and the time of `python -m poetry_rnn check --batch - --json` on as many couplets.
 
@@ -33,7 +33,7 @@ from poetry_rnn.corpus import load_corpus  # noqa: E402
 from poetry_rnn.prosody.check import analyze_lines  # noqa: E402
 from poetry_rnn.prosody.parallel import judge_couplet, load_table  # noqa: E402
 
-IRREGULAR = {"失粘", "失对", "出韵"}
+IRREGULAR = {"失粘", "失对", "出韵", "仄韵"}
 
 
 def is_regular(lines) -> bool:

@@ -102,13 +102,34 @@ def test_each_fault_is_found_at_its_place(text, expected):
     assert fault_sites(analyze(to_simplified(text))) == expected
 
 
-def test_gu_ping_names_the_character_to_make_level_not_one_already_level():
-    # 平仄仄仄平: 黄 is level already; 鹤 is what leaves the line one level tone
-    fault = analyze("白日依山盡，黃鶴入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
-    assert (fault.line, fault.index) == (1, 1) and "第2字「鶴」宜平" in fault.message
+def test_gu_ping_is_no_fault_of_a_line_that_breaks_its_second_character():
+    # 月照寒水凉 (仄仄平仄平) breaks the fixed 平 at 照, and that is its fault: making 月 level as a 孤平 hint
+    # would say leaves the 失对 and 失粘 (王力: 孤平 is 平平仄仄平 with its first character 仄)
+    analysis = analyze("古寺秋风晚，月照寒水凉。孤云归远岫，独鸟下斜阳。")
+    assert fault_sites(analysis) == [("失对", 1, 1), ("失粘", 1, 1)]
+    assert analyze("古寺秋风晚，月明寒水凉。孤云归远岫，独鸟下斜阳。").ok  # 照→明 mends it: 仄平平仄平
+    # 平仄仄仄平: 黄 is level, 鹤 breaks the line, and the fault is named there, not as 孤平
+    assert fault_sites(analyze("白日依山盡，黃鶴入海流。欲窮千里目，更上一層樓。")) == [
+        ("失对", 1, 1),
+        ("失粘", 1, 1),
+    ]
+    assert fault_sites(analyze("月下幽竹夜色清")) == [("不协平仄", 0, 3)]  # 七言: 幽竹夜色清
+    # 仄仄仄仄平 stays 孤平 once 照 is mended: both are named
+    assert fault_sites(analyze("白日依山盡，月照碧海流。")) == [("孤平", 1, 0), ("失对", 1, 1)]
     # 仄平仄仄平: the first character, as before
     fault = analyze("白日依山盡，白河入海流。欲窮千里目，更上一層樓。").faults_named("孤平")[0]
     assert fault.index == 0 and "第1字「白」宜平" in fault.message
+
+
+def test_san_ping_wei_names_the_fixed_position_it_breaks_not_a_free_one():
+    # 中平中仄平 ending 东山流: 山 must be 仄 and mends the tail; 东 is free (changing it leaves 山 wrong)
+    [fault] = analyze("白日依海盡，黃河东山流。").faults_named("三平尾")
+    assert (fault.line, fault.index) == (1, 3) and "皆平，第4字「山」宜仄" in fault.message
+    # 七言 中仄中平中仄平: the tail starts at the free 5th character; the 6th is the fixed one
+    assert fault_sites(analyze("風急天高猿聲哀")) == [("三平尾", 0, 5)]
+    # where the strictness leaves no fixed 仄 in the tail (standard 中仄中平平), the tail's first character
+    [fault] = analyze(DENG_GUANQUE_LOU.replace("一層", "千層"), strictness="standard").faults
+    assert (fault.name, fault.line, fault.index) == ("三平尾", 3, 2) and "第3字「千」宜仄" in fault.message
 
 
 def test_a_word_calls_for_the_reading_tang_verse_otherwise_leaves_out():
@@ -423,10 +444,31 @@ def test_unknown_scheme_is_a_user_error():
 
 
 def test_oblique_rhyme_poem_reports_oblique_rhymes():
-    # 春眠不覺曉 rhymes in 仄声 (曉 鳥 少): not regulated verse; every rhyme is 出韵 as oblique.
+    # 春眠不覺曉 rhymes in 仄声 (曉 鳥 少): not regulated verse, said once of the whole poem, not as 出韵
     analysis = analyze("春眠不覺曉，處處聞啼鳥。夜來風雨聲，花落知多少。")
-    assert [(f.line, f.index) for f in analysis.faults_named("出韵")] == [(1, 4), (3, 4)]
-    assert all("仄" in f.message for f in analysis.faults_named("出韵"))
+    assert fault_sites(analysis) == [("仄韵", None, None), ("失粘", 2, 1)] and not analysis.ok
+    assert analysis.faults[0].message.startswith("押仄韵（上聲十七篠：曉、鳥、少），属古绝，非律绝")
+
+
+def test_an_oblique_rhyme_quatrain_is_one_fault_and_its_first_line_rhymes_as_its_template_ends():
+    # every rhyme of 谷 屋 鹿 is in 入声一屋: one fault says what the poem is (a 古绝, not a 律绝), none
+    # calls a rhyme "outside the group"; the first line rhymes and takes a 仄收 template that its 谷 fits
+    # (an 出韵 for each 仄 rhyme used to make 首句不入韵 cheaper: a 平收 line marked as a rhyme)
+    analysis = analyze("秋山云满谷，小径通茅屋。老叟卧松风，闲观野田鹿。")
+    assert fault_sites(analysis) == [("仄韵", None, None)]
+    assert analysis.faults[0].message.startswith("押仄韵（入声一屋：谷、屋、鹿），属古绝，非律绝")
+    assert analysis.pattern == "平起首句入韵（仄韵）" and analysis.rhyme_group_labels == ["入声一屋"]
+    assert [line.rhymes for line in analysis.lines] == [True, True, False, True]
+    assert [line.template[-1] for line in analysis.lines] == ["仄", "仄", "平", "仄"]
+    assert all(char.fits for line in analysis.lines for char in line.chars)
+    # a 七绝 in 入声十一陌 (白 隔 陌), the same
+    seven = analyze("江上孤帆烟雨白，楼头远笛关山隔。青衫泪湿故人书，一夜西风霜满陌。")
+    assert fault_sites(seven) == [("仄韵", None, None)] and seven.lines[0].rhymes
+    # a first line outside the group is the one 出韵, named by its own group
+    outside = analyze("千山鸟飞尽，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
+    assert fault_sites(outside) == [("仄韵", None, None), ("出韵", 0, 4), ("失粘", 2, 1)]
+    assert "「尽」属上声十一轸，不在入声九屑" in outside.faults[1].message
+    assert "押仄韵（入声九屑：灭、雪）" in outside.faults[0].message
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -823,18 +865,22 @@ def test_a_rare_rhyme_book_reading_excuses_nothing():
 
 
 def test_an_oblique_rhyme_poem_is_named_as_such():
-    # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: 出韵 for regulated verse, with a note saying what it is.
+    # 柳宗元《江雪》 rhymes 绝 灭 雪 in 入聲九屑: one fault of the whole poem says what it is (古绝, not 律绝)
     analysis = analyze("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。")
-    assert len(analysis.faults_named("出韵")) == 3
-    assert [n for n in analysis.notes if n.startswith("押仄韵（入声九屑：绝、灭、雪）")]
+    assert not analysis.faults_named("出韵")
+    [oblique] = analysis.faults_named("仄韵")
+    assert oblique.line is None and oblique.message.startswith(
+        "押仄韵（入声九屑：绝、灭、雪），属古绝，非律绝"
+    )
     # its tones are judged by the 仄韵 patterns (rhyme lines end 仄, the others 平): one 失粘, at line 3,
     # not a 平韵 pattern's faults at 人, 翁 and 寒
-    assert [(f.name, f.line) for f in analysis.faults if f.name != "出韵"] == [("失粘", 2)]
+    assert [(f.name, f.line) for f in analysis.faults if f.name != "仄韵"] == [("失粘", 2)]
     assert [line.template[-1] for line in analysis.lines] == ["仄", "仄", "平", "仄"]
-    assert not [n for n in analyze(DENG_GAO).notes if "押仄韵" in n]
+    assert not analyze(DENG_GAO).faults_named("仄韵")
     # 王维《鹿柴》 rhymes 响 上 in 上声二十二养: its rhymes are those, not a level group that 人 suggests
     deer = analyze("空山不见人，但闻人语响。返景入深林，复照青苔上。")
-    assert deer.rhyme_group_labels == ["上声二十二养"] and deer.notes[0].startswith("押仄韵（上声二十二养")
+    assert deer.rhyme_group_labels == ["上声二十二养"]
+    assert deer.faults[0].message.startswith("押仄韵（上声二十二养：响、上）")
     assert [line.rhymes for line in deer.lines] == [False, True, False, True]
     assert "韵部 rhyme group: 上声二十二养" in deer.format() and "韵「人」" not in deer.format()
 
@@ -1000,7 +1046,7 @@ def test_a_broken_opposition_names_the_character_against_the_pattern(poem, wrong
 def test_a_rescuing_line_with_a_fault_of_its_own_rescues_nothing():
     # 黄河东山流 has 平 at character 3 but ends 东山流, three level tones: 海 in line 1 stays a fault
     analysis = analyze("白日依海尽，黄河东山流。欲穷千里目，更上一层楼。")
-    assert fault_sites(analysis) == [("不协平仄", 0, 3), ("三平尾", 1, 2)]
+    assert fault_sites(analysis) == [("不协平仄", 0, 3), ("三平尾", 1, 3)]
     assert not analysis.licences
     # 李商隐《登乐游原》: 意不适 rescued by 登 of a sound line, 合律
     rescued = analyze("向晚意不适，驱车登古原。夕阳无限好，只是近黄昏。")
@@ -1046,6 +1092,19 @@ def test_a_rare_reading_note_says_which_reading_is_used_and_why():
     [fault] = [f for f in analysis.faults if f.name == "三平尾"]
     assert "「空」此处按常读作平声：韵书虽另收仄声一读，唐人律诗几乎不用" in fault.message
     assert "空 is read in its usual level tone" in fault.message and "不计" not in fault.message
+
+
+def test_a_rare_reading_that_cannot_excuse_an_out_of_group_rhyme_is_not_noted():
+    # 深 (下平十二侵) among 真 rhymes: its rare 仄 reading rhymes in no level group, so no note on the 出韵
+    analysis = analyze(
+        "客路逢春暮，他乡忆故人。青山遮去雁，白发对孤云。夜雨敲窗冷，寒灯照影深。何时还旧里，一醉话平生。"
+    )
+    [deep] = [f for f in analysis.faults_named("出韵") if f.line == 5]
+    assert "属下平十二侵，不在上平十一真" in deep.message and "此处按常读" not in deep.message
+    assert "深" not in [r["char"] for r in analysis.readings]
+    # an oblique rhyme whose rare reading is 平 (不, also 尤韵) keeps its note: that reading could rhyme
+    [bu] = analyze("白日依山尽，黄河入海不。").faults_named("出韵")
+    assert "「不」此处按常读作仄声" in bu.message
 
 
 def test_the_oblique_group_of_xiao_is_named_as_usual():

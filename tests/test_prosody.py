@@ -350,6 +350,11 @@ def test_gu_ping():
     assert not is_gu_ping(five, tones_of("◐平仄仄平"))  # a polyphone may be 平
     assert is_gu_ping(seven, tones_of("平仄仄平仄仄平"))  # 平 at position 1 does not help
     assert not is_gu_ping(seven, tones_of("仄仄平平仄仄平"))
+    # a core whose one 平 is its first or third breaks the fixed 平 at its second: that, not 孤平
+    assert not is_gu_ping(five, tones_of("平仄仄仄平"))
+    assert not is_gu_ping(five, tones_of("仄仄平仄平"))
+    assert not is_gu_ping(seven, tones_of("仄仄平仄仄仄平"))
+    assert is_gu_ping(five, tones_of("仄仄仄仄平"))  # still 孤平 once the second is mended
     # 孤平 concerns only the 平平仄仄平 line type.
     assert not is_gu_ping(LINE_TEMPLATES[5]["仄起平收"], tones_of("仄仄仄平平"))
 

@@ -503,6 +503,15 @@ def test_checker_verdicts_follow_the_verse_reading(poem, before, after):
     assert before not in faults and faults == after
 
 
+def test_san_ping_wei_is_named_at_the_fixed_character_not_the_free_one():
+    # 篱边着一花 (all 平 today): 一 at the fixed 仄 is the fault; 着 is free, and changing it as a hint at 着
+    # said left 一 wrong
+    analysis = analyze("山村三五户，一径入烟霞。不见行人过，篱边着一花。", scheme="xinyun")
+    [fault] = analysis.faults
+    assert (fault.name, fault.line, fault.index) == ("三平尾", 3, 3)
+    assert "第4字「一」宜仄" in fault.message and "「一」读yī（平）" in fault.message
+
+
 def test_faults_on_entering_tone_characters_read_level_today_are_explained():
     from poetry_rnn.prosody.check import analyze
 

@@ -270,6 +270,7 @@ FAULT_NAMES_EN = {
     "句数": "Line count",
     "出韵": "Out of rhyme",
     "重韵": "Repeated rhyme",
+    "仄韵": "Oblique rhyme",
     "失粘": "Broken adhesion",
     "失对": "Broken opposition",
     "孤平": "Lone level tone",

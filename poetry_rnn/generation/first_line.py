@@ -141,7 +141,7 @@ def nearest_template(
     )
     breaks = [f"{i + 1}「{shown[i]}」→{template[i]}" for i in broken.tone_positions]
     if broken.gu_ping:
-        position = gu_ping_position(template, scheme.line_tones(line))
+        position = gu_ping_position(template)
         assert position is not None
         breaks.append(f"孤平 {position + 1}「{shown[position]}」→平")
     if broken.san_ping_wei:

@@ -15,6 +15,7 @@ FAULT_GLOSSES: dict[str, str] = {
     "句数": "wrong number of lines",
     "出韵": "rhyme character outside the poem's rhyme group",
     "重韵": "the same rhyme character used twice",
+    "仄韵": "the poem rhymes in an oblique (仄) group: old-style verse (古绝, 古体), not regulated verse",
     "失粘": "broken adhesion (粘): the line's 2nd character should match the previous line's",
     "失对": "broken opposition (对): the line's 2nd character should oppose its partner's",
     "孤平": "lone level tone: only one 平 besides the rhyme character",
@@ -26,7 +27,7 @@ FAULT_GLOSSES: dict[str, str] = {
 # "off" judges shape and rhyme only); a new fault needs its kind here (tests check it).
 FAULT_KINDS: dict[str, str] = {
     "字数": "shape", "句数": "shape",
-    "出韵": "rhyme", "重韵": "rhyme",
+    "出韵": "rhyme", "重韵": "rhyme", "仄韵": "rhyme",
     "失粘": "tone", "失对": "tone", "孤平": "tone", "三平尾": "tone", "不协平仄": "tone",
     "对仗": "parallel",
 }  # fmt: skip

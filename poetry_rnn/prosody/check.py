@@ -49,9 +49,10 @@ from poetry_rnn.prosody.poem_text import MISSING, split_lines
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.prosody.rhyme_faults import (
     entering_tone_note,
+    oblique_rhyme_faults,
     oblique_rhyme_group,
-    oblique_rhyme_note,
     rhyme_faults,
+    rhymes_obliquely_in,
 )
 from poetry_rnn.script import to_traditional
 
@@ -119,7 +120,7 @@ class _Analyzer:
         self.has_templates = self.chars_per_line in LINE_TEMPLATES
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
         # a poem rhyming in an oblique group (江雪: 绝 灭 雪) takes the 仄韵 patterns: its rhyme lines end 仄,
-        # the others 平, with 粘对 as ever
+        # the others 平, with 粘对 as ever; its rhyme is judged once, for the whole poem (a 古绝, not a 律绝)
         self.oblique = oblique_rhyme_group(self.scheme, lines)
         self._judged: dict[tuple[int, str], list[Fault]] = {}
         # (line, chart template) → the 拗救 that makes the line 合律 there (see _judge_line)
@@ -137,18 +138,9 @@ class _Analyzer:
         _, first_line_rhymes, starts, line_faults, rhyme = best
         faults += line_faults
         rhyme_lines = self._rhyme_lines(first_line_rhymes)
-        # a poem rhyming in an oblique group (古绝) is judged as regulated verse, but its rhymes are shown
-        # as they are: that group, on the lines that end in it, not a level group its first line suggests
-        oblique = self.oblique
-        if oblique is not None:
-            rhyme_lines = {
-                i
-                for i, line in enumerate(self.lines)
-                if line and (i % 2 == 1 or oblique in {r.group for r in self.scheme.readings(line[-1])})
-            }
         if not self.has_templates and len(self.lines) > 1:
             # prose, or lines of neither 5 nor 7 characters: no rhyme group to name, no 出韵 to find
-            faults = [f for f in faults if f.name not in ("出韵", "重韵")]
+            faults = [f for f in faults if f.name not in ("出韵", "重韵", "仄韵")]
             rhyme_lines, rhyme = set(), {**rhyme, "groups": []}
             self.notes.append(
                 "各句既非五言也非七言，不按近体诗判押韵平仄 "
@@ -203,8 +195,6 @@ class _Analyzer:
         entering = entering_tone_note(self.scheme, self.lines, self.tones, faults)
         if entering:
             self.notes.append(entering)
-        if oblique is not None:  # the first thing to say of such a poem
-            self.notes.insert(0, oblique_rhyme_note(self.scheme, self.lines, self.script))
         # a poem is of a form when its lines are of that form's length, but for one typed wrong (将进酒's
         # lines of 7 and 10 characters are no 七律)
         off_length = sum(not valid for valid in self.valid)
@@ -212,12 +202,12 @@ class _Analyzer:
         faults.sort(
             key=lambda f: (f.line if f.line is not None else -1, f.index if f.index is not None else -1)
         )
-        groups = [oblique] if oblique is not None else rhyme["groups"]
+        groups = rhyme["groups"]
         # a pattern is the whole poem's: a single line has a line type only
         judged = self.has_templates and self.valid[0] and len(self.lines) > 1
         pattern = pattern_name(starts[0], first_line_rhymes) if judged else None
-        if judged and oblique is not None:  # its first line rhymes as the line marks say: in that group
-            pattern = pattern_name(starts[0], 0 in rhyme_lines) + "（仄韵）"
+        if pattern and self.oblique is not None:
+            pattern += "（仄韵）"
         nearest = self._nearest_note(pattern, faults)
         if nearest:
             self.notes.append(nearest)
@@ -272,8 +262,10 @@ class _Analyzer:
         for fault in faults:  # 平水韵: a fault the rhyme book's rare reading (不 平, 空 仄) would excuse
             if fault.line is None or fault.index is None or fault.name == "重韵":
                 continue
+            if fault.name == "出韵" and (self.oblique or PING in self.tones[fault.line][fault.index]):
+                continue  # its rare reading could not rhyme: 仄 (深 among 真 rhymes), or 平 in a 仄韵 poem
             text = self.lines[fault.line]
-            span = range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,)
+            span = range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,)
             for position in span:
                 note = self.scheme.rare_reading_note(text[position])
                 if note and (fault.line, position) not in found:
@@ -360,6 +352,9 @@ class _Analyzer:
             return [True, False]
         if last and rhyming_tone not in last:
             return [False, True]
+        if self.oblique is not None:
+            rhymes = bool(last) and rhymes_obliquely_in(self.scheme, self.lines[0][-1], self.oblique)
+            return [rhymes, not rhymes]
         even_ends = [groups for groups in self.last_groups[1::2] if groups]
         if last and even_ends and self.last_groups[0] & frozenset.intersection(*even_ends):
             return [True, False]
@@ -552,26 +547,29 @@ class _Analyzer:
 
     def _tone_faults(self, index: int, template: str, strictness: str) -> list[Fault]:
         line = self.lines[index]
-        # the rhyme position is judged by the rhyme check (出韵)
-        rhyme_position = len(template) - 1 if template[-1] == PING_MARK else None
+        # a 平韵 poem's rhyme position is judged by the rhyme check (出韵), a 仄韵 poem's by its tone
+        rhyme_position = len(template) - 1 if template[-1] == PING_MARK and self.oblique is None else None
         breaks = tone_breaks(template, self.tones[index], strictness, rhyme_position)
         faults: list[Fault] = []
         explained: set[int] = set()  # positions a 三平尾 or 孤平 fault already names
         if breaks.san_ping_wei:
+            # at the tail's fixed 仄 that the line breaks (篱边着一花: 一, not the free 着), else its first
             start = len(template) - 3
+            position = next((p for p in breaks.tone_positions if p >= start), start)
             explained.update(range(start, len(template)))
             faults.append(
                 Fault(
                     "三平尾",
                     index,
-                    start,
-                    f"第{index + 1}句末三字「{line[-3:]}」皆平 (line {index + 1} ends in three level tones)",
+                    position,
+                    f"第{index + 1}句末三字「{line[-3:]}」皆平，第{position + 1}字「{line[position]}」宜仄 "
+                    f"(line {index + 1} ends in three level tones; character {position + 1} should be 仄)",
                 )
             )
         if breaks.gu_ping:
             # 孤平 is judged on a line's last five characters (a 七言 line's first two do not count)
             core_zh, core_en = ("后五字", ", last five characters") if len(template) == 7 else ("", "")
-            position = gu_ping_position(template, self.tones[index])
+            position = gu_ping_position(template)
             assert position is not None
             explained.add(position)
             faults.append(
@@ -602,6 +600,11 @@ class _Analyzer:
     # -- rhyme ----------------------------------------------------------------------------------------
     def _rhyme_faults(self, first_line_rhymes: bool) -> tuple[list[Fault], dict]:
         positions = sorted(self._rhyme_lines(first_line_rhymes))
+        if self.oblique is not None:
+            faults = oblique_rhyme_faults(
+                self.scheme, self.lines, positions, self.oblique, Fault, self.script
+            )
+            return faults, {"groups": [self.oblique], "borrowed": None}
         last_tones = [tones[-1] if tones else frozenset() for tones in self.tones]
         faults, groups, borrowed = rhyme_faults(
             self.scheme, self.lines, last_tones, self.last_groups, positions, Fault, self.script

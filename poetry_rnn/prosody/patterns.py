@@ -313,25 +313,26 @@ def _can_be(tones: frozenset[str], tone: str) -> bool:
     return not tones or tone in tones
 
 
-def gu_ping_position(template: str, line_tones: Sequence[Iterable[str]] = ()) -> int | None:
-    """The position (0-based) a 孤平 line should have 平 at: the five-character core's first (0 in 五言, 2 in
-    七言), or, where `line_tones` say that one is already 平, its second (黄鹤入海流: 「鹤」, not 「黄」);
+def gu_ping_position(template: str) -> int | None:
+    """The position (0-based) a 孤平 line (`is_gu_ping`) should have 平 at: the five-character core's first
+    (0 in 五言, 2 in 七言), which makes it 平平仄仄平 (its third would do too: 仄平平仄平, the 拗救 form);
     None for templates where 孤平 cannot arise."""
     if template not in GU_PING_TEMPLATES:
         return None
-    first = len(template) - 5
-    if len(line_tones) == len(template) and as_tone_set(line_tones[first]) == {PING}:
-        return first + 1
-    return first
+    return len(template) - 5
 
 
 def is_gu_ping(template: str, line_tones: Sequence[Iterable[str]]) -> bool:
     """孤平: in a 平平仄仄平-type line, the five-character core has only one 平 besides the rhyme
-    character (仄平仄仄平; 七言 仄仄仄平仄仄平). Only a sure 平-less reading counts: a polyphone may be 平."""
+    character, and not at its first or third character (仄平仄仄平; 七言 仄仄仄平仄仄平): a line that stays
+    孤平 however its fixed positions are mended. A core whose only 平 is its first or third (平仄仄仄平,
+    月照寒水凉 仄仄平仄平) breaks the fixed 平 at its second character, and that is its fault (王力: 孤平 is
+    平平仄仄平 with the first character 仄). Only a sure 平-less reading counts: a polyphone may be 平."""
     if template not in GU_PING_TEMPLATES or len(line_tones) != len(template):
         return False
     core = [as_tone_set(t) for t in line_tones[-5:-1]]
-    return sum(_can_be(t, PING) for t in core) <= 1
+    free_level = _can_be(core[0], PING) or _can_be(core[2], PING)
+    return not free_level and sum(_can_be(t, PING) for t in core) <= 1
 
 
 def is_san_ping_wei(template: str, line_tones: Sequence[Iterable[str]]) -> bool:

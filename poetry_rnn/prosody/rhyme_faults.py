@@ -60,22 +60,11 @@ def rhyme_faults(
         shared &= last_groups[line]
     groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
     label = scheme.group_label(main, script) if main else ""
-    seen: dict[str, int] = {}
     borrowed = None
+    faults += _repeated_rhymes(lines, positions, fault)
     for line, char in entries:
         tones = last_tones[line]
         end = len(lines[line]) - 1
-        key = normalize_variants(char)
-        if key in seen:
-            faults.append(
-                fault(
-                    "重韵",
-                    line,
-                    end,
-                    f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
-                )
-            )
-        seen.setdefault(key, line)
         if not tones:
             continue  # not in the table: cannot be judged (noted separately)
         spoken = scheme.spoken(lines[line], end)
@@ -111,6 +100,28 @@ def rhyme_faults(
     return faults, groups, borrowed
 
 
+def _repeated_rhymes(lines: Sequence[str], positions: Sequence[int], fault: type) -> list:
+    """重韵: a rhyme line (of `positions`) ending in a character an earlier rhyme line ended in."""
+    faults: list = []
+    seen: dict[str, int] = {}
+    for line in positions:
+        if not lines[line]:
+            continue
+        char = lines[line][-1]
+        key = normalize_variants(char)
+        if key in seen:
+            faults.append(
+                fault(
+                    "重韵",
+                    line,
+                    len(lines[line]) - 1,
+                    f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
+                )
+            )
+        seen.setdefault(key, line)
+    return faults
+
+
 def oblique_rhyme_group(scheme: RhymeScheme, lines: Sequence[str]) -> str | None:
     """The oblique group a poem rhymes in when its even lines end in 仄 characters of one such group
     (柳宗元《江雪》: 绝 灭 雪, 入声九屑); None for any other poem."""
@@ -121,20 +132,55 @@ def oblique_rhyme_group(scheme: RhymeScheme, lines: Sequence[str]) -> str | None
     return sorted(shared)[0] if shared else None
 
 
-def oblique_rhyme_note(scheme: RhymeScheme, lines: Sequence[str], script: str | None = None) -> str | None:
-    """For a poem that rhymes in an oblique group (oblique_rhyme_group): that it rhymes, in 仄声, as 古绝
-    and old-style verse do; the checker judges regulated verse only."""
-    found = oblique_rhyme_group(scheme, lines)
-    if found is None:
-        return None
-    group = scheme.group_label(found, script)
-    ends = [line[-1] for line in lines[1::2] if line]
-    if lines and lines[0] and found in {r.group for r in scheme.readings(lines[0][-1])}:
-        ends.insert(0, lines[0][-1])  # a first line that rhymes too (千山鸟飞绝)
-    return (
-        f"押仄韵（{group}：{'、'.join(ends)}），是古绝、古体诗的押法；近体律绝押平声韵，故以出韵计 "
-        "(rhymes in an oblique group, as 古绝 and old-style poems do; regulated verse rhymes in level tones)"
+def rhymes_obliquely_in(scheme: RhymeScheme, char: str, group: str) -> bool:
+    """Whether `char` has a 仄 reading in the oblique group `group` (千山鸟飞绝's 绝 in 入声九屑)."""
+    return any(r.group == group and r.tone == ZE for r in scheme.readings(char))
+
+
+def oblique_rhyme_faults(
+    scheme: RhymeScheme,
+    lines: Sequence[str],
+    positions: Sequence[int],
+    group: str,
+    fault: type,
+    script: str | None = None,
+) -> list:
+    """The faults of a poem rhyming in the oblique group `group` (oblique_rhyme_group), its rhyme lines at
+    `positions`: first the one fault of the whole poem, that it rhymes in 仄声 and so is a 古绝 (古体), not
+    regulated verse (王力: 律诗 and 律绝 rhyme in 平声); then, as in any poem, 重韵 and a rhyme character
+    outside the group (only a first line can be: every even line ends in it)."""
+    label = scheme.group_label(group, script)
+    ends = [lines[i][-1] for i in positions if lines[i] and rhymes_obliquely_in(scheme, lines[i][-1], group)]
+    kind = (
+        ("古绝", "律绝", "an old-style quatrain (古绝)")
+        if len(lines) == 4
+        else ("古体诗", "律诗", "old-style verse (古体)")
     )
+    faults = [
+        fault(
+            "仄韵",
+            None,
+            None,
+            f"押仄韵（{label}：{'、'.join(ends)}），属{kind[0]}，非{kind[1]}：近体诗押平声韵 "
+            f"(rhymes in the oblique group {label}: {kind[2]}, not regulated verse, which rhymes in level tones)",
+        )
+    ]
+    faults += _repeated_rhymes(lines, positions, fault)
+    for line in positions:
+        char = lines[line][-1] if lines[line] else ""
+        if not char or not scheme.readings(char) or rhymes_obliquely_in(scheme, char, group):
+            continue
+        own = "、".join(sorted({scheme.group_label(r.group, script) for r in scheme.readings(char)}))
+        faults.append(
+            fault(
+                "出韵",
+                line,
+                len(lines[line]) - 1,
+                f"第{line + 1}句韵脚「{char}」属{own}，不在{label} "
+                f"(rhyme character belongs to {own}, not to the poem's group {label})",
+            )
+        )
+    return faults
 
 
 def entering_tone_note(
@@ -151,7 +197,7 @@ def entering_tone_note(
         if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
             continue
         text = lines[fault.line]
-        for position in range(fault.index, len(text)) if fault.name == "三平尾" else (fault.index,):
+        for position in range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,):
             readings = old.readings(text[position])
             if (
                 readings
@@ -173,7 +219,8 @@ __all__ = [
     "NEIGHBOURS",
     "entering_tone_note",
     "neighbour_groups",
+    "oblique_rhyme_faults",
     "oblique_rhyme_group",
-    "oblique_rhyme_note",
+    "rhymes_obliquely_in",
     "rhyme_faults",
 ]
