@@ -5,7 +5,8 @@
     score_second_lines(first, candidates)              → one score per candidate second line
 
 The two lines are aligned by position and read by their segmentation (five characters: 2+2+1 or 2+1+2;
-seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut), one cut for both lines (`segments`). Each
+seven: 2+2+2+1 or 2+2+1+2, the 4+3 reading being the same cut), one cut for both lines (`segments`): the
+one whose two-character words the corpus attests as words (寒月/故鄉, not 嘶寒/夢故). Each
 facing pair of characters is judged by what a character is: its classes (天文 地理 时令 植物 动物 器物
 宫室 人伦 形体 名物, 数目 颜色 方位, 代词 副词 介连, 动作 形状), learned from the Tang corpus's own parallel couplets and 聲律啓蒙 by
 `scripts/build_parallel_data.py` into `data/parallel.json`, and whether the pair itself is attested as
@@ -46,6 +47,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
 _CLASS_INDEX = {name: k for k, (name, _) in enumerate(CLASSES)}
 
 UNKNOWN_SCORE = 0.4  # a character not in the table (rare) neither helps nor sinks a couplet
+# A two-character word whose last character is a function word (副词, 介连: 雲俱, 頭先, 人已) is no word: an
+# adverb, a preposition or an interrogative binds to what follows it. Its word score loses this many
+# strengths (doublings of the corpus's attestation) times the character's share of those classes.
+FUNCTION_END_PENALTY = 2.0
 SHARED_PENALTY = 0.15  # per character the two lines share
 # A word pair is 工 (strict) or 宽 (loose) from these mean scores of its characters: for the report only.
 PAIR_STRICT = 0.6
@@ -133,6 +138,12 @@ class ParallelTable:
         self.compat = data.get("compat") or [[float(i == j) for j in range(size)] for i in range(size)]
         text = data["pairs"]
         self.pairs = frozenset(text[i : i + 2] for i in range(0, len(text), 2))
+        # two-character words attested by the corpus's rhythm, with their strength (1 … ; absent: 0)
+        self.words = {
+            text[i : i + 2]: int(strength)
+            for strength, text in (data.get("words") or {}).items()
+            for i in range(0, len(text), 2)
+        }
         thresholds = data.get("thresholds") or {}
         self.loose_threshold = float(thresholds.get("loose", 0.5))
         self.strict_threshold = float(thresholds.get("strict", 0.6))
@@ -145,6 +156,13 @@ class ParallelTable:
     def predicate_weight(self, char: str) -> float:
         """How likely `char` is a predicate (a verb, adjective or function word): its classes' share."""
         return sum(p for k, p in self.probabilities.get(char, ()) if CLASSES[k][0] in _PREDICATE_CLASSES)
+
+    def word_score(self, word: str) -> float:
+        """How well two characters read as one word: the strength of the corpus's attestation (about
+        log2 of how much more often they stand where a line has a word than across a word boundary; 0 when
+        unattested), less FUNCTION_END_PENALTY times the share of function-word classes of the last one."""
+        ending = sum(p for k, p in self.probabilities.get(word[-1], ()) if CLASSES[k][0] in _FUNCTION_CLASSES)
+        return self.words.get(word, 0) - FUNCTION_END_PENALTY * ending
 
     def pair_scores(self, a: str, b: str) -> tuple[float, float]:
         """(loose, strict) for two different characters facing each other; memoised per pair."""
@@ -226,13 +244,13 @@ def segments(first: str, second: str, table: ParallelTable | None = None) -> lis
     """The word units of a couplet, one cut for both lines: pairs of characters from the start, the last
     three read as 2+1 (國破|山河|在, 落木|蕭蕭|下) or 1+2 (開軒|面|場圃, 隨風|潛|入夜, 竹喧|歸|浣女).
 
-    Both cuts are weighed, and the one kept is the one whose single character is the predicate facing the
-    other line's predicate, where a reader finds it: a doubling is a word (蕭蕭|下 but 淒淒|去); a numeral or
-    colour opens a two-character word (千秋|雪, 黃牛|峽); else 1+2 when in both lines the tail's first
-    character is likelier a predicate (a verb, adjective or function word, by the table's classes) than its
-    last one, or when both open with a verb or function word and the two lines together lean that way
-    (白日|依|山盡). The verdict itself does not depend on the cut: it is a mean over the facing characters,
-    which are the same under either; the cut names the words that face (and those that fail)."""
+    A doubling is a word (蕭蕭|下 but 淒淒|去). Else the cut kept is the one whose two-character words, in
+    both lines together, read better as words (`ParallelTable.word_score`): 戰馬|嘶|寒月 and 征人|夢|故鄉,
+    for the corpus attests 寒月 and 故鄉 as words and not 嘶寒 and 夢故; 誰知|今夜|月 and 猶照|舊時|樓; 頭|先白
+    and 夢|亦空, for a word does not end in an adverb (頭先, 夢亦). Where the two readings score alike
+    (neither attested, no function word), the characters' classes decide (`_tail_by_classes`).
+    The verdict itself does not depend on the cut: it is a mean over the facing characters, which are the
+    same under either; the cut names the words that face (and those that fail)."""
     n = len(first)
     if n < 3:
         return [(0, n)]
@@ -247,18 +265,29 @@ def segments(first: str, second: str, table: ParallelTable | None = None) -> lis
     if (first[tail] == first[tail + 1] and second[tail] == second[tail + 1]) or table is None:
         return two_one
     lines = (first, second)
+    lean = sum(table.word_score(line[tail : tail + 2]) - table.word_score(line[tail + 1 :]) for line in lines)
+    if lean != 0:
+        return two_one if lean > 0 else one_two
+    return one_two if _tail_by_classes(lines, table) else two_one
+
+
+def _tail_by_classes(lines: tuple[str, str], table: ParallelTable) -> bool:
+    """Whether the last three characters read 1+2 by their classes alone, where the corpus attests neither
+    reading's words: a numeral or colour opens a two-character word (千秋|雪, 黃牛|峽); else 1+2 when in both
+    lines the tail's first character is likelier a predicate (a verb, adjective or function word) than its
+    last one, or when both open with a verb or function word and the two lines together lean that way."""
+    tail = len(lines[0]) - 3
     if any(table.main_class(line[tail]) in _MODIFIER_CLASSES for line in lines):
-        return two_one
+        return False
     lead = [table.predicate_weight(line[tail]) - table.predicate_weight(line[-1]) for line in lines]
     verbal = all(table.main_class(line[tail]) in _VERBAL_CLASSES for line in lines)
-    if all(x > 0 for x in lead) or (verbal and sum(lead) > 0):
-        return one_two
-    return two_one
+    return all(x > 0 for x in lead) or (verbal and sum(lead) > 0)
 
 
 _VERBAL_CLASSES = frozenset({"动作", "副词", "介连"})
 _PREDICATE_CLASSES = frozenset({*_VERBAL_CLASSES, "形状"})
 _MODIFIER_CLASSES = frozenset({"数目", "颜色"})
+_FUNCTION_CLASSES = frozenset({"副词", "介连"})
 
 
 def _means(loose: list[float], strict: list[float], shared: str) -> tuple[float, float]:
