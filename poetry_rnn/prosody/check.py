@@ -26,7 +26,7 @@ from poetry_rnn.prosody.analysis import (
     with_note,
 )
 from poetry_rnn.prosody.heard import tone_breaks
-from poetry_rnn.prosody.licences import Licence, rescuable
+from poetry_rnn.prosody.licences import Licence, rescuable, te_ao_opening_fault
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults, stolen_spring
 from poetry_rnn.prosody.patterns import (
     LINE_TEMPLATES,
@@ -490,7 +490,7 @@ class _Analyzer:
             if name == "特拗" and [(f.name, f.index) for f in against_form] == [("不协平仄", opening)]:
                 # strict holds 王力's condition; standard's 一三五不论 frees the opening as in any line
                 if self.strictness == STRICT:
-                    return [self._te_ao_opening_fault(index, form)]
+                    return [te_ao_opening_fault(index, self.lines[index], form)]
                 self._licences[(index, template)] = Licence(name, form, (opening,))
                 return []
         if self._rescued(index, template) and rescuable(template, faults):
@@ -504,20 +504,6 @@ class _Analyzer:
             self._licences[(index, template)] = Licence("半拗", template, minor)
             return []
         return faults
-
-    def _te_ao_opening_fault(self, index: int, form: str) -> Fault:
-        """The one fault of a 特拗 line whose core opens with 仄 (故人具鸡黍): the swap is the licence, the
-        opening is what it asks for (王力: 特拗 takes 平 at the core's first character)."""
-        line, opening = self.lines[index], len(form) - 5
-        swapped = line[opening + 2 : opening + 4]
-        return Fault(
-            "不协平仄",
-            index,
-            opening,
-            f"第{index + 1}句「{swapped}」平仄互换为特拗（{form[-5:]}），特拗第{opening + 1}字须平，"
-            f"「{line[opening]}」仄 (line {index + 1}: characters {opening + 3}–{opening + 4} swap tones as in 特拗, "
-            f"which needs a level character {opening + 1}; {line[opening]} is oblique)",
-        )
 
     def _rescuable_alone(
         self, starts: list[bool], first_line_rhymes: bool, faults: list[Fault]

@@ -61,3 +61,18 @@ class Licence(NamedTuple):
                 f"character {core_third + 1} of line {index + 2})"
             )
         return {"line": index, "kind": self.kind, "positions": list(self.positions), "note": note}
+
+
+def te_ao_opening_fault(index: int, line: str, form: str) -> Fault:
+    """The one fault of a 特拗 line (`form`) whose core opens with 仄 (故人具鸡黍), judged strictly: the swap is
+    the licence, the opening is what it asks for (王力: 特拗 takes 平 at the core's first character)."""
+    opening = len(form) - 5
+    swapped = line[opening + 2 : opening + 4]
+    return Fault(
+        "不协平仄",
+        index,
+        opening,
+        f"第{index + 1}句「{swapped}」平仄互换为特拗（{form[-5:]}），特拗第{opening + 1}字须平，"
+        f"「{line[opening]}」仄 (line {index + 1}: characters {opening + 3}–{opening + 4} swap tones as in 特拗, "
+        f"which needs a level character {opening + 1}; {line[opening]} is oblique)",
+    )

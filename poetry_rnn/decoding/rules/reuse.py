@@ -50,7 +50,9 @@ class ReuseRule(Preference):
         used = frozenset(normalize_variants("".join(reserved)))
         every = NO_BONUSES
         if used:
-            every = MappingProxyType({piece: -penalty for char in used for piece in self._pieces.get(char, ())})
+            every = MappingProxyType(
+                {piece: -penalty for char in used for piece in self._pieces.get(char, ())}
+            )
         self._start = ReuseState(used, every, every)
 
     def start(self, state: DecodingState) -> None:
