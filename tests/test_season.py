@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from poetry_rnn.decoding import ConstraintSet, VocabularyTables
-from poetry_rnn.decoding.rules.season import SEASON_PENALTY, SeasonRule, seasons_named
+from poetry_rnn.decoding.rules.season import SEASON_PENALTY, SeasonRule, seasons_asked, seasons_named
 from poetry_rnn.generation import PoetryGenerator
 from poetry_rnn.generation.command import configure_parser, request_options
 from poetry_rnn.generation.request import GenerationRequest
@@ -60,6 +60,27 @@ def test_the_prompts_season_counts_from_the_start():
     state = constraints.new_state()
     assert tokenizer.piece_to_id("春") in rule.favoured(state)
     assert tokenizer.piece_to_id("秋") not in rule.favoured(state)
+
+
+def test_a_festival_or_a_given_lines_image_sets_the_season():
+    # the 登高 plan (九日 重阳 茱萸 菊) named no season, and the model wrote 楼上春风九日来
+    assert seasons_asked(["登高", "九日", "重陽", "茱萸", "菊"]) == {"秋"}
+    assert seasons_asked(["一夜西风吹落叶"]) == {"秋"} and seasons_asked(["寒食"]) == {"春"}
+    assert seasons_asked(["秋夜", "東風"]) == {"秋", "春"}  # what the prompt asks, as it asks it
+    assert seasons_asked(["明月", "孤城"]) == frozenset()
+
+
+def test_a_given_first_lines_season_holds_in_the_poem(shipped):
+    """A given first line with autumn's images and no 秋: the poems after it name 春 less often."""
+    requests = [
+        dict(form="qijue", first_line="一夜西风吹落叶", n=4, seed=seed, select_lines=False, temperature=0.8)
+        for seed in range(4)
+    ]
+    mixed = [p.lines for r in requests for p in shipped.generate(**r, one_season=False)]
+    kept = [p for r in requests for p in shipped.generate(**r)]
+    assert all(poem.ok and poem.lines[0] == "一夜西风吹落叶" for poem in kept)
+    spring = sum("春" in "".join(lines) for lines in mixed)
+    assert spring >= 2 and sum("春" in "".join(poem.lines) for poem in kept) < spring
 
 
 def test_generated_poems_keep_to_the_titles_season(shipped):

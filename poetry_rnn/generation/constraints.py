@@ -22,7 +22,7 @@ from poetry_rnn.decoding.rules import (
     SeasonRule,
     ToneRule,
 )
-from poetry_rnn.decoding.rules.season import seasons_named
+from poetry_rnn.decoding.rules.season import seasons_asked
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.generation.plan import PLAN_BONUS, PLAN_OPENING
 from poetry_rnn.generation.resolve import ResolvedRequest
@@ -87,8 +87,8 @@ def request_constraints(
     if request.one_season:
         # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
         planned = request.plan.keywords if request.plan is not None else ()
-        named = seasons_named([request.model_title or "", *request.keywords, *planned])
-        rules.append(tables.shared(SeasonRule, tables, named))
+        given = (request.model_title or "", request.first_line or "", *request.keywords, *planned)
+        rules.append(tables.shared(SeasonRule, tables, seasons_asked(given)))
     if request.originality:
         lines = corpus_lines()
         if lines is not None:
