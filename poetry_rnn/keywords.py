@@ -85,6 +85,29 @@ def _jieba():
     return jieba
 
 
+def dictionary_words(simplified: str) -> list[str]:
+    """`simplified` (simplified Chinese) cut into words of jieba's dictionary: the most probable cut by
+    the dictionary's word frequencies, without jieba's new-word model (which invents words in verse)."""
+    return _jieba().lcut(simplified, HMM=False)
+
+
+def inner_words(word: str) -> list[str]:
+    """A word of jieba's dictionary (simplified) cut into the shorter words it is made of: the most
+    probable cut by word frequencies other than the word itself (万里长空 → 万里 长空)."""
+    tokenizer = _jieba().dt
+    graph = tokenizer.get_DAG(word)  # start → the last index of each dictionary word starting there
+    graph[0] = [end for end in graph[0] if end != len(word) - 1] or [0]
+    route: dict[int, tuple[float, int]] = {}
+    tokenizer.calc(word, graph, route)
+    words: list[str] = []
+    start = 0
+    while start < len(word):
+        end = route[start][1] + 1
+        words.append(word[start:end])
+        start = end
+    return words
+
+
 def _is_candidate(word: str, frequencies: dict) -> bool:
     """A CJK word that means something: not a stopword, and a real word (in jieba's dictionary) or one
     character."""

@@ -522,3 +522,45 @@ def test_faults_on_entering_tone_characters_read_level_today_are_explained():
     # not under 平水韵, and not for a fault on a character that was level of old
     assert not [n for n in analyze("白日依山尽，黄河入海流。").notes if "古为入声" in n]
     assert not [n for n in analyze("床前明月光，疑是地上霜。", scheme="xinyun").notes if "古为入声" in n]
+
+
+# ---------------------------------------------------------------------------------------------------
+# A dictionary phrase across the words of the line gives way (modern rule 1)
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "index", "reading"),
+    [
+        ("万里长江日夜流", 2, "cháng"),  # 万里 | 长江, not 里长 lǐzhǎng "village head"
+        ("萬里長江日夜流", 2, "cháng"),
+        ("唯见长江天际流", 2, "cháng"),  # 李白: 见 | 长江, not 见长 jiànzhǎng
+        ("万里长空一鹤飞", 2, "cháng"),  # the set phrase 万里长空 is 万里 | 长空
+        ("陌上相逢处", 2, "xiāng"),  # 陌上 | 相逢, not 上相 shàngxiàng
+        ("江上相逢晚", 2, "xiāng"),
+        # a phrase reading its characters as they usually read, or one no word crosses, keeps its place
+        ("莫向人间作大夫", 3, "jiān"),  # 人间, though jieba cuts 人 | 间作
+        ("万物生长在", 3, "zhǎng"),
+        ("三更独立看花月", 1, "gēng"),
+        ("楼台十二重", 4, "chóng"),
+    ],
+)
+def test_a_phrase_across_the_words_of_the_line_gives_way(line, index, reading):
+    assert line_readings(line)[index].pinyin == reading
+
+
+def test_wan_li_chang_jiang_is_read_as_its_words_by_the_checker():
+    poem = (
+        "万里长江日夜流，青山两岸送归舟。烟波浩渺无穷处，凫鹭翩跹自在游。"
+        "远浦渔歌随浪起，高天雁字入云收。登临不语斜阳晚，一片归心寄远鸥。"
+    )
+    analysis = analyze(poem, scheme="xinyun")
+    assert analysis.ok, [f.message for f in analysis.faults]  # no 孤平 from 长 zhǎng
+    # and 陌上相逢: no 拗 at 相 to be rescued
+    analysis = analyze("陌上相逢处，春风拂面时。桃花红似火，柳絮白如丝。", scheme="xinyun")
+    assert not analysis.licences
+
+
+def test_generator_takes_wan_li_chang_jiang_as_a_first_line(tiny_generator):
+    poems = tiny_generator.generate(
+        form="qijue", first_line="万里长江日夜流", rhyme_scheme="xinyun", n=1, seed=10
+    )
+    assert poems and poems[0].lines[0] in ("万里长江日夜流", "萬里長江日夜流")
