@@ -91,6 +91,16 @@ def dictionary_words(simplified: str) -> list[str]:
     return _jieba().lcut(simplified, HMM=False)
 
 
+def dictionary_tag(word: str) -> str:
+    """jieba's dictionary part of speech of `word` (simplified): "v" for a verb, "n" for a noun …; "" for a
+    word it does not list. A lookup, not a tagging of any text."""
+    _jieba()
+    import_modules("jieba.posseg")
+    from jieba import posseg
+
+    return posseg.dt.word_tag_tab.get(word, "")
+
+
 def inner_words(word: str) -> list[str]:
     """A word of jieba's dictionary (simplified) cut into the shorter words it is made of: the most
     probable cut by word frequencies other than the word itself (万里长空 → 万里 长空)."""

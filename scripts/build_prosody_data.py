@@ -5,7 +5,8 @@
 - xinyun_polyphones.json: the true modern polyphones (see poetry_rnn/prosody/modern.py): characters whose
   readings in pypinyin's phrase dictionary number at least MIN_PHRASES, the tone class other than the
   standard reading's taking at least OTHER_SHARE of them, leaving out those verse reads one way
-  (modern.VERSE_READINGS: 侯 hóu, 塞 sài). Each maps to [standard, other] readings. And
+  (modern.VERSE_READINGS: 侯 hóu, 塞 sài) and the neutral-tone particles (modern.NEUTRAL_PARTICLES: 的
+  de, 着 zhe). Each maps to [standard, other] readings. And
   under "line_end", the level characters whose phrases mostly read them in another rhyme (还: hái
   standard, huán in 归还 还乡): the reading a line ends in.
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
@@ -34,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from poetry_rnn.corpus import clean_body, detect_form, split_of  # noqa: E402
 from poetry_rnn.files import write_atomic  # noqa: E402
 from poetry_rnn.prosody.modern import (  # noqa: E402
+    NEUTRAL_PARTICLES,
     POLYPHONES_FILE,
     VERSE_READINGS,
     listed_readings,
@@ -77,6 +79,8 @@ def build_polyphones() -> dict:
         toned = [s for s in map(syllable, own) if s is not None]
         if not toned or char in VERSE_READINGS:  # verse reads it one way (modern.VERSE_READINGS)
             continue
+        if char in NEUTRAL_PARTICLES:  # read in the neutral tone alone (of no tone class)
+            continue
         standard = toned[0]
         counts = {r: n for r, n in uses[to_simplified(char)].items() if r in own and syllable(r) is not None}
         total = sum(counts.values())
@@ -98,7 +102,8 @@ def build_polyphones() -> dict:
             "outside any phrase of pypinyin's phrase dictionary, may take either reading. Built by "
             f"scripts/build_prosody_data.py from pypinyin {pypinyin.__version__}'s phrase dictionary: at "
             f"least {MIN_PHRASES} phrase readings, the other tone class at least {OTHER_SHARE:.0%} of them, "
-            "less the characters verse reads one way (modern.VERSE_READINGS). "
+            "less the characters verse reads one way (modern.VERSE_READINGS) and the neutral-tone "
+            "particles (modern.NEUTRAL_PARTICLES). "
             "Value: [standard reading, commonest reading of the other tone class]. 'line_end': characters "
             "whose readings are all of one tone class but rhyme apart, where more than half the phrases "
             "read one level reading other than the standard one: a line ends in that reading (还 huán)."

@@ -14,6 +14,7 @@ from poetry_rnn.prosody.check import analyze
 from poetry_rnn.prosody.modern import (
     DATA_DIR,
     LINE_END,
+    NEUTRAL,
     PHRASE,
     POLYPHONE,
     POLYPHONES_FILE,
@@ -270,7 +271,7 @@ def test_any_line_reads_one_reading_per_character(line):
     assert len(xinyun.line_tones(line)) == len(line) == len(xinyun.line_rhyme_groups(line))
     for reading in readings:
         assert reading.rhyme_groups <= set(xinyun.level_groups)
-        assert (reading.source == UNKNOWN) == (not reading.tones)
+        assert (reading.source in (UNKNOWN, NEUTRAL)) == (not reading.tones)
 
 
 def test_chun_wang_tones_as_a_mandarin_reader_hears_them(xinyun):
@@ -564,3 +565,56 @@ def test_generator_takes_wan_li_chang_jiang_as_a_first_line(tiny_generator):
         form="qijue", first_line="万里长江日夜流", rhyme_scheme="xinyun", n=1, seed=10
     )
     assert poems and poems[0].lines[0] in ("万里长江日夜流", "萬里長江日夜流")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Neutral-tone particles (modern.NEUTRAL_PARTICLES): read 轻声, of no tone class, and never a rhyme
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "index", "reading", "source"),
+    [
+        ("桌子上的书", 3, "de", NEUTRAL),  # not dī (the taxi loanword) nor dì
+        ("悄悄润了花", 3, "le", NEUTRAL),  # not liǎo
+        ("静静看着你", 3, "zhe", NEUTRAL),  # not zhāo
+        ("故友可安吗", 4, "ma", NEUTRAL),  # not má
+        # 了 and 着 are the particle right after a verb, the verb elsewhere (时 缘 边 早 are no verbs)
+        ("春花秋月何时了", 6, "liǎo", LINE_END),  # to end
+        ("彼此无缘着", 4, "zhuó", LINE_END),
+        ("篱边着一花", 2, "zhuó", STANDARD),  # to put, to touch
+        ("期君早着鞭", 3, "zhuó", STANDARD),
+        ("花开了", 2, "le", NEUTRAL),
+        ("为了谁", 1, "le", NEUTRAL),  # 为了 wèile: the phrase's neutral tone
+        ("的确如此", 0, "dí", PHRASE),  # phrases decide
+        ("有的放矢", 1, "dì", PHRASE),
+        ("干吗", 1, "má", PHRASE),
+        ("的的是愁端", 1, "dí", PHRASE),  # a verse word: bright, clear
+        ("双双紫燕语呢喃", 5, "ní", PHRASE),
+    ],
+)
+def test_particles_read_in_the_neutral_tone(line, index, reading, source):
+    found = line_readings(line)[index]
+    assert (found.pinyin, found.source) == (reading, source)
+    assert (not found.tones) == (source == NEUTRAL)
+
+
+def test_a_particle_rhymes_in_no_group(xinyun):
+    for char in "的吗嗎呢吧啊":
+        assert xinyun.tones(char) == frozenset() and xinyun.rhyme_groups(char) == frozenset(), char
+    assert "吗" not in xinyun.chars_in_group("麻") and "的" not in xinyun.chars_in_group("齐")
+
+
+def test_a_particle_at_a_rhyme_is_out_of_rhyme():
+    from poetry_rnn.prosody.heard import line_breaks
+
+    analysis = analyze("秋风吹落叶，故友可安吗。远信无人寄，孤灯照晚霞。", scheme="xinyun")
+    assert [(f.name, f.line, f.index) for f in analysis.faults] == [("出韵", 1, 4)]
+    assert "轻声" in analysis.faults[0].message and "má" not in analysis.format()
+    assert line_breaks(get_scheme("xinyun"), "故友可安吗", "中仄仄平平", rhyme_groups={"麻"}).rhyme
+
+
+def test_particles_are_noted_as_neutral_not_read_in_a_full_tone():
+    analysis = analyze("窗外的春雨，悄悄润了花。谁家的燕子，剪破柳枝芽。", scheme="xinyun")
+    report = analysis.format()
+    assert "dī" not in report and "liǎo" not in report and "未收未判" not in report
+    assert [n for n in analysis.notes if n.startswith("「的、了」读轻声（de、le）")]
+    assert "3 字轻声未判" in report

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from poetry_rnn.prosody.parallel import CoupletVerdict
 from poetry_rnn.prosody.patterns import STRICT, tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
+from poetry_rnn.prosody.rhyme_faults import neutral_tone
 
 FAULT_GLOSSES: dict[str, str] = {
     "字数": "wrong number of characters in a line",
@@ -221,12 +222,18 @@ def format_analysis(analysis: Analysis) -> str:
             row += f"  韵「{line.chars[-1].char}」"
         out.append(row)
     out.append("")
-    out.append("○ 平 level  ● 仄 oblique  ◐ 多音 either  ？ 未收 not in the table")
+    legend = "○ 平 level  ● 仄 oblique  ◐ 多音 either  ？ 未收 not in the table"
+    if any(neutral_tone(scheme, line.text, k) for line in analysis.lines for k in range(len(line.chars))):
+        legend = legend.replace("？ 未收 not in the table", "？ 未收或轻声 not in the table, or neutral tone")
+    out.append(legend)
     if analysis.rhyme_groups:
         groups = "、".join(analysis.rhyme_group_labels)
         out.append(f"韵部 rhyme group: {groups}")
     out.append("")
     unjudged = sum(1 for line in analysis.lines for c in line.chars if not c.tones)
+    neutral = sum(  # 中华新韵's neutral-tone particles (的 了 吗): read, but of no tone class
+        1 for line in analysis.lines for k in range(len(line.chars)) if neutral_tone(scheme, line.text, k)
+    )
     parallel = len(analysis.parallel_faults)
     if analysis.ok:
         # 合律 (`ok`) speaks of tones and rhyme only: with 对仗 faults to come it must not read "no faults"
@@ -234,8 +241,14 @@ def format_analysis(analysis: Analysis) -> str:
             ("格律（平仄、押韵）", "no faults of tone or rhyme") if parallel else ("合律：", "no faults")
         )
         if unjudged:
-            chinese += f"所判之字未见问题，{unjudged} 字未收未判"
-            english += f" among the characters judged; {unjudged} not in the table, not judged"
+            unread = unjudged - neutral
+            chinese += "所判之字未见问题，" + "，".join(
+                ([f"{unread} 字未收未判"] if unread else []) + ([f"{neutral} 字轻声未判"] if neutral else [])
+            )
+            english += " among the characters judged; " + ", ".join(
+                ([f"{unread} not in the table, not judged"] if unread else [])
+                + ([f"{neutral} in the neutral tone, not judged"] if neutral else [])
+            )
         else:
             chinese += "未见问题"
             english += "" if parallel else " found"

@@ -53,6 +53,7 @@ from poetry_rnn.prosody.rhyme_faults import (
     oblique_rhyme_group,
     rhyme_faults,
     rhymes_obliquely_in,
+    unread_notes,
 )
 from poetry_rnn.script import to_traditional
 
@@ -171,24 +172,12 @@ class _Analyzer:
                 )
             )
         readings = self._readings(analysed_lines, faults)
-        unknown = sorted(
-            {
-                c
-                for i, line in enumerate(self.lines)
-                for c, t in zip(line, self.tones[i], strict=True)
-                if not t and c != MISSING
-            }
-        )
         lost = [(i, k) for i, line in enumerate(self.lines) for k, c in enumerate(line) if c == MISSING]
         if lost:
             where = "、".join(f"第{i + 1}句第{k + 1}字" for i, k in lost)
             where_en = ", ".join(f"line {i + 1} character {k + 1}" for i, k in lost)
             self.notes.append(f"{where}缺（{MISSING}），不判 ({where_en} lost ({MISSING}), not judged)")
-        if unknown:
-            shown = " ".join(unknown)
-            self.notes.append(
-                f"{self.scheme.chinese_name}未收，不判：{shown} (no reading in {self.scheme.name}, not judged: {shown})"
-            )
+        self.notes += unread_notes(self.scheme, self.lines, self.tones)
         rescue_note = self._rescuable_alone(starts, first_line_rhymes, faults)
         if rescue_note:
             self.notes.append(rescue_note)

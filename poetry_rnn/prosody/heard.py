@@ -22,6 +22,7 @@ from poetry_rnn.prosody.patterns import (
     relaxed_template,
 )
 from poetry_rnn.prosody.rhyme import RhymeScheme
+from poetry_rnn.prosody.rhyme_faults import neutral_tone
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def line_breaks(
     rhymes = True
     if rhyme_groups is not None:
         last = scheme.line_rhyme_groups(line)[-1]
-        rhymes = not tones[-1] or bool(last & set(rhyme_groups))
+        unread = not tones[-1] and not neutral_tone(scheme, line, len(line) - 1)  # a particle never rhymes
+        rhymes = unread or bool(last & set(rhyme_groups))
     judged = tone_breaks(template, tones, strictness, rhyme_position)
     return LineBreaks(judged.tone_positions, judged.gu_ping, judged.san_ping_wei, rhyme=not rhymes)
 

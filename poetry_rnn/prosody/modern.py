@@ -27,7 +27,10 @@ and in 生长 as zhǎng), on the simplified text. The rule, character by charact
 2. Outside any phrase, a character in VERSE_READINGS reads as verse reads it (塞 sài, not the colloquial
    sāi; 侯 hóu, not the hòu of 闽侯); checked against Tang regulated verse (`scripts/eval_xinyun.py --tang`).
    Any other character takes its standard reading: pypinyin's first toned reading of the character
-   as written (traditional characters have their own entries: 髮 fà, 發 fā).
+   as written (traditional characters have their own entries: 髮 fà, 發 fā). Mandarin's neutral-tone
+   particles (NEUTRAL_PARTICLES: 的 de, 了 le, 着 zhe, 吗 ma, 呢 ne, 吧 ba, 啊 a …) read in the neutral tone,
+   as a speaker says them, not in a full tone pypinyin also lists (的 dī, 吗 má, 了 liǎo, 着 zhāo): of no
+   tone class at all (NEUTRAL_PARTICLES says how the checker treats them, and when 了 and 着 are verbs).
 3. A character reads either way only when it is a true modern polyphone and nothing in the line
    decides: outside any phrase, and listed in data/xinyun_polyphones.json. That list
    (scripts/build_prosody_data.py) holds the characters whose readings in pypinyin's phrase dictionary
@@ -108,6 +111,7 @@ VERSE_PHRASES: dict[str, str] = {
     "羲和": "xī hé",  # the sun's charioteer (曦和韵紫霞), not 和韵
     "曦和": "xī hé",
     "李广不侯": "lǐ guǎng bù hóu",  # pypinyin writes hòu; the Tang line's meter wants 侯 level
+    "的的": "dí dí",  # bright, clear (的的是愁端); 的 alone is the particle de (NEUTRAL_PARTICLES)
     # 几 jī (VERSE_READINGS has jǐ alone): the affairs of state, "almost"
     "万几": "wàn jī",
     "庶几": "shù jī",
@@ -173,11 +177,39 @@ VERSE_READINGS: dict[str, str] = {
     "沈": "chén",  # 311 of 314 level: 沈 is 沉 in verse (沈沈 浮沈); shěn is the surname (phrases above)
 }
 
+# Mandarin's neutral-tone particles (结构助词 的, 动态助词 了 着, 语气词 吗 呢 吧 啊 …), with the neutral
+# syllable a speaker says alone. 中华新韵 counts 阴平 阳平 as 平 and 上 去 as 仄; a neutral tone is neither,
+# so such a particle is left unjudged at a 平 or 仄 place of the pattern (a note says it is 轻声), and it
+# carries no rhyme: a 新韵 teacher does not let an unstressed, toneless particle be a 韵脚 (故友可安吗 does
+# not rhyme in 麻). 了 and 着 are verbs too (了 liǎo "to end", 着 zhuó "to touch, to wear"; PARTICLE_VERBS):
+# their phrases decide (了却 liǎo, 着意 zhuó), and alone they are the particle only right after a verb, as
+# an aspect particle is (润了花, 看着你: jieba's dictionary tags 润 看 as verbs), the verb elsewhere (篱边着一花
+# zhuó, 何时了 liǎo). The tags are a dictionary's, not a parse: a verb it tags otherwise (飞 流 照, nouns
+# there) reads 着 zhuó. 地 and 得 stay out: verse has them as nouns and verbs (地 dì, 得 dé) far more often
+# than as particles.
+NEUTRAL_PARTICLES: dict[str, str] = {
+    "的": "de",  # dí (的确) and dì (目的) come in phrases
+    "了": "le",
+    "着": "zhe",
+    "吗": "ma",  # má only in 干吗, a phrase
+    "嗎": "ma",
+    "呢": "ne",  # ní in 呢喃, a phrase
+    "吧": "ba",
+    "啊": "a",
+    "呀": "ya",
+    "么": "me",
+    "麼": "me",
+    "嘛": "ma",
+    "啦": "la",
+}
+PARTICLE_VERBS = {"了": "liǎo", "着": "zhuó"}  # alone, not after a verb
+
 PHRASE = "phrase"  # the phrase dictionary decided the reading
 STANDARD = "standard"  # no phrase: the character's standard reading
 LINE_END = "line end"  # no phrase, at a line end: the reading its phrases mostly have (rule 4)
 POLYPHONE = "polyphone"  # no phrase, a true modern polyphone: either tone
 UNKNOWN = "unknown"  # pypinyin has no toned reading for it
+NEUTRAL = "neutral"  # a neutral-tone particle read alone (的 de): no tone class
 
 
 @dataclass(frozen=True)
@@ -196,13 +228,14 @@ class ModernReading:
 
     char: str
     syllables: tuple[Syllable, ...]  # one; two for a polyphone the line leaves open; none if unknown
-    source: str  # PHRASE, STANDARD, POLYPHONE or UNKNOWN
+    source: str  # PHRASE, STANDARD, LINE_END, POLYPHONE, NEUTRAL or UNKNOWN
     phrase: str = ""  # for PHRASE: the dictionary phrase that decided, as written in the line
+    neutral: str = ""  # for NEUTRAL: the toneless syllable, "de"
 
     @property
     def pinyin(self) -> str:
-        """The reading(s) with tone marks, "cháng" or "zhǎng/cháng"."""
-        return "/".join(s.pinyin for s in self.syllables)
+        """The reading(s) with tone marks, "cháng" or "zhǎng/cháng"; a neutral-tone particle's "de"."""
+        return "/".join(s.pinyin for s in self.syllables) or self.neutral
 
     @property
     def tones(self) -> frozenset[str]:
@@ -275,8 +308,10 @@ def _line_end_readings() -> dict[str, str]:
 
 
 def line_end_reading(char: str) -> ModernReading:
-    """`char` read at the end of a line, outside any phrase (rule 4): 还 huán; otherwise `char_reading`."""
-    written = _line_end_readings().get(normalize_variants(char))
+    """`char` read at the end of a line, outside any phrase (rule 4): 还 huán; 了 liǎo and 着 zhuó, the verbs
+    (PARTICLE_VERBS: the decoder's tables read a character so); otherwise `char_reading`."""
+    char = normalize_variants(char)
+    written = PARTICLE_VERBS.get(char) or _line_end_readings().get(char)
     found = syllable(written) if written else None
     if found is None:
         return char_reading(char)
@@ -296,6 +331,8 @@ def char_reading(char: str) -> ModernReading:
     found_verse = syllable(verse) if verse else None
     if found_verse is not None:
         return ModernReading(char, (found_verse,), STANDARD)
+    if char in NEUTRAL_PARTICLES:
+        return ModernReading(char, (), NEUTRAL, neutral=NEUTRAL_PARTICLES[char])
     pair = polyphone_readings(char)
     if pair is not None:
         found = tuple(s for s in map(syllable, pair) if s is not None)
@@ -442,10 +479,24 @@ def line_readings(line: str) -> tuple[ModernReading, ...]:
             char = chars[start + offset]
             written = chars[start : start + len(segment)]
             decided = _phrase_reading(char, phrase[offset], written) if phrase else None
+            if phrase and char in NEUTRAL_PARTICLES and syllable(phrase[offset]) is None:  # 为了 wèile
+                decided = ModernReading(char, (), NEUTRAL, written, NEUTRAL_PARTICLES[char])
             readings.append(decided or char_reading(char))
+    for index, reading in enumerate(readings):  # 了 着: the particle after a verb, else the verb
+        alone = reading.source == NEUTRAL and not reading.phrase
+        if alone and reading.char in PARTICLE_VERBS and not _after_a_verb(simple, index):
+            verb = syllable(PARTICLE_VERBS[reading.char])
+            readings[index] = ModernReading(reading.char, (verb,) if verb else (), STANDARD)
     if readings and readings[-1].source == STANDARD:
         readings[-1] = line_end_reading(readings[-1].char)
     return tuple(readings)
+
+
+def _after_a_verb(simple: str, index: int) -> bool:
+    """Whether simple[index - 1] is a verb by jieba's dictionary (看 润 开; not 边 风 早)."""
+    from poetry_rnn.keywords import dictionary_tag
+
+    return index > 0 and dictionary_tag(simple[index - 1]).startswith("v")
 
 
 @lru_cache(maxsize=1)
@@ -476,6 +527,9 @@ def surprising_pairs() -> dict[str, tuple[tuple[str, str | None, str | None], ..
 
 __all__ = [
     "LINE_END",
+    "NEUTRAL",
+    "NEUTRAL_PARTICLES",
+    "PARTICLE_VERBS",
     "PHRASE",
     "POLYPHONE",
     "STANDARD",

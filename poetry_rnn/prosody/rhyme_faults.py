@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from poetry_rnn.prosody.modern import NEUTRAL, line_readings
+from poetry_rnn.prosody.poem_text import MISSING
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.script import normalize_variants
 
@@ -21,6 +23,44 @@ def neighbour_groups(scheme: RhymeScheme, group: str) -> frozenset[str]:
         return frozenset()
     close = {name for cluster in NEIGHBOURS if group[-1] in cluster for name in cluster} - {group[-1]}
     return frozenset(g for g in scheme.level_groups if g[-1] in close)
+
+
+def neutral_tone(scheme: RhymeScheme, line: str, index: int) -> str:
+    """中华新韵: for a neutral-tone particle (`modern.NEUTRAL_PARTICLES`: 的 de, 吗 ma) read so in `line`,
+    its toneless syllable, "de"; "" for any other character, and under 平水韵."""
+    if not scheme.reads_in_context:
+        return ""
+    reading = line_readings(line)[index]
+    return reading.neutral if reading.source == NEUTRAL else ""
+
+
+def unread_notes(scheme: RhymeScheme, lines: Sequence[str], tones: Sequence[Sequence]) -> list[str]:
+    """Notes on the characters the checker could not judge: neutral-tone particles (新韵: neither 平 nor 仄,
+    never a rhyme) and characters the scheme has no reading for. `tones`: each character's as read."""
+    notes = []
+    neutral = {
+        c: said for line in lines for k, c in enumerate(line) if (said := neutral_tone(scheme, line, k))
+    }
+    if neutral:  # 的 了 吗 (modern.NEUTRAL_PARTICLES)
+        chars, said = "、".join(neutral), "、".join(neutral.values())
+        notes.append(
+            f"「{chars}」读轻声（{said}），不分平仄，不判；轻声字不能押韵 "
+            f"(neutral tone: neither level nor oblique, not judged; it cannot rhyme: {chars})"
+        )
+    unknown = sorted(
+        {
+            c
+            for line, line_tones in zip(lines, tones, strict=True)
+            for c, t in zip(line, line_tones, strict=True)
+            if not t and c != MISSING and c not in neutral
+        }
+    )
+    if unknown:
+        shown = " ".join(unknown)
+        notes.append(
+            f"{scheme.chinese_name}未收，不判：{shown} (no reading in {scheme.name}, not judged: {shown})"
+        )
+    return notes
 
 
 def rhyme_faults(
@@ -65,6 +105,18 @@ def rhyme_faults(
     for line, char in entries:
         tones = last_tones[line]
         end = len(lines[line]) - 1
+        neutral = neutral_tone(scheme, lines[line], end)
+        if neutral:  # 新韵: a toneless particle carries no rhyme (modern.NEUTRAL_PARTICLES)
+            faults.append(
+                fault(
+                    "出韵",
+                    line,
+                    end,
+                    f"第{line + 1}句韵脚「{char}」读轻声（{neutral}），轻声字不能押韵 "
+                    "(rhyme character is a neutral-tone particle: it carries no tone and no rhyme)",
+                )
+            )
+            continue
         if not tones:
             continue  # not in the table: cannot be judged (noted separately)
         spoken = scheme.spoken(lines[line], end)
@@ -219,8 +271,10 @@ __all__ = [
     "NEIGHBOURS",
     "entering_tone_note",
     "neighbour_groups",
+    "neutral_tone",
     "oblique_rhyme_faults",
     "oblique_rhyme_group",
     "rhymes_obliquely_in",
     "rhyme_faults",
+    "unread_notes",
 ]
