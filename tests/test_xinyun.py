@@ -618,3 +618,18 @@ def test_particles_are_noted_as_neutral_not_read_in_a_full_tone():
     assert "dī" not in report and "liǎo" not in report and "未收未判" not in report
     assert [n for n in analysis.notes if n.startswith("「的、了」读轻声（de、le）")]
     assert "3 字轻声未判" in report
+
+
+# ---------------------------------------------------------------------------------------------------
+# 中 zhòng "to hit": in the words that always mean it; 中 alone stays zhōng (no open polyphone)
+# ---------------------------------------------------------------------------------------------------
+def test_zhong_to_hit_in_its_words_and_zhong_the_middle_alone(xinyun):
+    assert line_readings("将军一箭中天狼")[4].pinyin == "zhòng"
+    assert line_readings("射中红心")[1].pinyin == "zhòng"
+    # Tang meter takes 中 level at 3,160 of 3,177 fixed places: alone it is zhōng, not either tone
+    assert xinyun.tones("中") == P
+    for line, index in (("杯中酒", 1), ("百箭中心", 2), ("山中一夜雨", 1)):
+        assert line_readings(line)[index].pinyin == "zhōng", line
+    poem = "将军一箭中天狼，塞外风沙卷大荒。战马嘶鸣催号角，旌旗猎猎映残阳。"
+    analysis = analyze(poem, scheme="xinyun")
+    assert analysis.ok, [f.message for f in analysis.faults]  # no 三平尾 on 中天狼

@@ -138,6 +138,12 @@ VERSE_PHRASES: dict[str, str] = {
     # 分 fèn: one's lot (无分 "not granted to"); fēn is to divide
     "有分": "yǒu fèn",
     "无分": "wú fèn",
+    # 中 zhòng: to hit. 中 alone stays zhōng, not an open polyphone: Tang meter takes it level at 3,160 of
+    # 3,177 fixed places, and zhòng is 12 % of its dictionary phrases (射中 命中 百发百中 decide there).
+    # Only words that always mean "hit": not 中酒 (drunk), which Tang lines far more often write as 杯中酒
+    # 尊中酒 (zhōng), nor 箭中 (百箭中心, the centre)
+    "一箭中": "yī jiàn zhòng",
+    "射中": "shè zhòng",
     # verse words a modern dictionary word would swallow or misread: 长相忆 长相思 (cháng, not 长相 zhǎngxiàng
     # "looks", nor 里长 in 千里长相送), 更相忆 (gèng: "again", the two readings no Mandarin reader mixes),
     # 重相逢 (chóng: "again"), 泪不干 (gān "dry", not 不干 gàn "won't do"), 还家 (huán: to return)
