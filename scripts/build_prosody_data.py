@@ -8,7 +8,9 @@
   (modern.VERSE_READINGS: 侯 hóu, 塞 sài) and the neutral-tone particles (modern.NEUTRAL_PARTICLES: 的
   de, 着 zhe). Each maps to [standard, other] readings. And
   under "line_end", the level characters whose phrases mostly read them in another rhyme (还: hái
-  standard, huán in 归还 还乡): the reading a line ends in.
+  standard, huán in 归还 还乡): the reading a line ends in. Under "standard", the characters whose phrases
+  nearly all read them in another spelling of the standard reading's tone class and rhyme group (泊 bó,
+  not pypinyin's first pō): their reading alone.
 - pingshui_rhyme_use.json: for each level 平水韵 group, the characters that most often close a rhyme line
   (lines 2, 4, 6, 8) of a Tang 绝句/律诗 in the TRAIN split rhyming in that group, most used first: the
   group's common characters in the reading they are used with (不 is common, but rarely rhymes in 尤).
@@ -51,10 +53,11 @@ from poetry_rnn.prosody.rhyme import (  # noqa: E402
     get_scheme,
     pingshui_book,
 )
-from poetry_rnn.script import normalize_variants, to_simplified  # noqa: E402
+from poetry_rnn.script import normalize_variants, to_simplified, to_traditional  # noqa: E402
 
 MIN_PHRASES = 10
 OTHER_SHARE = 0.2
+SAME_SOUND_SHARE = 0.8  # "standard": the phrases' reading that replaces pypinyin's first (泊 bó, 尽 jìn)
 RHYME_USE_PER_GROUP = 40
 MIN_USES = 100
 RARE_SHARE = 0.01
@@ -73,6 +76,7 @@ def build_polyphones() -> dict:
             uses[char][reading[0]] += 1
     found: dict[str, list[str]] = {}
     line_end: dict[str, str] = {}
+    usual: dict[str, str] = {}
     for code in sorted(PINYIN_DICT):
         char = chr(code)
         own = listed_readings(char)
@@ -96,6 +100,23 @@ def build_polyphones() -> dict:
             best = max(rhyming, key=lambda r: (rhyming[r], r), default=None)
             if best and readings[best].group != standard.group and rhyming[best] > total / 2:  # type: ignore[union-attr]
                 line_end[char] = best
+        # the same tone class and rhyme group, another spelling: the one the phrases have, where they
+        # nearly all have it (泊 bó 停泊, not pō 湖泊; 尽 jìn, not jǐn), whatever the line (no verdict changes)
+        alike = {
+            r: n
+            for r, n in counts.items()
+            if readings[r].tone == standard.tone and readings[r].group == standard.group  # type: ignore[union-attr]
+        }
+        best = max(alike, key=lambda r: (alike[r], r), default=None)
+        if (
+            best
+            and best != standard.pinyin
+            and char not in found
+            and char in (to_simplified(char), to_traditional(to_simplified(char)))  # 儘 is not 尽's 盡
+            and sum(alike.values()) >= MIN_PHRASES
+            and alike[best] >= SAME_SOUND_SHARE * sum(alike.values())
+        ):
+            usual[char] = best
     return {
         "about": (
             "True modern polyphones for 中华新韵 (poetry_rnn/prosody/modern.py): a character read alone, or "
@@ -106,10 +127,13 @@ def build_polyphones() -> dict:
             "particles (modern.NEUTRAL_PARTICLES). "
             "Value: [standard reading, commonest reading of the other tone class]. 'line_end': characters "
             "whose readings are all of one tone class but rhyme apart, where more than half the phrases "
-            "read one level reading other than the standard one: a line ends in that reading (还 huán)."
+            "read one level reading other than the standard one: a line ends in that reading (还 huán). "
+            "'standard': characters read alone in another reading of the same tone class and rhyme group "
+            f"than pypinyin's first, which at least {SAME_SOUND_SHARE:.0%} of those phrases have (泊 bó)."
         ),
         "readings": found,
         "line_end": line_end,
+        "standard": usual,
     }
 
 

@@ -633,3 +633,32 @@ def test_zhong_to_hit_in_its_words_and_zhong_the_middle_alone(xinyun):
     poem = "将军一箭中天狼，塞外风沙卷大荒。战马嘶鸣催号角，旌旗猎猎映残阳。"
     analysis = analyze(poem, scheme="xinyun")
     assert analysis.ok, [f.message for f in analysis.faults]  # no 三平尾 on 中天狼
+
+
+# ---------------------------------------------------------------------------------------------------
+# The reading shown alone: the spelling the phrases nearly all have, where the tone class and rhyme agree
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "index", "reading"),
+    [
+        ("门泊东吴万里船", 1, "bó"),  # 停泊, not pō (湖泊)
+        ("苦难何时尽", 4, "jìn"),  # not jǐn (尽管)
+        ("盡日", 0, "jìn"),
+        ("还似旧时游", 1, "sì"),  # not shì (似的)
+    ],
+)
+def test_the_reading_shown_alone_is_the_one_the_phrases_have(line, index, reading):
+    assert line_readings(line)[index].pinyin == reading
+
+
+def test_the_reading_shown_alone_never_changes_a_verdict():
+    from poetry_rnn.prosody.modern import listed_readings
+
+    with open(DATA_DIR / POLYPHONES_FILE, encoding="utf-8") as handle:
+        usual = json.load(handle)["standard"]
+    assert usual["泊"] == "bó" and "儘" not in usual  # 儘 is jǐn: 尽's phrases are 盡's
+    for char, reading in usual.items():
+        first = next(s for s in map(syllable, listed_readings(char)) if s is not None)
+        assert (syllable(reading).tone, syllable(reading).group) == (first.tone, first.group), char
+    poem = "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。"
+    assert "「泊」读bó（平）" in [r["note"] for r in analyze(poem, scheme="xinyun").readings]

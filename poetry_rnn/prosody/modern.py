@@ -27,7 +27,11 @@ and in 生长 as zhǎng), on the simplified text. The rule, character by charact
 2. Outside any phrase, a character in VERSE_READINGS reads as verse reads it (塞 sài, not the colloquial
    sāi; 侯 hóu, not the hòu of 闽侯); checked against Tang regulated verse (`scripts/eval_xinyun.py --tang`).
    Any other character takes its standard reading: pypinyin's first toned reading of the character
-   as written (traditional characters have their own entries: 髮 fà, 發 fā). Mandarin's neutral-tone
+   as written (traditional characters have their own entries: 髮 fà, 發 fā), or where at least 80 % of
+   its dictionary phrases read it in another spelling of that tone class and rhyme group, that one
+   (data/xinyun_polyphones.json's "standard": 泊 bó as 停泊, not pō; 尽 jìn, 似 sì), which changes what is
+   shown, never a verdict; a reading that needs the sense (朝 zhāo/cháo, 行 xíng/háng) is left as it is.
+   Mandarin's neutral-tone
    particles (NEUTRAL_PARTICLES: 的 de, 了 le, 着 zhe, 吗 ma, 呢 ne, 吧 ba, 啊 a …) read in the neutral tone,
    as a speaker says them, not in a full tone pypinyin also lists (的 dī, 吗 má, 了 liǎo, 着 zhāo): of no
    tone class at all (NEUTRAL_PARTICLES says how the checker treats them, and when 了 and 着 are verbs).
@@ -313,6 +317,10 @@ def _line_end_readings() -> dict[str, str]:
     return _polyphone_table().get("line_end", {})
 
 
+def _usual_readings() -> dict[str, str]:
+    return _polyphone_table().get("standard", {})
+
+
 def line_end_reading(char: str) -> ModernReading:
     """`char` read at the end of a line, outside any phrase (rule 4): 还 huán; 了 liǎo and 着 zhuó, the verbs
     (PARTICLE_VERBS: the decoder's tables read a character so); otherwise `char_reading`."""
@@ -346,7 +354,8 @@ def char_reading(char: str) -> ModernReading:
     toned = _toned(listed_readings(char))
     if not toned:
         return ModernReading(char, (), UNKNOWN)
-    return ModernReading(char, (toned[0],), STANDARD)
+    usual = _usual_readings().get(char)  # same tone class and rhyme group as toned[0]: what is shown
+    return ModernReading(char, ((syllable(usual) if usual else None) or toned[0],), STANDARD)
 
 
 def _phrase_reading(char: str, written: str, phrase: str) -> ModernReading | None:
