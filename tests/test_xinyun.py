@@ -24,7 +24,7 @@ from poetry_rnn.prosody.modern import (
     line_readings,
     syllable,
 )
-from poetry_rnn.prosody.rhyme import PING, ZE, get_scheme
+from poetry_rnn.prosody.rhyme import PING, ZE, Reading, get_scheme
 from poetry_rnn.script import normalize_variants
 
 P, Z, BOTH = frozenset({PING}), frozenset({ZE}), frozenset({PING, ZE})
@@ -662,3 +662,27 @@ def test_the_reading_shown_alone_never_changes_a_verdict():
         assert (syllable(reading).tone, syllable(reading).group) == (first.tone, first.group), char
     poem = "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。"
     assert "「泊」读bó（平）" in [r["note"] for r in analyze(poem, scheme="xinyun").readings]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The 入声 notes: every character that was 入声 of old and is level today
+# ---------------------------------------------------------------------------------------------------
+def test_entering_tone_note_names_bo_of_pang_bo(pingshui):
+    # 毛泽东《长征》: 礴 (磅礴) is 入声十药, like 薄; 拍 was noted, 礴 was not in the table
+    assert pingshui.readings("礴") == {Reading("入聲十藥", ZE)}
+    long_march = (
+        "红军不怕远征难，万水千山只等闲。五岭逶迤腾细浪，乌蒙磅礴走泥丸。"
+        "金沙水拍云崖暖，大渡桥横铁索寒。更喜岷山千里雪，三军过后尽开颜。"
+    )
+    notes = analyze(long_march, scheme="xinyun").notes
+    assert [n for n in notes if n.startswith("「礴、拍」古为入声")]
+
+
+def test_entering_tone_note_names_a_character_whose_other_old_readings_are_oblique():
+    # 识 is 入声 职 and 去声 寘 in the rhyme book: its level reading today is the 入声 one (上 and 去 stay
+    # oblique), so a fault on it gets the note as 白 does
+    home = "少小离家老大回，乡音无改鬓毛衰。儿童相见不相识，笑问客从何处来。"
+    assert [n for n in analyze(home, scheme="xinyun").notes if n.startswith("「识」古为入声")]
+    # 着 (zhuó here) is 入 药, 去 御 and 上 语: the 三平尾 着一花 notes it with 一
+    hamlet = "山村三五户，一径入烟霞。不见行人过，篱边着一花。"
+    assert [n for n in analyze(hamlet, scheme="xinyun").notes if n.startswith("「着、一」古为入声")]

@@ -239,8 +239,10 @@ def entering_tone_note(
     scheme: RhymeScheme, lines: Sequence[str], tones: Sequence[Sequence], faults
 ) -> str | None:
     """中华新韵: where faults fall on 入声 characters that Mandarin reads level (白 一 别), a note that a poem
-    written to the old tones (any Tang poem) meets such faults under 新韵; None otherwise. `tones`: each
-    character's as the scheme read it; `faults`: the checker's (name, line, index)."""
+    written to the old tones (any Tang poem) meets such faults under 新韵; None otherwise. A character
+    counts when the rhyme book has it 入声 and never 平 (识 is 入 职 and 去 寘, 着 入 药 and 去 御): a level
+    reading today comes from the 入声 one, as 上 and 去 stay oblique. `tones`: each character's as the
+    scheme read it; `faults`: the checker's (name, line, index)."""
     if not scheme.reads_in_context:
         return None
     old = get_scheme("pingshui")
@@ -252,8 +254,8 @@ def entering_tone_note(
         for position in range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,):
             readings = old.readings(text[position])
             if (
-                readings
-                and all(r.group.startswith("入") for r in readings)
+                any(r.group.startswith("入") for r in readings)
+                and all(r.tone == ZE for r in readings)
                 and tones[fault.line][position] == {PING}
             ):
                 found[text[position]] = None
