@@ -155,6 +155,32 @@ def test_a_parallelism_fault_names_the_words_that_fail():
     assert "「人/照」「已老/汀洲」不相对" in faults[0][1]  # not 「人已/照汀」「老/洲」
 
 
+def test_a_parallelism_fault_with_no_failing_pair_names_the_shared_character():
+    # An audit's draft (16g): every word pair faces (山前/山后 宽, 春雨/暮云 工, 细/收 宽); the shared 山 alone sinks
+    # the 颔联. The fault named 细/收, which its own list rates 宽, as 不相对.
+    from poetry_rnn.prosody.check import analyze
+
+    text = "古渡秋风起，孤舟客路愁。山前春雨细，山后暮云收。远树烟中没，寒江月下流。他年归故里，一醉卧高楼。"
+    analysis = analyze(text)
+    couplet = analysis.couplets[1]
+    assert couplet.kind == "不对" and couplet.shared == "山"
+    assert [p.relation for p in couplet.pairs] == ["宽", "工", "宽"]
+    assert couplet.deciding_pairs() == ()
+    [fault] = analysis.parallel_faults
+    assert "不相对" not in fault.message and "细/收" not in fault.message
+    assert "两句同用「山」，对仗忌同字" in fault.message
+    assert "仅宽对" not in fault.message  # without the shared 山 the couplet would be parallel
+
+
+def test_a_couplet_whose_words_face_only_loosely_says_so():
+    # Two lines of the corpus: no pair fails, none is shared, but no word faces strictly and the mean falls
+    # short of 宽对.
+    verdict = judge_couplet("川魚安可羨", "州傳多古跡")
+    assert verdict.kind == "不对" and not verdict.shared and verdict.deciding_pairs() == ()
+    assert verdict.shortfall(load_table().loose_threshold) == ("各词仅宽对", "every word faces only loosely")
+    assert judge_couplet("白日依山盡", "黃河入海流").shortfall(load_table().loose_threshold) == ("", "")
+
+
 def test_famous_couplets_are_cut_as_readers_cut_them():
     # 109 couplets of 唐诗三百首 and the audit's drafts with a reader's cut (scripts/eval_parallel_cuts.py):
     # 103 cut alike (94.5 %; by the characters' classes alone, 84, 77.1 %)
