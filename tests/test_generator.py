@@ -107,6 +107,20 @@ def test_faults_of_rules_not_asked_for_are_named_not_passed_over(generator, tiny
     assert strict.ok and strict.unasked_faults == [] and strict.verdict() == "合律 ok"
 
 
+@pytest.mark.parametrize(
+    ("acrostic", "options"),
+    [("天地人和国泰民安", {}), ("天地人和国泰民安", {"tone": "standard"}), ("年年有余岁岁平安", {})],
+)
+def test_common_acrostics_write_a_qilv_with_parallel_middle_couplets(shipped, acrostic, options):
+    """An editor's audit: 藏头 天地人和国泰民安 found no 七律 (its heads 人/和 face poorly), nor did 年年有余岁岁平安
+    (岁/岁: both lines of the 颈联 open with one character); each is written now, its couplets parallel as the
+    checker judges them."""
+    [poem] = shipped.generate(form="qilv", acrostic=acrostic, seed=1, **options)
+    assert "".join(line[0] for line in poem.lines) == acrostic
+    assert not poem.analysis.parallel_faults
+    assert all(c.parallel for c in poem.analysis.couplets if c.line in (2, 4))
+
+
 def test_acrostic_heads_including_simplified_input(generator):
     poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=4, seed=1)
     for poem in poems:

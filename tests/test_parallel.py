@@ -469,6 +469,33 @@ def test_acrostic_heads_are_dictated_and_kept_out_of_the_first_line(vocabulary):
     assert rule.mask(state) is None  # the head is dictated: the rule yields
 
 
+def test_after_a_head_that_faces_poorly_the_line_goes_on(vocabulary):
+    """藏头 天地人和国泰民安: the head 和 faces 人 at 0.13. The head word's second character was held to making up
+    for it (2 × 0.6 − 0.13 > 1: nothing could), so every 七律 with these heads died there; it faces at the
+    word floor, and the rest of the line brings the couplet's mean up (the checker's own judgement at the end)."""
+    from poetry_rnn.decoding.rules.parallel import DEFAULT_WORD_FLOOR, facing_scores
+
+    facing = facing_scores(vocabulary)
+    rule, constraints, state = couplet_rule(vocabulary, 7, heads=[{"人"}, {"和"}])
+    write(vocabulary, constraints, state, "人事已隨流水去，和")
+    assert facing.score("人", "和") < 2 * DEFAULT_WORD_FLOOR - 1
+    allowed = rule.mask(state)
+    chars = {c for c, p in vocabulary.ids_of_text.items() if len(c) == 1 and bool(allowed[p[0]])}
+    assert "親" in chars  # 和親 faces 人事 (the generated 和亲何处濯尘清)
+    assert all(facing.score("事", c) >= DEFAULT_WORD_FLOOR - 1e-4 for c in chars)
+
+
+def test_a_head_both_lines_share_is_no_dead_end(vocabulary):
+    """藏头 年年有余岁岁平安: both lines of the 颈联 open with 岁. The first line kept clear of the second's head,
+    its own, so it could not start; now it starts, and the second line makes up for the shared character."""
+    rule, constraints, state = couplet_rule(vocabulary, 7, heads=[{"歲"}, {"歲"}])
+    allowed = rule.mask(state)
+    assert allowed is None or allowed[vocabulary.ids_of_text["歲"][0]]
+    # a couplet the generator wrote (岁月已随流水去，岁华何处到柴关): the checker's 宽对, the rule's too
+    write(vocabulary, constraints, state, "歲月已隨流水去，歲華何處到柴關")
+    assert rule.mask(state) is None and couplet_kind("歲月已隨流水去", "歲華何處到柴關") != "不对"
+
+
 def test_a_first_line_does_not_double_where_the_mirror_cannot_follow(vocabulary):
     """A doubling at the first line's end would need a doubled rhyme; after an acrostic head, a doubled head."""
     rule, constraints, state = couplet_rule(vocabulary, 5)
