@@ -121,6 +121,22 @@ def test_common_acrostics_write_a_qilv_with_parallel_middle_couplets(shipped, ac
     assert all(c.parallel for c in poem.analysis.couplets if c.line in (2, 4))
 
 
+def test_a_refusal_for_an_acrostic_with_parallel_couplets_names_them(generator, monkeypatch):
+    """Where no poem is found for an acrostic whose heads open parallel couplets, the refusal says that 对仗
+    may be the cause and how to drop it; other requests keep the plain refusal."""
+    from poetry_rnn.generation import generator as module
+
+    monkeypatch.setattr(module, "MAX_ROUNDS", 0)  # no round: no poem
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qilv", acrostic="天地人和国泰民安", seed=1)
+    assert caught.value.message_id == "no_poem_found_heads_parallel"
+    assert "--parallel no" in str(caught.value) and "对仗" in caught.value.text("zh")
+    for options in ({"form": "qilv"}, {"form": "qilv", "acrostic": "天地人和国泰民安", "parallel": False}):
+        with pytest.raises(UserError) as caught:
+            generator.generate(seed=1, **options)
+        assert caught.value.message_id == "no_poem_found"
+
+
 def test_acrostic_heads_including_simplified_input(generator):
     poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=4, seed=1)
     for poem in poems:
