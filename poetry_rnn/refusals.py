@@ -192,6 +192,14 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "or ask for less: another rhyme group, looser tones, fewer characters given",
         "找不到合乎全部要求的诗：请再试一次（种子为 -1 时每次另取），或放宽要求：换个韵部、放宽平仄、少指定几个字",
     ),
+    "no_poem_found_heads_parallel": (
+        "no poem satisfying every constraint was found; the acrostic's heads open the lines of the couplets that "
+        "must be parallel (对仗), which may be what rules it out: try again (without a seed, each try draws a new "
+        "one) or ask for less: no parallel couplets (parallel=no, --parallel no), other heads, another rhyme "
+        "group, looser tones",
+        "找不到合乎全部要求的诗：藏头字落在须对仗的两联句首，对仗可能因此难成。请再试一次（种子为 -1 时每次另取），"
+        "或放宽要求：不要求对仗（命令行 --parallel no）、换几个藏头字、换个韵部、放宽平仄",
+    ),
     "time_limit_passed": (
         "generation took longer than the time limit of {seconds} s; ask for fewer candidates or a smaller beam",
         "用时超过 {seconds} 秒的上限：请少要几个候选，或用较小的束宽",

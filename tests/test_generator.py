@@ -107,6 +107,36 @@ def test_faults_of_rules_not_asked_for_are_named_not_passed_over(generator, tiny
     assert strict.ok and strict.unasked_faults == [] and strict.verdict() == "合律 ok"
 
 
+@pytest.mark.parametrize(
+    ("acrostic", "options"),
+    [("天地人和国泰民安", {}), ("天地人和国泰民安", {"tone": "standard"}), ("年年有余岁岁平安", {})],
+)
+def test_common_acrostics_write_a_qilv_with_parallel_middle_couplets(shipped, acrostic, options):
+    """An editor's audit: 藏头 天地人和国泰民安 found no 七律 (its heads 人/和 face poorly), nor did 年年有余岁岁平安
+    (岁/岁: both lines of the 颈联 open with one character); each is written now, its couplets parallel as the
+    checker judges them."""
+    [poem] = shipped.generate(form="qilv", acrostic=acrostic, seed=1, **options)
+    assert "".join(line[0] for line in poem.lines) == acrostic
+    assert not poem.analysis.parallel_faults
+    assert all(c.parallel for c in poem.analysis.couplets if c.line in (2, 4))
+
+
+def test_a_refusal_for_an_acrostic_with_parallel_couplets_names_them(generator, monkeypatch):
+    """Where no poem is found for an acrostic whose heads open parallel couplets, the refusal says that 对仗
+    may be the cause and how to drop it; other requests keep the plain refusal."""
+    from poetry_rnn.generation import generator as module
+
+    monkeypatch.setattr(module, "MAX_ROUNDS", 0)  # no round: no poem
+    with pytest.raises(UserError) as caught:
+        generator.generate(form="qilv", acrostic="天地人和国泰民安", seed=1)
+    assert caught.value.message_id == "no_poem_found_heads_parallel"
+    assert "--parallel no" in str(caught.value) and "对仗" in caught.value.text("zh")
+    for options in ({"form": "qilv"}, {"form": "qilv", "acrostic": "天地人和国泰民安", "parallel": False}):
+        with pytest.raises(UserError) as caught:
+            generator.generate(seed=1, **options)
+        assert caught.value.message_id == "no_poem_found"
+
+
 def test_acrostic_heads_including_simplified_input(generator):
     poems = generator.generate(form="qilv", acrostic="春江花月夜色正明", n=4, seed=1)
     for poem in poems:

@@ -155,6 +155,32 @@ def test_a_parallelism_fault_names_the_words_that_fail():
     assert "「人/照」「已老/汀洲」不相对" in faults[0][1]  # not 「人已/照汀」「老/洲」
 
 
+def test_a_parallelism_fault_with_no_failing_pair_names_the_shared_character():
+    # An audit's draft (16g): every word pair faces (山前/山后 宽, 春雨/暮云 工, 细/收 宽); the shared 山 alone sinks
+    # the 颔联. The fault named 细/收, which its own list rates 宽, as 不相对.
+    from poetry_rnn.prosody.check import analyze
+
+    text = "古渡秋风起，孤舟客路愁。山前春雨细，山后暮云收。远树烟中没，寒江月下流。他年归故里，一醉卧高楼。"
+    analysis = analyze(text)
+    couplet = analysis.couplets[1]
+    assert couplet.kind == "不对" and couplet.shared == "山"
+    assert [p.relation for p in couplet.pairs] == ["宽", "工", "宽"]
+    assert couplet.deciding_pairs() == ()
+    [fault] = analysis.parallel_faults
+    assert "不相对" not in fault.message and "细/收" not in fault.message
+    assert "两句同用「山」，对仗忌同字" in fault.message
+    assert "仅宽对" not in fault.message  # without the shared 山 the couplet would be parallel
+
+
+def test_a_couplet_whose_words_face_only_loosely_says_so():
+    # Two lines of the corpus: no pair fails, none is shared, but no word faces strictly and the mean falls
+    # short of 宽对.
+    verdict = judge_couplet("川魚安可羨", "州傳多古跡")
+    assert verdict.kind == "不对" and not verdict.shared and verdict.deciding_pairs() == ()
+    assert verdict.shortfall(load_table().loose_threshold) == ("各词仅宽对", "every word faces only loosely")
+    assert judge_couplet("白日依山盡", "黃河入海流").shortfall(load_table().loose_threshold) == ("", "")
+
+
 def test_famous_couplets_are_cut_as_readers_cut_them():
     # 109 couplets of 唐诗三百首 and the audit's drafts with a reader's cut (scripts/eval_parallel_cuts.py):
     # 103 cut alike (94.5 %; by the characters' classes alone, 84, 77.1 %)
@@ -441,6 +467,33 @@ def test_acrostic_heads_are_dictated_and_kept_out_of_the_first_line(vocabulary):
     assert first_allowed is not None and not first_allowed[vocabulary.ids_of_text["月"][0]]
     write(vocabulary, constraints, state, "清泉石上流，")
     assert rule.mask(state) is None  # the head is dictated: the rule yields
+
+
+def test_after_a_head_that_faces_poorly_the_line_goes_on(vocabulary):
+    """藏头 天地人和国泰民安: the head 和 faces 人 at 0.13. The head word's second character was held to making up
+    for it (2 × 0.6 − 0.13 > 1: nothing could), so every 七律 with these heads died there; it faces at the
+    word floor, and the rest of the line brings the couplet's mean up (the checker's own judgement at the end)."""
+    from poetry_rnn.decoding.rules.parallel import DEFAULT_WORD_FLOOR, facing_scores
+
+    facing = facing_scores(vocabulary)
+    rule, constraints, state = couplet_rule(vocabulary, 7, heads=[{"人"}, {"和"}])
+    write(vocabulary, constraints, state, "人事已隨流水去，和")
+    assert facing.score("人", "和") < 2 * DEFAULT_WORD_FLOOR - 1
+    allowed = rule.mask(state)
+    chars = {c for c, p in vocabulary.ids_of_text.items() if len(c) == 1 and bool(allowed[p[0]])}
+    assert "親" in chars  # 和親 faces 人事 (the generated 和亲何处濯尘清)
+    assert all(facing.score("事", c) >= DEFAULT_WORD_FLOOR - 1e-4 for c in chars)
+
+
+def test_a_head_both_lines_share_is_no_dead_end(vocabulary):
+    """藏头 年年有余岁岁平安: both lines of the 颈联 open with 岁. The first line kept clear of the second's head,
+    its own, so it could not start; now it starts, and the second line makes up for the shared character."""
+    rule, constraints, state = couplet_rule(vocabulary, 7, heads=[{"歲"}, {"歲"}])
+    allowed = rule.mask(state)
+    assert allowed is None or allowed[vocabulary.ids_of_text["歲"][0]]
+    # a couplet the generator wrote (岁月已随流水去，岁华何处到柴关): the checker's 宽对, the rule's too
+    write(vocabulary, constraints, state, "歲月已隨流水去，歲華何處到柴關")
+    assert rule.mask(state) is None and couplet_kind("歲月已隨流水去", "歲華何處到柴關") != "不对"
 
 
 def test_a_first_line_does_not_double_where_the_mirror_cannot_follow(vocabulary):

@@ -335,7 +335,12 @@ class PoetryGenerator:
                         poems.append(poem)
                         bodies.append(state.ids[len(first_ids) :])
         if not poems:
-            raise UserError.of("no_poem_found")
+            # an acrostic's heads open the parallel couplets' lines: say that 对仗 may be what rules it out
+            raise UserError.of(
+                "no_poem_found_heads_parallel"
+                if request.heads and request.parallel_couplets
+                else "no_poem_found"
+            )
         self._rerank(poems, bodies, request, prefix, first_ids)
         poems.sort(key=lambda p: -p.rank_score)
         return poems

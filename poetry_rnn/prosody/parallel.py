@@ -98,14 +98,41 @@ class CoupletVerdict:
         return self.kind != "不对"
 
     def deciding_pairs(self) -> tuple[FacingPair, ...]:
-        """The pairs that decide the verdict: for 不对 the failing ones (else the weakest), for a parallel
-        couplet the strict ones (else the strongest)."""
+        """The pairs that decide the verdict: for 不对 the failing ones (none when every pair faces at least
+        loosely: then the shared characters or the loose pairs' mean decide, as `shortfall` says), for a
+        parallel couplet the strict ones (else the strongest)."""
         wanted = "工" if self.parallel else "不"
         found = tuple(p for p in self.pairs if p.relation == wanted)
-        if found or not self.pairs:
+        if found or not self.pairs or not self.parallel:
             return found
-        pick = max if self.parallel else min
-        return (pick(self.pairs, key=lambda p: p.score),)
+        return (max(self.pairs, key=lambda p: p.score),)
+
+    def shortfall(self, loose_threshold: float) -> tuple[str, str]:
+        """Why a 不对 couplet falls short, in Chinese and in English ("" for a parallel one): the pairs that
+        do not face; the characters both lines use, which 对仗 avoids; and, where no pair fails and the
+        shared characters are not enough to sink it (the mean before their penalty reaches
+        `loose_threshold`), the pairs that face only loosely (宽), whose mean falls short."""
+        if self.parallel:
+            return "", ""
+        zh, en = [], []
+        failing = self.deciding_pairs()
+        if failing:
+            zh.append("".join(f"「{p.left}/{p.right}」" for p in failing) + "不相对")
+            en.append(", ".join(f"{p.left}/{p.right}" for p in failing) + " do not face each other")
+        if self.shared:
+            zh.append(f"两句同用「{self.shared}」，对仗忌同字")
+            en.append(f"both lines use {self.shared}, which parallel lines avoid")
+        length = sum(p.end - p.start for p in self.pairs)
+        unpenalised = sum(p.score * (p.end - p.start) for p in self.pairs) / length if length else 0.0
+        if not failing and (not self.shared or unpenalised < loose_threshold):
+            loose = [p for p in self.pairs if p.relation == "宽"]
+            if loose and len(loose) == len(self.pairs):
+                zh.append("各词仅宽对")
+                en.append("every word faces only loosely")
+            elif loose:
+                zh.append("".join(f"「{p.left}/{p.right}」" for p in loose) + "仅宽对")
+                en.append(", ".join(f"{p.left}/{p.right}" for p in loose) + " face only loosely")
+        return "，".join(zh), "; ".join(en)
 
     def to_dict(self) -> dict:
         out = {
@@ -491,27 +518,28 @@ def stolen_spring(couplets: Iterable[CoupletVerdict], form: str | None) -> dict 
 def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) -> list[tuple[int, str]]:
     """(first line, message) for each middle couplet of a 律诗 (lines 3–4, 5–6) or a 排律 (every couplet but
     the first and the last) that is not parallel, but for a 律诗's 颔联 a 偷春格 excuses (`stolen_spring`);
-    the first and last couplets, and every couplet of other forms, are free."""
+    the first and last couplets, and every couplet of other forms, are free. The message says what falls
+    short (`CoupletVerdict.shortfall`): the pairs that do not face, a character both lines use, or words
+    that face only loosely — never a 宽 pair as 不相对."""
     if form not in ("wulv", "qilv", "wupailv", "qipailv"):
         return []
     couplets = list(couplets)
     excused = 2 if stolen_spring(couplets, form) else None
     line_count = 2 * len(couplets)
     names = couplet_names(line_count)
+    threshold = load_table().loose_threshold
     faults = []
     for couplet in couplets:
         middle = 2 <= couplet.line <= line_count - 4
         if middle and not couplet.parallel and couplet.line != excused:
             name = names[couplet.line // 2]
-            words = "".join(f"「{p.left}/{p.right}」" for p in couplet.deciding_pairs())
-            because = f"：{words}不相对" if words else ""
-            if couplet.shared:
-                because += f"{'，' if because else '：'}两句同用「{couplet.shared}」"
+            zh, en = couplet.shortfall(threshold)
             faults.append(
                 (
                     couplet.line,
-                    f"第{couplet.line + 1}、{couplet.line + 2}句（{name}）不对仗{because} "
-                    f"(lines {couplet.line + 1}–{couplet.line + 2}, the {name}, are not parallel)",
+                    f"第{couplet.line + 1}、{couplet.line + 2}句（{name}）不对仗{'：' + zh if zh else ''} "
+                    f"(lines {couplet.line + 1}–{couplet.line + 2}, the {name}, are not parallel"
+                    f"{': ' + en if en else ''})",
                 )
             )
     return faults

@@ -27,7 +27,13 @@ from poetry_rnn.cache import BoundedCache
 from poetry_rnn.decoding.rules.base import Rule
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
-from poetry_rnn.prosody.parallel import UNKNOWN_SCORE, ParallelTable, load_table, normalize_lines
+from poetry_rnn.prosody.parallel import (
+    SHARED_PENALTY,
+    UNKNOWN_SCORE,
+    ParallelTable,
+    load_table,
+    normalize_lines,
+)
 from poetry_rnn.quality import ReduplicationSlots
 from poetry_rnn.script import normalize_variants, to_traditional
 
@@ -187,7 +193,9 @@ class ParallelRule(Rule):
     """The second lines `second_lines` (0-based) face their first lines (see the module docstring).
 
     Hard, with masks shared per (character, threshold); at an acrostic head (`head_lines`) the head is
-    dictated, so the rule yields there and the rest of the line makes up for it.
+    dictated, so the rule yields there and the rest of the line makes up for it: the head word's second
+    character faces at DEFAULT_WORD_FLOOR (it cannot make up for a head that faces poorly, 人/和), the line's
+    mean does; where both lines' heads are one character (岁/岁), it makes up for the checker's penalty too.
     """
 
     def __init__(
@@ -216,17 +224,22 @@ class ParallelRule(Rule):
         heads = list(heads or ())
         self.head_lines = frozenset(line for line in self.second_lines if line < len(heads))
         # A head is dictated whatever the first line holds: the first line keeps clear of it, since the
-        # two lines may not share a character.
-        self._reserved = {
-            line - 1: frozenset(
-                piece
-                for char in heads[line]
-                for piece, _ in tables.ids_containing.get(normalize_variants(char), ())
+        # two lines may not share a character; but where its own head is the same (年年有余岁岁平安: 岁/岁),
+        # the two lines share it whatever they do, and the second line makes up for the checker's penalty.
+        self._reserved: dict[int, frozenset[int]] = {}
+        shared_heads = set()
+        for line in self.head_lines:
+            own = {normalize_variants(char) for char in heads[line - 1]}
+            chars = {normalize_variants(char) for char in heads[line]}
+            self._reserved[line - 1] = frozenset(
+                piece for char in chars - own for piece, _ in tables.ids_containing.get(char, ())
             )
-            for line in self.head_lines
-        }
-        # the checker's loose threshold on the mean over the line, as a total over its characters
+            if chars & own:
+                shared_heads.add(line)
+        # the checker's loose threshold on the mean over the line, as a total over its characters (and, for
+        # a couplet whose heads are one character, its penalty for a shared character)
         self.needed = self.facing.table.loose_threshold * chars_per_line
+        self._needed = {line: self.needed + SHARED_PENALTY * chars_per_line for line in shared_heads}
         self._line_ends = frozenset((tables.comma_id, tables.period_id))
         self._none = torch.zeros(tables.vocab_size, dtype=torch.bool)
         self._excluded = BoundedCache[frozenset[int]](4096)
@@ -249,11 +262,11 @@ class ParallelRule(Rule):
     def start(self, state: DecodingState) -> None:
         state.rule_states[self] = None
 
-    def _short(self, own: ParallelState, position: int) -> float:
+    def _short(self, own: ParallelState, line: int, position: int) -> float:
         """What the couplet still needs from the piece at `position`: at the end of the line, what it lacks
         of the threshold; earlier, what it would lack if every later character reached `reach`."""
         remaining = self.chars_per_line - position
-        return self.needed - own.total - (remaining - 1) * self.reach
+        return self._needed.get(line, self.needed) - own.total - (remaining - 1) * self.reach
 
     def shared_mask(self, state: DecodingState) -> tuple[torch.Tensor | None, Collection[int]]:
         own = state.rule_states[self]
@@ -275,7 +288,7 @@ class ParallelRule(Rule):
             return None, ()
         first = own.first
         previous = state.line_text[-1] if position else ""
-        short = self._short(own, position)
+        short = self._short(own, state.line, position)
         if position and first[position] == first[position - 1]:
             # The first line doubles here (蕭蕭): the second must double too (滾滾), as every real middle
             # couplet does; the checker calls a reduplication facing none 不对.
@@ -283,7 +296,12 @@ class ParallelRule(Rule):
         floor = self.floor
         if position in self._word_ends:
             # the second character of a two-character word: the word faces as a whole (see DEFAULT_WORD_FLOOR)
-            floor = max(floor, 2 * self.word_floor - own.last_score)
+            need = 2 * self.word_floor - own.last_score
+            if position == 1 and state.line in self.head_lines:
+                # after a dictated head the word's second character faces as a word's should, but need not
+                # make up for a head that faces poorly (人/和, 萬/事: 0.1): above 1 nothing could
+                need = min(need, self.word_floor)
+            floor = max(floor, need)
         found = self.facing.mask(first[position], _rounded(max(floor, short)))
         if position + 1 < self.chars_per_line and first[position + 1] == first[position]:
             found = self._mirroring(found, position)
