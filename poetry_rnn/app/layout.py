@@ -113,24 +113,13 @@ def _generate_options(app: PoetryApp, page: Page) -> None:
     """作诗's left column: what to write, how, the button and the examples."""
     lang, say = DEFAULT_LANGUAGE, LABELS[DEFAULT_LANGUAGE]
     with gr.Column(scale=5, min_width=320):
-        page.form = gr.Radio(
-            choices("form", lang), value="qijue", label=say["form"], elem_id="form", elem_classes=["chips"]
-        )
+        page.form = _chips("form", "qijue", "form")
         page.form_error = _error_slot("form")
-        page.mode = gr.Radio(
-            choices("mode", lang), value="free", label=say["mode"], elem_id="mode", elem_classes=["chips"]
-        )
+        page.mode = _chips("mode", "free", "mode")
         page.text = gr.Textbox(label=MODE_TEXT[lang]["free"][0], visible=False, elem_id="text", max_lines=4)
         page.text_error = _error_slot("text")
         with gr.Row():
-            page.rhyme_scheme = gr.Radio(
-                choices("rhyme_scheme", lang),
-                value="pingshui",
-                label=say["rhyme_scheme"],
-                elem_id="rhyme-scheme",
-                elem_classes=["chips"],
-                scale=3,
-            )
+            page.rhyme_scheme = _chips("rhyme_scheme", "pingshui", "rhyme-scheme", scale=3)
             page.rhyme_group = gr.Dropdown(
                 app.group_choices("pingshui", "simplified", lang),
                 value="auto",
@@ -140,22 +129,8 @@ def _generate_options(app: PoetryApp, page: Page) -> None:
             )
         page.rhyme_error = _error_slot("rhyme")
         with gr.Row():
-            page.tone = gr.Radio(
-                choices("tone", lang),
-                value="strict",
-                label=say["tone"],
-                elem_id="tone",
-                elem_classes=["chips"],
-                scale=3,
-            )
-            page.script = gr.Radio(
-                choices("script", lang),
-                value="simplified",
-                label=say["script"],
-                elem_id="script",
-                elem_classes=["chips"],
-                scale=2,
-            )
+            page.tone = _chips("tone", "strict", "tone", scale=3)
+            page.script = _chips("script", "simplified", "script", scale=2)
         page.n = gr.Slider(1, settings.MAX_POEMS, value=4, step=1, label=say["n"], elem_id="n")
         page.tone_error = _error_slot("tone")
         with gr.Accordion(say["sampling"], open=False, elem_id="more-options") as page.sampling:
@@ -413,6 +388,19 @@ def _wire_language(app: PoetryApp, page: Page) -> None:
         page.check_view,
         api_visibility="private",
         queue=False,
+    )
+
+
+def _chips(name: str, value: str, elem_id: str, **layout) -> gr.Radio:
+    """One of the form's choices (LABELS and choices() under `name`), drawn as a row of chips."""
+    say = LABELS[DEFAULT_LANGUAGE]
+    return gr.Radio(
+        choices(name, DEFAULT_LANGUAGE),
+        value=value,
+        label=say[name],
+        elem_id=elem_id,
+        elem_classes=["chips"],
+        **layout,
     )
 
 
