@@ -20,6 +20,7 @@ from poetry_rnn.decoding.rules.base import Preference
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.decoding.vocabulary import VocabularyTables
 from poetry_rnn.quality import SEASONS, seasons_named
+from poetry_rnn.script import to_traditional
 
 __all__ = ["SEASONS", "SEASON_PENALTY", "SeasonRule", "seasons_asked", "seasons_named"]
 
@@ -30,33 +31,16 @@ SEASON_PENALTY = 3.0  # e^-3: one named season in twenty where the poem would ha
 # written: after a given first line with 西风 落叶 黄叶 菊 砧 红叶 and no 秋, Tang poems name 春 later in 7 %,
 # the rate of poems whose title names another season; 九日 and 重阳 poems name 春 in 2 %. A plan of 九日,
 # 重阳, 茱萸, 菊 set no season, and the model wrote 楼上春风九日来.
-SEASON_WORDS = {
-    "秋": (
-        "九日",
-        "重陽",
-        "重阳",
-        "茱萸",
-        "菊",
-        "中秋",
-        "七夕",
-        "西風",
-        "西风",
-        "落葉",
-        "落叶",
-        "黃葉",
-        "黄叶",
-        "紅葉",
-        "红叶",
-        "砧",
-    ),
-    "春": ("寒食", "清明", "上巳", "東風", "东风", "杏花", "鶯", "莺"),
-    "冬": ("除夕", "臘", "腊"),
+SEASON_WORDS = {  # traditional; a request's texts are read in traditional script
+    "秋": ("九日", "重陽", "茱萸", "菊", "中秋", "七夕", "西風", "落葉", "黃葉", "紅葉", "砧"),
+    "春": ("寒食", "清明", "上巳", "東風", "杏花", "鶯"),
+    "冬": ("除夕", "臘"),
 }
 
 
 def seasons_asked(texts: Iterable[str]) -> frozenset[str]:
-    """The seasons a request's texts name, or set by a festival or an image of SEASON_WORDS."""
-    texts = list(texts)
+    """The seasons a request's texts (either script) name, or set by a festival or an image of SEASON_WORDS."""
+    texts = [to_traditional(text) for text in texts]
     implied = {
         season for season, words in SEASON_WORDS.items() for text in texts for word in words if word in text
     }
