@@ -63,6 +63,18 @@ ERROR_PILLS = """() => Array.from(document.querySelectorAll('.error, .toast-body
     .filter(e => e.offsetParent !== null).map(e => e.innerText)"""
 
 
+def until_it_holds(page, act, holds, settle_ms: int = 300, tries: int = 5) -> None:
+    """Set a field in the options just opened, again if need be. Gradio mounts those fields when the
+    accordion first opens and, a few frames later, sets each to its value from the page's state, which
+    overwrites a value given in between (a person is never that quick; a test is)."""
+    for _ in range(tries):
+        act()
+        page.wait_for_timeout(settle_ms)
+        if holds():
+            return
+    raise AssertionError(f"the field did not keep its value in {tries} tries")
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("browser") / "app.log") as url:
@@ -205,7 +217,11 @@ def test_a_refusal_shows_its_message_beside_the_field_and_keeps_the_result(page)
 def test_contradictory_options_are_refused_beside_the_option(page):
     page.get_by_label("不押韵").check()
     page.get_by_text("更多选项").click()
-    page.get_by_label("入韵", exact=True).check()
+    until_it_holds(
+        page,
+        lambda: page.get_by_label("入韵", exact=True).check(),
+        lambda: page.get_by_label("入韵", exact=True).is_checked(),
+    )
     page.get_by_text("更多选项").click()  # closed again: the refusal opens it
     page.locator("#generate-button").click()
     message = page.locator("#options-error .field-error")
@@ -231,8 +247,8 @@ def test_a_second_tap_while_a_poem_is_written_is_not_lost(page):
 
 def test_a_seed_out_of_range_is_refused_beside_the_options_in_chinese(page):
     page.get_by_text("更多选项").click()
-    page.locator("#seed input").fill("-5")
-    page.locator("#seed input").press("Tab")  # commit the field before the click reads it (else: a race)
+    seed = page.locator("#seed input")
+    until_it_holds(page, lambda: (seed.fill("-5"), seed.press("Tab")), lambda: seed.input_value() == "-5")
     page.locator("#generate-button").click()
     message = page.locator("#options-error .field-error")
     message.wait_for()
