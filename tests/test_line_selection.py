@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +14,10 @@ from poetry_rnn.decoding.search import _line_survivors
 from poetry_rnn.decoding.state import DecodingState
 from poetry_rnn.generation import PoetryGenerator
 from poetry_rnn.generation.command import configure_parser, request_options
-from poetry_rnn.generation.generator import poem_requests
+from poetry_rnn.generation.generator import echoed_line, poem_requests
 from poetry_rnn.generation.request import GenerationRequest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 
 def _state(logprob: float, steps: int = 10, dead: bool = False) -> DecodingState:
@@ -80,6 +84,40 @@ def test_several_poems_are_decoded_one_by_one_each_as_its_own_one_poem_request(s
     assert len(set(lines)) == len(lines)
 
 
+def test_a_requests_poems_do_not_echo_each_others_lines(shipped):
+    """Four acrostics on 春江花月 (seed 1) had 花落不知何处去 in three poems and 春风吹断/吹动柳条丝 in two: a
+    poem that all but repeats a line of an earlier one draws again, and its seed still writes it alone."""
+    poems = shipped.generate(form="qijue", acrostic="春江花月", n=4, seed=1)
+    assert len(poems) == 4
+    for number, poem in enumerate(poems):
+        others = [other.lines for other in poems[:number] + poems[number + 1 :]]
+        assert echoed_line(poem.lines, others) is None, (poem.lines, others)
+        assert shipped.generate(form="qijue", acrostic="春江花月", seed=poem.seed)[0].text == poem.text
+    # a given first line is every poem's, not an echo: no poem here draws again for it
+    given = shipped.generate(form="wujue", first_line="白日依山尽", n=3, seed=5)
+    assert {poem.lines[0] for poem in given} == {"白日依山尽"}
+    assert sorted(poem.seed for poem in given) == [5, 6, 7]
+
+
+def test_the_variety_script_counts_echoes_in_a_request(shipped, capsys):
+    from eval_request_variety import main, measure
+
+    report = measure(shipped, 4, [1], forms=("qijue",), prompts=({"acrostic": "春夏秋冬"},))
+    assert (report.requests, report.pairs) == (1, 6)
+    assert report.requests_with_echo == report.pairs_with_echo == report.pairs_sharing_a_line == 0
+    assert 0 < report.shared_bigrams < 0.5  # the heads' 春风, 秋风 … and what else two poems share
+    assert main(["--n", "1"]) == 2 and "--n must be 2 to 8" in capsys.readouterr().err
+
+
+def test_an_echo_is_a_line_again_or_but_for_one_character():
+    earlier = [["花落不知何处去", "月明惆怅是谁期"]]
+    assert echoed_line(["春风吹动柳条丝", "花落不知何处宿"], earlier) == "花落不知何处宿"
+    assert echoed_line(["月明惆怅是谁期"], earlier) == "月明惆怅是谁期"
+    assert echoed_line(["花落不知人寂寞", "月明何处是渔舟"], earlier) is None  # three characters apart
+    assert echoed_line(["花落不知何"], earlier) is None  # another length
+    assert echoed_line(["花落不知何处去"], []) is None
+
+
 def test_families_share_out_the_candidates():
     families = poem_requests(GenerationRequest(n=4, seed=7, candidates=12))
     assert [(f.n, f.seed, f.candidates) for f in families] == [(1, s, 3) for s in (7, 8, 9, 10)]
@@ -93,7 +131,9 @@ def test_families_share_out_the_candidates():
 @pytest.mark.parametrize("options", [{"select_lines": False}, {"beam": 4}], ids=["no line selection", "beam"])
 def test_each_poems_seed_writes_it_again_alone(shipped, options):
     poems = shipped.generate(form="wujue", n=3, seed=1, **options)
-    assert sorted(p.seed for p in poems) == [1, 2, 3]
+    # seeds 1, 2, 3, but for a poem that echoed an earlier one's line and drew again with a fresh seed
+    seeds = [p.seed for p in poems]
+    assert 1 in seeds and len(set(seeds)) == 3
     for poem in poems:
         assert shipped.generate(form="wujue", n=1, seed=poem.seed, **options)[0].text == poem.text
 

@@ -248,11 +248,14 @@ class PoetryGenerator:
         spare_seed = families[-1].seed + 1
         for number, request in enumerate(resolved):
             written = {poem.text for poem in poems}
+            given = 1 if request.first_line else 0  # the given first line is every poem's
+            others = [poem.lines[given:] for poem in poems]
             found = yield from self._decode(stream, request, deadline, (number + 1, len(resolved)))
-            # a family whose best poem another has written draws again with a fresh seed, so that every
-            # poem's seed writes it alone; after a few tries its next best is taken
+            # a family whose best poem another has written, or that all but repeats one of its lines,
+            # draws again with a fresh seed, so that every poem's seed writes it alone; after a few tries
+            # the last draw's best is taken (its next best if another poem is that one)
             for _ in range(DUPLICATE_RETRIES):
-                if not found or found[0].text not in written:
+                if not found or echoed_line(found[0].lines[given:], others) is None:
                     break
                 again = self._resolve(dataclasses.replace(families[number], seed=spare_seed % (MAX_SEED + 1)))
                 spare_seed += 1
@@ -436,8 +439,22 @@ class PoetryGenerator:
         )
 
 
-# draws with a fresh seed for a poem another of the request's poems already is, before taking its next best
+# draws with a fresh seed for a poem that is, or echoes a line of, another of the request's poems
 DUPLICATE_RETRIES = 3
+
+
+def echoed_line(lines: list[str], others: list[list[str]]) -> str | None:
+    """The first of `lines` that another poem of the request has (`others`: their lines), or has but for one
+    character (花落不知何处去, 花落不知何处宿): the poems of one request are alternatives, seen side by side."""
+    for line in lines:
+        for other in others:
+            for other_line in other:
+                if (
+                    len(other_line) == len(line)
+                    and sum(a != b for a, b in zip(line, other_line, strict=True)) <= 1
+                ):
+                    return line
+    return None
 
 
 def poem_requests(request: GenerationRequest) -> list[GenerationRequest]:
