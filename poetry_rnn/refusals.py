@@ -195,10 +195,11 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "no_poem_found_heads_parallel": (
         "no poem satisfying every constraint was found; the acrostic's heads open the lines of the couplets that "
         "must be parallel (对仗), which may be what rules it out: try again (without a seed, each try draws a new "
-        "one) or ask for less: no parallel couplets (parallel=no, --parallel no), other heads, another rhyme "
-        "group, looser tones",
+        "one) or ask for less: no parallel couplets (More options → Parallel couplets: none; parallel=no, "
+        "--parallel no), other heads, another rhyme group, looser tones",
         "找不到合乎全部要求的诗：藏头字落在须对仗的两联句首，对仗可能因此难成。请再试一次（种子为 -1 时每次另取），"
-        "或放宽要求：不要求对仗（命令行 --parallel no）、换几个藏头字、换个韵部、放宽平仄",
+        "或放宽要求：不要求对仗（「更多选项」→「对仗」选「不要求」；命令行 --parallel no）、换几个藏头字、换个韵部、"
+        "放宽平仄",
     ),
     "time_limit_passed": (
         "generation took longer than the time limit of {seconds} s; ask for fewer candidates or a smaller beam",

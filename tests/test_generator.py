@@ -131,6 +131,9 @@ def test_a_refusal_for_an_acrostic_with_parallel_couplets_names_them(generator, 
         generator.generate(form="qilv", acrostic="天地人和国泰民安", seed=1)
     assert caught.value.message_id == "no_poem_found_heads_parallel"
     assert "--parallel no" in str(caught.value) and "对仗" in caught.value.text("zh")
+    assert "「更多选项」→「对仗」选「不要求」" in caught.value.text(
+        "zh"
+    )  # the app's switch, named as the page names it
     for options in ({"form": "qilv"}, {"form": "qilv", "acrostic": "天地人和国泰民安", "parallel": False}):
         with pytest.raises(UserError) as caught:
             generator.generate(seed=1, **options)

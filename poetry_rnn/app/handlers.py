@@ -65,7 +65,9 @@ FIELD_SLOTS = {
     "seed": "options",
     "plan": "options",
     "select_lines": "options",
+    "parallel": "options",
 }
+PARALLEL = {"auto": None, "yes": True, "no": False}  # the app's choice → GenerationRequest.parallel
 MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
 
 
@@ -167,6 +169,7 @@ def build_request(
     script,
     plan=None,
     select_lines=True,
+    parallel="auto",
 ) -> tuple[GenerationRequest, str | None]:
     """Form values → the GenerationRequest, and the title to show (命题 mode). What the form itself means
     (its mode, its labels, the app's limit on poems) is checked here; the request validates the rest, so a
@@ -196,6 +199,8 @@ def build_request(
         options["rhyme_group"] = group
     rhymes = _choice(first_line_rhymes or "auto", "first_line_rhymes", "first_line_rhymes", "首句入韵")
     options["first_line_rhymes"] = rhymes  # auto, yes or no: the request reads them
+    # 对仗: auto (a 律诗's middle couplets), yes (a 绝句's last one too) or no
+    options["parallel"] = PARALLEL[_choice(parallel or "auto", "parallel", "parallel", "对仗")]
     if seed is not None and str(seed).strip() not in ("", "-1"):
         options["seed"] = seed
     title = None
@@ -234,6 +239,7 @@ class PoetryApp:
         script: str = "simplified",
         plan: str = "",
         select_lines: bool = True,
+        parallel: str = "auto",
     ) -> dict:
         """Write poems. form: wujue qijue wulv qilv. mode: free, acrostic (text = one head character per
         line), first_line (text = the first line), title (text = the title), theme (text = a description in
@@ -242,7 +248,8 @@ class PoetryApp:
         a random one. script: simplified (default) or traditional. plan: one keyword per couplet (at
         most) separated by commas (春风,柳,孤城,归), empty for the automatic plan, off for none. select_lines: after
         each line the likelier half of a poem's candidates continue in place of the others (default true;
-        false: more varied, less fluent poems). Returns {"poems": [...best first],
+        false: more varied, less fluent poems). parallel (对仗): auto (a 律诗's middle couplets), yes (a
+        绝句's last couplet too), no (none). Returns {"poems": [...best first],
         "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
         log-probability per character: nearer 0 reads more natural), pattern, rhyme_group_label, seed (the
         poem's own: several poems are written one by one, with the request's seed and the next ones; alone
@@ -250,7 +257,7 @@ class PoetryApp:
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script, plan, select_lines,
+                top_p, seed, script, plan, select_lines, parallel,
             )  # fmt: skip
             poems = self.generator.generate(request)
         except UserError as error:
@@ -288,6 +295,7 @@ class PoetryApp:
         self,
         form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature, top_p,
         seed, script, show_tones, lang=DEFAULT_LANGUAGE, state=None, plan=None, select_lines=True,
+        parallel="auto",
     ) -> Iterator[tuple]:  # fmt: skip
         """Stream the leading candidate line by line, then show the best poem and the others. Yields
         (poem html, plain text, info, candidates table, state, *error slots). A refusal leaves the last
@@ -297,7 +305,7 @@ class PoetryApp:
         try:
             request, title = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,
-                top_p, seed, script, plan, select_lines,
+                top_p, seed, script, plan, select_lines, parallel,
             )  # fmt: skip
         except UserError as error:
             log_refusal("generate", error)

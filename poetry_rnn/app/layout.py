@@ -140,6 +140,9 @@ def _generate_options(app: PoetryApp, page: Page) -> None:
                 label=say["first_line_rhymes"],
                 elem_id="first-line-rhymes",
             )
+            page.parallel = gr.Radio(
+                choices("parallel", lang), value="auto", label=say["parallel"], elem_id="parallel"
+            )
             # above 1.5 the lines stop reading as Chinese (the Python API still allows it)
             page.temperature = gr.Slider(
                 0.1, 1.5, value=DEFAULT_TEMPERATURE, step=0.05, label=say["temperature"]
@@ -221,7 +224,7 @@ def _generate_inputs(page: Page) -> list:
     return [
         page.form, page.mode, page.text, page.rhyme_scheme, page.rhyme_group, page.first_line_rhymes, page.tone,
         page.n, page.temperature, page.top_p, page.seed, page.script, page.show_tones, page.language, page.state,
-        page.plan, page.select_lines,
+        page.plan, page.select_lines, page.parallel,
     ]  # fmt: skip
 
 
@@ -325,7 +328,7 @@ def _wire_language(app: PoetryApp, page: Page) -> None:
     """The language switch: every label, choice and text of the page, then what is drawn."""
     labelled = {
         "form": page.form, "mode": page.mode, "rhyme_scheme": page.rhyme_scheme, "rhyme_group": page.rhyme_group,
-        "first_line_rhymes": page.first_line_rhymes, "tone": page.tone, "n": page.n, "script": page.script,
+        "first_line_rhymes": page.first_line_rhymes, "parallel": page.parallel, "tone": page.tone, "n": page.n, "script": page.script,
         "temperature": page.temperature, "top_p": page.top_p, "seed": page.seed, "plan": page.plan,
         "select_lines": page.select_lines, "show_tones": page.show_tones, "plain": page.plain,
         "check_text": page.check_text, "check_scheme": page.check_scheme, "strictness": page.check_strictness,

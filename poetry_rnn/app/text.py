@@ -33,6 +33,10 @@ CHOICES: dict[str, dict[str, list[tuple[str, str]]]] = {
         "zh": [("自动", "auto"), ("入韵", "yes"), ("不入韵", "no")],
         "en": [("auto", "auto"), ("yes", "yes"), ("no", "no")],
     },
+    "parallel": {
+        "zh": [("律诗中二联", "auto"), ("绝句末联也对", "yes"), ("不要求", "no")],
+        "en": [("a lüshi's middle couplets", "auto"), ("a jueju's last couplet too", "yes"), ("none", "no")],
+    },
     "script": {"zh": [("简体", "simplified"), ("繁體", "traditional")],
                "en": [("simplified", "simplified"), ("traditional", "traditional")]},
     "strictness": {
@@ -65,6 +69,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rhyme_scheme": "韵书",
         "rhyme_group": "韵部（例字）",
         "first_line_rhymes": "首句入韵",
+        "parallel": "对仗",
         "tone": "平仄",
         "n": "首数",
         "script": "字体",
@@ -97,6 +102,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rhyme_scheme": "Rhyme book",
         "rhyme_group": "Rhyme group (examples)",
         "first_line_rhymes": "First line rhymes",
+        "parallel": "Parallel couplets (对仗)",
         "tone": "Tone rules",
         "n": "Poems",
         "script": "Script",
@@ -173,6 +179,7 @@ FIELD_LABELS = {
     "seed": ("种子", "seed"),
     "plan": ("立意", "plan"),
     "select_lines": ("逐句择优", "line selection"),
+    "parallel": ("对仗", "parallel couplets"),
     "script": ("字体", "script"),
     "time_limit": ("时限", "time limit"),
     "scheme": ("韵书", "rhyme scheme"),
@@ -372,6 +379,7 @@ HOW_TO_USE = {
    - **自由**：不需输入；**藏头**：每句第一字，如七绝「春江花月」；**首句**：整句给出，如「白日依山尽」；
      **命题**：给题目；**主题**：用白话描述想写的内容。
    - 韵书选平水韵（古韵）或中华新韵（今音）；「一三五不论」放宽第一、三、五字的平仄。
+   - 律诗的颔联、颈联默认对仗；「更多选项」里可要绝句末联也对，或不要求对仗（藏头字难对时有用）。
    - 同一种子与选项写出同一首诗；「用此种子」把当前这首的种子填回表单。
 2. **格律检测**：贴入一首诗（简体、繁體均可），按「检测」，逐字标出平仄、韵脚与问题。
 
@@ -390,6 +398,8 @@ HOW_TO_USE = {
      the whole line (白日依山尽); **title**: a title; **theme**: what the poem is about, in modern Chinese.
    - Rhyme book: Pingshui (the classical rhymes) or Xinyun (modern pronunciation); *standard* lets the 1st,
      3rd and 5th characters of a line take either tone.
+   - A lüshi's two middle couplets are parallel by default; under *More options* a jueju's last couplet can
+     be too, or none need be (useful when an acrostic's heads will not pair).
    - The same seed and options write the same poem; *Reuse this seed* puts the shown poem's seed in the form.
 2. **Check**: paste a poem (simplified or traditional) and press *Check*: each character's tone, the rhymes
    and the faults are marked.
