@@ -263,7 +263,38 @@ def theme_title(text: str) -> str:
     """A theme as a Tang title would say it, for the model's title conditioning: in verse's words, without
     modern function characters, in traditional characters (思念远方的朋友 → 相思天涯故人; 秋天的校园 →
     秋讀書). Titles tell the model what a poem is about more strongly than keywords do."""
-    return "".join(c for c in in_verse_words(text.strip()) if c not in TITLE_OMITS)
+    return "".join(c for c in in_verse_words(_without_place_words(text.strip())) if c not in TITLE_OMITS)
+
+
+def _without_place_words(text: str) -> str:
+    """`text` (either script) less the place character each of its words ends with, where `_without_place_word`
+    drops it, or that follows a word of two or more characters: 春天的花园里 → 春天的花园, 公园 里 → 公园."""
+    simplified = to_simplified(text)
+    if len(simplified) != len(text):
+        return text  # not one character for one: nothing is dropped
+    frequencies = _jieba().dt.FREQ
+    kept: list[str] = []
+    start = 0
+    previous = ""
+    for word in _jieba().lcut(simplified):
+        end = start + len(word)
+        if not (word in PLACE_ENDINGS and len(previous) >= 2):
+            kept.append(text[start : start + len(_without_place_word(word, frequencies))])
+        start, previous = end, word
+    return "".join(kept)
+
+
+# Characters of place a modern phrase ends with (花园里, 窗户边): what it names is the word before them.
+PLACE_ENDINGS = frozenset("里上中内外边旁前后")
+
+
+def _without_place_word(word: str, frequencies: dict) -> str:
+    """A modern word of three or more characters less a place character it ends with, where what is left
+    is a word of its own (花园里 → 花园, whose 园里 no poem says); 山上 stays (山 alone is no word here)."""
+    stem = word[:-1]
+    if len(word) >= 3 and word[-1] in PLACE_ENDINGS and (stem in modern_words() or frequencies.get(stem)):
+        return stem
+    return word
 
 
 def theme_keywords(text: str, k: int = 4) -> list[str]:
@@ -303,8 +334,8 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
         found = [char for word in pieces for char in word if _is_candidate(char, frequencies)]
     words: list[str] = []
     for word in found:
-        plain = to_simplified(word)
-        verse = table.get(plain) or to_traditional(word)
+        plain = _without_place_word(to_simplified(word), frequencies)
+        verse = table.get(plain) or to_traditional(plain if plain != to_simplified(word) else word)
         if verse not in words:
             words.append(verse)
     return words[:k]
