@@ -252,8 +252,9 @@ class PoetryApp:
         绝句's last couplet too), no (none). Returns {"poems": [...best first],
         "seed": int, the request's: it writes these poems again}; each poem has lines, text, score (average
         log-probability per character: nearer 0 reads more natural), pattern, rhyme_group_label, seed (the
-        poem's own: several poems are written one by one, with the request's seed and the next ones; alone
-        it writes this poem again), ok and the checker's analysis."""
+        poem's own: several poems are written one by one, with the request's seed and the next ones, another
+        where a poem echoed an earlier one's line; alone it writes this poem again), ok and the checker's
+        analysis."""
         try:
             request, _ = build_request(
                 form, mode, text, rhyme_scheme, rhyme_group, first_line_rhymes, tone, n, temperature,

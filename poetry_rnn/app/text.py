@@ -433,8 +433,8 @@ HOW_IT_WORKS = {
   模型爱用的套语（如「不知何处」）不作避让：盲评中避让反而读来更差（Python API 与命令行可用 avoid_overused 打开）。
 
 每首诗从 8 个候选里选出：候选同时抽样（温度、top-p、可复用的种子），每写完一句，较通顺的一半候选接替另一半续写；
-每首再经格律检测复核一次，按自然度排序。多首诗逐首这样写，种子依次加一。主题模式用 jieba（TextRank）
-从白话中取关键词；命题模式以题目为条件。
+每首再经格律检测复核一次，按自然度排序。多首诗逐首这样写，种子依次加一；与前面某首有一句相同或只差一字的，换个种子重写。
+主题模式用 jieba（TextRank）从白话中取关键词；命题模式以题目为条件。
 """,
     "en": """### How the rules are kept
 
@@ -458,7 +458,8 @@ At every step a set of small, composable constraints masks the characters that w
 Each poem is the best of 8 candidates sampled side by side (temperature, top-p, a seed you can reuse); after
 each line the more fluent half of them carry on in place of the others. Each is checked once more by the
 checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Several poems are written
-one by one this way, with the seed and the next ones. Theme mode reads keywords
+one by one this way, with the seed and the next ones; one with a line of an earlier poem, or that line but for
+one character, is written again with another seed. Theme mode reads keywords
 out of plain modern Chinese with jieba (TextRank); title mode conditions on the title.
 """,
 }
