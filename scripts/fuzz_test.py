@@ -241,9 +241,12 @@ def verify_poems(generator, options: dict, poems: list[dict]) -> list[str]:
             if overused:
                 problems.append(f"{where}: characters used too often {overused} (max_repeat {max_repeat})")
         if options.get("seed") is not None and int(options["seed"]) != -1:  # -1 draws a seed
-            # several poems are written one by one (line selection), with the seed and the next ones
+            # several poems are written one by one (line selection), with the seed and the next ones, and a
+            # poem that echoed an earlier one's line drew again with the seeds after those
+            from poetry_rnn.generation.generator import DUPLICATE_RETRIES
+
             seed = int(options["seed"])
-            if poem.get("seed") not in {(seed + k) % 2**63 for k in range(n)}:
+            if poem.get("seed") not in {(seed + k) % 2**63 for k in range(n + DUPLICATE_RETRIES * (n - 1))}:
                 problems.append(f"{where}: seed {poem.get('seed')}, asked for {options['seed']} (n {n})")
         # (the corpus is traditional, and a simplified line's traditional original is ambiguous)
         if corpus_lines is not None and options.get("script", DEFAULTS["script"]) == "traditional":
