@@ -263,7 +263,9 @@ def theme_title(text: str) -> str:
     """A theme as a Tang title would say it, for the model's title conditioning: in verse's words, without
     modern function characters, in traditional characters (思念远方的朋友 → 相思天涯故人; 秋天的校园 →
     秋讀書). Titles tell the model what a poem is about more strongly than keywords do."""
-    return "".join(c for c in in_verse_words(_without_place_words(text.strip())) if c not in TITLE_OMITS)
+    title = "".join(c for c in in_verse_words(_without_place_words(text.strip())) if c not in TITLE_OMITS)
+    # two modern words with one verse word side by side say it once (教师节给老师: 吾師吾師 → 吾師)
+    return re.sub(r"(.{2,}?)\1+", r"\1", title)
 
 
 def _without_place_words(text: str) -> str:

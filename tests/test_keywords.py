@@ -91,6 +91,14 @@ def test_set_phrases_give_their_words():
         assert not any(char in word for word in theme_keywords(theme) for char in "里裡裏"), theme
         assert "園" in theme_keywords(theme) and not set("里裡裏") & set(theme_title(theme)), theme
     assert theme_title("春天的花园里") == "春園" and "山上" in theme_keywords("冬天的雪落在山上")
+
+
+def test_kin_and_teachers_are_said_as_verse_says_them():
+    # a character alone meets a plan in any word: 母 in 雲母 and 王母, 師 in 京師, 祖 in 祖帳 (a farewell)
+    assert "慈母" in theme_keywords("妈妈做的饭很香") and "老翁" in theme_keywords("和爷爷一起钓鱼")
+    assert theme_keywords("老师退休了")[:2] == ["歸", "吾師"]
+    assert theme_title("教师节给老师写首诗") == "吾師寫首詩"  # one verse word for two modern ones, once
+    assert theme_title("年年岁岁") == "年年歲歲"  # a reduplication stays
     assert {"小橋", "流水", "人家"} <= set(theme_keywords("小桥流水人家", k=4))
 
 
