@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from poetry_rnn.training.loop import train
 
 # What each option does, for --help (TrainConfig's comments say why it exists)
 HELP = {
-    "source": "the corpus: a chinese-poetry folder, a JSON file or a prepared .json.gz (default: ../shared/data/tang)",
+    "source": "the corpus: a chinese-poetry folder, a JSON file or a prepared .json.xz / .json.gz (default: ../shared/data/tang)",
     "extra_sources": "more corpora to co-train on, name=location[,name=location] (e.g. song=../shared/data/song); "
     "each poem is tagged with its corpus, validation stays on --source",
     "source_name": "the tag of --source's poems when there are extra sources; generation writes with it",
@@ -45,7 +46,7 @@ HELP = {
     "output_layer": "adaptive softmax (cheapest), tied to the embeddings, or a full softmax",
     "keywords": "condition each poem on its jieba keywords (what title and theme generation need)",
     "train_forms": "all poems of the train split, or only 五绝 七绝 五律 七律",
-    "batch_tokens": "target characters per batch",
+    "batch_tokens": "at most this many tokens a batch (rows × the longest row, padding included; per process under torchrun)",
     "max_len": "longer poems are cut to this many tokens",
     "lr": "peak learning rate (AdamW)",
     "weight_decay": "AdamW weight decay of the matrices",
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(**values)
     asked = [item.name for item in fields(TrainConfig) if getattr(args, item.name) is not None]
     try:
-        train(config, resume=args.resume, asked=asked)
+        summary = train(config, resume=args.resume, asked=asked)
     except UserError as error:
         # the message names the option as the config does (hidden_size): name the flag too
         flag = "--" + (error.field or "").replace("_", "-")
@@ -128,4 +129,7 @@ def run(args: argparse.Namespace) -> int:
         ):
             raise UserError(f"{flag}: {error}", field=error.field) from None
         raise
+    if summary.get("finished") == "signal":  # stopped, checkpointed: not done, so a script must not go on
+        print(f"stopped by a signal; `--resume --out {config.out}` continues the run", file=sys.stderr)
+        return 130
     return 0

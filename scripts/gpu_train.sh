@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The stronger model of issue 13 in one command: candidates co-trained on Tang + Song (each poem tagged
+# A stronger model in one command: candidates co-trained on Tang + Song (each poem tagged
 # <tang> or <song>; validation on Tang only) side by side on one GPU for a time budget, each scored on the
 # Tang test split, the best by validation exported (float16, or int8 where that would not fit data/) and
 # packed for the trip back.
@@ -20,9 +20,8 @@
 # alone for this budget, as NAME_ft beside it, the recipe of the shipped model: 6 epochs of FT_BATCH_TOKENS
 # (8192) at FT_LR (3e-4)), WEIGHTS (how the winner is stored: fp16, or int8 matrices with row scales;
 # default fp16 where it fits data/'s 35 MB beside the corpus lines, else int8). A candidate wider than
-# INIT_FROM starts from it widened, with the same predictions. The call planned for the next GPU session
-# continues the shipped model's co-training and, beside it, the same model widened to 1536 units, then
-# fine-tunes both on Tang:
+# INIT_FROM starts from it widened, with the same predictions. For example, continue the shipped model's
+# co-training beside the same model widened to 1536 units, then fine-tune both on Tang:
 #   INIT_FROM=data/default_model CANDIDATES="l1h1024 l1h1536" MINUTES=6 FINE_TUNE_MINUTES=1.5 LR=1e-3 bash scripts/gpu_train.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

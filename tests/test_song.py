@@ -288,6 +288,17 @@ def test_prepared_corpora_train_with_the_keywords_they_carry_and_compute_none(co
     assert sum(bool(seen["keywords"].get(p.body)) for p in tang_poems) > len(tang_poems) // 2
 
 
+def test_keywords_asked_of_a_prepared_corpus_without_them_are_refused(corpora, tmp_path):
+    """It trained without keywords and saved a model that said it had them."""
+    from poetry_rnn.prepared import main as prepare
+
+    plain = tmp_path / "tang.prepared.json.xz"
+    assert prepare(["--source", str(corpora["tang"]), "--out", str(plain)]) == 0
+    with pytest.raises(UserError, match="carries no keywords: prepare it with --keywords") as caught:
+        train(two_source_config(corpora, tmp_path / "run", source=str(plain), keywords=True, max_steps=2))
+    assert caught.value.field == "keywords" and not (tmp_path / "run" / "best").exists()
+
+
 def test_the_cli_takes_extra_source(corpora, tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["train", "--source", str(corpora["tang"]), "--extra-source", f"song={corpora['song']}",

@@ -154,6 +154,32 @@ def test_the_loss_trains_under_mixed_precision(output_layer):
     assert all(p.grad is not None for p in model.rnn.parameters())
 
 
+@pytest.mark.parametrize("output_layer", ["adaptive", "full"])
+def test_the_loss_per_position_is_one_a_target_and_zero_where_ignored(output_layer):
+    torch.manual_seed(0)
+    model = PoetryLM(
+        ModelConfig(vocab_size=5000, embedding_dim=16, hidden_size=32, output_layer=output_layer)
+    ).eval()
+    inputs = torch.randint(0, 5000, (2, 6))
+    targets = torch.randint(0, 5000, (2, 6))
+    targets[0, 4:] = -100
+    each = model.loss(inputs, targets, reduction="none")
+    assert (
+        each.shape == (12,)
+        and int((each == 0).sum()) == 2
+        and bool((each[targets.reshape(-1) != -100] > 0).all())
+    )
+    assert torch.allclose(each.sum(), model.loss(inputs, targets, reduction="sum"))
+
+
+def test_a_hidden_size_that_leaves_an_adaptive_cluster_no_units_is_refused():
+    # 12 // 4**2 == 0: every character from id 4000 up would share one probability
+    with pytest.raises(UserError, match="hidden_size 12 is too small for 2 adaptive clusters.*≥ 16"):
+        ModelConfig(vocab_size=5000, embedding_dim=8, hidden_size=12)
+    assert ModelConfig(vocab_size=5000, embedding_dim=8, hidden_size=16).hidden_size == 16
+    assert ModelConfig(vocab_size=3000, embedding_dim=8, hidden_size=12).hidden_size == 12  # one cluster
+
+
 # ------------------------------------------------------------------------------------------ schedule
 def test_learning_rate_warms_up_then_follows_a_cosine_to_the_floor():
     config = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
@@ -422,6 +448,17 @@ def test_bad_config_files_are_clear_errors(tmp_path, capsys, content, fragment):
 def test_missing_config_file(tmp_path, capsys):
     assert cli_main(["train", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "run")]) == 2
     assert "--config" in capsys.readouterr().err
+
+
+def test_a_run_stopped_by_a_signal_exits_non_zero(tmp_path, monkeypatch, capsys):
+    """gpu_train.sh waits on each run and goes on to export it only if it exited 0."""
+    import poetry_rnn.train as train_command
+
+    monkeypatch.setattr(train_command, "train", lambda config, **options: {"finished": "signal"})
+    assert cli_main(["train", "--out", str(tmp_path / "run")]) == 130
+    assert "stopped by a signal; `--resume --out" in capsys.readouterr().err
+    monkeypatch.setattr(train_command, "train", lambda config, **options: {"finished": "epochs"})
+    assert cli_main(["train", "--out", str(tmp_path / "run")]) == 0
 
 
 # ------------------------------------------------------------------------------------------ bad input

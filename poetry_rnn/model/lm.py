@@ -87,6 +87,17 @@ class ModelConfig:
             raise UserError(
                 f"config adaptive_div must be from 1 to 64, got {self.adaptive_div!r}", field="config"
             )
+        if self.output_layer == "adaptive":
+            # each cluster projects to hidden_size / adaptive_div^k units: none would leave its characters
+            # one shared probability, unlearnable
+            clusters = len(self.effective_cutoffs()) - 1
+            if clusters and self.hidden_size // self.adaptive_div**clusters < 1:
+                raise UserError(
+                    f"config hidden_size {self.hidden_size} is too small for {clusters} adaptive clusters at "
+                    f"adaptive_div {self.adaptive_div:g}: the last would have no units; use hidden_size ≥ "
+                    f"{math.ceil(self.adaptive_div**clusters)}, fewer cutoffs or output_layer full",
+                    field="config",
+                )
         if not _is_number(self.embedding_dropout) or not 0.0 <= self.embedding_dropout < 1.0:
             raise UserError(
                 f"config embedding_dropout must be in [0, 1), got {self.embedding_dropout!r}", field="config"
@@ -260,6 +271,8 @@ class PoetryLM(nn.Module, PretrainedModel):
             with torch.autocast(hidden.device.type, enabled=False):
                 output = self.adaptive(hidden[mask].float(), targets[mask])
             nll = -output.output
+            if reduction == "none":  # as cross_entropy gives it: one a position, 0 where ignored
+                return nll.new_zeros(targets.shape).masked_scatter(mask, nll).reshape(-1)
             return nll.mean() if reduction == "mean" else nll.sum()
         logits = self.project(hidden)
         return nn.functional.cross_entropy(

@@ -40,7 +40,7 @@ class TrainConfig:
     keywords: bool = False  # condition on jieba keywords of each poem (cached per corpus)
     # "all": every poem of the train split; "regular": only 五绝 七绝 五律 七律, the forms the generator writes
     train_forms: str = "all"
-    batch_tokens: int = 6144  # target (non-pad) tokens per batch
+    batch_tokens: int = 6144  # at most this many tokens a batch, padding included (per process under DDP)
     max_len: int = 200  # longer sequences are cut
     lr: float = 3e-3
     weight_decay: float = 0.01

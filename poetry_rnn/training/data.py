@@ -44,6 +44,14 @@ def prepare_data(
     keywords = None
     if is_prepared(source):  # cleaned corpus in one file: no raw corpus or `datasets` needed
         corpus, prepared_keywords, _ = read_prepared(source)
+        if config.keywords and not prepared_keywords:
+            # (computing them here would need jieba, which a GPU machine may lack)
+            raise UserError(
+                f"--keywords true, but the prepared corpus {source} carries no keywords: prepare it with "
+                f"--keywords (python -m poetry_rnn.prepared --source ... --out ... --keywords) or train with "
+                f"--keywords false",
+                field="keywords",
+            )
         keywords = prepared_keywords if config.keywords else None
     else:
         corpus = load_corpus(source)

@@ -2,7 +2,8 @@
 
 A setting the user leaves alone is the starting model's: its architecture and the dropout it was trained
 with. One the user gives must agree with the model, except the hidden size, which may grow
-(poetry_rnn.model.grow) but not shrink. The other training settings (learning rate, budget) are the run's.
+(poetry_rnn.model.grow) but not shrink, and the dropout settings (a fine-tune may regularise more). The other
+training settings (learning rate, budget) are the run's.
 """
 
 from __future__ import annotations
