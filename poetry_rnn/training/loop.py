@@ -242,7 +242,11 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
 
 
 def new_state() -> dict:
-    """A run's progress before its first step: what a checkpoint saves and a resumed run reads back."""
+    """A run's progress before its first step: what a checkpoint saves and a resumed run reads back. Three
+    keys join once the run knows them, their absence meaning "not yet": `warmup` (warm-up steps, set when the
+    schedule's length is first known), `step_bound` (the epochs' steps, beyond which a schedule fitted to a
+    time budget never reaches) and `schedule_anchor` ([step, seconds] that fit starts from; both in
+    training/schedule.py)."""
     return {
         "epoch": 0,
         "batch": 0,
