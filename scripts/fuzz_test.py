@@ -106,8 +106,13 @@ def _chinese(alphabet: str, low: int, high: int) -> st.SearchStrategy:
 
 def generate_options(first_lines: list[str], rhyme_groups: list[str]) -> st.SearchStrategy[dict]:
     """Keyword arguments for PoetryGenerator.generate: any subset of the options, mostly valid values."""
+    return st.fixed_dictionaries({}, optional=option_strategies(first_lines, rhyme_groups))
+
+
+def option_strategies(first_lines: list[str], rhyme_groups: list[str]) -> dict[str, st.SearchStrategy]:
+    """A strategy for each option of GenerationRequest (every one: a test holds this to option_fields())."""
     heads = COMMON + COMMON_SIMPLIFIED
-    options = {
+    return {
         "form": _mostly(st.sampled_from(FORM_NAMES)),
         "rhyme_scheme": _mostly(st.sampled_from(SCHEME_NAMES)),
         "rhyme_group": _mostly(
@@ -144,8 +149,12 @@ def generate_options(first_lines: list[str], rhyme_groups: list[str]) -> st.Sear
         "max_repeat": _mostly(st.sampled_from([None, 1, 2, 3, 56, 0, 57])),
         "time_limit": _mostly(st.sampled_from([None, 30.0, 5.0, 0.5, 1e-6, 0, -1.0])),
         "candidates": _mostly(st.sampled_from([None, 1, 4, 8, 0, 65])),
+        "parallel": _mostly(st.sampled_from([None, True, False])),
+        "plan": _mostly(
+            st.sampled_from(["", "off", "draw", "春風,柳", "春风，孤城，归", ",,,"])
+            | _chinese(COMMON + ",", 0, 12)
+        ),
     }
-    return st.fixed_dictionaries({}, optional=options)
 
 
 CHECK_TEXT = st.one_of(

@@ -51,6 +51,12 @@ def tiny_pools(tiny):
 
 
 # ------------------------------------------------------------------------------------------ API
+def test_the_fuzzer_draws_every_option_of_a_request():
+    from poetry_rnn.generation.request import option_fields
+
+    assert set(fuzz.option_strategies(["白日依山盡"], ["下平一先"])) == {f.name for f in option_fields()}
+
+
 @FAST
 @given(data=st.data())
 def test_generate_keeps_the_request_or_refuses_cleanly(tiny, tiny_pools, data):

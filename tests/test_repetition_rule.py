@@ -78,6 +78,17 @@ def test_no_character_twice_in_a_line_outside_a_reduplication():
     assert allows(rule, written(constraints, tokenizer, "山風花春秋，明月日水樹。"), tokenizer, "山")
 
 
+def test_characters_that_are_one_once_simplified_count_as_one():
+    # 髮 and 發 are both 发: 山髮發 would read 山发发 in the default simplified output
+    tokenizer, _, rule, constraints = build(chars=CHARS + "髮發")
+    assert not allows(rule, written(constraints, tokenizer, "山髮"), tokenizer, "發")
+    assert not allows(rule, written(constraints, tokenizer, "髮山"), tokenizer, "發")
+    assert allows(rule, written(constraints, tokenizer, "山風"), tokenizer, "發")
+    # a couplet's second line: not at another position than the first line's 髮, as with 髮 itself
+    state = written(constraints, tokenizer, "髮山花春秋，明")
+    assert not allows(rule, state, tokenizer, "發") and not allows(rule, state, tokenizer, "髮")
+
+
 def test_the_same_reduplication_never_twice_in_a_poem():
     tokenizer, _, rule, constraints = build()
     state = written(constraints, tokenizer, "蕭蕭山風花，明月日水樹。蕭")

@@ -10,7 +10,7 @@ import pytest
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.command import configure_parser, request_options
 from poetry_rnn.generation.generator import PoetryGenerator
-from poetry_rnn.generation.request import GenerationRequest, option_fields, strictness_name
+from poetry_rnn.generation.request import GenerationRequest, option_fields, strictness_name, switch_names
 
 
 def test_names_in_either_script_and_aliases_are_normalised():
@@ -89,7 +89,11 @@ def test_the_cli_has_one_flag_per_option_with_the_request_defaults():
 
 
 # ------------------------------------------------------------------------------------------ the audit's names
-@pytest.mark.parametrize("name", ["originality", "avoid_overused", "one_season", "select_lines"])
+def test_the_on_off_options_are_those_the_command_line_switches():
+    assert {"originality", "avoid_overused", "one_season", "select_lines"} <= set(switch_names())
+
+
+@pytest.mark.parametrize("name", switch_names())  # every one: a new switch is checked without a list here
 @pytest.mark.parametrize("value", ["no", "false", "yes", "true", 0, 1, None])
 def test_on_off_options_refuse_anything_but_true_or_false(name, value):
     # bool("no") is True: a word must be refused, not read as on

@@ -4,8 +4,9 @@
     poems = PoetryGenerator.from_pretrained().generate(request)
 
 Each field carries its default, its help text and how the command line spells it; the CLI builds its
-parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request, so an option
-is added or changed here only. Making a request checks everything that does not depend on a model (types,
+parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request. A new option
+that decoding reads is also a field of `ResolvedRequest` (generation/resolve.py, copied there in
+`resolve_request`) and is read where the rules are chosen (generation/constraints.py). Making a request checks everything that does not depend on a model (types,
 ranges, names, the text of acrostic, first line, title and keywords) and normalises it (七绝 or QIJUE →
 qijue, 平水韵 → pingshui, 严格 → strict, 繁體 → traditional, 先 → 下平一先, auto → no fixed group,
 simplified keywords → traditional, a theme → its keywords); a bad value (a word for an on/off option
@@ -244,7 +245,7 @@ class GenerationRequest:
             self._set("theme_title", theme_title(self.theme) or None)
             keywords += self.theme_keywords
         self._set("conditioning_keywords", tuple(dict.fromkeys(keywords)))
-        for name in ("originality", "avoid_overused", "one_season", "select_lines"):
+        for name in switch_names():
             # a word such as "no" is true to bool(): refused rather than read as on
             value = getattr(self, name)
             if not isinstance(value, bool):
@@ -287,6 +288,16 @@ class GenerationRequest:
 def option_fields() -> tuple[dataclasses.Field, ...]:
     """The request's options, in order, each with its default and `metadata` (help, CLI spelling)."""
     return tuple(f for f in dataclasses.fields(GenerationRequest) if f.init)
+
+
+def switch_names() -> tuple[str, ...]:
+    """The on/off options: those whose command-line flag switches them (`on_switch`, `off_switch`), each
+    true or false and nothing else."""
+    return tuple(
+        option.name
+        for option in option_fields()
+        if option.metadata.get("on_switch") or option.metadata.get("off_switch")
+    )
 
 
 def option_flag(name: str) -> str:

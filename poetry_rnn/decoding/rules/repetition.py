@@ -180,6 +180,10 @@ class RepetitionRule(SoftRule):
         refused_chars = {c for c in line if not (doubling and c == last)}
         refused_chars.update(c for c in first if c != mirrored)
         refused_chars.update(self.lines.refused_after(line))
+        # a character that is one of the line's once simplified (髮 and 發 are 发) repeats it on the page
+        twins = self.tables.simplified_twins
+        refused_chars.update(twin for c in line for twin in twins(c) if twin != c)
+        refused_chars.update(twin for c in first if c != mirrored for twin in twins(c))
         refused = [piece for char in refused_chars for piece in self._single.get(char, ())]
         if self._longer or self._self_repeating:
             suspects = set(self._self_repeating)
