@@ -27,6 +27,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "not_number": ("{what} must be a number, got {value!r}", "须为数字，现为 {value!r}"),
     "not_finite": ("{what} must be a finite number, got {value!r}", "须为有限的数字，现为 {value!r}"),
     "out_of_range": ("{what} must be from {low} to {high}, got {value}", "须在 {low} 到 {high} 之间，现为 {value}"),
+    "seed_range": (
+        "the seed must be -1 (a random one) or a whole number from 0 up (at most 19 digits), got {value}",
+        "须为 -1（随机）或 0 以上的整数（至多 19 位），现为 {value}",
+    ),
     "not_yes_no": ("{what} must be true, false or unset, got {value!r}", "须为 true、false 或不填，现为 {value!r}"),
     "not_true_false": ("{what} must be true or false, got {value!r}", "须为 true 或 false，现为 {value!r}"),
     "not_a_choice": ("{what} {value!r} is not one of: {allowed}", "只能选：{allowed}"),

@@ -298,6 +298,14 @@ def test_a_refused_request_is_one_log_line_without_a_traceback(client, app_log):
     assert "Traceback" not in log
 
 
+def test_the_about_tabs_api_snippet_addresses_the_space_it_runs_on(monkeypatch):
+    text = import_app("text")
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert 'Client("http://127.0.0.1:7860/")' in text.api_snippet()
+    monkeypatch.setenv("SPACE_ID", "someone/poetry-rnn")  # what a Hugging Face Space sets
+    assert 'Client("someone/poetry-rnn")' in text.api_snippet() and "127.0.0.1" not in text.api_snippet()
+
+
 # ------------------------------------------------------------------------------------------- README
 def test_readme_api_snippet_runs_against_the_app(app_url):
     """The README's gradio_client snippet, pointed at this app, runs and prints a poem and a check."""
@@ -425,6 +433,22 @@ def test_the_parallel_option_reaches_the_request(poetry_app):
     assert list(_shown_messages(refused)) == ["options"] and "对仗" in _shown_messages(refused)["options"]
 
 
+def test_the_poem_card_says_which_couplets_were_asked_to_be_parallel(poetry_app):
+    """A 七律 written with 对仗 not required, whose 颈联 is not parallel, shows no 对仗 fault and says 未要求; a 七绝
+    asked for a parallel last couplet says 对仗 without 绝句不要求 (the visitor's choice, not the form's rule)."""
+    render = import_app("render")
+    [loose] = poetry_app.api_generate(form="qilv", parallel="no", n=1, seed=6)["poems"]
+    assert loose["analysis"]["parallel_faults"] and loose["ok"] and loose["unasked_faults"] == ["对仗"]
+    card = render.poem_html(loose)
+    assert "对仗（未要求）" in card and 'class="couplet bad"' not in card
+    assert "未要求：对仗" in render.poem_info_markdown(loose, "zh")
+    [strict] = poetry_app.api_generate(form="qijue", parallel="yes", n=1, seed=3)["poems"]
+    card = render.poem_html(strict)
+    assert strict["parallel_couplets"] == [2] and "<b>对仗</b>" in card and "绝句不要求" not in card
+    # the checker, which knows no request, keeps the form's rule
+    assert 'class="couplet bad"' in render.couplets_html(loose["analysis"])
+
+
 def test_a_refusal_is_shown_beside_its_field_and_keeps_the_result(poetry_app, caplog):
     import gradio as gr
 
@@ -447,7 +471,10 @@ def test_a_refusal_is_shown_beside_its_field_and_keeps_the_result(poetry_app, ca
 def test_reusing_a_shown_poems_seed_brings_that_poem_back_first(poetry_app, monkeypatch):
     handlers = import_app("handlers")
     notices = []
-    monkeypatch.setattr(handlers.gr, "Info", notices.append)
+    titles = []
+    monkeypatch.setattr(
+        handlers.gr, "Info", lambda message, title, **_: (notices.append(message), titles.append(title))
+    )
     [first] = _generate_ui(poetry_app, n=4, seed=20)[-1:]
     state = first[4]
     # the poems come best first, each with its own seed (the request's and the next ones)
@@ -461,6 +488,7 @@ def test_reusing_a_shown_poems_seed_brings_that_poem_back_first(poetry_app, monk
     # before any poem there is no seed to reuse: said, nothing changed
     skip = handlers.gr.skip()
     assert poetry_app.ui_reuse_seed(None, "zh") == (skip, skip) and "还没有诗" in notices[-1]
+    assert set(titles) == {"提示"}  # titled in the page's language, not Gradio's "Info"
     [again] = _generate_ui(poetry_app, n=4, seed=seed)[-1:]
     again_state = again[4]
     poem = again_state["poems"][again_state["selected"]]

@@ -68,7 +68,10 @@ FIELD_SLOTS = {
     "parallel": "options",
 }
 PARALLEL = {"auto": None, "yes": True, "no": False}  # the app's choice → GenerationRequest.parallel
-MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
+MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1
+NOTICE_SECONDS = (
+    5  # a notice over the poem card goes before the visitor writes again  # the slots and the accordion
+)
 
 
 def _language(lang) -> str:
@@ -351,7 +354,10 @@ class PoetryApp:
             return
         dicts = [p.to_dict() for p in poems or []]
         if len(dicts) < request.n:
-            gr.Warning(MESSAGES[lang]["found_fewer"].format(found=len(dicts), wanted=request.n))
+            gr.Warning(
+                MESSAGES[lang]["found_fewer"].format(found=len(dicts), wanted=request.n),
+                title=MESSAGES[lang]["notice_warning"],
+            )
         # the poems come best first; a seed given (one reused) shows the poem that seed writes
         written = [i for i, poem in enumerate(dicts) if poem["seed"] == request.seed]
         new_state = {"poems": dicts, "title": title, "selected": written[0] if written else 0}
@@ -401,10 +407,10 @@ class PoetryApp:
         seed is cleared to -1, 作诗 writes that poem again)."""
         say = MESSAGES[_language(lang)]
         if not state or not state.get("poems"):
-            gr.Info(say["no_poem_yet"])
+            gr.Info(say["no_poem_yet"], title=say["notice"], duration=NOTICE_SECONDS)
             return gr.skip(), gr.skip()
         seed = state["poems"][state.get("selected", 0)]["seed"]
-        gr.Info(say["seed_reused"].format(seed=seed))
+        gr.Info(say["seed_reused"].format(seed=seed), title=say["notice"], duration=NOTICE_SECONDS)
         return seed, gr.Accordion(open=True)
 
     @guarded

@@ -12,7 +12,6 @@ from poetry_rnn.app.handlers import ERROR_SLOTS, PoetryApp
 from poetry_rnn.app.render import model_card_markdown, poem_html
 from poetry_rnn.app.text import (
     API_HEADING,
-    API_SNIPPET,
     CANDIDATE_HEADERS,
     CHECK_EXAMPLES,
     DEFAULT_LANGUAGE,
@@ -23,6 +22,7 @@ from poetry_rnn.app.text import (
     LANGUAGES,
     MODE_TEXT,
     MODEL_CARD_HEADING,
+    api_snippet,
     choices,
 )
 from poetry_rnn.generation.request import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
@@ -57,7 +57,7 @@ def about_markdown(lang: str, model_dir) -> str:
         [
             HOW_TO_USE[lang],
             HOW_IT_WORKS[lang],
-            API_HEADING[lang] + API_SNIPPET,
+            API_HEADING[lang] + api_snippet(),
             MODEL_CARD_HEADING[lang] + model_card_markdown(model_dir),
         ]
     )

@@ -71,7 +71,7 @@ def poem_html(
     parts.append("</div></div>")
     legend = say["legend"] + (say["legend_tones"] if show_tones else "")
     parts.append(f'<div class="poem-legend">{_esc(legend)}</div>')
-    couplets = couplets_html(analysis, lang)
+    couplets = couplets_html(analysis, lang, poem.get("parallel_couplets"))
     if couplets:
         parts.append(couplets)
     return "".join(parts)
@@ -178,9 +178,10 @@ def candidate_rows(poems: list[dict]) -> list[list]:
     ]
 
 
-def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE, asked: list[int] | None = None) -> str:
     """Each couplet's 对仗 verdict (工对 / 宽对 / 不对) with its word pairs; a 律诗's unparallel middle
-    couplet is marked."""
+    couplet is marked. `asked`: for a generated poem, the couplets its request wanted parallel (by first
+    line), so that one it did not ask for is no fault and the heading says what was asked."""
     couplets = analysis.get("couplets") or []
     if not couplets:
         return ""
@@ -197,13 +198,18 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
             where = f"{name} (lines {first}–{second})" if name else f"lines {first}–{second}"
         pairs = " ".join(f"{p['left']}/{p['right']}" for p in couplet.get("pairs") or [])
         kind = couplet.get("kind", "")
-        bad = " bad" if couplet["lines"][0] in middle_faults or couplet["lines"][-1] in middle_faults else ""
+        faulted = couplet["lines"][0] in middle_faults or couplet["lines"][-1] in middle_faults
+        bad = " bad" if faulted and (asked is None or couplet["lines"][0] in asked) else ""
         items.append(
             f'<li class="couplet{bad}"><b>{_esc(where)}</b> <span class="kind kind-{_esc(kind)}">'
             f"{_esc(kinds.get(kind, kind))}</span> <small>{_esc(pairs)}</small></li>"
         )
-    # a 绝句's couplets need not be parallel: their 不对 is no fault, and the heading says so
-    title = MESSAGES[lang]["parallel" if len(couplets) > 2 else "parallel_jueju"]
+    # a 绝句's couplets need not be parallel: their 不对 is no fault, and the heading says so; a generated
+    # poem's heading says what its request asked
+    if asked is None:
+        title = MESSAGES[lang]["parallel" if len(couplets) > 2 else "parallel_jueju"]
+    else:
+        title = MESSAGES[lang]["parallel" if asked else "parallel_unasked"]
     return f'<div class="couplets"><b>{_esc(title)}</b><ul id="couplet-verdicts">{"".join(items)}</ul></div>'
 
 

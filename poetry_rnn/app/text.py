@@ -3,6 +3,8 @@ help texts, its messages. One language is shown at a time; `LANGUAGES` is the sw
 
 from __future__ import annotations
 
+import os
+
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.parallel import couplet_names
@@ -222,6 +224,9 @@ MESSAGES = {
         "licence": "{kind}",
         "parallel": "对仗",
         "parallel_jueju": "对仗（绝句不要求）",
+        "parallel_unasked": "对仗（未要求）",
+        "notice": "提示",
+        "notice_warning": "注意",
         "check_empty": "请贴入一首诗（简体或繁體）",
         "check_ok": "合律：未见问题。",
         "faults": "问题（{count}）",
@@ -251,6 +256,9 @@ MESSAGES = {
         "licence": "licence ({kind})",
         "parallel": "parallelism",
         "parallel_jueju": "parallelism (a jueju needs none)",
+        "parallel_unasked": "parallelism (not asked for)",
+        "notice": "Note",
+        "notice_warning": "Warning",
         "check_empty": "paste a poem to check (simplified or traditional)",
         "check_ok": "Regular: no faults found.",
         "faults": "Faults ({count})",
@@ -371,6 +379,14 @@ analysis = client.predict(
 )
 print(analysis["ok"], analysis["pattern"], [fault["name"] for fault in analysis["faults"]])
 ```"""
+
+
+def api_snippet() -> str:
+    """The API snippet of the About tab, addressed to this Space where the app runs as one (Hugging Face sets
+    SPACE_ID, owner/name, which gradio_client takes as it is), else to `python app.py`'s address."""
+    space = os.environ.get("SPACE_ID")
+    return API_SNIPPET.replace('"http://127.0.0.1:7860/"', f'"{space}"') if space else API_SNIPPET
+
 
 HOW_TO_USE = {
     "zh": """### 怎样用

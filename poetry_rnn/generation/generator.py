@@ -434,8 +434,10 @@ class PoetryGenerator:
             plan_followed=couplets_following(state.lines, request.plan.keywords) if request.plan else None,
             unasked_faults=list(
                 dict.fromkeys(f.name for f in analysis.faults if f.name not in request.judged_faults)
-            ),
+            )
+            + _unasked_parallel(analysis, request),
             title=convert(request.title, request.script) if request.title else None,
+            parallel_couplets=list(request.parallel_couplets),
         )
 
 
@@ -473,6 +475,11 @@ def _parallel_score(analysis: Analysis, request: ResolvedRequest) -> float | Non
     """The mean strict 对仗 score of the couplets the request wants parallel (None if it wants none)."""
     scores = [c.strict_score for c in analysis.couplets if c.line in request.parallel_couplets]
     return sum(scores) / len(scores) if scores else None
+
+
+def _unasked_parallel(analysis: Analysis, request: ResolvedRequest) -> list[str]:
+    """对仗, where the checker finds a middle couplet of a 律诗 unparallel and the request did not ask for it."""
+    return ["对仗"] if any(f.line not in request.parallel_couplets for f in analysis.parallel_faults) else []
 
 
 def _parallel_as_asked(analysis: Analysis, request: ResolvedRequest) -> bool:

@@ -45,6 +45,8 @@ class GeneratedPoem:
     # rhyme "none"): `ok` holds all the same, but the poem is not 合律 in full.
     unasked_faults: list[str] = field(default_factory=list)
     title: str | None = None  # the request's title in the poem's script; None without one
+    # the couplets asked to be parallel (对仗), by their first line (0-based): a 律诗's (2, 4) by default
+    parallel_couplets: list[int] = field(default_factory=list)
 
     def in_script(self, label: str) -> str:
         """A label (written in simplified, as the rules name things) in the poem's script."""
@@ -102,6 +104,7 @@ class GeneratedPoem:
             "seed": self.seed,
             "ok": self.ok,
             "unasked_faults": self.unasked_faults,
+            "parallel_couplets": self.parallel_couplets,
             "form": self.form,
             "rhyme_scheme": self.rhyme_scheme,
             "tone": self.tone,

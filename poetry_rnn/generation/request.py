@@ -207,7 +207,9 @@ class GenerationRequest:
             self._set("candidates", _integer(self.candidates, "candidates", n, MAX_N, "candidates"))
         self._set("beam", _integer(self.beam or 0, "beam", 0, MAX_BEAM, "beam"))
         if self.seed is not None:
-            seed = _integer(self.seed, "seed", -1, MAX_SEED, "seed")
+            seed = _whole_number(self.seed, "seed", "seed")
+            if not -1 <= seed <= MAX_SEED:
+                raise UserError.of("seed_range", "seed", value=seed)
             self._set("seed", None if seed == -1 else seed)  # -1 draws one, as in the app
         self._check_sampling()
         if self.max_repeat is not None:
