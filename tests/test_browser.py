@@ -214,6 +214,17 @@ def test_a_refusal_shows_its_message_beside_the_field_and_keeps_the_result(page)
     assert not message.is_visible()
 
 
+def test_a_refusal_goes_when_the_form_it_was_about_changes(page):
+    page.get_by_label("五律").check()
+    page.get_by_label("藏头").check()
+    page.locator("#text textarea").fill("春江花月")  # four heads: a 五律 has 8 lines
+    page.locator("#generate-button").click()
+    message = page.locator("#text-error .field-error")
+    message.wait_for()
+    page.get_by_label("七绝").check()  # four lines: the message no longer holds
+    message.wait_for(state="hidden")
+
+
 def test_contradictory_options_are_refused_beside_the_option(page):
     page.get_by_label("不押韵").check()
     page.get_by_text("更多选项").click()

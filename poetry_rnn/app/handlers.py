@@ -122,6 +122,11 @@ def slot_updates(slot: str | None = None, message: str = "") -> tuple:
     return slots + (gr.Accordion(open=True) if slot == "options" else gr.skip(),)
 
 
+def cleared_messages() -> tuple:
+    """Every message slot hidden (the accordion left as it is)."""
+    return slot_updates()[:-1]
+
+
 def guarded(handler):
     """Unexpected exceptions in a UI handler become the generic message (traceback to the log)."""
 

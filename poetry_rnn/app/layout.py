@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from poetry_rnn.app import settings
-from poetry_rnn.app.handlers import ERROR_SLOTS, PoetryApp
+from poetry_rnn.app.handlers import ERROR_SLOTS, PoetryApp, cleared_messages
 from poetry_rnn.app.render import model_card_markdown, poem_html
 from poetry_rnn.app.text import (
     API_HEADING,
@@ -287,6 +287,8 @@ def _wire_generate(app: PoetryApp, page: Page) -> None:
     page.mode.change(
         app.ui_mode, [page.mode, page.language], page.text, api_visibility="private", queue=False
     )
+    for trigger in (page.form, page.mode):  # a refusal about the last form or mode goes with it
+        trigger.change(cleared_messages, None, _error_slots(page), api_visibility="private", queue=False)
     for trigger in (page.rhyme_scheme, page.script):  # either one changes the rhyme groups on offer
         trigger.change(
             app.ui_groups,
