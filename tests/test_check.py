@@ -1136,3 +1136,13 @@ def test_a_single_poem_refused_with_json_prints_a_json_error(capsys, monkeypatch
     assert cli_main(["check", "abc"]) == 2  # the text form is unchanged: the error on stderr
     caught = capsys.readouterr()
     assert not caught.out and "no Chinese characters" in caught.err
+
+
+def test_a_second_character_with_no_reading_breaks_no_link():
+    """们 has no 平水韵 reading: the note says it is not judged, so it is not the 失粘 the checker named."""
+    analysis = analyze("春天来了花儿开，小鸟唱歌真好听。我们一起去公园，快快乐乐玩一天。", scheme="pingshui")
+    assert not [f for f in analysis.faults if f.name in ("失粘", "失对")], analysis.format()
+    assert any("们" in note for note in analysis.notes)
+    # a heard 2nd character still breaks its link: 鸟 (仄) in line 3, then 快 (仄) in line 4 of its couplet
+    broken = analyze("春天来了花儿开，小鸟唱歌真好听。小鸟一起去公园，快快乐乐玩一天。", scheme="pingshui")
+    assert [f.name for f in broken.faults if f.name in ("失粘", "失对")] == ["失对"]

@@ -201,7 +201,13 @@ def test_the_shipped_models_corpus_says_which_theme_words_verse_uses(shipped):
     assert square.theme_keywords == ("廣場",)
     # nothing of 廣場 for the plan, and no keywords drawn at random in its place: the theme, said as the
     # model's title, steers the poem alone
-    assert shipped.generate(square)[0].plan is None
+    [poem] = shipped.generate(square)
+    assert poem.plan is None
+    # and the poem says so, in its own script, rather than drop the theme without a word
+    assert any("主题的词（廣場）诗中少见" in note for note in poem.notes), poem.notes
+    assert not shipped.generate(form="qijue", theme="西湖边散步", seed=3)[0].notes  # a plan: no note
+    simplified = shipped.generate(form="qijue", theme="广场", seed=3)[0]
+    assert any("主题的词（广场）" in note for note in simplified.notes)
 
 
 def test_a_theme_request_plans_with_its_keywords_whole(shipped):

@@ -159,7 +159,7 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         words = [w if kept else f"{w}{unused}" for w, kept in zip(poem["plan"], followed, strict=False)]
         text += f"\n\n**{say['plan']}**{colon}{' · '.join(words)}"
     for note in poem.get("notes") or []:
-        text += f"\n\n{say['note']}{colon}{note}"
+        text += f"\n\n{say['note']}{colon}{_one_language(note, lang)}"
     return text
 
 

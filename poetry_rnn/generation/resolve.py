@@ -33,6 +33,7 @@ from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.prosody.rhyme_faults import neighbour_groups
 from poetry_rnn.script import (
     SimplifiedIndex,
+    convert,
     is_simplified,
     normalize_variants,
     standard_forms,
@@ -163,6 +164,7 @@ def resolve_request(
         borrows = tuple(sorted(neighbour_groups(get_scheme("pingshui"), request.rhyme_group)))
     seed = secrets.randbelow(2**31) if request.seed is None else request.seed
     title = to_model_script(request.title, tables) if request.title is not None else None
+    plan = _plan(request, title, seed, tables, corpus_lines)
     return ResolvedRequest(
         form=form,
         rhyme_scheme=request.rhyme_scheme,
@@ -191,8 +193,9 @@ def resolve_request(
         time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
         first_line_borrows=borrows,
-        plan=_plan(request, title, seed, tables, corpus_lines),
+        plan=plan,
         model_title=title or (to_model_script(request.theme_title, tables) if request.theme_title else None),
+        notes=_theme_unplanned(request, plan),
     )
 
 
@@ -229,6 +232,20 @@ def _plan(
         attested=attested,
         related_only=source == "theme",
     )
+
+
+def _theme_unplanned(request: GenerationRequest, plan: Plan | None) -> list[str]:
+    """A note where a theme's words gave the poem no plan (量子计算机: words verse does not use), so that the
+    visitor knows the theme reached the poem only as its title."""
+    automatic = request.plan is None and request.acrostic is None and request.first_line is None
+    if not (request.theme and automatic and plan is None):
+        return []
+    words = convert("、".join(request.theme_keywords), request.script) or request.theme
+    return [
+        f"主题的词（{words}）诗中少见，未能立意，只作题目；可改用诗里常见的词，或在「立意」里自定 "
+        f"(the theme's words, {words}, are rare in verse: no plan, the theme is the poem's title only; "
+        "try words verse uses, or give a plan)"
+    ]
 
 
 def _candidates(request: GenerationRequest) -> int:

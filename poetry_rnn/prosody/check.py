@@ -401,7 +401,13 @@ class _Analyzer:
         # 粘/对 as heard: a line is 平起 by its 2nd character where that tone is sure (the nearest pattern's
         # line type otherwise). A 2nd character that breaks a link is named by 失粘/失对, not 不协平仄.
         heard = [self._heard_start(index, starts[index]) for index in range(count)]
-        links = [i for i in range(1, count) if self._breaks_link(i, heard[i - 1], heard[i])]
+        # a 2nd character with no reading (们 in 平水韵: not judged) breaks no link: it cannot be heard
+        read = [self.valid[index] and bool(self.tones[index][1]) for index in range(count)]
+        links = [
+            i
+            for i in range(1, count)
+            if read[i - 1] and read[i] and self._breaks_link(i, heard[i - 1], heard[i])
+        ]
         linked = {line for i in links for line in (i - 1, i)}
         faults = [
             fault
