@@ -7,7 +7,6 @@ from pathlib import Path
 
 from poetry_rnn.app.text import (
     DEFAULT_LANGUAGE,
-    FAULT_NAMES_EN,
     FORM_NAMES,
     MESSAGES,
     PARALLEL_KINDS,
@@ -17,7 +16,7 @@ from poetry_rnn.app.text import (
     rhyme_group_shown,
 )
 from poetry_rnn.format import line_end_mark
-from poetry_rnn.prosody.analysis import languages
+from poetry_rnn.prosody.analysis import FAULT_NAMES_EN, languages
 
 
 def _esc(text) -> str:

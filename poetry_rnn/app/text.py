@@ -280,19 +280,6 @@ SCHEME_NAMES = {
     "zh": {"pingshui": "平水韵", "xinyun": "中华新韵"},
     "en": {"pingshui": "Pingshui", "xinyun": "Xinyun"},
 }
-FAULT_NAMES_EN = {
-    "字数": "Line length",
-    "句数": "Line count",
-    "出韵": "Out of rhyme",
-    "重韵": "Repeated rhyme",
-    "仄韵": "Oblique rhyme",
-    "失粘": "Broken adhesion",
-    "失对": "Broken opposition",
-    "孤平": "Lone level tone",
-    "三平尾": "Three level tones at the end",
-    "不协平仄": "Tone mismatch",
-    "对仗": "Couplet not parallel",
-}
 # The parts of a tone pattern's name (平起首句入韵, 仄起首句不入韵（仄韵）), glossed on the English page.
 PATTERN_GLOSSES_EN = (
     ("平起", "level start"),

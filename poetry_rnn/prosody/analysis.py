@@ -24,6 +24,20 @@ FAULT_GLOSSES: dict[str, str] = {
     "不协平仄": "tone mismatch at a fixed position",
     "对仗": "a middle couplet of a 律诗 (lines 3–4 or 5–6) is not parallel",
 }
+# Each fault's short English name, for English pages and notes.
+FAULT_NAMES_EN = {
+    "字数": "Line length",
+    "句数": "Line count",
+    "出韵": "Out of rhyme",
+    "重韵": "Repeated rhyme",
+    "仄韵": "Oblique rhyme",
+    "失粘": "Broken adhesion",
+    "失对": "Broken opposition",
+    "孤平": "Lone level tone",
+    "三平尾": "Three level tones at the end",
+    "不协平仄": "Tone mismatch",
+    "对仗": "Couplet not parallel",
+}
 # What each fault is about, so that a caller can judge the rules it asked for (the generator with tone
 # "off" judges shape and rhyme only); a new fault needs its kind here (tests check it).
 FAULT_KINDS: dict[str, str] = {

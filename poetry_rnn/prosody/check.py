@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from poetry_rnn.errors import UserError
 from poetry_rnn.format import render_body
 from poetry_rnn.prosody.analysis import (
+    FAULT_NAMES_EN,
     PARALLEL_FAULT,
     SINGLE_LINE_NOTE,
     Analysis,
@@ -281,7 +282,9 @@ class _Analyzer:
             return f"「{found}」" if chinese else f" at {found}"
 
         places = "、".join(f"第{f.line + 1}句{f.name}{char(f, True)}" for f in broken)
-        english = ", ".join(f"line {f.line + 1} {f.name}{char(f, False)}" for f in broken)
+        english = ", ".join(
+            f"line {f.line + 1} {FAULT_NAMES_EN.get(f.name, f.name).lower()}{char(f, False)}" for f in broken
+        )
         return (
             f"最近的格式：{pattern}；不合处：{places} (nearest pattern: {pattern}; what breaks it: {english})"
         )
@@ -544,7 +547,7 @@ class _Analyzer:
                     index,
                     position,
                     f"第{index + 1}句末三字「{line[-3:]}」皆平，第{position + 1}字「{line[position]}」宜仄 "
-                    f"(line {index + 1} ends in three level tones; character {position + 1} should be 仄)",
+                    f"(line {index + 1} ends in three level tones; character {position + 1} should be oblique, 仄)",
                 )
             )
         if breaks.gu_ping:
@@ -560,7 +563,7 @@ class _Analyzer:
                     position,
                     f"第{index + 1}句{core_zh}除韵脚外只有一个平声字，第{position + 1}字「{line[position]}」宜平 "
                     f"(line {index + 1}{core_en}: one level tone besides the rhyme; character {position + 1} "
-                    "should be 平)",
+                    "should be level, 平)",
                 )
             )
         for position in breaks.tone_positions:

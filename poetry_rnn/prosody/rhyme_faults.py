@@ -146,7 +146,7 @@ def rhyme_faults(
                     line,
                     end,
                     f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label} "
-                    f"(rhyme character belongs to {own}, not to the poem's group {label})",
+                    f"(line {line + 1}, rhyme character {char} belongs to {own}, not to the poem's group {label})",
                 )
             )
     return faults, groups, borrowed
@@ -229,7 +229,7 @@ def oblique_rhyme_faults(
                 line,
                 len(lines[line]) - 1,
                 f"第{line + 1}句韵脚「{char}」属{own}，不在{label} "
-                f"(rhyme character belongs to {own}, not to the poem's group {label})",
+                f"(line {line + 1}, rhyme character {char} belongs to {own}, not to the poem's group {label})",
             )
         )
     return faults
