@@ -247,7 +247,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "check_empty": ("paste a poem to check (simplified or traditional)", "请贴入一首诗（简体或繁體）"),
     "acrostic_missing": (
-        "empty; give one head character per line, e.g. 春江花月 for a 绝句",
+        "empty; give one head character per line, e.g. 春江花月 for a jueju (绝句, 4 lines)",
         "为空：每句给一个字，如绝句「春江花月」",
     ),
     "first_line_missing": (
@@ -262,7 +262,20 @@ REFUSALS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
+# A form named in an English message: as the English page names it, the Chinese name beside it.
+FORMS_IN_ENGLISH = {
+    "五绝": "5×4 jueju (五绝)",
+    "七绝": "7×4 jueju (七绝)",
+    "五律": "5×8 lüshi (五律)",
+    "七律": "7×8 lüshi (七律)",
+}
+
+
 def refusal_text(message_id: str, language: str, values: dict) -> str:
     """The message in `language` ("en" or "zh") with its values filled in."""
     english, chinese = REFUSALS[message_id]
-    return (chinese if language == "zh" else english).format(**values)
+    if language == "zh":
+        return chinese.format(**values)
+    if values.get("form") in FORMS_IN_ENGLISH:
+        values = {**values, "form": FORMS_IN_ENGLISH[values["form"]]}
+    return english.format(**values)
