@@ -456,9 +456,10 @@ def _chinese_text(value, field_name: str, what: str, allow_punctuation: bool = F
     emoji = [c for c in text if _is_emoji(c)]
     if emoji:
         raise UserError.of("emoji", field_name, what=what, emoji="".join(emoji))
-    other = sorted({c for c in text if not is_cjk(c)})
+    other = list(dict.fromkeys(c for c in text if not is_cjk(c)))  # in the order typed, each once
     if other:
-        raise UserError.of("not_chinese", field_name, what=what, found=" ".join(other))
+        found = "".join(f"「{c}」" for c in other)
+        raise UserError.of("not_chinese", field_name, what=what, found=found)
     return text
 
 
