@@ -704,7 +704,11 @@ def test_the_check_tab_speaks_one_language_in_reading_and_pattern_notes(poetry_a
     [zh_nearest] = [line for line in chinese.splitlines() if "最近的格式" in line]
     [en_nearest] = [line for line in english.splitlines() if "nearest pattern" in line]
     assert "第2句失对「闻」" in zh_nearest and not re.search("[A-Za-z]", zh_nearest)
-    assert "line 2 broken opposition at 闻" in en_nearest and "最近" not in en_nearest and "不合处" not in en_nearest
+    assert (
+        "line 2 broken opposition at 闻" in en_nearest
+        and "最近" not in en_nearest
+        and "不合处" not in en_nearest
+    )
 
 
 @pytest.mark.parametrize(

@@ -1040,7 +1040,11 @@ def test_a_broken_opposition_names_the_character_against_the_pattern(poem, wrong
     assert not analysis.lines[0].chars[1].fits and analysis.lines[1].chars[1].fits
     assert f"第1句第2字「{wrong}」与下句第2字「{right}」同声" in fault.message
     assert "line 1, 2nd character: same tone as in the next line, line 2" in fault.message
-    assert [n for n in analysis.notes if f"第1句失对「{wrong}」" in n and f"line 1 broken opposition at {wrong}" in n]
+    assert [
+        n
+        for n in analysis.notes
+        if f"第1句失对「{wrong}」" in n and f"line 1 broken opposition at {wrong}" in n
+    ]
 
 
 def test_a_rescuing_line_with_a_fault_of_its_own_rescues_nothing():
