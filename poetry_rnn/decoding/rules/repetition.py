@@ -10,8 +10,10 @@ With a `LineRepetition` (the generator's default) the rule also keeps, as real T
 - in the second line of a couplet, no character of the first line except at the same position: the
   mirrored repetition parallel lines use (「江上…，江邊…」) stays; a rhyme or key word repeated elsewhere
   in the couplet does not (2.2 % of the train split's couplets do so).
-Characters the user gives (a first line, acrostic heads) are never blocked: a soft rule yields to a dictated
-piece, and the given first line is not checked by soft rules.
+Characters that are one once simplified (髮 and 發 are 发) count as one in a line and a couplet. Characters the
+user gives (a first line, acrostic heads) are never blocked: a soft rule yields to a dictated piece, and the
+given first line is not checked by soft rules. To find reduplications in a finished poem (a test, a
+measure), use poetry_rnn.quality.reduplications rather than a loop of one's own.
 """
 
 from __future__ import annotations
