@@ -41,7 +41,13 @@ if str(REPO_DIR) not in sys.path:
 
 from poetry_rnn.errors import UserError  # noqa: E402
 from poetry_rnn.format import render_body  # noqa: E402
-from poetry_rnn.generation.request import find_rhyme_group, option_fields, scheme_name  # noqa: E402
+from poetry_rnn.generation.request import (  # noqa: E402
+    find_rhyme_group,
+    option_fields,
+    option_flag,
+    scheme_name,
+    switch_names,
+)
 from poetry_rnn.prosody.analysis import faults_of  # noqa: E402
 from poetry_rnn.prosody.check import analyze  # noqa: E402
 from poetry_rnn.prosody.patterns import get_form  # noqa: E402
@@ -317,13 +323,10 @@ def check_outcome(generator, text, scheme) -> str:
     return "analysis"
 
 
+# every option that takes a value on the command line, by its own flag (the switches take none)
 CLI_FLAGS = {
-    "form": "--form", "acrostic": "--acrostic", "first_line": "--first-line", "title": "--title",
-    "keywords": "--keywords", "theme": "--theme", "rhyme_scheme": "--rhyme", "rhyme_group": "--rhyme-group",
-    "tone": "--tone", "n": "--n", "seed": "--seed", "temperature": "--temperature", "top_k": "--top-k",
-    "top_p": "--top-p", "beam": "--beam", "max_repeat": "--max-repeat", "time_limit": "--time-limit",
-    "script": "--script", "candidates": "--candidates",
-}  # fmt: skip
+    option.name: option_flag(option.name) for option in option_fields() if option.name not in switch_names()
+}
 
 
 def cli_arguments(model_dir: str) -> st.SearchStrategy[tuple[list[str], dict]]:
