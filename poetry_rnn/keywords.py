@@ -279,10 +279,10 @@ def _without_place_words(text: str) -> str:
     start = 0
     previous = ""
     for word in _jieba().lcut(simplified):
-        end = start + len(word)
         if not (word in PLACE_ENDINGS and len(previous) >= 2):
             kept.append(text[start : start + len(_without_place_word(word, frequencies))])
-        start, previous = end, word
+        start += len(word)
+        previous = word
     return "".join(kept)
 
 
@@ -337,7 +337,7 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
     words: list[str] = []
     for word in found:
         plain = _without_place_word(to_simplified(word), frequencies)
-        verse = table.get(plain) or to_traditional(plain if plain != to_simplified(word) else word)
+        verse = table.get(plain) or to_traditional(word[: len(plain)])
         if verse not in words:
             words.append(verse)
     return words[:k]

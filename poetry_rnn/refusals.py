@@ -262,13 +262,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
-# A form named in an English message: as the English page names it, the Chinese name beside it.
-FORMS_IN_ENGLISH = {
-    "五绝": "5×4 jueju (五绝)",
-    "七绝": "7×4 jueju (七绝)",
-    "五律": "5×8 lüshi (五律)",
-    "七律": "7×8 lüshi (七律)",
-}
+# The forms' English names (the app's English labels too); an English message gives the Chinese beside it.
+ENGLISH_FORM_NAMES = {"五绝": "5×4 jueju", "七绝": "7×4 jueju", "五律": "5×8 lüshi", "七律": "7×8 lüshi"}
 
 
 def refusal_text(message_id: str, language: str, values: dict) -> str:
@@ -276,6 +271,6 @@ def refusal_text(message_id: str, language: str, values: dict) -> str:
     english, chinese = REFUSALS[message_id]
     if language == "zh":
         return chinese.format(**values)
-    if values.get("form") in FORMS_IN_ENGLISH:
-        values = {**values, "form": FORMS_IN_ENGLISH[values["form"]]}
+    if values.get("form") in ENGLISH_FORM_NAMES:
+        values = {**values, "form": f"{ENGLISH_FORM_NAMES[values['form']]} ({values['form']})"}
     return english.format(**values)

@@ -68,10 +68,8 @@ FIELD_SLOTS = {
     "parallel": "options",
 }
 PARALLEL = {"auto": None, "yes": True, "no": False}  # the app's choice → GenerationRequest.parallel
-MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1
-NOTICE_SECONDS = (
-    5  # a notice over the poem card goes before the visitor writes again  # the slots and the accordion
-)
+MESSAGE_OUTPUTS = len(ERROR_SLOTS) + 1  # the slots and the accordion
+NOTICE_SECONDS = 5  # a notice over the poem card goes before the visitor writes again
 
 
 def _language(lang) -> str:

@@ -330,7 +330,8 @@ def _wire_language(app: PoetryApp, page: Page) -> None:
     """The language switch: every label, choice and text of the page, then what is drawn."""
     labelled = {
         "form": page.form, "mode": page.mode, "rhyme_scheme": page.rhyme_scheme, "rhyme_group": page.rhyme_group,
-        "first_line_rhymes": page.first_line_rhymes, "parallel": page.parallel, "tone": page.tone, "n": page.n, "script": page.script,
+        "first_line_rhymes": page.first_line_rhymes, "parallel": page.parallel, "tone": page.tone, "n": page.n,
+        "script": page.script,
         "temperature": page.temperature, "top_p": page.top_p, "seed": page.seed, "plan": page.plan,
         "select_lines": page.select_lines, "show_tones": page.show_tones, "plain": page.plain,
         "check_text": page.check_text, "check_scheme": page.check_scheme, "strictness": page.check_strictness,

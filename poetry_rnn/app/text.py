@@ -8,16 +8,15 @@ import os
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.parallel import couplet_names
+from poetry_rnn.refusals import ENGLISH_FORM_NAMES
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
 DEFAULT_LANGUAGE = "zh"
 
 # (label, value) pairs per language; the values are what the request takes.
+_FORMS = [("五绝", "wujue"), ("七绝", "qijue"), ("五律", "wulv"), ("七律", "qilv")]
 CHOICES: dict[str, dict[str, list[tuple[str, str]]]] = {
-    "form": {
-        "zh": [("五绝", "wujue"), ("七绝", "qijue"), ("五律", "wulv"), ("七律", "qilv")],
-        "en": [("5×4 jueju", "wujue"), ("7×4 jueju", "qijue"), ("5×8 lüshi", "wulv"), ("7×8 lüshi", "qilv")],
-    },
+    "form": {"zh": _FORMS, "en": [(ENGLISH_FORM_NAMES[label], name) for label, name in _FORMS]},
     "mode": {
         "zh": [("自由", "free"), ("藏头", "acrostic"), ("首句", "first_line"), ("命题", "title"), ("主题", "theme")],
         "en": [("free", "free"), ("acrostic", "acrostic"), ("first line", "first_line"), ("title", "title"),
