@@ -42,27 +42,25 @@ def request_constraints(
     their masks per situation, so they are shared between requests with the same settings
     (VocabularyTables.shared). `overused_rule`: the model's overused phrases (None: no table);
     `corpus_lines`: the lines a poem may not copy (read on first use)."""
-    form = request.form
+    form, asked = request.form, request.asked
     rules: list[Rule] = [FormRule(tables, form.chars_per_line, form.line_count)]
-    if request.tone != TONE_OFF or request.rhyme_scheme != "none":
+    if asked.tone != TONE_OFF or asked.rhyme_scheme != "none":
         # one choice per pattern list: the tone and rhyme rules built on it narrow the same patterns
         choice = tables.shared(PatternChoice, tuple(request.patterns))
-        rules.append(
-            tables.shared(ToneRule, tables, tables.scheme(request.tone_scheme), choice, request.tone)
-        )
-        if request.rhyme_scheme != "none":
+        rules.append(tables.shared(ToneRule, tables, tables.scheme(request.tone_scheme), choice, asked.tone))
+        if asked.rhyme_scheme != "none":
             rhyme_rule = tables.shared(
                 RhymeRule,
                 tables,
-                tables.scheme(request.rhyme_scheme),
+                tables.scheme(asked.rhyme_scheme),
                 choice,
                 tuple(request.rhyme_groups),
                 tuple(request.first_line_borrows),
             )
             rules.append(rhyme_rule)
-            if request.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
+            if asked.rhyme_scheme == "xinyun":  # 新韵: each finished line as heard in context
                 xinyun = get_scheme("xinyun")
-                rules.append(tables.shared(HeardLineRule, tables, xinyun, choice, request.tone, rhyme_rule))
+                rules.append(tables.shared(HeardLineRule, tables, xinyun, choice, asked.tone, rhyme_rule))
     heads = tuple(frozenset(head) for head in request.heads or ())
     if heads:
         rules.append(tables.shared(AcrosticRule, tables, heads))
@@ -77,19 +75,19 @@ def request_constraints(
     if slots is None:
         request.notes.append("reduplications unchecked: the table of attested ones is missing")
     lines = LineRepetition(form.chars_per_line, slots)
-    rules.append(RepetitionRule(tables, request.max_repeat, reserved, lines))
-    if request.repeat_penalty > 0:
-        rules.append(tables.shared(ReuseRule, tables, request.repeat_penalty, tuple(reserved.values())))
+    rules.append(RepetitionRule(tables, asked.max_repeat, reserved, lines))
+    if asked.repeat_penalty > 0:
+        rules.append(tables.shared(ReuseRule, tables, asked.repeat_penalty, tuple(reserved.values())))
     if request.plan is not None:
         rules.append(PlanRule(tables, request.plan.keywords, form.chars_per_line, PLAN_BONUS, PLAN_OPENING))
-    if request.avoid_overused and overused_rule is not None:
+    if asked.avoid_overused and overused_rule is not None:
         rules.append(overused_rule)
-    if request.one_season:
+    if asked.one_season:
         # the prompt's seasons, and the plan's: a plan of 春风 and 秋月 asks for both
         planned = request.plan.keywords if request.plan is not None else ()
         given = (request.model_title or "", request.first_line or "", *request.keywords, *planned)
         rules.append(tables.shared(SeasonRule, tables, seasons_asked(given)))
-    if request.originality:
+    if asked.originality:
         lines = corpus_lines()
         if lines is not None:
             rules.append(OriginalityRule(tables, lines, form.chars_per_line))

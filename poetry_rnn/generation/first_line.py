@@ -27,8 +27,8 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
     """The refusal of a given first line that `rule` stopped at `position` (1-based), writing `piece_chars`:
     in the user's script, naming what breaks the rule (for tones: the nearest pattern and each character
     at the wrong tone, not only where the search stopped)."""
-    line = convert(request.first_line, request.script)  # as the user reads it
-    chars = convert(piece_chars, request.script)
+    line = convert(request.first_line, request.asked.script)  # as the user reads it
+    chars = convert(piece_chars, request.asked.script)
     if isinstance(rule, AcrosticRule):
         return UserError.of("first_line_head", "first_line", head=line[0])
     if isinstance(rule, ToneRule):
@@ -58,7 +58,7 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
                 line=line,
                 marks=tone_marks(scheme.line_tones(line)),
                 form=request.form.chinese_name,
-                pattern=convert(ruled_out.name, request.script)
+                pattern=convert(ruled_out.name, request.asked.script)
                 + (f"（{ruled_out.licence}）" if ruled_out.licence else ""),
                 template=ruled_out.lines[0],
             )
@@ -80,13 +80,13 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
             marks=tone_marks(scheme.line_tones(line)),
             form=request.form.chinese_name,
             templates=" / ".join(templates),
-            tone=request.tone,
+            tone=request.asked.tone,
             nearest=nearest,
             # where the whole line, read in context, fits: the character the search could not pass
             breaks="、".join(breaks) or f"{position}「{chars}」",
         )
     if isinstance(rule, HeardLineRule):
-        scheme = get_scheme(request.rhyme_scheme)
+        scheme = get_scheme(request.asked.rhyme_scheme)
         heard = " ".join(note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None)
         return UserError.of(
             "first_line_heard",
@@ -96,10 +96,10 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
             heard="; " + heard if heard else "",
             form=request.form.chinese_name,
             scheme=scheme.chinese_name,
-            tone=request.tone,
+            tone=request.asked.tone,
         )
     if isinstance(rule, RhymeRule):
-        scheme = get_scheme(request.rhyme_scheme)
+        scheme = get_scheme(request.asked.rhyme_scheme)
         groups = "、".join(scheme.group_label(g) for g in request.rhyme_groups[:6])
         more = " …" if len(request.rhyme_groups) > 6 else ""
         return UserError.of("first_line_rhyme", "first_line", char=chars, groups=groups + more)
@@ -118,7 +118,7 @@ def _ruled_out_pattern(request: ResolvedRequest, scheme: RhymeScheme) -> TonePat
         (pattern, line_breaks(scheme, line, pattern.lines[0], request.strictness)) for pattern in left_out
     ]
     if (
-        request.tone == TONE_OFF
+        request.asked.tone == TONE_OFF
     ):  # the tone rule then judges the line end alone: show the pattern it fits best
         last = scheme.line_tones(line)[-1]
         kept = [item for item in judged if fits(item[0].lines[0][-1], last)]

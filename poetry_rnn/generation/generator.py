@@ -257,7 +257,7 @@ class PoetryGenerator:
             for _ in range(DUPLICATE_RETRIES):
                 if not found or echoed_line(found[0].lines[given:], others) is None:
                     break
-                again = self._resolve(dataclasses.replace(families[number], seed=spare_seed % (MAX_SEED + 1)))
+                again = self._resolve(dataclasses.replace(request.asked, seed=spare_seed % (MAX_SEED + 1)))
                 spare_seed += 1
                 found = (yield from self._decode(False, again, deadline)) or found
             poems += [poem for poem in found if poem.text not in written][:1]
@@ -273,7 +273,7 @@ class PoetryGenerator:
     ):
         """Every poem found for `request` (its candidates that passed the final check), best first; streamed
         as poem `poem_of` = (k, n) of a request of n."""
-        deadline = deadline or Deadline(request.time_limit)
+        deadline = deadline or Deadline(request.asked.time_limit)
         constraints = self._constraints(request)
         start, first_ids = self._start_state(request, constraints)
         prefix = conditioning_ids(
@@ -295,13 +295,13 @@ class PoetryGenerator:
                 missing = request.candidates - len(poems)
                 if missing <= 0:
                     break
-                if request.beam > 1:
+                if request.asked.beam > 1:
                     search = beam_search(
                         self.stepper,
                         constraints,
                         prefix,
                         start,
-                        max(request.beam, request.candidates),
+                        max(request.asked.beam, request.candidates),
                         max_steps,
                         deadline,
                         generator,  # a stochastic beam: each seed its own poems
@@ -382,13 +382,13 @@ class PoetryGenerator:
     def _repeats_too_often(lines: list[str], request: ResolvedRequest) -> bool:
         """Whether the simplified poem breaks max_repeat: distinct characters the model wrote can become one
         (雲 and 云 both give 云). Characters the user gave (first line, heads) count but are not at fault."""
-        if request.max_repeat is None:
+        if request.asked.max_repeat is None:
             return False
         given = Counter(lines[0] if request.first_line else "")
         if request.heads:
             given.update(line[0] for line in lines[1 if request.first_line else 0 :])
         counts = Counter("".join(lines))
-        return any(count > max(request.max_repeat, given[char]) for char, count in counts.items())
+        return any(count > max(request.asked.max_repeat, given[char]) for char, count in counts.items())
 
     def _finish(self, state: DecodingState, request: ResolvedRequest) -> GeneratedPoem:
         lines = list(state.lines)
@@ -396,7 +396,7 @@ class PoetryGenerator:
         analysis = analyze_lines(lines, scheme=tone_scheme, strictness=request.strictness)
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
         ok = ok and _parallel_as_asked(analysis, request)
-        if request.script == "simplified":
+        if request.asked.script == "simplified":
             lines = _as_shown(lines, request)
             analysis = analyze(render_body(lines), scheme=tone_scheme, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
@@ -405,16 +405,16 @@ class PoetryGenerator:
         left = remaining_patterns(state)
         remaining = [request.patterns[i] for i in (range(len(request.patterns)) if left is None else left)]
         pattern = next((p.name for p in remaining if p.name == analysis.pattern), None)
-        if pattern is None and remaining and request.tone != TONE_OFF:
+        if pattern is None and remaining and request.asked.tone != TONE_OFF:
             pattern = remaining[0].name
-        if pattern is not None and request.script == "traditional":
+        if pattern is not None and request.asked.script == "traditional":
             pattern = to_traditional(pattern)  # 平起首句入韻: labels in the poem's script
         group = label = None
-        if request.rhyme_scheme != "none":
+        if request.asked.rhyme_scheme != "none":
             groups = rhyme_groups_left(state)
             group = next((g for g in analysis.rhyme_groups if g in groups), groups[0] if groups else None)
             if group is not None:
-                label = get_scheme(request.rhyme_scheme).group_label(group, request.script)
+                label = get_scheme(request.asked.rhyme_scheme).group_label(group, request.asked.script)
         return GeneratedPoem(
             lines=lines,
             text=render_body(lines),
@@ -426,17 +426,17 @@ class PoetryGenerator:
             analysis=analysis,
             ok=ok,
             form=request.form.name,
-            rhyme_scheme=request.rhyme_scheme,
-            tone=request.tone,
-            script=request.script,
+            rhyme_scheme=request.asked.rhyme_scheme,
+            tone=request.asked.tone,
+            script=request.asked.script,
             notes=list(request.notes),
-            plan=request.plan.shown(request.script) if request.plan else None,
+            plan=request.plan.shown(request.asked.script) if request.plan else None,
             plan_followed=couplets_following(state.lines, request.plan.keywords) if request.plan else None,
             unasked_faults=list(
                 dict.fromkeys(f.name for f in analysis.faults if f.name not in request.judged_faults)
             )
             + _unasked_parallel(analysis, request),
-            title=convert(request.title, request.script) if request.title else None,
+            title=convert(request.title, request.asked.script) if request.title else None,
             parallel_couplets=list(request.parallel_couplets),
         )
 
@@ -505,7 +505,7 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
     """The poem in the request's script. Simplified is written as verse reads it (月沈沈 → 月沉沉), except
     the characters the user gave, a first line and acrostic heads, which come back as typed (a head 沈,
     a surname, stays 沈)."""
-    if request.script != "simplified":
+    if request.asked.script != "simplified":
         return lines
     shown = [convert(line, "simplified") for line in lines]
     if not request.first_line and not request.heads:

@@ -4,11 +4,11 @@
     poems = PoetryGenerator.from_pretrained().generate(request)
 
 Each field carries its default, its help text and how the command line spells it; the CLI builds its
-parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request. A new option
-that decoding reads is also a field of `ResolvedRequest` (generation/resolve.py, copied there in
-`resolve_request`) and is read where the rules are chosen (generation/constraints.py). Making a request
-checks everything that does not depend on a model (types, ranges, names, the text of acrostic, first line,
-title and keywords) and normalises it (七绝 or QIJUE →
+parser from `dataclasses.fields(GenerationRequest)` and the app and the API build the request. Decoding
+reads a new option from `ResolvedRequest.asked` (generation/resolve.py) where the rules are chosen
+(generation/constraints.py); only what depends on the model's vocabulary gets a field of its own there,
+made in `resolve_request`. Making a request checks everything that does not depend on a model (types,
+ranges, names, the text of acrostic, first line, title and keywords) and normalises it (七绝 or QIJUE →
 qijue, 平水韵 → pingshui, 严格 → strict, 繁體 → traditional, 先 → 下平一先, auto → no fixed group,
 simplified keywords → traditional, a theme → its keywords); a bad value (a word for an on/off option
 too) raises `UserError` naming the field. What depends on the model's vocabulary (whether it can write the

@@ -50,28 +50,21 @@ AUTO_GROUP_CHARS_PER_RHYME = 3
 
 @dataclass
 class ResolvedRequest:
-    """A validated request: everything decoding needs, nothing left to check."""
+    """A validated request: everything decoding needs, nothing left to check. `asked` is the request as made,
+    read as it is for the options decoding takes unchanged (rhyme scheme, tone, script, beam, the switches
+    and penalties, the time limit); the fields are what this model's vocabulary made of the rest."""
 
+    asked: GenerationRequest
     form: Form
-    rhyme_scheme: str  # pingshui | xinyun | none
-    tone: str
     patterns: list[TonePattern]
     rhyme_groups: tuple[str, ...]
-    heads: list[set[str]] | None
-    first_line: str | None
-    title: str | None  # the user's, shown with the poem
+    heads: list[set[str]] | None  # per line, the model's characters its head character may stand for
+    first_line: str | None  # the given first line and the title, in the characters the model writes
+    title: str | None  # (the user's title, shown with the poem)
     keywords: list[str]
     candidates: int
-    seed: int
+    seed: int  # the request's, or one drawn for it
     options: SamplingOptions
-    beam: int
-    script: str
-    originality: bool
-    avoid_overused: bool
-    one_season: bool
-    repeat_penalty: float
-    max_repeat: int | None
-    time_limit: float | None
     # the first lines (0-based) of the couplets written parallel: a 律诗's 颔联 and 颈联 (2, 4), a 绝句's
     # last couplet (2,) when asked for
     parallel_couplets: tuple[int, ...] = ()
@@ -94,8 +87,8 @@ class ResolvedRequest:
         asked = repr(
             (
                 self.form.name,
-                self.rhyme_scheme,
-                self.tone,
+                self.asked.rhyme_scheme,
+                self.asked.tone,
                 [pattern.name for pattern in self.patterns],
                 self.rhyme_groups,
                 [sorted(chars) for chars in self.heads] if self.heads else None,
@@ -111,18 +104,18 @@ class ResolvedRequest:
     @property
     def tone_scheme(self) -> str:
         """Tones come from the rhyme scheme; with no rhyme scheme, from 平水韵."""
-        return self.rhyme_scheme if self.rhyme_scheme != "none" else "pingshui"
+        return self.asked.rhyme_scheme if self.asked.rhyme_scheme != "none" else "pingshui"
 
     @property
     def strictness(self) -> str:
-        return self.tone if self.tone != TONE_OFF else STANDARD
+        return self.asked.tone if self.asked.tone != TONE_OFF else STANDARD
 
     @property
     def judged_faults(self) -> frozenset[str]:
         kinds = ["shape"]
-        if self.rhyme_scheme != "none":
+        if self.asked.rhyme_scheme != "none":
             kinds.append("rhyme")
-        if self.tone != TONE_OFF:
+        if self.asked.tone != TONE_OFF:
             kinds.append("tone")
         return faults_of(*kinds)
 
@@ -166,9 +159,8 @@ def resolve_request(
     title = to_model_script(request.title, tables) if request.title is not None else None
     plan = _plan(request, title, seed, tables, corpus_lines)
     return ResolvedRequest(
+        asked=request,
         form=form,
-        rhyme_scheme=request.rhyme_scheme,
-        tone=request.tone,
         patterns=patterns,
         rhyme_groups=groups,
         heads=heads,
@@ -183,14 +175,6 @@ def resolve_request(
             top_p=request.top_p,
             select_lines=_selection_lines(request, form),
         ),
-        beam=request.beam,
-        script=request.script,
-        originality=request.originality,
-        avoid_overused=request.avoid_overused,
-        one_season=request.one_season,
-        repeat_penalty=request.repeat_penalty,
-        max_repeat=request.max_repeat,
-        time_limit=request.time_limit,
         parallel_couplets=_parallel_couplets(request.parallel, form),
         first_line_borrows=borrows,
         plan=plan,
