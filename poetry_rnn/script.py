@@ -109,32 +109,40 @@ VERSE_SPELLINGS_FILE = Path(__file__).resolve().parent / "data" / "verse_spellin
 
 
 @lru_cache(maxsize=1)
-def verse_spellings() -> tuple[dict[str, str], dict[str, str]]:
+def verse_spellings() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
     """(simplified character → the traditional one Tang verse writes, where OpenCC's choice alone differs;
-    simplified word → its own spelling, where the corpus spells it otherwise), from
+    simplified word → its own spelling, where the corpus spells it otherwise; the characters both scripts
+    write that OpenCC would change but Tang verse writes as they are: 里 云 后 干 …), from
     `scripts/build_verse_spellings.py`; empty, with a warning, when the file is missing (the package
     data was left out): conversion then follows OpenCC alone."""
     try:
         data = json.loads(VERSE_SPELLINGS_FILE.read_text(encoding="utf-8"))
     except FileNotFoundError:
         log.warning("%s is missing: script conversion follows OpenCC alone", VERSE_SPELLINGS_FILE)
-        return {}, {}
-    return dict(data["chars"]), dict(data["words"])
+        return {}, {}, frozenset()
+    return dict(data["chars"]), dict(data["words"]), frozenset(data.get("as_written", ""))
 
 
 def to_traditional(text: str, verse: bool = True) -> str:
     """Traditional script by OpenCC; with `verse`, a character OpenCC converts by itself (no phrase decided
-    it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 征鸿 → 征鴻, not 徵鴻."""
+    it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 征鸿 → 征鴻, not 徵鴻. A text already
+    in traditional script (it holds a character only traditional writes) keeps the characters both
+    scripts write as written: 萬里 stays 萬里, where OpenCC alone, knowing the phrase only as 万里, makes
+    it 萬裡; its simplified characters are converted (萬里归乡 → 萬里歸鄉)."""
     converted = normalize_variants(_converter("s2t").convert(text))
     if not verse:
         return converted
-    chars, words = verse_spellings()
-    if len(converted) != len(text) or not any(c in chars for c in text):
+    chars, words, as_written = verse_spellings()
+    if len(converted) != len(text):
         return converted
     spelled = list(converted)
+    if not is_simplified(text):
+        spelled = [c if c in as_written else spelled[k] for k, c in enumerate(text)]
+    if not any(c in chars for c in text):
+        return "".join(spelled)
     for k, simple in enumerate(text):
         preferred = chars.get(simple)
-        if preferred is None:
+        if preferred is None or simple in as_written and spelled[k] == simple:
             continue
         # the corpus's spelling of the word first, then OpenCC's phrases, then the verse form
         before, after = words.get(text[k - 1 : k + 1]) if k else None, words.get(text[k : k + 2])

@@ -9,7 +9,9 @@ in four; 征 → 徵, where verse writes 征 (to march). Where the train split w
 simplified character in at least SHARE of at least MIN_COUNT occurrences and OpenCC writes another, the table
 prefers the corpus's form (`chars`). Two-character words the train split spells otherwise at least
 MIN_WORD_COUNT times, and at least as often as the preferred spelling, keep their own (`words`: 钟山 → 鍾山).
-`script.to_traditional` applies the table where OpenCC's choice came from the character alone.
+`script.to_traditional` applies the table where OpenCC's choice came from the character alone. Characters
+both scripts write, which OpenCC alone would change and the train split writes as they are at least
+MIN_AS_WRITTEN times (里 云 后 干: `as_written`), stay as written in a text already traditional.
 
 --measure converts the test split's regular poems to simplified and back, and counts the characters that
 come back other than the poet wrote them, with OpenCC alone and with the table.
@@ -35,6 +37,7 @@ from poetry_rnn.script import VERSE_SPELLINGS_FILE, normalize_variants, to_simpl
 SHARE = 0.7
 MIN_COUNT = 100
 MIN_WORD_COUNT = 3
+MIN_AS_WRITTEN = 20
 REGULAR = ["wujue", "qijue", "wulv", "qilv"]
 
 
@@ -68,7 +71,14 @@ def build(lines: list[str]) -> dict:
             simple_word = to_simplified(word)
             if count >= words[rival] and len(simple_word) == 2:
                 own_spelling[simple_word] = word
-    return {"chars": preferred, "words": own_spelling}
+    as_written = [
+        char
+        for char, count in chars.items()
+        if count >= MIN_AS_WRITTEN
+        and to_simplified(char) == char
+        and to_traditional(char, verse=False) != char
+    ]
+    return {"chars": preferred, "words": own_spelling, "as_written": "".join(sorted(as_written))}
 
 
 def measure(poems) -> dict:
@@ -115,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         table = build([line for poem in corpus.split("train") for line in poem.lines])
         text = json.dumps(table, ensure_ascii=False, indent=0, sort_keys=True) + "\n"
         write_atomic(args.out, text.encode("utf-8"))
-        print(f"{args.out}: {len(table['chars'])} characters, {len(table['words'])} words", file=sys.stderr)
+        print(
+            f"{args.out}: {len(table['chars'])} characters, {len(table['words'])} words, "
+            f"{len(table['as_written'])} kept as written",
+            file=sys.stderr,
+        )
         if args.out != VERSE_SPELLINGS_FILE:
             return 0
         from poetry_rnn import script

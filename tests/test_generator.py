@@ -526,6 +526,17 @@ def test_a_results_labels_and_title_are_in_the_poems_script(generator, script, t
     assert other not in summary
 
 
+@pytest.mark.parametrize("asked", ["万里归乡", "萬里歸鄉"])
+def test_a_traditional_poems_title_and_plan_are_not_converted_twice(generator, asked):
+    # the title is held in the model's (traditional) script; shown in traditional it was converted again,
+    # and OpenCC, knowing the phrase only as 万里, wrote 萬裡
+    poem = generator.generate(form="qijue", title=asked, plan="萬里,故里", n=1, seed=3, script="traditional")[
+        0
+    ]
+    assert poem.title == "萬里歸鄉"
+    assert poem.plan == ["萬里", "故里"]
+
+
 def test_a_poem_prints_as_its_lines_and_a_summary_and_reprs_short(generator):
     poem = generator.generate(form="qijue", n=1, seed=3)[0]
     shown = str(poem).splitlines()

@@ -26,6 +26,9 @@ def test_names_in_either_script_and_aliases_are_normalised():
     assert request.first_line == "朝辭白帝彩雲間"
     assert GenerationRequest(rhyme_scheme="中華新韻").rhyme_scheme == "xinyun"
     assert GenerationRequest(keywords=["云"]).keywords == ("雲",)  # keywords condition in traditional
+    # typed in traditional, they stay as typed (萬里 is not 萬裡, 鄉里 not 鄉裡)
+    typed = GenerationRequest(keywords="萬里、故里", plan="萬里,鄉里")
+    assert typed.keywords == ("萬里", "故里") and typed.plan == ("萬里", "鄉里")
     assert GenerationRequest(title="   ").title is None
     assert (
         GenerationRequest(theme="").theme is None and GenerationRequest(theme=" ").conditioning_keywords == ()

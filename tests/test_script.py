@@ -128,6 +128,21 @@ def test_a_character_opencc_converts_alone_takes_the_form_tang_verse_writes():
     assert convert("疏钟", "traditional") == "疏鐘"
 
 
+def test_a_traditional_text_keeps_the_characters_both_scripts_write():
+    # OpenCC knows the phrase only as 万里: converting text already traditional made 萬里 萬裡
+    assert to_traditional("萬里", verse=False) == "萬裡"
+    assert to_traditional("萬里歸鄉") == convert("萬里歸鄉", "traditional") == "萬里歸鄉"
+    assert to_traditional("萬里") == to_traditional("万里") == "萬里"
+    assert to_traditional("後來雲裡") == "後來雲裡"  # as written, 裡 too
+    assert to_traditional("萬里归乡") == "萬里歸鄉"  # a mixed text: its simplified characters converted
+    # a simplified text, or one both scripts share, converts as before
+    assert to_traditional("后来") == "後來"
+    assert to_traditional("里") == "裡"
+    # a traditional text is its own conversion, character for character
+    for line in ("戍卒征人", "白髮三千丈", "萬里悲秋常作客", "故園東望路漫漫", "雲想衣裳花想容"):
+        assert to_traditional(line) == line
+
+
 def test_the_verse_spellings_are_what_the_train_split_writes(corpus_dir, tmp_path):
     import json
     import subprocess
