@@ -159,7 +159,9 @@ def test_a_head_is_shown_as_itself_whatever_word_its_line_begins():
 
     # 么麽 is the word 幺麽 in simplified: converted with its line, the head 么 would come back as 幺
     lines = ["的的春風裡", "了無心事違", "是非人不識", "么麽亦應稀"]
-    request = SimpleNamespace(script="simplified", first_line=None, heads=[{c} for c in "的了是么"])
+    request = SimpleNamespace(
+        asked=SimpleNamespace(script="simplified"), first_line=None, heads=[{c} for c in "的了是么"]
+    )
     shown = _as_shown(lines, request)
     assert "".join(line[0] for line in shown) == "的了是么"
     assert shown[0] == "的的春风里"  # the rest of a line as verse reads it in simplified
@@ -874,16 +876,24 @@ def test_simplified_output_writes_the_chen_of_verse_but_keeps_what_the_user_gave
     from poetry_rnn.generation.generator import _as_shown
 
     written = ["江月夜沈沈", "沈郎何處歸", "沈舟千古恨", "雲沈萬里山"]
-    free = SimpleNamespace(script="simplified", first_line=None, heads=None)
+    free = SimpleNamespace(asked=SimpleNamespace(script="simplified"), first_line=None, heads=None)
     # the model's 沈 is 沉 in verse; the surname's words keep 沈
     assert _as_shown(written, free) == ["江月夜沉沉", "沈郎何处归", "沉舟千古恨", "云沉万里山"]
-    given = SimpleNamespace(script="simplified", first_line="江月夜沈沈", heads=[{"沈"}] * 4)
+    given = SimpleNamespace(
+        asked=SimpleNamespace(script="simplified"), first_line="江月夜沈沈", heads=[{"沈"}] * 4
+    )
     # a given first line and acrostic heads come back as typed (a head 沈 may be a name)
     assert _as_shown(written, given) == ["江月夜沈沈", "沈郎何处归", "沈舟千古恨", "云沉万里山"]
-    assert _as_shown(written, SimpleNamespace(script="traditional", first_line=None, heads=None)) == written
+    assert (
+        _as_shown(
+            written, SimpleNamespace(asked=SimpleNamespace(script="traditional"), first_line=None, heads=None)
+        )
+        == written
+    )
     # a reduplication of a given head reads as the head
     assert _as_shown(
-        ["沈沈不可忘"], SimpleNamespace(script="simplified", first_line=None, heads=[{"沈"}])
+        ["沈沈不可忘"],
+        SimpleNamespace(asked=SimpleNamespace(script="simplified"), first_line=None, heads=[{"沈"}]),
     ) == ["沈沈不可忘"]
     # end to end: an acrostic head 沈 stays 沈 in the simplified poem, which keeps every rule
     for poem in generator.generate(form="wujue", acrostic="沈园春晓", n=2, seed=3, script="simplified"):
