@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        # the command's own spelling of an option where it has one (generate: tone=off is --tone off)
+        print(f"error: {getattr(module, 'in_cli_terms', str)(str(error))}", file=sys.stderr)
         chinese = error.text("zh")
         if chinese != str(error):  # a refusal with a Chinese text: the option at fault, then the text
-            # the command's own spelling of the flag where it has one (generate: --rhyme for rhyme_scheme)
+            # and of the flag (generate: --rhyme for rhyme_scheme)
             flag_of = getattr(module, "flag_of", lambda field: "--" + field.replace("_", "-"))
             where = f"（{flag_of(error.field)}）" if error.field not in (None, "text") else ""
             print(f"错误{where}：{chinese}", file=sys.stderr)

@@ -12,11 +12,14 @@ where; it may leave out values the field's name already gives.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 _FIRST_LINE_TONE = (
-    "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}) under tone={tone}; "
+    "the first line 「{line}」 ({marks}; ○ 平 ● 仄) fits no {form} tone pattern ({templates}; 中: either tone) "
+    "under tone={tone}; "
     "the nearest, {nearest}, breaks at {breaks} (position「character」→ the tone needed): change those "
     "characters, or loosen the tone rules ",
-    "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}）；最近的 {nearest}，不合处（第几字「字」→应作）："
+    "「{line}」（{marks}；○平 ●仄）不合{form}的平仄格式（{templates}；中：可平可仄）；最近的 {nearest}，不合处（第几字「字」→应作）："
     "{breaks}。请换这几个字，或放宽平仄",
 )
 
@@ -266,9 +269,20 @@ REFUSALS: dict[str, tuple[str, str]] = {
 ENGLISH_FORM_NAMES = {"五绝": "5×4 jueju", "七绝": "7×4 jueju", "五律": "5×8 lüshi", "七律": "7×8 lüshi"}
 
 
+class Bilingual(NamedTuple):
+    """A value said in each language (a reading note): a refusal fills in the one it is written in."""
+
+    chinese: str
+    english: str
+
+
 def refusal_text(message_id: str, language: str, values: dict) -> str:
     """The message in `language` ("en" or "zh") with its values filled in."""
     english, chinese = REFUSALS[message_id]
+    values = {
+        key: (value.chinese if language == "zh" else value.english) if isinstance(value, Bilingual) else value
+        for key, value in values.items()
+    }
     if language == "zh":
         return chinese.format(**values)
     if values.get("form") in ENGLISH_FORM_NAMES:

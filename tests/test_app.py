@@ -648,7 +648,7 @@ def test_rendering_one_language_at_a_time():
     # the rhyme group read out on the English page
     assert "下平七阳 (the yáng rhyme)" in english and "下平七阳 (" not in chinese
     assert "第2句第4字「上」应平" in chinese and "line 2, character 4" not in chinese
-    assert "line 2, character 4 should be level" in english and "应平" not in english
+    assert "line 2, character 4, 上, should be level" in english and "应平" not in english
     assert chinese.count('<li class="couplet') == 2 and "不对" in chinese
     assert "not parallel" in english
     # the pattern's name glossed on the English page, as it is on the Chinese one
@@ -698,14 +698,18 @@ def test_the_check_tab_speaks_one_language_in_reading_and_pattern_notes(poetry_a
     chinese = re.sub(r"<[^>]+>", "\n", poetry_app.ui_check(poem, "pingshui", "strict", "zh")[0])
     english = re.sub(r"<[^>]+>", "\n", poetry_app.ui_check(poem, "pingshui", "strict", "en")[0])
     [zh_fault] = [line for line in chinese.splitlines() if "「闻」与上句第2字「山」同声" in line]
-    [en_fault] = [line for line in english.splitlines() if "same tone as in the line before, line 1" in line]
+    [en_fault] = [
+        line
+        for line in english.splitlines()
+        if "in the line before, line 1: the two lines of a couplet should oppose" in line
+    ]
     assert "「闻」此处按常读作平声" in zh_fault and not re.search("[A-Za-z]", zh_fault)
     assert "闻 is read in its usual level tone" in en_fault and "按常读" not in en_fault
     [zh_nearest] = [line for line in chinese.splitlines() if "最近的格式" in line]
     [en_nearest] = [line for line in english.splitlines() if "nearest pattern" in line]
     assert "第2句失对「闻」" in zh_nearest and not re.search("[A-Za-z]", zh_nearest)
     assert (
-        "line 2 broken opposition at 闻" in en_nearest
+        "broken opposition in line 2 (闻)" in en_nearest
         and "最近" not in en_nearest
         and "不合处" not in en_nearest
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -13,7 +14,7 @@ import pytest
 
 from poetry_rnn.cli import main as cli_main
 from poetry_rnn.errors import UserError
-from poetry_rnn.prosody.analysis import FAULT_GLOSSES, FAULT_KINDS
+from poetry_rnn.prosody.analysis import FAULT_GLOSSES, FAULT_KINDS, FAULT_NAMES_EN, languages
 from poetry_rnn.prosody.check import analyze, analyze_lines, split_lines
 from poetry_rnn.prosody.check_command import check_batch
 from poetry_rnn.prosody.rhyme import get_scheme
@@ -408,7 +409,11 @@ def test_input_forms(text):
 def test_non_chinese_characters_are_dropped_with_a_note():
     analysis = analyze("白日依山盡abc，黃河入海流。欲窮千里目，更上一層樓。")
     assert analysis.text == DENG_GUANQUE_LOU
-    assert any("a b c" in note for note in analysis.notes)
+    assert any("「abc」" in note for note in analysis.notes)
+    # a run of Latin text quoted as written, not letter by letter
+    moonlight = analyze("床前明月光 (moonlight before my bed)，疑是地上霜。举头望明月，低头思故乡 ok。")
+    [note] = [note for note in moonlight.notes if "ignored non-Chinese" in note]
+    assert "「(moonlight before my bed)」「ok」" in note
 
 
 @pytest.mark.parametrize("text", ["", "   ", "Hello, world.", "12345，。"])
@@ -844,7 +849,10 @@ def test_a_regular_poem_gets_no_nearest_pattern_note():
 def test_readings_say_which_reading_of_a_polyphone_was_used():
     analysis = analyze(CHUN_WANG)  # 平水韵: 更 and 勝 have both tones; the pattern takes 更 仄, 勝 平
     notes = {(r["line"], r["char"]): r["note"] for r in analysis.to_dict()["readings"]}
-    assert notes[(6, "更")] == "「更」取仄（平仄两读）" and notes[(7, "勝")] == "「勝」取平（平仄两读）"
+    assert (
+        notes[(6, "更")] == "「更」取仄（平仄两读） (更 taken as oblique: it has level and oblique readings)"
+    )
+    assert notes[(7, "勝")].startswith("「勝」取平（平仄两读） (勝 taken as level")
     for reading in analysis.readings:
         assert len(analysis.lines[reading["line"]].chars[reading["index"]].tones) == 2
         assert "取仄（平仄两读）" in reading["note"] or "取平（平仄两读）" in reading["note"]
@@ -967,7 +975,7 @@ def test_counts_in_english_messages_are_singular_for_one():
     three = analyze("白日依山盡，黃河入海流。欲窮千里目。").faults_named("句数")[0]
     assert "(3 lines;" in three.message
     short = analyze("白日依山盡，黃河入海流。欲窮千里目，樓。").faults_named("字数")[0]
-    assert "(1 character;" in short.message
+    assert "has 1 character;" in short.message
 
 
 @pytest.mark.parametrize("marks", ["「」", "『』", "“”", "‘’", "「『』」"])
@@ -1039,11 +1047,11 @@ def test_a_broken_opposition_names_the_character_against_the_pattern(poem, wrong
     assert (fault.line, fault.index) == (0, 1)
     assert not analysis.lines[0].chars[1].fits and analysis.lines[1].chars[1].fits
     assert f"第1句第2字「{wrong}」与下句第2字「{right}」同声" in fault.message
-    assert "line 1, 2nd character: same tone as in the next line, line 2" in fault.message
+    assert "line 1, 2nd character" in fault.message and "in the next line, line 2" in fault.message
     assert [
         n
         for n in analysis.notes
-        if f"第1句失对「{wrong}」" in n and f"line 1 broken opposition at {wrong}" in n
+        if f"第1句失对「{wrong}」" in n and f"broken opposition in line 1 ({wrong})" in n
     ]
 
 
@@ -1069,7 +1077,7 @@ def test_an_oblique_rhyme_poems_pattern_agrees_with_its_rhyme_lines(poem, first_
     analysis = analyze(poem)
     assert analysis.lines[0].rhymes is first_rhymes
     assert analysis.pattern.endswith("首句入韵（仄韵）" if first_rhymes else "首句不入韵（仄韵）")
-    assert analysis.format().splitlines()[0].endswith(analysis.pattern)
+    assert f" · {analysis.pattern} (" in analysis.format().splitlines()[0]
 
 
 def test_a_report_with_only_parallel_faults_does_not_say_no_faults():
@@ -1150,3 +1158,49 @@ def test_a_second_character_with_no_reading_breaks_no_link():
     # a heard 2nd character still breaks its link: 鸟 (仄) in line 3, then 快 (仄) in line 4 of its couplet
     broken = analyze("春天来了花儿开，小鸟唱歌真好听。小鸟一起去公园，快快乐乐玩一天。", scheme="pingshui")
     assert [f.name for f in broken.faults if f.name in ("失粘", "失对")] == ["失对"]
+
+
+@pytest.mark.parametrize(
+    ("poem", "scheme"),
+    [
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡。", "pingshui"),  # tone, 粘 and 对 faults
+        ("白日依山尽，黄河入海流。欲穷千里目，更上一层流。", "pingshui"),  # 重韵
+        ("白日依山尽，黄河入海流。欲穷千里目，更上一层目。", "pingshui"),  # an oblique rhyme character
+        ("白日依山尽，黄河入海流。欲穷千里，更上一层楼。", "pingshui"),  # 字数
+        (  # 失对 and 失粘 on a reading, 出韵
+            "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+            "xinyun",
+        ),
+    ],
+)
+def test_each_faults_english_half_names_its_line_and_character_in_english(poem, scheme):
+    # an English reader learns where each fault is and what is wrong without the Chinese half
+    analysis = analyze(poem, scheme=scheme)
+    assert analysis.faults
+    for fault in analysis.faults:
+        chinese, english = languages(fault.message)
+        assert chinese != english and f"line {fault.line + 1}" in english, fault
+        if fault.index is not None:
+            assert analysis.lines[fault.line].text[fault.index] in english, fault
+        # Chinese only as quoted characters and names in brackets: no Chinese sentence (「」, 读, 取)
+        assert not re.search("[「」读取应宜]", english), fault
+        as_json = fault.to_dict()  # (check --json) each language apart too
+        assert (as_json["message_zh"], as_json["message_en"]) == (chinese, english)
+        assert as_json["name_en"] == FAULT_NAMES_EN[fault.name]
+
+
+def test_the_reports_english_says_the_pattern_the_couplets_and_the_readings():
+    report = analyze(
+        "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
+    ).format()
+    head = report.splitlines()[0]
+    assert head.endswith("仄起首句不入韵 (oblique start, first line unrhymed)")
+    assert "中 either tone" in report  # the pattern column's 中 explained
+    assert "  7–8  不对 not parallel" in report and "  3–4  工对 strict parallel" in report
+    [readings] = [line for line in report.splitlines() if line.startswith("读音")]
+    assert "(readings used: 溅 taken as oblique: it has level and oblique readings; 更 taken" in readings
+    lines = analyze(
+        "春风吹绿柳，明月照高楼。江水东流去，何人独倚舟。山中无客到，月下有谁留。万里云天远，孤帆向远游。"
+    )
+    [fault] = lines.parallel_faults
+    assert "lines 3–4, the chin couplet (颔联), are not parallel" in fault.message

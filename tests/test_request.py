@@ -186,6 +186,31 @@ def test_a_refusal_on_the_command_line_names_a_flag_that_exists(capsys):
     assert "错误（--rhyme）" in capsys.readouterr().err
 
 
+def test_a_refusal_on_the_command_line_names_options_as_flags(capsys):
+    from poetry_rnn.cli import main as cli_main
+    from poetry_rnn.generation.command import in_cli_terms
+
+    said = "with none leave first_line_rhymes unset, or set first_line_rhymes=yes; under tone=off; a tone pattern"
+    assert in_cli_terms(said) == (
+        "with none leave --first-line-rhymes unset, or set --first-line-rhymes yes; under --tone off; a tone pattern"
+    )
+    assert in_cli_terms("parallel=no, no_such_option=1") == "--parallel no, no_such_option=1"
+    argv = [
+        "generate",
+        "--form",
+        "wujue",
+        "--first-line",
+        "白日依山尽",
+        "--first-line-rhymes",
+        "yes",
+        "--seed",
+        "1",
+    ]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--first-line-rhymes yes (首句入韵) is what rules it out" in err and "first_line_rhymes" not in err
+
+
 def test_xinyun_groups_by_the_standards_numbers_and_a_pingshui_name_pointed_to_its_book():
     for name in ("十唐", "10", "十", "唐"):
         assert GenerationRequest(rhyme_scheme="xinyun", rhyme_group=name).rhyme_group == "唐", name
@@ -208,3 +233,10 @@ def test_first_line_rhymes_takes_the_words_the_app_and_the_command_line_take():
     with pytest.raises(UserError) as caught:
         GenerationRequest(first_line_rhymes="maybe")
     assert caught.value.field == "first_line_rhymes"
+
+
+def test_a_refused_non_chinese_text_is_quoted_as_typed_run_by_run():
+    with pytest.raises(UserError) as refused:
+        GenerationRequest(title="Farewell 秋 2nd 秋 Farewell")
+    assert "「Farewell」「2nd」" in str(refused.value) and "「F」" not in str(refused.value)
+    assert "「Farewell」「2nd」" in refused.value.text("zh")

@@ -125,7 +125,12 @@ def test_a_line_ends_in_huan_and_reads_hai_elsewhere(xinyun):
 def test_li_bai_rhymes_huan_under_xinyun(poem):
     analysis = analyze(poem, scheme="xinyun")
     assert analysis.faults == [] and analysis.rhyme_groups == ["寒"]
-    assert {"line": 1, "index": 6, "char": poem[14], "note": f"「{poem[14]}」读huán"} in analysis.readings
+    assert {
+        "line": 1,
+        "index": 6,
+        "char": poem[14],
+        "note": f"「{poem[14]}」读huán ({poem[14]} read huán)",
+    } in analysis.readings
 
 
 def test_huan_at_a_line_end_does_not_rhyme_in_kai(xinyun):
@@ -171,13 +176,22 @@ def test_pingshui_line_reading_is_per_character(pingshui):
 
 
 def test_reading_notes(pingshui, xinyun):
-    assert pingshui.reading_note("看山", 0, PING) == "「看」取平（平仄两读）"
+    assert (
+        pingshui.reading_note("看山", 0, PING)
+        == "「看」取平（平仄两读） (看 taken as level: it has level and oblique readings)"
+    )
     assert pingshui.reading_note("看山", 1, PING) is None  # 山 has one tone: nothing to say
-    assert xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长，仄）"
-    assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng（仄）"
-    assert xinyun.reading_note("恨别鸟惊心", 1) == "「别」读bié（平）"  # 入声 in 平水韵, level today
+    assert (
+        xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长，仄） (长 read zhǎng, as in 生长: oblique)"
+    )
+    assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng（仄） (更 read gèng, oblique)"
+    assert (
+        xinyun.reading_note("恨别鸟惊心", 1) == "「别」读bié（平） (别 read bié, level)"
+    )  # 入声 in 平水韵, level today
     assert xinyun.reading_note("金山", 1) is None  # shān: one reading
-    assert xinyun.reading_note("金山", 0) == "「金」读jīn（平）"  # pypinyin also lists an archaic jìn
+    assert (
+        xinyun.reading_note("金山", 0) == "「金」读jīn（平） (金 read jīn, level)"
+    )  # pypinyin also lists an archaic jìn
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -337,8 +351,12 @@ def test_heard_rule_refuses_xiang_shi_in_an_oblique_slot(tiny_generator, xinyun)
 
 def test_generator_refuses_a_first_line_heard_off_pattern(tiny_generator):
     # Each character fits 平起首句不入韵 alone (相 ◐); read as 相識 (xiāng shí), no pattern fits.
-    with pytest.raises(UserError, match="Mandarin speaker"):
+    with pytest.raises(UserError, match="Mandarin speaker") as refused:
         tiny_generator.generate(form="qijue", first_line="秋風不相識歸客", rhyme_scheme="xinyun", n=1, seed=1)
+    # the reading note said in the refusal's own language
+    english, chinese = str(refused.value), refused.value.text("zh")
+    assert "read xiāng" in english and "读xiāng" not in english
+    assert "读xiāng" in chinese and "read" not in chinese
 
 
 @pytest.mark.parametrize("form", ["wujue", "qilv"])
@@ -661,7 +679,9 @@ def test_the_reading_shown_alone_never_changes_a_verdict():
         first = next(s for s in map(syllable, listed_readings(char)) if s is not None)
         assert (syllable(reading).tone, syllable(reading).group) == (first.tone, first.group), char
     poem = "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。"
-    assert "「泊」读bó（平）" in [r["note"] for r in analyze(poem, scheme="xinyun").readings]
+    assert "「泊」读bó（平） (泊 read bó, level)" in [
+        r["note"] for r in analyze(poem, scheme="xinyun").readings
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Sequence
 
 from poetry_rnn.format import line_end_mark
@@ -18,12 +19,27 @@ from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields, option_flag
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
 
-__all__ = ["configure_parser", "couplet_verdicts", "flag_of", "request_options", "run"]
+__all__ = ["configure_parser", "couplet_verdicts", "flag_of", "in_cli_terms", "request_options", "run"]
 
 
 def flag_of(field: str) -> str:
     """The flag that sets a request field (the CLI names it in a refusal)."""
     return option_flag(field)
+
+
+def in_cli_terms(message: str) -> str:
+    """A refusal as the command line says it: the request's option names (tone=off, first_line_rhymes)
+    spelled as its flags (--tone off, --first-line-rhymes)."""
+    names = sorted((option.name for option in option_fields()), key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(names) + r")\b(?:=([^\s,;)]+))?")
+
+    def spelled(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if value is None and "_" not in name:  # a plain word (tone, title) is English, not an option
+            return match.group(0)
+        return flag_of(name) + (f" {value}" if value is not None else "")
+
+    return pattern.sub(spelled, message)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from poetry_rnn.decoding.rules import AcrosticRule, RhymeRule, Rule, ToneRule
 from poetry_rnn.decoding.rules.heard import HeardLineRule
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.resolve import ResolvedRequest
+from poetry_rnn.prosody.analysis import languages
 from poetry_rnn.prosody.heard import line_breaks
 from poetry_rnn.prosody.patterns import (
     STANDARD,
@@ -20,6 +21,7 @@ from poetry_rnn.prosody.patterns import (
     tone_patterns,
 )
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
+from poetry_rnn.refusals import Bilingual
 from poetry_rnn.script import convert
 
 
@@ -87,13 +89,20 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
         )
     if isinstance(rule, HeardLineRule):
         scheme = get_scheme(request.asked.rhyme_scheme)
-        heard = " ".join(note for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None)
+        notes = [
+            languages(note) for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None
+        ]
+        heard = (
+            Bilingual("; " + " ".join(zh for zh, _ in notes), "; " + " ".join(en for _, en in notes))
+            if notes
+            else ""
+        )
         return UserError.of(
             "first_line_heard",
             "first_line",
             line=line,
             marks=tone_marks(scheme.line_tones(line)),
-            heard="; " + heard if heard else "",
+            heard=heard,
             form=request.form.chinese_name,
             scheme=scheme.chinese_name,
             tone=request.asked.tone,

@@ -28,6 +28,7 @@ from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
 from poetry_rnn.keywords import theme_keywords, theme_title
 from poetry_rnn.prosody.patterns import STANDARD, STRICT, STRICTNESS_LEVELS, TONE_OFF, Form, get_form
+from poetry_rnn.prosody.poem_text import foreign_runs
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
 from poetry_rnn.script import SCRIPTS, to_traditional
 
@@ -457,9 +458,9 @@ def _chinese_text(value, field_name: str, what: str, allow_punctuation: bool = F
     emoji = [c for c in text if _is_emoji(c)]
     if emoji:
         raise UserError.of("emoji", field_name, what=what, emoji="".join(emoji))
-    other = list(dict.fromkeys(c for c in text if not is_cjk(c)))  # in the order typed, each once
-    if other:
-        found = "".join(f"「{c}」" for c in other)
+    if not all(is_cjk(c) for c in text):
+        # each run of other characters as typed, in order, once: 「Farewell」, not 「F」「a」「r」…
+        found = "".join(f"「{run}」" for run in dict.fromkeys(foreign_runs(value)))
         raise UserError.of("not_chinese", field_name, what=what, found=found)
     return text
 

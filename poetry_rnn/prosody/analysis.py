@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from poetry_rnn.prosody.parallel import CoupletVerdict
-from poetry_rnn.prosody.patterns import STRICT, tone_marks
+from poetry_rnn.prosody.patterns import STRICT, pattern_in_english, tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.prosody.rhyme_faults import neutral_tone
 
@@ -38,6 +38,8 @@ FAULT_NAMES_EN = {
     "不协平仄": "Tone mismatch",
     "对仗": "Couplet not parallel",
 }
+# A couplet's 对仗 verdict in English.
+PARALLEL_KINDS_EN = {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"}
 # What each fault is about, so that a caller can judge the rules it asked for (the generator with tone
 # "off" judges shape and rhyme only); a new fault needs its kind here (tests check it).
 FAULT_KINDS: dict[str, str] = {
@@ -101,7 +103,14 @@ class Fault:
         return FAULT_GLOSSES[self.name]
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "gloss": self.gloss}
+        chinese, english = languages(self.message)
+        return {
+            **asdict(self),
+            "gloss": self.gloss,
+            "name_en": FAULT_NAMES_EN[self.name],
+            "message_zh": chinese,
+            "message_en": english,
+        }
 
 
 @dataclass
@@ -205,13 +214,13 @@ class Analysis:
         return format_analysis(self)
 
 
-_FORM_LABELS = {
-    "wujue": "五言绝句 (wujue)",
-    "qijue": "七言绝句 (qijue)",
-    "wulv": "五言律诗 (wulv)",
-    "qilv": "七言律诗 (qilv)",
-    "wupailv": "五言排律 (wupailv)",
-    "qipailv": "七言排律 (qipailv)",
+_FORM_LABELS = {  # the English names as refusals and the app's form choice give them
+    "wujue": "五言绝句 (wujue, 5×4 jueju)",
+    "qijue": "七言绝句 (qijue, 7×4 jueju)",
+    "wulv": "五言律诗 (wulv, 5×8 lüshi)",
+    "qilv": "七言律诗 (qilv, 7×8 lüshi)",
+    "wupailv": "五言排律 (wupailv, 5-character pailü)",
+    "qipailv": "七言排律 (qipailv, 7-character pailü)",
 }
 
 
@@ -224,7 +233,8 @@ def format_analysis(analysis: Analysis) -> str:
         form = _FORM_LABELS.get(analysis.form or "", "非近体常式 (not a standard form)")
     head = f"{scheme.chinese_name} ({analysis.scheme}) · {form}"
     if analysis.pattern:
-        head += f" · {analysis.pattern}"
+        gloss = pattern_in_english(analysis.pattern)
+        head += f" · {analysis.pattern}" + (f" ({gloss})" if gloss else "")
     out = [head, ""]
     width = max((len(line.text) for line in analysis.lines), default=0)
     for number, line in enumerate(analysis.lines, 1):
@@ -240,6 +250,10 @@ def format_analysis(analysis: Analysis) -> str:
     if any(neutral_tone(scheme, line.text, k) for line in analysis.lines for k in range(len(line.chars))):
         legend = legend.replace("？ 未收 not in the table", "？ 未收或轻声 not in the table, or neutral tone")
     out.append(legend)
+    if any(line.template for line in analysis.lines):
+        out.append(
+            "格式 the line's pattern (after its type, 平起平收 …): 平 level  仄 oblique  中 either tone"
+        )
     if analysis.rhyme_groups:
         groups = "、".join(analysis.rhyme_group_labels)
         out.append(f"韵部 rhyme group: {groups}")
@@ -276,18 +290,19 @@ def format_analysis(analysis: Analysis) -> str:
         for fault in analysis.faults:
             out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
     if analysis.couplets:
-        out.append("对仗 parallelism:")
+        out.append("对仗 parallelism (word pairs: 工 strict, 宽 loose, 不 not facing):")
         for couplet in analysis.couplets:
             pairs = " ".join(f"{p.left}/{p.right}（{p.relation}）" for p in couplet.pairs)
-            out.append(
-                f"  {couplet.line + 1}–{couplet.line + 2}  {couplet.kind} {couplet.score:.2f}  {pairs}"
-            )
+            kind = f"{couplet.kind} {PARALLEL_KINDS_EN[couplet.kind]}"
+            out.append(f"  {couplet.line + 1}–{couplet.line + 2}  {kind} {couplet.score:.2f}  {pairs}")
     for fault in analysis.parallel_faults:
         out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
     for licence in analysis.licences:
         out.append(f"{licence['kind']} licence: {licence['note']}")
     if analysis.readings:
-        out.append("读音 readings used: " + "；".join(r["note"] for r in analysis.readings))
+        notes = [languages(reading["note"]) for reading in analysis.readings]
+        chinese, english = "；".join(zh for zh, _ in notes), "; ".join(en for _, en in notes)
+        out.append(f"读音 {chinese}" + (f" (readings used: {english})" if english != chinese else ""))
     for note in analysis.notes:
         out.append(f"注 note: {note}")
     return "\n".join(out)

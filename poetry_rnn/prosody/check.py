@@ -43,6 +43,7 @@ from poetry_rnn.prosody.patterns import (
     gu_ping_position,
     is_pailv_length,
     line_type_name,
+    pattern_in_english,
     pattern_name,
     rescue_position,
 )
@@ -96,6 +97,11 @@ def analyze_lines(
         raise ValueError(f"unknown strictness {strictness!r}; allowed: {', '.join(STRICTNESS_LEVELS)}")
     rhyme_scheme = scheme if isinstance(scheme, RhymeScheme) else get_scheme(scheme)
     return _Analyzer(list(lines), rhyme_scheme, strictness, []).run()
+
+
+def _tone_word(tones: frozenset[str]) -> str:
+    """A character's tones in English: level, oblique, or level or oblique (a character of two readings)."""
+    return " or ".join(word for tone, word in ((PING, "level"), (ZE, "oblique")) if tone in tones) or "unread"
 
 
 class _Analyzer:
@@ -279,14 +285,17 @@ class _Analyzer:
             if fault.index is None:
                 return ""
             found = self.lines[fault.line][fault.index]
-            return f"「{found}」" if chinese else f" at {found}"
+            return f"「{found}」" if chinese else f" ({found})"
 
         places = "、".join(f"第{f.line + 1}句{f.name}{char(f, True)}" for f in broken)
         english = ", ".join(
-            f"line {f.line + 1} {FAULT_NAMES_EN.get(f.name, f.name).lower()}{char(f, False)}" for f in broken
+            f"{FAULT_NAMES_EN.get(f.name, f.name).lower()} in line {f.line + 1}{char(f, False)}"
+            for f in broken
         )
+        gloss = pattern_in_english(pattern)
         return (
-            f"最近的格式：{pattern}；不合处：{places} (nearest pattern: {pattern}; what breaks it: {english})"
+            f"最近的格式：{pattern}；不合处：{places} "
+            f"(nearest pattern: {pattern}{f' ({gloss})' if gloss else ''}; what breaks it: {english})"
         )
 
     def _couplets(self) -> list[CoupletVerdict]:
@@ -309,7 +318,8 @@ class _Analyzer:
                     None,
                     None,
                     f"共{count}句，绝句应为4句、律诗8句、排律10句以上的双数 "
-                    f"({counted(count, 'line')}; 绝句 have 4, 律诗 8, 排律 an even number from 10)",
+                    f"({counted(count, 'line')}; a quatrain (绝句) has 4, an eight-line poem (律诗) 8, a long "
+                    "regulated poem (排律) an even number from 10)",
                 )
             )
         for index, line in enumerate(self.lines):
@@ -319,7 +329,8 @@ class _Analyzer:
                         "字数",
                         index,
                         None,
-                        f"第{index + 1}句{len(line)}字，应为五字或七字 (lines have 5 or 7 characters)",
+                        f"第{index + 1}句{len(line)}字，应为五字或七字 "
+                        f"(line {index + 1} has {counted(len(line), 'character')}; lines have 5 or 7)",
                     )
                 )
             elif len(line) != self.chars_per_line:
@@ -329,7 +340,8 @@ class _Analyzer:
                         index,
                         None,
                         f"第{index + 1}句{len(line)}字，应为{self.chars_per_line}字 "
-                        f"({counted(len(line), 'character')}; the poem's lines have {self.chars_per_line})",
+                        f"(line {index + 1} has {counted(len(line), 'character')}; the poem's lines have "
+                        f"{self.chars_per_line})",
                     )
                 )
         return faults
@@ -447,21 +459,23 @@ class _Analyzer:
         named at line `index` or, where `earlier_breaks`, at the line before it."""
         at, other = (index - 1, index) if earlier_breaks else (index, index - 1)
         zh_side, en_side = ("下句", "the next line") if earlier_breaks else ("上句", "the line before")
-        head = f"第{at + 1}句第2字「{self.lines[at][1]}」与{zh_side}第2字「{self.lines[other][1]}」"
+        own, theirs = self.lines[at][1], self.lines[other][1]
+        head = f"第{at + 1}句第2字「{own}」与{zh_side}第2字「{theirs}」"
+        own_en = f"line {at + 1}, 2nd character {own} ({_tone_word(self.tones[at][1])})"
+        theirs_en = f"{theirs} ({_tone_word(self.tones[other][1])}) in {en_side}, line {other + 1}"
         if index % 2 == 1:
             return Fault(
                 "失对",
                 at,
                 1,
                 f"{head}同声，出句对句应平仄相对 "
-                f"(line {at + 1}, 2nd character: same tone as in {en_side}, line {other + 1}; "
-                "the two lines of a couplet should oppose)",
+                f"({own_en}, and {theirs_en}: the two lines of a couplet should oppose in tone (对))",
             )
         return Fault(
             "失粘",
             at,
             1,
-            f"{head}平仄不同，应相粘 (line {at + 1}, 2nd character: should match {en_side}, line {other + 1})",
+            f"{head}平仄不同，应相粘 ({own_en}, but {theirs_en}: the two should match in tone (粘))",
         )
 
     def _line_faults(self, index: int, template: str) -> list[Fault]:
@@ -547,7 +561,8 @@ class _Analyzer:
                     index,
                     position,
                     f"第{index + 1}句末三字「{line[-3:]}」皆平，第{position + 1}字「{line[position]}」宜仄 "
-                    f"(line {index + 1} ends in three level tones; character {position + 1} should be oblique, 仄)",
+                    f"(line {index + 1} ends in three level tones, {line[-3:]}; character {position + 1}, "
+                    f"{line[position]}, should be oblique, 仄)",
                 )
             )
         if breaks.gu_ping:
@@ -562,8 +577,8 @@ class _Analyzer:
                     index,
                     position,
                     f"第{index + 1}句{core_zh}除韵脚外只有一个平声字，第{position + 1}字「{line[position]}」宜平 "
-                    f"(line {index + 1}{core_en}: one level tone besides the rhyme; character {position + 1} "
-                    "should be level, 平)",
+                    f"(line {index + 1}{core_en}: one level tone besides the rhyme; character {position + 1}, "
+                    f"{line[position]}, should be level, 平)",
                 )
             )
         for position in breaks.tone_positions:
@@ -576,7 +591,8 @@ class _Analyzer:
                     index,
                     position,
                     f"第{index + 1}句第{position + 1}字「{line[position]}」应{mark} "
-                    f"(line {index + 1}, character {position + 1} should be {'level' if mark == PING_MARK else 'oblique'})",
+                    f"(line {index + 1}, character {position + 1}, {line[position]}, should be "
+                    f"{'level' if mark == PING_MARK else 'oblique'})",
                 )
             )
         return faults

@@ -476,6 +476,10 @@ def score_second_lines(first: str, candidates: Iterable[str]) -> list[float]:
 # are named by their order, 前联 and 后联: 首联/尾联 would call them a 律诗's free first and last couplets,
 # while both may be parallel like a 律诗's middle (杜甫's 「两个黄鹂鸣翠柳，一行白鹭上青天」 and the next).
 _COUPLET_NAMES = {4: ("前联", "后联"), 8: ("首联", "颔联", "颈联", "尾联")}
+_COUPLET_NAMES_EN = {
+    4: ("first couplet", "second couplet"),
+    8: ("opening couplet", "chin couplet", "neck couplet", "closing couplet"),
+}
 
 
 def couplet_names(line_count: int) -> tuple[str, ...]:
@@ -485,6 +489,15 @@ def couplet_names(line_count: int) -> tuple[str, ...]:
         middle = tuple(f"第{_ordinal(k + 1)}联" for k in range(1, line_count // 2 - 1))
         return ("首联", *middle, "尾联")
     return _COUPLET_NAMES.get(line_count, ())
+
+
+def couplet_names_en(line_count: int) -> tuple[str, ...]:
+    """The English names of the couplets `couplet_names` gives: a 律诗's opening, chin, neck and closing
+    couplets, a 排律's middle ones by their order (couplet 2 …)."""
+    chinese = couplet_names(line_count)
+    if not chinese or line_count in _COUPLET_NAMES_EN:
+        return _COUPLET_NAMES_EN.get(line_count, ())
+    return ("opening couplet", *(f"couplet {k}" for k in range(2, len(chinese))), "closing couplet")
 
 
 _ORDINALS = "一二三四五六七八九"
@@ -526,19 +539,19 @@ def middle_couplet_faults(couplets: Iterable[CoupletVerdict], form: str | None) 
     couplets = list(couplets)
     excused = 2 if stolen_spring(couplets, form) else None
     line_count = 2 * len(couplets)
-    names = couplet_names(line_count)
+    names, names_en = couplet_names(line_count), couplet_names_en(line_count)
     threshold = load_table().loose_threshold
     faults = []
     for couplet in couplets:
         middle = 2 <= couplet.line <= line_count - 4
         if middle and not couplet.parallel and couplet.line != excused:
-            name = names[couplet.line // 2]
+            name, name_en = names[couplet.line // 2], names_en[couplet.line // 2]
             zh, en = couplet.shortfall(threshold)
             faults.append(
                 (
                     couplet.line,
                     f"第{couplet.line + 1}、{couplet.line + 2}句（{name}）不对仗{'：' + zh if zh else ''} "
-                    f"(lines {couplet.line + 1}–{couplet.line + 2}, the {name}, are not parallel"
+                    f"(lines {couplet.line + 1}–{couplet.line + 2}, the {name_en} ({name}), are not parallel"
                     f"{': ' + en if en else ''})",
                 )
             )

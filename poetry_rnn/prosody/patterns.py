@@ -203,6 +203,23 @@ def pattern_name(starts_level: bool, first_line_rhymes: bool) -> str:
     return f"{'平' if starts_level else '仄'}起首句{'入' if first_line_rhymes else '不入'}韵"
 
 
+# The parts of a tone pattern's name (平起首句入韵, 仄起首句不入韵（仄韵）) in English.
+PATTERN_GLOSSES_EN = (
+    ("平起", "level start"),
+    ("仄起", "oblique start"),
+    ("首句入韵", "first line rhymes"),
+    ("首句不入韵", "first line unrhymed"),
+    ("仄韵", "oblique rhyme"),
+)
+
+
+def pattern_in_english(pattern: str) -> str:
+    """A tone pattern's name (either script) in English: 平起首句入韵 → "level start, first line rhymes"; ""
+    for a name with no part it knows."""
+    simplified = pattern.replace("韻", "韵")
+    return ", ".join(english for chinese, english in PATTERN_GLOSSES_EN if chinese in simplified)
+
+
 def line_starts(starts_level: bool, line_count: int) -> list[bool]:
     """Whether each line is 平起, following 对 (a couplet's lines oppose) and 粘 (a couplet's first line
     sticks to the previous line)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from poetry_rnn.prosody.rhyme import is_cjk
 
@@ -32,7 +31,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     lines, as is a line two or more lines long among lines of 5 (or 7) characters (a comma left out).
     """
     notes: list[str] = []
-    dropped: Counter[str] = Counter()
+    dropped: list[str] = []
     lines: list[str] = []
     text = _QUOTES.sub(" ", text)
     titles = _TITLE.findall(text)
@@ -50,8 +49,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
         cleaned = ["".join(c for c in piece if is_cjk(c) or c == MISSING) for piece in pieces]
         cleaned = [c for c in cleaned if c]
         if cleaned:
-            for piece in pieces:
-                dropped.update(c for c in piece if not is_cjk(c) and c != MISSING)
+            dropped += [run for run in foreign_runs(segment) if run not in dropped]
         # space-separated lines, or a title and an author before the first line (春望 杜甫 國破山河在)
         if len(cleaned) > 1 and any(
             all(len(c) in (5, 7) for c in cleaned[first:]) for first in ((0,) if lines else (1, 2))
@@ -85,9 +83,23 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
                 break
     lines = _split_run_on_lines(lines, notes)
     if dropped:
-        shown = " ".join(sorted(dropped))
+        shown = "".join(f"「{run}」" for run in dropped)
         notes.append(f"已忽略非汉字字符：{shown} (ignored non-Chinese characters: {shown})")
     return lines, notes
+
+
+def foreign_runs(text: str) -> list[str]:
+    """The runs of characters other than Chinese ones in `text`, as written and in order, spaces inside a run
+    kept and around it trimmed: 床前 (moonlight before my bed) → ["(moonlight before my bed)"]."""
+    runs, current = [], []
+    for char in text:
+        if is_cjk(char) or char == MISSING:
+            runs.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    runs.append("".join(current).strip())
+    return [run for run in runs if run]
 
 
 def _header_lines(lines: list[str]) -> list[str]:

@@ -51,6 +51,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 _CJK_RE = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 
 
+_TONE_WORDS = {PING: "level", ZE: "oblique"}
+
+
 def is_cjk(char: str) -> bool:
     """Whether `char` is a Chinese character (〇 included)."""
     return bool(_CJK_RE.fullmatch(char))
@@ -185,7 +188,8 @@ class RhymeScheme:
 
         平水韵: for a polyphone, the tone the position took, 「看」取平（平仄两读）. 中华新韵: for a character with readings of
         both tone classes, the one read here and its tone class, 「长」读zhǎng（生长，仄）, 「看」读kàn（仄）,
-        「长」读cháng（平） for a polyphone the line leaves open and the position takes as `tone`.
+        「长」读cháng（平） for a polyphone the line leaves open and the position takes as `tone`. Each note is
+        'Chinese (English)': 「长」读zhǎng（生长，仄） (长 read zhǎng, as in 生长: oblique).
         """
         char = line[index]
         if self._read_line is None:
@@ -193,7 +197,10 @@ class RhymeScheme:
             if len(tones) < 2 or tone not in tones:
                 return None
             # the tone the pattern takes, not a claim about the sense (已乘 is chéng, 平, whatever it takes)
-            return f"「{char}」取{'平' if tone == PING else '仄'}（平仄两读）"
+            return (
+                f"「{char}」取{'平' if tone == PING else '仄'}（平仄两读） "
+                f"({char} taken as {_TONE_WORDS[tone]}: it has level and oblique readings)"
+            )
         reading = self._read_line(line)[index]
         # either script's entry (pypinyin lists 別 bié only, 别 bié and biè)
         both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
@@ -204,19 +211,30 @@ class RhymeScheme:
             taken = [s for s in reading.syllables if s.tone == tone]
             if not taken:
                 return None
-            return f"「{char}」读{taken[0].pinyin}（{'平' if tone == PING else '仄'}）"
+            return (
+                f"「{char}」读{taken[0].pinyin}（{'平' if tone == PING else '仄'}） "
+                f"({char} read {taken[0].pinyin}, {_TONE_WORDS[tone]})"
+            )
         # the tone class said too: a reader who knows 别 as 入声 learns that Mandarin reads it level
-        where = f"{reading.phrase}，" if reading.source == PHRASE and reading.phrase else ""
-        tone_class = "平" if reading.syllables[0].tone == PING else "仄"
-        return f"「{char}」读{reading.pinyin}（{where}{tone_class}）"
+        phrase = reading.phrase if reading.source == PHRASE and reading.phrase else ""
+        read_tone = reading.syllables[0].tone
+        tone_class = "平" if read_tone == PING else "仄"
+        where, where_en = (f"{phrase}，", f", as in {phrase}:") if phrase else ("", ",")
+        return (
+            f"「{char}」读{reading.pinyin}（{where}{tone_class}） "
+            f"({char} read {reading.pinyin}{where_en} {_TONE_WORDS[read_tone]})"
+        )
 
     def rhyme_reading_note(self, line: str) -> str | None:
         """中华新韵: for a line-end character read as its phrases mostly read it, not in its standard
-        reading (still rhyming apart: 还 huán 寒, not hái 开), that reading, 「还」读huán; None elsewhere."""
+        reading (still rhyming apart: 还 huán 寒, not hái 开), that reading, 「还」读huán (还 read huán); None
+        elsewhere."""
         if self._read_line is None or not line:
             return None
         last = self._read_line(line)[-1]
-        return f"「{line[-1]}」读{last.pinyin}" if last.source == LINE_END else None
+        if last.source != LINE_END:
+            return None
+        return f"「{line[-1]}」读{last.pinyin} ({line[-1]} read {last.pinyin})"
 
     def rare_reading_note(self, char: str) -> str | None:
         """For a character read without a reading the rhyme book lists but Tang regulated verse hardly

@@ -113,14 +113,15 @@ def rhyme_faults(
                     line,
                     end,
                     f"第{line + 1}句韵脚「{char}」读轻声（{neutral}），轻声字不能押韵 "
-                    "(rhyme character is a neutral-tone particle: it carries no tone and no rhyme)",
+                    f"(line {line + 1}, rhyme character {char} is a neutral-tone particle ({neutral}): it carries "
+                    "no tone and no rhyme)",
                 )
             )
             continue
         if not tones:
             continue  # not in the table: cannot be judged (noted separately)
         spoken = scheme.spoken(lines[line], end)
-        read = f"（读{spoken}）" if spoken else ""
+        read, read_en = (f"（读{spoken}）", f" (read {spoken})") if spoken else ("", "")
         if tones == {ZE}:
             faults.append(
                 fault(
@@ -128,7 +129,8 @@ def rhyme_faults(
                     line,
                     end,
                     f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵 "
-                    "(rhyme character is oblique; rhymes must be level)",
+                    f"(line {line + 1}, rhyme character {char}{read_en} is oblique; regulated verse rhymes in "
+                    "level tones)",
                 )
             )
         elif main and main not in last_groups[line]:
@@ -146,7 +148,8 @@ def rhyme_faults(
                     line,
                     end,
                     f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label} "
-                    f"(line {line + 1}, rhyme character {char} belongs to {own}, not to the poem's group {label})",
+                    f"(line {line + 1}, rhyme character {char}{read_en} belongs to {own}, not to the poem's "
+                    f"group {label})",
                 )
             )
     return faults, groups, borrowed
@@ -167,7 +170,8 @@ def _repeated_rhymes(lines: Sequence[str], positions: Sequence[int], fault: type
                     "重韵",
                     line,
                     len(lines[line]) - 1,
-                    f"韵脚「{char}」在第{seen[key] + 1}句已用 (rhyme character already used in line {seen[key] + 1})",
+                    f"第{line + 1}句韵脚「{char}」在第{seen[key] + 1}句已用 "
+                    f"(line {line + 1}, rhyme character {char} already used in line {seen[key] + 1})",
                 )
             )
         seen.setdefault(key, line)
