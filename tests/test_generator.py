@@ -102,6 +102,7 @@ def test_faults_of_rules_not_asked_for_are_named_not_passed_over(generator, tiny
     assert poem.ok and "三平尾" in poem.unasked_faults
     assert poem.to_dict()["unasked_faults"] == poem.unasked_faults
     assert "not asked for: " in poem.verdict() and "合律 ok" not in poem.verdict()
+    assert "三平尾 (three level tones at the end)" in poem.verdict()  # named in English too
     assert poem.verdict() in str(poem)
     strict = generator.generate(form="wujue", n=1, seed=1)[0]
     assert strict.ok and strict.unasked_faults == [] and strict.verdict() == "合律 ok"

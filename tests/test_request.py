@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 
 import pytest
 
@@ -240,3 +241,15 @@ def test_a_refused_non_chinese_text_is_quoted_as_typed_run_by_run():
         GenerationRequest(title="Farewell 秋 2nd 秋 Farewell")
     assert "「Farewell」「2nd」" in str(refused.value) and "「F」" not in str(refused.value)
     assert "「Farewell」「2nd」" in refused.value.text("zh")
+
+
+def test_the_command_lines_poem_says_its_pattern_and_couplets_in_english_too(capsys):
+    from poetry_rnn.cli import main as cli_main
+
+    assert cli_main(["generate", "--form", "wulv", "--seed", "3", "--n", "1"]) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines()[0]
+    assert re.search(
+        "(平|仄)起首句(不)?入韵 \\((level|oblique) start, first line (rhymes|unrhymed)\\)", head
+    ), head
+    assert "对仗 parallelism (工对 strict parallel, 宽对 loose parallel, 不对 not parallel)  首联 " in out

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from poetry_rnn.format import line_end_mark
 from poetry_rnn.generation.generator import DEFAULT_PRECISION, PoetryGenerator
 from poetry_rnn.generation.request import GenerationRequest, option_fields, option_flag
+from poetry_rnn.prosody.analysis import PARALLEL_KINDS_EN
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
+from poetry_rnn.prosody.patterns import pattern_in_english
 
 __all__ = ["configure_parser", "couplet_verdicts", "flag_of", "in_cli_terms", "request_options", "run"]
 
@@ -82,6 +84,10 @@ def request_options(args: argparse.Namespace) -> dict:
     return options
 
 
+# the verdicts' names said once in English beside them
+PARALLEL_KEY = ", ".join(f"{kind} {english}" for kind, english in PARALLEL_KINDS_EN.items())
+
+
 def couplet_verdicts(couplets: Sequence[CoupletVerdict], line_count: int) -> str:
     """Each couplet's name, verdict and score: `首联 不对 0.41  颔联 工对 0.82  颈联 宽对 0.61  尾联 …`."""
     names = couplet_names(line_count)
@@ -105,13 +111,17 @@ def run(args: argparse.Namespace) -> int:
             continue
         # the result's labels are in the poem's script (平起首句入韻, 對仗 for a traditional poem)
         head = [f"#{rank}", f"score {poem.score:.3f}"]
-        head += [x for x in (poem.pattern, poem.rhyme_group_label) if x]
+        if poem.pattern:
+            gloss = pattern_in_english(poem.pattern)
+            head.append(poem.pattern + (f" ({gloss})" if gloss else ""))
+        head += [poem.rhyme_group_label] if poem.rhyme_group_label else []
         head.append(f"seed {poem.seed}")
         print("  ".join(head))
         for index, line in enumerate(poem.analysis.lines):
             print(f"  {line.text}{line_end_mark(index)}  {line.tone_marks}")
         if poem.analysis.couplets:
-            print("  " + poem.in_script("对仗  " + couplet_verdicts(poem.analysis.couplets, len(poem.lines))))
+            verdicts = couplet_verdicts(poem.analysis.couplets, len(poem.lines))
+            print("  " + poem.in_script(f"对仗 parallelism ({PARALLEL_KEY})  {verdicts}"))
         if poem.plan:
             print("  plan: " + " · ".join(poem.plan))
         print("  " + poem.verdict())

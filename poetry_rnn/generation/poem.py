@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from poetry_rnn.prosody.analysis import FAULT_NAMES_EN
 from poetry_rnn.prosody.check import Analysis
 from poetry_rnn.prosody.patterns import get_form
 from poetry_rnn.script import to_traditional
@@ -56,11 +57,11 @@ class GeneratedPoem:
         """合律 only for a poem with no fault at all; rules the request left out are named, not passed
         over. In the poem's script."""
         if not self.ok:
-            return self.in_script("faults: " + "; ".join(f.name for f in self.analysis.faults))
+            return self.in_script("faults: " + "; ".join(_named(f.name) for f in self.analysis.faults))
         if self.unasked_faults:
             return self.in_script(
                 "所求格律无误 the rules asked for hold; 未要求的 not asked for: "
-                + "、".join(self.unasked_faults)
+                + "、".join(_named(name) for name in self.unasked_faults)
             )
         return self.in_script("合律 ok")
 
@@ -112,3 +113,9 @@ class GeneratedPoem:
             "notes": self.notes,
             "analysis": self.analysis.to_dict(),
         }
+
+
+def _named(fault: str) -> str:
+    """A fault's name with its English one: 出韵 (out of rhyme)."""
+    english = FAULT_NAMES_EN.get(fault)
+    return f"{fault} ({english.lower()})" if english else fault
