@@ -27,6 +27,7 @@ from poetry_rnn.prosody.patterns import (
     tone_marks,
     tone_patterns,
 )
+from poetry_rnn.prosody.reading_notes import rare_reading_note
 from poetry_rnn.prosody.rhyme import PING, ZE, get_scheme, is_cjk, pingshui_book
 from poetry_rnn.script import VARIANTS, to_simplified
 
@@ -86,8 +87,8 @@ def test_readings_verse_hardly_uses_are_left_out(pingshui, char, kept):
     book = pingshui_book()
     assert book.tones(char) == BOTH
     assert pingshui.tones(char) == kept
-    assert "此处按常读作" in pingshui.rare_reading_note(char)
-    assert pingshui.rare_reading_note("看") is None and pingshui.rare_reading_note("山") is None
+    assert "此处按常读作" in rare_reading_note(pingshui, char)
+    assert rare_reading_note(pingshui, "看") is None and rare_reading_note(pingshui, "山") is None
     assert "不" not in pingshui.chars_in_group("下平十一尤")
 
 

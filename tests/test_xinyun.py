@@ -24,6 +24,7 @@ from poetry_rnn.prosody.modern import (
     line_readings,
     syllable,
 )
+from poetry_rnn.prosody.reading_notes import reading_note
 from poetry_rnn.prosody.rhyme import PING, ZE, Reading, get_scheme
 from poetry_rnn.script import normalize_variants
 
@@ -177,20 +178,21 @@ def test_pingshui_line_reading_is_per_character(pingshui):
 
 def test_reading_notes(pingshui, xinyun):
     assert (
-        pingshui.reading_note("看山", 0, PING)
+        reading_note(pingshui, "看山", 0, PING)
         == "「看」取平（平仄两读） (看 taken as level: it has level and oblique readings)"
     )
-    assert pingshui.reading_note("看山", 1, PING) is None  # 山 has one tone: nothing to say
+    assert reading_note(pingshui, "看山", 1, PING) is None  # 山 has one tone: nothing to say
     assert (
-        xinyun.reading_note("万物生长", 3) == "「长」读zhǎng（生长，仄） (长 read zhǎng, as in 生长: oblique)"
+        reading_note(xinyun, "万物生长", 3)
+        == "「长」读zhǎng（生长，仄） (长 read zhǎng, as in 生长: oblique)"
     )
-    assert xinyun.reading_note("白头搔更短", 3, ZE) == "「更」读gèng（仄） (更 read gèng, oblique)"
+    assert reading_note(xinyun, "白头搔更短", 3, ZE) == "「更」读gèng（仄） (更 read gèng, oblique)"
     assert (
-        xinyun.reading_note("恨别鸟惊心", 1) == "「别」读bié（平） (别 read bié, level)"
+        reading_note(xinyun, "恨别鸟惊心", 1) == "「别」读bié（平） (别 read bié, level)"
     )  # 入声 in 平水韵, level today
-    assert xinyun.reading_note("金山", 1) is None  # shān: one reading
+    assert reading_note(xinyun, "金山", 1) is None  # shān: one reading
     assert (
-        xinyun.reading_note("金山", 0) == "「金」读jīn（平） (金 read jīn, level)"
+        reading_note(xinyun, "金山", 0) == "「金」读jīn（平） (金 read jīn, level)"
     )  # pypinyin also lists an archaic jìn
 
 

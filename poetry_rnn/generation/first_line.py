@@ -20,6 +20,7 @@ from poetry_rnn.prosody.patterns import (
     tone_marks,
     tone_patterns,
 )
+from poetry_rnn.prosody.reading_notes import reading_note
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.refusals import Bilingual
 from poetry_rnn.script import convert
@@ -90,7 +91,7 @@ def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piec
     if isinstance(rule, HeardLineRule):
         scheme = get_scheme(request.asked.rhyme_scheme)
         notes = [
-            languages(note) for i in range(len(line)) if (note := scheme.reading_note(line, i)) is not None
+            languages(note) for i in range(len(line)) if (note := reading_note(scheme, line, i)) is not None
         ]
         heard = (
             Bilingual("; " + " ".join(zh for zh, _ in notes), "; " + " ".join(en for _, en in notes))

@@ -9,7 +9,6 @@ the 格律 faults in `parallel_faults` so that `ok` (and the generator's judgeme
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from poetry_rnn.errors import UserError
@@ -17,12 +16,10 @@ from poetry_rnn.format import render_body
 from poetry_rnn.prosody.analysis import (
     FAULT_NAMES_EN,
     PARALLEL_FAULT,
-    SINGLE_LINE_NOTE,
     Analysis,
     CharAnalysis,
     Fault,
     LineAnalysis,
-    counted,
     languages,
     with_note,
 )
@@ -41,13 +38,13 @@ from poetry_rnn.prosody.patterns import (
     fits,
     fixed_positions,
     gu_ping_position,
-    is_pailv_length,
     line_type_name,
     pattern_in_english,
     pattern_name,
     rescue_position,
 )
 from poetry_rnn.prosody.poem_text import MISSING, split_lines
+from poetry_rnn.prosody.reading_notes import rare_reading_note, reading_note, rhyme_reading_note
 from poetry_rnn.prosody.rhyme import PING, ZE, RhymeScheme, get_scheme
 from poetry_rnn.prosody.rhyme_faults import (
     entering_tone_note,
@@ -57,6 +54,8 @@ from poetry_rnn.prosody.rhyme_faults import (
     rhymes_obliquely_in,
     unread_notes,
 )
+from poetry_rnn.prosody.shape import intended_line_length, shape_faults
+from poetry_rnn.prosody.tones import tones_in_english
 from poetry_rnn.script import to_traditional
 
 MAX_INPUT_CHARS = 5000  # raw text, before anything else is done with it
@@ -99,11 +98,6 @@ def analyze_lines(
     return _Analyzer(list(lines), rhyme_scheme, strictness, []).run()
 
 
-def _tone_word(tones: frozenset[str]) -> str:
-    """A character's tones in English: level, oblique, or level or oblique (a character of two readings)."""
-    return " or ".join(word for tone, word in ((PING, "level"), (ZE, "oblique")) if tone in tones) or "unread"
-
-
 class _Analyzer:
     def __init__(self, lines: list[str], scheme: RhymeScheme, strictness: str, notes: list[str]):
         self.lines = lines
@@ -118,13 +112,7 @@ class _Analyzer:
         self.last_groups = [
             self.scheme.line_rhyme_groups(line)[-1] if line else frozenset() for line in lines
         ]
-        lengths = Counter(len(line) for line in lines)
-        regular = [n for n in (5, 7) if lengths[n]]
-        # The intended line length: the commonest of 5/7 (ties → 7), else the commonest length.
-        if regular:
-            self.chars_per_line = max(regular, key=lambda n: (lengths[n], n))
-        else:
-            self.chars_per_line = lengths.most_common(1)[0][0]
+        self.chars_per_line = intended_line_length(lines)
         self.has_templates = self.chars_per_line in LINE_TEMPLATES
         self.valid = [len(line) == self.chars_per_line and self.has_templates for line in lines]
         # a poem rhyming in an oblique group (江雪: 绝 灭 雪) takes the 仄韵 patterns: its rhyme lines end 仄,
@@ -136,7 +124,9 @@ class _Analyzer:
 
     def run(self) -> Analysis:
         faults: list[Fault] = []
-        faults += self._shape_faults()
+        shape, notes = shape_faults(self.lines, self.chars_per_line, self.has_templates)
+        faults += shape
+        self.notes += notes
         best = None
         for first_line_rhymes in self._first_line_options():
             candidate = self._evaluate(first_line_rhymes)
@@ -236,7 +226,7 @@ class _Analyzer:
         character read as its phrases mostly read it (`rhyme_reading_note`: 还 huán)."""
         found: dict[tuple[int, int], str] = {}
         for index, line in enumerate(analysed):
-            note = self.scheme.rhyme_reading_note(line.text) if line.rhymes else None
+            note = rhyme_reading_note(self.scheme, line.text) if line.rhymes else None
             if note:
                 found[(index, len(line.text) - 1)] = note
             if not line.template:
@@ -244,14 +234,14 @@ class _Analyzer:
             for position in fixed_positions(line.template, self.strictness):
                 if len(self.tones[index][position]) == 2:
                     tone = TONE_OF_MARK[line.template[position]]
-                    note = self.scheme.reading_note(line.text, position, tone)
+                    note = reading_note(self.scheme, line.text, position, tone)
                     if note:
                         found[(index, position)] = note
         if self.scheme.reads_in_context:
             for fault in faults:
                 if fault.line is None or fault.index is None or fault.name in ("出韵", "重韵"):
                     continue
-                note = self.scheme.reading_note(self.lines[fault.line], fault.index)
+                note = reading_note(self.scheme, self.lines[fault.line], fault.index)
                 if note:
                     found[(fault.line, fault.index)] = note
                     fault.message = with_note(fault.message, note)
@@ -263,7 +253,7 @@ class _Analyzer:
             text = self.lines[fault.line]
             span = range(len(text) - 3, len(text)) if fault.name == "三平尾" else (fault.index,)
             for position in span:
-                note = self.scheme.rare_reading_note(text[position])
+                note = rare_reading_note(self.scheme, text[position])
                 if note and (fault.line, position) not in found:
                     found[(fault.line, position)] = note
                     if f"[{languages(note)[0]}]" not in fault.message:  # 雲沈沈: one note for both 沈
@@ -302,49 +292,6 @@ class _Analyzer:
         if len(self.lines) < 2 or not all(len(line) in (5, 7) for line in self.lines):
             return []
         return [v for v in judge_lines(self.lines) if v is not None]
-
-    # -- shape --------------------------------------------------------------------------------------
-    def _shape_faults(self) -> list[Fault]:
-        faults = []
-        count = len(self.lines)
-        if count == 1:  # one line given to see its tones: judged as a line, not as a short poem
-            self.notes.append(SINGLE_LINE_NOTE)
-        elif count == 2:  # a couplet alone (the batch mode takes them, for 对仗): not a 句数 fault
-            self.notes.append("只有一联，按一联判 (a single couplet, judged as such)")
-        elif count not in (4, 8) and not is_pailv_length(count):
-            faults.append(
-                Fault(
-                    "句数",
-                    None,
-                    None,
-                    f"共{count}句，绝句应为4句、律诗8句、排律10句以上的双数 "
-                    f"({counted(count, 'line')}; a quatrain (绝句) has 4, an eight-line poem (律诗) 8, a long "
-                    "regulated poem (排律) an even number from 10)",
-                )
-            )
-        for index, line in enumerate(self.lines):
-            if not self.has_templates:
-                faults.append(
-                    Fault(
-                        "字数",
-                        index,
-                        None,
-                        f"第{index + 1}句{len(line)}字，应为五字或七字 "
-                        f"(line {index + 1} has {counted(len(line), 'character')}; lines have 5 or 7)",
-                    )
-                )
-            elif len(line) != self.chars_per_line:
-                faults.append(
-                    Fault(
-                        "字数",
-                        index,
-                        None,
-                        f"第{index + 1}句{len(line)}字，应为{self.chars_per_line}字 "
-                        f"(line {index + 1} has {counted(len(line), 'character')}; the poem's lines have "
-                        f"{self.chars_per_line})",
-                    )
-                )
-        return faults
 
     # -- pattern choice -----------------------------------------------------------------------------
     def _first_line_options(self) -> list[bool]:
@@ -461,8 +408,8 @@ class _Analyzer:
         zh_side, en_side = ("下句", "the next line") if earlier_breaks else ("上句", "the line before")
         own, theirs = self.lines[at][1], self.lines[other][1]
         head = f"第{at + 1}句第2字「{own}」与{zh_side}第2字「{theirs}」"
-        own_en = f"line {at + 1}, 2nd character {own} ({_tone_word(self.tones[at][1])})"
-        theirs_en = f"{theirs} ({_tone_word(self.tones[other][1])}) in {en_side}, line {other + 1}"
+        own_en = f"line {at + 1}, 2nd character {own} ({tones_in_english(self.tones[at][1])})"
+        theirs_en = f"{theirs} ({tones_in_english(self.tones[other][1])}) in {en_side}, line {other + 1}"
         if index % 2 == 1:
             return Fault(
                 "失对",

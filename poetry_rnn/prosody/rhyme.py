@@ -6,7 +6,7 @@ character's tones and groups as read there (`line_tones`, `line_rhyme_groups`).
 
 - 平水韵 reads every character by the rhyme book: a polyphone keeps all its readings (看 平 and 仄) in
   any line, and a simplified character inherits the readings of every traditional character it comes
-  from (发 → 發 ∪ 髮), so user input in either script works. `reading_note` says which reading a line
+  from (发 → 發 ∪ 髮), so user input in either script works. `reading_notes.py` says which reading a line
   position took (「看」取平（平仄两读）).
 - 中华新韵 reads by today's Standard Mandarin (`poetry_rnn.prosody.modern`): a character alone takes its
   standard reading (金 春 风 平 only; 離 lí, not the archaic chī), a true modern polyphone either (长);
@@ -28,15 +28,11 @@ from pathlib import Path
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.modern import (
-    LINE_END,
-    PHRASE,
     XINYUN_GROUPS,
     ModernReading,
     char_reading,
     line_end_reading,
     line_readings,
-    listed_readings,
-    syllable,
 )
 from poetry_rnn.prosody.origins import script_origins, written_in_traditional
 from poetry_rnn.prosody.tones import PING, TONES, ZE
@@ -49,9 +45,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 # CJK Unified Ideographs, Extension A, compatibility ideographs, Extensions B–F, and 〇 (U+3007, the
 # ideographic zero: written as a character in Chinese text, 二〇二四, though it lies among the symbols).
 _CJK_RE = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-
-
-_TONE_WORDS = {PING: "level", ZE: "oblique"}
 
 
 def is_cjk(char: str) -> bool:
@@ -182,76 +175,21 @@ class RhymeScheme:
             return tuple(self.rhyme_groups(c) for c in line)
         return tuple(r.rhyme_groups for r in self._read_line(line))
 
-    def reading_note(self, line: str, index: int, tone: str | None = None) -> str | None:
-        """Which reading of `line[index]` the analysis used, where its readings differ in tone; None
-        where nothing needs saying. `tone` is the tone the position took (a pattern's demand).
-
-        平水韵: for a polyphone, the tone the position took, 「看」取平（平仄两读）. 中华新韵: for a character with readings of
-        both tone classes, the one read here and its tone class, 「长」读zhǎng（生长，仄）, 「看」读kàn（仄）,
-        「长」读cháng（平） for a polyphone the line leaves open and the position takes as `tone`. Each note is
-        'Chinese (English)': 「长」读zhǎng（生长，仄） (长 read zhǎng, as in 生长: oblique).
-        """
-        char = line[index]
+    def heard(self, line: str) -> list[ModernReading]:
+        """中华新韵: each character of `line` as read there (`reads_in_context` schemes only)."""
         if self._read_line is None:
-            tones = self.line_tones(line)[index]
-            if len(tones) < 2 or tone not in tones:
-                return None
-            # the tone the pattern takes, not a claim about the sense (已乘 is chéng, 平, whatever it takes)
-            return (
-                f"「{char}」取{'平' if tone == PING else '仄'}（平仄两读） "
-                f"({char} taken as {_TONE_WORDS[tone]}: it has level and oblique readings)"
-            )
-        reading = self._read_line(line)[index]
-        # either script's entry (pypinyin lists 別 bié only, 别 bié and biè)
-        both = listed_readings(char) + listed_readings(to_simplified(char)[:1] or char)
-        listed = {s.tone for s in map(syllable, both) if s is not None}
-        if len(listed) < 2 or not reading.syllables:
-            return None
-        if len(reading.syllables) > 1:
-            taken = [s for s in reading.syllables if s.tone == tone]
-            if not taken:
-                return None
-            return (
-                f"「{char}」读{taken[0].pinyin}（{'平' if tone == PING else '仄'}） "
-                f"({char} read {taken[0].pinyin}, {_TONE_WORDS[tone]})"
-            )
-        # the tone class said too: a reader who knows 别 as 入声 learns that Mandarin reads it level
-        phrase = reading.phrase if reading.source == PHRASE and reading.phrase else ""
-        read_tone = reading.syllables[0].tone
-        tone_class = "平" if read_tone == PING else "仄"
-        where, where_en = (f"{phrase}，", f", as in {phrase}:") if phrase else ("", ",")
-        return (
-            f"「{char}」读{reading.pinyin}（{where}{tone_class}） "
-            f"({char} read {reading.pinyin}{where_en} {_TONE_WORDS[read_tone]})"
-        )
+            raise ValueError(f"{self.name} reads each character alone, not a line")
+        return self._read_line(line)
 
-    def rhyme_reading_note(self, line: str) -> str | None:
-        """中华新韵: for a line-end character read as its phrases mostly read it, not in its standard
-        reading (still rhyming apart: 还 huán 寒, not hái 开), that reading, 「还」读huán (还 read huán); None
-        elsewhere."""
-        if self._read_line is None or not line:
-            return None
-        last = self._read_line(line)[-1]
-        if last.source != LINE_END:
-            return None
-        return f"「{line[-1]}」读{last.pinyin} ({line[-1]} read {last.pinyin})"
-
-    def rare_reading_note(self, char: str) -> str | None:
-        """For a character read without a reading the rhyme book lists but Tang regulated verse hardly
-        uses (平水韵: 不 as 平, 空 as 仄): a note saying so; None for any other character."""
+    def unused_tones(self, char: str) -> frozenset[str]:
+        """平水韵: the tone classes of `char`'s readings that the rhyme book lists but Tang regulated verse
+        hardly uses (不 as 平, 空 as 仄) and that it is not read in here; empty for any other character."""
         if not self._inherits_script:
-            return None
+            return frozenset()
         rare = {self._rare_tones[c] for c in self._sources(char) if c in self._rare_tones}
-        rare -= self.tones(char)  # a simplified form may have the tone through another source
-        if not rare:
-            return None
-        rare_tone, usual_tone = ("平", "仄") if PING in rare else ("仄", "平")
-        usual_english = "level" if usual_tone == "平" else "oblique"
-        return (
-            f"「{char}」此处按常读作{usual_tone}声：韵书虽另收{rare_tone}声一读，唐人律诗几乎不用 "
-            f"({char} is read in its usual {usual_english} tone ({usual_tone}): the rhyme book also lists a "
-            f"{rare_tone} reading, but Tang regulated verse hardly ever uses it)"
-        )
+        return frozenset(
+            rare - self.tones(char)
+        )  # a simplified form may have the tone through another source
 
     @property
     def reads_in_context(self) -> bool:
