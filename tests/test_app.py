@@ -10,6 +10,7 @@ import concurrent.futures
 import contextlib
 import importlib
 import io
+import itertools
 import logging
 import re
 import time
@@ -493,7 +494,38 @@ def test_reusing_a_shown_poems_seed_brings_that_poem_back_first(poetry_app, monk
     again_state = again[4]
     poem = again_state["poems"][again_state["selected"]]
     assert poem["seed"] == seed and poem["lines"] == state["poems"][row]["lines"]
-    assert again[0] == import_app("render").poem_html(poem, None, True, "zh")  # it is the poem shown
+    # it is the poem shown, and the one said to a screen reader
+    said = f"已写成 4 首，第 {again_state['selected'] + 1} 首：{poem['text']}"
+    assert again[0] == import_app("render").poem_html(poem, None, True, "zh", said)
+
+
+def test_a_poem_or_a_verdict_arriving_is_said_to_a_screen_reader(poetry_app):
+    """The result says in one line what has arrived (the page reads it into its live region, see
+    layout.after_answer): the poems written, a poem chosen, a check's verdict; a redraw (tone marks, the
+    language) says nothing. The result can take focus (the page moves it there on a phone)."""
+    from types import SimpleNamespace
+
+    [written] = _generate_ui(poetry_app, n=2, seed=3)[-1:]
+    state = written[4]
+    shown = state["poems"][state["selected"]]
+    said = f"已写成 2 首，第 {state['selected'] + 1} 首：{shown['text']}"
+    assert f'<div class="poem-result" tabindex="-1" data-announce="{said}">' in written[0]
+    [english] = _generate_ui(poetry_app, lang="en", n=1, seed=3)[-1:]
+    assert f'data-announce="1 poem written: {english[4]["poems"][0]["text"]}"' in english[0]
+    chosen = poetry_app.ui_select(state, True, "zh", SimpleNamespace(index=[1, 1]))
+    assert f'data-announce="第 2 首：{state["poems"][1]["text"]}"' in chosen[0]
+    assert "data-announce" not in poetry_app.ui_redraw(state, False, "en")[0]
+    checked, _, analysis = poetry_app.ui_check(
+        "床前明月光，疑是地上霜。举头望明月，低头思故乡。", "pingshui", "strict"
+    )
+    assert (
+        '<div class="check-result" tabindex="-1" data-announce="问题（3）：不协平仄、失粘、失对">' in checked
+    )
+    assert "data-announce" not in poetry_app.ui_redraw_check(analysis, "en")
+    regular = poetry_app.ui_check(
+        "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "pingshui", "strict", "en"
+    )[0]
+    assert 'data-announce="Regular: no faults found."' in regular
 
 
 def test_a_refusal_after_streaming_began_restores_the_last_result():
@@ -754,6 +786,92 @@ def test_poem_html_puts_each_mark_beside_its_character():
     loose = {**poem, "unasked_faults": ["孤平", "三平尾"]}  # tone rules off: named, not passed over
     assert "未要求：孤平、三平尾" in render.poem_info_markdown(loose, "zh")
     assert "not asked for: 孤平、三平尾" in render.poem_info_markdown(loose, "en")
+
+
+def _read_out(page: str) -> list[str]:
+    """What a screen reader is given of a poem view instead of its drawing: the hidden text, a paragraph
+    each."""
+    hidden = re.search(r'<div class="sr-only">(.*?)</div>', page).group(1)
+    return [re.sub(r"<[^>]+>", "", paragraph) for paragraph in re.findall(r"<p>(.*?)</p>", hidden)]
+
+
+def test_a_screen_reader_is_given_the_poem_as_text_not_the_drawing():
+    """Read aloud, the vertical drawing is its characters and tone marks in turn (床 ○ 前 ○ …): it is hidden
+    from a screen reader, which is given the title and the lines as text in the page's language, each with
+    its rhyme and any character that breaks the rules; the poem's own words marked as Chinese."""
+    render = import_app("render")
+    analysis = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()
+    poem = {"lines": ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"], "analysis": analysis,
+            "script": "simplified"}  # fmt: skip
+    chinese, english = (
+        render.poem_html(poem, "静夜思", lang="zh"),
+        render.poem_html(poem, "静夜思", lang="en"),
+    )
+    for page in (chinese, english):
+        assert re.search(r'<div class="poem-vertical" id="poem-view" [^>]*aria-hidden="true"', page)
+        assert '<div class="poem-legend" aria-hidden="true">' in page  # it explains the drawing
+    assert _read_out(chinese) == [
+        "题目：静夜思",
+        "第1句：床前明月光（韵：光）",
+        "第2句：疑是地上霜（韵：霜；不合格律：上）",
+        "第3句：举头望明月（不合格律：头）",
+        "第4句：低头思故乡（韵：乡）",
+    ]
+    assert _read_out(english)[2] == "Line 2: 疑是地上霜 (rhyme: 霜; breaks the rules: 上)"
+    assert '<span lang="zh-Hans">疑是地上霜</span>' in english
+    # a poem being written: its lines so far, and the caption said as it changes
+    writing = render.partial_html(["白日依山尽", "黄河入"], None, 4, "正在写第 1 首，共 4 首", 5, "en")
+    assert 'class="poem-vertical streaming" id="poem-view" aria-hidden="true"' in writing
+    assert _read_out(writing) == ["Line 1: 白日依山尽", "Line 2: 黄河入"]
+    assert '<div class="poem-legend" id="poem-writing" role="status">正在写第 1 首，共 4 首</div>' in writing
+
+
+def test_what_the_colours_say_is_said_without_them():
+    """A 律诗's unparallel middle couplet, a cell that breaks the pattern and a rhyme are told in words or
+    marks too, not by red alone; the legends say how."""
+    render = import_app("render")
+    # 春望 with its last couplet in the neck: the 颈联 is not parallel
+    swapped = analyze(
+        "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。白头搔更短，浑欲不胜簪。烽火连三月，家书抵万金。"
+    ).to_dict()
+    assert '不对<span class="required">（应对仗）</span>' in render.couplets_html(swapped, "zh")
+    assert 'not parallel<span class="required"> (should be parallel)</span>' in render.couplets_html(
+        swapped, "en"
+    )
+    assert "应对仗" not in render.couplets_html(analyze("白日依山尽，黄河入海流。").to_dict(), "zh")
+    analysis = analyze("床前明月光，疑是地上霜。举头望明月，低头思故乡。").to_dict()
+    table = render.analysis_html(analysis, "zh")
+    cells = re.findall(r'<td class="([^"]*)"><span class="ch">(.)</span>(.*?)</td>', table)
+    marked = [
+        char for classes, char, inside in cells if '<span class="miss" aria-hidden="true">✗</span>' in inside
+    ]
+    assert marked == [char for classes, char, _ in cells if "bad" in classes] == ["上", "头"]
+    assert all(
+        '<span class="sr-only">不合格式</span>' in inside for classes, _, inside in cells if "bad" in classes
+    )
+    rhymes = [char for classes, char, inside in cells if '<span class="sr-only">韵脚</span>' in inside]
+    assert rhymes == ["光", "霜", "乡"]
+    assert "breaks the pattern" in render.analysis_html(analysis, "en")
+    assert "红底加 ✗：不合格式" in table and "红字加下划线：韵脚" in table
+    assert "red, underlined: rhyme characters" in render.poem_html({"lines": ["白日依山尽"]}, lang="en")
+
+
+def test_the_about_tabs_headings_step_down_one_level_at_a_time():
+    """The About tab's sections are ### headings (under the page's ##), the model card's below them in
+    turn, not a # in the middle of the tab; the card, in English, is marked English on the Chinese page."""
+    layout = import_app("layout")
+    for lang in ("zh", "en"):
+        about = layout.about_markdown(lang, REPO / "data" / "default_model")
+        levels, in_code = [], False
+        for line in about.split("\n"):
+            in_code = in_code != line.startswith("```")
+            hashes = re.match(r"#+(?= )", line)
+            if hashes and not in_code:
+                levels.append(len(hashes.group()))
+        assert levels[0] == 3 and min(levels) == 3, levels
+        assert all(after - before <= 1 for before, after in itertools.pairwise(levels)), levels
+        card = about.split('<div lang="en">', 1)[1]
+        assert card.lstrip().startswith("#### Model card") and card.rstrip().endswith("</div>")
 
 
 @pytest.mark.parametrize("n", [0, -3, 9])

@@ -8,8 +8,10 @@ checker, and saves screenshots to artifacts/ (git-ignored). Skips when /usr/bin/
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -124,6 +126,7 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     page.get_by_label("藏头").check()
     page.locator("#text textarea").fill("春江花月")
     page.get_by_label("中华新韵").check()
+    page.evaluate("() => { window.announcerAtLoad = document.getElementById('announcer'); }")
     page.locator("#generate-button").click()
     page.wait_for_function(FINISHED, arg=4)
 
@@ -143,9 +146,19 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     # 平仄 marks: one per character, as the checker reads them.
     marks = page.evaluate(READ_MARKS)
     assert marks == [line.tone_marks for line in analysis.lines]
-    # The plain-text copy and the seed shown.
+    # The plain-text copy and the seed shown; the copy is read by a screen reader (named, not disabled).
     plain = page.locator("#poem-text textarea").input_value()
     assert plain.replace("\n", "") == text
+    assert page.get_by_role("textbox", name="这首诗的纯文本，可复制").is_enabled()
+    # The poems' arrival is said in the live region the page made as it loaded (one made with its words is
+    # often not read out).
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.startsWith('已写成 4 首，第 ')"
+    )
+    said = page.locator("#announcer").text_content()
+    assert said.endswith(f"首：{text}"), said
+    assert page.evaluate("() => document.getElementById('announcer') === window.announcerAtLoad")
+    assert page.locator("#announcer").get_attribute("aria-live") == "polite"
     assert "种子" in page.locator("#poem-info").inner_text()
     assert page.evaluate("() => window.sawStreaming") is True
     # four poems (the default) are written one after another, each said while it is written
@@ -171,7 +184,7 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     page.get_by_text(f"种子 {seed_shown} 已填入").wait_for()
 
     # Hiding the tone marks re-renders the same poem without them.
-    page.get_by_label("显示平仄 ○●").uncheck()
+    page.get_by_label("显示平仄（○平 ●仄）").uncheck()
     page.wait_for_function("() => document.querySelectorAll('#poem-view .mark').length === 0")
     assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
 
@@ -375,6 +388,10 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
             return box.top >= 0 && box.top + box.height / 2 < window.innerHeight; }""",
             timeout=10_000,
         )
+        # and the keyboard's focus with it, not left on 作诗 above, off the screen
+        page.wait_for_function(
+            "() => document.activeElement.matches('#poem-html .poem-result')", timeout=10_000
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "phone.png"))
         # A candidate tapped in the table (below the poem) brings the page back up to its poem.
@@ -400,6 +417,9 @@ def test_phone_shows_the_result_after_generate_and_reaches_every_tab(browser, ap
         )
         page.locator("#check-button").click()
         page.locator("#check-view").wait_for()
+        page.wait_for_function(
+            "() => document.activeElement.matches('#check-html .check-result')", timeout=10_000
+        )
         # The table is not cut off: it fits, or its box scrolls sideways within the screen.
         fits = page.evaluate(
             """() => { const box = document.querySelector('.check-scroll');
@@ -485,6 +505,9 @@ def test_check_tab_annotates_a_pasted_poem(page):
     assert bad == ["上", "頭"]
     faults = page.locator("#check-faults").inner_text()
     assert "不协平仄" in faults and "第2句第4字「上」应平" in faults
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent === '问题（3）：不协平仄、失粘、失对'"
+    )
     assert "line 2" not in faults  # one language at a time
     # Each couplet's 对仗 verdict: 举头望明月，低头思故乡 is parallel, the first couplet is not.
     verdicts = page.locator("#couplet-verdicts li").all_inner_texts()
@@ -582,3 +605,86 @@ def test_after_an_example_the_write_button_draws_a_new_poem(page):
     page.wait_for_function(f"() => ({READ_POEM})().join('') !== {json.dumps(''.join(example))}")
     page.wait_for_function(FINISHED, arg=4)
     assert page.evaluate(READ_POEM) != example
+
+
+# An element's text and outline colours (rgb(…), as getComputedStyle gives them; no outline: null) and the
+# first opaque background behind it.
+COLOURS = """(selector) => { const element = document.querySelector(selector);
+    let behind = element;
+    while (behind && /^rgba\\(.*, 0\\)$|^transparent$/.test(getComputedStyle(behind).backgroundColor)) {
+        behind = behind.parentElement; }
+    const style = getComputedStyle(element);
+    return {colour: style.color, outline: style.outlineStyle === 'none' ? null : style.outlineColor,
+        outlineWidth: parseFloat(style.outlineWidth),
+        background: behind ? getComputedStyle(behind).backgroundColor : 'rgb(255, 255, 255)'}; }"""
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two opaque CSS colours, rgb(…) as getComputedStyle writes them."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (float(c) / 255 for c in re.findall(r"[\d.]+", colour)[:3])
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_keyboard_focus_is_seen_on_a_phone(browser, app_url):
+    """At a phone's width the choices are chips whose radios are hidden: the chip the keyboard is on is
+    outlined, as are the slider and a text field, in a colour that stands out from the page (3:1)."""
+    with phone_page(browser, app_url, 390, 844) as page:
+        page.locator("#form input[type=radio]").first.focus()
+        page.keyboard.press("Tab")  # to the next chip by the keyboard, for which focus is shown
+        page.wait_for_timeout(400)  # (Gradio's labels fade a new outline in)
+        outlined = [page.evaluate(COLOURS, "#form label:has(input:focus)")]
+        page.locator("#n input[type=range]").focus()
+        page.keyboard.press("ArrowRight")
+        outlined.append(page.evaluate(COLOURS, "#n input[type=range]"))
+        page.locator("#poem-text textarea").focus()  # (a text field shows its focus however it came)
+        outlined.append(page.evaluate(COLOURS, "#poem-text textarea"))
+        for shown in outlined:
+            assert shown["outline"] and shown["outlineWidth"] >= 2, shown
+            assert contrast(shown["outline"], shown["background"]) >= 3, shown
+
+
+def test_the_buttons_and_the_chosen_choices_read_against_their_background(browser, app_url):
+    """作诗, the chosen chip and tab, the placeholder and the check table's small grey text: at least 4.5:1."""
+    with phone_page(browser, app_url, 390, 844) as page:
+        for selector in ("#generate-button", "#form label.selected", "[role=tab][aria-selected=true]",
+                         ".poem-placeholder"):  # fmt: skip
+            shown = page.evaluate(COLOURS, selector)
+            assert contrast(shown["colour"], shown["background"]) >= 4.5, (selector, shown)
+        page.get_by_role("tab", name="格律检测").click()
+        page.locator("#check-text textarea").fill("床前明月光，疑是地上霜。举头望明月，低头思故乡。")
+        page.locator("#check-button").click()
+        for selector in ("#check-view td.lineno", "#check-view td.linetype", "#check-view .mark",
+                         "#couplet-verdicts .kind-不对", "#check-html .poem-legend"):  # fmt: skip
+            page.locator(selector).first.wait_for()
+            shown = page.evaluate(COLOURS, selector)
+            assert contrast(shown["colour"], shown["background"]) >= 4.5, (selector, shown)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-check.png"), full_page=True)
+
+
+def test_the_page_says_which_language_it_is_in(page):
+    """<html lang> follows the language switch (a screen reader's voice, the browser's hyphenation and
+    translation read it); the switch has a name; the About tab's English model card is marked English, its
+    headings below the tab's own, a level at a time."""
+    page.wait_for_function("() => document.documentElement.lang === 'zh-Hans'", timeout=10_000)
+    assert "语言 · Language" in page.locator("#language").text_content()  # read out, not shown
+    page.get_by_role("tab", name="关于").click()
+    card_title = page.locator('#about [lang="en"] h4').first
+    card_title.wait_for()
+    assert card_title.inner_text().startswith("Model card")
+    levels = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#about :is(h1, h2, h3, h4, h5, h6)')).map(h => +h.tagName[1])"
+    )
+    assert min(levels) == 3 and all(after - before <= 1 for before, after in itertools.pairwise(levels)), (
+        levels
+    )
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'", timeout=10_000)
+    page.get_by_text("中文", exact=True).click()
+    page.wait_for_function("() => document.documentElement.lang === 'zh-Hans'", timeout=10_000)

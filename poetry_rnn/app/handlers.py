@@ -337,6 +337,8 @@ class PoetryApp:
                         if several
                         else "",
                         form.chars_per_line,
+                        lang,
+                        request.script,
                     )
                     if not streamed:  # the old poem's text, info and table go with it
                         streamed = True
@@ -364,9 +366,8 @@ class PoetryApp:
         # the poems come best first; a seed given (one reused) shows the poem that seed writes
         written = [i for i, poem in enumerate(dicts) if poem["seed"] == request.seed]
         new_state = {"poems": dicts, "title": title, "selected": written[0] if written else 0}
-        yield (
-            self._show(new_state, show_tones, lang) + (self._table(dicts, lang), new_state) + slot_updates()
-        )
+        shown = self._show(new_state, show_tones, lang, announce="written")
+        yield shown + (self._table(dicts, lang), new_state) + slot_updates()
 
     @staticmethod
     def _refusal(error: UserError, lang: str) -> tuple:
@@ -385,13 +386,26 @@ class PoetryApp:
         return gr.Dataframe(value=candidate_rows(poems) or None, headers=CANDIDATE_HEADERS[lang])
 
     @staticmethod
-    def _show(state: dict | None, show_tones: bool, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str, str]:
+    def _show(
+        state: dict | None, show_tones: bool, lang: str = DEFAULT_LANGUAGE, announce: str = ""
+    ) -> tuple[str, str, str]:
+        """The selected poem's view, plain text and info. `announce`: "written" (the poems have just been
+        written) or "chosen" (another poem was picked) has the view say so to a screen reader."""
         if not state or not state.get("poems"):
             return poem_html(None, lang=lang), "", ""
-        poem = state["poems"][state.get("selected", 0)]
+        selected = state.get("selected", 0)
+        poem = state["poems"][selected]
         title = poem.get("title") or state.get("title")  # (the poem's: in its script)
+        count = len(state["poems"])
+        if announce == "written" and count == 1:
+            announce = "written_one"
+        said = (
+            MESSAGES[lang][announce].format(count=count, rank=selected + 1, poem=poem["text"])
+            if announce
+            else ""
+        )
         return (
-            poem_html(poem, title, show_tones, lang),
+            poem_html(poem, title, show_tones, lang, said),
             poem_plain_text(poem, title),
             poem_info_markdown(poem, lang),
         )
@@ -402,7 +416,7 @@ class PoetryApp:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         state = {**state, "selected": max(0, min(int(row), len(state["poems"]) - 1))}
-        return self._show(state, show_tones, _language(lang)) + (state,)
+        return self._show(state, show_tones, _language(lang), announce="chosen") + (state,)
 
     @guarded
     def ui_reuse_seed(self, state: dict | None, lang: str):
@@ -435,7 +449,7 @@ class PoetryApp:
         except Exception:
             log.exception("check failed")
             return gr.skip(), gr.HTML(value=error_html(MESSAGES[lang]["generic"]), visible=True), gr.skip()
-        return analysis_html(analysis, lang), gr.HTML(value="", visible=False), analysis
+        return analysis_html(analysis, lang, announce=True), gr.HTML(value="", visible=False), analysis
 
     @guarded
     def ui_redraw_check(self, analysis: dict | None, lang: str):

@@ -19,6 +19,7 @@ from poetry_rnn.app.text import (
     HOW_IT_WORKS,
     HOW_TO_USE,
     LABELS,
+    LANGUAGE_LABEL,
     LANGUAGES,
     MODE_TEXT,
     MODEL_CARD_HEADING,
@@ -38,14 +39,38 @@ SCROLL_TO_RESULT = f"""(...inputs) => {{ const stacked = {_STACKED};
     return inputs; }}"""
 
 
-def scroll_after(result_id: str) -> str:
-    """JS run when a handler has answered: to a refusal's message if one is shown, else (stacked columns)
-    to the result, unless it is in view already."""
+# The page's language for a screen reader's voice and the browser (<html lang>, which Gradio leaves "en").
+SET_PAGE_LANGUAGE = "(lang) => { document.documentElement.lang = lang === 'en' ? 'en' : 'zh-Hans'; }"
+# Where a poem's or a verdict's arrival is said (after_answer): a live region made once, as the page loads,
+# outside Gradio's components (one inserted together with its words, as a redrawn result is, is often not
+# read out).
+ANNOUNCER_ID = "announcer"
+ON_LOAD = f"""(lang) => {{ ({SET_PAGE_LANGUAGE})(lang);
+    if (!document.getElementById('{ANNOUNCER_ID}')) {{
+        const region = document.createElement('div');
+        region.id = '{ANNOUNCER_ID}';
+        region.className = 'sr-only';
+        region.setAttribute('role', 'status');
+        region.setAttribute('aria-live', 'polite');
+        document.body.appendChild(region); }} }}"""
+
+
+def after_answer(result_id: str) -> str:
+    """JS run when a handler has answered: to a refusal's message if one is shown (it is an alert, read out
+    by itself); else the result's one-line summary (its data-announce, see render._result) into the live
+    region, and (stacked columns) the page to the result, unless it is in view already, and the keyboard's
+    focus with it (left on the button, it would be off the screen)."""
     return f"""() => {{ const stacked = {_STACKED};
     const shown = Array.from(document.querySelectorAll('.field-error')).find(e => e.offsetParent !== null);
     if (shown) {{ shown.scrollIntoView({{behavior: 'instant', block: 'center'}}); return; }}
+    const said = document.querySelector('#{result_id} [data-announce]');
+    const region = document.getElementById('{ANNOUNCER_ID}');
+    if (said && region) {{  /* emptied first: the same words again are read out again */
+        region.textContent = '';
+        setTimeout(() => {{ region.textContent = said.dataset.announce; }}, 50); }}
     const result = document.querySelector('#{result_id}');
     if (result && result.offsetParent !== null && stacked(result)) {{
+        result.querySelector('[tabindex="-1"]')?.focus({{preventScroll: true}});
         const box = result.getBoundingClientRect();
         if (box.top < 0 || box.top > window.innerHeight / 2) {{
             result.scrollIntoView({{behavior: 'instant', block: 'start'}}); }} }} }}"""
@@ -58,7 +83,9 @@ def about_markdown(lang: str, model_dir) -> str:
             HOW_TO_USE[lang],
             HOW_IT_WORKS[lang],
             API_HEADING[lang] + api_snippet(),
-            MODEL_CARD_HEADING[lang] + model_card_markdown(model_dir),
+            # in English whatever the page's language; its headings below the About tab's own (###)
+            MODEL_CARD_HEADING[lang]
+            + f'<div lang="en">\n\n{model_card_markdown(model_dir, top_level=4)}\n\n</div>',
         ]
     )
 
@@ -84,6 +111,7 @@ def build_app(app: PoetryApp) -> gr.Blocks:
         _wire_language(app, page)
         gr.api(app.api_generate, api_name="generate", **_model_events())
         gr.api(app.api_check, api_name="check")
+        demo.load(None, page.language, None, js=ON_LOAD)
     return demo
 
 
@@ -102,6 +130,7 @@ def _header(page: Page) -> None:
         page.language = gr.Radio(
             LANGUAGES,
             value=DEFAULT_LANGUAGE,
+            label=LANGUAGE_LABEL,  # not shown, but read out (without it: "Radio")
             show_label=False,
             elem_id="language",
             min_width=160,
@@ -171,7 +200,18 @@ def _generate_result(page: Page) -> None:
         page.poem_view = gr.HTML(poem_html(None), elem_id="poem-html")
         page.show_tones = gr.Checkbox(value=True, label=say["show_tones"], elem_id="show-tones")
         page.info = gr.Markdown(elem_id="poem-info")
-        page.plain = gr.Textbox(label=say["plain"], lines=4, buttons=["copy"], elem_id="poem-text")
+        # interactive: a disabled box is skipped by Tab and read out as unavailable. It is no event's input,
+        # so an edit changes nothing else, and the next poem or redraw writes the poem's text again. Its name
+        # for a screen reader is the placeholder: the label names the copy button, which Gradio puts inside it.
+        page.plain = gr.Textbox(
+            label=say["plain"],
+            placeholder=say["plain_placeholder"],
+            lines=4,
+            buttons=["copy"],
+            elem_id="poem-text",
+            interactive=True,
+            html_attributes=gr.InputHTMLAttributes(lang="zh"),  # a Chinese voice on the English page too
+        )
         page.reuse_seed = gr.Button(say["reuse_seed"], elem_id="reuse-seed", elem_classes=["tap"])
         page.candidates = gr.Dataframe(
             headers=CANDIDATE_HEADERS[DEFAULT_LANGUAGE],
@@ -251,7 +291,7 @@ def _wire_generate(app: PoetryApp, page: Page) -> None:
         js=SCROLL_TO_RESULT,
         trigger_mode="always_last",
         **_model_events(),
-    ).then(None, js=scroll_after("poem-html"))
+    ).then(None, js=after_answer("poem-html"))
     example_outputs = [
         page.form,
         page.mode,
@@ -283,7 +323,7 @@ def _wire_generate(app: PoetryApp, page: Page) -> None:
             page.seed,
             api_visibility="private",
             queue=False,
-        ).then(None, js=scroll_after("poem-html"))
+        ).then(None, js=after_answer("poem-html"))
     page.mode.change(
         app.ui_mode, [page.mode, page.language], page.text, api_visibility="private", queue=False
     )
@@ -302,7 +342,7 @@ def _wire_generate(app: PoetryApp, page: Page) -> None:
         [page.state, page.show_tones, page.language],
         [page.poem_view, page.plain, page.info, page.state],
         api_visibility="private",
-    ).then(None, js=scroll_after("poem-html"))  # a phone: the poem chosen is above the table
+    ).then(None, js=after_answer("poem-html"))  # a phone: the poem chosen is above the table
     page.show_tones.change(
         app.ui_redraw,
         [page.state, page.show_tones, page.language],
@@ -319,10 +359,10 @@ def _wire_check(app: PoetryApp, page: Page) -> None:
     inputs = [page.check_text, page.check_scheme, page.check_strictness, page.language]
     outputs = [page.check_view, page.check_error, page.check_state]
     page.check_button.click(app.ui_check, inputs, outputs, api_visibility="private").then(
-        None, js=scroll_after("check-html")
+        None, js=after_answer("check-html")
     )
     page.check_examples.load_input_event.then(app.ui_check, inputs, outputs, api_visibility="private").then(
-        None, js=scroll_after("check-html")
+        None, js=after_answer("check-html")
     )
 
 
@@ -353,6 +393,8 @@ def _wire_language(app: PoetryApp, page: Page) -> None:
                 options["choices"] = app.group_choices(scheme_value, script_value, lang)
             elif key == "check_text":
                 options["placeholder"] = say["check_placeholder"].format(poem=CHECK_EXAMPLES[0])
+            elif key == "plain":
+                options["placeholder"] = say["plain_placeholder"]
             elif isinstance(component, gr.Radio):
                 options["choices"] = choices(name, lang)
             updates.append(gr.update(**options))
@@ -376,6 +418,7 @@ def _wire_language(app: PoetryApp, page: Page) -> None:
         page.header, page.examples_heading, *page.example_buttons, page.about, page.check_examples.dataset,
         *error_slots,
     ]  # fmt: skip
+    page.language.change(None, page.language, None, js=SET_PAGE_LANGUAGE, queue=False)
     page.language.change(
         switch_language,
         [page.language, page.mode, page.rhyme_scheme, page.script],

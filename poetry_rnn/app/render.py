@@ -31,21 +31,70 @@ def _fault_positions(analysis: dict) -> set[tuple[int, int]]:
     }
 
 
+def _result(inner: str, kind: str, announce: str = "") -> str:
+    """A result as the page shows it: focusable by script (the page moves focus to it on a phone, where it
+    scrolls there), with the one line the page reads out to a screen reader when it arrives (`announce`,
+    which layout.after_answer puts into the page's live region)."""
+    said = f' data-announce="{_esc(announce)}"' if announce else ""
+    return f'<div class="{kind}" tabindex="-1"{said}>{inner}</div>'
+
+
+def _script_lang(poem: dict) -> str:
+    return "zh-Hans" if poem.get("script") == "simplified" else "zh-Hant"
+
+
+def _lines_read_out(
+    lines: list[str], title: str | None, lang: str, script_lang: str, analysed: list | None = None, faults=()
+) -> str:
+    """The poem as text for a screen reader, which is not shown the vertical drawing (read from it, the tone
+    marks come between the characters, one character at a time): the title, then line by line with its rhyme
+    and any character that breaks the rules, in the page's language."""
+    say = MESSAGES[lang]
+
+    def verse(text: str) -> str:  # the poem's own words, read out as Chinese on an English page too
+        return f'<span lang="{script_lang}">{_esc(text)}</span>'
+
+    parts = [f"<p>{_esc(say['read_title']).format(title=verse(title))}</p>"] if title else []
+    for index, line in enumerate(lines):
+        info = analysed[index] if analysed and index < len(analysed) else {}
+        notes = []
+        if info.get("rhymes") and line:
+            notes.append(_esc(say["read_rhyme"]).format(char=verse(line[-1])))
+        broken = "".join(c for position, c in enumerate(line) if (index, position) in faults)
+        if broken:
+            notes.append(_esc(say["read_fault"]).format(chars=verse(broken)))
+        said = _esc(say["read_line"]).format(number=index + 1, line=verse(line))
+        if notes:
+            said += "（" + "；".join(notes) + "）" if lang == "zh" else " (" + "; ".join(notes) + ")"
+        parts.append(f"<p>{said}</p>")
+    return f'<div class="sr-only">{"".join(parts)}</div>'
+
+
 def poem_html(
-    poem: dict | None, title: str | None = None, show_tones: bool = True, lang: str = DEFAULT_LANGUAGE
+    poem: dict | None,
+    title: str | None = None,
+    show_tones: bool = True,
+    lang: str = DEFAULT_LANGUAGE,
+    announce: str = "",
 ) -> str:
     """A poem as printed: columns right to left, each character with its 平仄 mark beside it (level with
-    it), the punctuation below the column's last character; rhyme characters in red."""
+    it), the punctuation below the column's last character; rhyme characters in red and underlined. A screen
+    reader is given the poem as text instead of the drawing; `announce` is read out as the poem arrives."""
     say = MESSAGES[lang]
     if not poem:
-        return f'<div class="poem-card"><div class="poem-placeholder">{_esc(say["placeholder"])}</div></div>'
+        placeholder = (
+            f'<div class="poem-card"><div class="poem-placeholder">{_esc(say["placeholder"])}</div></div>'
+        )
+        return _result(placeholder, "poem-result")
     analysis = poem.get("analysis") or {}
     analysed = analysis.get("lines") or []
     faults = _fault_positions(analysis)
-    script_lang = "zh-Hans" if poem.get("script") == "simplified" else "zh-Hant"
+    script_lang = _script_lang(poem)
     parts = [
+        _lines_read_out(poem["lines"], title, lang, script_lang, analysed, faults),
+        # aria-hidden: the drawing read aloud is a soup of characters and marks (the text above says it)
         f'<div class="poem-card"><div class="poem-vertical" id="poem-view" lang="{script_lang}" '
-        f'style="--columns: {_columns(poem["lines"], title)}">'
+        f'aria-hidden="true" style="--columns: {_columns(poem["lines"], title)}">',
     ]
     if title:
         parts.append(_title_columns(title, max(map(len, poem["lines"]), default=7)))
@@ -69,11 +118,12 @@ def poem_html(
         )
     parts.append("</div></div>")
     legend = say["legend"] + (say["legend_tones"] if show_tones else "")
-    parts.append(f'<div class="poem-legend">{_esc(legend)}</div>')
+    # hidden from a screen reader with the drawing it explains
+    parts.append(f'<div class="poem-legend" aria-hidden="true">{_esc(legend)}</div>')
     couplets = couplets_html(analysis, lang, poem.get("parallel_couplets"))
     if couplets:
         parts.append(couplets)
-    return "".join(parts)
+    return _result("".join(parts), "poem-result", announce)
 
 
 def _columns(lines: list[str], title: str | None, expected: int = 0, chars_per_line: int = 0) -> float:
@@ -103,12 +153,17 @@ def partial_html(
     line_count: int = 0,
     caption: str = "",
     chars_per_line: int = 7,
+    lang: str = DEFAULT_LANGUAGE,
+    script: str = "simplified",
 ) -> str:
     """The leading candidate while it is being written (`line_count` lines of `chars_per_line` characters,
-    when done), with a caption below (which of several poems it is)."""
+    when done), with a caption below (which of several poems it is); a screen reader is given the lines as
+    text, and told the caption as it changes."""
+    script_lang = _script_lang({"script": script})
     parts = [
-        '<div class="poem-card"><div class="poem-vertical streaming" id="poem-view" '
-        f'style="--columns: {_columns(lines, title, line_count, chars_per_line)}">'
+        _lines_read_out(lines, title, lang, script_lang),
+        f'<div class="poem-card"><div class="poem-vertical streaming" id="poem-view" aria-hidden="true" '
+        f'style="--columns: {_columns(lines, title, line_count, chars_per_line)}">',
     ]
     if title:
         parts.append(_title_columns(title, chars_per_line))
@@ -120,7 +175,7 @@ def partial_html(
         )
     parts.append("</div></div>")
     if caption:
-        parts.append(f'<div class="poem-legend" id="poem-writing">{_esc(caption)}</div>')
+        parts.append(f'<div class="poem-legend" id="poem-writing" role="status">{_esc(caption)}</div>')
     return "".join(parts)
 
 
@@ -199,9 +254,13 @@ def couplets_html(analysis: dict, lang: str = DEFAULT_LANGUAGE, asked: list[int]
         kind = couplet.get("kind", "")
         faulted = couplet["lines"][0] in middle_faults or couplet["lines"][-1] in middle_faults
         bad = " bad" if faulted and (asked is None or couplet["lines"][0] in asked) else ""
+        # said in words, not by the red alone
+        required = (
+            f'<span class="required">{_esc(MESSAGES[lang]["should_be_parallel"])}</span>' if bad else ""
+        )
         items.append(
             f'<li class="couplet{bad}"><b>{_esc(where)}</b> <span class="kind kind-{_esc(kind)}">'
-            f"{_esc(kinds.get(kind, kind))}</span> <small>{_esc(pairs)}</small></li>"
+            f"{_esc(kinds.get(kind, kind))}{required}</span> <small>{_esc(pairs)}</small></li>"
         )
     # a 绝句's couplets need not be parallel: their 不对 is no fault, and the heading says so; a generated
     # poem's heading says what its request asked
@@ -226,9 +285,10 @@ def _fault_text(fault: dict, lang: str) -> tuple[str, str]:
     return FAULT_NAMES_EN.get(fault["name"], fault["name"]), message
 
 
-def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE, announce: bool = False) -> str:
     """The checker's analysis: one table row per line, one cell per character (tone mark, required tone),
-    cells that break the pattern shaded, rhyme characters in red, then the faults and the couplets."""
+    cells that break the pattern shaded and marked ✗, rhyme characters in red and underlined, then the faults
+    and the couplets. `announce`: the verdict is read out to a screen reader as it arrives."""
     say = MESSAGES[lang]
     scheme = SCHEME_NAMES[lang].get(analysis["scheme"], analysis["scheme"])
     form = FORM_NAMES[lang].get(analysis.get("form") or "", say["not_a_form"])
@@ -253,9 +313,15 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
                 classes.append("rhyme")
             mark = line["tone_marks"][position] if position < len(line["tone_marks"]) else ""
             required = char.get("required") or ""
+            # what the shading and the red say, as a mark and in words for a screen reader
+            said = ""
+            if "bad" in classes:
+                said += f'<span class="miss" aria-hidden="true">✗</span><span class="sr-only">{_esc(say["cell_breaks"])}</span>'
+            if "rhyme" in classes:
+                said += f'<span class="sr-only">{_esc(say["cell_rhymes"])}</span>'
             cells.append(
                 f'<td class="{" ".join(classes)}"><span class="ch">{_esc(char["char"])}</span>'
-                f'<span class="mark">{_esc(mark)} {_esc(required)}</span></td>'
+                f'<span class="mark">{_esc(mark)} {_esc(required)}</span>{said}</td>'
             )
         line_type = " ".join(x for x in (line.get("line_type"), line.get("template")) if x)
         cells.append(f'<td class="linetype">{_esc(line_type)}</td>')
@@ -263,8 +329,10 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     parts.append("</table></div>")
     parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["check_legend"])}</p>')
     all_faults = list(analysis.get("faults") or []) + list(analysis.get("parallel_faults") or [])
+    colon = "：" if lang == "zh" else ": "
     if not all_faults:
-        parts.append(f'<p class="check-ok">{_esc(say["check_ok"])}</p>')
+        verdict = say["check_ok"]
+        parts.append(f'<p class="check-ok">{_esc(verdict)}</p>')
     else:
         count = len(all_faults)
         parts.append(
@@ -272,10 +340,11 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         )
         for fault in all_faults:
             name, message = _fault_text(fault, lang)
-            parts.append(f"<li><b>{_esc(name)}</b>{'：' if lang == 'zh' else ': '}{_esc(message)}</li>")
+            parts.append(f"<li><b>{_esc(name)}</b>{colon}{_esc(message)}</li>")
         parts.append("</ul>")
+        names = dict.fromkeys(_fault_text(fault, lang)[0] for fault in all_faults)
+        verdict = say["faults"].format(count=count) + colon + ("、" if lang == "zh" else ", ").join(names)
     parts.append(couplets_html(analysis, lang))
-    colon = "：" if lang == "zh" else ": "
     for licence in analysis.get("licences") or []:
         label = _esc(say["licence"].format(kind=licence["kind"]))
         note = _esc(_one_language(licence["note"], lang))
@@ -283,11 +352,12 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     for note in analysis.get("notes") or []:
         note = _esc(_one_language(note, lang))
         parts.append(f'<p class="poem-legend" style="text-align:left">{_esc(say["note"])}{colon}{note}</p>')
-    return "".join(parts)
+    return _result("".join(parts), "check-result", verdict if announce else "")
 
 
-def model_card_markdown(model_dir: Path | None) -> str:
-    """The model folder's README.md without its YAML front matter, or a short summary of config.json."""
+def model_card_markdown(model_dir: Path | None, top_level: int = 1) -> str:
+    """The model folder's README.md without its YAML front matter, or a short summary of config.json. Its
+    headings start at level `top_level` (the About tab puts the card under headings of its own)."""
     if model_dir is None:
         return "模型说明未找到 — no model card."
     card = model_dir / "README.md"
@@ -297,9 +367,25 @@ def model_card_markdown(model_dir: Path | None) -> str:
             end = text.find("\n---", 3)
             if end != -1:
                 text = text[end + 4 :]
-        return text.strip()
+        return _headings_from(text.strip(), top_level)
     config = model_dir / "config.json"
     summary = f"模型说明未找到 — no model card at `{card.name}` in `{model_dir.name}`."
     if config.is_file():
         summary += f"\n\n```json\n{config.read_text(encoding='utf-8').strip()}\n```"
     return summary
+
+
+def _headings_from(markdown: str, top_level: int) -> str:
+    """`markdown` with its # headings moved so that the highest is at level `top_level` (none past 6);
+    lines in code blocks are left as they are."""
+    lines = markdown.split("\n")
+    headings, in_code = {}, False
+    for number, line in enumerate(lines):
+        in_code = in_code != line.startswith("```")
+        hashes = re.match(r"#{1,6}(?= )", line)
+        if hashes and not in_code:
+            headings[number] = len(hashes.group())
+    shift = top_level - min(headings.values(), default=top_level)
+    for number, level in headings.items():
+        lines[number] = "#" * min(6, level + shift) + lines[number][level:]
+    return "\n".join(lines)

@@ -11,6 +11,8 @@ from poetry_rnn.prosody.parallel import couplet_names
 from poetry_rnn.refusals import ENGLISH_FORM_NAMES
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
+# The switch's name, said by a screen reader (it is not shown): in both languages, for either reader.
+LANGUAGE_LABEL = "语言 · Language"
 DEFAULT_LANGUAGE = "zh"
 
 # (label, value) pairs per language; the values are what the request takes.
@@ -82,8 +84,9 @@ LABELS: dict[str, dict[str, str]] = {
         "select_lines": "逐句择优：每写完一句，较通顺的一半候选接替另一半（关掉：更多变化，较不通顺）",
         "generate": "作诗",
         "examples": "**示例** — 一按即作：",
-        "show_tones": "显示平仄 ○●",
+        "show_tones": "显示平仄（○平 ●仄）",
         "plain": "纯文本",
+        "plain_placeholder": "这首诗的纯文本，可复制",
         "reuse_seed": "用此种子",
         "candidates": "各首 — 按自然度、切题与对仗综合排序；点一行查看",
         "check_text": "诗 — 简体或繁體",
@@ -116,8 +119,9 @@ LABELS: dict[str, dict[str, str]] = {
         "(off: more varied, less fluent poems)",
         "generate": "Write",
         "examples": "**Examples** — one click writes a poem:",
-        "show_tones": "Show tone marks ○●",
+        "show_tones": "Show tone marks (○ level, ● oblique)",
         "plain": "Plain text",
+        "plain_placeholder": "The poem as plain text, to copy",
         "reuse_seed": "Reuse this seed",
         "candidates": "Poems — ranked by fluency, fit to the title and parallelism together; click a row to show it",
         "check_text": "Poem — simplified or traditional",
@@ -208,7 +212,7 @@ MESSAGES = {
         "found_fewer": "只找到 {found} 首（要 {wanted} 首）。",
         "writing": "正在写第 {poem} 首，共 {of} 首；写完按优劣排列。",
         "placeholder": "选好体裁与模式，按「作诗」。",
-        "legend": "红字为韵脚",
+        "legend": "红字加下划线为韵脚",
         "legend_tones": " · ○ 平 ● 仄 ◐ 平仄两读",
         "seed": "种子",
         "score": "自然度",
@@ -229,8 +233,20 @@ MESSAGES = {
         "check_empty": "请贴入一首诗（简体或繁體）",
         "check_ok": "合律：未见问题。",
         "faults": "问题（{count}）",
-        "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底：不合格式 · 红字：韵脚",
+        "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底加 ✗：不合格式 · "
+        "红字加下划线：韵脚",
         "not_a_form": "非近体常式",
+        "should_be_parallel": "（应对仗）",
+        "cell_breaks": "不合格式",
+        "cell_rhymes": "韵脚",
+        # the poem as a screen reader is given it, and what it says when a poem arrives
+        "read_title": "题目：{title}",
+        "read_line": "第{number}句：{line}",
+        "read_rhyme": "韵：{char}",
+        "read_fault": "不合格律：{chars}",
+        "written_one": "已写成 1 首：{poem}",
+        "written": "已写成 {count} 首，第 {rank} 首：{poem}",
+        "chosen": "第 {rank} 首：{poem}",
         "seed_reused": "种子 {seed} 已填入「更多选项」：再按「作诗」，这首诗排在最前；改回 -1 则另写新诗。",
         "no_poem_yet": "还没有诗：先按「作诗」写一首，再用它的种子。",
     },
@@ -240,7 +256,7 @@ MESSAGES = {
         "found_fewer": "Found {found} of {wanted} poems.",
         "writing": "Writing poem {poem} of {of}; when all are written, the best comes first.",
         "placeholder": "Choose a form and a mode, then press Write.",
-        "legend": "red: rhyme characters",
+        "legend": "red, underlined: rhyme characters",
         "legend_tones": " · ○ level ● oblique ◐ either",
         "seed": "seed",
         "score": "fluency",
@@ -262,11 +278,22 @@ MESSAGES = {
         "check_ok": "Regular: no faults found.",
         "faults": "Faults ({count})",
         "check_legend": "○ level · ● oblique · ◐ either · ？ not in the table · small print: what the pattern "
-        "asks (平 level / 仄 oblique / 中 either) · red cell: breaks the pattern · red character: rhyme",
+        "asks (平 level / 仄 oblique / 中 either) · red cell marked ✗: breaks the pattern · red, underlined "
+        "character: rhyme",
         "seed_reused": "Seed {seed} is set under More options: Write brings this poem back first; set it to -1 "
         "for new poems.",
         "no_poem_yet": "No poem yet: write one first, then reuse its seed.",
         "not_a_form": "not a standard form",
+        "should_be_parallel": " (should be parallel)",
+        "cell_breaks": "breaks the pattern",
+        "cell_rhymes": "rhyme",
+        "read_title": "Title: {title}",
+        "read_line": "Line {number}: {line}",
+        "read_rhyme": "rhyme: {char}",
+        "read_fault": "breaks the rules: {chars}",
+        "written_one": "1 poem written: {poem}",
+        "written": "{count} poems written; poem {rank}: {poem}",
+        "chosen": "Poem {rank}: {poem}",
     },
 }
 FORM_NAMES = {
@@ -388,7 +415,7 @@ HOW_TO_USE = {
 ### 记号
 
 - **○** 平声　**●** 仄声　**◐** 平仄两读（多音字）　**？** 字表未收
-- **红字**：韵脚　**红底**（检测表）、**波浪下划线**（诗中）：不合格律的字
+- **红字加下划线**：韵脚　**红底加 ✗**（检测表）、**波浪下划线**（诗中）：不合格律的字
 - **自然度**：模型给每字的平均对数概率（如 −3.2），越接近 0 越自然；只在同一请求的候选之间比较才有意义。
 - **对仗**：每联两句逐词相对的程度：**工对**（词类相同）、**宽对**（大致相对）、**不对**。律诗的颔联、颈联应对仗。
 """,
@@ -410,8 +437,8 @@ HOW_TO_USE = {
 
 - **○** level tone (平) **●** oblique tone (仄) **◐** either (a character with two readings) **？** not in
   the table
-- **red character**: a rhyme; **red cell** (in the check table) or **wavy underline** (in a poem): a
-  character that breaks the rules
+- **red, underlined character**: a rhyme; **red cell marked ✗** (in the check table) or **wavy underline**
+  (in a poem): a character that breaks the rules
 - **fluency**: the model's average log-probability per character (e.g. −3.2); nearer 0 reads more natural.
   Compare it between the candidates of one request only.
 - **parallelism** (对仗): how closely the two lines of a couplet match word by word: *strict* (same word
@@ -469,4 +496,4 @@ API_HEADING = {
     "zh": "### 接口\n`/generate` 与 `/check` 是具名接口；Python 中（`pip install gradio_client`）：\n\n",
     "en": "### API\n`/generate` and `/check` are named endpoints; from Python (`pip install gradio_client`):\n\n",
 }
-MODEL_CARD_HEADING = {"zh": "## 模型说明（英文）\n\n", "en": "## Model card\n\n"}
+MODEL_CARD_HEADING = {"zh": "### 模型说明（英文）\n\n", "en": "### Model card\n\n"}
