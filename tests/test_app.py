@@ -679,6 +679,7 @@ def test_rendering_one_language_at_a_time():
     english = render.analysis_html(analysis, "en")
     # the rhyme group read out on the English page
     assert "下平七阳 (the yáng rhyme)" in english and "下平七阳 (" not in chinese
+    assert "Pingshui · 5×4 jueju · " in english  # the form as the form choice names it
     assert "第2句第4字「上」应平" in chinese and "line 2, character 4" not in chinese
     assert "line 2, character 4, 上, should be level" in english and "应平" not in english
     assert chinese.count('<li class="couplet') == 2 and "不对" in chinese

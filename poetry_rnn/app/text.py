@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.prosody.analysis import PARALLEL_KINDS_EN
 from poetry_rnn.prosody.modern import listed_readings
-from poetry_rnn.prosody.parallel import couplet_names
+from poetry_rnn.prosody.parallel import couplet_names, couplet_names_en
+from poetry_rnn.prosody.patterns import pattern_in_english
 from poetry_rnn.refusals import ENGLISH_FORM_NAMES
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
@@ -296,31 +298,23 @@ MESSAGES = {
         "chosen": "Poem {rank}: {poem}",
     },
 }
-FORM_NAMES = {
+FORM_NAMES = {  # in English as the form choice and refusals name them (5×4 jueju)
     "zh": {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗", "wupailv": "五言排律",
            "qipailv": "七言排律"},
-    "en": {"wujue": "5-character jueju", "qijue": "7-character jueju", "wulv": "5-character lüshi",
-           "qilv": "7-character lüshi", "wupailv": "5-character pailü", "qipailv": "7-character pailü"},
+    "en": {**{name: ENGLISH_FORM_NAMES[label] for label, name in _FORMS}, "wupailv": "5-character pailü",
+           "qipailv": "7-character pailü"},
 }  # fmt: skip
 SCHEME_NAMES = {
     "zh": {"pingshui": "平水韵", "xinyun": "中华新韵"},
     "en": {"pingshui": "Pingshui", "xinyun": "Xinyun"},
 }
-# The parts of a tone pattern's name (平起首句入韵, 仄起首句不入韵（仄韵）), glossed on the English page.
-PATTERN_GLOSSES_EN = (
-    ("平起", "level start"),
-    ("仄起", "oblique start"),
-    ("首句入韵", "first line rhymes"),
-    ("首句不入韵", "first line unrhymed"),
-    ("仄韵", "oblique rhyme"),
-)
 
 
 def pattern_shown(pattern: str, lang: str) -> str:
     """A tone pattern's name as the page shows it: as it is in Chinese, with a gloss of its parts in
     English (平起首句入韵 (level start, first line rhymes))."""
-    glosses = [english for chinese, english in PATTERN_GLOSSES_EN if chinese in pattern]
-    return f"{pattern} ({', '.join(glosses)})" if lang != "zh" and glosses else pattern
+    gloss = pattern_in_english(pattern) if lang != "zh" else ""
+    return f"{pattern} ({gloss})" if gloss else pattern
 
 
 def rhyme_group_shown(label: str, lang: str) -> str:
@@ -330,28 +324,13 @@ def rhyme_group_shown(label: str, lang: str) -> str:
     return f"{label} (the {readings[0]} rhyme)" if readings else label
 
 
-# By line count, as prosody.parallel.couplet_names gives the Chinese ones (the checker's and the CLI's).
-COUPLET_NAMES_EN = {
-    4: ("first couplet", "second couplet"),
-    8: ("opening couplet", "chin couplet", "neck couplet", "closing couplet"),
-}
-
-
 def couplets_named(line_count: int, lang: str) -> tuple[str, ...]:
     """The couplets' names of a poem of `line_count` lines in the page's language (a 排律's middle ones by
     their order); () for a count that has none."""
-    chinese = couplet_names(line_count)
-    if lang == "zh" or not chinese:
-        return chinese
-    if line_count in COUPLET_NAMES_EN:
-        return COUPLET_NAMES_EN[line_count]
-    return ("opening couplet", *(f"couplet {k}" for k in range(2, len(chinese))), "closing couplet")
+    return couplet_names(line_count) if lang == "zh" else couplet_names_en(line_count)
 
 
-PARALLEL_KINDS = {
-    "zh": {"工对": "工对", "宽对": "宽对", "不对": "不对"},
-    "en": {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"},
-}
+PARALLEL_KINDS = {"zh": {"工对": "工对", "宽对": "宽对", "不对": "不对"}, "en": PARALLEL_KINDS_EN}
 
 
 def localized_message(error: UserError, lang: str) -> str:
