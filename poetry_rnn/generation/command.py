@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(record, ensure_ascii=False))
             continue
         # the result's labels are in the poem's script (平起首句入韻, 對仗 for a traditional poem)
-        head = [f"#{rank}", f"score {poem.score:.3f}"]
+        # the app's 自然度: the model's mean log-probability a character, nearer 0 more natural to it
+        head = [f"#{rank}", f"自然度 fluency {poem.score:.2f}"]
         if poem.pattern:
             gloss = pattern_in_english(poem.pattern)
             head.append(poem.pattern + (f" ({gloss})" if gloss else ""))

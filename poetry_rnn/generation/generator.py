@@ -217,7 +217,9 @@ class PoetryGenerator:
     # ------------------------------------------------------------------------------------------ decoding
     def generate(self, request: GenerationRequest | None = None, /, **options) -> list[GeneratedPoem]:
         """Poems for one request, best first: a GenerationRequest, or its fields as keywords (with a
-        request, keywords replace its fields). See the module docstring and `generate_stream`."""
+        request, keywords replace its fields): form, acrostic, first_line, title, theme, rhyme_scheme,
+        rhyme_group, tone, script, n, seed, temperature and the others `help(GenerationRequest)` lists, each
+        with its default. A bad value raises UserError naming the field. See also `generate_stream`."""
         events = self._generate(False, _as_request(request, options))
         while True:
             try:
