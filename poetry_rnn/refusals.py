@@ -74,7 +74,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "「{value}」不是{scheme}的平声韵部；可选：{allowed}",
     ),
     "rhyme_group_of_pingshui": (
-        "{value!r} is a group of 平水韵 (pingshui), not of {scheme}: choose --rhyme pingshui for it, or one of "
+        "{value!r} is a group of 平水韵 (pingshui), not of {scheme}: choose rhyme_scheme=pingshui for it, or one of "
         "{allowed}",
         "「{value}」是平水韵的韵部，不是{scheme}的：要用它请选平水韵；{scheme}可选：{allowed}",
     ),
@@ -202,15 +202,15 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "no_poem_found_heads_parallel": (
         "no poem satisfying every constraint was found; the acrostic's heads open the lines of the couplets that "
         "must be parallel (对仗), which may be what rules it out: try again (without a seed, each try draws a new "
-        "one) or ask for less: no parallel couplets (More options → Parallel couplets: none; parallel=no, "
-        "--parallel no), other heads, another rhyme group, looser tones",
+        "one) or ask for less: no parallel couplets (parallel=no), other heads, another rhyme group, looser tones",
         "找不到合乎全部要求的诗：藏头字落在须对仗的两联句首，对仗可能因此难成。请再试一次（种子为 -1 时每次另取），"
         "或放宽要求：不要求对仗（「更多选项」→「对仗」选「不要求」；命令行 --parallel no）、换几个藏头字、换个韵部、"
         "放宽平仄",
     ),
     "time_limit_passed": (
-        "generation took longer than the time limit of {seconds} s; ask for fewer candidates or a smaller beam",
-        "用时超过 {seconds} 秒的上限：请少要几个候选，或用较小的束宽",
+        "generation took longer than the time limit of {seconds} s; ask for fewer poems or candidates, or a "
+        "smaller beam",
+        "用时超过 {seconds} 秒的上限：请少要几首或几个候选，或用较小的束宽",
     ),
     "no_model": (
         "no model at {path}; train one (python -m poetry_rnn train) or pass --model",

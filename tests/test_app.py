@@ -694,7 +694,7 @@ def test_rendering_one_language_at_a_time():
     licensed = analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict()
     assert "特拗：第1句「泊烟」平仄互换，为特拗（平平仄平仄），合律<" in render.analysis_html(licensed, "zh")
     assert (
-        "licence (特拗): line 1: characters 3–4 swap tones, the accepted 特拗 form<"
+        "licence (特拗, special inversion): line 1: characters 3–4, 泊烟, swap tones, the accepted special form (特拗) 平平仄平仄<"
         in render.analysis_html(licensed, "en")
     )
     assert "合律 (line" not in render.analysis_html(licensed, "en")
@@ -786,7 +786,10 @@ def test_poem_html_puts_each_mark_beside_its_character():
     assert "未要求" not in info
     loose = {**poem, "unasked_faults": ["孤平", "三平尾"]}  # tone rules off: named, not passed over
     assert "未要求：孤平、三平尾" in render.poem_info_markdown(loose, "zh")
-    assert "not asked for: 孤平、三平尾" in render.poem_info_markdown(loose, "en")
+    assert (
+        "not asked for: lone level tone (孤平), three level tones at the end (三平尾)"
+        in render.poem_info_markdown(loose, "en")
+    )
 
 
 def _read_out(page: str) -> list[str]:
@@ -853,7 +856,7 @@ def test_what_the_colours_say_is_said_without_them():
     rhymes = [char for classes, char, inside in cells if '<span class="sr-only">韵脚</span>' in inside]
     assert rhymes == ["光", "霜", "乡"]
     assert "breaks the pattern" in render.analysis_html(analysis, "en")
-    assert "红底加 ✗：不合格式" in table and "红字加下划线：韵脚" in table
+    assert "红底加 ✗：此处有问题" in table and "红字加下划线：韵脚" in table
     assert "red, underlined: rhyme characters" in render.poem_html({"lines": ["白日依山尽"]}, lang="en")
 
 
@@ -897,3 +900,35 @@ def test_a_traditional_result_is_traditional_throughout(poetry_app):
     assert "首句入韻" in info or "首句不入韻" in info  # (the UI's own labels stay in its language: 韵部)
     assert any("韻" in str(cell) for row in table.value["data"] for cell in row)
     assert any(partial[0].count("遠") for partial in answers[:-1])  # the title while the poem is written
+
+
+def test_the_english_page_says_options_terms_and_tables_in_its_own_words():
+    from poetry_rnn.app import render
+    from poetry_rnn.app.text import localized_message
+    from poetry_rnn.errors import UserError
+    from poetry_rnn.generation.request import GenerationRequest
+
+    # a refusal names options as the page labels them, not as the API spells them (tone=off)
+    refused = UserError.of(
+        "first_line_tone", "first_line", line="月落乌啼霜", marks="●●○○○", form="五绝", templates="中平中仄平",
+        tone="strict", nearest="中平中仄平", breaks="5「霜」→仄",
+    )  # fmt: skip
+    english = localized_message(refused, "en")
+    assert "under Tone rules: strict" in english and "(Tone rules: off)" in english and "tone=" not in english
+    assert "「不限」" in localized_message(refused, "zh")
+    # a rhyme book's label the page shows is one the request takes
+    assert GenerationRequest(rhyme_scheme="no rhyme").rhyme_scheme == "none"
+    # the rules not asked for, by their English names
+    poem = {"lines": ["白日依山尽"], "text": "白日依山尽。", "score": -3.0, "seed": 1, "ok": True}
+    info = render.poem_info_markdown({**poem, "unasked_faults": ["孤平"]}, "en")
+    assert "breaks rules not asked for: lone level tone (孤平)" in info
+    # the candidates' patterns and rhyme groups glossed as the info line glosses them
+    listed = {**poem, "pattern": "平起首句入韵", "rhyme_group_label": "下平七阳"}
+    [row] = render.candidate_rows([listed], "en")
+    assert row[3] == "平起首句入韵 (level start, first line rhymes)" and row[4] == "下平七阳 (the yáng rhyme)"
+    assert render.candidate_rows([listed], "zh")[0][3:] == ["平起首句入韵", "下平七阳"]
+    # a licence by its English name too
+    checked = render.analysis_html(
+        analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict(), "en"
+    )
+    assert "licence (特拗, special inversion)" in checked

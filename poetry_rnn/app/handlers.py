@@ -383,7 +383,7 @@ class PoetryApp:
 
     @staticmethod
     def _table(poems: list[dict], lang: str):
-        return gr.Dataframe(value=candidate_rows(poems) or None, headers=CANDIDATE_HEADERS[lang])
+        return gr.Dataframe(value=candidate_rows(poems, lang) or None, headers=CANDIDATE_HEADERS[lang])
 
     @staticmethod
     def _show(

@@ -16,7 +16,7 @@ from poetry_rnn.app.text import (
     rhyme_group_shown,
 )
 from poetry_rnn.format import line_end_mark
-from poetry_rnn.prosody.analysis import FAULT_NAMES_EN, languages
+from poetry_rnn.prosody.analysis import FAULT_NAMES_EN, LICENCE_NAMES_EN, languages
 
 
 def _esc(text) -> str:
@@ -204,7 +204,11 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
         bits.append(f"**{say['rhyme_group']}**{colon}{rhyme_group_shown(poem['rhyme_group_label'], lang)}")
     verdict = "✓" if poem.get("ok") else "✗"
     if poem.get("ok") and poem.get("unasked_faults"):  # the rules asked for hold, others were left out
-        verdict += say["unasked"].format(names="、".join(poem["unasked_faults"]))
+        names = poem["unasked_faults"]
+        said = (
+            "、".join(names) if lang == "zh" else ", ".join(f"{_fault_en(name)} ({name})" for name in names)
+        )
+        verdict += say["unasked"].format(names=said)
     bits.append(f"**{say['regular']}**{colon}{verdict}")
     text = " · ".join(bits)
     if poem.get("plan"):  # each keyword said to be left out where its couplet does without it
@@ -217,16 +221,16 @@ def poem_info_markdown(poem: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     return text
 
 
-def candidate_rows(poems: list[dict]) -> list[list]:
+def candidate_rows(poems: list[dict], lang: str = DEFAULT_LANGUAGE) -> list[list]:
     """One row a poem: rank, its text a couplet a line (so that a narrow screen never breaks a line of
-    verse in two), score, pattern, rhyme group."""
+    verse in two), score, pattern, rhyme group (glossed on the English page, as the poem's info line)."""
     return [
         [
             rank,
             re.sub(r"(?<=[。！？])(?=.)", "\n", p["text"]),
             round(p["score"], 2),
-            p.get("pattern") or "",
-            p.get("rhyme_group_label") or "",
+            pattern_shown(p["pattern"], lang) if p.get("pattern") else "",
+            rhyme_group_shown(p["rhyme_group_label"], lang) if p.get("rhyme_group_label") else "",
         ]
         for rank, p in enumerate(poems, 1)
     ]
@@ -346,7 +350,9 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE, announce: bool =
         verdict = say["faults"].format(count=count) + colon + ("、" if lang == "zh" else ", ").join(names)
     parts.append(couplets_html(analysis, lang))
     for licence in analysis.get("licences") or []:
-        label = _esc(say["licence"].format(kind=licence["kind"]))
+        kind = licence["kind"]
+        english = LICENCE_NAMES_EN.get(kind)
+        label = _esc(say["licence"].format(kind=f"{kind}, {english}" if english and lang != "zh" else kind))
         note = _esc(_one_language(licence["note"], lang))
         parts.append(f'<p class="poem-legend check-licence" style="text-align:left">{label}{colon}{note}</p>')
     for note in analysis.get("notes") or []:
@@ -389,3 +395,7 @@ def _headings_from(markdown: str, top_level: int) -> str:
     for number, level in headings.items():
         lines[number] = "#" * min(6, level + shift) + lines[number][level:]
     return "\n".join(lines)
+
+
+def _fault_en(name: str) -> str:
+    return FAULT_NAMES_EN.get(name, name).lower()

@@ -4,6 +4,7 @@ help texts, its messages. One language is shown at a time; `LANGUAGES` is the sw
 from __future__ import annotations
 
 import os
+import re
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.analysis import PARALLEL_KINDS_EN
@@ -28,7 +29,7 @@ CHOICES: dict[str, dict[str, list[tuple[str, str]]]] = {
     },
     "rhyme_scheme": {
         "zh": [("平水韵", "pingshui"), ("中华新韵", "xinyun"), ("不押韵", "none")],
-        "en": [("Pingshui", "pingshui"), ("Xinyun", "xinyun"), ("none", "none")],
+        "en": [("Pingshui", "pingshui"), ("Xinyun", "xinyun"), ("no rhyme", "none")],
     },
     "tone": {
         "zh": [("严格", "strict"), ("一三五不论", "standard"), ("不限", "off")],
@@ -86,11 +87,11 @@ LABELS: dict[str, dict[str, str]] = {
         "select_lines": "逐句择优：每写完一句，较通顺的一半候选接替另一半（关掉：更多变化，较不通顺）",
         "generate": "作诗",
         "examples": "**示例** — 一按即作：",
-        "show_tones": "显示平仄（○平 ●仄）",
+        "show_tones": "显示平仄（○平 ●仄 ◐两读）",
         "plain": "纯文本",
         "plain_placeholder": "这首诗的纯文本，可复制",
         "reuse_seed": "用此种子",
-        "candidates": "各首 — 按自然度、切题与对仗综合排序；点一行查看",
+        "candidates": "各首 — 按自然度、切题、对仗与立意综合排序；点一行查看",
         "check_text": "诗 — 简体或繁體",
         "check_placeholder": "贴入一首诗，例如：{poem}",
         "check_scheme": "韵书",
@@ -110,7 +111,7 @@ LABELS: dict[str, dict[str, str]] = {
         "first_line_rhymes": "First line rhymes",
         "parallel": "Parallel couplets (对仗)",
         "tone": "Tone rules",
-        "n": "Poems",
+        "n": "Number of poems",
         "script": "Script",
         "sampling": "More options",
         "temperature": "Temperature (higher: freer)",
@@ -121,11 +122,12 @@ LABELS: dict[str, dict[str, str]] = {
         "(off: more varied, less fluent poems)",
         "generate": "Write",
         "examples": "**Examples** — one click writes a poem:",
-        "show_tones": "Show tone marks (○ level, ● oblique)",
+        "show_tones": "Show tone marks (○ level, ● oblique, ◐ either)",
         "plain": "Plain text",
         "plain_placeholder": "The poem as plain text, to copy",
         "reuse_seed": "Reuse this seed",
-        "candidates": "Poems — ranked by fluency, fit to the title and parallelism together; click a row to show it",
+        "candidates": "Poems — ranked by fluency, fit to the title or theme, parallelism and the plan together; click a row "
+        "to show it",
         "check_text": "Poem — simplified or traditional",
         "check_placeholder": "Paste a poem, for example: {poem}",
         "check_scheme": "Rhyme book",
@@ -212,9 +214,9 @@ MESSAGES = {
     "zh": {
         "generic": "出错了（已记入日志），请稍后再试，或换些选项。",
         "found_fewer": "只找到 {found} 首（要 {wanted} 首）。",
-        "writing": "正在写第 {poem} 首，共 {of} 首；写完按优劣排列。",
+        "writing": "正在写第 {poem} 首，共 {of} 首；写完再排列。",
         "placeholder": "选好体裁与模式，按「作诗」。",
-        "legend": "红字加下划线为韵脚",
+        "legend": "红字加下划线为韵脚 · 波浪线：不合格律",
         "legend_tones": " · ○ 平 ● 仄 ◐ 平仄两读",
         "seed": "种子",
         "score": "自然度",
@@ -235,8 +237,9 @@ MESSAGES = {
         "check_empty": "请贴入一首诗（简体或繁體）",
         "check_ok": "合律：未见问题。",
         "faults": "问题（{count}）",
-        "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 字表未收 · 下行小字为格律要求（平/仄/中） · 红底加 ✗：不合格式 · "
-        "红字加下划线：韵脚",
+        "check_legend": "○ 平 · ● 仄 · ◐ 两读 · ？ 韵书未收，不判 · 下行小字为格律要求（平/仄/中） · 红底加 ✗：此处有问题"
+        "（见「问题」；第2字合小字而有 ✗，是整句平起仄起不合粘对） · 不合小字而无 ✗：下列拗救等所许 · 红字加下划线：韵脚 · "
+        "右栏：句型（平起/仄起看第2字，平收/仄收看末字）与格式",
         "not_a_form": "非近体常式",
         "should_be_parallel": "（应对仗）",
         "cell_breaks": "不合格式",
@@ -256,17 +259,17 @@ MESSAGES = {
         "generic": "Something went wrong on the server (it has been logged); please try again, perhaps with "
         "other options.",
         "found_fewer": "Found {found} of {wanted} poems.",
-        "writing": "Writing poem {poem} of {of}; when all are written, the best comes first.",
+        "writing": "Writing poem {poem} of {of}; when all are written, they are ranked.",
         "placeholder": "Choose a form and a mode, then press Write.",
-        "legend": "red, underlined: rhyme characters",
+        "legend": "red, underlined: rhyme characters · wavy underline: breaks the rules",
         "legend_tones": " · ○ level ● oblique ◐ either",
         "seed": "seed",
         "score": "fluency",
         "score_help": "the model's average log-probability per character; nearer 0 reads more natural",
         "pattern": "pattern",
         "rhyme_group": "rhyme group",
-        "regular": "regular",
-        "unasked": " (the rules chosen; not asked for: {names})",
+        "regular": "follows the rules (合律)",
+        "unasked": " for the rules chosen; breaks rules not asked for: {names}",
         "plan": "plan (one keyword per couplet)",
         "plan_unused": " (unused)",
         "note": "note",
@@ -279,9 +282,12 @@ MESSAGES = {
         "check_empty": "paste a poem to check (simplified or traditional)",
         "check_ok": "Regular: no faults found.",
         "faults": "Faults ({count})",
-        "check_legend": "○ level · ● oblique · ◐ either · ？ not in the table · small print: what the pattern "
-        "asks (平 level / 仄 oblique / 中 either) · red cell marked ✗: breaks the pattern · red, underlined "
-        "character: rhyme",
+        "check_legend": "○ level · ● oblique · ◐ either · ？ no reading in the rhyme book: not judged · small "
+        "print: what the pattern asks (平 level / 仄 oblique / 中 either) · red cell marked ✗: a fault there (see "
+        "Faults; a 2nd character that fits its small print but is marked breaks 粘 or 对: the whole line's type is "
+        "wrong for its place); a character against its small print without ✗ is excused by a licence below · red, "
+        "underlined character: rhyme · right: the line's type (平起/仄起: 2nd character level/oblique; 平收/仄收: "
+        "ends level/oblique) and pattern",
         "seed_reused": "Seed {seed} is set under More options: Write brings this poem back first; set it to -1 "
         "for new poems.",
         "no_poem_yet": "No poem yet: write one first, then reuse its seed.",
@@ -336,8 +342,28 @@ PARALLEL_KINDS = {"zh": {"工对": "工对", "宽对": "宽对", "不对": "不�
 def localized_message(error: UserError, lang: str) -> str:
     """A refusal as the UI shows it: the field's name and what was wrong, in `lang`."""
     label = field_label(error.field, lang)
-    message = error.text(lang)
+    message = error.text(lang) if lang == "zh" else in_page_terms(error.text(lang))
     return (f"{label}：{message}" if lang == "zh" else f"{label}: {message}") if label else message
+
+
+_OPTION_SAID = re.compile(r"\b(" + "|".join(sorted(CHOICES, key=len, reverse=True)) + r")\b(?:=([^\s,;)]+))?")
+
+
+def in_page_terms(message: str) -> str:
+    """An English refusal as the page says it: a request option (tone=off, first_line_rhymes) by the
+    English page's label and choice (Tone rules: off, First line rhymes)."""
+
+    def said(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if value is None and "_" not in name:  # a plain word (tone, form) is English, not an option
+            return match.group(0)
+        label = LABELS["en"].get(name, name)
+        if value is None:
+            return label
+        shown = dict((value, label) for label, value in CHOICES[name]["en"]).get(value, value)
+        return f"{label}: {shown}"
+
+    return _OPTION_SAID.sub(said, message)
 
 
 EXAMPLES = [
@@ -386,7 +412,7 @@ HOW_TO_USE = {
 1. **作诗**：选体裁（五绝、七绝、五律、七律）与模式，按「作诗」。
    - **自由**：不需输入；**藏头**：每句第一字，如七绝「春江花月」；**首句**：整句给出，如「白日依山尽」；
      **命题**：给题目；**主题**：用白话描述想写的内容。
-   - 韵书选平水韵（古韵）或中华新韵（今音）；「一三五不论」放宽第一、三、五字的平仄。
+   - 韵书选平水韵（古韵）或中华新韵（今音）；「一三五不论」放宽五言第一、三字、七言第一、三、五字的平仄（仍不许孤平、三平尾）。
    - 律诗的颔联、颈联默认对仗；「更多选项」里可要绝句末联也对，或不要求对仗（藏头字难对时有用）。
    - 同一种子与选项写出同一首诗；「用此种子」把当前这首的种子填回表单。
 2. **格律检测**：贴入一首诗（简体、繁體均可），按「检测」，逐字标出平仄、韵脚与问题。
@@ -396,7 +422,9 @@ HOW_TO_USE = {
 - **○** 平声　**●** 仄声　**◐** 平仄两读（多音字）　**？** 字表未收
 - **红字加下划线**：韵脚　**红底加 ✗**（检测表）、**波浪下划线**（诗中）：不合格律的字
 - **自然度**：模型给每字的平均对数概率（如 −3.2），越接近 0 越自然；只在同一请求的候选之间比较才有意义。
-- **对仗**：每联两句逐词相对的程度：**工对**（词类相同）、**宽对**（大致相对）、**不对**。律诗的颔联、颈联应对仗。
+- **对仗**：每联两句逐词相对的程度：**工对**（同一小类：天文、地理、花木、数目……）、**宽对**（词性相同）、**不对**。律诗的颔联、颈联应对仗。
+- **立意**：每联一个关键词，引导全诗；标「（未用）」的一联没有用到。
+- **上平、下平**：平水韵平声韵部分上下两卷，都是平声。
 """,
     "en": """### How to use
 
@@ -404,8 +432,10 @@ HOW_TO_USE = {
    press *Write*.
    - **free**: no text; **acrostic**: the first character of each line (春江花月 for a 7×4); **first line**:
      the whole line (白日依山尽); **title**: a title; **theme**: what the poem is about, in modern Chinese.
-   - Rhyme book: Pingshui (the classical rhymes) or Xinyun (modern pronunciation); *standard* lets the 1st,
-     3rd and 5th characters of a line take either tone.
+   - Rhyme book: Pingshui (the classical rhymes) or Xinyun (modern pronunciation); *1-3-5 free* lets the 1st
+     and 3rd characters of a line (and the 5th of a seven-character line) take either tone, unless that makes
+     a lone level tone (孤平) or three level tones at the end (三平尾); the 2nd, 4th, 6th and last always follow
+     the pattern.
    - A lüshi's two middle couplets are parallel by default; under *More options* a jueju's last couplet can
      be too, or none need be (useful when an acrostic's heads will not pair).
    - The same seed and options write the same poem; *Reuse this seed* puts the shown poem's seed in the form.
@@ -420,8 +450,12 @@ HOW_TO_USE = {
   (in a poem): a character that breaks the rules
 - **fluency**: the model's average log-probability per character (e.g. −3.2); nearer 0 reads more natural.
   Compare it between the candidates of one request only.
-- **parallelism** (对仗): how closely the two lines of a couplet match word by word: *strict* (same word
-  classes), *loose*, or *not parallel*. In a lüshi the two middle couplets should be parallel.
+- **parallelism** (对仗): how closely the two lines of a couplet match word by word: *strict* (工对: facing
+  words of the same close category: sky, land, plants, numbers …), *loose* (宽对: the same part of speech
+  only), or *not parallel* (不对). In a lüshi the two middle couplets should be parallel.
+- **plan** (立意): one keyword per couplet the poem is steered towards; *(unused)*: that couplet did without it.
+- **上平 / 下平** ("upper / lower level"): the two halves of Pingshui's level-tone groups, both simply level.
+- Every term in English: the project's glossary (docs/glossary.md).
 """,
 }
 
@@ -432,7 +466,7 @@ HOW_IT_WORKS = {
 解码时每一步都有几道约束把不合规则的字屏蔽掉：
 
 - **体裁**：每句五字或七字，四句或八句，标点到位。
-- **平仄**：每个位置合于该体的一种平仄格式（平起/仄起，首句入韵与否）；「一三五不论」放宽第一、三、五字，
+- **平仄**：每个位置合于该体的一种平仄格式（平起/仄起，首句入韵与否）；「一三五不论」放宽五言第一、三字、七言第一、三、五字，
   但两种宽严都不许孤平、三平尾；解码不会走进死路。
 - **押韵**：韵脚同属平水韵或中华新韵的一个平声韵部，不重韵。
 - **藏头 / 首句**：句首字或整个首句固定。
@@ -441,33 +475,35 @@ HOW_IT_WORKS = {
   模型爱用的套语（如「不知何处」）不作避让：盲评中避让反而读来更差（Python API 与命令行可用 avoid_overused 打开）。
 
 每首诗从 8 个候选里选出：候选同时抽样（温度、top-p、可复用的种子），每写完一句，较通顺的一半候选接替另一半续写；
-每首再经格律检测复核一次，按自然度排序。多首诗逐首这样写，种子依次加一；与前面某首有一句相同或只差一字的，换个种子重写。
+每首再经格律检测复核一次，按自然度、切题、对仗与立意综合排序。多首诗逐首这样写，种子依次加一；与前面某首有一句相同或只差一字的，换个种子重写。
 主题模式用 jieba（TextRank）从白话中取关键词；命题模式以题目为条件。
 """,
     "en": """### How the rules are kept
 
-A recurrent language model (GRU), trained on ~56,000 Tang poems beside ~190,000 Song regulated poems and
+A recurrent language model (GRU), trained on ~55,000 Tang poems beside ~190,000 Song regulated poems and
 then on the Tang poems alone, writes one character at a time.
 At every step a set of small, composable constraints masks the characters that would break the rules:
 
 - **form** — 5 or 7 characters a line, 4 or 8 lines, punctuation in place.
 - **tones** — each position follows one of the form's tone patterns (level or oblique start, first line
-  rhyming or not); *standard* lets positions 1, 3, 5 go free, and neither level allows the lone level
-  tone (孤平) or three level tones at the end (三平尾); the decoder never walks into a dead end.
+  rhyming or not); *1-3-5 free* lets those places go free (1 and 3 of five characters, 1, 3 and 5 of seven),
+  and neither setting allows the lone level tone (孤平) or three level tones at the end (三平尾); the decoder
+  never walks into a dead end.
 - **rhyme** — the rhyme lines end in one level-tone group of Pingshui or Xinyun, no character twice.
 - **acrostic / first line** — the heads of the lines, or the whole first line, are fixed.
 - **repetition and originality** — no character more than twice; no line copied whole from the training
   poems.
 - **seasons and reused characters** (held back, not forbidden) — once the title or a line names a season,
-  the others are disfavoured; so is a character the poem already has. The model's stock phrases
-  (「不知何處」) are not: blind readers liked the poems less with them held back (`avoid_overused` turns
-  that on in the Python API and the command line).
+  the others are disfavoured; so is a character the poem already has. Stock phrases such as 不知何处 are
+  not held back: blind readers liked the poems less with them held back (`avoid_overused` turns that on in
+  the Python API and the command line).
 
 Each poem is the best of 8 candidates sampled side by side (temperature, top-p, a seed you can reuse); after
 each line the more fluent half of them carry on in place of the others. Each is checked once more by the
-checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency. Several poems are written
-one by one this way, with the seed and the next ones; one with a line of an earlier poem, or that line but for
-one character, is written again with another seed. Theme mode reads keywords
+checker (the same rules, in `poetry_rnn.prosody`), and they are ranked by fluency, fit to the title or theme,
+parallelism and the plan together (so the fluency column need not be in order). Several poems are written one
+by one this way, with seeds n, n+1, n+2 …; one with a line of an earlier poem, or that line but for one
+character, is written again with another seed. Theme mode reads keywords
 out of plain modern Chinese with jieba (TextRank); title mode conditions on the title.
 """,
 }

@@ -76,7 +76,7 @@ MAX_KEYWORD_INPUT_CHARS = 8
 # the same words. Keys are lower case (the lookup lowers what was typed).
 _SCHEME_ALIASES = {"平水韵": "pingshui", "平水韻": "pingshui", "中华新韵": "xinyun", "中華新韻": "xinyun",
                    "新韵": "xinyun", "新韻": "xinyun", "无": "none", "無": "none", "": "none",
-                   "不押韵": "none", "不押韻": "none"}  # fmt: skip
+                   "不押韵": "none", "不押韻": "none", "no rhyme": "none"}  # fmt: skip
 _TONE_ALIASES = {"严格": "strict", "嚴格": "strict", "一三五不论": "standard", "一三五不論": "standard",
                  "标准": "standard", "標準": "standard", "1-3-5 free": "standard", "不限": "off"}  # fmt: skip
 _SCRIPT_ALIASES = {"简体": "simplified", "簡體": "simplified", "简体字": "simplified", "簡體字": "simplified",

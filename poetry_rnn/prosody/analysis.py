@@ -38,6 +38,15 @@ FAULT_NAMES_EN = {
     "不协平仄": "Tone mismatch",
     "对仗": "Couplet not parallel",
 }
+# Each licence (an accepted departure from the pattern) in English.
+LICENCE_NAMES_EN = {
+    "拗救": "departure and rescue",
+    "特拗": "special inversion",
+    "半拗": "minor departure",
+    "三仄尾": "three oblique tones at the end",
+    "邻韵": "neighbouring rhyme group",
+    "偷春格": "parallel first couplet in place of the second",
+}
 # A couplet's 对仗 verdict in English.
 PARALLEL_KINDS_EN = {"工对": "strict parallel", "宽对": "loose parallel", "不对": "not parallel"}
 # What each fault is about, so that a caller can judge the rules it asked for (the generator with tone
@@ -298,7 +307,8 @@ def format_analysis(analysis: Analysis) -> str:
     for fault in analysis.parallel_faults:
         out.append(f"  - {fault.name} ({fault.gloss}): {fault.message}")
     for licence in analysis.licences:
-        out.append(f"{licence['kind']} licence: {licence['note']}")
+        english = LICENCE_NAMES_EN.get(licence["kind"])
+        out.append(f"{licence['kind']} licence{f' ({english})' if english else ''}: {licence['note']}")
     if analysis.readings:
         notes = [languages(reading["note"]) for reading in analysis.readings]
         chinese, english = "；".join(zh for zh, _ in notes), "; ".join(en for _, en in notes)

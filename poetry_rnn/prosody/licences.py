@@ -36,19 +36,21 @@ class Licence(NamedTuple):
             place = self.positions[0]
             note = (
                 f"第{index + 1}句第{place + 1}字「{line[place]}」拗，为半拗（小拗），可不救 "
-                f"(line {index + 1}, character {place + 1}: a minor 拗 (半拗), which may go unrescued)"
+                f"(line {index + 1}, character {place + 1}, {line[place]}: a minor departure from the pattern "
+                "(半拗), which may go unrescued)"
             )
         elif self.kind == "特拗":
             swapped = line[core_third : core_third + 2]
             note = (
                 f"第{index + 1}句「{swapped}」平仄互换，为特拗（{self.template.replace(FREE_MARK, '仄')}），合律 "
-                f"(line {index + 1}: characters {core_third + 1}–{core_third + 2} swap tones, the accepted 特拗 form)"
+                f"(line {index + 1}: characters {core_third + 1}–{core_third + 2}, {swapped}, swap tones, the accepted "
+                f"special form (特拗) {self.template.replace(FREE_MARK, '仄')})"
             )
             if self.positions:  # the opening taken 仄, granted by the standard level only
                 opening = self.positions[0]
                 note += (
                     f"；第{opening + 1}字「{line[opening]}」仄，依一三五不论从宽（严格须平） (character {opening + 1} "
-                    "is oblique: allowed at the standard level, strictly it should be level)"
+                    f"{line[opening]}, is oblique: allowed under 1-3-5 free, strictly it should be level)"
                 )
         else:
             chars = "".join(line[p] for p in self.positions)
@@ -56,9 +58,8 @@ class Licence(NamedTuple):
             rescuer = lines[index + 1][core_third]
             note = (
                 f"第{index + 1}句第{places}字「{chars}」拗，第{index + 2}句第{core_third + 1}字「{rescuer}」用平声相救"
-                f"（对句相救），合律 (line {index + 1}, {'characters' if len(chars) > 1 else 'character'} {places}: "
-                f"oblique, rescued by the level "
-                f"character {core_third + 1} of line {index + 2})"
+                f"（对句相救），合律 (line {index + 1}, {'characters' if len(chars) > 1 else 'character'} {places}, "
+                f"{chars}: oblique, rescued by the level character {core_third + 1}, {rescuer}, of line {index + 2})"
             )
         return {"line": index, "kind": self.kind, "positions": list(self.positions), "note": note}
 
