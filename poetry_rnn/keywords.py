@@ -37,7 +37,7 @@ from pathlib import Path
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.lazy_import import import_modules
-from poetry_rnn.script import SCRIPTS, normalize_variants, to_simplified, to_traditional
+from poetry_rnn.script import SCRIPTS, normalize_variants, to_simplified, to_traditional, words_to_traditional
 
 METHODS = ("textrank", "tfidf")
 MAX_TEXT_CHARS = 5000
@@ -129,12 +129,13 @@ def _is_candidate(word: str, frequencies: dict) -> bool:
     )
 
 
-def _in_script(original: str, script: str) -> str:
-    """A piece of the user's text in `script`, keeping its own traditional characters: only characters
-    that are simplified-only change (so 後 stays 後 and is not re-derived from 后)."""
+def _in_script(original: str, script: str, context: str) -> str:
+    """A piece of the user's text (`context`) in `script`, keeping its own traditional characters: only
+    characters that are simplified-only change (so 後 stays 後 and is not re-derived from 后, and 余 of
+    余光中的鄉愁 stays 余)."""
     if script == "simplified":
         return to_simplified(original)
-    converted = to_traditional(original)
+    converted = words_to_traditional([original], context)[0]
     if len(converted) != len(original):
         return converted
     return "".join(
@@ -150,7 +151,7 @@ def _map_back(words: Iterable[str], simplified: str, original: str, script: str,
     for word in words:
         start = simplified.find(word) if aligned else -1
         source = original[start : start + len(word)] if start >= 0 else word
-        rendered = _in_script(source, script)
+        rendered = _in_script(source, script, original)
         if rendered and rendered not in out:
             out.append(rendered)
         if len(out) == k:
@@ -245,13 +246,17 @@ def in_verse_words(text: str) -> str:
     table = modern_words()
     simplified = to_simplified(text)
     original = text if len(simplified) == len(text) else simplified
+    # the kept characters converted as the whole text reads (萬里 of 萬里之外的家鄉 stays 萬里, 万里 phrases)
+    converted = to_traditional(original)
+    if len(converted) != len(original):
+        converted = "".join(to_traditional(char) for char in original)
     pieces: list[str] = []
     done = 0
     for start, end in _modern_spans(simplified):
-        pieces += [to_traditional(char) for char in original[done:start]]
+        pieces.append(converted[done:start])
         pieces.append(table[simplified[start:end]])
         done = end
-    pieces += [to_traditional(char) for char in original[done:]]
+    pieces.append(converted[done:])
     return "".join(pieces)
 
 
@@ -337,7 +342,7 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
     words: list[str] = []
     for word in found:
         plain = _without_place_word(to_simplified(word), frequencies)
-        verse = table.get(plain) or to_traditional(word[: len(plain)])
+        verse = table.get(plain) or words_to_traditional([word[: len(plain)]], context=text)[0]
         if verse not in words:
             words.append(verse)
     return words[:k]

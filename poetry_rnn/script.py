@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -123,12 +123,13 @@ def verse_spellings() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
     return dict(data["chars"]), dict(data["words"]), frozenset(data.get("as_written", ""))
 
 
-def to_traditional(text: str, verse: bool = True) -> str:
+def to_traditional(text: str, verse: bool = True, in_traditional_text: bool | None = None) -> str:
     """Traditional script by OpenCC; with `verse`, a character OpenCC converts by itself (no phrase decided
     it) takes the form Tang verse writes for it: 疏钟 → 疏鐘, not 疏鍾; 征鸿 → 征鴻, not 徵鴻. A text already
     in traditional script (it holds a character only traditional writes) keeps the characters both
     scripts write as written: 萬里 stays 萬里, where OpenCC alone, knowing the phrase only as 万里, makes
-    it 萬裡; its simplified characters are converted (萬里归乡 → 萬里歸鄉)."""
+    it 萬裡; its simplified characters are converted (萬里归乡 → 萬里歸鄉). `in_traditional_text`: whether
+    `text` is a piece of a traditional text (None: judged by `text` alone)."""
     converted = normalize_variants(_converter("s2t").convert(text))
     if not verse:
         return converted
@@ -136,7 +137,7 @@ def to_traditional(text: str, verse: bool = True) -> str:
     if len(converted) != len(text):
         return converted
     spelled = list(converted)
-    if not is_simplified(text):
+    if in_traditional_text if in_traditional_text is not None else not is_simplified(text):
         spelled = [c if c in as_written else spelled[k] for k, c in enumerate(text)]
     if not any(c in chars for c in text):
         return "".join(spelled)
@@ -151,6 +152,14 @@ def to_traditional(text: str, verse: bool = True) -> str:
         elif converted[k] == _opencc_alone(simple):
             spelled[k] = preferred
     return "".join(spelled)
+
+
+def words_to_traditional(words: Sequence[str], context: str | None = None) -> list[str]:
+    """Each of `words` in traditional script, converted as the text they come from reads (`context`, or the
+    words together): where that text is traditional, a word keeps the characters both scripts write even
+    when it holds nothing else (里 among 白雲、里 stays 里; 余光 in 余光中的鄉愁 stays 余光)."""
+    traditional = not is_simplified("\n".join(words) if context is None else context)
+    return [to_traditional(word, in_traditional_text=traditional) for word in words]
 
 
 @lru_cache(maxsize=4096)

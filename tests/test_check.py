@@ -1204,3 +1204,16 @@ def test_the_reports_english_says_the_pattern_the_couplets_and_the_readings():
     )
     [fault] = lines.parallel_faults
     assert "lines 3–4, the chin couplet (颔联), are not parallel" in fault.message
+
+
+@pytest.mark.parametrize(
+    ("poem", "scheme", "label"),
+    [
+        ("人閒桂花落，夜靜春山空。月出驚山鳥，時鳴春澗中。", "pingshui", "上平一東"),  # 閒 is traditional too
+        ("黄河遠上白雲間，一片孤城萬仞山。羌笛何須怨楊柳，春風不度玉門關。", "pingshui", "上平十五刪"),
+        ("風急天高猿嘯哀，渚清沙白鳥飛迴。無邊落木蕭蕭下，不盡長江滾滾來。", "xinyun", "開"),
+        ("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "pingshui", "下平十一尤"),
+    ],
+)
+def test_a_poems_rhyme_group_is_named_in_the_poems_script(poem, scheme, label):
+    assert analyze(poem, scheme=scheme).rhyme_group_labels == [label]

@@ -131,7 +131,7 @@ def test_a_refusal_for_an_acrostic_with_parallel_couplets_names_them(generator, 
     with pytest.raises(UserError) as caught:
         generator.generate(form="qilv", acrostic="天地人和国泰民安", seed=1)
     assert caught.value.message_id == "no_poem_found_heads_parallel"
-    assert "--parallel no" in str(caught.value) and "对仗" in caught.value.text("zh")
+    assert "(parallel=no)" in str(caught.value) and "对仗" in caught.value.text("zh")
     assert "「更多选项」→「对仗」选「不要求」" in caught.value.text(
         "zh"
     )  # the app's switch, named as the page names it
@@ -887,7 +887,12 @@ def test_simplified_output_writes_the_chen_of_verse_but_keeps_what_the_user_gave
     assert _as_shown(written, given) == ["江月夜沈沈", "沈郎何处归", "沈舟千古恨", "云沉万里山"]
     assert (
         _as_shown(
-            written, SimpleNamespace(asked=SimpleNamespace(script="traditional"), first_line=None, heads=None)
+            written,
+            SimpleNamespace(
+                asked=SimpleNamespace(script="traditional", first_line=None, acrostic=None),
+                first_line=None,
+                heads=None,
+            ),
         )
         == written
     )
@@ -899,3 +904,19 @@ def test_simplified_output_writes_the_chen_of_verse_but_keeps_what_the_user_gave
     # end to end: an acrostic head 沈 stays 沈 in the simplified poem, which keeps every rule
     for poem in generator.generate(form="wujue", acrostic="沈园春晓", n=2, seed=3, script="simplified"):
         assert poem.lines[0][0] == "沈" and poem.ok
+
+
+def test_what_a_traditional_user_typed_comes_back_as_typed(shipped):
+    # variant spellings (閒, 爲, 裏, 峯) are the model's 閑 為 裡 峰 inside; the poem gives back the user's
+    poem = shipped.generate(
+        form="wujue", first_line="人閒桂花落", title="閒居", n=1, seed=1, script="traditional"
+    )[0]
+    assert poem.title == "閒居" and poem.lines[0] == "人閒桂花落" and poem.ok
+    heads = shipped.generate(form="wujue", acrostic="裏爲閒峯", n=1, seed=1, script="traditional")[0]
+    assert "".join(line[0] for line in heads.lines) == "裏爲閒峯" and heads.ok
+    assert heads.analysis.text.startswith(heads.lines[0])
+    # an acrostic in traditional script means its shared characters as written: 干 is 干, 里 is 里, 台 is 台
+    for acrostic in ("干戈後里", "台北風雨"):
+        for seed in (1, 2):
+            poem = shipped.generate(form="qijue", acrostic=acrostic, n=1, seed=seed, script="traditional")[0]
+            assert "".join(line[0] for line in poem.lines) == acrostic, (acrostic, seed, poem.lines)

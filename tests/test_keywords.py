@@ -220,3 +220,11 @@ def test_corpus_keywords_on_real_poems(corpus_dir, tmp_path):
             assert to_simplified(keyword) not in STOPWORDS
         with_three += len(keywords) == 3
     assert with_three / len(result) > 0.95
+
+
+def test_a_theme_title_keeps_the_characters_a_traditional_theme_wrote():
+    from poetry_rnn.keywords import theme_title
+
+    # converted character by character, 萬里 was 萬裡 and 皇后 皇後; now as the whole text reads
+    assert theme_title("萬里之外的家鄉") == theme_title("万里之外的家乡") == "萬里之外故鄉"
+    assert theme_title("鄉里的老樹").startswith("鄉里") and theme_title("皇后的花園").startswith("皇后")

@@ -30,6 +30,14 @@ def test_names_in_either_script_and_aliases_are_normalised():
     # typed in traditional, they stay as typed (萬里 is not 萬裡, 鄉里 not 鄉裡)
     typed = GenerationRequest(keywords="萬里、故里", plan="萬里,鄉里")
     assert typed.keywords == ("萬里", "故里") and typed.plan == ("萬里", "鄉里")
+    # a word of shared characters alone reads as the words around it read: 里 among traditional words is 里
+    assert GenerationRequest(plan="白雲,里").plan == ("白雲", "里")
+    assert GenerationRequest(keywords="故鄉 里 干").keywords == ("故鄉", "里", "干")
+    assert GenerationRequest(keywords="里 干").keywords == (
+        "裡",
+        "幹",
+    )  # simplified (or undecided): converted
+    assert GenerationRequest(theme="余光中的鄉愁").conditioning_keywords[0] == "余光"
     assert GenerationRequest(title="   ").title is None
     assert (
         GenerationRequest(theme="").theme is None and GenerationRequest(theme=" ").conditioning_keywords == ()

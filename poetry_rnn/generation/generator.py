@@ -58,7 +58,14 @@ from poetry_rnn.model import PoetryLM, make_stepper
 from poetry_rnn.prosody.check import Analysis, analyze, analyze_lines
 from poetry_rnn.prosody.patterns import STRICT, TONE_OFF
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
-from poetry_rnn.script import SimplifiedIndex, convert, to_simplified, to_traditional
+from poetry_rnn.script import (
+    SimplifiedIndex,
+    convert,
+    is_simplified,
+    normalize_variants,
+    to_simplified,
+    to_traditional,
+)
 from poetry_rnn.tokenizer.base import BaseTokenizer
 
 __all__ = ["GeneratedPoem", "GenerationRequest", "PoetryGenerator", "write_corpus_lines"]
@@ -398,8 +405,9 @@ class PoetryGenerator:
         analysis = analyze_lines(lines, scheme=tone_scheme, strictness=request.strictness)
         ok = not any(f.name in request.judged_faults for f in analysis.faults)
         ok = ok and _parallel_as_asked(analysis, request)
-        if request.asked.script == "simplified":
-            lines = _as_shown(lines, request)
+        shown = _as_shown(lines, request)
+        if shown != lines:
+            lines = shown
             analysis = analyze(render_body(lines), scheme=tone_scheme, strictness=request.strictness)
             ok = ok and not any(f.name in request.judged_faults for f in analysis.faults)
             ok = ok and _parallel_as_asked(analysis, request)
@@ -438,7 +446,7 @@ class PoetryGenerator:
                 dict.fromkeys(f.name for f in analysis.faults if f.name not in request.judged_faults)
             )
             + _unasked_parallel(analysis, request),
-            title=convert(request.title, request.asked.script) if request.title else None,
+            title=_title_shown(request),
             parallel_couplets=list(request.parallel_couplets),
         )
 
@@ -503,12 +511,24 @@ def _as_request(request: GenerationRequest | None, options: dict) -> GenerationR
     return dataclasses.replace(request, **options) if options else request
 
 
+def _title_shown(request: ResolvedRequest) -> str | None:
+    """The title in the request's script: as typed where it was typed in that script (閒居 stays 閒居, not
+    the model's 閑居), else converted."""
+    typed = request.asked.title
+    if typed is None or request.title is None:
+        return None
+    if request.asked.script == "traditional" and not is_simplified(typed):
+        return typed
+    return convert(request.title, request.asked.script)
+
+
 def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
     """The poem in the request's script. Simplified is written as verse reads it (月沈沈 → 月沉沉), except
     the characters the user gave, a first line and acrostic heads, which come back as typed (a head 沈,
-    a surname, stays 沈)."""
+    a surname, stays 沈). Traditional is the model's, but for a first line and heads typed in traditional,
+    which come back as typed (人閒桂花落, not the model's variant 人閑桂花落)."""
     if request.asked.script != "simplified":
-        return lines
+        return _typed_in_traditional(lines, request)
     shown = [convert(line, "simplified") for line in lines]
     if not request.first_line and not request.heads:
         return shown
@@ -524,4 +544,21 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
             # a reduplication of the head reads as the head does (沈沈 under a head 沈, not 沈沉)
             doubled = len(line) > 1 and lines[row][1] == lines[row][0]
             shown[row] = line[:1] * 2 + line[2:] if doubled else line
+    return shown
+
+
+def _typed_in_traditional(lines: list[str], request: ResolvedRequest) -> list[str]:
+    """The model's traditional lines with a first line and acrostic heads typed in traditional script put
+    back as typed, where they are the model's characters but for a variant spelling (閒/閑, 爲/為, 裏/裡)."""
+    asked, shown = request.asked, list(lines)
+
+    def same(typed: str, written: str) -> bool:
+        return len(typed) == len(written) and normalize_variants(typed) == normalize_variants(written)
+
+    if asked.first_line and not is_simplified(asked.first_line) and same(asked.first_line, shown[0]):
+        shown[0] = asked.first_line
+    if asked.acrostic and not is_simplified(asked.acrostic):
+        for row, head in enumerate(asked.acrostic[: len(shown)]):
+            if same(head, shown[row][:1]):
+                shown[row] = head + shown[row][1:]
     return shown

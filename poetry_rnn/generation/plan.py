@@ -33,7 +33,7 @@ from pathlib import Path
 from poetry_rnn.errors import UserError
 from poetry_rnn.keywords import in_verse_words, verse_words
 from poetry_rnn.prosody.rhyme import is_cjk
-from poetry_rnn.script import convert, normalize_variants, to_traditional
+from poetry_rnn.script import convert, normalize_variants, words_to_traditional
 
 __all__ = [
     "DATA_FILE",
@@ -118,7 +118,8 @@ def parse_plan(value, couplets: int) -> tuple[str, ...] | str | None:
         word = "".join(item.split())
         if not 1 <= len(word) <= MAX_WORD_CHARS or not all(is_cjk(c) for c in word):
             raise UserError.of("plan_keyword_chars", "plan", word=word)
-        words.append(to_traditional(word))
+        words.append(word)
+    words = words_to_traditional(words)  # as the plan reads as a whole (里 among traditional words stays 里)
     if len(words) > couplets:
         plural = "s" if len(words) != 1 else ""
         raise UserError.of("plan_count", "plan", given=len(words), plural=plural, couplets=couplets)

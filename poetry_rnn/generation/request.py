@@ -30,7 +30,7 @@ from poetry_rnn.keywords import theme_keywords, theme_title
 from poetry_rnn.prosody.patterns import STANDARD, STRICT, STRICTNESS_LEVELS, TONE_OFF, Form, get_form
 from poetry_rnn.prosody.poem_text import foreign_runs
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
-from poetry_rnn.script import SCRIPTS, to_traditional
+from poetry_rnn.script import SCRIPTS, to_traditional, words_to_traditional
 
 __all__ = [
     "GenerationRequest",
@@ -521,8 +521,8 @@ def _keywords(keywords) -> list[str]:
             raise UserError.of(
                 "keyword_too_long", "keywords", word=word, given=len(word), most=MAX_KEYWORD_INPUT_CHARS
             )
-        words.append(to_traditional(word))
-    return words
+        words.append(word)
+    return words_to_traditional(words)  # as the keywords read together (故鄉 里 keeps 里)
 
 
 def _theme_keywords(theme) -> list[str]:
@@ -543,7 +543,7 @@ def _theme_keywords(theme) -> list[str]:
         raise UserError.of("theme_unavailable", "theme") from None
     except UserError as error:
         raise UserError.of("theme_unreadable", "theme", reason=str(error)) from None
-    words = [to_traditional("".join(c for c in w if is_cjk(c))) for w in words]
+    words = words_to_traditional(["".join(c for c in w if is_cjk(c)) for w in words], context=theme)
     words = [w for w in words if w]
     if not words:
         raise UserError.of("theme_no_keywords", "theme")

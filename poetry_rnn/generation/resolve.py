@@ -284,9 +284,15 @@ def _chinese_spelling(char: str, known: Mapping[str, object]) -> str:
 
 
 def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> list[set[str]]:
-    """For each head character (either script), the model's characters it may stand for."""
+    """For each head character (either script), the model's characters it may stand for. An acrostic in
+    traditional script means its characters as written: 干 among 干戈後里 is 干, not also 乾 or 幹."""
+    traditional = not is_simplified(acrostic)
     heads = []
     for char in acrostic:
+        written = normalize_variants(char)
+        if traditional and written in tables.ids_starting_with:
+            heads.append({written})
+            continue
         found = {c for c in index.candidates(char) if c in tables.ids_starting_with}
         if not found:  # a Japanese spelling (隠) heads with its Chinese form (隱)
             found = {c for c in standard_forms(char) if c in tables.ids_starting_with}

@@ -25,6 +25,7 @@ from poetry_rnn.prosody.analysis import (
 )
 from poetry_rnn.prosody.heard import tone_breaks
 from poetry_rnn.prosody.licences import Licence, rescuable, te_ao_opening_fault
+from poetry_rnn.prosody.origins import written_in_traditional
 from poetry_rnn.prosody.parallel import CoupletVerdict, judge_lines, middle_couplet_faults, stolen_spring
 from poetry_rnn.prosody.patterns import (
     LINE_TEMPLATES,
@@ -106,7 +107,11 @@ class _Analyzer:
         self.strictness = strictness
         self.notes = notes
         # rhyme group labels in the poem's script: 下平七阳 for a simplified poem, 下平七陽 for a traditional one
-        self.script = "simplified" if to_traditional(joined) != joined else None
+        # (judged as the readings are, by the characters only one script writes: 閒 爲 裏 are traditional too)
+        if written_in_traditional(joined, scheme.characters):
+            self.script = "traditional"
+        else:
+            self.script = "simplified" if to_traditional(joined) != joined else None
         # each line read as a whole: 平水韵 per character; 中华新韵 the modern reading in context
         self.tones = [list(self.scheme.line_tones(line)) for line in lines]
         self.last_groups = [

@@ -37,8 +37,8 @@ def shape_faults(
                 None,
                 None,
                 f"共{count}句，绝句应为4句、律诗8句、排律10句以上的双数 "
-                f"({counted(count, 'line')}; a quatrain (绝句) has 4, an eight-line poem (律诗) 8, a long "
-                "regulated poem (排律) an even number from 10)",
+                f"({counted(count, 'line')}; a jueju (绝句) has 4, a lüshi (律诗) 8, a pailü "
+                "(排律) an even number from 10)",
             )
         )
     for index, line in enumerate(lines):
