@@ -304,6 +304,10 @@ def _without_place_word(word: str, frequencies: dict) -> str:
     return word
 
 
+# Words that say when the rest happens, relative to it, tagged as time words by jieba's dictionary (simplified)
+RELATIVE_TIME_WORDS = frozenset({"过后", "后来", "之后", "之前", "时候"})
+
+
 def theme_keywords(text: str, k: int = 4) -> list[str]:
     """Up to `k` keywords of a theme (either script), best first, as verse would say them, in traditional
     characters: the theme's keywords (extract_keywords) less numbers with their measure words (一只 of
@@ -320,7 +324,15 @@ def theme_keywords(text: str, k: int = 4) -> list[str]:
     table = modern_words()
     pieces = jieba.lcut(simplified)
     tags = posseg.dt.word_tag_tab  # the dictionary's part of speech: a lookup, not a tagging run
-    found = [word for word in found if len(word) < 2 or tags.get(to_simplified(word)) != "m"]
+    # no numbers (一只), and no word that only places or times the rest (之外, 以后, 过后): no couplet's theme
+    found = [
+        word
+        for word in found
+        if len(word) < 2
+        or (
+            tags.get(to_simplified(word)) not in ("m", "f") and to_simplified(word) not in RELATIVE_TIME_WORDS
+        )
+    ]
     for word in pieces:
         flag = tags.get(word, "x")
         if word in table:

@@ -228,3 +228,19 @@ def test_a_theme_title_keeps_the_characters_a_traditional_theme_wrote():
     # converted character by character, 萬里 was 萬裡 and 皇后 皇後; now as the whole text reads
     assert theme_title("萬里之外的家鄉") == theme_title("万里之外的家乡") == "萬里之外故鄉"
     assert theme_title("鄉里的老樹").startswith("鄉里") and theme_title("皇后的花園").startswith("皇后")
+
+
+@pytest.mark.parametrize(
+    ("theme", "left_out"),
+    [
+        ("萬里之外的家鄉", "之外"),
+        ("颱風過後的夜晚", "過後"),
+        ("夜晚以后", "以後"),
+        ("毕业以后的夏天", "以後"),
+    ],
+)
+def test_a_theme_gives_no_keyword_that_only_places_or_times_the_rest(theme, left_out):
+    from poetry_rnn.keywords import theme_keywords
+
+    words = theme_keywords(theme)
+    assert words and left_out not in words
