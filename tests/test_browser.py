@@ -163,7 +163,7 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     assert page.evaluate("() => window.sawStreaming") is True
     # four poems (the default) are written one after another, each said while it is written
     captions = page.evaluate("() => Array.from(window.captions)")
-    assert "正在写第 1 首，共 4 首；写完按优劣排列。" in captions and len(captions) >= 2, captions
+    assert "正在写第 1 首，共 4 首；写完再排列。" in captions and len(captions) >= 2, captions
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"), full_page=True)
 
     # Another candidate, clicked in the table, takes the poem's place; its seed can be reused.
@@ -184,7 +184,7 @@ def test_acrostic_poem_written_in_the_browser_is_regular(page):
     page.get_by_text(f"种子 {seed_shown} 已填入").wait_for()
 
     # Hiding the tone marks re-renders the same poem without them.
-    page.get_by_label("显示平仄（○平 ●仄）").uncheck()
+    page.get_by_label("显示平仄（○平 ●仄 ◐两读）").uncheck()
     page.wait_for_function("() => document.querySelectorAll('#poem-view .mark').length === 0")
     assert "".join(page.evaluate(READ_POEM)) == "".join(c for c in second_text if c not in "，。")
 
