@@ -1217,3 +1217,15 @@ def test_the_reports_english_says_the_pattern_the_couplets_and_the_readings():
 )
 def test_a_poems_rhyme_group_is_named_in_the_poems_script(poem, scheme, label):
     assert analyze(poem, scheme=scheme).rhyme_group_labels == [label]
+
+
+def test_an_out_of_rhyme_fault_says_what_to_write_instead():
+    # a learner is told which characters of the poem's group would rhyme, none the poem already rhymes on
+    analysis = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层台。")
+    [fault] = analysis.faults_named("出韵")
+    chinese, english = languages(fault.message)
+    suggested = re.findall("「(.)」", chinese.split("可换作本韵的")[1])
+    assert len(suggested) >= 2 and "流" not in suggested
+    scheme = get_scheme("pingshui")
+    assert all("下平十一尤" in scheme.rhyme_groups(char) for char in suggested)
+    assert f"such as {', '.join(suggested)}" in english

@@ -101,6 +101,7 @@ def rhyme_faults(
     groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
     label = scheme.group_label(main, script) if main else ""
     borrowed = None
+    instead = _instead(scheme, main, script, [char for _, char in entries]) if main else ("", "")
     faults += _repeated_rhymes(lines, positions, fault)
     for line, char in entries:
         tones = last_tones[line]
@@ -128,9 +129,9 @@ def rhyme_faults(
                     "出韵",
                     line,
                     end,
-                    f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵 "
+                    f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵{instead[0]} "
                     f"(line {line + 1}, rhyme character {char}{read_en} is oblique; regulated verse rhymes in "
-                    "level tones)",
+                    f"level tones{instead[1]})",
                 )
             )
         elif main and main not in last_groups[line]:
@@ -147,12 +148,26 @@ def rhyme_faults(
                     "出韵",
                     line,
                     end,
-                    f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label} "
+                    f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label}{instead[0]} "
                     f"(line {line + 1}, rhyme character {char}{read_en} belongs to {own}, not to the poem's "
-                    f"group {label})",
+                    f"group {label}{instead[1]})",
                 )
             )
     return faults, groups, borrowed
+
+
+def _instead(scheme: RhymeScheme, group: str, script: str | None, used: Sequence[str]) -> tuple[str, str]:
+    """(Chinese, English) of what to write instead of a rhyme character out of `group`: a few of the group's
+    common characters the poem has not rhymed on."""
+    taken = {normalize_variants(char) for char in used}
+    examples = scheme.examples(group, 8, script=script or "traditional")
+    chars = [char for char in examples if normalize_variants(char) not in taken][:4]
+    if not chars:
+        return "", ""
+    return (
+        f"，可换作本韵的{''.join(f'「{c}」' for c in chars)}等字",
+        f"; write one of the group's characters instead, such as {', '.join(chars)}",
+    )
 
 
 def _repeated_rhymes(lines: Sequence[str], positions: Sequence[int], fault: type) -> list:
