@@ -73,6 +73,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "{value!r} is not a level-tone rhyme group of {scheme}; allowed: {allowed}",
         "「{value}」不是{scheme}的平声韵部；可选：{allowed}",
     ),
+    "rhyme_group_reading_shared": (
+        "{value!r} is the reading of more than one rhyme group of {scheme}: {groups}; give one of them",
+        "「{value}」是{scheme}几个韵部的读音：{groups}；请选其一",
+    ),
     "rhyme_group_of_pingshui": (
         "{value!r} is a group of 平水韵 (pingshui), not of {scheme}: choose rhyme_scheme=pingshui for it, or one of "
         "{allowed}",

@@ -261,3 +261,15 @@ def test_the_command_lines_poem_says_its_pattern_and_couplets_in_english_too(cap
         "(平|仄)起首句(不)?入韵 \\((level|oblique) start, first line (rhymes|unrhymed)\\)", head
     ), head
     assert "对仗 parallelism (工对 strict parallel, 宽对 loose parallel, 不对 not parallel)  首联 " in out
+
+
+def test_a_rhyme_group_by_the_pinyin_of_its_character():
+    # a user who cannot type 陽 or 唐 names the group by its reading, with or without tone marks
+    for name in ("yang", "yáng", "YANG"):
+        assert GenerationRequest(rhyme_group=name).rhyme_group == "下平七陽"
+    assert GenerationRequest(rhyme_scheme="xinyun", rhyme_group="tang").rhyme_group == "唐"
+    with pytest.raises(UserError) as shared:  # 一東 and 二冬 are both dōng: refused, both named
+        GenerationRequest(rhyme_group="dong")
+    assert shared.value.field == "rhyme_group" and "上平一东 上平二冬" in str(shared.value)
+    with pytest.raises(UserError, match="is not a level-tone rhyme group"):
+        GenerationRequest(rhyme_group="zzz")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from poetry_rnn.errors import UserError
 from poetry_rnn.generation.plan import parse_plan
 from poetry_rnn.keywords import theme_keywords, theme_title
+from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.patterns import STANDARD, STRICT, STRICTNESS_LEVELS, TONE_OFF, Form, get_form
 from poetry_rnn.prosody.poem_text import foreign_runs
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme, is_cjk
@@ -106,7 +107,8 @@ class GenerationRequest:
     rhyme_scheme: str = _option("pingshui", "rhyme scheme: pingshui, xinyun or none", flag="--rhyme")
     rhyme_group: str | None = _option(
         None,
-        "a level-tone rhyme group: 下平一先 or 先 (平水韵), 唐, 十唐 or 10 (新韵) (default or auto: the model's choice)",
+        "a level-tone rhyme group: 下平一先 or 先 (平水韵), 唐, 十唐 or 10 (新韵), or its character's pinyin (yang, "
+        "tang) (default or auto: the model's choice)",
     )
     first_line_rhymes: bool | None = _option(
         None,
@@ -390,13 +392,40 @@ def find_rhyme_group(scheme: RhymeScheme, value, script: str | None = None) -> s
     numbered = _numbered_group(scheme, name)
     if numbered is not None:
         return numbered
-    allowed = " ".join(scheme.group_label(g, script) for g in scheme.level_groups)
     named = to_traditional(scheme.chinese_name) if script == "traditional" else scheme.chinese_name
+    read = _groups_read_as(scheme, name)
+    if len(read) == 1:
+        return read[0]
+    if read:  # dong: 一东 and 二冬 are both read dōng
+        groups = " ".join(scheme.group_label(g, script) for g in read)
+        raise UserError.of(
+            "rhyme_group_reading_shared", "rhyme_group", value=text, scheme=named, groups=groups
+        )
+    allowed = " ".join(scheme.group_label(g, script) for g in scheme.level_groups)
     if scheme.name != "pingshui" and name and _names_a_pingshui_group(name):
         raise UserError.of(
             "rhyme_group_of_pingshui", "rhyme_group", value=text, scheme=named, allowed=allowed
         )
     raise UserError.of("rhyme_group_unknown", "rhyme_group", value=text, scheme=named, allowed=allowed)
+
+
+def _groups_read_as(scheme: RhymeScheme, name: str) -> list[str]:
+    """The groups whose naming character reads `name` in pinyin, tone marks or not (yang → 下平七陽, tang → 唐),
+    for a user who cannot type the character."""
+    plain = _toneless(name.lower())
+    if not plain.isascii() or not plain.isalpha():
+        return []
+    return [
+        group
+        for group in scheme.level_groups
+        if plain
+        in {_toneless(reading) for reading in listed_readings(scheme.group_label(group, "traditional")[-1])}
+    ]
+
+
+def _toneless(pinyin: str) -> str:
+    """Pinyin without its tone marks, ü as u: yáng → yang, lǘ → lu."""
+    return "".join(c for c in unicodedata.normalize("NFD", pinyin) if not unicodedata.combining(c))
 
 
 _CHINESE_NUMBERS = {word: number for number, word in enumerate("一二三四五六七八九十", 1)}
