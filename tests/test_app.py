@@ -932,3 +932,14 @@ def test_the_english_page_says_options_terms_and_tables_in_its_own_words():
         analyze("移舟泊烟渚，日暮客愁新。野旷天低树，江清月近人。").to_dict(), "en"
     )
     assert "licence (特拗, special inversion)" in checked
+
+
+def test_a_traditional_poems_check_names_its_pattern_and_rhyme_group_in_traditional():
+    from poetry_rnn.app import render
+
+    analysis = analyze("人閒桂花落，夜靜春山空。月出驚山鳥，時鳴春澗中。").to_dict()
+    assert analysis["script"] == "traditional" and analysis["rhyme_group_labels"] == ["上平一東"]
+    head = re.search("<b>(.*?)</b>", render.analysis_html(analysis, "zh")).group(1)
+    assert "不入韻 · " in head and "上平一東" in head  # the page's own labels (平水韵, 韵部) stay simplified
+    simplified = analyze("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").to_dict()
+    assert simplified["script"] == "simplified" and "韻" not in render.analysis_html(simplified, "zh")

@@ -16,7 +16,7 @@ from poetry_rnn.app.text import (
     rhyme_group_shown,
 )
 from poetry_rnn.format import line_end_mark
-from poetry_rnn.prosody.analysis import FAULT_NAMES_EN, LICENCE_NAMES_EN, languages
+from poetry_rnn.prosody.analysis import FAULT_NAMES_EN, LICENCE_NAMES_EN, languages, pattern_in_script
 
 
 def _esc(text) -> str:
@@ -298,7 +298,7 @@ def analysis_html(analysis: dict, lang: str = DEFAULT_LANGUAGE, announce: bool =
     form = FORM_NAMES[lang].get(analysis.get("form") or "", say["not_a_form"])
     head = [scheme, form]
     if analysis.get("pattern"):
-        head.append(pattern_shown(analysis["pattern"], lang))
+        head.append(pattern_shown(pattern_in_script(analysis["pattern"], analysis.get("script")), lang))
     if analysis.get("rhyme_group_labels"):
         labels = [rhyme_group_shown(label, lang) for label in analysis["rhyme_group_labels"]]
         head.append(f"{say['rhyme_group']} " + "、".join(labels))

@@ -70,6 +70,11 @@ SINGLE_LINE_NOTE = (
 PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analysis.faults
 
 
+def pattern_in_script(pattern: str, script: str | None) -> str:
+    """A pattern's name (written in simplified, as the rules name it) in a traditional poem's script."""
+    return pattern.replace("韵", "韻") if script == "traditional" else pattern
+
+
 def languages(message: str) -> tuple[str, str]:
     """(Chinese, English) of a checker text, which is written 'Chinese (English)'; a text with no English
     part (「长」读cháng (平), 「看」取平（平仄两读）) is the same in both."""
@@ -167,6 +172,9 @@ class Analysis:
     # what the poem does outside the charts that the tradition accepts (特拗, 拗救: 对句相救, 邻韵: a first
     # line's rhyme borrowed from a neighbouring group): {line, kind, positions, note}
     licences: list[dict] = field(default_factory=list)
+    # the script the poem is written in, as judged by its characters: traditional, simplified or None
+    # (undecided); labels shown with it are in that script
+    script: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -216,6 +224,7 @@ class Analysis:
             "parallel_faults": [f.to_dict() for f in self.parallel_faults],
             "readings": self.readings,
             "licences": self.licences,
+            "script": self.script,
         }
 
     def format(self) -> str:
@@ -243,7 +252,9 @@ def format_analysis(analysis: Analysis) -> str:
     head = f"{scheme.chinese_name} ({analysis.scheme}) · {form}"
     if analysis.pattern:
         gloss = pattern_in_english(analysis.pattern)
-        head += f" · {analysis.pattern}" + (f" ({gloss})" if gloss else "")
+        head += f" · {pattern_in_script(analysis.pattern, analysis.script)}" + (
+            f" ({gloss})" if gloss else ""
+        )
     out = [head, ""]
     width = max((len(line.text) for line in analysis.lines), default=0)
     for number, line in enumerate(analysis.lines, 1):

@@ -213,6 +213,7 @@ class _Analyzer:
             lines=analysed_lines,
             rhyme_groups=groups,
             rhyme_group_labels=[self.scheme.group_label(g, self.script) for g in groups],
+            script=self.script,
             faults=faults,
             notes=self.notes,
             strictness=self.strictness,
