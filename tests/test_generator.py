@@ -920,3 +920,11 @@ def test_what_a_traditional_user_typed_comes_back_as_typed(shipped):
         for seed in (1, 2):
             poem = shipped.generate(form="qijue", acrostic=acrostic, n=1, seed=seed, script="traditional")[0]
             assert "".join(line[0] for line in poem.lines) == acrostic, (acrostic, seed, poem.lines)
+
+
+def test_a_traditional_character_the_model_knows_only_simplified_is_written_not_refused(shipped):
+    # the vocabulary has 揾 and not 搵: a traditional first line or head with 搵 was refused
+    poem = shipped.generate(form="qijue", first_line="搵得英雄淚滿襟", n=1, seed=1, script="traditional")[0]
+    assert poem.lines[0] == "搵得英雄淚滿襟" and poem.ok
+    heads = shipped.generate(form="qijue", acrostic="搵得英雄", n=1, seed=1, script="traditional")[0]
+    assert "".join(line[0] for line in heads.lines) == "搵得英雄" and heads.ok

@@ -549,11 +549,14 @@ def _as_shown(lines: list[str], request: ResolvedRequest) -> list[str]:
 
 def _typed_in_traditional(lines: list[str], request: ResolvedRequest) -> list[str]:
     """The model's traditional lines with a first line and acrostic heads typed in traditional script put
-    back as typed, where they are the model's characters but for a variant spelling (閒/閑, 爲/為, 裏/裡)."""
+    back as typed, where they are the model's characters but for their spelling (閒/閑, 爲/為, 裏/裡)."""
     asked, shown = request.asked, list(lines)
 
-    def same(typed: str, written: str) -> bool:
-        return len(typed) == len(written) and normalize_variants(typed) == normalize_variants(written)
+    def same(typed: str, written: str) -> bool:  # but for spelling: 閒/閑, or 搵 the model knows as 揾
+        return len(typed) == len(written) and (
+            normalize_variants(typed) == normalize_variants(written)
+            or to_simplified(typed) == to_simplified(written)
+        )
 
     if asked.first_line and not is_simplified(asked.first_line) and same(asked.first_line, shown[0]):
         shown[0] = asked.first_line

@@ -37,6 +37,7 @@ from poetry_rnn.script import (
     is_simplified,
     normalize_variants,
     standard_forms,
+    to_simplified,
     to_traditional,
 )
 from poetry_rnn.tokenizer.base import BaseTokenizer
@@ -268,6 +269,8 @@ def to_model_script(text: str, tables: VocabularyTables) -> str:
         for given, traditional in zip(text, converted, strict=True):
             # simplified input: the converted character first; otherwise the character as given first
             options = (traditional, given) if simplified else (given,)
+            # (a character the model knows only in its simplified form, 揾 for 搵, is written so)
+            options += (to_simplified(given),)
             kept = [normalize_variants(c) for c in options if normalize_variants(c) in known]
             chosen.append(kept[0] if kept else traditional)
         written = "".join(chosen)
@@ -296,6 +299,8 @@ def _heads(acrostic: str, tables: VocabularyTables, index: SimplifiedIndex) -> l
         found = {c for c in index.candidates(char) if c in tables.ids_starting_with}
         if not found:  # a Japanese spelling (隠) heads with its Chinese form (隱)
             found = {c for c in standard_forms(char) if c in tables.ids_starting_with}
+        if not found:  # a character the model knows only in its simplified form (搵 as 揾)
+            found = {c for c in to_simplified(char) if c in tables.ids_starting_with}
         if not found:
             raise UserError.of("head_not_writable", "acrostic", char=char)
         heads.append(found)
