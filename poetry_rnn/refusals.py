@@ -12,6 +12,8 @@ where; it may leave out values the field's name already gives.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 _FIRST_LINE_TONE = (
@@ -271,6 +273,22 @@ REFUSALS: dict[str, tuple[str, str]] = {
 
 # The forms' English names (the app's English labels too); an English message gives the Chinese beside it.
 ENGLISH_FORM_NAMES = {"五绝": "5×4 jueju", "七绝": "7×4 jueju", "五律": "5×8 lüshi", "七律": "7×8 lüshi"}
+
+
+def respell_options(message: str, names: Iterable[str], spell: Callable[[str, str | None], str]) -> str:
+    """A refusal with each option it names the API's way (tone=off, first_line_rhymes) as `spell(name,
+    value or None)` says it: the command line's flags, the page's labels. A plain word without a value
+    (tone, title) is English, not an option, and stays."""
+    alternatives = "|".join(sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"\b({alternatives})\b(?:=([^\s,;)]+))?")
+
+    def spelled(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if value is None and "_" not in name:
+            return match.group(0)
+        return spell(name, value)
+
+    return pattern.sub(spelled, message)
 
 
 class Bilingual(NamedTuple):

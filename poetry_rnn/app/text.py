@@ -4,14 +4,14 @@ help texts, its messages. One language is shown at a time; `LANGUAGES` is the sw
 from __future__ import annotations
 
 import os
-import re
 
 from poetry_rnn.errors import UserError
+from poetry_rnn.generation.request import option_fields
 from poetry_rnn.prosody.analysis import PARALLEL_KINDS_EN
 from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.parallel import couplet_names, couplet_names_en
 from poetry_rnn.prosody.patterns import pattern_in_english
-from poetry_rnn.refusals import ENGLISH_FORM_NAMES
+from poetry_rnn.refusals import ENGLISH_FORM_NAMES, respell_options
 
 LANGUAGES = [("中文", "zh"), ("English", "en")]
 # The switch's name, said by a screen reader (it is not shown): in both languages, for either reader.
@@ -346,24 +346,18 @@ def localized_message(error: UserError, lang: str) -> str:
     return (f"{label}：{message}" if lang == "zh" else f"{label}: {message}") if label else message
 
 
-_OPTION_SAID = re.compile(r"\b(" + "|".join(sorted(CHOICES, key=len, reverse=True)) + r")\b(?:=([^\s,;)]+))?")
-
-
 def in_page_terms(message: str) -> str:
     """An English refusal as the page says it: a request option (tone=off, first_line_rhymes) by the
     English page's label and choice (Tone rules: off, First line rhymes)."""
 
-    def said(match: re.Match) -> str:
-        name, value = match.group(1), match.group(2)
-        if value is None and "_" not in name:  # a plain word (tone, form) is English, not an option
-            return match.group(0)
-        label = LABELS["en"].get(name, name)
+    def said(name: str, value: str | None) -> str:
+        label = LABELS["en"].get(name) or field_label(name, "en")
         if value is None:
             return label
-        shown = dict((value, label) for label, value in CHOICES[name]["en"]).get(value, value)
+        shown = {value: label for label, value in CHOICES.get(name, {}).get("en", ())}.get(value, value)
         return f"{label}: {shown}"
 
-    return _OPTION_SAID.sub(said, message)
+    return respell_options(message, [option.name for option in option_fields()], said)
 
 
 EXAMPLES = [

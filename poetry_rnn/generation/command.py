@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Sequence
 
 from poetry_rnn.format import line_end_mark
@@ -20,6 +19,7 @@ from poetry_rnn.generation.request import GenerationRequest, option_fields, opti
 from poetry_rnn.prosody.analysis import PARALLEL_KINDS_EN
 from poetry_rnn.prosody.parallel import CoupletVerdict, couplet_names
 from poetry_rnn.prosody.patterns import pattern_in_english
+from poetry_rnn.refusals import respell_options
 
 __all__ = ["configure_parser", "couplet_verdicts", "flag_of", "in_cli_terms", "request_options", "run"]
 
@@ -30,18 +30,10 @@ def flag_of(field: str) -> str:
 
 
 def in_cli_terms(message: str) -> str:
-    """A refusal as the command line says it: the request's option names (tone=off, first_line_rhymes)
-    spelled as its flags (--tone off, --first-line-rhymes)."""
-    names = sorted((option.name for option in option_fields()), key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(names) + r")\b(?:=([^\s,;)]+))?")
-
-    def spelled(match: re.Match) -> str:
-        name, value = match.group(1), match.group(2)
-        if value is None and "_" not in name:  # a plain word (tone, title) is English, not an option
-            return match.group(0)
-        return flag_of(name) + (f" {value}" if value is not None else "")
-
-    return pattern.sub(spelled, message)
+    """A refusal as the command line says it: the request's options (tone=off, first_line_rhymes) as its
+    flags (--tone off, --first-line-rhymes)."""
+    names = [option.name for option in option_fields()]
+    return respell_options(message, names, lambda name, value: flag_of(name) + (f" {value}" if value else ""))
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
