@@ -60,8 +60,8 @@ class ResolvedRequest:
     patterns: list[TonePattern]
     rhyme_groups: tuple[str, ...]
     heads: list[set[str]] | None  # per line, the model's characters its head character may stand for
-    first_line: str | None  # the given first line and the title, in the characters the model writes
-    title: str | None  # (the user's title, shown with the poem)
+    first_line: str | None  # the given first line, in the characters the model writes
+    title: str | None  # the user's title, in the characters the model writes
     keywords: list[str]
     candidates: int
     seed: int  # the request's, or one drawn for it
