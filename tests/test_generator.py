@@ -928,3 +928,9 @@ def test_a_traditional_character_the_model_knows_only_simplified_is_written_not_
     assert poem.lines[0] == "搵得英雄淚滿襟" and poem.ok
     heads = shipped.generate(form="qijue", acrostic="搵得英雄", n=1, seed=1, script="traditional")[0]
     assert "".join(line[0] for line in heads.lines) == "搵得英雄" and heads.ok
+
+
+def test_a_refused_traditional_first_line_is_quoted_as_typed(shipped):
+    with pytest.raises(UserError) as refused:
+        shipped.generate(form="qijue", first_line="人閒桂花落春山", n=1, seed=1, script="traditional")
+    assert "「人閒桂花落春山」" in str(refused.value) and "人閑" not in str(refused.value)

@@ -23,14 +23,23 @@ from poetry_rnn.prosody.patterns import (
 from poetry_rnn.prosody.reading_notes import reading_note
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
 from poetry_rnn.refusals import Bilingual
-from poetry_rnn.script import convert
+from poetry_rnn.script import convert, is_simplified
 
 
 def first_line_problem(request: ResolvedRequest, rule: Rule, position: int, piece_chars: str) -> UserError:
     """The refusal of a given first line that `rule` stopped at `position` (1-based), writing `piece_chars`:
     in the user's script, naming what breaks the rule (for tones: the nearest pattern and each character
     at the wrong tone, not only where the search stopped)."""
-    line = convert(request.first_line, request.asked.script)  # as the user reads it
+    typed = request.asked.first_line
+    # as the user reads it: as typed where typed in the poem's script (人閒, not the model's variant 人閑)
+    if (
+        request.asked.script == "traditional"
+        and not is_simplified(typed)
+        and len(typed) == len(request.first_line)
+    ):
+        line = typed
+    else:
+        line = convert(request.first_line, request.asked.script)
     chars = convert(piece_chars, request.asked.script)
     if isinstance(rule, AcrosticRule):
         return UserError.of("first_line_head", "first_line", head=line[0])
