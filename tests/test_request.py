@@ -271,5 +271,8 @@ def test_a_rhyme_group_by_the_pinyin_of_its_character():
     with pytest.raises(UserError) as shared:  # 一東 and 二冬 are both dōng: refused, both named
         GenerationRequest(rhyme_group="dong")
     assert shared.value.field == "rhyme_group" and "上平一东 上平二冬" in str(shared.value)
-    with pytest.raises(UserError, match="is not a level-tone rhyme group"):
+    with pytest.raises(UserError, match="is not a level-tone rhyme group") as unknown:
         GenerationRequest(rhyme_group="zzz")
+    # the English list gives each group's reading to type; the Chinese one the names alone
+    assert "上平一东 (dong) 上平二冬 (dong)" in str(unknown.value) and "下平七阳 (yang)" in str(unknown.value)
+    assert "上平一东 上平二冬" in unknown.value.text("zh") and "(yang)" not in unknown.value.text("zh")

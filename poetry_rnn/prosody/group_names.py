@@ -9,6 +9,7 @@ import unicodedata
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.modern import listed_readings
 from poetry_rnn.prosody.rhyme import RhymeScheme, get_scheme
+from poetry_rnn.refusals import Bilingual
 from poetry_rnn.script import SCRIPTS, to_traditional
 
 
@@ -56,7 +57,11 @@ def find_rhyme_group(scheme: RhymeScheme, value, script: str | None = None) -> s
         raise UserError.of(
             "rhyme_group_reading_shared", "rhyme_group", value=text, scheme=named, groups=groups
         )
-    allowed = " ".join(scheme.group_label(g, script) for g in scheme.level_groups)
+    # in English with each group's reading, for a reader who names it by its pinyin
+    allowed = Bilingual(
+        " ".join(scheme.group_label(g, script) for g in scheme.level_groups),
+        " ".join(f"{scheme.group_label(g, script)} ({_reading(scheme, g)})" for g in scheme.level_groups),
+    )
     if scheme.name != "pingshui" and name and _names_a_pingshui_group(name):
         raise UserError.of(
             "rhyme_group_of_pingshui", "rhyme_group", value=text, scheme=named, allowed=allowed
@@ -76,6 +81,12 @@ def _groups_read_as(scheme: RhymeScheme, name: str) -> list[str]:
         if plain
         in {_toneless(reading) for reading in listed_readings(scheme.group_label(group, "traditional")[-1])}
     ]
+
+
+def _reading(scheme: RhymeScheme, group: str) -> str:
+    """The toneless pinyin a user may type for `group` (yang for 下平七陽), or "?" where none is listed."""
+    readings = listed_readings(scheme.group_label(group, "traditional")[-1])
+    return _toneless(readings[0]) if readings else "?"
 
 
 def _toneless(pinyin: str) -> str:
