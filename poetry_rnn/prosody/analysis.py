@@ -10,6 +10,7 @@ from poetry_rnn.prosody.parallel import CoupletVerdict
 from poetry_rnn.prosody.patterns import STRICT, pattern_in_english, tone_marks
 from poetry_rnn.prosody.rhyme import get_scheme
 from poetry_rnn.prosody.rhyme_faults import neutral_tone
+from poetry_rnn.script import to_traditional
 
 FAULT_GLOSSES: dict[str, str] = {
     "字数": "wrong number of characters in a line",
@@ -72,7 +73,7 @@ PARALLEL_FAULT = "对仗"  # reported in Analysis.parallel_faults, not in Analys
 
 def pattern_in_script(pattern: str, script: str | None) -> str:
     """A pattern's name (written in simplified, as the rules name it) in a traditional poem's script."""
-    return pattern.replace("韵", "韻") if script == "traditional" else pattern
+    return to_traditional(pattern) if script == "traditional" else pattern
 
 
 def languages(message: str) -> tuple[str, str]:

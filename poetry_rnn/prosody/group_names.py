@@ -75,18 +75,17 @@ def _groups_read_as(scheme: RhymeScheme, name: str) -> list[str]:
     plain = _toneless(name.lower())
     if not plain.isascii() or not plain.isalpha():
         return []
-    return [
-        group
-        for group in scheme.level_groups
-        if plain
-        in {_toneless(reading) for reading in listed_readings(scheme.group_label(group, "traditional")[-1])}
-    ]
+    return [group for group in scheme.level_groups if plain in _readings(scheme, group)]
 
 
 def _reading(scheme: RhymeScheme, group: str) -> str:
     """The toneless pinyin a user may type for `group` (yang for 下平七陽), or "?" where none is listed."""
-    readings = listed_readings(scheme.group_label(group, "traditional")[-1])
-    return _toneless(readings[0]) if readings else "?"
+    return next(iter(_readings(scheme, group)), "?")
+
+
+def _readings(scheme: RhymeScheme, group: str) -> list[str]:
+    """The readings of the character that names `group`, without tone marks, the usual one first."""
+    return [_toneless(reading) for reading in listed_readings(scheme.group_label(group, "traditional")[-1])]
 
 
 def _toneless(pinyin: str) -> str:

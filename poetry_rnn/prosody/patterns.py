@@ -19,6 +19,7 @@ from itertools import product
 
 from poetry_rnn.errors import UserError
 from poetry_rnn.prosody.rhyme import PING, TONES, ZE
+from poetry_rnn.script import to_simplified
 
 PING_MARK, ZE_MARK, FREE_MARK = "平", "仄", "中"
 TONE_OF_MARK = {PING_MARK: PING, ZE_MARK: ZE}
@@ -216,7 +217,7 @@ PATTERN_GLOSSES_EN = (
 def pattern_in_english(pattern: str) -> str:
     """A tone pattern's name (either script) in English: 平起首句入韵 → "level start, first line rhymes"; ""
     for a name with no part it knows."""
-    simplified = pattern.replace("韻", "韵")
+    simplified = to_simplified(pattern)
     return ", ".join(english for chinese, english in PATTERN_GLOSSES_EN if chinese in simplified)
 
 

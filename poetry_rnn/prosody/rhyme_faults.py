@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
 from poetry_rnn.prosody.modern import NEUTRAL, line_readings
 from poetry_rnn.prosody.poem_text import MISSING
@@ -101,7 +102,11 @@ def rhyme_faults(
     groups = [g for g in scheme.level_groups if g in shared] if known and shared else ([main] if main else [])
     label = scheme.group_label(main, script) if main else ""
     borrowed = None
-    instead = _instead(scheme, main, script, [char for _, char in entries]) if main else ("", "")
+    # what to write instead, said only in an 出韵 fault: worked out when one is found (the decoder checks
+    # every finished candidate, nearly all of them without one)
+    instead = cache(
+        lambda: _instead(scheme, main, script, [char for _, char in entries]) if main else ("", "")
+    )
     faults += _repeated_rhymes(lines, positions, fault)
     for line, char in entries:
         tones = last_tones[line]
@@ -129,9 +134,9 @@ def rhyme_faults(
                     "出韵",
                     line,
                     end,
-                    f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵{instead[0]} "
+                    f"第{line + 1}句韵脚「{char}」{read}是仄声字，近体诗押平声韵{instead()[0]} "
                     f"(line {line + 1}, rhyme character {char}{read_en} is oblique; regulated verse rhymes in "
-                    f"level tones{instead[1]})",
+                    f"level tones{instead()[1]})",
                 )
             )
         elif main and main not in last_groups[line]:
@@ -148,9 +153,9 @@ def rhyme_faults(
                     "出韵",
                     line,
                     end,
-                    f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label}{instead[0]} "
+                    f"第{line + 1}句韵脚「{char}」{read}属{own}，不在{label}{instead()[0]} "
                     f"(line {line + 1}, rhyme character {char}{read_en} belongs to {own}, not to the poem's "
-                    f"group {label}{instead[1]})",
+                    f"group {label}{instead()[1]})",
                 )
             )
     return faults, groups, borrowed
